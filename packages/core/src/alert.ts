@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { SeveritySchema } from "./rule.js";
+
+/** What an alert shows of one of its events. */
+export const AlertEventSummarySchema = z.object({
+  id: z.string(),
+  time: z.string(),
+  action: z.string(),
+  actor: z.string().optional(),
+  target: z.string().optional(),
+  ip: z.string().optional(),
+});
+
+export const AlertSchema = z.object({
+  /** Deterministic from rule, group and window: a redelivered batch never makes a second alert. */
+  id: z.string(),
+  ruleId: z.string(),
+  ruleName: z.string(),
+  severity: SeveritySchema,
+  title: z.string(),
+  description: z.string().optional(),
+  /** Each groupBy path mapped to its value (empty for match rules). */
+  groupKey: z.record(z.string(), z.unknown()),
+  count: z.number().int(),
+  windowStart: z.string(),
+  windowEnd: z.string(),
+  /** Ids of the events in the window, capped at MAX_ALERT_EVENT_IDS. */
+  eventIds: z.array(z.string()),
+  /** A short summary of the first events, for humans. */
+  events: z.array(AlertEventSummarySchema).default([]),
+  tags: z.array(z.string()),
+  /** The rule's own channel list, if it has one. */
+  notify: z.array(z.string()).optional(),
+  createdAt: z.string(),
+});
+export type Alert = z.infer<typeof AlertSchema>;
+export type AlertEventSummary = z.infer<typeof AlertEventSummarySchema>;
+
+export const MAX_ALERT_EVENT_IDS = 50;

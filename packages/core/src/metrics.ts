@@ -1,0 +1,69 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Every metric Vigil exports, declared in one place. Names follow `vigil_<noun>_<unit>`. */
+export function createMetrics(registry = new Registry()) {
+  return {
+    registry,
+    eventsProcessed: new Counter({
+      name: "vigil_events_processed_total",
+      help: "Events taken from vigil-events, by result (new, duplicate)",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+    eventsLate: new Counter({
+      name: "vigil_events_late_total",
+      help: "Window updates refused because the event arrived later than the rule's lateness",
+      labelNames: ["rule"] as const,
+      registers: [registry],
+    }),
+    alertsRaised: new Counter({
+      name: "vigil_alerts_raised_total",
+      help: "Alerts raised by the engine",
+      labelNames: ["rule", "severity"] as const,
+      registers: [registry],
+    }),
+    batchDuration: new Histogram({
+      name: "vigil_engine_batch_duration_seconds",
+      help: "Time to evaluate one vigil-events batch",
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    deliveries: new Counter({
+      name: "vigil_deliveries_total",
+      help: "Delivery attempts by channel and outcome (sent, retry, failed)",
+      labelNames: ["channel", "outcome"] as const,
+      registers: [registry],
+    }),
+    sourceEventsPulled: new Counter({
+      name: "vigil_source_events_pulled_total",
+      help: "Events pulled per source",
+      labelNames: ["source"] as const,
+      registers: [registry],
+    }),
+    sourceLastSuccess: new Gauge({
+      name: "vigil_source_last_success_timestamp_seconds",
+      help: "Unix time of the last successful pull per source",
+      labelNames: ["source"] as const,
+      registers: [registry],
+    }),
+    sourceLag: new Gauge({
+      name: "vigil_source_lag_seconds",
+      help: "Now minus the newest event time seen per source",
+      labelNames: ["source"] as const,
+      registers: [registry],
+    }),
+    sourceErrors: new Counter({
+      name: "vigil_source_errors_total",
+      help: "Failed pulls per source",
+      labelNames: ["source"] as const,
+      registers: [registry],
+    }),
+    queueJobs: new Gauge({
+      name: "vigil_queue_jobs",
+      help: "Jobs per queue and state, read at scrape time",
+      labelNames: ["queue", "state"] as const,
+      registers: [registry],
+    }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,111 @@
+import { Document, isMap, isNode, isPair, isScalar, LineCounter, parseAllDocuments, type Node } from "yaml";
+import type { z } from "zod";
+import type { LocatedProblem } from "./errors.js";
+
+/** One YAML (or JSON) document with what is needed to point back into its file. */
+export interface SourceDocument {
+  file: string;
+  doc: Document;
+  lineCounter: LineCounter;
+}
+
+/** Parses every document of a YAML or JSON text; syntax errors come back as located problems. */
+export function parseSourceDocuments(text: string, file: string): { documents: SourceDocument[]; problems: LocatedProblem[] } {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [];
+  const problems: LocatedProblem[] = [];
+  const documents: SourceDocument[] = [];
+  for (const doc of list) {
+    for (const err of doc.errors) {
+      const pos = lineCounter.linePos(err.pos[0]);
+      problems.push({ file, line: pos.line, column: pos.col, message: `syntax error: ${firstLine(err.message)}` });
+    }
+    if (doc.errors.length === 0 && doc.contents !== null) documents.push({ file, doc, lineCounter });
+  }
+  return { documents, problems };
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0] ?? message;
+}
+
+/** Line and column (1-based) of the node at `path`, or of its nearest existing ancestor. */
+export function positionOf(source: SourceDocument, path: readonly PropertyKey[]): { line: number; column: number } {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = source.doc.getIn(path.slice(0, depth) as unknown[], true);
+    if (isNode(node) && node.range) return linePos(source, node.range[0]);
+  }
+  return { line: 1, column: 1 };
+}
+
+/** Position of the key (not the value) of `key` inside the map at `path`. */
+function keyPosition(source: SourceDocument, path: readonly PropertyKey[], key: string): { line: number; column: number } | undefined {
+  const map = path.length === 0 ? source.doc.contents : source.doc.getIn(path as unknown[], true);
+  if (!isMap(map)) return undefined;
+  for (const pair of map.items) {
+    if (isPair(pair) && isScalar(pair.key) && String(pair.key.value) === key && pair.key.range) {
+      return linePos(source, pair.key.range[0]);
+    }
+  }
+  return undefined;
+}
+
+function linePos(source: SourceDocument, offset: number): { line: number; column: number } {
+  const { line, col } = source.lineCounter.linePos(offset);
+  return { line, column: col };
+}
+
+export function dottedPath(path: readonly PropertyKey[]): string {
+  return path.map(String).join(".");
+}
+
+/** Turns zod issues into problems located in the document, each naming its key. */
+export function zodProblems(source: SourceDocument, error: z.ZodError, basePath: readonly PropertyKey[] = []): LocatedProblem[] {
+  const problems: LocatedProblem[] = [];
+  for (const issue of error.issues) {
+    const path = [...basePath, ...issue.path];
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        const pos = keyPosition(source, path, key) ?? positionOf(source, path);
+        const keyPath = dottedPath([...path, key]);
+        problems.push({ file: source.file, ...pos, key: keyPath, message: `unknown key "${keyPath}"` });
+      }
+      continue;
+    }
+    const keyPath = dottedPath(path);
+    const pos = positionOf(source, path);
+    problems.push({ file: source.file, ...pos, key: keyPath, message: keyPath ? `${keyPath}: ${describeIssue(issue)}` : describeIssue(issue) });
+  }
+  return problems;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_type" && issue.input === undefined) return `is required (${issue.expected})`;
+  if (issue.code === "invalid_union" && "note" in issue && issue.note) return issue.message;
+  return issue.message;
+}
+
+/** Walks every string scalar of a document, replacing its value. */
+export function mapStringScalars(
+  source: SourceDocument,
+  replace: (value: string, position: { line: number; column: number }) => string,
+): void {
+  const visit = (node: unknown): void => {
+    if (isScalar(node)) {
+      if (typeof node.value === "string") {
+        const pos = node.range ? linePos(source, node.range[0]) : { line: 1, column: 1 };
+        node.value = replace(node.value, pos);
+      }
+      return;
+    }
+    if (isMap(node)) {
+      for (const pair of node.items) visit(pair.value);
+      return;
+    }
+    if (isNode(node) && "items" in node && Array.isArray((node as { items: unknown[] }).items)) {
+      for (const item of (node as { items: unknown[] }).items) visit(item);
+    }
+  };
+  visit(source.doc.contents as Node | null);
+}
