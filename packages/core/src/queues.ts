@@ -3,7 +3,13 @@ import { z } from "zod";
 import { AlertSchema } from "./alert.js";
 import { AuditEventSchema } from "./event.js";
 
-export const QUEUE_NAMES = { events: "vigil-events", alerts: "vigil-alerts", deliveries: "vigil-deliveries" } as const;
+export const QUEUE_NAMES = {
+  events: "vigil-events",
+  alerts: "vigil-alerts",
+  deliveries: "vigil-deliveries",
+  /** Poll ticks, one job scheduler per enabled source (owned by @vigil/connectors). */
+  polls: "vigil-polls",
+} as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 /** Payload of a `vigil-events` job: a batch of normalized events from one source. */

@@ -1,0 +1,142 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
+import Mustache from "mustache";
+import {
+  errorMessage,
+  parseSourceDocuments,
+  positionOf,
+  RuleError,
+  RuleSchema,
+  zodProblems,
+  type LocatedProblem,
+  type Rule,
+  type SourceDocument,
+} from "@vigil/core";
+import { checkCondition, compileCondition, type CompiledCondition } from "./condition.js";
+
+const RULE_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
+
+/** A validated rule with its condition compiled and where it was written. */
+export interface LoadedRule {
+  rule: Rule;
+  condition: CompiledCondition;
+  file: string;
+  line: number;
+  column: number;
+}
+
+export type RuleProblem = LocatedProblem & { ruleId?: string };
+
+/** Every rule file under the given files or folders (recursively), sorted for stable order. */
+export function collectRuleFiles(paths: readonly string[]): { files: string[]; problems: RuleProblem[] } {
+  const files: string[] = [];
+  const problems: RuleProblem[] = [];
+  const visit = (path: string, explicit: boolean) => {
+    let stats;
+    try {
+      stats = statSync(path);
+    } catch (err) {
+      problems.push({ file: path, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}` });
+      return;
+    }
+    if (stats.isDirectory()) {
+      for (const entry of readdirSync(path).sort()) {
+        if (!entry.startsWith(".")) visit(join(path, entry), false);
+      }
+    } else if (RULE_EXTENSIONS.has(extname(path)) || explicit) {
+      files.push(path);
+    }
+  };
+  for (const path of paths) visit(path, true);
+  return { files, problems };
+}
+
+/** Validates one document as a rule; returns the rule or the problems found. */
+function validateDocument(source: SourceDocument): { loaded?: LoadedRule; problems: RuleProblem[] } {
+  const value: unknown = source.doc.toJS();
+  const rawId = value && typeof value === "object" ? (value as Record<string, unknown>).id : undefined;
+  const ruleId = typeof rawId === "string" ? rawId : undefined;
+  const located = (path: (string | number)[], message: string): RuleProblem => ({
+    file: source.file,
+    ...positionOf(source, path),
+    ruleId,
+    message: ruleId ? `rule ${ruleId}: ${message}` : message,
+  });
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    return { problems: [located([], "a rule is a mapping with id, name, severity and when")] };
+  }
+  const problems: RuleProblem[] = [];
+  const parsed = RuleSchema.safeParse(value);
+  if (!parsed.success) {
+    for (const p of zodProblems(source, parsed.error)) {
+      problems.push({ ...p, ruleId, message: ruleId ? `rule ${ruleId}: ${p.message}` : p.message });
+    }
+  }
+  const when = (value as Record<string, unknown>).when;
+  for (const p of checkCondition(when)) problems.push(located(["when", ...p.path], `when: ${p.message}`));
+  const title = (value as Record<string, unknown>).title;
+  if (typeof title === "string") {
+    try {
+      Mustache.parse(title);
+    } catch (err) {
+      problems.push(located(["title"], `title: bad template: ${errorMessage(err)}`));
+    }
+  }
+  if (problems.length || !parsed.success) return { problems };
+  const pos = positionOf(source, ["id"]);
+  return {
+    loaded: { rule: parsed.data, condition: compileCondition(parsed.data.when), file: source.file, ...pos },
+    problems,
+  };
+}
+
+/** Loads every rule of one YAML/JSON text (several YAML documents allowed). */
+export function parseRules(text: string, file: string): { rules: LoadedRule[]; problems: RuleProblem[] } {
+  const { documents, problems } = parseSourceDocuments(text, file);
+  const rules: LoadedRule[] = [];
+  const all: RuleProblem[] = [...problems];
+  for (const source of documents) {
+    const { loaded, problems: docProblems } = validateDocument(source);
+    all.push(...docProblems);
+    if (loaded) rules.push(loaded);
+  }
+  return { rules, problems: all };
+}
+
+/**
+ * Loads and validates every rule under `paths`. Collects every problem across every file
+ * (syntax, schema, unknown operators, duplicate ids) and throws them together as a RuleError.
+ */
+export function loadRules(paths: readonly string[]): LoadedRule[] {
+  const { files, problems } = collectRuleFiles(paths);
+  const rules: LoadedRule[] = [];
+  const firstSeen = new Map<string, LoadedRule>();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      problems.push({ file, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}` });
+      continue;
+    }
+    const parsed = parseRules(text, file);
+    problems.push(...parsed.problems);
+    for (const loaded of parsed.rules) {
+      const earlier = firstSeen.get(loaded.rule.id);
+      if (earlier) {
+        problems.push({
+          file: loaded.file,
+          line: loaded.line,
+          column: loaded.column,
+          ruleId: loaded.rule.id,
+          message: `rule ${loaded.rule.id}: duplicate rule id (first defined at ${earlier.file}:${earlier.line}:${earlier.column})`,
+        });
+        continue;
+      }
+      firstSeen.set(loaded.rule.id, loaded);
+      rules.push(loaded);
+    }
+  }
+  if (problems.length) throw new RuleError(problems);
+  return rules;
+}
