@@ -51,15 +51,18 @@ export const RuleSchema = z
     notify: z.array(z.string()).optional().describe("Channel names; without it, routes decide"),
     tests: z.array(RuleTestSchema).optional(),
   })
-  .superRefine((rule, ctx) => {
-    if (!rule.threshold) {
+  .superRefine(
+    (rule, ctx) => {
+      // Runs even when other fields are invalid, so every problem is reported at once.
+      if (typeof rule !== "object" || rule === null || rule.threshold) return;
       for (const key of ["suppress", "lateness"] as const) {
         if (rule[key] !== undefined) {
           ctx.addIssue({ code: "custom", path: [key], message: `${key} applies only to rules with a threshold` });
         }
       }
-    }
-  });
+    },
+    { when: () => true },
+  );
 export type Rule = z.infer<typeof RuleSchema>;
 export type RuleInput = z.input<typeof RuleSchema>;
 export type Threshold = z.infer<typeof ThresholdSchema>;

@@ -39,6 +39,16 @@ export function positionOf(source: SourceDocument, path: readonly PropertyKey[])
   return { line: 1, column: 1 };
 }
 
+/** Position of the last path element's key when its parent is a map, else of the node itself. */
+export function keyPositionOf(source: SourceDocument, path: readonly PropertyKey[]): { line: number; column: number } {
+  const last = path[path.length - 1];
+  if (typeof last === "string") {
+    const pos = keyPosition(source, path.slice(0, -1), last);
+    if (pos) return pos;
+  }
+  return positionOf(source, path);
+}
+
 /** Position of the key (not the value) of `key` inside the map at `path`. */
 function keyPosition(source: SourceDocument, path: readonly PropertyKey[], key: string): { line: number; column: number } | undefined {
   const map = path.length === 0 ? source.doc.contents : source.doc.getIn(path as unknown[], true);

@@ -4,6 +4,7 @@ import Mustache from "mustache";
 import {
   errorMessage,
   parseSourceDocuments,
+  keyPositionOf,
   positionOf,
   RuleError,
   RuleSchema,
@@ -58,7 +59,7 @@ function validateDocument(source: SourceDocument): { loaded?: LoadedRule; proble
   const ruleId = typeof rawId === "string" ? rawId : undefined;
   const located = (path: (string | number)[], message: string): RuleProblem => ({
     file: source.file,
-    ...positionOf(source, path),
+    ...keyPositionOf(source, path),
     ruleId,
     message: ruleId ? `rule ${ruleId}: ${message}` : message,
   });
