@@ -7,7 +7,7 @@ export const JSONLOGIC_OPERATORS = new Set([
   ">", ">=", "<", "<=", "max", "min", "+", "-", "*", "/", "%",
   "map", "reduce", "filter", "all", "none", "some", "merge", "in", "cat", "substr",
   // Vigil's additions, registered below.
-  "starts_with", "ends_with", "matches", "lower",
+  "starts_with", "ends_with", "matches", "lower", "hour_utc",
 ]);
 
 const regexCache = new Map<string, RegExp | null>();
@@ -29,6 +29,10 @@ jsonLogic.add_operation("ends_with", (text: unknown, suffix: unknown) => typeof 
 jsonLogic.add_operation("matches", (text: unknown, pattern: unknown) => {
   if (typeof text !== "string" || typeof pattern !== "string") return false;
   return cachedRegex(pattern)?.test(text) ?? false;
+});
+jsonLogic.add_operation("hour_utc", (instant: unknown) => {
+  const ms = typeof instant === "string" ? Date.parse(instant) : Number.NaN;
+  return Number.isNaN(ms) ? null : new Date(ms).getUTCHours();
 });
 jsonLogic.add_operation("lower", (text: unknown) => (typeof text === "string" ? text.toLowerCase() : text));
 
