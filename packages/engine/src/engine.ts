@@ -126,6 +126,7 @@ export class Engine {
     const matchedEvents: AuditEvent[] = [];
     const updates: WindowBatch["updates"] = [];
     const matches: WindowBatch["matches"] = [];
+    const seenEvents: number[] = [];
     const groups: WindowBatch["groups"] = [];
     const groupValues: Evaluation["groupValues"] = [];
     const groupIndex = new Map<string, number>();
@@ -148,6 +149,7 @@ export class Engine {
           matchedEvents.push(event);
         }
         if (!plan) {
+          if (matches.length === 0 || matches[matches.length - 1]![0] !== eventIndex) seenEvents.push(eventIndex);
           matches.push([eventIndex, r]);
           continue;
         }
@@ -164,7 +166,7 @@ export class Engine {
       }
     }
     return {
-      batch: { eventIds, rules: this.windowRules.map((w) => w.threshold!.window), groups, updates, matches },
+      batch: { eventIds, rules: this.windowRules.map((w) => w.threshold!.window), groups, updates, matches, seenEvents },
       events: matchedEvents,
       groupValues,
     };

@@ -18,7 +18,7 @@ export interface WindowRuleParams {
 /** One batch of work for the window store; indexes are 0-based here. */
 export interface WindowBatch {
   batchId: string;
-  /** Ids of the events that matched at least one rule; each is counted once across all deliveries. */
+  /** Ids of the events that matched at least one rule. */
   eventIds: string[];
   rules: WindowRuleParams[];
   /** Each group: its rule and the stable key naming it (rule id + hashed group values). */
@@ -27,6 +27,8 @@ export interface WindowBatch {
   updates: [event: number, group: number, timeMs: number, distinctValue: string][];
   /** Match-rule hits: event, rule. Only events never seen before come back. */
   matches: [event: number, rule: number][];
+  /** Events with match-rule hits, remembered (for seenTtlMs) so each alerts once; window updates dedupe by id in their group. */
+  seenEvents: number[];
 }
 
 export interface FiredWindow {
@@ -72,7 +74,7 @@ export class RedisWindowStore implements WindowStore {
   async apply(batch: WindowBatch): Promise<WindowResult> {
     if (batch.eventIds.length === 0) return { fired: [], late: [], matches: [], duplicates: 0 };
     const keys: string[] = [this.keyspace.key("batch", batch.batchId)];
-    for (const id of batch.eventIds) keys.push(this.keyspace.key("seen", id));
+    for (const event of batch.seenEvents) keys.push(this.keyspace.key("seen", batch.eventIds[event]!));
     const groups = batch.groups.map((group) => {
       const rule = batch.rules[group.rule]!;
       const base = this.keyspace.key("win", group.key);
@@ -82,8 +84,8 @@ export class RedisWindowStore implements WindowStore {
       return { r: group.rule + 1, z, f, d };
     });
     const payload = {
-      eventCount: batch.eventIds.length,
       eventIds: batch.eventIds,
+      seenEvents: batch.seenEvents.map((e) => e + 1),
       seenTtl: this.options.seenTtlMs,
       batchTtl: this.options.batchTtlMs ?? 86_400_000,
       maxEventIds: this.options.maxEventIds,

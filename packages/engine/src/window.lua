@@ -1,38 +1,36 @@
 -- Evaluates one batch of window updates atomically (one round trip per batch).
 --
 -- KEYS[1]            batch result key: a retried batch returns its first result unchanged
--- KEYS[2 .. 1+E]     one "seen" key per event: the same event id counts once, however often delivered
+-- KEYS[2 .. 1+S]     one "seen" key per event with match-rule hits (match rules alert once per event id)
 -- KEYS[...]          per group: events zset, fired-buckets zset, and (distinct rules) latest-time-per-value zset
--- ARGV[1]            JSON payload, see window-store.ts (WindowBatchPayload)
+-- ARGV[1]            JSON payload, see window-store.ts
 --
 -- Window semantics (DESIGN.md): a group's alert for suppress bucket b fires when some event time t'
 -- with floor(t' / suppress) == b ends a window (t' - within, t'] holding at least `count` events
--- (or distinct values). Every such trigger is a monotone function of the event set, so the set of
--- fired buckets does not depend on arrival order for events within the lateness.
+-- (or distinct values). Each trigger is a monotone function of the set of events, so the set of
+-- fired buckets does not depend on arrival order for events that arrive within the lateness.
+-- An event id counts once per group: the events zset is keyed by event id (ZADD NX).
 
 local cached = redis.call('GET', KEYS[1])
 if cached then return cached end
 
 local p = cjson.decode(ARGV[1])
-local rules, groups, updates, matches = p.rules, p.groups, p.updates, p.matches
-local eventCount = p.eventCount
+local rules, groups, updates, matches, eventIds = p.rules, p.groups, p.updates, p.matches, p.eventIds
 
-local isNew = {}
-local duplicates = 0
-for i = 1, eventCount do
+local duplicateEvent = {}
+local seenNew = {}
+for i, ei in ipairs(p.seenEvents) do
   if redis.call('SET', KEYS[1 + i], '1', 'NX', 'PX', p.seenTtl) then
-    isNew[i] = true
+    seenNew[ei] = true
   else
-    duplicates = duplicates + 1
+    duplicateEvent[ei] = true
   end
 end
 
-local function decodeMember(member, distinct)
-  if not distinct then return member, nil end
+local function valueOf(member)
   local sep = string.find(member, ':', 1, true)
   local len = tonumber(string.sub(member, 1, sep - 1))
-  local value = string.sub(member, sep + 1, sep + len)
-  return string.sub(member, sep + len + 2), value
+  return string.sub(member, sep + 1, sep + len), string.sub(member, sep + len + 2)
 end
 
 local function countWindow(g, rule, tEnd, inOrder)
@@ -41,31 +39,39 @@ local function countWindow(g, rule, tEnd, inOrder)
     return redis.call('ZCOUNT', KEYS[g.z], lower, tEnd)
   end
   if inOrder then
-    -- every value's latest time is <= tEnd, so "latest time in window" == "occurs in window"
+    -- every value's latest time is <= tEnd here, so "latest time in window" == "occurs in window"
     return redis.call('ZCOUNT', KEYS[g.d], lower, '+inf')
   end
   local seen, n = {}, 0
   for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[g.z], lower, tEnd)) do
-    local _, value = decodeMember(member, true)
+    local value = valueOf(member)
     if not seen[value] then seen[value] = true; n = n + 1 end
   end
   return n
 end
 
-local fired, late, newMatches = {}, {}, {}
-local maxLimit = p.maxEventIds
+local fired, late = {}, {}
+local newest = {}   -- per group: newest event time, read once per batch
+local touched = {}
 
 local function fire(ei, gi, g, rule, bucket, tEnd, count)
-  redis.call('ZADD', KEYS[g.f], bucket, bucket)
   local lower = '(' .. (tEnd - rule.within)
-  local members = redis.call('ZRANGEBYSCORE', KEYS[g.z], lower, tEnd, 'WITHSCORES', 'LIMIT', 0, maxLimit)
+  local members = redis.call('ZRANGEBYSCORE', KEYS[g.z], lower, tEnd, 'WITHSCORES', 'LIMIT', 0, p.maxEventIds)
   local ids = {}
   for j = 1, #members, 2 do
-    local id = decodeMember(members[j], rule.distinct)
-    ids[#ids + 1] = id
+    if rule.distinct then
+      local _, id = valueOf(members[j])
+      ids[#ids + 1] = id
+    else
+      ids[#ids + 1] = members[j]
+    end
   end
   local tStart = tonumber(members[2]) or tEnd
   fired[#fired + 1] = { ei, gi, bucket, tEnd, count, tStart, ids }
+  -- Fired buckets are kept only while an accepted event could still fall into them.
+  redis.call('ZADD', KEYS[g.f], bucket, bucket)
+  redis.call('ZREMRANGEBYSCORE', KEYS[g.f], '-inf', '(' .. math.floor((newest[gi] - rule.lateness) / rule.suppress))
+  redis.call('PEXPIRE', KEYS[g.f], rule.ttl)
 end
 
 local function tryFire(ei, gi, g, rule, tEnd, inOrder)
@@ -75,64 +81,66 @@ local function tryFire(ei, gi, g, rule, tEnd, inOrder)
   if count >= rule.count then fire(ei, gi, g, rule, bucket, tEnd, count) end
 end
 
-local touched = {}
 for ui = 1, #updates do
   local u = updates[ui]
   local ei, gi, t, value = u[1], u[2], u[3], u[4]
-  if isNew[ei] then
-    local g = groups[gi]
-    local rule = rules[g.r]
+  local g = groups[gi]
+  local rule = rules[g.r]
+  local maxT = newest[gi]
+  if maxT == nil then
     local top = redis.call('ZRANGE', KEYS[g.z], -1, -1, 'WITHSCORES')
-    local maxT = tonumber(top[2])
-    if maxT and t < maxT - rule.lateness then
-      late[#late + 1] = { ei, gi }
+    maxT = tonumber(top[2]) or false
+    newest[gi] = maxT
+  end
+  if maxT and t < maxT - rule.lateness then
+    late[#late + 1] = { ei, gi }
+  else
+    local member = eventIds[ei]
+    if rule.distinct then member = #value .. ':' .. value .. ':' .. member end
+    if redis.call('ZADD', KEYS[g.z], 'NX', t, member) == 0 then
+      duplicateEvent[ei] = true
     else
-      local member = p.eventIds[ei]
-      if rule.distinct then
-        member = #value .. ':' .. value .. ':' .. member
-        redis.call('ZADD', KEYS[g.d], 'GT', t, value)
-      end
-      redis.call('ZADD', KEYS[g.z], 'NX', t, member)
-      touched[gi] = true
+      if rule.distinct then redis.call('ZADD', KEYS[g.d], 'GT', t, value) end
       if not maxT or t >= maxT then
+        newest[gi] = t
         tryFire(ei, gi, g, rule, t, true)
       else
         -- A late event can complete windows ending at any later event time below t + within.
+        local entries = redis.call('ZRANGEBYSCORE', KEYS[g.z], t, '(' .. (t + rule.within), 'WITHSCORES')
         local lastTime = nil
-        for _, s in ipairs(redis.call('ZRANGEBYSCORE', KEYS[g.z], t, '(' .. (t + rule.within), 'WITHSCORES')) do
-          local tEnd = tonumber(s)
-          if tEnd and tEnd ~= lastTime then
+        for j = 2, #entries, 2 do
+          local tEnd = tonumber(entries[j])
+          if tEnd ~= lastTime then
             lastTime = tEnd
             tryFire(ei, gi, g, rule, tEnd, false)
           end
         end
       end
+      touched[gi] = true
     end
   end
 end
 
-for mi = 1, #matches do
-  local m = matches[mi]
-  if isNew[m[1]] then newMatches[#newMatches + 1] = m end
+local newMatches = {}
+for _, m in ipairs(matches) do
+  if seenNew[m[1]] then newMatches[#newMatches + 1] = m end
 end
 
--- Forget what no accepted event can reach any more: entries older than newest - lateness - within,
--- fired buckets older than newest - lateness.
+-- Forget what no accepted event can reach any more: entries older than newest - lateness - within.
 for gi in pairs(touched) do
   local g = groups[gi]
   local rule = rules[g.r]
-  local top = redis.call('ZRANGE', KEYS[g.z], -1, -1, 'WITHSCORES')
-  local newest = tonumber(top[2])
-  local horizon = newest - rule.lateness
-  redis.call('ZREMRANGEBYSCORE', KEYS[g.z], '-inf', '(' .. (horizon - rule.within))
-  redis.call('ZREMRANGEBYSCORE', KEYS[g.f], '-inf', '(' .. math.floor(horizon / rule.suppress))
+  local horizon = '(' .. (newest[gi] - rule.lateness - rule.within)
+  redis.call('ZREMRANGEBYSCORE', KEYS[g.z], '-inf', horizon)
   redis.call('PEXPIRE', KEYS[g.z], rule.ttl)
-  redis.call('PEXPIRE', KEYS[g.f], rule.ttl)
   if rule.distinct then
-    redis.call('ZREMRANGEBYSCORE', KEYS[g.d], '-inf', '(' .. (horizon - rule.within))
+    redis.call('ZREMRANGEBYSCORE', KEYS[g.d], '-inf', horizon)
     redis.call('PEXPIRE', KEYS[g.d], rule.ttl)
   end
 end
+
+local duplicates = 0
+for _ in pairs(duplicateEvent) do duplicates = duplicates + 1 end
 
 local result = cjson.encode({ fired = fired, late = late, matches = newMatches, duplicates = duplicates })
 redis.call('SET', KEYS[1], result, 'PX', p.batchTtl)

@@ -1,0 +1,106 @@
+import type { AuditEvent, EventCategory, RuleInput } from "@vigil/core";
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PROVIDER_ACTIONS: Record<string, [string, EventCategory][]> = {
+  pylon: [["IssueOpened", "create"], ["IssueAssigned", "update"], ["LoginSucceeded", "authentication"], ["LoginFailed", "authentication"], ["UserRoleChanged", "permission"], ["APITokenCreated", "create"], ["UserDeleted", "delete"], ["TeamMemberAdded", "permission"]],
+  zendesk: [["update", "update"], ["create", "create"], ["destroy", "delete"], ["login", "authentication"], ["exported", "export"]],
+  ashby: [["JobStatusChanged", "update"], ["CandidateViewed", "read"], ["AuditLogRead", "read"], ["ApplicationCreated", "create"]],
+  logfire: [["LOGIN", "authentication"], ["UPDATE", "update"], ["INSERT", "create"], ["DELETE", "delete"], ["LOGOUT", "authentication"]],
+  bloodhound: [["LoginAttempt", "authentication"], ["UpdateUser", "update"], ["CreateAuthToken", "create"], ["DeleteUser", "delete"], ["ExportAllRisks", "export"], ["MutateGraph", "update"], ["UpdateSAMLIdentityProvider", "permission"]],
+};
+const PROVIDERS = Object.keys(PROVIDER_ACTIONS);
+const TARGET_TYPES = ["user", "ticket", "api_token", "job", "write_tokens", "read_tokens", "issue", "asset_group"];
+
+/** Realistic normalized events: ~20 fields, many actors, a few hundred IPs, spread over `spanMs`. */
+export function generateEvents(count: number, options: { seed?: number; startMs?: number; spanMs?: number } = {}): AuditEvent[] {
+  const random = seeded(options.seed ?? 7);
+  const start = options.startMs ?? Date.parse("2026-03-01T00:00:00Z");
+  const span = options.spanMs ?? 6 * 3_600_000;
+  const events: AuditEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    const provider = PROVIDERS[Math.floor(random() * PROVIDERS.length)]!;
+    const actions = PROVIDER_ACTIONS[provider]!;
+    const [action, category] = actions[Math.floor(random() * actions.length)]!;
+    const actor = Math.floor(random() * 500);
+    const time = new Date(start + Math.floor((i / count) * span)).toISOString();
+    const nativeId = `n${i.toString(36)}`;
+    events.push({
+      id: `${provider}-prod:${nativeId}`,
+      source: `${provider}-prod`,
+      provider,
+      nativeId,
+      time,
+      action,
+      category,
+      outcome: random() < 0.08 ? "failure" : "success",
+      actor: { id: `u${actor}`, name: `User ${actor}`, email: `user${actor}@acme.example`, type: random() < 0.1 ? "api" : "user" },
+      target: { id: `t${Math.floor(random() * 5000)}`, type: TARGET_TYPES[Math.floor(random() * TARGET_TYPES.length)], name: `target-${Math.floor(random() * 5000)}` },
+      ip: `198.51.${Math.floor(random() * 4)}.${Math.floor(random() * 250)}`,
+      attributes: { userAgent: "Mozilla/5.0", region: random() < 0.5 ? "us" : "eu", requestId: `req-${i}` },
+      raw: { id: nativeId, action, created_at: time },
+    });
+  }
+  return events;
+}
+
+/** 50 rules like the shipped ones: 40 match rules and 10 threshold rules (3 of them distinct). */
+export function generateRules(): RuleInput[] {
+  const rules: RuleInput[] = [];
+  let n = 0;
+  for (const provider of PROVIDERS) {
+    for (const [action, category] of PROVIDER_ACTIONS[provider]!) {
+      if (rules.length >= 40) break;
+      const variant = n++ % 4;
+      // Detections are rare: each match rule fires on a small fraction of its action's events.
+      const extra =
+        variant === 0 ? { and: [{ "==": [{ var: "outcome" }, "failure"] }, { "==": [{ var: "actor.type" }, "api"] }] }
+        : variant === 1 ? { and: [{ in: [{ var: "target.type" }, ["api_token", "write_tokens"]] }, { in: [{ var: "actor.id" }, ["u1", "u2", "u3"]] }] }
+        : variant === 2 ? { and: [{ "==": [{ var: "outcome" }, "failure"] }, { matches: [{ var: "actor.email" }, "^user1[0-9]@"] }] }
+        : { starts_with: [{ var: "ip" }, "198.51.3.24"] };
+      rules.push({
+        id: `bench.${provider}.${action}.${variant}`,
+        name: `${provider} ${action} (${category})`,
+        severity: "medium",
+        when: { and: [{ "==": [{ var: "provider" }, provider] }, { "==": [{ var: "action" }, action] }, extra] },
+        title: "{{actor.email}} did {{action}}",
+      });
+    }
+  }
+  while (rules.length < 40) {
+    rules.push({ id: `bench.generic.${rules.length}`, name: "Generic", severity: "low", when: { and: [{ "==": [{ var: "category" }, "export"] }, { "==": [{ var: "actor.id" }, `u${rules.length}`] }] } });
+  }
+  const thresholds: [string, string, string, string | undefined][] = [
+    ["pylon", "LoginFailed", "ip", undefined],
+    ["zendesk", "destroy", "actor.id", undefined],
+    ["ashby", "CandidateViewed", "actor.id", undefined],
+    ["logfire", "DELETE", "actor.id", undefined],
+    ["bloodhound", "LoginAttempt", "ip", "target.name"],
+    ["bloodhound", "DeleteUser", "actor.id", undefined],
+    ["pylon", "UserDeleted", "actor.id", "target.id"],
+    ["zendesk", "exported", "actor.id", undefined],
+    ["ashby", "AuditLogRead", "actor.id", "target.id"],
+    ["logfire", "LOGIN", "ip", undefined],
+  ];
+  for (const [provider, action, groupBy, distinct] of thresholds) {
+    rules.push({
+      id: `bench.threshold.${provider}.${action}`,
+      name: `${provider} ${action} burst`,
+      severity: "high",
+      when: { and: [{ "==": [{ var: "provider" }, provider] }, { "==": [{ var: "action" }, action] }] },
+      threshold: { count: 20, within: "5m", groupBy: [groupBy], ...(distinct ? { distinct } : {}) },
+      title: "{{count}} {{action}} by {{actor.email}}",
+    });
+  }
+  return rules;
+}
