@@ -121,7 +121,7 @@ export function loadRules(paths: readonly string[]): LoadedRule[] {
       continue;
     }
     const parsed = parseRules(text, file);
-    problems.push(...parsed.problems);
+    problems.push(...parsed.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)));
     for (const loaded of parsed.rules) {
       const earlier = firstSeen.get(loaded.rule.id);
       if (earlier) {

@@ -1,0 +1,86 @@
+import { createReadStream } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { createInterface } from "node:readline";
+import type { Command } from "commander";
+import { deleteKeyspace, Keyspace, PartialAuditEventSchema, type AuditEvent } from "@vigil/core";
+import { Engine, loadRules, RedisWindowStore } from "@vigil/engine";
+import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
+
+const REPLAY_BATCH = 200;
+
+/** Parses one JSON line into an event, or says what is wrong with it. */
+export function parseEventLine(line: string): { event: AuditEvent } | { error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return { error: `invalid JSON: ${(err as Error).message}` };
+  }
+  const parsed = PartialAuditEventSchema.safeParse(value);
+  if (parsed.success) return { event: parsed.data };
+  return {
+    error: parsed.error.issues
+      .map((issue) => (issue.code === "unrecognized_keys" ? `unknown field(s) ${issue.keys.join(", ")}` : `${issue.path.join(".") || "event"}: ${issue.message}`))
+      .join("; "),
+  };
+}
+
+export function registerReplayCommand(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command("replay")
+    .description("evaluate events (JSON lines, in file order) through the engine in a throwaway namespace; prints alerts as JSON lines")
+    .requiredOption("--rules <paths...>", "rule files or folders")
+    .requiredOption("--events <file>", "JSON-lines file of events, or - for stdin")
+    .action(async (options: { rules: string[]; events: string }) => {
+      const { config } = cliContext(globals());
+      const rules = loadRules(options.rules);
+      const input = options.events === "-" ? process.stdin : createReadStream(options.events);
+      const inputName = options.events === "-" ? "stdin" : options.events;
+      const opened = new Promise<void>((resolve, reject) => {
+        input.once("error", (err: NodeJS.ErrnoException) => reject(new CliError(`cannot read ${inputName}: ${err.code ?? err.message}`, 2)));
+        if (input === process.stdin) resolve();
+        else input.once("open", () => resolve());
+      });
+      await opened;
+      const redis = await requireRedis(config);
+      const keyspace = new Keyspace(`vigil-replay-${randomUUID()}`);
+      const engine = new Engine(rules, new RedisWindowStore(redis, keyspace, { seenTtlMs: 86_400_000, maxEventIds: 50 }));
+      const stats = { events: 0, alerts: 0, badLines: 0, late: 0 };
+      let batch: AuditEvent[] = [];
+      let batchNumber = 0;
+      const flush = async () => {
+        if (!batch.length) return;
+        const outcome = await engine.processBatch(batch, `replay-${batchNumber++}`);
+        for (const alert of outcome.alerts) process.stdout.write(`${JSON.stringify(alert)}\n`);
+        stats.alerts += outcome.alerts.length;
+        stats.late += outcome.late.length;
+        for (const late of outcome.late) process.stderr.write(`late: event ${late.eventId} arrived beyond the lateness of ${late.ruleId}; not counted\n`);
+        batch = [];
+      };
+      const interrupt = () => void deleteKeyspace(redis, keyspace).finally(() => process.exit(130));
+      process.once("SIGINT", interrupt);
+      try {
+        let lineNumber = 0;
+        for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+          lineNumber++;
+          if (!line.trim()) continue;
+          const parsed = parseEventLine(line);
+          if ("error" in parsed) {
+            stats.badLines++;
+            process.stderr.write(`${inputName}:${lineNumber}: ${parsed.error}\n`);
+            continue;
+          }
+          stats.events++;
+          batch.push(parsed.event);
+          if (batch.length >= REPLAY_BATCH) await flush();
+        }
+        await flush();
+      } finally {
+        process.off("SIGINT", interrupt);
+        await deleteKeyspace(redis, keyspace);
+        await redis.quit();
+      }
+      process.stderr.write(`replayed ${stats.events} event(s): ${stats.alerts} alert(s)${stats.badLines ? `, ${stats.badLines} bad line(s) skipped` : ""}${stats.late ? `, ${stats.late} late` : ""}\n`);
+      if (stats.badLines) process.exitCode = 1;
+    });
+}

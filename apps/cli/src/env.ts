@@ -1,0 +1,17 @@
+import { z } from "zod";
+
+/** The environment the CLI reads, parsed once. */
+export const CliEnvSchema = z.object({
+  VIGIL_CONFIG: z.string().optional(),
+  VIGIL_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+export type CliEnv = z.infer<typeof CliEnvSchema>;
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
+  const parsed = CliEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`environment variable ${issue?.path.join(".")}: ${issue?.message}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,96 @@
+import type { Redis } from "ioredis";
+import type { Worker } from "bullmq";
+import { createRedis, Keyspace, openQueues, redactUrl, type Config, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
+import { Engine, loadRules, RedisWindowStore, startEventsWorker, type LoadedRule } from "@vigil/engine";
+import { startPollWorker, type PollWorker } from "@vigil/connectors";
+import { startNotifier, type Notifier } from "@vigil/notifier";
+import { startHealthServer } from "./http-server.js";
+import { ShutdownManager } from "./shutdown.js";
+
+export const ROLES = ["connectors", "engine", "notifier"] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface VigilProcess {
+  redis: Redis;
+  keyspace: Keyspace;
+  queues: VigilQueues;
+  rules: LoadedRule[];
+  pollWorker?: PollWorker;
+  engineWorker?: Worker;
+  notifier?: Notifier;
+  healthPort?: number;
+  shutdown: ShutdownManager;
+}
+
+export interface StartOptions {
+  config: Config;
+  roles: readonly Role[];
+  logger: Logger;
+  metrics: Metrics;
+  /** Serve /healthz, /readyz and /metrics (on config.server). */
+  serveHttp?: boolean;
+  /** Do not schedule polls (the demo pulls by hand). */
+  schedulePolls?: boolean;
+}
+
+/** Starts the requested roles in this process, in dependency order, with one shutdown sequence. */
+export async function startVigil(options: StartOptions): Promise<VigilProcess> {
+  const { config, logger, metrics } = options;
+  const roles = new Set(options.roles);
+  // Load rules before touching Redis: a broken rule file should fail fast and clearly.
+  const rules = roles.has("engine") ? loadRules(config.rules.paths) : [];
+  const redis = createRedis(config.redis.url);
+  redis.on("error", (err) => logger.error({ redis: redactUrl(config.redis.url), err: err.message }, "redis connection error"));
+  const keyspace = new Keyspace(config.redis.prefix);
+  const queues = openQueues(redis, keyspace.queuePrefix);
+  const shutdown = new ShutdownManager(logger);
+  const started: VigilProcess = { redis, keyspace, queues, rules, shutdown };
+  let accepting = true;
+  let closeServer: (() => Promise<void>) | undefined;
+  shutdown.add("readiness off", () => {
+    accepting = false;
+  });
+
+  if (options.serveHttp) {
+    const server = await startHealthServer({
+      host: config.server.host,
+      port: config.server.port,
+      metrics,
+      queues,
+      isReady: async () => accepting && (await redis.ping()) === "PONG",
+    });
+    started.healthPort = server.port;
+    logger.info({ port: server.port }, "health and metrics server listening");
+    // Closed last, so /readyz reports not-ready while the workers drain.
+    closeServer = server.close;
+  }
+
+  if (roles.has("connectors")) {
+    started.pollWorker = await startPollWorker({ config, connection: redis, keyspace, queues, logger, metrics, schedule: options.schedulePolls ?? true });
+    shutdown.add("pollers", () => started.pollWorker?.close());
+  }
+  if (roles.has("engine")) {
+    const store = new RedisWindowStore(redis, keyspace, { seenTtlMs: config.engine.dedupFor, maxEventIds: 50 });
+    const engine = new Engine(rules, store, { logger: logger.child({ component: "engine" }), metrics });
+    started.engineWorker = startEventsWorker({
+      engine,
+      connection: redis,
+      queuePrefix: keyspace.queuePrefix,
+      queues,
+      logger,
+      metrics,
+      concurrency: config.engine.concurrency,
+    });
+    shutdown.add("engine worker", () => started.engineWorker?.close());
+    logger.info({ rules: engine.ruleIds.length }, "engine started");
+  }
+  if (roles.has("notifier")) {
+    started.notifier = startNotifier({ config, connection: redis, keyspace, logger, metrics });
+    shutdown.add("notifier", () => started.notifier?.close());
+  }
+  shutdown.add("queues", () => queues.close());
+  if (closeServer) shutdown.add("http server", closeServer);
+  shutdown.add("redis", () => redis.quit());
+  logger.info({ roles: [...roles], redis: redactUrl(config.redis.url), prefix: config.redis.prefix }, "vigil started");
+  return started;
+}

@@ -1,0 +1,75 @@
+import type { Queue } from "bullmq";
+import type { DeliveryJob } from "@vigil/core";
+
+/** A delivery whose attempts are spent or that failed permanently, as `vigil deliveries failed` shows it. */
+export interface FailedDelivery {
+  /** The delivery job id, `deliveryJobId(alertId, channel)`; what `retryFailedDeliveries` takes. */
+  id: string;
+  alertId: string;
+  channel: string;
+  ruleId: string;
+  title: string;
+  /** Attempts made before it was given up. */
+  attempts: number;
+  failedReason: string;
+  /** ISO-8601 time of the last failure. */
+  failedAt: string;
+}
+
+export interface RetryResult {
+  /** Ids moved back to the queue, each with its full attempt schedule again. */
+  retried: string[];
+  /** Ids that are not failed deliveries (unknown, already retried, or delivered). */
+  missing: string[];
+}
+
+/** Failed deliveries, most recent failure first. `limit` caps how many are read. */
+export async function listFailedDeliveries(queue: Queue<DeliveryJob>, options: { limit?: number } = {}): Promise<FailedDelivery[]> {
+  const end = options.limit === undefined ? -1 : options.limit - 1;
+  if (end < -1) return [];
+  const jobs = await queue.getFailed(0, end);
+  return jobs.flatMap((job) => {
+    if (!job?.id) return [];
+    // Read leniently: a job that failed for carrying a broken payload is listed too.
+    const data = (job.data ?? {}) as Partial<DeliveryJob>;
+    const alert = (data.alert ?? {}) as Partial<DeliveryJob["alert"]>;
+    const failedOn = job.finishedOn ?? job.processedOn ?? job.timestamp;
+    return [
+      {
+        id: job.id,
+        alertId: String(alert.id ?? ""),
+        channel: String(data.channel ?? ""),
+        ruleId: String(alert.ruleId ?? ""),
+        title: String(alert.title ?? ""),
+        attempts: job.attemptsMade,
+        failedReason: job.failedReason ?? "",
+        failedAt: new Date(failedOn).toISOString(),
+      },
+    ];
+  });
+}
+
+/**
+ * Moves failed deliveries back to the queue with their attempt counters reset, so each gets
+ * the full retry schedule again. `"all"` takes every delivery failed at the time of the call.
+ */
+export async function retryFailedDeliveries(queue: Queue<DeliveryJob>, ids: string[] | "all"): Promise<RetryResult> {
+  const wanted = ids === "all" ? await failedIds(queue) : [...new Set(ids)];
+  const result: RetryResult = { retried: [], missing: [] };
+  for (const id of wanted) {
+    const job = await queue.getJob(id);
+    if (!job || (await job.getState()) !== "failed") {
+      result.missing.push(id);
+      continue;
+    }
+    await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+    result.retried.push(id);
+  }
+  return result;
+}
+
+/** Snapshot of the failed set's ids, so deliveries failing again during a retry-all are not retried twice. */
+async function failedIds(queue: Queue<DeliveryJob>): Promise<string[]> {
+  const ids = await queue.getRanges(["failed"], 0, -1);
+  return [...new Set(ids)];
+}

@@ -1,0 +1,10 @@
+export { routeAlert, routeMatches } from "./alert-routing.js";
+export { deliveryJobOptions, type AlertRouting } from "./alerts.worker.js";
+export type { Channel } from "./channels/channel.js";
+export { CHANNEL_FACTORIES, createChannel } from "./channels/channel-registry.js";
+export { EmailChannel } from "./channels/email.channel.js";
+export { WebhookChannel } from "./channels/webhook.channel.js";
+export { renderAlertEmail, type AlertEmail } from "./channels/alert-email.template.js";
+export { signWebhook, standardWebhookHeaders } from "./channels/webhook-signature.js";
+export { listFailedDeliveries, retryFailedDeliveries, type FailedDelivery, type RetryResult } from "./failed-deliveries.js";
+export { startNotifier, type Notifier, type NotifierOptions } from "./notifier.js";

@@ -1,0 +1,53 @@
+import { Queue, type ConnectionOptions } from "bullmq";
+import { QUEUE_NAMES, createMetrics, errorMessage, silentLogger, type Config, type DeliveryJob, type Keyspace, type Logger, type Metrics } from "@vigil/core";
+import { startAlertsWorker } from "./alerts.worker.js";
+import type { Channel } from "./channels/channel.js";
+import { createChannel } from "./channels/channel-registry.js";
+import { startDeliveriesWorker } from "./deliveries.worker.js";
+
+export interface NotifierOptions {
+  config: Config;
+  /** An ioredis instance (made with `createRedis`) or BullMQ connection options. */
+  connection: ConnectionOptions;
+  keyspace: Keyspace;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+export interface Notifier {
+  /** Resolves once both workers are connected and taking jobs. */
+  ready(): Promise<void>;
+  /** Stops taking jobs, lets in-flight deliveries finish, then closes the channels' connections. */
+  close(): Promise<void>;
+}
+
+/** Runs the notifier role: routes `vigil-alerts` into `vigil-deliveries` and delivers those. */
+export function startNotifier({ config, connection, keyspace, logger = silentLogger, metrics = createMetrics() }: NotifierOptions): Notifier {
+  const log = logger.child({ component: "notifier" });
+  const channels = new Map<string, Channel>(config.channels.map((channelConfig) => [channelConfig.name, createChannel(channelConfig)]));
+  const deliveries = new Queue<DeliveryJob>(QUEUE_NAMES.deliveries, { connection, prefix: keyspace.queuePrefix });
+  const alertsWorker = startAlertsWorker({ config, connection, keyspace, logger, deliveries });
+  const deliveriesWorker = startDeliveriesWorker({ config, connection, keyspace, logger, metrics, channels });
+
+  const logRedisError = (queue: string) => (err: unknown) => log.error({ queue, error: errorMessage(err) }, "queue connection error");
+  alertsWorker.on("error", logRedisError(QUEUE_NAMES.alerts));
+  deliveriesWorker.on("error", logRedisError(QUEUE_NAMES.deliveries));
+  deliveries.on("error", logRedisError(QUEUE_NAMES.deliveries));
+  log.info({ channels: [...channels.keys()], routes: config.routes.length }, "notifier started");
+
+  let closing: Promise<void> | undefined;
+  return {
+    async ready() {
+      await Promise.all([alertsWorker.waitUntilReady(), deliveriesWorker.waitUntilReady(), deliveries.waitUntilReady()]);
+    },
+    close() {
+      closing ??= (async () => {
+        await Promise.all([alertsWorker.close(), deliveriesWorker.close()]);
+        await deliveries.close();
+        await Promise.all([...channels.values()].map((channel) => channel.close?.()));
+        log.info("notifier stopped");
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,15 @@
+import type { SourceConfig } from "@vigil/core";
+import type { Connector, ConnectorDeps, ConnectorFactory } from "./connector.js";
+import { createFileConnector } from "./file/file.connector.js";
+
+/** One factory per source type; adding a type to SourceConfigSchema without one here fails to compile. */
+export const connectorFactories = {
+  file: createFileConnector,
+} satisfies { [K in SourceConfig["type"]]: ConnectorFactory<Extract<SourceConfig, { type: K }>> };
+
+/** Builds the connector for a configured source. */
+export function createConnector(config: SourceConfig, deps: ConnectorDeps): Connector {
+  // TypeScript cannot correlate `config.type` with its factory's parameter type; the `satisfies` above checks each pair.
+  const factory = connectorFactories[config.type] as ConnectorFactory<SourceConfig>;
+  return factory(config, deps);
+}

@@ -1,0 +1,2 @@
+export * from "./sinks/smtp.sink.js";
+export * from "./sinks/webhook.sink.js";

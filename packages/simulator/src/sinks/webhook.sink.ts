@@ -1,0 +1,145 @@
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Webhook } from "standardwebhooks";
+import { Inbox } from "./wait-for.js";
+
+/** One HTTP request the webhook sink received. */
+export interface ReceivedWebhook {
+  method: string;
+  /** Path and query string, e.g. `/hooks?x=1`. */
+  path: string;
+  /** Lower-case header names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  /** The body exactly as received. */
+  body: string;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  json: unknown;
+  /** Whether the Standard Webhooks signature checks out with the sink's secret (via the `standardwebhooks` package). */
+  verified: boolean;
+  /** Why verification failed, when it did. */
+  verifyError?: string;
+  /** The status the sink answered with. */
+  status: number;
+}
+
+/** Decides the status for the n-th request (1-based); may be async to simulate a slow receiver. */
+export type WebhookResponder = (request: Omit<ReceivedWebhook, "status">, n: number) => number | Promise<number>;
+
+export interface WebhookSinkOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Standard Webhooks secret (`whsec_...`) to verify signatures with; without it nothing verifies. */
+  secret?: string;
+}
+
+export interface WebhookSink {
+  /** Where to POST, e.g. `http://127.0.0.1:41234/hooks`. */
+  readonly url: string;
+  readonly port: number;
+  /** Every request received (whatever the sink answered), in arrival order. */
+  readonly requests: ReceivedWebhook[];
+  /** Resolves with all requests once at least `count` arrived; rejects after `timeoutMs`. */
+  waitFor(count: number, timeoutMs: number): Promise<ReceivedWebhook[]>;
+  /** Calls `callback` for each request from now on; returns an unsubscribe function. */
+  onRequest(callback: (request: ReceivedWebhook) => void): () => void;
+  /** Fault injection: the status to answer each request with. The default answers 200. */
+  respondWith(responder: WebhookResponder): void;
+  close(): Promise<void>;
+}
+
+const ANSWER_OK: WebhookResponder = () => 200;
+
+/**
+ * An HTTP server on 127.0.0.1 that records every request and checks its Standard Webhooks
+ * signature independently of Vigil's own signing code.
+ */
+export async function startWebhookSink(options: WebhookSinkOptions = {}): Promise<WebhookSink> {
+  const inbox = new Inbox<ReceivedWebhook>("webhook sink");
+  const verifier = options.secret ? new Webhook(options.secret) : undefined;
+  let responder = ANSWER_OK;
+  let received = 0;
+
+  const server = createServer((req, res) => {
+    readBody(req)
+      .then(async (body) => {
+        received += 1;
+        const request = describeRequest(req, body, verifier);
+        const status = await responder(request, received);
+        inbox.push({ ...request, status });
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify({ status }));
+      })
+      .catch((err: unknown) => {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end(`webhook sink failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+  });
+
+  const host = "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://${host}:${port}/hooks`,
+    port,
+    requests: inbox.items,
+    waitFor: (count, timeoutMs) => inbox.waitFor(count, timeoutMs),
+    onRequest: (callback) => inbox.subscribe(callback),
+    respondWith(next) {
+      responder = next;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function describeRequest(req: IncomingMessage, body: string, verifier: Webhook | undefined): Omit<ReceivedWebhook, "status"> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    json = undefined;
+  }
+  let verified = false;
+  let verifyError: string | undefined = "the sink has no secret to verify with";
+  if (verifier) {
+    try {
+      verifier.verify(body, headers);
+      verified = true;
+      verifyError = undefined;
+    } catch (err) {
+      verifyError = err instanceof Error ? err.message : String(err);
+    }
+  }
+  return {
+    method: req.method ?? "",
+    path: req.url ?? "",
+    headers,
+    body,
+    json,
+    verified,
+    ...(verifyError === undefined ? {} : { verifyError }),
+  };
+}
