@@ -1,0 +1,56 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { createMetrics, EVENT_JOB_OPTIONS, openQueues, silentLogger, type AuditEvent } from "@vigil/core";
+import { Engine, parseRules, RedisWindowStore, startEventsWorker } from "@vigil/engine";
+import { event, useRedis, waitUntil } from "../helpers.js";
+
+const { redis, keyspace } = useRedis();
+const ks = keyspace();
+const queues = openQueues(redis, ks.queuePrefix);
+const { rules } = parseRules(
+  `id: w.burst\nname: Burst\nseverity: high\nwhen: { "==": [{ var: action }, destroy] }\nthreshold: { count: 2, within: 1m, groupBy: [actor.id] }\n---\nid: w.token\nname: Token\nseverity: low\nwhen: { "==": [{ var: action }, token] }\n`,
+  "w.yaml",
+);
+const metrics = createMetrics();
+const engine = new Engine(rules, new RedisWindowStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: 50 }), { metrics });
+const worker = startEventsWorker({ engine, connection: redis, queuePrefix: ks.queuePrefix, queues, logger: silentLogger, metrics, concurrency: 4 });
+
+afterAll(async () => {
+  await worker.close();
+  await queues.close();
+});
+
+const e = (id: string, second: number, action = "destroy"): AuditEvent =>
+  event({ id, time: new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString(), action, actor: { id: "a" } });
+
+async function settle(jobId: string) {
+  await waitUntil(async () => ["completed", "failed"].includes(await queues.events.getJobState(jobId)), 10_000, `job ${jobId}`);
+}
+
+describe("the events worker", () => {
+  it("enqueues each alert once, with the alert id as job id, however often its events come", async () => {
+    const batch = [e("1", 0), e("2", 10), e("t", 11, "token")];
+    await queues.events.add("b", { source: "s", events: batch }, { ...EVENT_JOB_OPTIONS, jobId: "first" });
+    await settle("first");
+    // The same events again, in another job (a connector's overlapping re-read).
+    await queues.events.add("b", { source: "s", events: batch }, { ...EVENT_JOB_OPTIONS, jobId: "again" });
+    await settle("again");
+    const alerts = await queues.alerts.getJobs(["waiting", "completed", "active"]);
+    expect(alerts.map((job) => job.data.ruleId).sort()).toEqual(["w.burst", "w.token"]);
+    for (const job of alerts) expect(job.id).toBe(job.data.id);
+    const processed = await metrics.eventsProcessed.get();
+    expect(processed.values.find((v) => v.labels.result === "duplicate")?.value).toBe(3);
+  });
+
+  it("fails a malformed job alone, saying where, and keeps working", async () => {
+    await queues.events.add("bad", { source: "s", events: [{ id: "x", time: "not a time" }] } as never, { ...EVENT_JOB_OPTIONS, jobId: "bad" });
+    await settle("bad");
+    const bad = await queues.events.getJob("bad");
+    expect(await bad!.getState()).toBe("failed");
+    expect(bad!.failedReason).toMatch(/^vigil-events job bad: invalid payload at events\.0\./);
+    expect(bad!.attemptsMade).toBe(1);
+    await queues.events.add("b", { source: "s", events: [e(`ok-${randomUUID()}`, 40, "token")] }, { ...EVENT_JOB_OPTIONS, jobId: "after-bad" });
+    await settle("after-bad");
+    expect(await queues.events.getJobState("after-bad")).toBe("completed");
+  });
+});
