@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { Worker } from "bullmq";
 import { createRedis, deleteKeyspace, EVENT_JOB_OPTIONS, Keyspace, openQueues, QUEUE_NAMES, silentLogger, type AuditEvent } from "@vigil/core";
@@ -52,7 +52,7 @@ export async function runEngineBench(options: { events: number; redisUrl: string
   const batches = chunk(events, BATCH_SIZE);
   const evaluationRate = measureEvaluationOnly(rules, batches);
 
-  const keyspace = new Keyspace(`bench-${randomUUID()}`);
+  const keyspace = new Keyspace(`bench-${randomBytes(4).toString("hex")}`);
   const queueRedis = createRedis(options.redisUrl);
   const storeRedis = createRedis(options.redisUrl);
   const queues = openQueues(queueRedis, keyspace.queuePrefix);

@@ -19,6 +19,15 @@ export const TargetSchema = z.strictObject({
   name: z.string().optional(),
 });
 
+/**
+ * A JSON object whose contents are the provider's (kept as received). Checked for shape only:
+ * walking every key of every raw record would cost more than the rest of the event's checks.
+ */
+const OpaqueObjectSchema = z.custom<Record<string, unknown>>(
+  (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  { message: "expected an object" },
+);
+
 const InstantSchema = z.iso.datetime({ offset: true }).describe("ISO-8601 instant, e.g. 2026-01-31T12:00:00Z");
 
 /** The normalized audit event every connector produces (DESIGN.md, "The normalized event"). */
@@ -34,8 +43,8 @@ export const AuditEventSchema = z.strictObject({
   actor: ActorSchema,
   target: TargetSchema,
   ip: z.string().optional(),
-  attributes: z.record(z.string(), z.unknown()),
-  raw: z.record(z.string(), z.unknown()),
+  attributes: OpaqueObjectSchema,
+  raw: OpaqueObjectSchema,
 });
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export type EventCategory = z.infer<typeof EventCategorySchema>;
@@ -58,8 +67,8 @@ export const PartialAuditEventSchema = z
     actor: ActorSchema.default({}),
     target: TargetSchema.default({}),
     ip: z.string().optional(),
-    attributes: z.record(z.string(), z.unknown()).default({}),
-    raw: z.record(z.string(), z.unknown()).default({}),
+    attributes: OpaqueObjectSchema.default({}),
+    raw: OpaqueObjectSchema.default({}),
   })
   .transform((e): AuditEvent => ({ ...e, nativeId: e.nativeId ?? e.id }));
 export type PartialAuditEvent = z.input<typeof PartialAuditEventSchema>;

@@ -54,6 +54,18 @@ function hashKey(...parts: string[]): string {
   return createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 32);
 }
 
+/** Group keys recur batch after batch; hashing each once saves work on the hot path. */
+const groupHashes = new Map<string, string>();
+function groupHash(groupKey: string): string {
+  let hash = groupHashes.get(groupKey);
+  if (hash === undefined) {
+    if (groupHashes.size >= 100_000) groupHashes.clear();
+    hash = hashKey(groupKey);
+    groupHashes.set(groupKey, hash);
+  }
+  return hash;
+}
+
 /** Deterministic alert id for a threshold rule's group and suppress bucket. */
 export function windowAlertId(ruleId: string, groupValues: unknown[], bucketStartMs: number): string {
   return hashKey("window", ruleId, JSON.stringify(groupValues), String(bucketStartMs));
@@ -133,6 +145,7 @@ export class Engine {
     const rules = this.rules;
     for (const event of events) {
       let eventIndex = -1;
+      let timeMs = Number.NaN;
       for (let r = 0; r < rules.length; r++) {
         const runtime = rules[r]!;
         if (!runtime.test(event)) continue;
@@ -159,10 +172,11 @@ export class Engine {
         if (group === undefined) {
           group = groups.length;
           groupIndex.set(groupKey, group);
-          groups.push({ rule: runtime.windowIndex, key: hashKey(groupKey) });
+          groups.push({ rule: runtime.windowIndex, key: groupHash(groupKey) });
           groupValues.push({ rule: r, values });
         }
-        updates.push([eventIndex, group, eventTimeMs(event), distinctValue]);
+        if (Number.isNaN(timeMs)) timeMs = eventTimeMs(event);
+        updates.push([eventIndex, group, timeMs, distinctValue]);
       }
     }
     return {
