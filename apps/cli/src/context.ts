@@ -1,4 +1,4 @@
-import { ConfigError, connectRedis, createLogger, createMetrics, loadConfig, RuleError, type Config, type Logger } from "@vigil/core";
+import { ConfigError, connectRedis, createLogger, createMetrics, Keyspace, loadConfig, openQueues, RuleError, type Config, type Logger, type VigilQueues } from "@vigil/core";
 import type { Redis } from "ioredis";
 import { readEnv, type CliEnv } from "./env.js";
 
@@ -35,6 +35,22 @@ export async function requireRedis(config: Config): Promise<Redis> {
     return await connectRedis(config.redis.url);
   } catch (err) {
     throw new CliError(`${(err as Error).message}\nStart Redis (e.g. \`redis-server\`) or point redis.url in the config at one.`, 2);
+  }
+}
+
+/** Runs `work` with the configured Redis, keyspace and queues, closing them afterwards. */
+export async function withQueues<T>(
+  config: Config,
+  work: (deps: { redis: Redis; keyspace: Keyspace; queues: VigilQueues }) => Promise<T>,
+): Promise<T> {
+  const redis = await requireRedis(config);
+  const keyspace = new Keyspace(config.redis.prefix);
+  const queues = openQueues(redis, keyspace.queuePrefix);
+  try {
+    return await work({ redis, keyspace, queues });
+  } finally {
+    await queues.close();
+    await redis.quit();
   }
 }
 

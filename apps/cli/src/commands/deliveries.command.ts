@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { Keyspace, openQueues } from "@vigil/core";
 import { listFailedDeliveries, retryFailedDeliveries } from "@vigil/notifier";
-import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
+import { CliError, cliContext, withQueues, type GlobalOptions } from "../context.js";
 import { formatTable } from "../format.js";
 
 export function registerDeliveriesCommands(program: Command, globals: () => GlobalOptions): void {
@@ -13,9 +12,7 @@ export function registerDeliveriesCommands(program: Command, globals: () => Glob
     .option("--json", "print JSON lines")
     .action(async (options: { json?: boolean }) => {
       const { config } = cliContext(globals());
-      const redis = await requireRedis(config);
-      const queues = openQueues(redis, new Keyspace(config.redis.prefix).queuePrefix);
-      try {
+      await withQueues(config, async ({ queues }) => {
         const failed = await listFailedDeliveries(queues.deliveries);
         if (options.json) {
           for (const item of failed) console.log(JSON.stringify(item));
@@ -38,10 +35,7 @@ export function registerDeliveriesCommands(program: Command, globals: () => Glob
             ["id", "channel", "rule", "attempts", "failed at", "reason"],
           ),
         );
-      } finally {
-        await queues.close();
-        await redis.quit();
-      }
+      });
     });
 
   deliveries
@@ -53,17 +47,12 @@ export function registerDeliveriesCommands(program: Command, globals: () => Glob
       if (!options.all && ids.length === 0) throw new CliError("name delivery ids or pass --all", 2);
       if (options.all && ids.length) throw new CliError("pass either ids or --all, not both", 2);
       const { config } = cliContext(globals());
-      const redis = await requireRedis(config);
-      const queues = openQueues(redis, new Keyspace(config.redis.prefix).queuePrefix);
-      try {
+      await withQueues(config, async ({ queues }) => {
         const result = await retryFailedDeliveries(queues.deliveries, options.all ? "all" : ids);
         for (const id of result.retried) console.log(`retrying ${id}`);
         for (const id of result.missing) console.log(`not a failed delivery: ${id}`);
         console.log(`${result.retried.length} delivery(ies) queued again`);
         if (result.missing.length) process.exitCode = 1;
-      } finally {
-        await queues.close();
-        await redis.quit();
-      }
+      });
     });
 }

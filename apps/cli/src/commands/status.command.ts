@@ -1,8 +1,7 @@
 import type { Command } from "commander";
-import { Keyspace, openQueues } from "@vigil/core";
 import { getSourcesStatus } from "@vigil/connectors";
 import { listFailedDeliveries } from "@vigil/notifier";
-import { cliContext, requireRedis, type GlobalOptions } from "../context.js";
+import { cliContext, withQueues, type GlobalOptions } from "../context.js";
 import { formatTable } from "../format.js";
 
 export function registerStatusCommand(program: Command, globals: () => GlobalOptions): void {
@@ -12,10 +11,7 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
     .option("--json", "print one JSON document")
     .action(async (options: { json?: boolean }) => {
       const { config } = cliContext(globals());
-      const redis = await requireRedis(config);
-      const keyspace = new Keyspace(config.redis.prefix);
-      const queues = openQueues(redis, keyspace.queuePrefix);
-      try {
+      await withQueues(config, async ({ redis, keyspace, queues }) => {
         const queueCounts = [];
         for (const queue of [queues.events, queues.alerts, queues.deliveries]) {
           queueCounts.push({ queue: queue.name, ...(await queue.getJobCounts("waiting", "active", "delayed", "failed", "completed")) });
@@ -45,9 +41,6 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
             ),
           );
         }
-      } finally {
-        await queues.close();
-        await redis.quit();
-      }
+      });
     });
 }
