@@ -30,6 +30,11 @@ export interface PullOptions {
   signal: AbortSignal;
   /** The pull's notion of "now", for time windows (`end = now - lag`); fixed for the whole pull. */
   now: Date;
+  /**
+   * Pull this span only, ignoring the checkpoint: from `since` up to `now` (`vigil sources pull`).
+   * The pages' checkpoints are then not meant to be stored.
+   */
+  since?: Date;
 }
 
 /** The narrow contract every source type implements (one folder per provider). */

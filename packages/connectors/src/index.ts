@@ -50,3 +50,4 @@ export {
   type PullResult,
   type SourceStatus,
 } from "./poll-worker.js";
+export { WindowCheckpointSchema, windowedPull, type TimeWindow, type WindowCheckpoint, type WindowedPullSettings, type WindowedSource } from "./windowed-pull.js";

@@ -1,2 +1,3 @@
 export * from "./sinks/smtp.sink.js";
 export * from "./sinks/webhook.sink.js";
+export * from "./providers/index.js";

@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { PartialAuditEventSchema, type AuditEvent } from "@vigil/core";
+import { windowedPull, type TimeWindow, type WindowedSource } from "./windowed-pull.js";
+
+interface FakeRecord {
+  id: string;
+  at: number;
+}
+
+const NOW = Date.parse("2026-03-10T00:00:00Z");
+const HOUR = 3_600_000;
+
+/** A newest-first API with inclusive bounds and pages of 3, over the given records. */
+function fakeSource(records: FakeRecord[], maxWindowMs = 24 * HOUR) {
+  const windows: TimeWindow[] = [];
+  const source: WindowedSource<FakeRecord> = {
+    source: "fake",
+    maxWindowMs,
+    async *fetchWindow(window) {
+      windows.push(window);
+      const inside = records
+        .filter((r) => r.at >= window.start.getTime() && r.at <= window.end.getTime())
+        .sort((a, b) => b.at - a.at);
+      for (let i = 0; i < inside.length; i += 3) yield inside.slice(i, i + 3);
+    },
+    filterTimeMs: (r) => r.at,
+    normalize: (r): AuditEvent => PartialAuditEventSchema.parse({ id: `fake:${r.id}`, time: new Date(r.at).toISOString() }),
+  };
+  return { source, windows };
+}
+
+async function collect(source: WindowedSource<FakeRecord>, from: Record<string, unknown> | undefined, settings = {}) {
+  const pages = [];
+  for await (const page of windowedPull(source, from, { signal: new AbortController().signal, now: new Date(NOW) }, { startFromMs: 72 * HOUR, lookbackMs: HOUR, pageEvents: 4, ...settings })) {
+    pages.push(page);
+  }
+  return pages;
+}
+
+describe("windowed pull", () => {
+  const records: FakeRecord[] = [
+    { id: "a", at: NOW - 70 * HOUR },
+    { id: "b", at: NOW - 48 * HOUR }, // exactly on a window boundary
+    { id: "c", at: NOW - 48 * HOUR },
+    { id: "d", at: NOW - 30 * HOUR },
+    ...Array.from({ length: 7 }, (_, i) => ({ id: `tie${i}`, at: NOW - 2 * HOUR })),
+    { id: "old", at: NOW - 100 * HOUR },
+  ];
+
+  it("reads from startFrom to now in windows, oldest first, every record once", async () => {
+    const { source, windows } = fakeSource(records);
+    const pages = await collect(source, undefined);
+    const ids = pages.flatMap((p) => p.events.map((e) => e.id.slice(5)));
+    expect(ids).toEqual(["a", "b", "c", "d", "tie0", "tie1", "tie2", "tie3", "tie4", "tie5", "tie6"]);
+    expect(windows.map((w) => (NOW - w.start.getTime()) / HOUR)).toEqual([72, 48, 24]);
+    expect(pages.at(-1)!.checkpoint).toEqual({ until: new Date(NOW).toISOString() });
+  });
+
+  it("moves the checkpoint only with a window's last page", async () => {
+    const { source } = fakeSource(records);
+    const pages = await collect(source, undefined);
+    const lastWindow = pages.filter((p) => p.events.some((e) => e.id.startsWith("fake:tie")));
+    expect(lastWindow.map((p) => p.checkpoint.until)).toEqual([
+      new Date(NOW - 24 * HOUR).toISOString(),
+      new Date(NOW).toISOString(),
+    ]);
+  });
+
+  it("resumes from the checkpoint less the lookback", async () => {
+    const { source, windows } = fakeSource(records);
+    const pages = await collect(source, { until: new Date(NOW - 90 * 60_000).toISOString() });
+    expect(windows[0]!.start.getTime()).toBe(NOW - 150 * 60_000);
+    expect(pages.flatMap((p) => p.events).map((e) => e.id)).toEqual(Array.from({ length: 7 }, (_, i) => `fake:tie${i}`));
+  });
+
+  it("splits a window that holds too many records, keeping memory bounded", async () => {
+    const { source, windows } = fakeSource(records);
+    const pages = await collect(source, undefined, { maxBufferedRecords: 3 });
+    expect(pages.flatMap((p) => p.events)).toHaveLength(11);
+    expect(windows.length).toBeGreaterThan(3);
+  });
+
+  it("pulls a given span, ignoring the checkpoint", async () => {
+    const { source } = fakeSource(records);
+    const pages = [];
+    for await (const page of windowedPull(source, { until: new Date(NOW).toISOString() }, { signal: new AbortController().signal, now: new Date(NOW - 40 * HOUR), since: new Date(NOW - 50 * HOUR) }, { startFromMs: HOUR, lookbackMs: 0 })) pages.push(page);
+    expect(pages.flatMap((p) => p.events.map((e) => e.id))).toEqual(["fake:b", "fake:c"]);
+  });
+
+  it("refuses a checkpoint of another shape", async () => {
+    const { source } = fakeSource(records);
+    await expect(collect(source, { offset: 12 })).rejects.toThrow(/source fake: stored checkpoint is not a time checkpoint/);
+  });
+});
