@@ -8,6 +8,7 @@ export function createRedis(url: string, options: RedisOptions = {}): Redis {
 /** Opens a connection and waits until it answers PING, failing fast with a clear message. */
 export async function connectRedis(url: string, timeoutMs = 3_000): Promise<Redis> {
   const redis = createRedis(url, { lazyConnect: true, retryStrategy: () => null, connectTimeout: timeoutMs });
+  redis.on("error", () => undefined); // reported by the rejected connect() below
   try {
     await redis.connect();
     await redis.ping();
