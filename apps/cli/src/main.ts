@@ -6,6 +6,8 @@ import { registerDemoCommand } from "./commands/demo.command.js";
 import { registerReplayCommand } from "./commands/replay.command.js";
 import { registerRulesCommands } from "./commands/rules.command.js";
 import { registerRunCommand } from "./commands/run.command.js";
+import { registerSimulateCommand } from "./commands/simulate.command.js";
+import { registerSourcesCommands } from "./commands/sources.command.js";
 import { registerStatusCommand } from "./commands/status.command.js";
 
 const program = new Command()
@@ -24,6 +26,8 @@ registerReplayCommand(program, globals);
 registerStatusCommand(program, globals);
 registerDeliveriesCommands(program, globals);
 registerDemoCommand(program, globals);
+registerSimulateCommand(program, globals);
+registerSourcesCommands(program, globals);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);

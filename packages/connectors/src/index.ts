@@ -51,3 +51,20 @@ export {
   type SourceStatus,
 } from "./poll-worker.js";
 export { WindowCheckpointSchema, windowedPull, type TimeWindow, type WindowCheckpoint, type WindowedPullSettings, type WindowedSource } from "./windowed-pull.js";
+export { LOGFIRE_BASE_URLS, createLogfireConnector } from "./logfire/logfire.connector.js";
+export { normalizeLogfireRecord } from "./logfire/logfire.normalize.js";
+export { LogfireAuditLogSchema, type LogfireAuditLog } from "./logfire/logfire.records.js";
+export { createBloodhoundConnector } from "./bloodhound/bloodhound.connector.js";
+export { normalizeBloodHoundRecord } from "./bloodhound/bloodhound.normalize.js";
+export { BloodHoundAuditLogSchema, type BloodHoundAuditLog } from "./bloodhound/bloodhound.records.js";
+export { bloodHoundSignature } from "./bloodhound/bloodhound.signature.js";
+export { PYLON_BASE_URL, PylonCheckpointSchema, createPylonConnector, type PylonCheckpoint, type PylonConnectorOptions } from "./pylon/pylon.connector.js";
+export { PYLON_ACTION_MEANINGS, normalizePylonRecord, pylonActionMeaning } from "./pylon/pylon.normalize.js";
+export { PylonAuditLogSchema, type PylonAuditLog } from "./pylon/pylon.records.js";
+export { createZendeskConnector } from "./zendesk/zendesk.connector.js";
+export { normalizeZendeskRecord, zendeskCategory, zendeskOutcome } from "./zendesk/zendesk.normalize.js";
+export { ZendeskAuditLogSchema, type ZendeskAuditLog } from "./zendesk/zendesk.records.js";
+export { ASHBY_BASE_URL, createAshbyConnector } from "./ashby/ashby.connector.js";
+export { ASHBY_CATEGORY_OVERRIDES, ashbyCategory, normalizeAshbyRecord } from "./ashby/ashby.normalize.js";
+export { AshbyAuditLogEntrySchema, type AshbyAuditLogEntry } from "./ashby/ashby.records.js";
+export { DOCUMENTED_PROVIDER_LIMITS } from "./provider-limits.js";

@@ -77,10 +77,14 @@ export async function* windowedPull<R>(
     const windowEnd = Math.min(cursor + span, end);
     const records: R[] = [];
     let overflow = false;
+    let earliestSeen = windowEnd;
     for await (const page of spec.fetchWindow({ start: new Date(cursor), end: new Date(windowEnd) }, options.signal)) {
       for (const record of page) {
         const t = spec.filterTimeMs(record);
-        if (t >= cursor && t < windowEnd) records.push(record);
+        if (t >= cursor && t < windowEnd) {
+          records.push(record);
+          if (t < earliestSeen) earliestSeen = t;
+        }
       }
       if (records.length > maxBuffered && windowEnd - cursor > MIN_WINDOW_MS) {
         overflow = true;
@@ -88,7 +92,9 @@ export async function* windowedPull<R>(
       }
     }
     if (overflow) {
-      span = Math.max(MIN_WINDOW_MS, Math.floor((windowEnd - cursor) / 2));
+      // Too dense to hold: retry a span sized from the density seen so far, at most half this one.
+      const density = records.length / Math.max(1, windowEnd - earliestSeen);
+      span = Math.max(MIN_WINDOW_MS, Math.min(Math.floor((windowEnd - cursor) / 2), Math.floor((0.5 * maxBuffered) / density)));
       continue;
     }
     const events = records
@@ -103,7 +109,9 @@ export async function* windowedPull<R>(
       yield { events: events.slice(i, i + pageEvents), checkpoint: checkpointAt(last ? windowEnd : cursor) };
     }
     if (events.length === 0 && windowEnd === end) yield { events: [], checkpoint: checkpointAt(windowEnd) };
+    // Size the next window for about half the buffer at the density just seen.
+    const density = records.length / Math.max(1, windowEnd - cursor);
+    span = Math.max(MIN_WINDOW_MS, Math.min(spec.maxWindowMs, density > 0 ? Math.floor((0.5 * maxBuffered) / density) : span * 4));
     cursor = windowEnd;
-    span = Math.min(spec.maxWindowMs, span * 2);
   }
 }

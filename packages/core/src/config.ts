@@ -15,6 +15,8 @@ const SourceBaseShape = {
   name: NameSchema,
   pollInterval: DurationSchema.prefault("1m"),
   enabled: z.boolean().default(true),
+  /** Events per `vigil-events` job. */
+  batchSize: z.number().int().min(1).max(1000).default(200),
 };
 
 /** Tails a JSON-lines file of AuditEvents (one event per line). */
@@ -22,13 +24,86 @@ export const FileSourceSchema = z.strictObject({
   ...SourceBaseShape,
   type: z.literal("file"),
   path: z.string().min(1),
-  /** Events per `vigil-events` job. */
-  batchSize: z.number().int().min(1).max(1000).default(200),
 });
 
-export const SourceConfigSchema = z.discriminatedUnion("type", [FileSourceSchema]);
+const HttpsUrlSchema = z.url({ protocol: /^https?$/ }).describe("http(s) URL, e.g. https://acme.zendesk.com");
+
+export const RateLimitConfigSchema = z.strictObject({
+  requests: z.number().int().min(1),
+  per: DurationSchema,
+});
+export type RateLimitConfig = z.infer<typeof RateLimitConfigSchema>;
+
+/** Settings every provider (HTTP API) source takes. */
+const ProviderSourceShape = {
+  ...SourceBaseShape,
+  /** Overrides the provider's default host (self-hosted, regional, or a local simulator). */
+  baseUrl: HttpsUrlSchema.optional(),
+  /** How far back the first run reaches. */
+  startFrom: DurationSchema.prefault("7d"),
+  /** How far each run re-reads behind its checkpoint, for records that appear late. */
+  lookback: DurationSchema.prefault("10m"),
+  /** Records per request; default: the provider's documented maximum. */
+  pageSize: z.number().int().min(1).max(10_000).optional(),
+  /** Requests per span, shared by every replica using the same credential; default: the documented limit. */
+  rateLimit: RateLimitConfigSchema.optional(),
+  /** Per-request timeout. */
+  timeout: DurationSchema.prefault("30s"),
+};
+
+const SecretSchema = z.string().min(1);
+
+export const PylonSourceSchema = z.strictObject({
+  ...ProviderSourceShape,
+  type: z.literal("pylon"),
+  auth: z.strictObject({ token: SecretSchema }),
+});
+
+export const ZendeskSourceSchema = z.strictObject({
+  ...ProviderSourceShape,
+  type: z.literal("zendesk"),
+  baseUrl: HttpsUrlSchema.describe("the account's https://<subdomain>.zendesk.com"),
+  auth: z.union([z.strictObject({ email: z.string().min(1), token: SecretSchema }), z.strictObject({ oauthToken: SecretSchema })]),
+});
+
+export const AshbySourceSchema = z.strictObject({
+  ...ProviderSourceShape,
+  type: z.literal("ashby"),
+  auth: z.strictObject({ apiKey: SecretSchema }),
+});
+
+export const LogfireSourceSchema = z.strictObject({
+  ...ProviderSourceShape,
+  type: z.literal("logfire"),
+  region: z.enum(["us", "eu"]).default("us"),
+  auth: z.strictObject({ token: SecretSchema }),
+});
+
+export const BloodhoundSourceSchema = z.strictObject({
+  ...ProviderSourceShape,
+  type: z.literal("bloodhound"),
+  baseUrl: HttpsUrlSchema.describe("the BloodHound instance, e.g. https://bloodhound.example.com"),
+  auth: z.union([z.strictObject({ tokenId: z.string().min(1), tokenKey: SecretSchema }), z.strictObject({ jwt: SecretSchema })]),
+});
+
+export const SourceConfigSchema = z.discriminatedUnion("type", [
+  FileSourceSchema,
+  PylonSourceSchema,
+  ZendeskSourceSchema,
+  AshbySourceSchema,
+  LogfireSourceSchema,
+  BloodhoundSourceSchema,
+]);
 export type SourceConfig = z.infer<typeof SourceConfigSchema>;
 export type FileSourceConfig = z.infer<typeof FileSourceSchema>;
+export type PylonSourceConfig = z.infer<typeof PylonSourceSchema>;
+export type ZendeskSourceConfig = z.infer<typeof ZendeskSourceSchema>;
+export type AshbySourceConfig = z.infer<typeof AshbySourceSchema>;
+export type LogfireSourceConfig = z.infer<typeof LogfireSourceSchema>;
+export type BloodhoundSourceConfig = z.infer<typeof BloodhoundSourceSchema>;
+export type ProviderSourceConfig = Exclude<SourceConfig, FileSourceConfig>;
+export const PROVIDERS = ["pylon", "zendesk", "ashby", "logfire", "bloodhound"] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
 
 export const EmailChannelSchema = z.strictObject({
   name: NameSchema,

@@ -284,13 +284,18 @@ const listAuditLogs: ProviderRoute<"bloodhound"> = {
     const after = parseTime(request, "after", before - DEFAULT_LOOKBACK_US);
     if (isResponse(after)) return after;
 
-    const matching = runtime.store.descending().filter((e: StoredEntry<Row>) => filters.every((p) => p(e.record)));
-    // `created_at BETWEEN after AND before`: both ends inclusive. `count` ignores the window.
-    const rows = matching
-      .filter((e) => e.timeUs >= after && e.timeUs <= before)
-      .map((e) => e.record)
-      // Always newest first; sort_by only orders rows with equal created_at. Ties beyond that by id, newest first.
-      .sort((a, b) => {
+    const passes = (e: StoredEntry<Row>) => filters.every((p) => p(e.record));
+    // `count` ignores the window; without filters it is every row.
+    const count = filters.length === 0 ? runtime.store.size : runtime.store.ascending().filter(passes).length;
+    // `created_at BETWEEN after AND before`: both ends inclusive.
+    const rows = [...runtime.store.between(after, before)]
+      .reverse()
+      .filter(passes)
+      .map((e) => e.record);
+    // Always newest first (the store's order, ties newest-inserted first, as ids grow); sort_by
+    // only orders rows with equal created_at, ties beyond that by id, newest first.
+    if (sortKeys.length > 0) {
+      rows.sort((a, b) => {
         const byTime = compareValues(columnValue(b, "created_at"), columnValue(a, "created_at"));
         if (byTime !== 0) return byTime;
         for (const key of sortKeys) {
@@ -299,9 +304,10 @@ const listAuditLogs: ProviderRoute<"bloodhound"> = {
         }
         return b.id - a.id;
       });
+    }
     // A limit of 0 adds no LIMIT clause (UNCONFIRMED: gorm's paginate scope skips zero).
     const page = limit === 0 ? rows.slice(offset) : rows.slice(offset, offset + limit);
-    return jsonResponse(200, { count: matching.length, limit, skip: offset, data: { logs: page } });
+    return jsonResponse(200, { count, limit, skip: offset, data: { logs: page } });
   },
 };
 

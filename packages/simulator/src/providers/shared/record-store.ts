@@ -62,12 +62,29 @@ export class RecordStore<T> {
     return [...this.entries].reverse();
   }
 
+  /** Entries with `startUs <= timeUs <= endUs`, oldest first (a slice found by binary search). */
+  between(startUs: number, endUs: number): readonly StoredEntry<T>[] {
+    return this.entries.slice(this.lowerBound(startUs), this.upperBound(endUs));
+  }
+
   get(id: string): StoredEntry<T> | undefined {
     return this.byId.get(id);
   }
 
   latestTimeUs(): number | undefined {
     return this.entries.at(-1)?.timeUs;
+  }
+
+  /** Index of the first entry at or after `timeUs`. */
+  private lowerBound(timeUs: number): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.entries[mid]?.timeUs ?? Infinity) < timeUs) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Index of the first entry strictly later than `timeUs` (new entries go after equal times). */

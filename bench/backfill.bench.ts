@@ -1,0 +1,74 @@
+import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { createRedis, deleteKeyspace, Keyspace, silentLogger, SourceConfigSchema, type ProviderName } from "@vigil/core";
+import { createConnector, createConnectorDeps, DOCUMENTED_PROVIDER_LIMITS } from "@vigil/connectors";
+import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
+
+export interface BackfillBenchResult {
+  provider: ProviderName;
+  records: number;
+  requests: number;
+  throttled: number;
+  seconds: number;
+  rate: number;
+  /** Requests per second the documented limit allows, times the largest page; undefined where the API has no pages. */
+  bound?: number;
+}
+
+function authFor(provider: ProviderName, sim: ProviderSimulator): Record<string, string> {
+  switch (provider) {
+    case "pylon":
+      return { token: sim.credentials("pylon").token };
+    case "zendesk":
+      return { email: sim.credentials("zendesk").email, token: sim.credentials("zendesk").apiToken };
+    case "ashby":
+      return { apiKey: sim.credentials("ashby").apiKey };
+    case "logfire":
+      return { token: sim.credentials("logfire").apiKey };
+    case "bloodhound":
+      return { tokenId: sim.credentials("bloodhound").tokenId, tokenKey: sim.credentials("bloodhound").tokenKey };
+  }
+}
+
+/**
+ * Pulls a full backfill from the simulator, which enforces the provider's documented rate limit,
+ * with the connector at its documented limit and largest page, and compares the rate with the
+ * bound that limit allows.
+ */
+export async function runBackfillBench(provider: ProviderName, options: { redisUrl: string; seconds: number }): Promise<BackfillBenchResult> {
+  const limits = DOCUMENTED_PROVIDER_LIMITS[provider];
+  const requestsPerSecond = limits.rateLimit.requests / (limits.rateLimit.perMs / 1000);
+  const bound = limits.maxPageSize ? requestsPerSecond * limits.maxPageSize : undefined;
+  const records = Math.round(Math.min(200_000, Math.max(3_000, (bound ?? 20_000) * options.seconds)));
+  const now = Date.now();
+  const sim = await startProviderSimulator({
+    providers: [provider],
+    seed: 3,
+    records: { [provider]: records },
+    start: new Date(now - 6 * 86_400_000),
+    end: new Date(now - 60_000),
+  });
+  const redis = createRedis(options.redisUrl);
+  const keyspace = new Keyspace(`bench-${randomBytes(4).toString("hex")}`);
+  try {
+    const source = SourceConfigSchema.parse({ name: `${provider}-bench`, type: provider, baseUrl: sim.baseUrl(provider), auth: authFor(provider, sim), startFrom: "7d" });
+    const connector = createConnector(source, createConnectorDeps({ redis, keyspace, logger: silentLogger }));
+    let pulled = 0;
+    const start = performance.now();
+    for await (const page of connector.pull(undefined, { signal: new AbortController().signal, now: new Date() })) pulled += page.events.length;
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      provider,
+      records: pulled,
+      requests: sim.requestLog.length,
+      throttled: sim.requestLog.filter((r) => r.status === 429).length,
+      seconds,
+      rate: pulled / seconds,
+      bound,
+    };
+  } finally {
+    await sim.close();
+    await deleteKeyspace(redis, keyspace);
+    await redis.quit();
+  }
+}

@@ -1,0 +1,105 @@
+import { ConnectorError, type BloodhoundSourceConfig } from "@vigil/core";
+import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../connector.js";
+import { PROVIDER_RETRY_POLICY, fetchPage, parseRecords, providerRateLimit } from "../provider-http.js";
+import { windowedPull, type TimeWindow } from "../windowed-pull.js";
+import { normalizeBloodHoundRecord } from "./bloodhound.normalize.js";
+import { BloodHoundAuditLogSchema, BloodHoundAuditPageSchema, type BloodHoundRecord } from "./bloodhound.records.js";
+import { bloodHoundSigner } from "./bloodhound.signature.js";
+
+const AUDIT_PATH = "/api/v2/audit";
+const DAY_MS = 86_400_000;
+/** The server's own default `limit`; it sets no upper bound. */
+export const BLOODHOUND_DEFAULT_PAGE_SIZE = 1000;
+/** tollbooth's limit: 55 requests a second per client address. */
+export const BLOODHOUND_DEFAULT_RATE_LIMIT = { requests: 55, perMs: 1_000 };
+/** No window limit is documented; a week keeps offsets shallow (busy windows are split further by windowedPull). */
+export const BLOODHOUND_MAX_WINDOW_MS = 7 * DAY_MS;
+/** Full pages in a row that bring no new row before the server is deemed to ignore the offset. */
+const MAX_STALLED_PAGES = 3;
+
+/**
+ * BloodHound (CE / Enterprise) audit log: `GET /api/v2/audit`, signed with an API token
+ * (`bhesignature` HMAC chain) or a session JWT. The server always answers newest first, with
+ * both window bounds inclusive, so each window `[after, before]` is read whole by offset
+ * (`offset` and its documented alias `skip`, same value) with a fixed `before` in the pull's
+ * past: rows written meanwhile can only shift offsets towards re-reads, which are dropped by id.
+ */
+export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: ConnectorDeps): Connector {
+  const source = config.name;
+  const baseUrl = config.baseUrl;
+  const auth = config.auth;
+  const client = deps.createHttpClient({
+    source,
+    baseUrl,
+    timeoutMs: config.timeout,
+    retry: PROVIDER_RETRY_POLICY,
+    // BloodHound sends no Retry-After (tollbooth only announces its rate): a 429 backs off exponentially.
+    retryAfterHeaders: ["retry-after"],
+    ...("jwt" in auth ? { headers: { authorization: `Bearer ${auth.jwt}` } } : { sign: bloodHoundSigner(auth), secrets: [auth.tokenKey] }),
+    rateLimit: {
+      ...providerRateLimit(config.rateLimit, BLOODHOUND_DEFAULT_RATE_LIMIT),
+      // tollbooth counts per client address, not per credential: every source on this instance shares one budget.
+      credentialId: `bloodhound:${baseUrl}`,
+    },
+  });
+  const pageSize = config.pageSize ?? BLOODHOUND_DEFAULT_PAGE_SIZE;
+
+  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<BloodHoundRecord[]> {
+    const after = window.start.toISOString();
+    const before = window.end.toISOString();
+    const seen = new Set<number>();
+    let stalled = 0;
+    for (let offset = 0; ; ) {
+      const page = `GET ${AUDIT_PATH} after=${after} before=${before} offset=${offset} limit=${pageSize}`;
+      // `-id` orders rows of equal created_at, so offsets are stable between requests.
+      const query = { after, before, sort_by: "-id", limit: pageSize, offset, skip: offset };
+      const body = await fetchPage(client, page, { path: AUDIT_PATH, query, signal }, BloodHoundAuditPageSchema);
+      if (body.skip !== undefined && body.skip !== offset) {
+        throw new ConnectorError(source, `${page}: the server answered for skip=${body.skip}, so it does not page by offset as expected`, { retryable: false, page });
+      }
+      const rows = body.data.logs;
+      const logs = parseRecords(source, page, BloodHoundAuditLogSchema, rows, "data.logs");
+      const fresh: BloodHoundRecord[] = [];
+      logs.forEach((log, index) => {
+        if (seen.has(log.id)) return;
+        seen.add(log.id);
+        fresh.push({ log, raw: rows[index] as Record<string, unknown> });
+      });
+      if (fresh.length > 0) yield fresh;
+
+      const servedLimit = body.limit !== undefined && body.limit > 0 ? Math.min(body.limit, pageSize) : pageSize;
+      if (logs.length === 0 || logs.length < servedLimit) return;
+      stalled = fresh.length === 0 ? stalled + 1 : 0;
+      if (stalled >= MAX_STALLED_PAGES) {
+        throw new ConnectorError(source, `${page}: ${stalled} full pages in a row held no new row; the server seems to ignore the offset`, { retryable: false, page });
+      }
+      offset += logs.length;
+    }
+  }
+
+  function pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage> {
+    return windowedPull<BloodHoundRecord>(
+      {
+        source,
+        maxWindowMs: BLOODHOUND_MAX_WINDOW_MS,
+        fetchWindow,
+        // Microseconds are truncated to the millisecond, consistently with the inclusive bounds sent in milliseconds.
+        filterTimeMs: (record) => Date.parse(record.log.created_at),
+        normalize: (record) => normalizeBloodHoundRecord(source, record),
+      },
+      from,
+      options,
+      { startFromMs: config.startFrom, lookbackMs: config.lookback },
+    );
+  }
+
+  return {
+    source,
+    provider: "bloodhound",
+    pull,
+    async check(options) {
+      const page = `GET ${AUDIT_PATH} limit=1`;
+      await fetchPage(client, page, { path: AUDIT_PATH, query: { limit: 1 }, ...(options?.signal ? { signal: options.signal } : {}) }, BloodHoundAuditPageSchema);
+    },
+  };
+}

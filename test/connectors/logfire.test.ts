@@ -1,0 +1,214 @@
+// The Logfire connector against the provider simulator: backfill, windows, incremental pulls,
+// faults, refused credentials and a malformed window through the poll worker.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CheckpointStore, createConnector, createConnectorDeps, startPollWorker, type Checkpoint, type Connector } from "@vigil/connectors";
+import {
+  AuditEventSchema,
+  ConfigSchema,
+  ConnectorError,
+  EventBatchJobSchema,
+  createMetrics,
+  openQueues,
+  silentLogger,
+  SourceConfigSchema,
+  type AuditEvent,
+  type ConfigInput,
+} from "@vigil/core";
+import { startProviderSimulator, type LogfireAuditLog, type ProviderSimulator } from "@vigil/simulator";
+import { useRedis } from "../helpers.js";
+
+const DAY_MS = 86_400_000;
+const { redis, keyspace } = useRedis();
+
+type SourceInput = NonNullable<ConfigInput["sources"]>[number];
+
+function sourceInput(sim: ProviderSimulator, overrides: Record<string, unknown> = {}): SourceInput {
+  return {
+    name: "logfire-test",
+    type: "logfire",
+    baseUrl: sim.baseUrl("logfire"),
+    auth: { token: sim.credentials("logfire").apiKey },
+    startFrom: "8d",
+    lookback: "10m",
+    rateLimit: { requests: 5_000, per: "1s" },
+    timeout: "5s",
+    ...overrides,
+  } as SourceInput;
+}
+
+function connectorFor(sim: ProviderSimulator, overrides: Record<string, unknown> = {}): Connector {
+  const deps = createConnectorDeps({ redis, keyspace: keyspace(), logger: silentLogger });
+  return createConnector(SourceConfigSchema.parse(sourceInput(sim, overrides)), deps);
+}
+
+async function pullAll(connector: Connector, from?: Checkpoint, options: { now?: Date; since?: Date } = {}) {
+  const events: AuditEvent[] = [];
+  let checkpoint: Checkpoint | undefined;
+  const now = options.now ?? new Date();
+  for await (const page of connector.pull(from, { signal: new AbortController().signal, now, ...(options.since ? { since: options.since } : {}) })) {
+    events.push(...page.events);
+    checkpoint = page.checkpoint;
+  }
+  return { events, checkpoint };
+}
+
+const listRequests = (sim: ProviderSimulator) => sim.requestLog.filter((r) => r.path === "/api/v1/audit-logs/");
+
+function expectExactly(events: AuditEvent[], truth: readonly LogfireAuditLog[], source = "logfire-test") {
+  const ids = events.map((e) => e.id);
+  expect(new Set(ids).size).toBe(ids.length);
+  expect([...ids].sort()).toEqual(truth.map((r) => `${source}:${r.id}`).sort());
+  const times = events.map((e) => Date.parse(e.time));
+  expect(times.every((t, i) => i === 0 || t >= times[i - 1]!)).toBe(true);
+}
+
+describe("Logfire connector against the simulator", () => {
+  let sim: ProviderSimulator;
+
+  beforeAll(async () => {
+    sim = await startProviderSimulator({
+      providers: ["logfire"],
+      seed: 21,
+      records: { logfire: 150 },
+      start: new Date(Date.now() - 6 * DAY_MS),
+      end: new Date(Date.now() - 60_000),
+      rateLimit: { logfire: { requests: 100_000, perMs: 1_000 } },
+    });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  it("backfills exactly the records served, oldest first, each normalized from the record as received", async () => {
+    sim.clearRequestLog();
+    const { events, checkpoint } = await pullAll(connectorFor(sim));
+    const truth = sim.groundTruth("logfire");
+    expectExactly(events, truth);
+    const byId = new Map(truth.map((r) => [r.id, r]));
+    for (const event of events) {
+      const record = byId.get(event.nativeId)!;
+      expect(AuditEventSchema.parse(event)).toEqual(event);
+      expect(event.raw).toEqual(record);
+      expect(event).toMatchObject({ provider: "logfire", action: record.action, time: new Date(Date.parse(record.created_at)).toISOString(), actor: { name: record.user_name } });
+    }
+    expect(checkpoint).toEqual({ until: expect.any(String) });
+    // Whole-second bounds, each window at most a day, all answered.
+    for (const request of listRequests(sim)) {
+      const query = new URLSearchParams(request.query);
+      expect(query.get("start_time")).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect(query.get("end_time")).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect(Date.parse(query.get("end_time")!) - Date.parse(query.get("start_time")!)).toBeLessThanOrEqual(DAY_MS + 1_000);
+      expect(request.status).toBe(200);
+    }
+  });
+
+  it("picks up exactly the appended records on the next run, including ones dated just before the checkpoint", async () => {
+    const connector = connectorFor(sim);
+    const first = await pullAll(connector);
+    const lateMs = Date.parse((first.checkpoint as { until: string }).until) - 30_000;
+    const appended = [
+      ...sim.append("logfire", 4),
+      ...sim.append("logfire", [
+        { action: "INSERT", resource_type: "write_tokens", user_name: "mallory", ip_address: "198.51.100.77" },
+        // Written late: its action time lies before the first run's checkpoint, inside the lookback.
+        { action: "DELETE", resource_type: "projects", created_at: new Date(lateMs).toISOString().replace("Z", "000Z") },
+      ]),
+    ];
+    const second = await pullAll(connector, first.checkpoint);
+    const seen = new Set(first.events.map((e) => e.nativeId));
+    const fresh = second.events.filter((e) => !seen.has(e.nativeId));
+    expect(fresh.map((e) => e.nativeId).sort()).toEqual(appended.map((r) => r.id).sort());
+    expect(fresh.find((e) => e.raw.user_name === "mallory")).toMatchObject({ category: "create", outcome: "success", target: { type: "write_tokens" }, ip: "198.51.100.77" });
+  });
+
+  it("splits a long backfill into windows the API accepts", async () => {
+    const longSim = await startProviderSimulator({
+      providers: ["logfire"],
+      seed: 4,
+      records: { logfire: 40 },
+      start: new Date(Date.now() - 120 * DAY_MS),
+      end: new Date(Date.now() - DAY_MS),
+      rateLimit: { logfire: { requests: 100_000, perMs: 1_000 } },
+    });
+    try {
+      const { events } = await pullAll(connectorFor(longSim, { startFrom: "121d" }));
+      expectExactly(events, longSim.groundTruth("logfire"));
+      const requests = listRequests(longSim);
+      expect(requests.length).toBeGreaterThanOrEqual(121);
+      expect(requests.every((r) => r.status === 200)).toBe(true);
+    } finally {
+      await longSim.close();
+    }
+  });
+
+  it("pulls only the asked span with `since`", async () => {
+    const truth = sim.groundTruth("logfire");
+    const now = new Date(Date.now() - 2 * DAY_MS);
+    const since = new Date(now.getTime() - DAY_MS);
+    const { events } = await pullAll(connectorFor(sim), { until: new Date().toISOString() }, { now, since });
+    const expected = truth.filter((r) => Date.parse(r.created_at) >= since.getTime() && Date.parse(r.created_at) < now.getTime());
+    expect(expected.length).toBeGreaterThan(0);
+    expect(events.map((e) => e.nativeId).sort()).toEqual(expected.map((r) => r.id).sort());
+  });
+
+  it("still backfills exactly while the API fails, throttles (Retry-After) and stalls", async () => {
+    sim.clearRequestLog();
+    sim.setFaults({ rate: 0.3, kinds: ["500", "429", "slow"], seed: 3, maxDelayMs: 100 });
+    try {
+      const { events } = await pullAll(connectorFor(sim));
+      expectExactly(events, sim.groundTruth("logfire"));
+      const faults = new Set(listRequests(sim).map((r) => r.fault));
+      expect(faults).toContain("500");
+      expect(faults).toContain("429");
+    } finally {
+      sim.setFaults(undefined);
+    }
+  });
+
+  it("reports a wrong or unauthorized key clearly, once, without the key", async () => {
+    for (const [token, status] of [
+      ["pylf_v1_us_not_a_real_key_000", 401],
+      [sim.credentials("logfire").forbiddenApiKey, 403],
+    ] as const) {
+      sim.clearRequestLog();
+      const connector = connectorFor(sim, { name: "logfire-badkey", auth: { token } });
+      const error = await connector.check().catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(ConnectorError);
+      expect((error as ConnectorError).retryable).toBe(false);
+      expect((error as Error).message).toContain(`authentication failed (HTTP ${status}): check the credentials of source logfire-badkey`);
+      expect((error as Error).message).not.toContain(token);
+      await expect(pullAll(connector)).rejects.toThrow(/check the credentials of source logfire-badkey/);
+      expect(sim.requestLog).toHaveLength(2);
+    }
+  });
+
+  it("leaves the checkpoint where it was when a window is malformed, and resumes once it is fixed", async () => {
+    const ks = keyspace();
+    const source = sourceInput(sim, { name: "logfire-malformed" });
+    const config = ConfigSchema.parse({ redis: { prefix: ks.prefix }, sources: [source] });
+    const queues = openQueues(redis, ks.queuePrefix);
+    const worker = await startPollWorker({ config, connection: redis, keyspace: ks, queues, logger: silentLogger, metrics: createMetrics(), schedule: false });
+    const store = new CheckpointStore(redis, ks);
+    try {
+      expect((await worker.pullOnce("logfire-malformed")).error).toBeUndefined();
+      const before = await store.get("logfire-malformed");
+      const appended = sim.append("logfire", 3);
+      for (const seed of [1, 2, 3, 4]) {
+        sim.setFaults({ rate: 1, kinds: ["malformed"], seed });
+        const broken = await worker.pullOnce("logfire-malformed");
+        expect(broken.error).toMatch(/^source logfire-malformed: GET \/v1\/audit-logs\/ start_time=\S+ end_time=\S+: /);
+        expect(await store.get("logfire-malformed")).toEqual(before);
+      }
+      sim.setFaults(undefined);
+      expect((await worker.pullOnce("logfire-malformed")).error).toBeUndefined();
+      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) => EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId));
+      expect(new Set(queued).size).toBe(queued.length);
+      expect(queued.sort()).toEqual(sim.groundTruth("logfire").map((r) => r.id).sort());
+      expect(appended.every((r) => queued.includes(r.id))).toBe(true);
+    } finally {
+      sim.setFaults(undefined);
+      await worker.close();
+      await queues.close();
+    }
+  });
+});

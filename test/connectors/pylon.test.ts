@@ -1,0 +1,185 @@
+// The Pylon connector against the Pylon simulator: cursor paging, the cursor checkpoint,
+// action-time ordering, faults, Pylon's X-Retry-After, refused credentials, malformed pages.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  CheckpointStore,
+  PylonCheckpointSchema,
+  createConnector,
+  createConnectorDeps,
+  startPollWorker,
+  type Checkpoint,
+  type Connector,
+  type PullOptions,
+} from "@vigil/connectors";
+import {
+  AuditEventSchema,
+  ConfigSchema,
+  ConnectorError,
+  EventBatchJobSchema,
+  SourceConfigSchema,
+  createMetrics,
+  openQueues,
+  silentLogger,
+  type AuditEvent,
+  type ConfigInput,
+} from "@vigil/core";
+import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
+import { useRedis } from "../helpers.js";
+
+type SourceInput = Extract<NonNullable<ConfigInput["sources"]>[number], { type: "pylon" }>;
+const { redis, keyspace } = useRedis();
+const RECORDS = 150;
+const PAGE_SIZE = 20;
+
+async function pullAll(connector: Connector, from?: Checkpoint, options: Partial<PullOptions> = {}) {
+  const events: AuditEvent[] = [];
+  const checkpoints: Checkpoint[] = [];
+  for await (const page of connector.pull(from, { signal: new AbortController().signal, now: new Date(), ...options })) {
+    events.push(...page.events);
+    checkpoints.push(page.checkpoint);
+  }
+  return { events, checkpoints, checkpoint: checkpoints.at(-1) };
+}
+
+describe("Pylon connector against the simulator", () => {
+  let sim: ProviderSimulator;
+
+  const sourceInput = (name: string, overrides: Partial<SourceInput> = {}): SourceInput => ({
+    name,
+    type: "pylon",
+    baseUrl: sim.baseUrl("pylon"),
+    auth: { token: sim.credentials("pylon").token },
+    startFrom: "30d",
+    pageSize: PAGE_SIZE,
+    rateLimit: { requests: 5_000, per: "1s" },
+    timeout: "5s",
+    ...overrides,
+  });
+  const connectorFor = (input: SourceInput) => createConnector(SourceConfigSchema.parse(input), createConnectorDeps({ redis, keyspace: keyspace(), logger: silentLogger }));
+  const truthIds = () => sim.groundTruth("pylon").map((record) => record.id);
+
+  beforeAll(async () => {
+    sim = await startProviderSimulator({
+      providers: ["pylon"],
+      seed: 23,
+      records: { pylon: RECORDS },
+      start: new Date(Date.now() - 4 * 86_400_000),
+      end: new Date(Date.now() - 120_000),
+      rateLimit: { pylon: { requests: 100_000, perMs: 1_000 } },
+    });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+  beforeEach(() => {
+    sim.setFaults(undefined);
+    sim.clearRequestLog();
+  });
+
+  it("backfills every record once, in action-time order, through GET /audit-logs pages of pageSize", async () => {
+    const { events, checkpoint } = await pullAll(connectorFor(sourceInput("pylon-backfill")));
+    expect(events.map((e) => e.nativeId).sort()).toEqual(truthIds().sort());
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    const times = events.map((e) => Date.parse(e.time));
+    expect(times.every((t, i) => i === 0 || t >= times[i - 1]!)).toBe(true);
+
+    const truth = new Map(sim.groundTruth("pylon").map((record) => [record.id, record]));
+    for (const event of events) {
+      expect(AuditEventSchema.parse(event)).toEqual(event);
+      const record = truth.get(event.nativeId)!;
+      expect(event.raw).toEqual(record);
+      expect(event.time).toBe(new Date(record.action_happened_at).toISOString());
+    }
+    expect(PylonCheckpointSchema.parse(checkpoint)).toEqual({ cursor: expect.any(String) });
+    expect(sim.requestLog.every((r) => r.method === "GET" && r.path === "/audit-logs" && r.query.includes(`limit=${PAGE_SIZE}`))).toBe(true);
+    expect(sim.requestLog).toHaveLength(Math.ceil(RECORDS / PAGE_SIZE));
+  });
+
+  it("resumes from the stored cursor: the next run reads exactly the appended records, and then nothing", async () => {
+    const connector = connectorFor(sourceInput("pylon-incremental"));
+    const first = await pullAll(connector);
+    const appended = sim.append("pylon", 7).map((record) => record.id);
+    const second = await pullAll(connector, first.checkpoint);
+    expect(second.events.map((e) => e.nativeId).sort()).toEqual([...appended].sort());
+    const third = await pullAll(connector, second.checkpoint);
+    expect(third.events).toEqual([]);
+    expect(third.checkpoint).toEqual(second.checkpoint);
+  });
+
+  it("starts the first run at startFrom and a `since` pull at its own span, by action time", async () => {
+    const truth = sim.groundTruth("pylon");
+    const middle = Date.parse(truth[Math.floor(truth.length / 2)]!.action_happened_at);
+    const expected = (from: number) => truth.filter((r) => Date.parse(r.action_happened_at) >= from).map((r) => r.id).sort();
+
+    const recent = await pullAll(connectorFor(sourceInput("pylon-recent", { startFrom: "1d" })));
+    expect(recent.events.map((e) => e.nativeId).sort()).toEqual(expected(Date.now() - 86_400_000));
+
+    const span = await pullAll(connectorFor(sourceInput("pylon-since")), { cursor: "ignored-by-since" }, { since: new Date(middle) });
+    expect(span.events.map((e) => e.nativeId).sort()).toEqual(expected(middle));
+  });
+
+  it("still reads everything exactly while the API fails, throttles and stalls", async () => {
+    sim.setFaults({ rate: 0.2, kinds: ["500", "429", "slow"], seed: 3, maxDelayMs: 200 });
+    const { events } = await pullAll(connectorFor(sourceInput("pylon-faults")));
+    expect(events.map((e) => e.nativeId).sort()).toEqual(truthIds().sort());
+    expect(sim.requestLog.filter((r) => r.fault === "429").length).toBeGreaterThan(0);
+    expect(sim.requestLog.filter((r) => r.fault === "500").length).toBeGreaterThan(0);
+  });
+
+  it("waits as X-Retry-After says when Pylon's own limit refuses it", async () => {
+    const strict = await startProviderSimulator({ providers: ["pylon"], seed: 5, records: { pylon: 12 }, rateLimit: { pylon: { requests: 2, perMs: 1_000 } } });
+    try {
+      const input = { ...sourceInput("pylon-throttled"), baseUrl: strict.baseUrl("pylon"), pageSize: 3 };
+      const { events } = await pullAll(connectorFor(input));
+      expect(events).toHaveLength(12);
+      expect(strict.requestLog.some((r) => r.status === 429)).toBe(true);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it("reports an unknown token (401) and a non-admin token (403) clearly, once, without the token", async () => {
+    for (const token of ["pylon-not-a-real-token-1234", sim.credentials("pylon").forbiddenToken]) {
+      sim.clearRequestLog();
+      const connector = connectorFor(sourceInput("pylon-badauth", { auth: { token } }));
+      const error = await pullAll(connector).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(ConnectorError);
+      expect((error as ConnectorError).retryable).toBe(false);
+      expect((error as Error).message).toMatch(/^source pylon-badauth: authentication failed \(HTTP (401|403)\): check the credentials of source pylon-badauth/);
+      expect((error as Error).message).not.toContain(token);
+      expect(sim.requestLog).toHaveLength(1);
+      await expect(connector.check()).rejects.toThrow(/check the credentials/);
+    }
+    await expect(connectorFor(sourceInput("pylon-check")).check()).resolves.toBeUndefined();
+  });
+
+  it("stops at a malformed page naming it, leaves the checkpoint before it, and resumes once it is fixed", async () => {
+    const ks = keyspace();
+    const source = sourceInput("pylon-malformed");
+    const config = ConfigSchema.parse({ redis: { prefix: ks.prefix }, sources: [source] });
+    const queues = openQueues(redis, ks.queuePrefix);
+    const worker = await startPollWorker({ config, connection: redis, keyspace: ks, queues, logger: silentLogger, metrics: createMetrics(), schedule: false });
+    const store = new CheckpointStore(redis, ks);
+    try {
+      expect(await worker.pullOnce(source.name)).toMatchObject({ events: sim.groundTruth("pylon").length });
+      const before = await store.get(source.name);
+      const appended = sim.append("pylon", 4).map((record) => record.id);
+      sim.setFaults({ rate: 1, kinds: ["malformed"], seed: 2 });
+      const broken = await worker.pullOnce(source.name);
+      expect(broken.events).toBe(0);
+      expect(broken.error).toContain(`source ${source.name}: GET /audit-logs cursor=${(before as { cursor: string }).cursor}`);
+      expect(broken.error).toMatch(/not valid JSON|field data\.\d+\./);
+      expect(await store.get(source.name)).toEqual(before);
+
+      sim.setFaults(undefined);
+      const fixed = await worker.pullOnce(source.name);
+      expect(fixed).toMatchObject({ events: appended.length, duplicates: 0 });
+      expect(fixed.error).toBeUndefined();
+      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) => EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId));
+      expect(queued.sort()).toEqual(truthIds().sort());
+    } finally {
+      await worker.close();
+      await queues.close();
+    }
+  });
+});
