@@ -1,23 +1,42 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { ConfigSchema, createLogger, createMetrics, createRedis, deleteKeyspace, type Alert } from "@vigil/core";
-import { startSmtpSink, startWebhookSink } from "@vigil/simulator";
+import { ConfigSchema, createLogger, createMetrics, createRedis, deleteKeyspace, PROVIDERS, type Alert, type ConfigInput } from "@vigil/core";
+import { startProviderSimulator, startSmtpSink, startWebhookSink, type ProviderSimulator } from "@vigil/simulator";
 import { cliContext, type GlobalOptions } from "../context.js";
-import { ensureRedis } from "../runtime/local-redis.js";
-import { startVigil } from "../runtime/roles.js";
+import { attackStory, STORY_RULES } from "../demo/attack-story.js";
 import { formatTable } from "../format.js";
+import { ensureRedis } from "../runtime/local-redis.js";
+import { startVigil, type VigilProcess } from "../runtime/roles.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
-const SAMPLE_EVENTS = fileURLToPath(new URL("../../demo/sample-events.jsonl", import.meta.url));
+
+interface DemoOptions {
+  events?: string;
+  rules: string[];
+  follow?: boolean;
+}
+
+/** The simulated providers as configured sources, each with the credentials the simulator accepts. */
+function providerSources(sim: ProviderSimulator, pollInterval: string): NonNullable<ConfigInput["sources"]> {
+  const common = (provider: string) => ({ name: `${provider}-demo`, baseUrl: sim.baseUrl(provider as never), startFrom: "4d", lookback: "5m", pollInterval });
+  return [
+    { ...common("pylon"), type: "pylon", auth: { token: sim.credentials("pylon").token } },
+    { ...common("zendesk"), type: "zendesk", auth: { email: sim.credentials("zendesk").email, token: sim.credentials("zendesk").apiToken } },
+    { ...common("ashby"), type: "ashby", auth: { apiKey: sim.credentials("ashby").apiKey } },
+    { ...common("logfire"), type: "logfire", auth: { token: sim.credentials("logfire").apiKey } },
+    { ...common("bloodhound"), type: "bloodhound", auth: { tokenId: sim.credentials("bloodhound").tokenId, tokenKey: sim.credentials("bloodhound").tokenKey } },
+  ];
+}
 
 export function registerDemoCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command("demo")
-    .description("the whole pipeline in one process on a sample of audit events, delivering to a local SMTP server and webhook receiver")
-    .option("--events <file>", "JSON-lines events to feed the file connector", SAMPLE_EVENTS)
+    .description("the whole pipeline in one process: simulated providers telling an attack, every role, alerts by email and webhook")
+    .option("--events <file>", "feed a JSON-lines file of events through the file connector instead of the providers")
     .option("--rules <paths...>", "rule files or folders", [`${REPO_ROOT}rules`])
-    .action(async (options: { events: string; rules: string[] }) => {
+    .option("--follow", "keep polling (new records keep arriving) until Ctrl-C")
+    .action(async (options: DemoOptions) => {
       const { config: baseConfig } = cliContext(globals());
       const say = (line: string) => process.stdout.write(`${line}\n`);
       const started = Date.now();
@@ -25,9 +44,18 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
       const smtp = await startSmtpSink({ port: 0 });
       const secret = `whsec_${randomBytes(24).toString("base64")}`;
       const webhook = await startWebhookSink({ port: 0, secret });
+      const sim = options.events
+        ? undefined
+        : await startProviderSimulator({
+            seed: 7,
+            records: Object.fromEntries(PROVIDERS.map((p) => [p, 150])),
+            start: new Date(Date.now() - 3 * 86_400_000),
+            end: new Date(Date.now() - 10 * 60_000),
+            storyRecords: attackStory(new Date()),
+          });
       const config = ConfigSchema.parse({
         redis: { url: redisServer.url, prefix: `vigil-demo-${randomBytes(4).toString("hex")}` },
-        sources: [{ name: "sample", type: "file", path: options.events, batchSize: 200 }],
+        sources: sim ? providerSources(sim, "5s") : [{ name: "sample", type: "file" as const, path: options.events!, pollInterval: "2s" }],
         rules: { paths: options.rules },
         channels: [
           { name: "soc-email", type: "email", from: "vigil@localhost", to: ["soc@localhost"], smtp: { host: "127.0.0.1", port: smtp.port } },
@@ -35,10 +63,10 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
         ],
         routes: [{ match: {}, channels: ["soc-email", "soc-webhook"] }],
         notifier: { backoff: "250ms", attempts: 5 },
-      });
+      } satisfies ConfigInput);
       const logger = createLogger({ level: "warn" });
-      const vigil = await startVigil({ config, roles: ["connectors", "engine", "notifier"], logger, metrics: createMetrics(), schedulePolls: false });
-      say(`vigil demo: ${vigil.rules.length} rules, events from ${options.events}`);
+      const vigil = await startVigil({ config, roles: ["connectors", "engine", "notifier"], logger, metrics: createMetrics(), schedulePolls: Boolean(options.follow) });
+      say(`vigil demo: ${vigil.rules.length} rules, ${sim ? `${config.sources.length} simulated providers at ${sim.origin}` : `events from ${options.events}`}`);
       say(`  SMTP server on 127.0.0.1:${smtp.port}, webhook receiver at ${webhook.url}\n`);
 
       const deliveredAlerts = new Map<string, Alert>();
@@ -54,8 +82,7 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
         if (cleanedUp) return;
         cleanedUp = true;
         await vigil.shutdown.shutdown("demo finished").catch(() => undefined);
-        await smtp.close();
-        await webhook.close();
+        await Promise.all([smtp.close(), webhook.close(), sim?.close()]);
         const redis = createRedis(config.redis.url);
         await deleteKeyspace(redis, vigil.keyspace);
         await redis.quit();
@@ -64,42 +91,58 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
       process.once("SIGINT", () => void cleanup().finally(() => process.exit(130)));
 
       try {
-        const pulled = await vigil.pollWorker!.pullOnce("sample");
-        if (pulled.error) throw new Error(`reading ${options.events}: ${pulled.error}`);
-        await waitForIdle(vigil.queues);
-        const alertsRaised = await vigil.queues.alerts.getJobCounts("completed", "failed");
-        const failedDeliveries = await vigil.queues.deliveries.getJobCounts("failed");
-        say("");
-        say(`summary: ${pulled.events} events → ${alertsRaised.completed ?? 0} alerts → ${smtp.messages.length} emails, ${webhook.requests.length} webhooks (${webhook.requests.filter((r) => r.verified).length} verified), ${failedDeliveries.failed ?? 0} failed deliveries, in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-        const byRule = new Map<string, { rule: string; severity: string; alerts: number }>();
-        for (const alert of deliveredAlerts.values()) {
-          const row = byRule.get(alert.ruleId) ?? { rule: alert.ruleId, severity: alert.severity, alerts: 0 };
-          row.alerts++;
-          byRule.set(alert.ruleId, row);
+        const pulls = await Promise.all(config.sources.map((s) => vigil.pollWorker!.pullOnce(s.name)));
+        for (const pull of pulls) {
+          if (pull.error) throw new Error(`pulling ${pull.source}: ${pull.error}`);
         }
-        say(`\n${formatTable([...byRule.values()].sort((a, b) => a.rule.localeCompare(b.rule)), ["rule", "severity", "alerts"])}`);
+        await waitForIdle(vigil);
+        const events = pulls.reduce((sum, p) => sum + p.events, 0);
+        printSummary(say, { vigil, events, deliveredAlerts, emails: smtp.messages.length, webhooks: webhook.requests, started });
+        if (sim) {
+          const missing = STORY_RULES.filter((rule) => ![...deliveredAlerts.values()].some((a) => a.ruleId === rule));
+          say(missing.length ? `\nthe story should also have raised: ${missing.join(", ")}` : `\nevery step of the attack story raised its alert`);
+        }
+        if (options.follow) {
+          say("\nfollowing: polling every 5s, new records arrive every few seconds; Ctrl-C stops");
+          const appender = sim ? setInterval(() => PROVIDERS.forEach((p) => sim.append(p, 1)), 3_000) : undefined;
+          await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+          if (appender) clearInterval(appender);
+        }
       } finally {
         await cleanup();
       }
     });
 }
 
+function printSummary(
+  say: (line: string) => void,
+  facts: { vigil: VigilProcess; events: number; deliveredAlerts: Map<string, Alert>; emails: number; webhooks: { verified: boolean }[]; started: number },
+): void {
+  const byRule = new Map<string, { rule: string; severity: string; alerts: number }>();
+  for (const alert of facts.deliveredAlerts.values()) {
+    const row = byRule.get(alert.ruleId) ?? { rule: alert.ruleId, severity: alert.severity, alerts: 0 };
+    row.alerts++;
+    byRule.set(alert.ruleId, row);
+  }
+  say("");
+  say(
+    `summary: ${facts.events} events → ${facts.deliveredAlerts.size} alerts → ${facts.emails} emails, ${facts.webhooks.length} webhooks (${facts.webhooks.filter((r) => r.verified).length} verified), in ${((Date.now() - facts.started) / 1000).toFixed(1)}s`,
+  );
+  say(`\n${formatTable([...byRule.values()].sort((a, b) => a.rule.localeCompare(b.rule)), ["rule", "severity", "alerts"])}`);
+}
+
 /** Resolves once no queue has work waiting, running or scheduled for retry. */
-async function waitForIdle(queues: { events: QueueLike; alerts: QueueLike; deliveries: QueueLike }, timeoutMs = 120_000): Promise<void> {
+async function waitForIdle(vigil: VigilProcess, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let idleChecks = 0;
   while (idleChecks < 3) {
     if (Date.now() > deadline) throw new Error("the pipeline did not settle in time");
     let busy = 0;
-    for (const queue of [queues.events, queues.alerts, queues.deliveries]) {
+    for (const queue of [vigil.queues.events, vigil.queues.alerts, vigil.queues.deliveries]) {
       const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized");
       busy += Object.values(counts).reduce((sum, n) => sum + n, 0);
     }
     idleChecks = busy === 0 ? idleChecks + 1 : 0;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 150));
   }
-}
-
-interface QueueLike {
-  getJobCounts(...states: string[]): Promise<Record<string, number>>;
 }

@@ -1,0 +1,42 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../cli.js";
+
+describe("vigil demo", () => {
+  it("tells the attack story through the five simulated providers and delivers every alert", async () => {
+    const result = await runCli(["demo"]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("5 simulated providers");
+    expect(result.stdout).toContain("every step of the attack story raised its alert");
+    const summary = /summary: (\d+) events → (\d+) alerts → (\d+) emails, (\d+) webhooks \((\d+) verified\)/.exec(result.stdout);
+    expect(summary).not.toBeNull();
+    const [, events, alerts, emails, webhooks, verified] = summary!.map(Number);
+    expect(events).toBeGreaterThan(700);
+    expect(alerts).toBeGreaterThanOrEqual(8);
+    expect([emails, webhooks, verified]).toEqual([alerts, alerts, alerts]);
+    expect(result.stdout).toMatch(/\[CRITICAL\] Password spraying from 203\.0\.113\.66/);
+  });
+
+  it("runs on a JSON-lines file instead, with --events", async () => {
+    const result = await runCli(["demo", "--events", "apps/cli/demo/sample-events.jsonl"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/summary: 1575 events → 8 alerts → 8 emails, 8 webhooks \(8 verified\)/);
+  });
+
+  it("says what to install when Redis does not answer and redis-server is missing", async () => {
+    const bin = mkdtempSync(join(tmpdir(), "vigil-path-"));
+    symlinkSync(process.execPath, join(bin, "node"));
+    // The package manager's launcher script needs these; redis-server stays out of reach.
+    for (const tool of ["sed", "dirname", "uname"]) symlinkSync(execFileSync("which", [tool], { encoding: "utf8" }).trim(), join(bin, tool));
+    const config = join(bin, "vigil.config.yaml");
+    writeFileSync(config, 'redis: { url: "redis://127.0.0.1:1" }\n');
+    const result = await runCli(["--config", config, "demo"], { env: { PATH: bin } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("nothing answers at redis://127.0.0.1:1 and redis-server is not installed");
+    expect(result.stderr).toContain("apt-get install redis-server");
+  });
+});
