@@ -1,0 +1,38 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseConfigText } from "@vigil/core";
+import { parseRules } from "@vigil/engine";
+
+const README = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
+
+function yamlBlockAfter(heading: string): string {
+  const section = README.slice(README.indexOf(heading));
+  const match = /```yaml\n([\s\S]*?)```/.exec(section);
+  if (!match) throw new Error(`no yaml block after ${heading}`);
+  return match[1]!;
+}
+
+describe("the README", () => {
+  it("shows a config file that loads", () => {
+    const text = yamlBlockAfter("## Configuration").replace(/\$\{file:[^}]+\}/g, "whsec_c2VjcmV0");
+    const env = { SMTP_PASSWORD: "x", ZENDESK_API_TOKEN: "x", PYLON_TOKEN: "x", ASHBY_API_KEY: "x", LOGFIRE_TOKEN: "x", BH_TOKEN_ID: "x" };
+    const config = parseConfigText(text, "README.md", env);
+    expect(config.sources.map((s) => s.type)).toEqual(["zendesk", "pylon", "ashby", "logfire", "bloodhound", "file"]);
+    expect(config.channels.map((c) => c.name)).toEqual(["soc-email", "soc-webhook"]);
+  });
+
+  it("shows a rule that loads", () => {
+    const { rules, problems } = parseRules(yamlBlockAfter("## Rules"), "README.md");
+    expect(problems).toEqual([]);
+    expect(rules[0]!.rule).toMatchObject({ id: "zendesk.mass-user-deletion", suppress: 3_600_000, threshold: { count: 10, within: 300_000 } });
+  });
+
+  it("names every command the CLI has", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const help = execFileSync(join(import.meta.dirname, "../../node_modules/.bin/tsx"), ["apps/cli/src/main.ts", "--help"], { cwd: join(import.meta.dirname, "../.."), encoding: "utf8" });
+    const commands = [...help.matchAll(/^ {2}(\w+)/gm)].map((m) => m[1]!).filter((c) => c !== "help");
+    expect(commands.length).toBeGreaterThanOrEqual(8);
+    for (const command of commands) expect(README, command).toContain(`\`vigil ${command}`);
+  });
+});
