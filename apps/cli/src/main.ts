@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { reportError, type GlobalOptions } from "./context.js";
 import { registerDeliveriesCommands } from "./commands/deliveries.command.js";
 import { registerDemoCommand } from "./commands/demo.command.js";
@@ -16,6 +16,7 @@ const program = new Command()
   .option("-c, --config <file>", "config file (default: $VIGIL_CONFIG, else ./vigil.config.yaml if present)")
   .addOption(new Option("--log-level <level>", "log level (default: $VIGIL_LOG_LEVEL or info)").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
   .showHelpAfterError()
+  .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>();
@@ -30,5 +31,7 @@ registerSimulateCommand(program, globals);
 registerSourcesCommands(program, globals);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.exitCode = reportError(err);
+  // Commander has already printed its message (or the help); usage errors exit 2.
+  if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 2;
+  else process.exitCode = reportError(err);
 });

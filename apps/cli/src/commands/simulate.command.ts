@@ -30,19 +30,26 @@ export function registerSimulateCommand(program: Command, _globals: () => Global
       if (!(rate >= 0 && rate <= 1)) throw new CliError(`--fault-rate must be between 0 and 1, got "${options.faultRate}"`, 2);
       const providers = options.providers as ProviderName[];
       const count = parseInteger("records", options.records, 0, 200_000);
+      const port = parseInteger("port", options.port, 0, 65_535);
+      const seed = parseInteger("seed", options.seed, 0, 2 ** 31);
+      // Checked before the server starts: a bad value afterwards would leave it listening.
+      const appendEvery = parseInteger("append-every", options.appendEvery, 0, 86_400);
       const sim = await startProviderSimulator({
         providers,
         host: options.host,
-        port: parseInteger("port", options.port, 0, 65_535),
-        seed: parseInteger("seed", options.seed, 0, 2 ** 31),
+        port,
+        seed,
         records: Object.fromEntries(providers.map((p) => [p, count])),
         ...(rate > 0 ? { faults: { rate, ...(options.faults?.length ? { kinds: options.faults as FaultKind[] } : {}) } } : {}),
+      }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "EADDRINUSE") throw new CliError(`${options.host}:${port} is already in use: choose another --port (0 picks a free one)`, 2);
+        if (err.code === "EACCES" || err.code === "EADDRNOTAVAIL") throw new CliError(`cannot listen on ${options.host}:${port} (${err.code}): check --host and --port`, 2);
+        throw err;
       });
       console.log(`provider simulator on ${sim.origin}`);
       for (const provider of providers) {
         console.log(`  ${provider.padEnd(10)} ${sim.baseUrl(provider)}  credentials: ${JSON.stringify(sim.credentials(provider))}`);
       }
-      const appendEvery = parseInteger("append-every", options.appendEvery, 0, 86_400);
       const timer = appendEvery > 0 ? setInterval(() => providers.forEach((p) => sim.append(p, 1)), appendEvery * 1000) : undefined;
       console.log("Ctrl-C stops it.");
       await new Promise<void>((resolve) => {

@@ -4,12 +4,12 @@ import { createConnector, createConnectorDeps, getSourcesStatus } from "@vigil/c
 import { CliError, cliContext, requireRedis, withQueues, type GlobalOptions } from "../context.js";
 import { formatTable } from "../format.js";
 
-/** An ISO instant, or a duration meaning "that long before now". */
-export function parseSince(text: string, now: Date): Date {
+/** An ISO instant, or a duration meaning "that long before now"; `option` names the flag in the error. */
+export function parseSince(text: string, now: Date, option = "--since"): Date {
   const duration = parseDuration(text);
   if (duration !== undefined) return new Date(now.getTime() - duration);
   const ms = Date.parse(text);
-  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(text)) throw new CliError(`"${text}" is neither an ISO time (2026-03-01T00:00:00Z) nor a duration (2h, 7d)`, 2);
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(text)) throw new CliError(`${option} "${text}" is neither an ISO time (2026-03-01T00:00:00Z) nor a duration before now (2h, 7d)`, 2);
   return new Date(ms);
 }
 
@@ -92,7 +92,7 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
       const source = findSource(config, name);
       const now = new Date();
       const since = parseSince(options.since, now);
-      const until = options.until ? parseSince(options.until, now) : now;
+      const until = options.until ? parseSince(options.until, now, "--until") : now;
       if (since >= until) throw new CliError(`--since (${since.toISOString()}) must be before --until (${until.toISOString()})`, 2);
       const redis = await requireRedis(config);
       const controller = new AbortController();
