@@ -80,6 +80,96 @@ describe("windowed pull", () => {
     expect(windows.length).toBeGreaterThan(3);
   });
 
+  it("splits a busy window after a few pages of a newest-first source, not once the buffer is full", async () => {
+    // 600 records, one every 6 minutes over the last 60 hours, in pages of 3, newest first.
+    const dense = Array.from({ length: 600 }, (_, i) => ({ id: `r${String(i).padStart(3, "0")}`, at: NOW - 60 * HOUR + i * 6 * 60_000 }));
+    const pagesRead = new Map<string, number>();
+    const { source } = fakeSource(dense);
+    const counting: WindowedSource<FakeRecord> = {
+      ...source,
+      async *fetchWindow(window, signal) {
+        const key = `${window.start.toISOString()}..${window.end.toISOString()}`;
+        for await (const page of source.fetchWindow(window, signal)) {
+          pagesRead.set(key, (pagesRead.get(key) ?? 0) + 1);
+          yield page;
+        }
+      },
+    };
+    const pages = await collect(counting, undefined, { maxBufferedRecords: 64, pageEvents: 50 });
+    expect(pages.flatMap((p) => p.events.map((e) => e.id))).toEqual(dense.map((r) => `fake:${r.id}`));
+    // The first window (120 rows in its last 12 hours) is given up after a page or two, where
+    // reading until the buffer overflowed took 22 pages.
+    const first = `${new Date(NOW - 72 * HOUR).toISOString()}..${new Date(NOW - 48 * HOUR).toISOString()}`;
+    expect(pagesRead.get(first)).toBeLessThanOrEqual(2);
+    expect(Math.max(...pagesRead.values())).toBeLessThanOrEqual(Math.ceil(64 / 3) + 1);
+  });
+
+  it("asks for the next window's first page before yielding the current window", async () => {
+    const log: string[] = [];
+    const { source } = fakeSource(records);
+    const logging: WindowedSource<FakeRecord> = {
+      ...source,
+      async *fetchWindow(window, signal) {
+        log.push(`fetch ${(NOW - window.start.getTime()) / HOUR}`);
+        yield* source.fetchWindow(window, signal);
+      },
+    };
+    for await (const page of windowedPull(logging, undefined, { signal: new AbortController().signal, now: new Date(NOW) }, { startFromMs: 72 * HOUR, lookbackMs: HOUR, pageEvents: 4 })) {
+      log.push(`page ${page.checkpoint.until}`);
+    }
+    expect(log).toEqual([
+      "fetch 72",
+      "fetch 48",
+      `page ${new Date(NOW - 48 * HOUR).toISOString()}`,
+      "fetch 24",
+      `page ${new Date(NOW - 24 * HOUR).toISOString()}`,
+      `page ${new Date(NOW - 24 * HOUR).toISOString()}`,
+      `page ${new Date(NOW).toISOString()}`,
+    ]);
+  });
+
+  it("surfaces a failure of the window fetched ahead only after the current window's pages", async () => {
+    const { source } = fakeSource(records);
+    const failing: WindowedSource<FakeRecord> = {
+      ...source,
+      async *fetchWindow(window, signal) {
+        if (window.start.getTime() === NOW - 48 * HOUR) throw new Error("second window failed");
+        yield* source.fetchWindow(window, signal);
+      },
+    };
+    const checkpoints: unknown[] = [];
+    const pull = async () => {
+      for await (const page of windowedPull(failing, undefined, { signal: new AbortController().signal, now: new Date(NOW) }, { startFromMs: 72 * HOUR, lookbackMs: HOUR })) {
+        checkpoints.push(page.checkpoint);
+      }
+    };
+    await expect(pull()).rejects.toThrow("second window failed");
+    expect(checkpoints).toEqual([{ until: new Date(NOW - 48 * HOUR).toISOString() }]);
+  });
+
+  it("aborts and closes the window fetched ahead when the consumer stops", async () => {
+    const { source } = fakeSource(records);
+    const closed: { start: number; aborted: boolean }[] = [];
+    const tracking: WindowedSource<FakeRecord> = {
+      ...source,
+      async *fetchWindow(window, signal) {
+        try {
+          yield* source.fetchWindow(window, signal);
+        } finally {
+          closed.push({ start: (NOW - window.start.getTime()) / HOUR, aborted: signal.aborted });
+        }
+      },
+    };
+    for await (const page of windowedPull(tracking, undefined, { signal: new AbortController().signal, now: new Date(NOW) }, { startFromMs: 72 * HOUR, lookbackMs: HOUR })) {
+      expect(page.events.map((e) => e.id)).toEqual(["fake:a"]);
+      break;
+    }
+    expect(closed).toEqual([
+      { start: 72, aborted: false },
+      { start: 48, aborted: true },
+    ]);
+  });
+
   it("pulls a given span, ignoring the checkpoint", async () => {
     const { source } = fakeSource(records);
     const pages = [];

@@ -20,6 +20,8 @@ export interface WindowedSource<R> {
   /**
    * Every record whose filter time lies in the window, page by page, in any order. Records
    * outside it (inclusive provider bounds) may be yielded; they are dropped here by `filterTimeMs`.
+   * The next window's first page is asked for while this window's events are still being
+   * handed on; `signal` aborts when a window is given up (split, or the pull stopped).
    */
   fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncIterable<R[]>;
   /** The time the provider filters on, in ms (usually the action time; an insert time where only that filters). */
@@ -40,13 +42,78 @@ export interface WindowedPullSettings {
 }
 
 const MIN_WINDOW_MS = 1_000;
+/**
+ * Share of `maxBufferedRecords` the next window is sized for, at the density just seen. Every
+ * window costs a last, partly filled page, so larger windows mean fewer requests; a denser
+ * window than expected is split, and a newest-first source shows it within a few pages.
+ */
+const WINDOW_FILL = 0.75;
+/** After a split, the retry is sized more cautiously, from the densest part seen. */
+const SPLIT_FILL = 0.5;
+
+/** A window whose fetch has begun: its first page is requested at once, consumed later. */
+interface WindowFetch<R> {
+  start: number;
+  end: number;
+  next(): Promise<IteratorResult<R[]>>;
+  /** Stops the fetch early: aborts what is in flight and finishes the source's iterator. */
+  cancel(): Promise<void>;
+}
+
+/**
+ * Starts fetching a window. The first page is asked for right away, so the next window's first
+ * request can travel while the current one is sorted and yielded; its outcome, error included,
+ * is only observed when the pull reaches that window.
+ */
+function startWindowFetch<R>(spec: WindowedSource<R>, start: number, end: number, signal: AbortSignal): WindowFetch<R> {
+  const controller = new AbortController();
+  const forward = () => controller.abort(signal.reason);
+  signal.addEventListener("abort", forward, { once: true });
+  const iterator = spec.fetchWindow({ start: new Date(start), end: new Date(end) }, controller.signal)[Symbol.asyncIterator]();
+  let first: Promise<IteratorResult<R[]>> | undefined = iterator.next();
+  // Observed by the first next(); until then a failure must not count as unhandled.
+  first.catch(() => undefined);
+  let finished = false;
+  const settle = <T>(result: Promise<IteratorResult<T>>) =>
+    result.then(
+      (r) => {
+        if (r.done) finished = true;
+        return r;
+      },
+      (err: unknown) => {
+        finished = true;
+        throw err;
+      },
+    );
+  return {
+    start,
+    end,
+    next() {
+      const result = first ?? iterator.next();
+      first = undefined;
+      return settle(result).finally(() => {
+        if (finished) signal.removeEventListener("abort", forward);
+      });
+    },
+    async cancel() {
+      signal.removeEventListener("abort", forward);
+      if (finished) return;
+      finished = true;
+      controller.abort(new Error("window fetch cancelled"));
+      await first?.catch(() => undefined);
+      await iterator.return?.(undefined).catch(() => undefined);
+    },
+  };
+}
 
 /**
  * Pulls a time-filtered provider incrementally, oldest first, whatever order it serves:
  * from the checkpoint (less `lookback`) to `now`, in windows of at most `maxWindowMs`, each
  * fetched whole, sorted by event time and id, then yielded in pages. A window holding more than
- * `maxBufferedRecords` is split, so memory stays bounded. The checkpoint moves to a window's end
- * only with its last page; records sharing a timestamp across a page boundary are never lost.
+ * `maxBufferedRecords` is split, so memory stays bounded; records are normalized as their page
+ * arrives (the window holds events, not records). The checkpoint moves to a window's end only
+ * with its last page; records sharing a timestamp across a page boundary are never lost. The
+ * next window's first page is requested before the current window is sorted and yielded.
  */
 export async function* windowedPull<R>(
   spec: WindowedSource<R>,
@@ -71,47 +138,84 @@ export async function* windowedPull<R>(
   }
   let span = spec.maxWindowMs;
   const checkpointAt = (ms: number): Checkpoint => ({ until: new Date(ms).toISOString() });
+  let ahead: WindowFetch<R> | undefined;
 
-  while (cursor < end) {
-    options.signal.throwIfAborted();
-    const windowEnd = Math.min(cursor + span, end);
-    const records: R[] = [];
-    let overflow = false;
-    let earliestSeen = windowEnd;
-    for await (const page of spec.fetchWindow({ start: new Date(cursor), end: new Date(windowEnd) }, options.signal)) {
-      for (const record of page) {
-        const t = spec.filterTimeMs(record);
-        if (t >= cursor && t < windowEnd) {
-          records.push(record);
-          if (t < earliestSeen) earliestSeen = t;
+  try {
+    while (cursor < end) {
+      options.signal.throwIfAborted();
+      const windowEnd = Math.min(cursor + span, end);
+      let fetch: WindowFetch<R>;
+      if (ahead && ahead.start === cursor && ahead.end === windowEnd) {
+        fetch = ahead;
+      } else {
+        await ahead?.cancel();
+        fetch = startWindowFetch(spec, cursor, windowEnd, options.signal);
+      }
+      ahead = undefined;
+
+      const held: { event: AuditEvent; ms: number }[] = [];
+      let overflow = false;
+      let earliestSeen = windowEnd;
+      try {
+        for (let page = await fetch.next(); !page.done; page = await fetch.next()) {
+          for (const record of page.value) {
+            const t = spec.filterTimeMs(record);
+            if (t >= cursor && t < windowEnd) {
+              const event = spec.normalize(record);
+              held.push({ event, ms: Date.parse(event.time) });
+              if (t < earliestSeen) earliestSeen = t;
+            }
+          }
+          if (windowEnd - cursor > MIN_WINDOW_MS && (held.length > maxBuffered || projectedOverflow(held.length, maxBuffered, cursor, earliestSeen, windowEnd))) {
+            overflow = true;
+            break;
+          }
         }
+      } catch (err) {
+        await fetch.cancel();
+        throw err;
       }
-      if (records.length > maxBuffered && windowEnd - cursor > MIN_WINDOW_MS) {
-        overflow = true;
-        break;
+      if (overflow) {
+        await fetch.cancel();
+        // Too dense to hold: retry a span sized from the density seen so far, at most half this one.
+        const density = held.length / Math.max(1, windowEnd - earliestSeen);
+        span = Math.max(MIN_WINDOW_MS, Math.min(Math.floor((windowEnd - cursor) / 2), Math.floor((SPLIT_FILL * maxBuffered) / density)));
+        continue;
       }
+      // Size the next window for most of the buffer at the density just seen, and ask for its
+      // first page now, while this one is sorted and yielded. With rows enough to go by, the
+      // density is that of the span they cover: a window whose first part is empty (before the
+      // source's first row) must not make the next one look sparse.
+      const covered = held.length >= maxBuffered / 32 ? windowEnd - earliestSeen : windowEnd - cursor;
+      const density = held.length / Math.max(1, covered);
+      span = Math.max(MIN_WINDOW_MS, Math.min(spec.maxWindowMs, density > 0 ? Math.floor((WINDOW_FILL * maxBuffered) / density) : span * 4));
+      if (windowEnd < end) ahead = startWindowFetch(spec, windowEnd, Math.min(windowEnd + span, end), options.signal);
+
+      held.sort((a, b) => a.ms - b.ms || (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
+      for (let i = 0; i < held.length; i += pageEvents) {
+        const last = i + pageEvents >= held.length;
+        const events: AuditEvent[] = [];
+        for (let j = i; j < Math.min(i + pageEvents, held.length); j++) events.push((held[j] as { event: AuditEvent }).event);
+        yield { events, checkpoint: checkpointAt(last ? windowEnd : cursor) };
+      }
+      if (held.length === 0 && windowEnd === end) yield { events: [], checkpoint: checkpointAt(windowEnd) };
+      cursor = windowEnd;
     }
-    if (overflow) {
-      // Too dense to hold: retry a span sized from the density seen so far, at most half this one.
-      const density = records.length / Math.max(1, windowEnd - earliestSeen);
-      span = Math.max(MIN_WINDOW_MS, Math.min(Math.floor((windowEnd - cursor) / 2), Math.floor((0.5 * maxBuffered) / density)));
-      continue;
-    }
-    const events = records
-      .map((record) => {
-        const event = spec.normalize(record);
-        return { event, ms: Date.parse(event.time) };
-      })
-      .sort((a, b) => a.ms - b.ms || (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0))
-      .map(({ event }) => event);
-    for (let i = 0; i < events.length; i += pageEvents) {
-      const last = i + pageEvents >= events.length;
-      yield { events: events.slice(i, i + pageEvents), checkpoint: checkpointAt(last ? windowEnd : cursor) };
-    }
-    if (events.length === 0 && windowEnd === end) yield { events: [], checkpoint: checkpointAt(windowEnd) };
-    // Size the next window for about half the buffer at the density just seen.
-    const density = records.length / Math.max(1, windowEnd - cursor);
-    span = Math.max(MIN_WINDOW_MS, Math.min(spec.maxWindowMs, density > 0 ? Math.floor((0.5 * maxBuffered) / density) : span * 4));
-    cursor = windowEnd;
+  } finally {
+    await ahead?.cancel();
   }
+}
+
+/**
+ * Whether the window will not fit, extrapolating from the span read so far,
+ * `[earliestSeen, windowEnd)`: a newest-first source shows it after a few pages rather than once
+ * the buffer is full (the reads up to then are wasted). For any other order the earliest record
+ * seen is soon near the window's start, so the estimate is about `held` and changes nothing.
+ * A thirty-second of the buffer must be in hand first, so a handful of rows near the end does not
+ * split the window. A split found this way costs a few pages; one found when the buffer is full
+ * costs the whole buffer's worth of requests.
+ */
+function projectedOverflow(held: number, maxBuffered: number, start: number, earliestSeen: number, end: number): boolean {
+  if (held < maxBuffered / 32) return false;
+  return (held * (end - start)) / Math.max(1, end - earliestSeen) > maxBuffered;
 }

@@ -189,6 +189,32 @@ describe("BloodHound connector", () => {
     expect((error as ConnectorError).context).toMatchObject({ field: "data.logs.2.created_at" });
   });
 
+  it("asks for the next page before validating the current one, and drops it when the window fails", async () => {
+    const rows = sampleRows();
+    const server = fakeServer(rows, {
+      corrupt: (query, logs) => (query.offset === "5" ? logs.map((log, i) => (i === 0 ? { ...(log as Row), id: "115" } : log)) : logs),
+    });
+    const signals: AbortSignal[] = [];
+    const { deps } = fakeDeps((query) => server.answer(query));
+    const createHttpClient = deps.createHttpClient;
+    deps.createHttpClient = (options) => {
+      const client = createHttpClient(options);
+      return {
+        ...client,
+        request: (request) => {
+          if (request.signal) signals.push(request.signal);
+          return client.request(request);
+        },
+      };
+    };
+    const error = await pullAll(createBloodhoundConnector(config({ pageSize: 5 }), deps)).catch((err: unknown) => err);
+    expect((error as Error).message).toMatch(/offset=5 limit=5: malformed response \(record id 115\): field data\.logs\.0\.id: /);
+    // The page after the malformed one was already asked for; its request is aborted.
+    expect(server.queries.map((q) => q.offset)).toEqual(["0", "5", "10"]);
+    expect(signals).toHaveLength(3);
+    expect(signals.at(-1)?.aborted).toBe(true);
+  });
+
   it("stops with a clear error when the server does not page by offset", async () => {
     const mismatch = fakeServer(sampleRows(), { echoSkip: () => 0 });
     await expect(pullAll(createBloodhoundConnector(config({ pageSize: 5 }), fakeDeps(mismatch.answer).deps))).rejects.toThrow(

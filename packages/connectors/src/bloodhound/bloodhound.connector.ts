@@ -14,6 +14,13 @@ export const BLOODHOUND_DEFAULT_PAGE_SIZE = 1000;
 export const BLOODHOUND_DEFAULT_RATE_LIMIT = { requests: 55, perMs: 1_000 };
 /** No window limit is documented; a week keeps offsets shallow (busy windows are split further by windowedPull). */
 export const BLOODHOUND_MAX_WINDOW_MS = 7 * DAY_MS;
+/**
+ * Rows a window may hold before windowedPull splits it: about 40 MB of events at the most
+ * (the default 20,000 held rows and then their events, about 30 MB). Every window ends in a
+ * partly filled page and pages are large here, so windows of some 30 pages rather than 15
+ * halve that overhead (about 3% of the requests at 1,000 rows a page).
+ */
+export const BLOODHOUND_MAX_BUFFERED_RECORDS = 40_000;
 /** Full pages in a row that bring no new row before the server is deemed to ignore the offset. */
 const MAX_STALLED_PAGES = 3;
 
@@ -44,36 +51,66 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
   });
   const pageSize = config.pageSize ?? BLOODHOUND_DEFAULT_PAGE_SIZE;
 
+  /** One page of the window, validated as a page (its rows are validated by the caller). */
+  function requestPage(after: string, before: string, offset: number, signal: AbortSignal) {
+    const page = `GET ${AUDIT_PATH} after=${after} before=${before} offset=${offset} limit=${pageSize}`;
+    // `-id` orders rows of equal created_at, so offsets are stable between requests.
+    const query = { after, before, sort_by: "-id", limit: pageSize, offset, skip: offset };
+    const body = fetchPage(client, page, { path: AUDIT_PATH, query, signal }, BloodHoundAuditPageSchema);
+    return { page, offset, body };
+  }
+
   async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<BloodHoundRecord[]> {
     const after = window.start.toISOString();
     const before = window.end.toISOString();
     const seen = new Set<number>();
     let stalled = 0;
-    for (let offset = 0; ; ) {
-      const page = `GET ${AUDIT_PATH} after=${after} before=${before} offset=${offset} limit=${pageSize}`;
-      // `-id` orders rows of equal created_at, so offsets are stable between requests.
-      const query = { after, before, sort_by: "-id", limit: pageSize, offset, skip: offset };
-      const body = await fetchPage(client, page, { path: AUDIT_PATH, query, signal }, BloodHoundAuditPageSchema);
-      if (body.skip !== undefined && body.skip !== offset) {
-        throw new ConnectorError(source, `${page}: the server answered for skip=${body.skip}, so it does not page by offset as expected`, { retryable: false, page });
+    // The next page is asked for as soon as this one's length is known, before its rows are
+    // validated and handed on, so one request is always in flight while a page is processed.
+    const controller = new AbortController();
+    const forward = () => controller.abort(signal.reason);
+    signal.addEventListener("abort", forward, { once: true });
+    let pending: ReturnType<typeof requestPage> | undefined = requestPage(after, before, 0, controller.signal);
+    try {
+      while (pending) {
+        const { page, offset } = pending;
+        const body = await pending.body;
+        pending = undefined;
+        if (body.skip !== undefined && body.skip !== offset) {
+          throw new ConnectorError(source, `${page}: the server answered for skip=${body.skip}, so it does not page by offset as expected`, { retryable: false, page });
+        }
+        const rows = body.data.logs;
+        const servedLimit = body.limit !== undefined && body.limit > 0 ? Math.min(body.limit, pageSize) : pageSize;
+        const full = rows.length > 0 && rows.length >= servedLimit;
+        // Whether this page brings a new row, read from the ids as received: when the rows are
+        // valid it is what the validated ids say, and when they are not the page fails anyway.
+        const stalledAfter = full ? (rows.some((row) => !seen.has((row as { id?: unknown }).id as number)) ? 0 : stalled + 1) : stalled;
+        if (full && stalledAfter < MAX_STALLED_PAGES) {
+          pending = requestPage(after, before, offset + rows.length, controller.signal);
+          // Observed on the next turn; until then a failure must not count as unhandled.
+          pending.body.catch(() => undefined);
+        }
+        const logs = parseRecords(source, page, BloodHoundAuditLogSchema, rows, "data.logs");
+        const fresh: BloodHoundRecord[] = [];
+        for (let index = 0; index < logs.length; index++) {
+          const log = logs[index] as BloodHoundRecord["log"];
+          if (seen.has(log.id)) continue;
+          seen.add(log.id);
+          fresh.push({ log, raw: rows[index] as Record<string, unknown> });
+        }
+        stalled = stalledAfter;
+        if (stalled >= MAX_STALLED_PAGES) {
+          throw new ConnectorError(source, `${page}: ${stalled} full pages in a row held no new row; the server seems to ignore the offset`, { retryable: false, page });
+        }
+        if (fresh.length > 0) yield fresh;
       }
-      const rows = body.data.logs;
-      const logs = parseRecords(source, page, BloodHoundAuditLogSchema, rows, "data.logs");
-      const fresh: BloodHoundRecord[] = [];
-      logs.forEach((log, index) => {
-        if (seen.has(log.id)) return;
-        seen.add(log.id);
-        fresh.push({ log, raw: rows[index] as Record<string, unknown> });
-      });
-      if (fresh.length > 0) yield fresh;
-
-      const servedLimit = body.limit !== undefined && body.limit > 0 ? Math.min(body.limit, pageSize) : pageSize;
-      if (logs.length === 0 || logs.length < servedLimit) return;
-      stalled = fresh.length === 0 ? stalled + 1 : 0;
-      if (stalled >= MAX_STALLED_PAGES) {
-        throw new ConnectorError(source, `${page}: ${stalled} full pages in a row held no new row; the server seems to ignore the offset`, { retryable: false, page });
+    } finally {
+      signal.removeEventListener("abort", forward);
+      if (pending) {
+        // Left early (an error, or the pull split the window): the request in flight is not needed.
+        controller.abort(new Error("window fetch stopped"));
+        await pending.body.catch(() => undefined);
       }
-      offset += logs.length;
     }
   }
 
@@ -89,7 +126,7 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
       },
       from,
       options,
-      { startFromMs: config.startFrom, lookbackMs: config.lookback },
+      { startFromMs: config.startFrom, lookbackMs: config.lookback, maxBufferedRecords: BLOODHOUND_MAX_BUFFERED_RECORDS },
     );
   }
 

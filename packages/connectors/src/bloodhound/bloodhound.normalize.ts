@@ -101,52 +101,56 @@ export function bloodHoundOutcome(status: string): EventOutcome {
  * brackets are removed.
  */
 export function bloodHoundClientIp(address: string | null | undefined): string | undefined {
-  const first = address?.split(",")[0]?.trim();
+  if (!address) return undefined;
+  const comma = address.indexOf(",");
+  const first = (comma < 0 ? address : address.slice(0, comma)).trim();
   if (!first) return undefined;
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(first);
-  if (bracketed) return bracketed[1];
+  if (first.startsWith("[")) {
+    const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(first);
+    if (bracketed) return bracketed[1];
+  }
   // One colon: IPv4 with a port. More: a bare IPv6 address, which has no port here.
-  const colons = first.split(":").length - 1;
-  return colons === 1 ? first.slice(0, first.indexOf(":")) : first;
+  const colon = first.indexOf(":");
+  return colon >= 0 && first.indexOf(":", colon + 1) < 0 ? first.slice(0, colon) : first;
 }
 
 /** A BloodHound audit row as an AuditEvent; `raw` is the row as received. */
-export function normalizeBloodHoundRecord(source: string, { raw, log }: BloodHoundRecord): AuditEvent {
+export function normalizeBloodHoundRecord(source: string, record: BloodHoundRecord): AuditEvent {
+  // Built field by field rather than by spreading optional parts: this runs for every row of a
+  // backfill. Keys keep the order of the AuditEvent contract.
+  const { raw, log } = record;
   const nativeId = String(log.id);
-  const { category, targetType } = bloodHoundActionMeaning(log.action);
+  const meaning = bloodHoundActionMeaning(log.action);
   const fields = log.fields ?? {};
-  const ip = bloodHoundClientIp(log.source_ip_address ?? log.source);
+  const address = log.source_ip_address ?? log.source;
+  const ip = bloodHoundClientIp(address);
 
   const attributes: Record<string, unknown> = { status: log.status, commit_id: log.commit_id, fields };
   if (log.request_id) attributes.request_id = log.request_id;
-  const address = log.source_ip_address ?? log.source;
   if (address) attributes.source_ip_address = address;
 
-  return {
-    id: `${source}:${nativeId}`,
-    source,
-    provider: "bloodhound",
-    nativeId,
-    time: new Date(Date.parse(log.created_at)).toISOString(),
-    action: log.action,
-    category,
-    outcome: bloodHoundOutcome(log.status),
-    actor: {
-      ...(log.actor_id ? { id: log.actor_id } : {}),
-      ...(log.actor_name ? { name: log.actor_name } : {}),
-      ...(log.actor_email ? { email: log.actor_email } : {}),
-      ...(log.actor_id || log.actor_name || log.actor_email ? { type: "user" } : {}),
-    },
-    target: targetOf(log, targetType, fields),
-    ...(ip ? { ip } : {}),
-    attributes,
-    raw,
-  };
+  const actor: AuditEvent["actor"] = {};
+  if (log.actor_id) actor.id = log.actor_id;
+  if (log.actor_name) actor.name = log.actor_name;
+  if (log.actor_email) actor.email = log.actor_email;
+  if (log.actor_id || log.actor_name || log.actor_email) actor.type = "user";
+
+  const id = `${source}:${nativeId}`;
+  const time = new Date(Date.parse(log.created_at)).toISOString();
+  const outcome = bloodHoundOutcome(log.status);
+  const target = targetOf(log, meaning.targetType, fields);
+  return ip
+    ? { id, source, provider: "bloodhound", nativeId, time, action: log.action, category: meaning.category, outcome, actor, target, ip, attributes, raw }
+    : { id, source, provider: "bloodhound", nativeId, time, action: log.action, category: meaning.category, outcome, actor, target, attributes, raw };
+}
+
+/** A non-empty string, or a number, as text. */
+function text(value: unknown): string | undefined {
+  return (typeof value === "string" && value !== "") || typeof value === "number" ? String(value) : undefined;
 }
 
 /** What the action was done to, from the audited model's fields (their keys differ by model). */
 function targetOf(log: BloodHoundAuditLog, type: string, fields: Record<string, unknown>): AuditEvent["target"] {
-  const text = (value: unknown) => (typeof value === "string" && value !== "") || typeof value === "number" ? String(value) : undefined;
   let id: string | undefined;
   let name: string | undefined;
   switch (log.action) {
@@ -167,7 +171,11 @@ function targetOf(log: BloodHoundAuditLog, type: string, fields: Record<string, 
       id = text(fields.id) ?? text(fields.finding);
       name = text(fields.principal_name) ?? text(fields.name);
   }
-  return { ...(id === undefined ? {} : { id }), type, ...(name === undefined ? {} : { name }) };
+  const target: AuditEvent["target"] = {};
+  if (id !== undefined) target.id = id;
+  target.type = type;
+  if (name !== undefined) target.name = name;
+  return target;
 }
 
 function snakeCase(name: string): string {

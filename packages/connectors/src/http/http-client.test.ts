@@ -261,6 +261,19 @@ describe("http client", () => {
     expect(acquired).toBe(2);
   });
 
+  it("tells the rate limiter when each attempt was answered, before reading its body", async () => {
+    const events: string[] = [];
+    const rateLimiter: RateLimiter = {
+      acquire: async () => {
+        events.push("acquired");
+        return () => events.push(`answered after ${hits.length} request(s)`);
+      },
+    };
+    handlers = [(_req, res) => json(res, 500, {}), (_req, res) => json(res, 200, okPage)];
+    await client({ rateLimiter }).request({ path: "/audit-logs", parse: PageSchema });
+    expect(events).toEqual(["acquired", "answered after 1 request(s)", "acquired", "answered after 2 request(s)"]);
+  });
+
   it("stops without retrying when the caller aborts", async () => {
     handlers = [() => {}];
     const controller = new AbortController();

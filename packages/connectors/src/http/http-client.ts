@@ -121,8 +121,8 @@ class FetchHttpClient implements HttpClient {
     const { attempts, baseDelayMs, maxDelayMs } = this.options.retry;
 
     for (let attempt = 1; ; attempt++) {
-      await this.options.rateLimiter?.acquire(request.signal);
-      const outcome = await this.attempt(request, method, url, label, body);
+      const answered = await this.options.rateLimiter?.acquire(request.signal);
+      const outcome = await this.attempt(request, method, url, label, body, answered ?? undefined);
       if (outcome.kind === "done") return outcome.response;
 
       if (attempt >= attempts) {
@@ -149,7 +149,14 @@ class FetchHttpClient implements HttpClient {
     }
   }
 
-  private async attempt<T>(request: HttpRequest<T>, method: HttpMethod, url: URL, label: string, body: string | undefined): Promise<AttemptOutcome<T>> {
+  private async attempt<T>(
+    request: HttpRequest<T>,
+    method: HttpMethod,
+    url: URL,
+    label: string,
+    body: string | undefined,
+    answered: (() => void) | undefined,
+  ): Promise<AttemptOutcome<T>> {
     const headers = lowercaseNames({ accept: "application/json", ...this.options.headers, ...request.headers });
     if (body !== undefined) headers["content-type"] ??= "application/json";
     if (this.options.sign) {
@@ -169,8 +176,13 @@ class FetchHttpClient implements HttpClient {
     let response: Response;
     let text: string;
     try {
-      request.signal?.throwIfAborted();
-      response = await fetch(url, { method, headers, body, signal: controller.signal });
+      try {
+        request.signal?.throwIfAborted();
+        response = await fetch(url, { method, headers, body, signal: controller.signal });
+      } finally {
+        // The provider has the request by now, if it ever will (the rate limiter counts from here).
+        answered?.();
+      }
       text = await response.text();
     } catch (err) {
       if (request.signal?.aborted) throw request.signal.reason;

@@ -85,6 +85,38 @@ describe("Redis rate limiter", () => {
     await expect(waiting).rejects.toThrow("shutting down");
   });
 
+  it("acquire() gives a slot back when cancelled while waiting for it, unless a later one was reserved", async () => {
+    const a = limiter("bloodhound:instance", { requests: 1, perMs: 60_000 });
+    const b = limiter("bloodhound:instance", { requests: 1, perMs: 60_000 });
+    await a.acquire();
+    const afterFirst = await redis.get(a.key);
+    const reserved = async (previous: string | null) => {
+      while ((await redis.get(a.key)) === previous) await new Promise((resolve) => setImmediate(resolve));
+      return redis.get(a.key);
+    };
+
+    const cancel = new AbortController();
+    const waiting = a.acquire(cancel.signal);
+    await reserved(afterFirst);
+    cancel.abort(new Error("window split"));
+    await expect(waiting).rejects.toThrow("window split");
+    expect(await redis.get(a.key)).toBe(afterFirst);
+
+    // Two waiting: the first cancelled cannot give its slot back once another is reserved after it.
+    const first = new AbortController();
+    const second = new AbortController();
+    const waitingFirst = a.acquire(first.signal);
+    const afterSecond = await reserved(afterFirst);
+    const waitingSecond = b.acquire(second.signal);
+    const afterThird = await reserved(afterSecond);
+    first.abort(new Error("first cancelled"));
+    await expect(waitingFirst).rejects.toThrow("first cancelled");
+    expect(await redis.get(a.key)).toBe(afterThird);
+    second.abort(new Error("second cancelled"));
+    await expect(waitingSecond).rejects.toThrow("second cancelled");
+    expect(await redis.get(a.key)).toBe(afterSecond);
+  });
+
   it("keys the budget by a hash of the credential id, never the id itself", async () => {
     const secretish = "token-abcdef123456";
     const l = limiter(secretish, { requests: 1, perMs: 60_000 });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import type { Keyspace } from "@vigil/core";
 import type { Redis } from "ioredis";
 import { z } from "zod";
@@ -20,8 +21,12 @@ export type RateLimit = z.input<typeof RateLimitSchema>;
 
 /** Waits for permission before each request. */
 export interface RateLimiter {
-  /** Resolves once a request may be sent; rejects with the signal's reason if it aborts first. */
-  acquire(signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves once a request may be sent; rejects with the signal's reason if it aborts first.
+   * May resolve to a function the caller invokes as soon as the request is answered (or has
+   * failed), which tells the limiter when the provider got it at the latest.
+   */
+  acquire(signal?: AbortSignal): Promise<void | (() => void)>;
 }
 
 /**
@@ -46,6 +51,64 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_
 return 0
 `);
 
+/**
+ * GCRA by reservation: takes the earliest slot at or after now that the schedule allows (TAT
+ * moves past it at once) and returns the microseconds until that slot (0 when it is now) and
+ * the TAT it left, which {@link GCRA_REFUND_SCRIPT} needs. One round trip per request, however
+ * long the wait; the slots themselves are those of {@link GCRA_SCRIPT}.
+ */
+const GCRA_RESERVE_SCRIPT = new LuaScript(`
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = now
+local stored = redis.call('GET', KEYS[1])
+if stored then tat = math.max(tonumber(stored), now) end
+local slot = math.max(now, tat - tolerance)
+local new_tat = string.format('%.0f', tat + interval)
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((tat + interval - now) / 1000) + 1000)
+return {slot - now, new_tat}
+`);
+
+/**
+ * Gives back a reserved slot that will not be used (its request was cancelled while waiting),
+ * provided nobody has reserved after it: the TAT is still the one that reservation left.
+ */
+const GCRA_REFUND_SCRIPT = new LuaScript(`
+local stored = redis.call('GET', KEYS[1])
+if stored ~= ARGV[1] then return 0 end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local tat = tonumber(stored) - tonumber(ARGV[2])
+if tat > now then
+  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+`);
+
+/**
+ * A provider counts a request when it arrives, which is some time between our sending it and
+ * its answer: a reply read late or a GC pause on either side moves it by milliseconds. So this
+ * process sends a request only once the one `requests` before it is `perMs` behind it, counted
+ * from that one's answer (its latest possible arrival), plus this margin for servers that
+ * count in whole milliseconds. Grants exactly `perMs / requests` apart would otherwise let a
+ * late arrival and a prompt one put `requests + 1` arrivals into one span of `perMs`.
+ */
+const ARRIVAL_MARGIN_MS = 2;
+/** A request not answered this long after it was sent is taken to have arrived by then (a slow answer, not a slow arrival). */
+const MAX_TRANSIT_MS = 100;
+/** Budgets larger than this many requests per span keep no local log (no documented one is). */
+const MAX_LOGGED_REQUESTS = 1_000;
+
+/** One request let go by this process: when, and when it was answered. */
+interface Sent {
+  at: number;
+  answeredAt: number | undefined;
+}
+
 export interface RedisRateLimiterOptions extends RateLimit {
   redis: Redis;
   keyspace: Keyspace;
@@ -53,12 +116,22 @@ export interface RedisRateLimiterOptions extends RateLimit {
   credentialId: string;
 }
 
-/** A rate limiter per credential, shared through Redis by every replica. */
+/**
+ * A rate limiter per credential, shared through Redis by every replica. `acquire` reserves the
+ * next slot in one round trip and waits for it. It also keeps a log of this process's last
+ * `requests` requests, so none goes out until the one `requests` before it is `perMs` behind,
+ * counted from that one's answer (see {@link ARRIVAL_MARGIN_MS}).
+ */
 export class RedisRateLimiter implements RateLimiter {
   readonly key: string;
   private readonly intervalUs: number;
   private readonly toleranceUs: number;
   private readonly redis: Redis;
+  private readonly requests: number;
+  private readonly perMs: number;
+  /** The last `requests` requests let go, oldest at `oldest` once full (a ring). */
+  private readonly sent: Sent[] = [];
+  private oldest = 0;
 
   constructor(options: RedisRateLimiterOptions) {
     const limit = RateLimitSchema.parse({ requests: options.requests, perMs: options.perMs, burst: options.burst });
@@ -67,6 +140,9 @@ export class RedisRateLimiter implements RateLimiter {
     // Rounded up so the spacing never allows more than the configured rate.
     this.intervalUs = Math.ceil((limit.perMs * 1000) / limit.requests);
     this.toleranceUs = this.intervalUs * (limit.burst - 1);
+    // A burst allows `burst - 1` extra requests per span, which the local log then allows too.
+    this.requests = limit.requests + limit.burst - 1;
+    this.perMs = limit.perMs;
   }
 
   /** Takes a slot if one is free now: 0 when granted, else milliseconds until the next slot. */
@@ -75,13 +151,55 @@ export class RedisRateLimiter implements RateLimiter {
     return Number(waitMs);
   }
 
-  async acquire(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      signal?.throwIfAborted();
-      const waitMs = await this.tryAcquire();
-      if (waitMs === 0) return;
-      await abortableSleep(waitMs, signal);
+  /** Waits for a slot; resolves to the function to call once the request is answered. */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
+    // Redis runs the script between the ask and the reply, so the slot is counted from the ask:
+    // a reply read late (the thread busy with the previous page) does not delay the request more.
+    const askedAt = performance.now();
+    const [waitUs, tat] = (await GCRA_RESERVE_SCRIPT.run(this.redis, [this.key], [this.intervalUs, this.toleranceUs])) as [number, string];
+    const slotAt = askedAt + Number(waitUs) / 1000;
+    // Cancelled before its slot was used: the slot goes back unless someone has reserved after it.
+    const refund = () => GCRA_REFUND_SCRIPT.run(this.redis, [this.key], [tat, this.intervalUs]).catch(() => undefined);
+    if (signal?.aborted) {
+      await refund();
+      throw signal.reason;
     }
+    for (;;) {
+      const now = performance.now();
+      const readyAt = Math.max(slotAt, this.localReadyAt(now));
+      if (readyAt <= now) break;
+      try {
+        await abortableSleep(Math.ceil(readyAt - now), signal);
+      } catch (err) {
+        await refund();
+        throw err;
+      }
+    }
+    const sent: Sent = { at: performance.now(), answeredAt: undefined };
+    this.log(sent);
+    return () => {
+      sent.answeredAt ??= performance.now();
+    };
+  }
+
+  /** When this process may send again without `requests` arrivals in `perMs`. */
+  private localReadyAt(now: number): number {
+    if (this.sent.length < this.requests) return 0;
+    const oldest = this.sent[this.oldest] as Sent;
+    // Unanswered yet: it arrived by now, or by the transit cap.
+    const arrivedBy = Math.min(oldest.answeredAt ?? Math.max(now, oldest.at), oldest.at + MAX_TRANSIT_MS);
+    return arrivedBy + this.perMs + ARRIVAL_MARGIN_MS;
+  }
+
+  private log(sent: Sent): void {
+    if (this.requests > MAX_LOGGED_REQUESTS) return;
+    if (this.sent.length < this.requests) {
+      this.sent.push(sent);
+      return;
+    }
+    this.sent[this.oldest] = sent;
+    this.oldest = (this.oldest + 1) % this.requests;
   }
 }
 

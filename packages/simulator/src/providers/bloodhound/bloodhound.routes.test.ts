@@ -172,6 +172,29 @@ describe("BloodHound audit-log simulator", () => {
     expect(sorted.data.logs.map((r) => r.id)).toEqual(truth.map((r) => r.id));
   });
 
+  it("orders ties by sort_by alike in pages cut through them and in the whole window, filtered or not", async () => {
+    const truth = sim.groundTruth("bloodhound");
+    const time = (r: BloodHoundAuditLog) => Date.parse(r.created_at.replace(/(\.\d{3})\d*Z$/, "$1Z"));
+    const micros = (r: BloodHoundAuditLog) => Number(/\.(\d+)Z$/.exec(r.created_at)?.[1]?.padEnd(6, "0") ?? 0);
+    // Newest first by the exact instant, then ties by id in the asked direction.
+    const expected = (rows: BloodHoundAuditLog[], direction: 1 | -1) =>
+      [...rows].sort((a, b) => time(b) - time(a) || micros(b) - micros(a) || direction * (a.id - b.id));
+    const after = truth[180]?.created_at ?? "";
+    const before = truth[20]?.created_at ?? "";
+    const inWindow = truth.filter((r) => time(r) >= time({ created_at: after } as BloodHoundAuditLog) && time(r) <= time({ created_at: before } as BloodHoundAuditLog));
+    for (const [sortBy, direction, filter] of [["id", 1, ""], ["-id", -1, ""], ["id", 1, "&status=eq:success"]] as const) {
+      const rows = filter === "" ? inWindow : inWindow.filter((r) => r.status === "success");
+      const query = `/api/v2/audit?after=${after}&before=${before}&sort_by=${sortBy}${filter}`;
+      const whole = await page(await withJwt(`${query}&limit=0`));
+      expect(whole.data.logs.map((r) => r.id)).toEqual(expected(rows, direction).map((r) => r.id));
+      const paged: BloodHoundAuditLog[] = [];
+      // Pages of 7 end inside runs of equal timestamps.
+      for (let offset = 0; offset <= rows.length; offset += 7) paged.push(...(await page(await withJwt(`${query}&limit=7&offset=${offset}`))).data.logs);
+      expect(paged).toEqual(whole.data.logs);
+    }
+    expect(new Set(inWindow.map((r) => r.created_at)).size).toBeLessThan(inWindow.length);
+  });
+
   it("checks the Prefer header first and echoes Preference-Applied", async () => {
     const bad = await withJwt("/api/v2/audit?limit=1", { Prefer: "wait=soon" });
     expect(await failure(bad, 400)).toMatch(/^Prefer header has an invalid value/);

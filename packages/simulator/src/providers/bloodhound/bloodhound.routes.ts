@@ -287,26 +287,45 @@ const listAuditLogs: ProviderRoute<"bloodhound"> = {
     const passes = (e: StoredEntry<Row>) => filters.every((p) => p(e.record));
     // `count` ignores the window; without filters it is every row.
     const count = filters.length === 0 ? runtime.store.size : runtime.store.ascending().filter(passes).length;
-    // `created_at BETWEEN after AND before`: both ends inclusive.
-    const rows = [...runtime.store.between(after, before)]
-      .reverse()
-      .filter(passes)
-      .map((e) => e.record);
-    // Always newest first (the store's order, ties newest-inserted first, as ids grow); sort_by
-    // only orders rows with equal created_at, ties beyond that by id, newest first.
-    if (sortKeys.length > 0) {
-      rows.sort((a, b) => {
-        const byTime = compareValues(columnValue(b, "created_at"), columnValue(a, "created_at"));
+    // `created_at BETWEEN after AND before`: both ends inclusive. `at(k)` is the k-th row of the
+    // window newest first (the store's order, ties newest-inserted first, as ids grow); without
+    // filters it is read in place, so a page costs its own size rather than the window's.
+    const stored = runtime.store.ascending();
+    const { from, to } = runtime.store.indexRange(after, before);
+    const matching = filters.length === 0 ? undefined : stored.slice(from, to).filter(passes).reverse();
+    const total = matching ? matching.length : to - from;
+    const at = matching ? (k: number) => matching[k] as StoredEntry<Row> : (k: number) => stored[to - 1 - k] as StoredEntry<Row>;
+    // A limit of 0 adds no LIMIT clause (UNCONFIRMED: gorm's paginate scope skips zero).
+    const first = Math.min(offset, total);
+    const end = limit === 0 ? total : Math.min(total, offset + limit);
+    let page: Row[];
+    if (sortKeys.length === 0) {
+      page = [];
+      for (let k = first; k < end; k++) page.push(at(k).record);
+    } else {
+      // Always newest first; sort_by only orders rows with equal created_at (an entry's
+      // `timeUs`), ties beyond that by id, newest first. Only rows sharing a time move, so
+      // sorting the page widened to whole runs of equal times gives the rows that sorting the
+      // entire window would put there.
+      let lo = first;
+      let hi = end;
+      if (lo < hi) {
+        while (lo > 0 && at(lo - 1).timeUs === at(lo).timeUs) lo--;
+        while (hi < total && at(hi).timeUs === at(hi - 1).timeUs) hi++;
+      }
+      const run: StoredEntry<Row>[] = [];
+      for (let k = lo; k < hi; k++) run.push(at(k));
+      run.sort((a, b) => {
+        const byTime = b.timeUs - a.timeUs;
         if (byTime !== 0) return byTime;
         for (const key of sortKeys) {
-          const order = key(a, b);
+          const order = key(a.record, b.record);
           if (order !== 0) return order;
         }
-        return b.id - a.id;
+        return b.record.id - a.record.id;
       });
+      page = run.slice(first - lo, end - lo).map((e) => e.record);
     }
-    // A limit of 0 adds no LIMIT clause (UNCONFIRMED: gorm's paginate scope skips zero).
-    const page = limit === 0 ? rows.slice(offset) : rows.slice(offset, offset + limit);
     return jsonResponse(200, { count, limit, skip: offset, data: { logs: page } });
   },
 };

@@ -62,9 +62,13 @@ export class RecordStore<T> {
     return [...this.entries].reverse();
   }
 
-  /** Entries with `startUs <= timeUs <= endUs`, oldest first (a slice found by binary search). */
-  between(startUs: number, endUs: number): readonly StoredEntry<T>[] {
-    return this.entries.slice(this.lowerBound(startUs), this.upperBound(endUs));
+  /**
+   * Where the entries with `startUs <= timeUs <= endUs` sit in `ascending()`: indexes `from`
+   * (inclusive) to `to` (exclusive), found by binary search without copying anything.
+   */
+  indexRange(startUs: number, endUs: number): { from: number; to: number } {
+    const from = this.lowerBound(startUs);
+    return { from, to: Math.max(from, this.upperBound(endUs)) };
   }
 
   get(id: string): StoredEntry<T> | undefined {
