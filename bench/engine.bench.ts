@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { Worker } from "bullmq";
-import { createRedis, deleteKeyspace, EVENT_JOB_OPTIONS, Keyspace, openQueues, QUEUE_NAMES, silentLogger, type AuditEvent } from "@vigil/core";
+import { createRedis, deleteKeyspace, EVENT_JOB_OPTIONS, Keyspace, openQueues, QUEUE_NAMES, type AuditEvent } from "@vigil/core";
 import { Engine, parseRules, processEventBatch, RedisWindowStore, type LoadedRule, type WindowStore } from "@vigil/engine";
 import { generateEvents, generateRules } from "./workload.js";
 
@@ -101,6 +101,5 @@ export async function runEngineBench(options: { events: number; redisUrl: string
     await deleteKeyspace(storeRedis, keyspace);
     await storeRedis.quit();
     await queueRedis.quit();
-    void silentLogger;
   }
 }

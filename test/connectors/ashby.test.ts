@@ -7,8 +7,6 @@ import {
   createConnector,
   createConnectorDeps,
   startPollWorker,
-  type Checkpoint,
-  type Connector,
   type ConnectorDeps,
 } from "@vigil/connectors";
 import {
@@ -20,11 +18,11 @@ import {
   createMetrics,
   openQueues,
   silentLogger,
-  type AuditEvent,
   type ConfigInput,
 } from "@vigil/core";
 import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
+import { pullAll } from "./pull-all.js";
 
 type SourceInput = Extract<NonNullable<ConfigInput["sources"]>[number], { type: "ashby" }>;
 interface ListBody {
@@ -37,16 +35,6 @@ const { redis, keyspace } = useRedis();
 const RECORDS = 150;
 const PAGE_SIZE = 20;
 const DAY_MS = 86_400_000;
-
-async function pullAll(connector: Connector, from?: Checkpoint) {
-  const events: AuditEvent[] = [];
-  let checkpoint: Checkpoint | undefined;
-  for await (const page of connector.pull(from, { signal: new AbortController().signal, now: new Date() })) {
-    events.push(...page.events);
-    checkpoint = page.checkpoint;
-  }
-  return { events, checkpoint };
-}
 
 /** Deps whose HTTP clients note every request body (once per request, whatever its retries). */
 function recordingDeps(): { deps: ConnectorDeps; bodies: ListBody[] } {

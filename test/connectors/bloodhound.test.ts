@@ -2,7 +2,7 @@
 // paging through timestamp ties, incremental pulls, limits and faults, refused credentials and a
 // malformed page through the poll worker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointStore, createConnector, createConnectorDeps, startPollWorker, type Checkpoint, type Connector } from "@vigil/connectors";
+import { CheckpointStore, createConnector, createConnectorDeps, startPollWorker, type Connector } from "@vigil/connectors";
 import {
   AuditEventSchema,
   ConfigSchema,
@@ -17,6 +17,7 @@ import {
 } from "@vigil/core";
 import { startProviderSimulator, type BloodHoundAuditLog, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
+import { pullAll } from "./pull-all.js";
 
 const DAY_MS = 86_400_000;
 const HIGH_LIMIT = { requests: 100_000, perMs: 1_000 };
@@ -43,16 +44,6 @@ function sourceInput(sim: ProviderSimulator, overrides: Record<string, unknown> 
 function connectorFor(sim: ProviderSimulator, overrides: Record<string, unknown> = {}): Connector {
   const deps = createConnectorDeps({ redis, keyspace: keyspace(), logger: silentLogger });
   return createConnector(SourceConfigSchema.parse(sourceInput(sim, overrides)), deps);
-}
-
-async function pullAll(connector: Connector, from?: Checkpoint) {
-  const events: AuditEvent[] = [];
-  let checkpoint: Checkpoint | undefined;
-  for await (const page of connector.pull(from, { signal: new AbortController().signal, now: new Date() })) {
-    events.push(...page.events);
-    checkpoint = page.checkpoint;
-  }
-  return { events, checkpoint };
 }
 
 const auditRequests = (sim: ProviderSimulator) => sim.requestLog.filter((r) => r.path === "/api/v2/audit");

@@ -10,13 +10,13 @@ import {
   openQueues,
   silentLogger,
   SourceConfigSchema,
-  type AuditEvent,
   type ProviderName,
   type SourceConfig,
 } from "@vigil/core";
-import { CheckpointStore, createConnector, createConnectorDeps, startPollWorker, type Checkpoint, type Connector } from "@vigil/connectors";
+import { CheckpointStore, createConnector, createConnectorDeps, startPollWorker } from "@vigil/connectors";
 import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
+import { pullAll } from "./pull-all.js";
 
 const PROVIDERS: ProviderName[] = ["pylon", "zendesk", "ashby", "logfire", "bloodhound"];
 /** Small pages, so a few hundred records span many of them. */
@@ -61,16 +61,6 @@ function sourceInput(provider: ProviderName, sim: ProviderSimulator, options: { 
 
 function sourceFor(provider: ProviderName, sim: ProviderSimulator, options: { wrongAuth?: boolean; name?: string } = {}): SourceConfig {
   return SourceConfigSchema.parse(sourceInput(provider, sim, options));
-}
-
-async function pullAll(connector: Connector, from?: Checkpoint): Promise<{ events: AuditEvent[]; checkpoint?: Checkpoint }> {
-  const events: AuditEvent[] = [];
-  let checkpoint: Checkpoint | undefined;
-  for await (const page of connector.pull(from, { signal: new AbortController().signal, now: new Date() })) {
-    events.push(...page.events);
-    checkpoint = page.checkpoint;
-  }
-  return { events, checkpoint };
 }
 
 const nativeIds = (records: readonly unknown[]) => records.map((r) => String((r as { id: string | number }).id));

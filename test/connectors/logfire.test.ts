@@ -1,7 +1,7 @@
 // The Logfire connector against the provider simulator: backfill, windows, incremental pulls,
 // faults, refused credentials and a malformed window through the poll worker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointStore, createConnector, createConnectorDeps, startPollWorker, type Checkpoint, type Connector } from "@vigil/connectors";
+import { CheckpointStore, createConnector, createConnectorDeps, startPollWorker, type Connector } from "@vigil/connectors";
 import {
   AuditEventSchema,
   ConfigSchema,
@@ -16,6 +16,7 @@ import {
 } from "@vigil/core";
 import { startProviderSimulator, type LogfireAuditLog, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
+import { pullAll } from "./pull-all.js";
 
 const DAY_MS = 86_400_000;
 const { redis, keyspace } = useRedis();
@@ -39,17 +40,6 @@ function sourceInput(sim: ProviderSimulator, overrides: Record<string, unknown> 
 function connectorFor(sim: ProviderSimulator, overrides: Record<string, unknown> = {}): Connector {
   const deps = createConnectorDeps({ redis, keyspace: keyspace(), logger: silentLogger });
   return createConnector(SourceConfigSchema.parse(sourceInput(sim, overrides)), deps);
-}
-
-async function pullAll(connector: Connector, from?: Checkpoint, options: { now?: Date; since?: Date } = {}) {
-  const events: AuditEvent[] = [];
-  let checkpoint: Checkpoint | undefined;
-  const now = options.now ?? new Date();
-  for await (const page of connector.pull(from, { signal: new AbortController().signal, now, ...(options.since ? { since: options.since } : {}) })) {
-    events.push(...page.events);
-    checkpoint = page.checkpoint;
-  }
-  return { events, checkpoint };
 }
 
 const listRequests = (sim: ProviderSimulator) => sim.requestLog.filter((r) => r.path === "/api/v1/audit-logs/");

@@ -7,9 +7,6 @@ import {
   createConnector,
   createConnectorDeps,
   startPollWorker,
-  type Checkpoint,
-  type Connector,
-  type PullOptions,
 } from "@vigil/connectors";
 import {
   AuditEventSchema,
@@ -20,26 +17,16 @@ import {
   createMetrics,
   openQueues,
   silentLogger,
-  type AuditEvent,
   type ConfigInput,
 } from "@vigil/core";
 import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
+import { pullAll } from "./pull-all.js";
 
 type SourceInput = Extract<NonNullable<ConfigInput["sources"]>[number], { type: "pylon" }>;
 const { redis, keyspace } = useRedis();
 const RECORDS = 150;
 const PAGE_SIZE = 20;
-
-async function pullAll(connector: Connector, from?: Checkpoint, options: Partial<PullOptions> = {}) {
-  const events: AuditEvent[] = [];
-  const checkpoints: Checkpoint[] = [];
-  for await (const page of connector.pull(from, { signal: new AbortController().signal, now: new Date(), ...options })) {
-    events.push(...page.events);
-    checkpoints.push(page.checkpoint);
-  }
-  return { events, checkpoints, checkpoint: checkpoints.at(-1) };
-}
 
 describe("Pylon connector against the simulator", () => {
   let sim: ProviderSimulator;

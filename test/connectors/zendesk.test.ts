@@ -7,8 +7,6 @@ import {
   createConnector,
   createConnectorDeps,
   startPollWorker,
-  type Checkpoint,
-  type Connector,
 } from "@vigil/connectors";
 import {
   AuditEventSchema,
@@ -19,27 +17,17 @@ import {
   createMetrics,
   openQueues,
   silentLogger,
-  type AuditEvent,
   type ConfigInput,
 } from "@vigil/core";
 import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
+import { pullAll } from "./pull-all.js";
 
 type SourceInput = Extract<NonNullable<ConfigInput["sources"]>[number], { type: "zendesk" }>;
 const { redis, keyspace } = useRedis();
 const RECORDS = 150;
 const PAGE_SIZE = 15;
 const DAY_MS = 86_400_000;
-
-async function pullAll(connector: Connector, from?: Checkpoint) {
-  const events: AuditEvent[] = [];
-  let checkpoint: Checkpoint | undefined;
-  for await (const page of connector.pull(from, { signal: new AbortController().signal, now: new Date() })) {
-    events.push(...page.events);
-    checkpoint = page.checkpoint;
-  }
-  return { events, checkpoint };
-}
 
 describe("Zendesk connector against the simulator", () => {
   let sim: ProviderSimulator;

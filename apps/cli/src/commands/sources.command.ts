@@ -22,7 +22,8 @@ function findSource(config: Config, name: string): SourceConfig {
   return source;
 }
 
-const ago = (iso: string | undefined, now: number) => (iso ? `${formatDuration(Math.max(1000, Math.round((now - Date.parse(iso)) / 1000) * 1000))} ago` : "-");
+/** Time from `iso` to `now` in whole seconds (at least 1s), or "-" when unknown. */
+const elapsed = (iso: string | undefined, now: number) => (iso ? formatDuration(Math.max(1000, Math.round((now - Date.parse(iso)) / 1000) * 1000)) : "-");
 
 export function registerSourcesCommands(program: Command, globals: () => GlobalOptions): void {
   const sources = program.command("sources").description("configured sources: health, credentials, ad-hoc pulls");
@@ -51,8 +52,8 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
               type: s.type,
               enabled: s.enabled ? "yes" : "no",
               every: formatDuration(s.pollIntervalMs),
-              "last success": ago(s.health.lastSuccessAt, now),
-              lag: s.health.newestEventTime ? formatDuration(Math.max(1000, Math.round((now - Date.parse(s.health.newestEventTime)) / 1000) * 1000)) : "-",
+              "last success": s.health.lastSuccessAt ? `${elapsed(s.health.lastSuccessAt, now)} ago` : "-",
+              lag: elapsed(s.health.newestEventTime, now),
               "events pulled": s.health.eventsPulled,
               "last error": s.health.lastError && (!s.health.lastSuccessAt || (s.health.lastErrorAt ?? "") > s.health.lastSuccessAt) ? s.health.lastError : "-",
             })),
