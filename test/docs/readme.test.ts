@@ -28,6 +28,14 @@ describe("the README", () => {
     expect(rules[0]!.rule).toMatchObject({ id: "zendesk.mass-user-deletion", suppress: 3_600_000, threshold: { count: 10, within: 300_000 } });
   });
 
+  it("installs exactly the pnpm that packageManager pins", () => {
+    // Any other pnpm tries to switch to the pin, and a registry without signatures refuses the switch.
+    const pinned = JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")).packageManager as string;
+    const quickstart = /```sh\n([\s\S]*?)```/.exec(README.slice(README.indexOf("## Quickstart")))![1]!;
+    const installs = [...quickstart.matchAll(/npm i(?:nstall)? -g (pnpm@\S+)/g)].map((m) => m[1]);
+    expect(installs).toEqual([pinned]);
+  });
+
   it("names every command the CLI has", async () => {
     const { execFileSync } = await import("node:child_process");
     const help = execFileSync(join(import.meta.dirname, "../../node_modules/.bin/tsx"), ["apps/cli/src/main.ts", "--help"], { cwd: join(import.meta.dirname, "../.."), encoding: "utf8" });
