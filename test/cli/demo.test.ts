@@ -22,7 +22,7 @@ describe("vigil demo", () => {
   });
 
   it("runs on a JSON-lines file instead, with --events", async () => {
-    const result = await runCli(["demo", "--events", "apps/cli/demo/sample-events.jsonl"]);
+    const result = await runCli(["demo", "--events", "apps/cli/src/demo/sample-events.jsonl"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/summary: 1575 events → 8 alerts → 8 emails, 8 webhooks \(8 verified\)/);
   });

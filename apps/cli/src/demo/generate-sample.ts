@@ -1,5 +1,5 @@
 // Writes sample-events.jsonl: a day of ordinary audit activity across the five providers,
-// with an attack story woven in. Deterministic; run with `pnpm tsx apps/cli/demo/generate-sample.ts`.
+// with an attack story woven in. Deterministic; run with `pnpm tsx apps/cli/src/demo/generate-sample.ts`.
 import { writeFileSync } from "node:fs";
 import type { AuditEvent, EventCategory, EventOutcome } from "@vigil/core";
 
