@@ -1,7 +1,16 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
-/** Every metric Vigil exports, declared in one place. Names follow `vigil_<noun>_<unit>`. */
+/** Prefix of the Node.js process metrics (heap, event-loop lag, GC, CPU, handles) beside Vigil's own. */
+export const PROCESS_METRICS_PREFIX = "vigil_";
+
+/**
+ * Every metric Vigil exports, declared in one place. Names follow `vigil_<noun>_<unit>`; the
+ * Node.js process metrics prom-client collects (`vigil_process_cpu_seconds_total`,
+ * `vigil_nodejs_eventloop_lag_seconds`, `vigil_nodejs_heap_size_used_bytes`,
+ * `vigil_nodejs_gc_duration_seconds`, …) are registered on the same registry.
+ */
 export function createMetrics(registry = new Registry()) {
+  collectDefaultMetrics({ register: registry, prefix: PROCESS_METRICS_PREFIX });
   return {
     registry,
     eventsProcessed: new Counter({

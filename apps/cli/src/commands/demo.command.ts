@@ -2,9 +2,8 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { ConfigSchema, createLogger, createMetrics, createRedis, deleteKeyspace, PROVIDERS, type Alert, type ConfigInput } from "@vigil/core";
-import { startProviderSimulator, startSmtpSink, startWebhookSink, type ProviderSimulator } from "@vigil/simulator";
+import type { ProviderSimulator } from "@vigil/simulator";
 import { cliContext, type GlobalOptions } from "../context.js";
-import { attackStory, STORY_RULES } from "../demo/attack-story.js";
 import { formatTable } from "../format.js";
 import { ensureRedis } from "../runtime/local-redis.js";
 import { startVigil, type VigilProcess } from "../runtime/roles.js";
@@ -38,6 +37,9 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
     .option("--follow", "keep polling (new records keep arriving) until Ctrl-C")
     .action(async (options: DemoOptions) => {
       const { config: baseConfig } = cliContext(globals());
+      // Demo-only code (provider fakes, SMTP server, webhook receiver) loads here, never for `run`.
+      const { startProviderSimulator, startSmtpSink, startWebhookSink } = await import("@vigil/simulator");
+      const { attackStory, STORY_RULES } = await import("../demo/attack-story.js");
       const say = (line: string) => process.stdout.write(`${line}\n`);
       const started = Date.now();
       const redisServer = await ensureRedis(baseConfig.redis.url, say);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { CliError, cliContext, type GlobalOptions } from "../context.js";
 import { ROLES, startVigil, type Role } from "../runtime/roles.js";
+import { ShutdownManager } from "../runtime/shutdown.js";
 
 export function registerRunCommand(program: Command, globals: () => GlobalOptions): void {
   program
@@ -18,8 +19,10 @@ export function registerRunCommand(program: Command, globals: () => GlobalOption
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be a port number, got "${options.port}"`, 2);
         config.server.port = port;
       }
-      const vigil = await startVigil({ config, roles, logger, metrics, serveHttp: true });
-      vigil.shutdown.handleSignals((code) => process.exit(code));
+      // Handlers first: a SIGTERM or a crash during start-up still runs the steps added so far.
+      const shutdown = new ShutdownManager(logger);
+      shutdown.handleProcessEvents((code) => process.exit(code));
+      await startVigil({ config, roles, logger, metrics, serveHttp: true, shutdown });
       await new Promise(() => undefined); // runs until a signal ends the process
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { PROVIDERS, type ProviderName } from "@vigil/core";
-import { FAULT_KINDS, startProviderSimulator, type FaultKind } from "@vigil/simulator";
+import type { FaultKind } from "@vigil/simulator";
 import { CliError, type GlobalOptions } from "../context.js";
 
 function parseInteger(name: string, value: string, min: number, max: number): number {
@@ -19,9 +19,11 @@ export function registerSimulateCommand(program: Command, _globals: () => Global
     .option("--records <n>", "generated records per provider", "300")
     .option("--seed <n>", "seed of the generated records and faults", "1")
     .option("--fault-rate <0..1>", "share of requests answered with a fault", "0")
-    .option("--faults <kinds...>", `fault kinds: ${FAULT_KINDS.join(", ")}`)
+    .option("--faults <kinds...>", "fault kinds: 500, 429, slow, malformed (default: all)")
     .option("--append-every <seconds>", "append one new record per provider this often (0: never)", "0")
     .action(async (options: { providers: string[]; port: string; host: string; records: string; seed: string; faultRate: string; faults?: string[]; appendEvery: string }) => {
+      // The simulator is demo-only code: it loads here, never for `run`.
+      const { FAULT_KINDS, startProviderSimulator } = await import("@vigil/simulator");
       const unknown = options.providers.filter((p) => !(PROVIDERS as readonly string[]).includes(p));
       if (unknown.length) throw new CliError(`unknown provider(s) ${unknown.join(", ")}: choose from ${PROVIDERS.join(", ")}`, 2);
       const badKinds = (options.faults ?? []).filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));

@@ -31,6 +31,8 @@ export interface StartOptions {
   serveHttp?: boolean;
   /** Do not schedule polls (the demo pulls by hand). */
   schedulePolls?: boolean;
+  /** The process's shutdown sequence, when the caller installed its handlers before starting; else a new one. */
+  shutdown?: ShutdownManager;
 }
 
 /** Starts the requested roles in this process, in dependency order, with one shutdown sequence. */
@@ -43,7 +45,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   redis.on("error", (err) => logger.error({ redis: redactUrl(config.redis.url), err: err.message }, "redis connection error"));
   const keyspace = new Keyspace(config.redis.prefix);
   const queues = openQueues(redis, keyspace.queuePrefix);
-  const shutdown = new ShutdownManager(logger);
+  const shutdown = options.shutdown ?? new ShutdownManager(logger);
   const started: VigilProcess = { redis, keyspace, queues, rules, shutdown };
   let accepting = true;
   let closeServer: (() => Promise<void>) | undefined;

@@ -1,5 +1,11 @@
 import type { Logger } from "@vigil/core";
 
+/**
+ * The longest a shutdown may take before the remaining steps are abandoned. A pod's
+ * terminationGracePeriodSeconds must exceed it (the Helm chart's schema requires at least 35s).
+ */
+export const SHUTDOWN_TIMEOUT_MS = 30_000;
+
 type Step = { name: string; run: () => Promise<unknown> | unknown };
 
 /**
@@ -10,7 +16,7 @@ export class ShutdownManager {
   private readonly steps: Step[] = [];
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly logger: Logger, private readonly timeoutMs = 30_000) {}
+  constructor(private readonly logger: Logger, private readonly timeoutMs = SHUTDOWN_TIMEOUT_MS) {}
 
   add(name: string, run: Step["run"]): void {
     this.steps.push({ name, run });
@@ -26,18 +32,39 @@ export class ShutdownManager {
     return this.closing;
   }
 
-  /** SIGTERM/SIGINT start the shutdown; a second signal exits at once. */
-  handleSignals(onDone: (code: number) => void): void {
-    const handler = (signal: NodeJS.Signals) => {
+  /**
+   * SIGTERM/SIGINT start the shutdown and then exit 0; a second signal exits at once.
+   * An uncaught exception or unhandled rejection runs the same bounded shutdown (in-flight jobs
+   * finish, connections close) and then exits 1, so the orchestrator restarts the process and no
+   * job is left half-done. Install this before starting anything, so a signal during start-up
+   * is handled too.
+   */
+  handleProcessEvents(exit: (code: number) => void): void {
+    let failed = false;
+    const stop = (reason: string, code: number) => {
+      failed ||= code !== 0;
+      this.shutdown(reason).then(
+        () => exit(failed ? 1 : 0),
+        () => exit(1),
+      );
+    };
+    const onSignal = (signal: NodeJS.Signals) => {
       if (this.isShuttingDown) {
         this.logger.warn({ signal }, "second signal: exiting now");
-        onDone(1);
+        exit(1);
         return;
       }
-      this.shutdown(signal).then(() => onDone(0), () => onDone(1));
+      stop(signal, 0);
     };
-    process.on("SIGTERM", handler);
-    process.on("SIGINT", handler);
+    const onCrash = (kind: "uncaughtException" | "unhandledRejection") => (reason: unknown) => {
+      const err = reason instanceof Error ? reason : new Error(String(reason));
+      this.logger.fatal({ err: { type: err.name, message: err.message, stack: err.stack } }, `${kind}: draining, then exiting with code 1`);
+      stop(kind, 1);
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    process.on("uncaughtException", onCrash("uncaughtException"));
+    process.on("unhandledRejection", onCrash("unhandledRejection"));
   }
 
   private async runSteps(reason: string): Promise<void> {
