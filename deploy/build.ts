@@ -3,7 +3,7 @@
  *
  *   <out>/dist/vigil.js      the command, one ES module bundle (+ lazily loaded chunks) with a source map
  *   <out>/node_modules/      production dependencies from npm only (installed from the workspace lockfile)
- *   <out>/packages/…/*.lua   every non-TypeScript asset the workspace packages load, at its repository path
+ *   <out>/packages/…/*.lua   every Lua script under a workspace package's src, at its repository path
  *   <out>/rules/             the shipped detection rules (the default `rules.paths`)
  *   <out>/package.json       name, version, bin and the exact dependency versions
  *
@@ -31,8 +31,8 @@ const WORKSPACE_GLOBS = readFileSync(join(REPO, "pnpm-workspace.yaml"), "utf8")
   .split("\n")
   .map((line) => /^\s*-\s*["']?([^"'#\s]+)["']?/.exec(line)?.[1])
   .filter((glob): glob is string => glob !== undefined);
-/** File types that are code, not assets. */
-const CODE_EXTENSIONS = new Set([".ts", ".tsx", ".mts", ".cts", ".md"]);
+/** Files the code reads at run time beside its sources (Redis scripts), wherever they lie under a package's src. */
+const ASSET_EXTENSIONS = new Set([".lua"]);
 
 interface PackageJson {
   name: string;
@@ -78,14 +78,14 @@ function* walk(dir: string): Generator<string> {
   }
 }
 
-/** Non-code files under each workspace package's `src` (Lua scripts today), at their repository paths. */
+/** Asset files under each workspace package's `src`, at their repository paths. */
 function workspaceAssets(): string[] {
   const assets: string[] = [];
   for (const dir of workspacePackageDirs()) {
     const src = join(dir, "src");
     if (!existsSync(src)) continue;
     for (const file of walk(src)) {
-      if (!CODE_EXTENSIONS.has(extname(file)) && !file.endsWith(".test.ts")) assets.push(relative(REPO, file));
+      if (ASSET_EXTENSIONS.has(extname(file))) assets.push(relative(REPO, file));
     }
   }
   return assets.sort();
