@@ -1,4 +1,5 @@
 import jsonLogic, { type RulesLogic } from "json-logic-js";
+import { cachedRegex, compilePredicate } from "./jsonlogic-compiler.js";
 
 /** The JsonLogic operators a rule may use: json-logic-js's own, minus `method` and `log`. */
 export const JSONLOGIC_OPERATORS = new Set([
@@ -10,45 +11,20 @@ export const JSONLOGIC_OPERATORS = new Set([
   "starts_with", "ends_with", "matches", "lower", "hour_utc",
 ]);
 
-const regexCache = new Map<string, RegExp | null>();
-function cachedRegex(pattern: string): RegExp | null {
-  let regex = regexCache.get(pattern);
-  if (regex === undefined) {
-    try {
-      regex = new RegExp(pattern);
-    } catch {
-      regex = null;
-    }
-    regexCache.set(pattern, regex);
-  }
-  return regex;
-}
-
-// json-logic-js's own `var`, with each path split once instead of on every lookup: the
-// semantics are unchanged (missing → the default or null; "" or null → the whole data).
-const splitPaths = new Map<string, string[]>();
-jsonLogic.add_operation("var", function (this: unknown, path: unknown, fallback: unknown) {
-  const notFound = fallback === undefined ? null : fallback;
-  let data: unknown = this;
-  if (path === undefined || path === "" || path === null) return data;
-  const key = String(path);
-  let parts = splitPaths.get(key);
-  if (!parts) {
-    parts = key.split(".");
-    if (splitPaths.size < 10_000) splitPaths.set(key, parts);
-  }
-  for (const part of parts) {
-    if (data === null || data === undefined) return notFound;
-    data = (data as Record<string, unknown>)[part];
-    if (data === undefined) return notFound;
-  }
-  return data;
-});
+// json-logic-js with Vigil's operators is the reference semantics: the bench's "json-logic-js
+// path" runs it, and jsonlogic-compiler.test.ts checks the compiler against it. The operators are
+// defined here independently of the compiler's copies so that the reference stays a reference.
 jsonLogic.add_operation("starts_with", (text: unknown, prefix: unknown) => typeof text === "string" && typeof prefix === "string" && text.startsWith(prefix));
 jsonLogic.add_operation("ends_with", (text: unknown, suffix: unknown) => typeof text === "string" && typeof suffix === "string" && text.endsWith(suffix));
 jsonLogic.add_operation("matches", (text: unknown, pattern: unknown) => {
   if (typeof text !== "string" || typeof pattern !== "string") return false;
-  return cachedRegex(pattern)?.test(text) ?? false;
+  let regex: RegExp | null;
+  try {
+    regex = new RegExp(pattern);
+  } catch {
+    regex = null;
+  }
+  return regex?.test(text) ?? false;
 });
 jsonLogic.add_operation("hour_utc", (instant: unknown) => {
   const ms = typeof instant === "string" ? Date.parse(instant) : Number.NaN;
@@ -87,13 +63,18 @@ export function checkCondition(logic: unknown, path: (string | number)[] = []): 
   return checkCondition(args, [...path, operator]);
 }
 
-/** A condition parsed once, evaluated many times. */
+/** A condition compiled once, evaluated many times. */
 export interface CompiledCondition {
   test(event: unknown): boolean;
 }
 
+/** Compiles a condition into closures (jsonlogic-compiler.ts): json-logic-js's semantics, several times faster. */
 export function compileCondition(logic: unknown): CompiledCondition {
-  if (typeof logic === "boolean") return { test: () => logic };
+  return { test: compilePredicate(logic) };
+}
+
+/** The same condition evaluated by json-logic-js on every call: the reference, and the bench's baseline. */
+export function referenceCondition(logic: unknown): CompiledCondition {
   const frozen = logic as RulesLogic;
   return { test: (event) => jsonLogic.truthy(jsonLogic.apply(frozen, event)) };
 }

@@ -13,6 +13,7 @@ import {
   type Rule,
 } from "@vigil/core";
 import { pathReader } from "./field-path.js";
+import { RuleIndex } from "./rule-index.js";
 import type { LoadedRule } from "./rule-loader.js";
 import type { WindowBatch, WindowRuleParams, WindowStore } from "./window-store.js";
 
@@ -98,11 +99,19 @@ export class Engine {
   private readonly rules: RuntimeRule[];
   private readonly windowRules: RuntimeRule[];
   private readonly logger: Logger;
+  /** Which rules an event can possibly match (rule-index.ts); every rule when the index is off. */
+  private readonly candidates: (event: AuditEvent) => readonly number[];
 
   constructor(
     loaded: readonly LoadedRule[],
     private readonly store: WindowStore,
-    private readonly options: { logger?: Logger; metrics?: Metrics; now?: () => Date } = {},
+    private readonly options: {
+      logger?: Logger;
+      metrics?: Metrics;
+      now?: () => Date;
+      /** Test only the rules an event can match (default true); off, every rule sees every event. */
+      ruleIndex?: boolean;
+    } = {},
   ) {
     this.logger = options.logger ?? silentLogger;
     this.rules = [];
@@ -125,6 +134,13 @@ export class Engine {
       }
       this.rules.push(runtime);
     }
+    if (options.ruleIndex === false) {
+      const all = this.rules.map((_, i) => i);
+      this.candidates = () => all;
+    } else {
+      const index = new RuleIndex(this.rules.map((r) => r.rule.when));
+      this.candidates = (event) => index.candidates(event);
+    }
   }
 
   /** Ids of the rules this engine evaluates. */
@@ -146,7 +162,9 @@ export class Engine {
     for (const event of events) {
       let eventIndex = -1;
       let timeMs = Number.NaN;
-      for (let r = 0; r < rules.length; r++) {
+      const candidates = this.candidates(event);
+      for (let c = 0; c < candidates.length; c++) {
+        const r = candidates[c]!;
         const runtime = rules[r]!;
         if (!runtime.test(event)) continue;
         const plan = runtime.threshold;

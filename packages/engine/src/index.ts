@@ -1,4 +1,5 @@
 export * from "./condition.js";
+export * from "./rule-index.js";
 export * from "./engine.js";
 export * from "./rule-loader.js";
 export * from "./window-store.js";
