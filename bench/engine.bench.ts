@@ -1,17 +1,30 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { Worker } from "bullmq";
-import { createRedis, deleteKeyspace, EVENT_JOB_OPTIONS, Keyspace, openQueues, QUEUE_NAMES, type AuditEvent } from "@vigil/core";
-import { Engine, parseRules, processEventBatch, RedisWindowStore, type LoadedRule, type WindowStore } from "@vigil/engine";
+import { Worker, type Job } from "bullmq";
+import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import type { Redis } from "ioredis";
+import {
+  createRedis,
+  deleteKeyspace,
+  EVENT_JOB_OPTIONS,
+  EventBatchJobSchema,
+  Keyspace,
+  openQueues,
+  QUEUE_NAMES,
+  type AuditEvent,
+  type EventBatchJob,
+  type VigilQueues,
+} from "@vigil/core";
+import { Engine, parseRules, processEventBatch, referenceCondition, RedisWindowStore, type LoadedRule, type WindowStore } from "@vigil/engine";
 import { generateEvents, generateRules } from "./workload.js";
 
 const BATCH_SIZE = 200;
 
-function loadBenchRules(): LoadedRule[] {
-  return generateRules().flatMap((rule) => {
+function loadBenchRules(total: number, condition: "compiled" | "json-logic-js" = "compiled"): LoadedRule[] {
+  return generateRules(total).flatMap((rule) => {
     const { rules, problems } = parseRules(JSON.stringify(rule), `bench/${rule.id}.json`);
     if (problems.length) throw new Error(problems.map((p) => p.message).join("\n"));
-    return rules;
+    return condition === "compiled" ? rules : rules.map((r) => ({ ...r, condition: referenceCondition(r.rule.when) }));
   });
 }
 
@@ -21,10 +34,8 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** Rules evaluated in process only: JsonLogic, grouping, no Redis, no queue. */
-function measureEvaluationOnly(rules: LoadedRule[], batches: AuditEvent[][]): number {
-  const unused: WindowStore = { apply: () => Promise.reject(new Error("not used")) };
-  const engine = new Engine(rules, unused);
+/** Rules evaluated in process only: conditions and grouping, no Redis, no queue. */
+function measureEvaluationOnly(engine: Engine, batches: AuditEvent[][]): number {
   for (const batch of batches.slice(0, 50)) engine.evaluate(batch); // warm-up
   const start = performance.now();
   let events = 0;
@@ -35,48 +46,86 @@ function measureEvaluationOnly(rules: LoadedRule[], batches: AuditEvent[][]): nu
   return events / ((performance.now() - start) / 1000);
 }
 
-export interface EngineBenchResult {
-  events: number;
-  rules: number;
-  thresholdRules: number;
-  queueRate: number;
-  evaluationRate: number;
-  engineRoundTripsPerBatch: number;
+/** What one configuration did with the same batches. */
+export interface QueueRun {
+  name: string;
+  rate: number;
   alerts: number;
+  roundTripsPerBatch: number;
+  /** Bytes of window state per event held in a window (Vigil's store only). */
+  bytesPerTrackedEvent?: number;
 }
 
-/** Events per second through `vigil-events` with one worker process, beside the no-Redis rate. */
-export async function runEngineBench(options: { events: number; redisUrl: string; concurrency: number }): Promise<EngineBenchResult> {
-  const rules = loadBenchRules();
-  const events = generateEvents(options.events);
-  const batches = chunk(events, BATCH_SIZE);
-  const evaluationRate = measureEvaluationOnly(rules, batches);
+type Processor = (job: Pick<Job<EventBatchJob>, "id" | "data">) => Promise<number>;
 
+interface RunContext {
+  keyspace: Keyspace;
+  queues: VigilQueues;
+  store: Redis;
+}
+
+/** Counts the commands a connection sends: each is a round trip (a Lua call is one). */
+function countCommands(redis: Redis): () => number {
+  let commands = 0;
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((...args: Parameters<typeof send>) => {
+    commands++;
+    return send(...args);
+  }) as typeof redis.sendCommand;
+  return () => commands;
+}
+
+/** Bytes of Vigil's window keys per event they hold. */
+async function windowBytesPerTrackedEvent(redis: Redis, keyspace: Keyspace): Promise<number> {
+  let cursor = "0";
+  let bytes = 0;
+  let tracked = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${keyspace.tag}:win:*`, "COUNT", 1000);
+    cursor = next;
+    if (!keys.length) continue;
+    const pipeline = redis.pipeline();
+    for (const key of keys) {
+      pipeline.call("MEMORY", "USAGE", key, "SAMPLES", "0");
+      if (key.endsWith(":z")) pipeline.zcard(key);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    let i = 0;
+    for (const key of keys) {
+      bytes += Number(results[i++]?.[1] ?? 0);
+      if (key.endsWith(":z")) tracked += Number(results[i++]?.[1] ?? 0);
+    }
+  } while (cursor !== "0");
+  return tracked ? bytes / tracked : 0;
+}
+
+/** Enqueues every batch on a fresh `vigil-events`, then times one worker draining it. */
+async function runThroughQueue(
+  name: string,
+  batches: AuditEvent[][],
+  options: { redisUrl: string; concurrency: number; measureWindows?: boolean },
+  makeProcessor: (context: RunContext) => Processor,
+): Promise<QueueRun> {
   const keyspace = new Keyspace(`bench-${randomBytes(4).toString("hex")}`);
   const queueRedis = createRedis(options.redisUrl);
-  const storeRedis = createRedis(options.redisUrl);
+  const store = createRedis(options.redisUrl);
   const queues = openQueues(queueRedis, keyspace.queuePrefix);
   try {
     for (const group of chunk(batches, 100)) {
       await queues.events.addBulk(group.map((batch) => ({ name: "bench", data: { source: "bench", events: batch }, opts: EVENT_JOB_OPTIONS })));
     }
-    let storeCommands = 0;
-    const send = storeRedis.sendCommand.bind(storeRedis);
-    storeRedis.sendCommand = ((...args: Parameters<typeof send>) => {
-      storeCommands++;
-      return send(...args);
-    }) as typeof storeRedis.sendCommand;
-    const engine = new Engine(rules, new RedisWindowStore(storeRedis, keyspace, { seenTtlMs: 3_600_000, maxEventIds: 50 }));
+    const commands = countCommands(store);
+    const processor = makeProcessor({ keyspace, queues, store });
     let done = 0;
     let alerts = 0;
     const start = performance.now();
-    const finished = new Promise<void>((resolve, reject) => {
-      const worker = new Worker(
+    await new Promise<void>((resolve, reject) => {
+      const worker = new Worker<EventBatchJob, number>(
         QUEUE_NAMES.events,
         async (job) => {
-          const result = await processEventBatch(job, { engine, queues });
-          alerts += result.alerts;
-          return result;
+          const raised = await processor(job);
+          alerts += raised;
+          return raised;
         },
         { connection: queueRedis, prefix: keyspace.queuePrefix, concurrency: options.concurrency, autorun: true },
       );
@@ -85,21 +134,115 @@ export async function runEngineBench(options: { events: number; redisUrl: string
       });
       worker.on("failed", (_job, err) => reject(err));
     });
-    await finished;
     const seconds = (performance.now() - start) / 1000;
+    const events = batches.reduce((sum, b) => sum + b.length, 0);
     return {
-      events: events.length,
-      rules: rules.length,
-      thresholdRules: rules.filter((r) => r.rule.threshold).length,
-      queueRate: events.length / seconds,
-      evaluationRate,
-      engineRoundTripsPerBatch: storeCommands / batches.length,
+      name,
+      rate: events / seconds,
       alerts,
+      roundTripsPerBatch: commands() / batches.length,
+      bytesPerTrackedEvent: options.measureWindows ? await windowBytesPerTrackedEvent(store, keyspace) : undefined,
     };
   } finally {
     await queues.close();
-    await deleteKeyspace(storeRedis, keyspace);
-    await storeRedis.quit();
+    await deleteKeyspace(store, keyspace);
+    await store.quit();
     await queueRedis.quit();
   }
+}
+
+/** Vigil's worker: validate, evaluate, one Lua call, enqueue alerts. */
+const vigil = (rules: LoadedRule[], ruleIndex: boolean) => ({ keyspace, queues, store }: RunContext): Processor => {
+  const engine = new Engine(rules, new RedisWindowStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: 50 }), { ruleIndex });
+  return async (job) => (await processEventBatch(job, { engine, queues })).alerts;
+};
+
+/** The ceiling: what BullMQ, job parsing and validation allow with no rule evaluated. */
+const ceiling = () => (): Processor => async (job) => {
+  const parsed = EventBatchJobSchema.safeParse(job.data);
+  if (!parsed.success) throw new Error("invalid batch");
+  return 0;
+};
+
+/**
+ * What a user would assemble from npm: json-logic-js per rule per event; for each windowed
+ * match a rate-limiter-flexible consume (points = count, duration = within, wall-clock windows,
+ * no deduplication, no distinct), and a SET NX for suppression when the limit is hit.
+ */
+const naive = (rules: LoadedRule[]) => ({ keyspace, queues, store }: RunContext): Processor => {
+  const limiters = new Map(
+    rules
+      .filter((r) => r.rule.threshold)
+      .map((r) => [
+        r.rule.id,
+        new RateLimiterRedis({ storeClient: store, keyPrefix: keyspace.key("rl", r.rule.id), points: r.rule.threshold!.count - 1, duration: Math.ceil(r.rule.threshold!.within / 1000) }),
+      ]),
+  );
+  const conditions = new Map(rules.map((r) => [r.rule.id, referenceCondition(r.rule.when)]));
+  const read = (event: unknown, path: string) => path.split(".").reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], event);
+  return async (job) => {
+    const parsed = EventBatchJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new Error("invalid batch");
+    const alerts: { ruleId: string; eventId: string }[] = [];
+    for (const event of parsed.data.events) {
+      for (const { rule } of rules) {
+        if (!conditions.get(rule.id)!.test(event)) continue; // json-logic-js apply + truthy
+        if (!rule.threshold) {
+          alerts.push({ ruleId: rule.id, eventId: event.id });
+          continue;
+        }
+        const group = rule.threshold.groupBy.map((path) => String(read(event, path))).join("|");
+        try {
+          await limiters.get(rule.id)!.consume(group);
+        } catch (err) {
+          if (!(err instanceof RateLimiterRes)) throw err;
+          const suppress = rule.suppress ?? rule.threshold.within;
+          const set = await store.set(keyspace.key("sup", rule.id, group), "1", "PX", suppress, "NX");
+          if (set === "OK") alerts.push({ ruleId: rule.id, eventId: event.id });
+        }
+      }
+    }
+    if (alerts.length) await queues.alerts.addBulk(alerts.map((a) => ({ name: a.ruleId, data: a as never })));
+    return alerts.length;
+  };
+};
+
+export interface EngineBenchResult {
+  events: number;
+  evaluationOnly: { vigil50: number; jsonLogic50: number };
+  runs: {
+    ceiling: QueueRun;
+    vigil50: QueueRun;
+    vigil200: QueueRun;
+    jsonLogic50: QueueRun;
+    naive50: QueueRun;
+  };
+}
+
+/** Every configuration on the same batches, one after the other in one process. */
+export async function runEngineBench(options: { events: number; redisUrl: string; concurrency: number; only?: string }): Promise<EngineBenchResult> {
+  const rules50 = loadBenchRules(50);
+  const rules200 = loadBenchRules(200);
+  const reference50 = loadBenchRules(50, "json-logic-js");
+  const batches = chunk(generateEvents(options.events), BATCH_SIZE);
+  const unused: WindowStore = { apply: () => Promise.reject(new Error("not used")) };
+  const evaluationOnly = {
+    vigil50: measureEvaluationOnly(new Engine(rules50, unused), batches),
+    jsonLogic50: measureEvaluationOnly(new Engine(reference50, unused, { ruleIndex: false }), batches),
+  };
+  const run = { redisUrl: options.redisUrl, concurrency: options.concurrency };
+  // VIGIL_BENCH_ONLY=vigil-50 (for instance) runs one configuration alone, e.g. under --cpu-prof.
+  const only = options.only;
+  const skipped: QueueRun = { name: "skipped", rate: Number.NaN, alerts: 0, roundTripsPerBatch: Number.NaN };
+  const maybe = (name: string, go: () => Promise<QueueRun>) => (only && only !== name ? Promise.resolve(skipped) : go());
+  const ceilingRun = await maybe("ceiling", () => runThroughQueue("ceiling", batches, run, ceiling()));
+  const vigil50 = await maybe("vigil-50", () => runThroughQueue("vigil-50", batches, { ...run, measureWindows: true }, vigil(rules50, true)));
+  const vigil200 = await maybe("vigil-200", () => runThroughQueue("vigil-200", batches, run, vigil(rules200, true)));
+  const jsonLogic50 = await maybe("json-logic-js-50", () => runThroughQueue("json-logic-js-50", batches, run, vigil(reference50, false)));
+  const naive50 = await maybe("naive-50", () => runThroughQueue("naive-50", batches, run, naive(rules50)));
+  return {
+    events: batches.reduce((sum, b) => sum + b.length, 0),
+    evaluationOnly,
+    runs: { ceiling: ceilingRun, vigil50, vigil200, jsonLogic50, naive50 },
+  };
 }

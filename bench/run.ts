@@ -14,14 +14,27 @@ const wants = (name: string) => which.length === 0 || which.includes(name);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 async function engineBench() {
-  console.log(`engine: ${fmt(events)} events in batches of 200 through vigil-events (one worker process, concurrency ${concurrency})`);
-  const r = await runEngineBench({ events, redisUrl, concurrency });
-  console.log(`  rules:                         ${r.rules} (${r.thresholdRules} threshold)`);
-  console.log(`  through vigil-events + Redis:  ${fmt(r.queueRate)} events/s  (target ≥ 30,000)`);
-  console.log(`  evaluation only (no Redis):    ${fmt(r.evaluationRate)} events/s`);
-  console.log(`  ratio:                         ${((r.queueRate / r.evaluationRate) * 100).toFixed(0)}%  (target ≥ 50%)`);
-  console.log(`  engine Redis round trips:      ${r.engineRoundTripsPerBatch.toFixed(2)} per batch`);
-  console.log(`  alerts raised:                 ${fmt(r.alerts)}`);
+  console.log(`engine: ${fmt(events)} events in batches of 200 through vigil-events, one worker process (concurrency ${concurrency}), every line from this one run`);
+  const r = await runEngineBench({ events, redisUrl, concurrency, only: process.env.VIGIL_BENCH_ONLY });
+  const { ceiling, vigil50, vigil200, jsonLogic50, naive50 } = r.runs;
+  const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
+  const times = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+  const line = (label: string, run: typeof ceiling, extra = "") =>
+    console.log(`  ${label.padEnd(46)}${fmt(run.rate).padStart(9)} events/s  ${run.roundTripsPerBatch.toFixed(2).padStart(6)} Redis round trips/batch  ${fmt(run.alerts).padStart(6)} alerts${extra}`);
+  line("ceiling (validate only, no rule)", ceiling);
+  line("Vigil, 50 rules (10 windowed)", vigil50);
+  line("Vigil, 200 rules (40 windowed)", vigil200);
+  line("json-logic-js path, 50 rules (no index)", jsonLogic50);
+  line("naive assembly, 50 rules", naive50, `  (exact: ${fmt(vigil50.alerts)})`);
+  console.log(`  Redis memory per tracked event (Vigil-50 windows): ${vigil50.bytesPerTrackedEvent?.toFixed(1)} B`);
+  console.log(`  evaluation only, no Redis, no queue: Vigil ${fmt(r.evaluationOnly.vigil50)} events/s, json-logic-js ${fmt(r.evaluationOnly.jsonLogic50)} events/s (50 rules)`);
+  console.log(`  targets (ratios within this run):`);
+  const target = (label: string, value: string, ok: boolean, goal: string) => console.log(`    ${label.padEnd(38)}${value.padStart(7)}  (target ${goal}) ${ok ? "met" : "NOT met"}`);
+  target("Vigil-50 / ceiling", pct(vigil50.rate, ceiling.rate), vigil50.rate >= 0.5 * ceiling.rate, "≥ 50%");
+  target("Vigil-200 / ceiling", pct(vigil200.rate, ceiling.rate), vigil200.rate >= 0.35 * ceiling.rate, "≥ 35%");
+  target("Vigil-50 / json-logic-js path", times(vigil50.rate, jsonLogic50.rate), vigil50.rate >= 2.5 * jsonLogic50.rate, "≥ 2.5×");
+  target("Vigil-50 / naive assembly", times(vigil50.rate, naive50.rate), vigil50.rate >= 3 * naive50.rate, "≥ 3×");
+  console.log(`    json-logic-js path alerts ${jsonLogic50.alerts === vigil50.alerts ? "equal" : "DIFFER from"} Vigil's (${fmt(jsonLogic50.alerts)})`);
 }
 
 async function backfillBench() {

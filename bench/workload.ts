@@ -54,31 +54,32 @@ export function generateEvents(count: number, options: { seed?: number; startMs?
   return events;
 }
 
-/** 50 rules like the shipped ones: 40 match rules and 10 threshold rules (3 of them distinct). */
-export function generateRules(): RuleInput[] {
+/**
+ * Rules like the shipped ones: `total` rules of which a fifth are threshold rules (50 → 10,
+ * 200 → 40), each pinned to one provider and action as real detections are.
+ */
+export function generateRules(total = 50): RuleInput[] {
+  const thresholdCount = Math.round(total / 5);
+  const matchCount = total - thresholdCount;
   const rules: RuleInput[] = [];
-  let n = 0;
-  for (const provider of PROVIDERS) {
-    for (const [action, category] of PROVIDER_ACTIONS[provider]!) {
-      if (rules.length >= 40) break;
-      const variant = n++ % 4;
-      // Detections are rare: each match rule fires on a small fraction of its action's events.
-      const extra =
-        variant === 0 ? { and: [{ "==": [{ var: "outcome" }, "failure"] }, { "==": [{ var: "actor.type" }, "api"] }] }
-        : variant === 1 ? { and: [{ in: [{ var: "target.type" }, ["api_token", "write_tokens"]] }, { in: [{ var: "actor.id" }, ["u1", "u2", "u3"]] }] }
-        : variant === 2 ? { and: [{ "==": [{ var: "outcome" }, "failure"] }, { matches: [{ var: "actor.email" }, "^user1[0-9]@"] }] }
-        : { starts_with: [{ var: "ip" }, "198.51.3.24"] };
-      rules.push({
-        id: `bench.${provider}.${action}.${variant}`,
-        name: `${provider} ${action} (${category})`,
-        severity: "medium",
-        when: { and: [{ "==": [{ var: "provider" }, provider] }, { "==": [{ var: "action" }, action] }, extra] },
-        title: "{{actor.email}} did {{action}}",
-      });
-    }
-  }
-  while (rules.length < 40) {
-    rules.push({ id: `bench.generic.${rules.length}`, name: "Generic", severity: "low", when: { and: [{ "==": [{ var: "category" }, "export"] }, { "==": [{ var: "actor.id" }, `u${rules.length}`] }] } });
+  const pairs = PROVIDERS.flatMap((provider) => PROVIDER_ACTIONS[provider]!.map(([action, category]) => [provider, action, category] as const));
+  for (let n = 0; rules.length < matchCount; n++) {
+    const [provider, action, category] = pairs[n % pairs.length]!;
+    const round = Math.floor(n / pairs.length);
+    const variant = n % 4;
+    // Detections are rare: each match rule fires on a small fraction of its action's events.
+    const extra =
+      variant === 0 ? { and: [{ "==": [{ var: "outcome" }, "failure"] }, { "==": [{ var: "actor.type" }, "api"] }, { "!=": [{ var: "actor.id" }, `u${round}`] }] }
+      : variant === 1 ? { and: [{ in: [{ var: "target.type" }, ["api_token", "write_tokens"]] }, { in: [{ var: "actor.id" }, [`u${1 + round}`, `u${2 + round}`, `u${3 + round}`]] }] }
+      : variant === 2 ? { and: [{ "==": [{ var: "outcome" }, "failure"] }, { matches: [{ var: "actor.email" }, `^user${1 + round}[0-9]@`] }] }
+      : { starts_with: [{ var: "ip" }, `198.51.3.2${round % 10}`] };
+    rules.push({
+      id: `bench.${provider}.${action}.${variant}.${round}`,
+      name: `${provider} ${action} (${category})`,
+      severity: "medium",
+      when: { and: [{ "==": [{ var: "provider" }, provider] }, { "==": [{ var: "action" }, action] }, extra] },
+      title: "{{actor.email}} did {{action}}",
+    });
   }
   const thresholds: [string, string, string, string | undefined][] = [
     ["pylon", "LoginFailed", "ip", undefined],
@@ -92,13 +93,15 @@ export function generateRules(): RuleInput[] {
     ["ashby", "AuditLogRead", "actor.id", "target.id"],
     ["logfire", "LOGIN", "ip", undefined],
   ];
-  for (const [provider, action, groupBy, distinct] of thresholds) {
+  for (let n = 0; n < thresholdCount; n++) {
+    const [provider, action, groupBy, distinct] = thresholds[n % thresholds.length]!;
+    const round = Math.floor(n / thresholds.length);
     rules.push({
-      id: `bench.threshold.${provider}.${action}`,
+      id: `bench.threshold.${provider}.${action}.${round}`,
       name: `${provider} ${action} burst`,
       severity: "high",
       when: { and: [{ "==": [{ var: "provider" }, provider] }, { "==": [{ var: "action" }, action] }] },
-      threshold: { count: 20, within: "5m", groupBy: [groupBy], ...(distinct ? { distinct } : {}) },
+      threshold: { count: 20 + 5 * round, within: `${5 + round}m`, groupBy: [groupBy], ...(distinct ? { distinct } : {}) },
       title: "{{count}} {{action}} by {{actor.email}}",
     });
   }
