@@ -22,18 +22,42 @@ const PROVIDER_ACTIONS: Record<string, [string, EventCategory][]> = {
 const PROVIDERS = Object.keys(PROVIDER_ACTIONS);
 const TARGET_TYPES = ["user", "ticket", "api_token", "job", "write_tokens", "read_tokens", "issue", "asset_group"];
 
-/** Realistic normalized events: ~20 fields, many actors, a few hundred IPs, spread over `spanMs`. */
+/** The (provider, action) pairs the bench's threshold rules count, in generateRules' order. */
+const BURSTS: [string, string, string][] = [
+  ["pylon", "LoginFailed", "authentication"],
+  ["zendesk", "destroy", "delete"],
+  ["ashby", "CandidateViewed", "read"],
+  ["logfire", "DELETE", "delete"],
+  ["bloodhound", "LoginAttempt", "authentication"],
+  ["bloodhound", "DeleteUser", "delete"],
+  ["pylon", "UserDeleted", "delete"],
+  ["zendesk", "exported", "export"],
+  ["ashby", "AuditLogRead", "read"],
+  ["logfire", "LOGIN", "authentication"],
+];
+const BURST_SEGMENT_MS = 10 * 60_000;
+/** Share of a segment's events that belong to its burst (one actor, one IP, one action). */
+const BURST_SHARE = 0.015;
+
+/**
+ * Realistic normalized events: ~20 fields, many actors, a few hundred IPs, spread over `spanMs`;
+ * in every 10-minute segment one actor bursts on one of the threshold rules' actions, so the
+ * windowed rules fire now and then, as attacks make them.
+ */
 export function generateEvents(count: number, options: { seed?: number; startMs?: number; spanMs?: number } = {}): AuditEvent[] {
   const random = seeded(options.seed ?? 7);
   const start = options.startMs ?? Date.parse("2026-03-01T00:00:00Z");
   const span = options.spanMs ?? 6 * 3_600_000;
   const events: AuditEvent[] = [];
   for (let i = 0; i < count; i++) {
-    const provider = PROVIDERS[Math.floor(random() * PROVIDERS.length)]!;
+    const offset = Math.floor((i / count) * span);
+    const segment = Math.floor(offset / BURST_SEGMENT_MS);
+    const burst = random() < BURST_SHARE ? BURSTS[segment % BURSTS.length]! : undefined;
+    const provider = burst?.[0] ?? PROVIDERS[Math.floor(random() * PROVIDERS.length)]!;
     const actions = PROVIDER_ACTIONS[provider]!;
-    const [action, category] = actions[Math.floor(random() * actions.length)]!;
-    const actor = Math.floor(random() * 500);
-    const time = new Date(start + Math.floor((i / count) * span)).toISOString();
+    const [action, category] = burst ? [burst[1], burst[2] as EventCategory] : actions[Math.floor(random() * actions.length)]!;
+    const actor = burst ? 1000 + (segment % 7) : Math.floor(random() * 500);
+    const time = new Date(start + offset).toISOString();
     const nativeId = `n${i.toString(36)}`;
     events.push({
       id: `${provider}-prod:${nativeId}`,
@@ -46,7 +70,7 @@ export function generateEvents(count: number, options: { seed?: number; startMs?
       outcome: random() < 0.08 ? "failure" : "success",
       actor: { id: `u${actor}`, name: `User ${actor}`, email: `user${actor}@acme.example`, type: random() < 0.1 ? "api" : "user" },
       target: { id: `t${Math.floor(random() * 5000)}`, type: TARGET_TYPES[Math.floor(random() * TARGET_TYPES.length)], name: `target-${Math.floor(random() * 5000)}` },
-      ip: `198.51.${Math.floor(random() * 4)}.${Math.floor(random() * 250)}`,
+      ip: burst ? `203.0.113.${segment % 250}` : `198.51.${Math.floor(random() * 4)}.${Math.floor(random() * 250)}`,
       attributes: { userAgent: "Mozilla/5.0", region: random() < 0.5 ? "us" : "eu", requestId: `req-${i}` },
       raw: { id: nativeId, action, created_at: time },
     });
