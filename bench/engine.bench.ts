@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Worker, type Job } from "bullmq";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
@@ -103,7 +106,7 @@ async function windowBytesPerTrackedEvent(redis: Redis, keyspace: Keyspace): Pro
 async function runThroughQueue(
   name: string,
   batches: AuditEvent[][],
-  options: { redisUrl: string; concurrency: number; measureWindows?: boolean },
+  options: { redisUrl: string; concurrency: number; measureWindows?: boolean; profileDir?: string },
   makeProcessor: (context: RunContext) => Processor,
 ): Promise<QueueRun> {
   const keyspace = new Keyspace(`bench-${randomBytes(4).toString("hex")}`);
@@ -118,6 +121,12 @@ async function runThroughQueue(
     const processor = makeProcessor({ keyspace, queues, store });
     let done = 0;
     let alerts = 0;
+    const profiler = options.profileDir ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.start");
+    }
     const start = performance.now();
     await new Promise<void>((resolve, reject) => {
       const worker = new Worker<EventBatchJob, number>(
@@ -135,6 +144,11 @@ async function runThroughQueue(
       worker.on("failed", (_job, err) => reject(err));
     });
     const seconds = (performance.now() - start) / 1000;
+    if (profiler) {
+      const { profile } = await profiler.post("Profiler.stop");
+      writeFileSync(join(options.profileDir!, `${name}.cpuprofile`), JSON.stringify(profile));
+      profiler.disconnect();
+    }
     const events = batches.reduce((sum, b) => sum + b.length, 0);
     return {
       name,
@@ -220,18 +234,27 @@ export interface EngineBenchResult {
 }
 
 /** Every configuration on the same batches, one after the other in one process. */
-export async function runEngineBench(options: { events: number; redisUrl: string; concurrency: number; only?: string }): Promise<EngineBenchResult> {
+export async function runEngineBench(options: {
+  events: number;
+  redisUrl: string;
+  concurrency: number;
+  /** Run one configuration alone (its name, e.g. vigil-50). */
+  only?: string;
+  /** Write a CPU profile of each queue run (not the setup) into this folder. */
+  profileDir?: string;
+}): Promise<EngineBenchResult> {
   const rules50 = loadBenchRules(50);
   const rules200 = loadBenchRules(200);
   const reference50 = loadBenchRules(50, "json-logic-js");
   const batches = chunk(generateEvents(options.events), BATCH_SIZE);
   const unused: WindowStore = { apply: () => Promise.reject(new Error("not used")) };
-  const evaluationOnly = {
-    vigil50: measureEvaluationOnly(new Engine(rules50, unused), batches),
-    jsonLogic50: measureEvaluationOnly(new Engine(reference50, unused, { ruleIndex: false }), batches),
-  };
-  const run = { redisUrl: options.redisUrl, concurrency: options.concurrency };
-  // VIGIL_BENCH_ONLY=vigil-50 (for instance) runs one configuration alone, e.g. under --cpu-prof.
+  const evaluationOnly = options.only
+    ? { vigil50: Number.NaN, jsonLogic50: Number.NaN }
+    : {
+        vigil50: measureEvaluationOnly(new Engine(rules50, unused), batches),
+        jsonLogic50: measureEvaluationOnly(new Engine(reference50, unused, { ruleIndex: false }), batches),
+      };
+  const run = { redisUrl: options.redisUrl, concurrency: options.concurrency, profileDir: options.profileDir };
   const only = options.only;
   const skipped: QueueRun = { name: "skipped", rate: Number.NaN, alerts: 0, roundTripsPerBatch: Number.NaN };
   const maybe = (name: string, go: () => Promise<QueueRun>) => (only && only !== name ? Promise.resolve(skipped) : go());

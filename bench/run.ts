@@ -15,7 +15,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 async function engineBench() {
   console.log(`engine: ${fmt(events)} events in batches of 200 through vigil-events, one worker process (concurrency ${concurrency}), every line from this one run`);
-  const r = await runEngineBench({ events, redisUrl, concurrency, only: process.env.VIGIL_BENCH_ONLY });
+  const r = await runEngineBench({ events, redisUrl, concurrency, only: process.env.VIGIL_BENCH_ONLY, profileDir: process.env.VIGIL_BENCH_PROFILE_DIR });
   const { ceiling, vigil50, vigil200, jsonLogic50, naive50 } = r.runs;
   const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
   const times = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
