@@ -121,7 +121,7 @@ describe("the rule index", () => {
       const events = randomEvents(random, 200, round);
       // Some events the index cannot key: fields that are not strings, or absent.
       for (const e of events.slice(0, 10)) Object.assign(e, pick(random, [{ provider: 3 }, { action: undefined }, { outcome: null }, {}]));
-      const index = new RuleIndex(rules.map((r) => r.rule.when));
+      const index = new RuleIndex(rules.map((r) => ({ when: r.rule.when })));
       for (const e of events) candidates += index.candidates(e).length;
       tested += events.length * rules.length;
       const indexed = new Engine(rules, unusedStore, { ruleIndex: true });

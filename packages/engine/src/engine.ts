@@ -138,7 +138,7 @@ export class Engine {
       const all = this.rules.map((_, i) => i);
       this.candidates = () => all;
     } else {
-      const index = new RuleIndex(this.rules.map((r) => r.rule.when));
+      const index = new RuleIndex(this.rules.map((r) => ({ when: r.rule.when })));
       this.candidates = (event) => index.candidates(event);
     }
   }

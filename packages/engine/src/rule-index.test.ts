@@ -24,7 +24,7 @@ describe("rule index", () => {
   });
 
   it("returns the candidate conditions in order, every condition for events it cannot key", () => {
-    const index = new RuleIndex([eq("provider", "a"), true, { and: [eq("provider", "b"), eq("action", "x")] }, eq("action", "x")]);
+    const index = new RuleIndex([eq("provider", "a"), true, { and: [eq("provider", "b"), eq("action", "x")] }, eq("action", "x")].map((when) => ({ when })));
     expect(index.candidates({ provider: "a", action: "y" })).toEqual([0, 1]);
     expect(index.candidates({ provider: "b", action: "x" })).toEqual([1, 2, 3]);
     expect(index.candidates({ provider: "c", action: "x" })).toEqual([1, 3]);
@@ -32,8 +32,15 @@ describe("rule index", () => {
     expect(index.candidates({ action: "x" })).toEqual([0, 1, 2, 3]);
   });
 
+  it("keeps a rule with steps when its when and at least one step can hold", () => {
+    const index = new RuleIndex([{ when: eq("provider", "a"), anyOf: [eq("action", "x"), eq("action", "y")] }, { when: true, anyOf: [eq("action", "z"), true] }]);
+    expect(index.candidates({ provider: "a", action: "y" })).toEqual([0, 1]);
+    expect(index.candidates({ provider: "a", action: "q" })).toEqual([1]);
+    expect(index.candidates({ provider: "b", action: "x" })).toEqual([1]);
+  });
+
   it("stays correct when its memory of combinations is cleared", () => {
-    const index = new RuleIndex([eq("provider", "a"), eq("provider", "b")], 2);
+    const index = new RuleIndex([{ when: eq("provider", "a") }, { when: eq("provider", "b") }], 2);
     for (let round = 0; round < 3; round++) {
       for (const provider of ["a", "b", "c"]) {
         expect(index.candidates({ provider })).toEqual(provider === "a" ? [0] : provider === "b" ? [1] : []);

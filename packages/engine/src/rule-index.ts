@@ -111,27 +111,44 @@ export function fieldClauses(when: unknown): FieldClause[] {
   return out;
 }
 
+/**
+ * What an event must satisfy for a rule to matter: its `when`, and for a rule of a kind with
+ * steps (sequence), at least one of the steps' conditions.
+ */
+export interface RuleConditions {
+  when: unknown;
+  anyOf?: readonly unknown[];
+}
+
+interface DerivedConditions {
+  when: FieldClause[];
+  anyOf?: FieldClause[][];
+}
+
+const holds = (clauses: readonly FieldClause[], record: Record<string, unknown>) =>
+  clauses.every((clause) => clause.test(record[clause.field] as string));
+
 type Node = Map<string, Node | readonly number[]>;
 
 /**
- * Which conditions an event can possibly satisfy, from the values of its indexed fields. Each
+ * Which rules an event can possibly match, from the values of its indexed fields. Each
  * distinct combination of values is worked out once (every condition's field clauses tested on
  * it) and remembered, so an event costs a few map lookups. Conditions without field clauses are
  * always candidates; an event whose indexed fields are not all strings gets every condition.
  */
 export class RuleIndex {
   private readonly fields: IndexedField[];
-  private readonly clauses: FieldClause[][];
+  private readonly derived: DerivedConditions[];
   private readonly all: readonly number[];
   private root: Node = new Map();
   private combinations = 0;
 
-  /** @param conditions each rule's `when` (or each step's condition), by position. */
-  constructor(conditions: readonly unknown[], private readonly maxCombinations = 50_000) {
-    this.clauses = conditions.map(fieldClauses);
-    const used = new Set(this.clauses.flatMap((list) => list.map((c) => c.field)));
+  /** @param rules each rule's conditions, by position. */
+  constructor(rules: readonly RuleConditions[], private readonly maxCombinations = 50_000) {
+    this.derived = rules.map(({ when, anyOf }) => ({ when: fieldClauses(when), anyOf: anyOf?.map(fieldClauses) }));
+    const used = new Set(this.derived.flatMap((d) => [...d.when, ...(d.anyOf ?? []).flat()].map((c) => c.field)));
     this.fields = INDEXED_FIELDS.filter((field) => used.has(field));
-    this.all = conditions.map((_, i) => i);
+    this.all = rules.map((_, i) => i);
   }
 
   /** Positions (ascending) of the conditions that may hold for this event; a superset of those that do. */
@@ -160,8 +177,9 @@ export class RuleIndex {
       this.combinations = 0;
     }
     const list: number[] = [];
-    for (let c = 0; c < this.clauses.length; c++) {
-      if (this.clauses[c]!.every((clause) => clause.test(record[clause.field] as string))) list.push(c);
+    for (let c = 0; c < this.derived.length; c++) {
+      const { when, anyOf } = this.derived[c]!;
+      if (holds(when, record) && (!anyOf || anyOf.some((step) => holds(step, record)))) list.push(c);
     }
     let node = this.root;
     const last = this.fields.length - 1;
