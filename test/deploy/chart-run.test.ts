@@ -1,10 +1,11 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedis, deliveryJobId, Keyspace, openQueues, type Alert, type EventBatchJob } from "@vigil/core";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { connectRedis, createRedis, deliveryJobId, Keyspace, openQueues, type Alert, type EventBatchJob } from "@vigil/core";
 import { startWebhookSink, type WebhookSink } from "@vigil/simulator";
 import { event, REDIS_URL, useRedis, waitUntil } from "../helpers.js";
 import { buildIntoTemp } from "./artifact.js";
@@ -157,5 +158,42 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
     await queues.close();
     await scalerRedis.quit();
   }, 60_000);
-});
 
+  it("runs the Redis StatefulSet's own arguments: append-only file in the volume's folder, noeviction, data kept across a restart", async () => {
+    const objects = await renderChart({});
+    const sts = named(objects, "StatefulSet", "vigil-redis") as K8sObject & { spec: { template: { spec: { containers: { command: string[]; args: string[] }[] } } } };
+    const [container] = sts.spec.template.spec.containers;
+    const data = mkdtempSync(join(dir, "redis-data-"));
+    const port = await freePort();
+    // The volume's mount path becomes a local folder, the pod's port a free one, and it listens on loopback only.
+    const args = container!.args.map((a) => (a === "/data" ? data : a === "6379" ? String(port) : a));
+    const start = async () => {
+      const child = spawn(container!.command[0]!, [...args, "--bind", "127.0.0.1"], { stdio: "ignore" });
+      let client: Awaited<ReturnType<typeof connectRedis>> | undefined;
+      await waitUntil(async () => {
+        client = await connectRedis(`redis://127.0.0.1:${port}`, 500).catch(() => undefined);
+        return client !== undefined;
+      }, 10_000, "redis-server to answer");
+      return { child, client: client! };
+    };
+    const first = await start();
+    onTestFinished(() => void first.child.kill("SIGKILL"));
+    expect(await first.client.config("GET", "appendonly")).toEqual(["appendonly", "yes"]);
+    expect(await first.client.config("GET", "appendfsync")).toEqual(["appendfsync", "everysec"]);
+    expect(await first.client.config("GET", "maxmemory-policy")).toEqual(["maxmemory-policy", "noeviction"]);
+    expect(await first.client.config("GET", "dir")).toEqual(["dir", data]);
+    await first.client.set("kept", "across restarts");
+    // As the kubelet stops the pod. With `--save ""` there is no RDB snapshot: only the AOF can bring the key back.
+    first.client.disconnect();
+    const stopped = new Promise((resolve) => first.child.once("exit", resolve));
+    first.child.kill("SIGTERM");
+    await stopped;
+    const second = await start();
+    try {
+      expect(await second.client.get("kept")).toBe("across restarts");
+    } finally {
+      second.client.disconnect();
+      second.child.kill("SIGTERM");
+    }
+  }, 60_000);
+});
