@@ -1,4 +1,5 @@
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -118,6 +119,30 @@ describe("pnpm build: the production artifact", () => {
     expect(result.signal).toBeNull();
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('"msg":"stopped"');
+  }, 60_000);
+
+  it("answers /healthz while Redis is down (liveness must not restart pods for a Redis outage), and /readyz 503", async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const config = join(work, "no-redis.yaml");
+    writeFileSync(config, `redis: { url: "redis://127.0.0.1:${closed}", prefix: "test-build-${randomUUID()}" }\nserver: { host: 127.0.0.1, port: 0 }\n`);
+    const vigil = startNode([artifact.bin, "--config", config, "run", "connectors", "engine", "notifier"], { cwd: artifact.out });
+    try {
+      const listening = await logLine(vigil.output, "health and metrics server listening");
+      const base = `http://127.0.0.1:${listening.port as number}`;
+      for (let i = 0; i < 3; i++) {
+        expect((await fetch(`${base}/healthz`)).status).toBe(200);
+        expect((await fetch(`${base}/readyz`)).status).toBe(503);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    } finally {
+      vigil.child.kill("SIGKILL"); // its shutdown would wait for Redis up to the 30s bound: not what this test is about
+    }
+    await vigil.exited;
   }, 60_000);
 
   it("loads the simulator and SMTP server only for simulate and demo", async () => {

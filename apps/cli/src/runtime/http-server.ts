@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Metrics, VigilQueues } from "@vigil/core";
 
 export interface HealthServerOptions {
@@ -10,6 +11,8 @@ export interface HealthServerOptions {
   isReady: () => Promise<boolean>;
 }
 
+const READY_CHECK_TIMEOUT_MS = 2_000;
+
 /** `/healthz` (process alive), `/readyz` (ready for work) and `/metrics` (Prometheus). */
 export async function startHealthServer(options: HealthServerOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
@@ -18,7 +21,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<{
       if (path === "/healthz") {
         res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
       } else if (path === "/readyz") {
-        const ready = await options.isReady().catch(() => false);
+        // Bounded: a check stuck on an unreachable dependency answers "not ready", never hangs the probe.
+        const ready = await Promise.race([options.isReady().catch(() => false), sleep(READY_CHECK_TIMEOUT_MS, false)]);
         res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready\n" : "not ready\n");
       } else if (path === "/metrics") {
         await refreshQueueGauges(options.metrics, options.queues).catch(() => undefined);

@@ -59,7 +59,8 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
       port: config.server.port,
       metrics,
       queues,
-      isReady: async () => accepting && (await redis.ping()) === "PONG",
+      // /healthz never looks at Redis (a Redis outage must not get pods restarted); /readyz does.
+      isReady: async () => accepting && redis.status === "ready" && (await redis.ping()) === "PONG",
     });
     started.healthPort = server.port;
     logger.info({ port: server.port }, "health and metrics server listening");
