@@ -10,7 +10,7 @@ import { startWebhookSink, type WebhookSink } from "@vigil/simulator";
 import { event, REDIS_URL, useRedis, waitUntil } from "../helpers.js";
 import { buildIntoTemp } from "./artifact.js";
 import { CHART, named, renderChart, type K8sObject } from "./helm.js";
-import { localPod, waitForProbe, type DeploymentObject, type RunningPod } from "./local-pod.js";
+import { expandVariables, localPod, waitForProbe, type DeploymentObject, type RunningPod } from "./local-pod.js";
 
 const { redis, keyspace } = useRedis();
 const dir = mkdtempSync(join(tmpdir(), "vigil-chart-run-"));
@@ -161,17 +161,23 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
 
   it("runs the Redis StatefulSet's own arguments: append-only file in the volume's folder, noeviction, data kept across a restart", async () => {
     const objects = await renderChart({});
-    const sts = named(objects, "StatefulSet", "vigil-redis") as K8sObject & { spec: { template: { spec: { containers: { command: string[]; args: string[] }[] } } } };
+    const sts = named(objects, "StatefulSet", "vigil-redis") as K8sObject & {
+      spec: { template: { spec: { containers: { command: string[]; args: string[]; env: { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } }[] }[] } } };
+    };
     const [container] = sts.spec.template.spec.containers;
+    // The password the chart generated, as the kubelet hands it over (env from the Secret, $(REDIS_PASSWORD) in args).
+    const ref = container!.env.find((e) => e.name === "REDIS_PASSWORD")!.valueFrom.secretKeyRef;
+    const password = Buffer.from((named(objects, "Secret", ref.name) as K8sObject & { data: Record<string, string> }).data[ref.key]!, "base64").toString();
+    expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
     const data = mkdtempSync(join(dir, "redis-data-"));
     const port = await freePort();
     // The volume's mount path becomes a local folder, the pod's port a free one, and it listens on loopback only.
-    const args = container!.args.map((a) => (a === "/data" ? data : a === "6379" ? String(port) : a));
+    const args = container!.args.map((a) => (a === "/data" ? data : a === "6379" ? String(port) : expandVariables(a, { REDIS_PASSWORD: password })));
     const start = async () => {
       const child = spawn(container!.command[0]!, [...args, "--bind", "127.0.0.1"], { stdio: "ignore" });
       let client: Awaited<ReturnType<typeof connectRedis>> | undefined;
       await waitUntil(async () => {
-        client = await connectRedis(`redis://127.0.0.1:${port}`, 500).catch(() => undefined);
+        client = await connectRedis(`redis://:${password}@127.0.0.1:${port}`, 500).catch(() => undefined);
         return client !== undefined;
       }, 10_000, "redis-server to answer");
       return { child, client: client! };
@@ -182,6 +188,11 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
     expect(await first.client.config("GET", "appendfsync")).toEqual(["appendfsync", "everysec"]);
     expect(await first.client.config("GET", "maxmemory-policy")).toEqual(["maxmemory-policy", "noeviction"]);
     expect(await first.client.config("GET", "dir")).toEqual(["dir", data]);
+    // Without the password nothing gets in.
+    const stranger = createRedis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    stranger.on("error", () => undefined);
+    await expect(stranger.get("kept")).rejects.toThrow(/NOAUTH/);
+    stranger.disconnect();
     await first.client.set("kept", "across restarts");
     // As the kubelet stops the pod. With `--save ""` there is no RDB snapshot: only the AOF can bring the key back.
     first.client.disconnect();

@@ -14,6 +14,7 @@ import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
+import { TriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 import { ALL_SWITCHES_ON, byKind, CHART, helm, named, renderChart, type K8sObject } from "./helm.js";
@@ -34,6 +35,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
   "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
   "keda.sh/v1alpha1/ScaledObject": ScaledObject,
+  "keda.sh/v1alpha1/TriggerAuthentication": TriggerAuthentication,
   "monitoring.coreos.com/v1/ServiceMonitor": ServiceMonitor,
   "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
 };
@@ -140,11 +142,11 @@ describe("the Helm chart", () => {
       "ConfigMap/vigil-config", "ConfigMap/vigil-rules",
       "Deployment/vigil-connectors", "Deployment/vigil-engine", "Deployment/vigil-notifier",
       "PodDisruptionBudget/vigil-connectors", "PodDisruptionBudget/vigil-engine", "PodDisruptionBudget/vigil-notifier",
-      "Service/vigil-metrics", "Service/vigil-redis", "ServiceAccount/vigil", "StatefulSet/vigil-redis",
+      "Secret/vigil-redis", "Service/vigil-metrics", "Service/vigil-redis", "ServiceAccount/vigil", "StatefulSet/vigil-redis",
     ]);
     expect(kinds(on).filter((k) => !kinds(defaults).includes(k))).toEqual([
       "ConfigMap/vigil-dashboard", "NetworkPolicy/vigil-redis", "NetworkPolicy/vigil-workers", "PrometheusRule/vigil",
-      "ScaledObject/vigil-engine", "ScaledObject/vigil-notifier", "Secret/vigil-secrets", "ServiceMonitor/vigil",
+      "ScaledObject/vigil-engine", "ScaledObject/vigil-notifier", "Secret/vigil-secrets", "ServiceMonitor/vigil", "TriggerAuthentication/vigil-redis",
     ]);
     // Autoscaled Deployments leave their replica count to KEDA; connectors keep theirs.
     expect((named(on, "Deployment", "vigil-engine") as Workload).spec.replicas).toBeUndefined();
@@ -180,6 +182,13 @@ describe("the Helm chart", () => {
     expect(args.join(" ")).toMatch(/--appendonly yes/);
     expect(args.join(" ")).toMatch(/--maxmemory-policy noeviction/);
     expect(args[args.indexOf("--dir") + 1]).toBe("/data");
+    expect(args[args.indexOf("--requirepass") + 1]).toBe("$(REDIS_PASSWORD)");
+    // Workers reach it with the same generated password, through the kubelet's $(VAR) expansion.
+    const engineEnv = (named(objects, "Deployment", "vigil-engine") as Workload).spec.template.spec.containers[0] as unknown as { env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string } } }[] };
+    const names = engineEnv.env.map((e) => e.name);
+    expect(names.indexOf("REDIS_PASSWORD")).toBeLessThan(names.indexOf("REDIS_URL"));
+    expect(engineEnv.env.find((e) => e.name === "REDIS_PASSWORD")!.valueFrom!.secretKeyRef.name).toBe("vigil-redis");
+    expect(engineEnv.env.find((e) => e.name === "REDIS_URL")!.value).toBe("redis://:$(REDIS_PASSWORD)@vigil-redis:6379");
     expect(redis.spec.template.spec.containers[0]!.volumeMounts!.find((m) => m.mountPath === "/data")!.name).toBe(redis.spec.volumeClaimTemplates[0]!.metadata.name);
   }, 60_000);
 

@@ -20,6 +20,11 @@ type Container = {
 type Volume = { name: string; configMap?: { name: string }; secret?: { secretName: string }; emptyDir?: object };
 export type DeploymentObject = K8sObject & { spec: { template: { spec: { containers: Container[]; volumes?: Volume[]; terminationGracePeriodSeconds?: number } } } };
 
+/** The kubelet's `$(NAME)` expansion in env values, command and args (`$$` escapes; unknown names stay as written). */
+export function expandVariables(text: string, vars: Record<string, string>): string {
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string | undefined) => (name === undefined ? "$" : (vars[name] ?? whole)));
+}
+
 /** The image, as the Dockerfile builds it: the artifact at /app (WORKDIR), `vigil` on the PATH, and its ENV. */
 export interface LocalImage {
   /** The folder the Dockerfile copies to /app. */
@@ -74,8 +79,9 @@ export function localPod(deployment: DeploymentObject, objects: K8sObject[], opt
 
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
   for (const [name, value] of Object.entries(dockerfileEnv())) env[name] = localPath(value);
+  const defined: Record<string, string> = {}; // what $(NAME) may refer to: the container's earlier variables
   for (const variable of container.env ?? []) {
-    if (variable.value !== undefined) env[variable.name] = localPath(variable.value);
+    if (variable.value !== undefined) env[variable.name] = localPath(expandVariables(variable.value, defined));
     else if (variable.valueFrom?.secretKeyRef) {
       const ref = variable.valueFrom.secretKeyRef;
       env[variable.name] = Buffer.from(find("Secret", ref.name).data![ref.key]!, "base64").toString("utf8");
@@ -83,11 +89,12 @@ export function localPod(deployment: DeploymentObject, objects: K8sObject[], opt
       const ref = variable.valueFrom.configMapKeyRef;
       env[variable.name] = find("ConfigMap", ref.name).data![ref.key]!;
     } else throw new Error(`env ${variable.name}: unsupported source`);
+    defined[variable.name] = env[variable.name]!;
   }
   // A mounted /tmp: the image points HOME and TMPDIR there.
   for (const name of ["HOME", "TMPDIR"]) if (env[name]?.startsWith("/tmp")) env[name] = join(options.root, env[name]!);
 
-  const argv = [...(container.command ?? []), ...(container.args ?? [])].map(localPath);
+  const argv = [...(container.command ?? []), ...(container.args ?? [])].map((arg) => localPath(expandVariables(arg, defined)));
   if (argv[0] !== "vigil") throw new Error(`${deployment.metadata.name}: the container runs ${argv[0]}, not vigil`);
   const command = [...options.image.vigil, ...argv.slice(1)];
 

@@ -96,3 +96,16 @@ app.kubernetes.io/component: {{ .role }}
 {{- $_ := set $config "server" (dict "host" "0.0.0.0" "port" (int .Values.metricsPort)) -}}
 {{- toYaml $config -}}
 {{- end -}}
+
+{{- define "vigil.redisAuthSecretName" -}}
+{{- default (printf "%s-redis" (include "vigil.fullname" .)) .Values.redis.auth.existingSecret -}}
+{{- end -}}
+
+{{- define "vigil.redisAuthSecretKey" -}}
+{{- if .Values.redis.auth.existingSecret -}}{{ .Values.redis.auth.existingSecretKey }}{{- else -}}redis-password{{- end -}}
+{{- end -}}
+
+{{/* Whether the chart's own Redis requires a password. */}}
+{{- define "vigil.redisAuth" -}}
+{{- if and .Values.redis.enabled .Values.redis.auth.enabled -}}true{{- end -}}
+{{- end -}}
