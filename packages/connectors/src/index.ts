@@ -39,12 +39,9 @@ export {
 export { CheckpointStore, SourceHealthSchema, type RunProgress, type SourceHealth } from "./checkpoint-store.js";
 export {
   DEFAULT_EVENT_BATCH_SIZE,
-  PollJobSchema,
   eventBatchJobId,
   getSourcesStatus,
-  openPollQueue,
   startPollWorker,
-  type PollJob,
   type PollWorker,
   type PollWorkerOptions,
   type PullResult,

@@ -1,32 +1,28 @@
 import { createHash } from "node:crypto";
 import {
   ConnectorError,
-  EventBatchJobSchema,
-  QUEUE_NAMES,
   errorMessage,
   eventTimeMs,
+  openQueue,
+  openWorker,
   type AuditEvent,
+  type CatalogQueue,
   type Config,
   type EventBatchJob,
   type Keyspace,
+  type PollJob,
   type Logger,
   type Metrics,
   type SourceConfig,
   type VigilQueues,
 } from "@vigil/core";
-import { Queue, Worker, type Job } from "bullmq";
+import type { Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { z } from "zod";
 import { CheckpointStore, type SourceHealth } from "./checkpoint-store.js";
 import type { Checkpoint, Connector } from "./connector.js";
 import { createConnectorDeps } from "./connector-deps.js";
 import { createConnector } from "./registry.js";
 import { SourceLock } from "./source-lock.js";
-import { firstIssue, formatIssue } from "./zod-issue.js";
-
-/** Payload of a `vigil-polls` job: which source to pull. Produced by the job schedulers, read by the worker. */
-export const PollJobSchema = z.object({ source: z.string().min(1) });
-export type PollJob = z.infer<typeof PollJobSchema>;
 
 /** What one pull did. */
 export interface PullResult {
@@ -48,7 +44,7 @@ export interface PollWorkerOptions {
   /** Shared Redis connection (from core's `createRedis`); used by BullMQ and for locks, checkpoints and ids. */
   connection: Redis;
   keyspace: Keyspace;
-  /** From core's `openQueues`; only `events` is written. */
+  /** From core's `openQueues`; only `events` is written (it validates every batch before adding it). */
   queues: Pick<VigilQueues, "events">;
   logger: Logger;
   metrics: Metrics;
@@ -126,7 +122,7 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
     const jobs: { name: string; data: EventBatchJob; opts: { jobId: string } }[] = [];
     for (let start = 0; start < fresh.length; start += batchSize) {
       const chunk = fresh.slice(start, start + batchSize);
-      jobs.push({ name: EVENT_JOB_NAME, data: validBatch(source.name, chunk), opts: { jobId: eventBatchJobId(source.name, chunk) } });
+      jobs.push({ name: EVENT_JOB_NAME, data: { source: source.name, events: chunk }, opts: { jobId: eventBatchJobId(source.name, chunk) } });
     }
     await queues.events.addBulk(jobs);
 
@@ -240,30 +236,24 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
     return tracked(source);
   }
 
-  let pollQueue: Queue<PollJob> | undefined;
+  let pollQueue: CatalogQueue<"polls"> | undefined;
   let worker: Worker<PollJob, PullResult | undefined> | undefined;
   if (options.schedule ?? true) {
-    pollQueue = openPollQueue(connection, keyspace);
+    pollQueue = openQueue("polls", connection, keyspace.queuePrefix);
     await reconcileSchedulers(pollQueue, config, logger);
-    worker = new Worker<PollJob, PullResult | undefined>(
-      QUEUE_NAMES.polls,
-      async (job: Job<PollJob>) => {
-        const parsed = PollJobSchema.safeParse(job.data);
-        if (!parsed.success) {
-          logger.error({ jobId: job.id, error: formatIssue(firstIssue(parsed.error)) }, "ignoring malformed poll job");
-          return undefined;
-        }
-        const source = sources.get(parsed.data.source);
+    worker = openWorker(
+      "polls",
+      async (job, { id: jobId }) => {
+        const source = sources.get(job.source);
         if (!source?.enabled) {
-          logger.warn({ source: parsed.data.source, jobId: job.id }, "ignoring poll of a source this replica does not have enabled");
+          logger.warn({ source: job.source, jobId }, "ignoring poll of a source this replica does not have enabled");
           return undefined;
         }
         // pull() reports its own failures, so a bad source never fails the job or stops the worker.
         return tracked(source);
       },
-      { connection, prefix: keyspace.queuePrefix, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY },
+      { connection, queuePrefix: keyspace.queuePrefix, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY, logger },
     );
-    worker.on("error", (err) => logger.error({ queue: QUEUE_NAMES.polls, error: errorMessage(err) }, "poll worker error"));
   }
 
   return {
@@ -277,17 +267,8 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
   };
 }
 
-/** The `vigil-polls` queue of a keyspace (its job schedulers are the poll schedule). */
-export function openPollQueue(connection: Redis, keyspace: Keyspace): Queue<PollJob> {
-  return new Queue<PollJob>(QUEUE_NAMES.polls, {
-    connection,
-    prefix: keyspace.queuePrefix,
-    defaultJobOptions: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-  });
-}
-
 /** Upserts a job scheduler per enabled source and removes those of sources no longer enabled. */
-async function reconcileSchedulers(queue: Queue<PollJob>, config: Config, logger: Logger): Promise<void> {
+async function reconcileSchedulers(queue: CatalogQueue<"polls">, config: Config, logger: Logger): Promise<void> {
   const enabled = config.sources.filter((source) => source.enabled);
   for (const source of enabled) {
     await queue.upsertJobScheduler(source.name, { every: source.pollInterval }, { name: POLL_JOB_NAME, data: { source: source.name } });
@@ -305,16 +286,6 @@ export function eventBatchJobId(source: string, events: readonly Pick<AuditEvent
   const digest = createHash("sha1");
   for (const event of events) digest.update(event.id).update("\n");
   return `${source}-${digest.digest("hex")}`;
-}
-
-function validBatch(source: string, events: AuditEvent[]): EventBatchJob {
-  const result = EventBatchJobSchema.safeParse({ source, events });
-  if (result.success) return result.data;
-  const issue = firstIssue(result.error);
-  throw new ConnectorError(source, `connector produced an invalid event: ${formatIssue(issue)}`, {
-    retryable: false,
-    ...(issue.field === undefined ? {} : { field: issue.field }),
-  });
 }
 
 function errorDetails(err: unknown): Record<string, unknown> {

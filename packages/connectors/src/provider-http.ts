@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
-import { ConnectorError, type RateLimitConfig } from "@vigil/core";
+import { ConnectorError, firstZodProblem, formatZodProblem, type RateLimitConfig } from "@vigil/core";
 import { z } from "zod";
 import type { HttpClient, HttpRequest, RetryPolicy } from "./http/http-client.js";
 import type { RateLimit } from "./http/rate-limiter.js";
-import { firstIssue, formatIssue } from "./zod-issue.js";
 
 /** Retries of provider requests: enough for a 429 burst (one refusal and one or two more) plus a 5xx. */
 export const PROVIDER_RETRY_POLICY: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };
@@ -49,14 +48,13 @@ export function parseRecords<T>(source: string, page: string, schema: z.ZodType<
 function validate<T>(source: string, page: string, schema: z.ZodType<T>, value: unknown, path: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issue = firstIssue(result.error);
-  const field = [path, issue.field].filter((part) => part !== undefined && part !== "").join(".");
+  const problem = firstZodProblem(result.error, path === "" ? [] : path.split("."));
   const id = recordId(value);
   const where = path !== "" && id !== undefined ? ` (record id ${id})` : "";
-  throw new ConnectorError(source, `${page}: malformed response${where}: ${formatIssue({ field: field === "" ? undefined : field, message: issue.message })}`, {
+  throw new ConnectorError(source, `${page}: malformed response${where}: ${formatZodProblem(problem)}`, {
     retryable: false,
     page,
-    ...(field === "" ? {} : { field }),
+    ...(problem.key === undefined ? {} : { field: problem.key }),
   });
 }
 

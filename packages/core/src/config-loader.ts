@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { ConfigSchema, type Config } from "./config.js";
 import { ConfigError, errorMessage, type LocatedProblem } from "./errors.js";
 import { mapStringScalars, parseSourceDocuments, positionOf } from "./yaml-source.js";
-import { zodProblems } from "./yaml-source.js";
+import { locateZodProblems } from "./yaml-source.js";
 
 export const DEFAULT_CONFIG_FILE = "vigil.config.yaml";
 
@@ -87,6 +87,6 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
   );
   if (refProblems.length) throw new ConfigError(refProblems);
   const result = ConfigSchema.safeParse(source.doc.toJS());
-  if (!result.success) throw new ConfigError(zodProblems(source, result.error));
+  if (!result.success) throw new ConfigError(locateZodProblems(source, result.error));
   return result.data;
 }

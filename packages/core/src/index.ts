@@ -10,3 +10,4 @@ export * from "./queues.js";
 export * from "./redis.js";
 export * from "./rule.js";
 export * from "./yaml-source.js";
+export * from "./zod-problem.js";

@@ -1,5 +1,5 @@
 export { routeAlert, routeMatches } from "./alert-routing.js";
-export { deliveryJobOptions, type AlertRouting } from "./alerts.worker.js";
+export type { AlertRouting } from "./alerts.worker.js";
 export type { Channel } from "./channels/channel.js";
 export { CHANNEL_FACTORIES, createChannel } from "./channels/channel-registry.js";
 export { EmailChannel } from "./channels/email.channel.js";

@@ -96,9 +96,9 @@ describe("Ashby normalization", () => {
   it("refuses a malformed entry, naming the source, the page, the field and the entry", () => {
     const attempt = () => parseRecords(SOURCE, PAGE, AshbyAuditLogEntrySchema, [statusChange, { ...statusChange, id: "e3", actor: { id: "x" } }], "results");
     expect(attempt).toThrow(ConnectorError);
-    expect(attempt).toThrow(`source ${SOURCE}: ${PAGE}: malformed response (record id e3): field results.1.actor.type: is required`);
+    expect(attempt).toThrow(`source ${SOURCE}: ${PAGE}: malformed response (record id e3): results.1.actor.type: is required`);
     expect(() => parseRecords(SOURCE, PAGE, AshbyAuditLogEntrySchema, [{ ...statusChange, createdAt: 1_717_250_602_512 }], "results")).toThrow(
-      "field results.0.createdAt",
+      "results.0.createdAt",
     );
   });
 });

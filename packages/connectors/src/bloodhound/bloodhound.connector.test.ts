@@ -184,7 +184,7 @@ describe("BloodHound connector", () => {
     expect(error).toBeInstanceOf(ConnectorError);
     expect((error as ConnectorError).retryable).toBe(false);
     expect((error as Error).message).toBe(
-      "source bh-prod: GET /api/v2/audit after=2026-03-09T12:00:00.000Z before=2026-03-10T12:00:00.000Z offset=5 limit=5: malformed response (record id 115): field data.logs.2.created_at: is required (string)",
+      "source bh-prod: GET /api/v2/audit after=2026-03-09T12:00:00.000Z before=2026-03-10T12:00:00.000Z offset=5 limit=5: malformed response (record id 115): data.logs.2.created_at: is required (string)",
     );
     expect((error as ConnectorError).context).toMatchObject({ field: "data.logs.2.created_at" });
   });
@@ -208,7 +208,7 @@ describe("BloodHound connector", () => {
       };
     };
     const error = await pullAll(createBloodhoundConnector(config({ pageSize: 5 }), deps)).catch((err: unknown) => err);
-    expect((error as Error).message).toMatch(/offset=5 limit=5: malformed response \(record id 115\): field data\.logs\.0\.id: /);
+    expect((error as Error).message).toMatch(/offset=5 limit=5: malformed response \(record id 115\): data\.logs\.0\.id: /);
     // The page after the malformed one was already asked for; its request is aborted.
     expect(server.queries.map((q) => q.offset)).toEqual(["0", "5", "10"]);
     expect(signals).toHaveLength(3);

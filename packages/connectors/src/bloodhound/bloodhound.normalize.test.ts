@@ -251,7 +251,7 @@ describe("BloodHound record validation", () => {
     const error = failure([tokenCreated, withoutCommit]);
     expect(error).toBeInstanceOf(ConnectorError);
     expect(error.retryable).toBe(false);
-    expect(error.message).toBe(`source ${SOURCE}: ${PAGE}: malformed response (record id 2070): field data.logs.1.commit_id: is required (string)`);
+    expect(error.message).toBe(`source ${SOURCE}: ${PAGE}: malformed response (record id 2070): data.logs.1.commit_id: is required (string)`);
     expect(error.context).toMatchObject({ source: SOURCE, page: PAGE, field: "data.logs.1.commit_id" });
   });
 

@@ -111,7 +111,7 @@ describe("file connector", () => {
     expect(error).toBeInstanceOf(ConnectorError);
     const connectorError = error as ConnectorError;
     expect(connectorError.message).toContain(`source audit-file: ${path}:5`);
-    expect(connectorError.message).toContain("field actor.email");
+    expect(connectorError.message).toContain("actor.email");
     expect(connectorError.context).toMatchObject({ page: `${path}:5`, field: "actor.email" });
     expect(connectorError.retryable).toBe(false);
   });

@@ -1,9 +1,8 @@
 import { constants } from "node:fs";
 import { access, open, type FileHandle } from "node:fs/promises";
-import { AuditEventSchema, ConnectorError, type AuditEvent, type FileSourceConfig } from "@vigil/core";
+import { AuditEventSchema, ConnectorError, firstZodProblem, formatZodError, formatZodProblem, type AuditEvent, type FileSourceConfig } from "@vigil/core";
 import { z } from "zod";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../connector.js";
-import { firstIssue, formatIssue } from "../zod-issue.js";
 
 /** Where the file connector resumes: the byte offset after the last consumed line, and that line's number. */
 export const FileCheckpointSchema = z.strictObject({
@@ -36,7 +35,7 @@ export function createFileConnector(config: FileSourceConfig, _deps?: ConnectorD
     if (from === undefined) return { offset: 0, line: 0 };
     const parsed = FileCheckpointSchema.safeParse(from);
     if (parsed.success) return parsed.data;
-    throw new ConnectorError(source, `stored checkpoint is not a file checkpoint (${formatIssue(firstIssue(parsed.error))}); reset the source's checkpoint`, {
+    throw new ConnectorError(source, `stored checkpoint is not a file checkpoint (${formatZodError(parsed.error)}); reset the source's checkpoint`, {
       retryable: false,
     });
   }
@@ -59,11 +58,11 @@ export function createFileConnector(config: FileSourceConfig, _deps?: ConnectorD
     }
     const result = AuditEventSchema.safeParse(json);
     if (result.success) return result.data;
-    const issue = firstIssue(result.error);
-    throw new ConnectorError(source, `${page}: not an AuditEvent: ${formatIssue(issue)}`, {
+    const problem = firstZodProblem(result.error);
+    throw new ConnectorError(source, `${page}: not an AuditEvent: ${formatZodProblem(problem)}`, {
       retryable: false,
       page,
-      ...(issue.field === undefined ? {} : { field: issue.field }),
+      ...(problem.key === undefined ? {} : { field: problem.key }),
     });
   }
 

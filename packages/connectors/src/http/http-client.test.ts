@@ -223,7 +223,7 @@ describe("http client", () => {
     expect(hits).toHaveLength(1);
     expect(err.retryable).toBe(false);
     expect(err.context).toMatchObject({ field: "data.1.id", page: "GET /audit-logs" });
-    expect(err.message).toMatch(/^source pylon-prod: unexpected response from GET \/audit-logs: field data\.1\.id: /);
+    expect(err.message).toMatch(/^source pylon-prod: unexpected response from GET \/audit-logs: data\.1\.id: /);
   });
 
   it("reports a 2xx body that is not JSON", async () => {

@@ -1,7 +1,6 @@
-import { ConnectorError, type Logger } from "@vigil/core";
+import { ConnectorError, firstZodProblem, formatZodProblem, type Logger } from "@vigil/core";
 import type { z } from "zod";
 import { abortableSleep } from "../abortable-sleep.js";
-import { firstIssue, formatIssue } from "../zod-issue.js";
 import type { RateLimiter } from "./rate-limiter.js";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -223,11 +222,11 @@ class FetchHttpClient implements HttpClient {
     }
     const result = schema.safeParse(json);
     if (result.success) return result.data;
-    const issue = firstIssue(result.error);
-    throw new ConnectorError(this.source, `unexpected response from ${label}: ${formatIssue(issue)}`, {
+    const problem = firstZodProblem(result.error);
+    throw new ConnectorError(this.source, `unexpected response from ${label}: ${formatZodProblem(problem)}`, {
       retryable: false,
       page: label,
-      ...(issue.field === undefined ? {} : { field: issue.field }),
+      ...(problem.key === undefined ? {} : { field: problem.key }),
     });
   }
 

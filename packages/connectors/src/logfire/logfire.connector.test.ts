@@ -117,7 +117,7 @@ describe("Logfire connector", () => {
     })().catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ConnectorError);
     expect((error as ConnectorError).message).toBe(
-      "source logfire-prod: GET /v1/audit-logs/ start_time=2026-03-09T12:00:00Z end_time=2026-03-10T12:00:01Z: malformed response (record id y): field 1.user_name: is required (string)",
+      "source logfire-prod: GET /v1/audit-logs/ start_time=2026-03-09T12:00:00Z end_time=2026-03-10T12:00:01Z: malformed response (record id y): 1.user_name: is required (string)",
     );
     expect((error as ConnectorError).context).toMatchObject({ field: "1.user_name", page: expect.stringContaining("start_time=2026-03-09T12:00:00Z") });
     // Only the windows before the bad one were handed over; the checkpoint stops at their end.

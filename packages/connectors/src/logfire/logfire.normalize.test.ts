@@ -134,7 +134,7 @@ describe("Logfire record validation", () => {
     expect(error).toBeInstanceOf(ConnectorError);
     expect(error.retryable).toBe(false);
     expect(error.message).toBe(
-      `source ${SOURCE}: ${PAGE}: malformed response (record id ${projectDeleted.id}): field 1.created_at: is required (string)`,
+      `source ${SOURCE}: ${PAGE}: malformed response (record id ${projectDeleted.id}): 1.created_at: is required (string)`,
     );
     expect(error.context).toMatchObject({ source: SOURCE, page: PAGE, field: "1.created_at" });
   });
@@ -152,6 +152,6 @@ describe("Logfire record validation", () => {
   });
 
   it("refuses an entry that is not an object", () => {
-    expect(failure(["a85fe9a8"]).message).toMatch(/: malformed response: field 0: /);
+    expect(failure(["a85fe9a8"]).message).toMatch(/: malformed response: 0: /);
   });
 });

@@ -63,7 +63,7 @@ describe("Pylon connector paging", () => {
     expect(yielded).toEqual([{ events: [expect.objectContaining({ nativeId: "a" })], checkpoint: { cursor: "c2" } }]);
     expect(error).toBeInstanceOf(ConnectorError);
     expect((error as ConnectorError).message).toBe(
-      "source pylon-test: GET /audit-logs cursor=c2: malformed response (record id c): field data.1.object_type: is required (string)",
+      "source pylon-test: GET /audit-logs cursor=c2: malformed response (record id c): data.1.object_type: is required (string)",
     );
     expect((error as ConnectorError).context).toMatchObject({ page: "GET /audit-logs cursor=c2", field: "data.1.object_type" });
   });

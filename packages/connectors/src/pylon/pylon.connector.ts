@@ -1,8 +1,7 @@
-import { ConnectorError, type AuditEvent, type PylonSourceConfig } from "@vigil/core";
+import { ConnectorError, formatZodError, type AuditEvent, type PylonSourceConfig } from "@vigil/core";
 import { z } from "zod";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../connector.js";
 import { PROVIDER_RETRY_POLICY, credentialFingerprint, fetchPage, parseRecords, providerRateLimit } from "../provider-http.js";
-import { firstIssue, formatIssue } from "../zod-issue.js";
 import { normalizePylonRecord } from "./pylon.normalize.js";
 import { PylonAuditLogPageSchema, PylonAuditLogSchema, type PylonRecord } from "./pylon.records.js";
 
@@ -71,7 +70,7 @@ export function createPylonConnector(config: PylonSourceConfig, deps: ConnectorD
     if (from === undefined) return { notBeforeMs: now.getTime() - config.startFrom };
     const parsed = PylonCheckpointSchema.safeParse(from);
     if (!parsed.success) {
-      throw new ConnectorError(source, `stored checkpoint is not a Pylon checkpoint (${formatIssue(firstIssue(parsed.error))}); reset the source's checkpoint`, {
+      throw new ConnectorError(source, `stored checkpoint is not a Pylon checkpoint (${formatZodError(parsed.error)}); reset the source's checkpoint`, {
         retryable: false,
       });
     }

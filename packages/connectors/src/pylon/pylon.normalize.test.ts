@@ -133,7 +133,7 @@ describe("Pylon normalization", () => {
     const { action_happened_at: _dropped, ...withoutTime } = tokenCreated;
     const attempt = () => parseRecords(SOURCE, PAGE, PylonAuditLogSchema, [tokenCreated, withoutTime], "data");
     expect(attempt).toThrow(ConnectorError);
-    expect(attempt).toThrow(`source ${SOURCE}: ${PAGE}: malformed response (record id ${tokenCreated.id}): field data.1.action_happened_at: is required`);
+    expect(attempt).toThrow(`source ${SOURCE}: ${PAGE}: malformed response (record id ${tokenCreated.id}): data.1.action_happened_at: is required`);
     try {
       attempt();
     } catch (err) {
@@ -141,7 +141,7 @@ describe("Pylon normalization", () => {
       expect((err as ConnectorError).retryable).toBe(false);
     }
     expect(() => parseRecords(SOURCE, PAGE, PylonAuditLogSchema, [{ ...tokenCreated, action_happened_at: "yesterday" }], "data")).toThrow(
-      "field data.0.action_happened_at",
+      "data.0.action_happened_at",
     );
   });
 });

@@ -92,7 +92,7 @@ describe("Zendesk normalization", () => {
     const { actor_id: _dropped, ...withoutActor } = roleChange;
     const attempt = () => parseRecords(SOURCE, PAGE, ZendeskAuditLogSchema, [withoutActor], "audit_logs");
     expect(attempt).toThrow(ConnectorError);
-    expect(attempt).toThrow(`source ${SOURCE}: ${PAGE}: malformed response (record id 498483): field audit_logs.0.actor_id: is required`);
-    expect(() => parseRecords(SOURCE, PAGE, ZendeskAuditLogSchema, [{ ...roleChange, id: "498483" }], "audit_logs")).toThrow("field audit_logs.0.id");
+    expect(attempt).toThrow(`source ${SOURCE}: ${PAGE}: malformed response (record id 498483): audit_logs.0.actor_id: is required`);
+    expect(() => parseRecords(SOURCE, PAGE, ZendeskAuditLogSchema, [{ ...roleChange, id: "498483" }], "audit_logs")).toThrow("audit_logs.0.id");
   });
 });
