@@ -1,8 +1,7 @@
-import { ConnectorError, type Keyspace } from "@vigil/core";
+import { ConnectorError, LuaCommand, type Keyspace } from "@vigil/core";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { CheckpointSchema, type Checkpoint } from "./connector.js";
-import { LuaScript } from "./lua-script.js";
 
 /** A source's pull history, as kept in its health hash. Times are ISO-8601 UTC. */
 export const SourceHealthSchema = z.object({
@@ -31,7 +30,7 @@ export interface RunProgress {
  * Counts a run's events and raises `newestEventTime` only if the new value is later. Times are
  * stored as `toISOString()` (fixed width, UTC), so string order is time order.
  */
-const RECORD_RUN_SCRIPT = new LuaScript(`
+const RECORD_RUN_SCRIPT = new LuaCommand("vigilRecordRun", 1, `
 local key = KEYS[1]
 redis.call('HINCRBY', key, 'eventsPulled', ARGV[1])
 redis.call('HSET', key, 'lastRunEvents', ARGV[1])

@@ -1,8 +1,7 @@
-import type { Keyspace, Logger } from "@vigil/core";
+import { RedisRateLimiter, type Keyspace, type Logger } from "@vigil/core";
 import type { Redis } from "ioredis";
 import type { ConnectorDeps, ConnectorHttpOptions } from "./connector.js";
 import { createHttpClient } from "./http/http-client.js";
-import { RedisRateLimiter } from "./http/rate-limiter.js";
 
 /** The production deps: HTTP clients on global fetch, rate limiters in Redis. */
 export function createConnectorDeps(options: { redis: Redis; keyspace: Keyspace; logger: Logger }): ConnectorDeps {

@@ -1,8 +1,7 @@
-import type { AuditEvent, Keyspace, Logger } from "@vigil/core";
+import type { AuditEvent, Keyspace, Logger, RateLimit } from "@vigil/core";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { HttpClient, HttpClientOptions } from "./http/http-client.js";
-import type { RateLimit } from "./http/rate-limiter.js";
 
 /**
  * Where a source's next pull starts. Opaque to everything but its connector, JSON-serializable,

@@ -28,14 +28,6 @@ export {
   type RetryPolicy,
   type SignableRequest,
 } from "./http/http-client.js";
-export {
-  RateLimitSchema,
-  RedisRateLimiter,
-  rateLimitKey,
-  type RateLimit,
-  type RateLimiter,
-  type RedisRateLimiterOptions,
-} from "./http/rate-limiter.js";
 export { CheckpointStore, SourceHealthSchema, type RunProgress, type SourceHealth } from "./checkpoint-store.js";
 export {
   DEFAULT_EVENT_BATCH_SIZE,

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
-import { ConnectorError, firstZodProblem, formatZodProblem, type RateLimitConfig } from "@vigil/core";
+import { ConnectorError, firstZodProblem, formatZodProblem, type RateLimit, type RateLimitConfig } from "@vigil/core";
 import { z } from "zod";
 import type { HttpClient, HttpRequest, RetryPolicy } from "./http/http-client.js";
-import type { RateLimit } from "./http/rate-limiter.js";
 
 /** Retries of provider requests: enough for a 429 burst (one refusal and one or two more) plus a 5xx. */
 export const PROVIDER_RETRY_POLICY: RetryPolicy = { attempts: 6, baseDelayMs: 500, maxDelayMs: 30_000 };

@@ -1,7 +1,6 @@
-import type { ProviderName } from "@vigil/core";
+import type { ProviderName, RateLimit } from "@vigil/core";
 import { ASHBY_DEFAULT_RATE_LIMIT, ASHBY_MAX_PAGE_SIZE } from "./ashby/ashby.connector.js";
 import { BLOODHOUND_DEFAULT_PAGE_SIZE, BLOODHOUND_DEFAULT_RATE_LIMIT } from "./bloodhound/bloodhound.connector.js";
-import type { RateLimit } from "./http/rate-limiter.js";
 import { LOGFIRE_DEFAULT_RATE_LIMIT } from "./logfire/logfire.connector.js";
 import { PYLON_DEFAULT_RATE_LIMIT, PYLON_MAX_PAGE_SIZE } from "./pylon/pylon.connector.js";
 import { ZENDESK_DEFAULT_RATE_LIMIT, ZENDESK_MAX_PAGE_SIZE } from "./zendesk/zendesk.connector.js";

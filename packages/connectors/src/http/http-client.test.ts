@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ConnectorError, type Logger } from "@vigil/core";
+import { ConnectorError, type Logger, type RateLimiter } from "@vigil/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createHttpClient, parseRetryAfter, type HttpClientOptions } from "./http-client.js";
-import type { RateLimiter } from "./rate-limiter.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 interface Hit {

@@ -1,7 +1,5 @@
-import { ConnectorError, firstZodProblem, formatZodProblem, type Logger } from "@vigil/core";
+import { ConnectorError, firstZodProblem, formatZodProblem, abortableSleep, type Logger, type RateLimiter } from "@vigil/core";
 import type { z } from "zod";
-import { abortableSleep } from "../abortable-sleep.js";
-import type { RateLimiter } from "./rate-limiter.js";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 

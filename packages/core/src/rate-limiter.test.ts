@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Keyspace, createRedis, deleteKeyspace } from "@vigil/core";
+import { Keyspace, createRedis, deleteKeyspace } from "./redis.js";
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RedisRateLimiter, rateLimitKey } from "./rate-limiter.js";
@@ -20,11 +20,11 @@ describe("Redis rate limiter", () => {
   const limiter = (credentialId: string, limit: { requests: number; perMs: number; burst?: number }) =>
     new RedisRateLimiter({ redis, keyspace, credentialId, ...limit });
 
-  it("two instances sharing a credential grant no more than the budget between them", async () => {
+  it("two instances sharing a credential get no more than the budget of immediate slots between them", async () => {
     // 5 per minute with a burst of 5: the sixth slot opens 12 s after the first, far beyond this test.
     const a = limiter("pylon:org-1", { requests: 5, perMs: 60_000, burst: 5 });
     const b = limiter("pylon:org-1", { requests: 5, perMs: 60_000, burst: 5 });
-    const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).tryAcquire()));
+    const replies = (await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).reserve()))).map((slot) => slot.waitMs);
     expect(replies.filter((waitMs) => waitMs === 0)).toHaveLength(5);
     for (const waitMs of replies.filter((w) => w !== 0)) expect(waitMs).toBeGreaterThan(0);
   });
@@ -32,14 +32,14 @@ describe("Redis rate limiter", () => {
   it("keeps separate budgets per credential", async () => {
     const first = limiter("zendesk:acme", { requests: 2, perMs: 60_000, burst: 2 });
     const second = limiter("zendesk:globex", { requests: 2, perMs: 60_000, burst: 2 });
-    const grants = async (l: RedisRateLimiter) => (await Promise.all([l.tryAcquire(), l.tryAcquire(), l.tryAcquire()])).filter((w) => w === 0).length;
+    const grants = async (l: RedisRateLimiter) => (await Promise.all([l.reserve(), l.reserve(), l.reserve()])).filter((slot) => slot.waitMs === 0).length;
     expect(await grants(first)).toBe(2);
     expect(await grants(second)).toBe(2);
   });
 
   it("spaces requests evenly by default (burst 1)", async () => {
     const l = limiter("ashby:key-1", { requests: 10, perMs: 60_000 });
-    const replies = [await l.tryAcquire(), await l.tryAcquire()];
+    const replies = [(await l.reserve()).waitMs, (await l.reserve()).waitMs];
     expect(replies[0]).toBe(0);
     expect(replies[1]).toBeGreaterThan(0);
     expect(replies[1]).toBeLessThanOrEqual(6_000);
@@ -120,7 +120,7 @@ describe("Redis rate limiter", () => {
   it("keys the budget by a hash of the credential id, never the id itself", async () => {
     const secretish = "token-abcdef123456";
     const l = limiter(secretish, { requests: 1, perMs: 60_000 });
-    await l.tryAcquire();
+    await l.reserve();
     expect(l.key).toBe(rateLimitKey(keyspace, secretish));
     expect(l.key.startsWith(keyspace.key("ratelimit", ""))).toBe(true);
     expect(l.key).not.toContain(secretish);

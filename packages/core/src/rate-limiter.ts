@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import type { Keyspace } from "@vigil/core";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { abortableSleep } from "../abortable-sleep.js";
-import { LuaScript } from "../lua-script.js";
+import { abortableSleep } from "./abortable-sleep.js";
+import { LuaCommand } from "./lua-command.js";
+import type { Keyspace } from "./redis.js";
 
 /** A client-side request budget: at most `requests` per `perMs`. */
 export const RateLimitSchema = z.strictObject({
@@ -30,34 +30,13 @@ export interface RateLimiter {
 }
 
 /**
- * GCRA over Redis server time, so replicas on different clocks share one schedule. The key
- * holds the theoretical arrival time (TAT) in microseconds. Returns 0 when granted, else the
- * milliseconds to wait before asking again.
+ * GCRA over Redis server time, by reservation, so replicas on different clocks share one
+ * schedule. The key holds the theoretical arrival time (TAT) in microseconds. Takes the earliest
+ * slot at or after now that the schedule allows (TAT moves past it at once) and returns the
+ * microseconds until that slot (0 when it is now) and the TAT it left, which
+ * {@link GCRA_REFUND_SCRIPT} needs. One round trip per request, however long the wait.
  */
-const GCRA_SCRIPT = new LuaScript(`
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local tat = now
-local stored = redis.call('GET', KEYS[1])
-if stored then tat = math.max(tonumber(stored), now) end
-local allowed_at = tat - tolerance
-if now < allowed_at then
-  return math.ceil((allowed_at - now) / 1000)
-end
-local new_tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
-return 0
-`);
-
-/**
- * GCRA by reservation: takes the earliest slot at or after now that the schedule allows (TAT
- * moves past it at once) and returns the microseconds until that slot (0 when it is now) and
- * the TAT it left, which {@link GCRA_REFUND_SCRIPT} needs. One round trip per request, however
- * long the wait; the slots themselves are those of {@link GCRA_SCRIPT}.
- */
-const GCRA_RESERVE_SCRIPT = new LuaScript(`
+const GCRA_RESERVE_SCRIPT = new LuaCommand("vigilGcraReserve", 1, `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local interval = tonumber(ARGV[1])
@@ -75,7 +54,7 @@ return {slot - now, new_tat}
  * Gives back a reserved slot that will not be used (its request was cancelled while waiting),
  * provided nobody has reserved after it: the TAT is still the one that reservation left.
  */
-const GCRA_REFUND_SCRIPT = new LuaScript(`
+const GCRA_REFUND_SCRIPT = new LuaCommand("vigilGcraRefund", 1, `
 local stored = redis.call('GET', KEYS[1])
 if stored ~= ARGV[1] then return 0 end
 local time = redis.call('TIME')
@@ -145,10 +124,19 @@ export class RedisRateLimiter implements RateLimiter {
     this.perMs = limit.perMs;
   }
 
-  /** Takes a slot if one is free now: 0 when granted, else milliseconds until the next slot. */
-  async tryAcquire(): Promise<number> {
-    const waitMs = await GCRA_SCRIPT.run(this.redis, [this.key], [this.intervalUs, this.toleranceUs]);
-    return Number(waitMs);
+  /**
+   * Reserves the next slot of the shared schedule: `waitMs` until it (0 when it is now) and
+   * `refund`, which gives it back unless a later slot has been reserved since. `acquire` is this
+   * plus waiting; on its own it shows the schedule without sleeping.
+   */
+  async reserve(): Promise<{ waitMs: number; refund(): Promise<void> }> {
+    const [waitUs, tat] = (await GCRA_RESERVE_SCRIPT.run(this.redis, [this.key], [this.intervalUs, this.toleranceUs])) as [number, string];
+    return {
+      waitMs: Number(waitUs) / 1000,
+      refund: async () => {
+        await GCRA_REFUND_SCRIPT.run(this.redis, [this.key], [tat, this.intervalUs]).catch(() => undefined);
+      },
+    };
   }
 
   /** Waits for a slot; resolves to the function to call once the request is answered. */
@@ -157,10 +145,9 @@ export class RedisRateLimiter implements RateLimiter {
     // Redis runs the script between the ask and the reply, so the slot is counted from the ask:
     // a reply read late (the thread busy with the previous page) does not delay the request more.
     const askedAt = performance.now();
-    const [waitUs, tat] = (await GCRA_RESERVE_SCRIPT.run(this.redis, [this.key], [this.intervalUs, this.toleranceUs])) as [number, string];
-    const slotAt = askedAt + Number(waitUs) / 1000;
-    // Cancelled before its slot was used: the slot goes back unless someone has reserved after it.
-    const refund = () => GCRA_REFUND_SCRIPT.run(this.redis, [this.key], [tat, this.intervalUs]).catch(() => undefined);
+    const { waitMs, refund } = await this.reserve();
+    const slotAt = askedAt + waitMs;
+    // Cancelled before its slot was used (refund): the slot goes back unless someone has reserved after it.
     if (signal?.aborted) {
       await refund();
       throw signal.reason;
