@@ -178,7 +178,7 @@ describe("Ashby connector against the simulator", () => {
       const broken = await worker.pullOnce(source.name);
       expect(broken.events).toBe(0);
       expect(broken.error).toMatch(/^source ashby-malformed: POST \/auditLog\.list window=\[\S+, \S+\) \(first page\)/);
-      expect(broken.error).toMatch(/not valid JSON|field results\.\d+\./);
+      expect(broken.error).toMatch(/not valid JSON|: results\.\d+\./);
       expect(await store.get(source.name)).toEqual(before);
 
       sim.setFaults(undefined);

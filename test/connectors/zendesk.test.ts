@@ -163,7 +163,7 @@ describe("Zendesk connector against the simulator", () => {
       const broken = await worker.pullOnce(source.name);
       expect(broken.events).toBe(0);
       expect(broken.error).toMatch(/^source zendesk-malformed: GET \/api\/v2\/audit_logs created_at=\[\S+, \S+\] \(first page\)/);
-      expect(broken.error).toMatch(/not valid JSON|field audit_logs\.\d+\./);
+      expect(broken.error).toMatch(/not valid JSON|: audit_logs\.\d+\./);
       expect(await store.get(source.name)).toEqual(before);
 
       sim.setFaults(undefined);
