@@ -13,7 +13,6 @@ import {
   type PollWorkerOptions,
 } from "@vigil/connectors";
 import {
-  ConfigSchema,
   ConnectorError,
   EventBatchJobSchema,
   Keyspace,
@@ -24,10 +23,10 @@ import {
   openQueues,
   silentLogger,
   type AuditEvent,
-  type ConfigInput,
   type Metrics,
   type VigilQueues,
 } from "@vigil/core";
+import { VigilConfigSchema as ConfigSchema, type VigilConfigInput as ConfigInput } from "@vigil/cli";
 
 const SOURCE = "audit-file";
 

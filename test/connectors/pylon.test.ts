@@ -7,18 +7,17 @@ import {
   createConnector,
   createConnectorDeps,
   startPollWorker,
+  SourceConfigSchema,
 } from "@vigil/connectors";
 import {
   AuditEventSchema,
-  ConfigSchema,
   ConnectorError,
   EventBatchJobSchema,
-  SourceConfigSchema,
   createMetrics,
   openQueues,
   silentLogger,
-  type ConfigInput,
 } from "@vigil/core";
+import { VigilConfigSchema as ConfigSchema, type VigilConfigInput as ConfigInput } from "@vigil/cli";
 import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
 import { pullAll } from "./pull-all.js";

@@ -1,4 +1,5 @@
-import { ConfigError, connectRedis, createLogger, createMetrics, formatProblem, Keyspace, loadConfig, openQueues, RuleError, type Config, type Logger, type VigilQueues } from "@vigil/core";
+import { ConfigError, connectRedis, createLogger, createMetrics, formatProblem, Keyspace, loadConfig, openQueues, RuleError, type Logger, type VigilQueues } from "@vigil/core";
+import { VigilConfigSchema, type VigilConfig as Config } from "./vigil-config.js";
 import type { Redis } from "ioredis";
 import { readEnv, type CliEnv } from "./env.js";
 
@@ -24,7 +25,7 @@ export interface CliContext {
 
 export function cliContext(options: GlobalOptions): CliContext {
   const env = readEnv();
-  const config = loadConfig({ path: options.config, env: process.env });
+  const config = loadConfig({ schema: VigilConfigSchema, path: options.config, env: process.env });
   const logger = createLogger({ level: options.logLevel ?? env.VIGIL_LOG_LEVEL });
   return { env, config, logger, metrics: createMetrics() };
 }

@@ -2,7 +2,7 @@ import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, ty
 import { z } from "zod";
 import { AlertSchema } from "./alert.js";
 import type { Config } from "./config.js";
-import { ConfigSchema } from "./config.js";
+import { CONFIG_DEFAULTS } from "./config.js";
 import { VigilError } from "./errors.js";
 import { AuditEventSchema } from "./event.js";
 import type { Logger } from "./logger.js";
@@ -156,7 +156,7 @@ export class CatalogQueue<K extends QueueKey> extends Queue<QueuePayload<K>, unk
   }
 }
 
-const DEFAULT_NOTIFIER: Pick<Config, "notifier"> = { notifier: ConfigSchema.parse({}).notifier };
+const DEFAULT_NOTIFIER: Pick<Config, "notifier"> = { notifier: CONFIG_DEFAULTS.notifier };
 
 /**
  * Opens one catalog queue under a keyspace's BullMQ prefix (`keyspace.queuePrefix`). `config`

@@ -1,10 +1,13 @@
 export { routeAlert, routeMatches } from "./alert-routing.js";
 export type { AlertRouting } from "./alerts.worker.js";
 export type { Channel } from "./channels/channel.js";
-export { CHANNEL_FACTORIES, createChannel } from "./channels/channel-registry.js";
-export { EmailChannel } from "./channels/email.channel.js";
-export { WebhookChannel } from "./channels/webhook.channel.js";
-export { renderAlertEmail, type AlertEmail } from "./channels/alert-email.template.js";
-export { signWebhook, standardWebhookHeaders } from "./channels/webhook-signature.js";
+export { CHANNEL_MANIFESTS, ChannelConfigSchema, createChannel, type ChannelConfig } from "./channels/channel-registry.js";
+export { defineChannel, type ChannelManifest } from "./channels/channel-manifest.js";
+export { EmailChannel } from "./channels/email/email.channel.js";
+export { EmailChannelSchema, type EmailChannelConfig } from "./channels/email/email.config.js";
+export { WebhookChannel } from "./channels/webhook/webhook.channel.js";
+export { WebhookChannelSchema, type WebhookChannelConfig } from "./channels/webhook/webhook.config.js";
+export { renderAlertEmail, type AlertEmail } from "./channels/email/alert-email.template.js";
+export { signWebhook, standardWebhookHeaders } from "./channels/webhook/webhook-signature.js";
 export { listFailedDeliveries, retryFailedDeliveries, type FailedDelivery, type RetryResult } from "./failed-deliveries.js";
 export { startNotifier, type Notifier, type NotifierOptions } from "./notifier.js";

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import {
-  ConfigSchema,
   Keyspace,
   createMetrics,
   createRedis,
@@ -10,7 +9,6 @@ import {
   openQueue,
   openQueues,
   type Alert,
-  type ConfigInput,
   type Metrics,
   type VigilQueues,
 } from "@vigil/core";
@@ -20,6 +18,7 @@ import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listFailedDeliveries, retryFailedDeliveries } from "./failed-deliveries.js";
 import { startNotifier, type Notifier } from "./notifier.js";
+import { NotifierConfigSchema as ConfigSchema, type NotifierConfigInput as ConfigInput } from "./testing/notifier-config.js";
 import { makeAlert } from "./testing/alert.fixture.js";
 import { closedPort } from "./testing/free-port.js";
 import { recordingLogger, type LogRecord } from "./testing/recording-logger.js";

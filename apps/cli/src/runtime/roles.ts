@@ -1,11 +1,12 @@
 import type { Redis } from "ioredis";
 import type { Worker } from "bullmq";
-import { createRedis, Keyspace, MAX_ALERT_EVENT_IDS, openQueues, redactUrl, type Config, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
+import { createRedis, Keyspace, MAX_ALERT_EVENT_IDS, openQueues, redactUrl, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
 import { Engine, loadRules, RedisWindowStore, startEventsWorker, type LoadedRule } from "@vigil/engine";
 import { startPollWorker, type PollWorker } from "@vigil/connectors";
 import { startNotifier, type Notifier } from "@vigil/notifier";
 import { startHealthServer } from "./http-server.js";
 import { ShutdownManager } from "./shutdown.js";
+import type { VigilConfig as Config } from "../vigil-config.js";
 
 export const ROLES = ["connectors", "engine", "notifier"] as const;
 export type Role = (typeof ROLES)[number];
