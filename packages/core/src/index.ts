@@ -12,5 +12,6 @@ export * from "./queues.js";
 export * from "./rate-limiter.js";
 export * from "./redis.js";
 export * from "./rule.js";
+export * from "./seeded-random.js";
 export * from "./yaml-source.js";
 export * from "./zod-problem.js";

@@ -79,3 +79,9 @@ export function deriveSeed(seed: number, label: string): number {
   }
   return hash >>> 0;
 }
+
+/** `next` of a {@link SeededRandom} as a plain function: uniform in [0, 1), same seed, same sequence. */
+export function seededRandom(seed: number): () => number {
+  const generator = new SeededRandom(seed);
+  return () => generator.next();
+}
