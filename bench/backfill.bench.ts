@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { createRedis, deleteKeyspace, Keyspace, silentLogger, SourceConfigSchema, type ProviderName } from "@vigil/core";
-import { createConnector, createConnectorDeps, DOCUMENTED_PROVIDER_LIMITS } from "@vigil/connectors";
+import { createRedis, deleteKeyspace, Keyspace, silentLogger } from "@vigil/core";
+import { createConnector, createConnectorDeps, PROVIDER_MANIFESTS, SourceConfigSchema } from "@vigil/connectors";
+import type { ProviderName } from "@vigil/simulator";
 import { startSimulatorThread, type SimulatorThread } from "./simulator-thread.js";
 
 export interface BackfillBenchResult {
@@ -15,21 +16,6 @@ export interface BackfillBenchResult {
   bound?: number;
 }
 
-function authFor(provider: ProviderName, sim: SimulatorThread): Record<string, string> {
-  switch (provider) {
-    case "pylon":
-      return { token: sim.credentials("pylon").token };
-    case "zendesk":
-      return { email: sim.credentials("zendesk").email, token: sim.credentials("zendesk").apiToken };
-    case "ashby":
-      return { apiKey: sim.credentials("ashby").apiKey };
-    case "logfire":
-      return { token: sim.credentials("logfire").apiKey };
-    case "bloodhound":
-      return { tokenId: sim.credentials("bloodhound").tokenId, tokenKey: sim.credentials("bloodhound").tokenKey };
-  }
-}
-
 /**
  * Pulls a full backfill from the simulator, which enforces the provider's documented rate limit,
  * with the connector at its documented limit and largest page, and compares the rate with the
@@ -37,7 +23,9 @@ function authFor(provider: ProviderName, sim: SimulatorThread): Record<string, s
  * would not share the connector's core; the bench reads its request log summary by message.
  */
 export async function runBackfillBench(provider: ProviderName, options: { redisUrl: string; seconds: number }): Promise<BackfillBenchResult> {
-  const limits = DOCUMENTED_PROVIDER_LIMITS[provider];
+  const manifest = PROVIDER_MANIFESTS.find((m) => m.type === provider);
+  if (!manifest) throw new Error(`no connector for provider ${provider}`);
+  const { limits } = manifest.provider;
   const requestsPerSecond = limits.rateLimit.requests / (limits.rateLimit.perMs / 1000);
   const bound = limits.maxPageSize ? requestsPerSecond * limits.maxPageSize : undefined;
   const records = Math.round(Math.min(200_000, Math.max(3_000, (bound ?? 20_000) * options.seconds)));
@@ -52,7 +40,7 @@ export async function runBackfillBench(provider: ProviderName, options: { redisU
   const redis = createRedis(options.redisUrl);
   const keyspace = new Keyspace(`bench-${randomBytes(4).toString("hex")}`);
   try {
-    const source = SourceConfigSchema.parse({ name: `${provider}-bench`, type: provider, baseUrl: sim.baseUrl(provider), auth: authFor(provider, sim), startFrom: "7d" });
+    const source = SourceConfigSchema.parse({ name: `${provider}-bench`, type: provider, baseUrl: sim.baseUrl(provider), auth: manifest.provider.simulatorAuth(sim.credentials(provider) as unknown as Record<string, string>), startFrom: "7d" });
     const connector = createConnector(source, createConnectorDeps({ redis, keyspace, logger: silentLogger }));
     let pulled = 0;
     const start = performance.now();

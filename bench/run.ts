@@ -1,6 +1,6 @@
 // `pnpm bench [engine] [backfill]`: Vigil's benchmarks (both when none is named).
 // Figures vary ±20% on a shared 2-core machine; run twice.
-import { PROVIDERS } from "@vigil/core";
+import { PROVIDER_NAMES as PROVIDERS } from "@vigil/simulator";
 import { runBackfillBench } from "./backfill.bench.js";
 import { runEngineBench } from "./engine.bench.js";
 

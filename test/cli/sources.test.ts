@@ -15,11 +15,11 @@ import {
   openQueues,
   silentLogger,
   type AuditEvent,
-  type ProviderName,
   type VigilQueues,
 } from "@vigil/core";
+import { VigilConfigSchema } from "@vigil/cli";
 import { CheckpointStore, startPollWorker } from "@vigil/connectors";
-import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
+import { startProviderSimulator, type ProviderSimulator, type ProviderName } from "@vigil/simulator";
 import { runCli, type CliResult } from "../cli.js";
 import { event, REDIS_URL } from "../helpers.js";
 
@@ -256,7 +256,7 @@ describe("vigil sources", () => {
       expect(rows.get("zendesk-sim")!.every).toBe("1m");
 
       // A pull through the poll worker, in this process, on the same keyspace.
-      const config = loadConfig({ path: configPath, env: {} });
+      const config = loadConfig({ schema: VigilConfigSchema, path: configPath, env: {} });
       const worker = await startPollWorker({ config, connection: redis, keyspace, queues, logger: silentLogger, metrics: createMetrics(), schedule: false });
       try {
         const ok = await worker.pullOnce("zendesk-sim");

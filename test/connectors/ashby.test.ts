@@ -8,18 +8,17 @@ import {
   createConnectorDeps,
   startPollWorker,
   type ConnectorDeps,
+  SourceConfigSchema,
 } from "@vigil/connectors";
 import {
   AuditEventSchema,
-  ConfigSchema,
   ConnectorError,
   EventBatchJobSchema,
-  SourceConfigSchema,
   createMetrics,
   openQueues,
   silentLogger,
-  type ConfigInput,
 } from "@vigil/core";
+import { VigilConfigSchema as ConfigSchema, type VigilConfigInput as ConfigInput } from "@vigil/cli";
 import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
 import { pullAll } from "./pull-all.js";
@@ -178,7 +177,7 @@ describe("Ashby connector against the simulator", () => {
       const broken = await worker.pullOnce(source.name);
       expect(broken.events).toBe(0);
       expect(broken.error).toMatch(/^source ashby-malformed: POST \/auditLog\.list window=\[\S+, \S+\) \(first page\)/);
-      expect(broken.error).toMatch(/not valid JSON|field results\.\d+\./);
+      expect(broken.error).toMatch(/not valid JSON|: results\.\d+\./);
       expect(await store.get(source.name)).toEqual(before);
 
       sim.setFaults(undefined);

@@ -3,46 +3,31 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AuditEventSchema,
-  ConfigSchema,
   ConnectorError,
   createMetrics,
   EventBatchJobSchema,
   openQueues,
   silentLogger,
-  SourceConfigSchema,
-  type ProviderName,
-  type SourceConfig,
 } from "@vigil/core";
-import { CheckpointStore, createConnector, createConnectorDeps, startPollWorker } from "@vigil/connectors";
-import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
+import { VigilConfigSchema as ConfigSchema } from "@vigil/cli";
+import { CheckpointStore, createConnector, createConnectorDeps, PROVIDER_MANIFESTS, startPollWorker, SourceConfigSchema, type SourceConfig } from "@vigil/connectors";
+import { startProviderSimulator, type ProviderSimulator, type ProviderName } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
 import { pullAll } from "./pull-all.js";
 
-const PROVIDERS: ProviderName[] = ["pylon", "zendesk", "ashby", "logfire", "bloodhound"];
-/** Small pages, so a few hundred records span many of them. */
-const PAGE_SIZE: Record<ProviderName, number | undefined> = { pylon: 40, zendesk: 25, ashby: 30, logfire: undefined, bloodhound: 35 };
+/** Every registered provider: the suite's cases come from the source registry. */
+const PROVIDERS = PROVIDER_MANIFESTS.map((manifest) => manifest.type) as ProviderName[];
 const RECORDS = 260;
 
 const { redis, keyspace } = useRedis();
 
+function manifestOf(provider: ProviderName) {
+  return PROVIDER_MANIFESTS.find((manifest) => manifest.type === provider)!;
+}
+
 function authFor(provider: ProviderName, sim: ProviderSimulator, wrong = false): Record<string, string> {
-  const bad = (value: string) => (wrong ? `${value.slice(0, -4)}nope` : value);
-  switch (provider) {
-    case "pylon":
-      return { token: bad(sim.credentials("pylon").token) };
-    case "zendesk": {
-      const c = sim.credentials("zendesk");
-      return { email: c.email, token: bad(c.apiToken) };
-    }
-    case "ashby":
-      return { apiKey: bad(sim.credentials("ashby").apiKey) };
-    case "logfire":
-      return { token: bad(sim.credentials("logfire").apiKey) };
-    case "bloodhound": {
-      const c = sim.credentials("bloodhound");
-      return { tokenId: c.tokenId, tokenKey: bad(c.tokenKey) };
-    }
-  }
+  const credentials = sim.credentials(provider) as unknown as Record<string, string>;
+  return manifestOf(provider).provider.simulatorAuth(credentials, (value) => (wrong ? `${value.slice(0, -4)}nope` : value));
 }
 
 function sourceInput(provider: ProviderName, sim: ProviderSimulator, options: { wrongAuth?: boolean; name?: string } = {}) {
@@ -53,7 +38,7 @@ function sourceInput(provider: ProviderName, sim: ProviderSimulator, options: { 
     auth: authFor(provider, sim, options.wrongAuth),
     startFrom: "30d",
     lookback: "10m",
-    ...(PAGE_SIZE[provider] ? { pageSize: PAGE_SIZE[provider] } : {}),
+    ...(manifestOf(provider).provider.conformancePageSize ? { pageSize: manifestOf(provider).provider.conformancePageSize } : {}),
     rateLimit: { requests: 2_000, per: "1s" },
     timeout: "5s",
   };

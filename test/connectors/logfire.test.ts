@@ -1,19 +1,17 @@
 // The Logfire connector against the provider simulator: backfill, windows, incremental pulls,
 // faults, refused credentials and a malformed window through the poll worker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointStore, createConnector, createConnectorDeps, startPollWorker, type Connector } from "@vigil/connectors";
+import { CheckpointStore, createConnector, createConnectorDeps, startPollWorker, type Connector, SourceConfigSchema } from "@vigil/connectors";
 import {
   AuditEventSchema,
-  ConfigSchema,
   ConnectorError,
   EventBatchJobSchema,
   createMetrics,
   openQueues,
   silentLogger,
-  SourceConfigSchema,
   type AuditEvent,
-  type ConfigInput,
 } from "@vigil/core";
+import { VigilConfigSchema as ConfigSchema, type VigilConfigInput as ConfigInput } from "@vigil/cli";
 import { startProviderSimulator, type LogfireAuditLog, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
 import { pullAll } from "./pull-all.js";

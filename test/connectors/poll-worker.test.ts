@@ -7,27 +7,26 @@ import {
   CheckpointStore,
   eventBatchJobId,
   getSourcesStatus,
-  openPollQueue,
   startPollWorker,
   type Connector,
   type PollWorker,
   type PollWorkerOptions,
 } from "@vigil/connectors";
 import {
-  ConfigSchema,
   ConnectorError,
   EventBatchJobSchema,
   Keyspace,
   createMetrics,
   createRedis,
   deleteKeyspace,
+  openQueue,
   openQueues,
   silentLogger,
   type AuditEvent,
-  type ConfigInput,
   type Metrics,
   type VigilQueues,
 } from "@vigil/core";
+import { VigilConfigSchema as ConfigSchema, type VigilConfigInput as ConfigInput } from "@vigil/cli";
 
 const SOURCE = "audit-file";
 
@@ -139,7 +138,7 @@ describe("poll worker (file source, real Redis)", () => {
     const failed = await worker.pullOnce(SOURCE);
     expect(failed.events).toBe(3);
     expect(failed.error).toContain(`${path}:4`);
-    expect(failed.error).toContain("field outcome");
+    expect(failed.error).toContain("not an AuditEvent: outcome: ");
     expect(await queuedIds()).toEqual(range(1, 3).map((n) => `${SOURCE}:${n}`));
     const store = new CheckpointStore(redis, keyspace);
     expect(await store.get(SOURCE)).toEqual({ offset: Buffer.byteLength(good), line: 3 });
@@ -361,7 +360,7 @@ describe("poll worker (file source, real Redis)", () => {
 
   it("schedules enabled sources on vigil-polls, removes stale schedules, and pulls on schedule", async () => {
     writeFileSync(path, lines([1, 2, 3]));
-    const pollQueue = openPollQueue(redis, keyspace);
+    const pollQueue = openQueue("polls", redis, keyspace.queuePrefix);
     await pollQueue.upsertJobScheduler("removed-source", { every: 60_000 }, { name: "poll", data: { source: "removed-source" } });
     await pollQueue.close();
 
@@ -373,7 +372,7 @@ describe("poll worker (file source, real Redis)", () => {
     await start({ config, schedule: true });
 
     const schedulers = await (async () => {
-      const queue = openPollQueue(redis, keyspace);
+      const queue = openQueue("polls", redis, keyspace.queuePrefix);
       try {
         return await queue.getJobSchedulers(0, -1);
       } finally {

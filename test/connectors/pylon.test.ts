@@ -7,18 +7,17 @@ import {
   createConnector,
   createConnectorDeps,
   startPollWorker,
+  SourceConfigSchema,
 } from "@vigil/connectors";
 import {
   AuditEventSchema,
-  ConfigSchema,
   ConnectorError,
   EventBatchJobSchema,
-  SourceConfigSchema,
   createMetrics,
   openQueues,
   silentLogger,
-  type ConfigInput,
 } from "@vigil/core";
+import { VigilConfigSchema as ConfigSchema, type VigilConfigInput as ConfigInput } from "@vigil/cli";
 import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
 import { pullAll } from "./pull-all.js";
@@ -155,7 +154,7 @@ describe("Pylon connector against the simulator", () => {
       const broken = await worker.pullOnce(source.name);
       expect(broken.events).toBe(0);
       expect(broken.error).toContain(`source ${source.name}: GET /audit-logs cursor=${(before as { cursor: string }).cursor}`);
-      expect(broken.error).toMatch(/not valid JSON|field data\.\d+\./);
+      expect(broken.error).toMatch(/not valid JSON|: data\.\d+\./);
       expect(await store.get(source.name)).toEqual(before);
 
       sim.setFaults(undefined);

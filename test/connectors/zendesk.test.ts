@@ -7,18 +7,17 @@ import {
   createConnector,
   createConnectorDeps,
   startPollWorker,
+  SourceConfigSchema,
 } from "@vigil/connectors";
 import {
   AuditEventSchema,
-  ConfigSchema,
   ConnectorError,
   EventBatchJobSchema,
-  SourceConfigSchema,
   createMetrics,
   openQueues,
   silentLogger,
-  type ConfigInput,
 } from "@vigil/core";
+import { VigilConfigSchema as ConfigSchema, type VigilConfigInput as ConfigInput } from "@vigil/cli";
 import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
 import { pullAll } from "./pull-all.js";
@@ -163,7 +162,7 @@ describe("Zendesk connector against the simulator", () => {
       const broken = await worker.pullOnce(source.name);
       expect(broken.events).toBe(0);
       expect(broken.error).toMatch(/^source zendesk-malformed: GET \/api\/v2\/audit_logs created_at=\[\S+, \S+\] \(first page\)/);
-      expect(broken.error).toMatch(/not valid JSON|field audit_logs\.\d+\./);
+      expect(broken.error).toMatch(/not valid JSON|: audit_logs\.\d+\./);
       expect(await store.get(source.name)).toEqual(before);
 
       sim.setFaults(undefined);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { VigilConfigSchema } from "@vigil/cli";
 import { parseConfigText } from "@vigil/core";
 import { parseRules } from "@vigil/engine";
 
@@ -17,7 +18,7 @@ describe("the README", () => {
   it("shows a config file that loads", () => {
     const text = yamlBlockAfter("## Configuration").replace(/\$\{file:[^}]+\}/g, "whsec_c2VjcmV0");
     const env = { SMTP_PASSWORD: "x", ZENDESK_API_TOKEN: "x", PYLON_TOKEN: "x", ASHBY_API_KEY: "x", LOGFIRE_TOKEN: "x", BH_TOKEN_ID: "x" };
-    const config = parseConfigText(text, "README.md", env);
+    const config = parseConfigText(VigilConfigSchema, text, "README.md", env);
     expect(config.sources.map((s) => s.type)).toEqual(["zendesk", "pylon", "ashby", "logfire", "bloodhound", "file"]);
     expect(config.channels.map((c) => c.name)).toEqual(["soc-email", "soc-webhook"]);
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { createMetrics, EVENT_JOB_OPTIONS, openQueues, silentLogger, type AuditEvent } from "@vigil/core";
+import { Queue } from "bullmq";
+import { createMetrics, EVENT_JOB_OPTIONS, MAX_ALERT_EVENT_IDS, openQueues, QUEUE_NAMES, silentLogger, type AuditEvent } from "@vigil/core";
 import { Engine, parseRules, RedisWindowStore, startEventsWorker } from "@vigil/engine";
 import { event, useRedis, waitUntil } from "../helpers.js";
 
@@ -12,7 +13,7 @@ const { rules } = parseRules(
   "w.yaml",
 );
 const metrics = createMetrics();
-const engine = new Engine(rules, new RedisWindowStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: 50 }), { metrics });
+const engine = new Engine(rules, new RedisWindowStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }), { metrics });
 const worker = startEventsWorker({ engine, connection: redis, queuePrefix: ks.queuePrefix, queues, logger: silentLogger, metrics, concurrency: 4 });
 
 afterAll(async () => {
@@ -43,11 +44,17 @@ describe("the events worker", () => {
   });
 
   it("fails a malformed job alone, saying where, and keeps working", async () => {
-    await queues.events.add("bad", { source: "s", events: [{ id: "x", time: "not a time" }] } as never, { ...EVENT_JOB_OPTIONS, jobId: "bad" });
+    const badBatch = { source: "s", events: [{ id: "x", time: "not a time" }] };
+    // The catalog refuses it on add, naming the queue and the field...
+    await expect(queues.events.add("bad", badBatch as never)).rejects.toThrow(/^vigil-events: invalid payload: events\.0\./);
+    // ...and the worker refuses it from a producer that bypasses the catalog.
+    const unchecked = new Queue(QUEUE_NAMES.events, { connection: redis, prefix: ks.queuePrefix });
+    await unchecked.add("bad", badBatch, { ...EVENT_JOB_OPTIONS, jobId: "bad" });
+    await unchecked.close();
     await settle("bad");
     const bad = await queues.events.getJob("bad");
     expect(await bad!.getState()).toBe("failed");
-    expect(bad!.failedReason).toMatch(/^vigil-events job bad: invalid payload at events\.0\./);
+    expect(bad!.failedReason).toMatch(/^vigil-events job bad: invalid payload: events\.0\./);
     expect(bad!.attemptsMade).toBe(1);
     await queues.events.add("b", { source: "s", events: [e(`ok-${randomUUID()}`, 40, "token")] }, { ...EVENT_JOB_OPTIONS, jobId: "after-bad" });
     await settle("after-bad");

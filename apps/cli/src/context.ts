@@ -1,4 +1,5 @@
-import { ConfigError, connectRedis, createLogger, createMetrics, Keyspace, loadConfig, openQueues, RuleError, type Config, type Logger, type VigilQueues } from "@vigil/core";
+import { ConfigError, connectRedis, createLogger, createMetrics, formatProblem, Keyspace, loadConfig, openQueues, RuleError, type Logger, type VigilQueues } from "@vigil/core";
+import { VigilConfigSchema, type VigilConfig as Config } from "./vigil-config.js";
 import type { Redis } from "ioredis";
 import { readEnv, type CliEnv } from "./env.js";
 
@@ -24,7 +25,7 @@ export interface CliContext {
 
 export function cliContext(options: GlobalOptions): CliContext {
   const env = readEnv();
-  const config = loadConfig({ path: options.config, env: process.env });
+  const config = loadConfig({ schema: VigilConfigSchema, path: options.config, env: process.env });
   const logger = createLogger({ level: options.logLevel ?? env.VIGIL_LOG_LEVEL });
   return { env, config, logger, metrics: createMetrics() };
 }
@@ -45,7 +46,7 @@ export async function withQueues<T>(
 ): Promise<T> {
   const redis = await requireRedis(config);
   const keyspace = new Keyspace(config.redis.prefix);
-  const queues = openQueues(redis, keyspace.queuePrefix);
+  const queues = openQueues(redis, keyspace.queuePrefix, config);
   try {
     return await work({ redis, keyspace, queues });
   } finally {
@@ -57,7 +58,7 @@ export async function withQueues<T>(
 /** Turns known errors into their message and exit code; unknown ones keep their stack. */
 export function reportError(err: unknown): number {
   if (err instanceof ConfigError || err instanceof RuleError) {
-    for (const problem of err.problems) process.stderr.write(`${problem.file}${problem.line ? `:${problem.line}:${problem.column ?? 1}` : ""}: ${problem.message}\n`);
+    for (const problem of err.problems) process.stderr.write(`${formatProblem(problem)}\n`);
     return 2;
   }
   if (err instanceof CliError) {

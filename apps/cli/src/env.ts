@@ -1,3 +1,4 @@
+import { formatZodError } from "@vigil/core";
 import { z } from "zod";
 
 /** The environment the CLI reads, parsed once. */
@@ -9,9 +10,6 @@ export type CliEnv = z.infer<typeof CliEnvSchema>;
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
   const parsed = CliEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`environment variable ${issue?.path.join(".")}: ${issue?.message}`);
-  }
+  if (!parsed.success) throw new Error(`environment: ${formatZodError(parsed.error)}`);
   return parsed.data;
 }

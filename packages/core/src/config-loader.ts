@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { ConfigSchema, type Config } from "./config.js";
+import type { z } from "zod";
 import { ConfigError, errorMessage, type LocatedProblem } from "./errors.js";
 import { mapStringScalars, parseSourceDocuments, positionOf } from "./yaml-source.js";
-import { zodProblems } from "./yaml-source.js";
+import { locateZodProblems } from "./yaml-source.js";
 
 export const DEFAULT_CONFIG_FILE = "vigil.config.yaml";
 
@@ -42,14 +42,16 @@ export function resolveReferences(
   });
 }
 
-export interface LoadConfigOptions {
+export interface LoadConfigOptions<T extends object> {
+  /** The config schema, built by `createConfigSchema` at the composition root. */
+  schema: z.ZodType<T, unknown>;
   /** Explicit path (`--config`); else `VIGIL_CONFIG`, else ./vigil.config.yaml if present, else defaults. */
   path?: string;
   env?: Record<string, string | undefined>;
 }
 
 /** Where the config comes from, following `--config`, then `VIGIL_CONFIG`, then the default file. */
-export function configPath(options: LoadConfigOptions = {}): { path: string; explicit: boolean } {
+export function configPath(options: { path?: string; env?: Record<string, string | undefined> } = {}): { path: string; explicit: boolean } {
   const env = options.env ?? process.env;
   if (options.path) return { path: options.path, explicit: true };
   if (env.VIGIL_CONFIG) return { path: env.VIGIL_CONFIG, explicit: true };
@@ -57,7 +59,7 @@ export function configPath(options: LoadConfigOptions = {}): { path: string; exp
 }
 
 /** Loads, resolves and validates the config file; throws ConfigError listing every problem. */
-export function loadConfig(options: LoadConfigOptions = {}): Config & { file?: string } {
+export function loadConfig<T extends object>(options: LoadConfigOptions<T>): T & { file?: string } {
   const env = options.env ?? process.env;
   const { path, explicit } = configPath(options);
   let text: string;
@@ -65,14 +67,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config & { file?: s
     text = readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" && !explicit) return ConfigSchema.parse({});
+    if (code === "ENOENT" && !explicit) return options.schema.parse({});
     throw new ConfigError([{ file: path, message: `cannot read config: ${code ?? errorMessage(err)}` }], { cause: err });
   }
-  return { ...parseConfigText(text, path, env), file: path };
+  return { ...parseConfigText(options.schema, text, path, env), file: path };
 }
 
 /** Validates config text (YAML or JSON) as if read from `file`. */
-export function parseConfigText(text: string, file: string, env: Record<string, string | undefined> = process.env): Config {
+export function parseConfigText<T>(schema: z.ZodType<T, unknown>, text: string, file: string, env: Record<string, string | undefined> = process.env): T {
   const { documents, problems } = parseSourceDocuments(text, file);
   if (problems.length) throw new ConfigError(problems);
   if (documents.length > 1) {
@@ -80,13 +82,13 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
     throw new ConfigError([{ file, ...pos, message: "a config file holds one YAML document" }]);
   }
   const source = documents[0];
-  if (!source) return ConfigSchema.parse({});
+  if (!source) return schema.parse({});
   const refProblems: LocatedProblem[] = [];
   mapStringScalars(source, (value, pos) =>
     resolveReferences(value, env, (message) => refProblems.push({ file, ...pos, message })),
   );
   if (refProblems.length) throw new ConfigError(refProblems);
-  const result = ConfigSchema.safeParse(source.doc.toJS());
-  if (!result.success) throw new ConfigError(zodProblems(source, result.error));
+  const result = schema.safeParse(source.doc.toJS());
+  if (!result.success) throw new ConfigError(locateZodProblems(source, result.error));
   return result.data;
 }

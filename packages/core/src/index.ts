@@ -1,3 +1,4 @@
+export * from "./abortable-sleep.js";
 export * from "./alert.js";
 export * from "./config.js";
 export * from "./config-loader.js";
@@ -5,8 +6,12 @@ export * from "./duration.js";
 export * from "./errors.js";
 export * from "./event.js";
 export * from "./logger.js";
+export * from "./lua-command.js";
 export * from "./metrics.js";
 export * from "./queues.js";
+export * from "./rate-limiter.js";
 export * from "./redis.js";
 export * from "./rule.js";
+export * from "./seeded-random.js";
 export * from "./yaml-source.js";
+export * from "./zod-problem.js";

@@ -1,16 +1,12 @@
-import { Queue, type JobsOptions, type ConnectionOptions } from "bullmq";
+import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions, type BulkJobOptions } from "bullmq";
 import { z } from "zod";
 import { AlertSchema } from "./alert.js";
+import type { Config } from "./config.js";
+import { CONFIG_DEFAULTS } from "./config.js";
+import { VigilError } from "./errors.js";
 import { AuditEventSchema } from "./event.js";
-
-export const QUEUE_NAMES = {
-  events: "vigil-events",
-  alerts: "vigil-alerts",
-  deliveries: "vigil-deliveries",
-  /** Poll ticks, one job scheduler per enabled source (owned by @vigil/connectors). */
-  polls: "vigil-polls",
-} as const;
-export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+import type { Logger } from "./logger.js";
+import { formatZodError } from "./zod-problem.js";
 
 /** Payload of a `vigil-events` job: a batch of normalized events from one source. */
 export const EventBatchJobSchema = z.object({
@@ -30,8 +26,13 @@ export const DeliveryJobSchema = z.object({
 });
 export type DeliveryJob = z.infer<typeof DeliveryJobSchema>;
 
+/** Payload of a `vigil-polls` job: which source to pull. Produced by the job schedulers, read by the poll worker. */
+export const PollJobSchema = z.object({ source: z.string().min(1) });
+export type PollJob = z.infer<typeof PollJobSchema>;
+
 const DAY_S = 86_400;
 
+/** Default options of `vigil-events` jobs. */
 export const EVENT_JOB_OPTIONS: JobsOptions = {
   attempts: 20,
   backoff: { type: "exponential", delay: 1_000 },
@@ -39,7 +40,7 @@ export const EVENT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: false,
 };
 
-/** Completed alert jobs are kept a week so a re-enqueued alert id is recognised and dropped. */
+/** Default options of `vigil-alerts` jobs. Completed ones are kept a week so a re-enqueued alert id is recognised and dropped. */
 export const ALERT_JOB_OPTIONS: JobsOptions = {
   attempts: 20,
   backoff: { type: "exponential", delay: 1_000 },
@@ -47,22 +48,136 @@ export const ALERT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: false,
 };
 
+/** One queue of the catalog: its name, the schema of its payload, and the options of its jobs. */
+export interface QueueDefinition<S extends z.ZodType> {
+  /** The BullMQ queue name (under the keyspace's prefix). */
+  readonly name: string;
+  /** Every job's payload; checked when a job is added and again when it is processed. */
+  readonly schema: S;
+  /** Default options of every job, given the config (only the deliveries' depend on it). */
+  jobOptions(config: Pick<Config, "notifier">): JobsOptions;
+}
+
+const defineQueue = <S extends z.ZodType>(definition: QueueDefinition<S>): QueueDefinition<S> => definition;
+
+/**
+ * The queue catalog: every queue Vigil uses, with its payload schema and job options. Each queue
+ * is opened through {@link openQueue} (the pipeline ones by {@link openQueues}) and consumed
+ * through {@link openWorker}, so a payload is validated on add and again on process.
+ */
+export const QUEUES = {
+  /** Batches of normalized events, from the connectors to the engine. */
+  events: defineQueue({
+    name: "vigil-events",
+    schema: EventBatchJobSchema,
+    jobOptions: () => EVENT_JOB_OPTIONS,
+  }),
+  /** One job per alert (job id = alert id), from the engine to the notifier. */
+  alerts: defineQueue({
+    name: "vigil-alerts",
+    schema: AlertJobSchema,
+    jobOptions: () => ALERT_JOB_OPTIONS,
+  }),
+  /**
+   * One job per alert and channel, retried on `config.notifier`'s schedule; the failed set is the
+   * failed-delivery store. Delivered jobs are kept as long as alert jobs, so a re-routed alert adds nothing.
+   */
+  deliveries: defineQueue({
+    name: "vigil-deliveries",
+    schema: DeliveryJobSchema,
+    jobOptions: ({ notifier }) => ({
+      attempts: notifier.attempts,
+      backoff: { type: "exponential", delay: notifier.backoff },
+      removeOnComplete: { age: 7 * DAY_S },
+      removeOnFail: false,
+    }),
+  }),
+  /** Poll ticks, one job scheduler per enabled source (the connectors' schedule). */
+  polls: defineQueue({
+    name: "vigil-polls",
+    schema: PollJobSchema,
+    jobOptions: () => ({ attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } }),
+  }),
+} as const;
+
+export type QueueKey = keyof typeof QUEUES;
+/** The payload type of a catalog queue. */
+export type QueuePayload<K extends QueueKey> = z.infer<(typeof QUEUES)[K]["schema"]>;
+
+/** Queue names by key, e.g. `QUEUE_NAMES.events === "vigil-events"`. */
+export const QUEUE_NAMES = {
+  events: QUEUES.events.name,
+  alerts: QUEUES.alerts.name,
+  deliveries: QUEUES.deliveries.name,
+  polls: QUEUES.polls.name,
+} as const satisfies Record<QueueKey, string>;
+export type QueueName = (typeof QUEUE_NAMES)[QueueKey];
+
 export function deliveryJobId(alertId: string, channel: string): string {
   return `${alertId}-${channel}`;
 }
 
+/** A payload that does not match its queue's schema, refused before it is added. */
+export class QueuePayloadError extends VigilError {
+  constructor(
+    readonly queue: string,
+    /** Every problem of the payload, `key: message`, `; `-separated. */
+    readonly problems: string,
+  ) {
+    super("QUEUE_PAYLOAD_INVALID", `${queue}: invalid payload: ${problems}`, { queue });
+  }
+}
+
+/** The catalog's one check of a payload; throws {@link QueuePayloadError} naming the queue and the field. */
+export function parseQueuePayload<K extends QueueKey>(key: K, data: unknown): QueuePayload<K> {
+  const definition = QUEUES[key];
+  const result = definition.schema.safeParse(data);
+  if (!result.success) throw new QueuePayloadError(definition.name, formatZodError(result.error));
+  return result.data as QueuePayload<K>;
+}
+
+/** A BullMQ queue of the catalog: `add` and `addBulk` validate each payload before anything is written. */
+export class CatalogQueue<K extends QueueKey> extends Queue<QueuePayload<K>, unknown, string, QueuePayload<K>, unknown, string> {
+  constructor(
+    readonly key: K,
+    connection: ConnectionOptions,
+    queuePrefix: string,
+    config: Pick<Config, "notifier">,
+  ) {
+    super(QUEUES[key].name, { connection, prefix: queuePrefix, defaultJobOptions: QUEUES[key].jobOptions(config) });
+  }
+
+  override async add(name: string, data: QueuePayload<K>, opts?: JobsOptions): Promise<Job<QueuePayload<K>, unknown, string>> {
+    return super.add(name, parseQueuePayload(this.key, data), opts);
+  }
+
+  override async addBulk(jobs: { name: string; data: QueuePayload<K>; opts?: BulkJobOptions }[]): Promise<Job<QueuePayload<K>, unknown, string>[]> {
+    return super.addBulk(jobs.map((job) => ({ ...job, data: parseQueuePayload(this.key, job.data) })));
+  }
+}
+
+const DEFAULT_NOTIFIER: Pick<Config, "notifier"> = { notifier: CONFIG_DEFAULTS.notifier };
+
+/**
+ * Opens one catalog queue under a keyspace's BullMQ prefix (`keyspace.queuePrefix`). `config`
+ * supplies the deliveries' retry schedule; without it, the config defaults apply.
+ */
+export function openQueue<K extends QueueKey>(key: K, connection: ConnectionOptions, queuePrefix: string, config: Pick<Config, "notifier"> = DEFAULT_NOTIFIER): CatalogQueue<K> {
+  return new CatalogQueue(key, connection, queuePrefix, config);
+}
+
 export interface VigilQueues {
-  events: Queue<EventBatchJob>;
-  alerts: Queue<AlertJob>;
-  deliveries: Queue<DeliveryJob>;
+  events: CatalogQueue<"events">;
+  alerts: CatalogQueue<"alerts">;
+  deliveries: CatalogQueue<"deliveries">;
   close(): Promise<void>;
 }
 
-/** Opens the three pipeline queues under a keyspace's BullMQ prefix. */
-export function openQueues(connection: ConnectionOptions, queuePrefix: string): VigilQueues {
-  const events = new Queue<EventBatchJob>(QUEUE_NAMES.events, { connection, prefix: queuePrefix, defaultJobOptions: EVENT_JOB_OPTIONS });
-  const alerts = new Queue<AlertJob>(QUEUE_NAMES.alerts, { connection, prefix: queuePrefix, defaultJobOptions: ALERT_JOB_OPTIONS });
-  const deliveries = new Queue<DeliveryJob>(QUEUE_NAMES.deliveries, { connection, prefix: queuePrefix });
+/** Opens the three pipeline queues under a keyspace's BullMQ prefix: the one place each is opened in a process. */
+export function openQueues(connection: ConnectionOptions, queuePrefix: string, config?: Pick<Config, "notifier">): VigilQueues {
+  const events = openQueue("events", connection, queuePrefix, config);
+  const alerts = openQueue("alerts", connection, queuePrefix, config);
+  const deliveries = openQueue("deliveries", connection, queuePrefix, config);
   return {
     events,
     alerts,
@@ -71,4 +186,41 @@ export function openQueues(connection: ConnectionOptions, queuePrefix: string): 
       await Promise.all([events.close(), alerts.close(), deliveries.close()]);
     },
   };
+}
+
+export interface OpenWorkerOptions {
+  connection: ConnectionOptions;
+  queuePrefix: string;
+  concurrency: number;
+  /** Gets the worker's connection errors and the payloads it refuses, with `queue` bound. */
+  logger: Logger;
+}
+
+/**
+ * Consumes a catalog queue. Each job's payload is validated before `process` sees it; an invalid
+ * one is logged and fails the job at once with an UnrecoverableError naming the queue, the job and
+ * the field, so it stays in the failed set (nothing is lost) and the worker goes on.
+ */
+export function openWorker<K extends QueueKey, R>(
+  key: K,
+  process: (data: QueuePayload<K>, job: Job<QueuePayload<K>>) => Promise<R>,
+  options: OpenWorkerOptions,
+): Worker<QueuePayload<K>, R> {
+  const { name } = QUEUES[key];
+  const logger = options.logger.child({ queue: name });
+  const worker = new Worker<QueuePayload<K>, R>(
+    name,
+    (job) => {
+      const result = QUEUES[key].schema.safeParse(job.data);
+      if (!result.success) {
+        const message = `${name} job ${job.id}: invalid payload: ${formatZodError(result.error)}`;
+        logger.error({ jobId: job.id }, message);
+        throw new UnrecoverableError(message);
+      }
+      return process(result.data as QueuePayload<K>, job);
+    },
+    { connection: options.connection, prefix: options.queuePrefix, concurrency: options.concurrency },
+  );
+  worker.on("error", (err) => logger.error({ err }, "queue connection error"));
+  return worker;
 }

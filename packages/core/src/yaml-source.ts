@@ -1,6 +1,7 @@
 import { Document, isMap, isNode, isPair, isScalar, LineCounter, parseAllDocuments, type Node } from "yaml";
 import type { z } from "zod";
 import type { LocatedProblem } from "./errors.js";
+import { formatZodProblem, zodProblems } from "./zod-problem.js";
 
 /** One YAML (or JSON) document with what is needed to point back into its file. */
 export interface SourceDocument {
@@ -66,34 +67,13 @@ function linePos(source: SourceDocument, offset: number): { line: number; column
   return { line, column: col };
 }
 
-export function dottedPath(path: readonly PropertyKey[]): string {
-  return path.map(String).join(".");
-}
-
-/** Turns zod issues into problems located in the document, each naming its key. */
-export function zodProblems(source: SourceDocument, error: z.ZodError, basePath: readonly PropertyKey[] = []): LocatedProblem[] {
-  const problems: LocatedProblem[] = [];
-  for (const issue of error.issues) {
-    const path = [...basePath, ...issue.path];
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
-        const pos = keyPosition(source, path, key) ?? positionOf(source, path);
-        const keyPath = dottedPath([...path, key]);
-        problems.push({ file: source.file, ...pos, key: keyPath, message: `unknown key "${keyPath}"` });
-      }
-      continue;
-    }
-    const keyPath = dottedPath(path);
-    const pos = positionOf(source, path);
-    problems.push({ file: source.file, ...pos, key: keyPath, message: keyPath ? `${keyPath}: ${describeIssue(issue)}` : describeIssue(issue) });
-  }
-  return problems;
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type" && issue.input === undefined) return `is required (${issue.expected})`;
-  if (issue.code === "invalid_union" && "note" in issue && issue.note) return issue.message;
-  return issue.message;
+/** Turns zod issues into problems located in the document, each naming its key (see `zodProblems`). */
+export function locateZodProblems(source: SourceDocument, error: z.ZodError, basePath: readonly PropertyKey[] = []): LocatedProblem[] {
+  return zodProblems(error, basePath).map((problem) => {
+    const name = problem.path[problem.path.length - 1];
+    const pos = problem.unknownKey && typeof name === "string" ? (keyPosition(source, problem.path.slice(0, -1), name) ?? positionOf(source, problem.path.slice(0, -1))) : positionOf(source, problem.path);
+    return { file: source.file, ...pos, key: problem.key ?? "", message: formatZodProblem(problem) };
+  });
 }
 
 /** Walks every string scalar of a document, replacing its value. */

@@ -1,9 +1,9 @@
-import { UnrecoverableError, Worker, type Job } from "bullmq";
+import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import {
-  ALERT_JOB_OPTIONS,
-  EventBatchJobSchema,
   QUEUE_NAMES,
+  openWorker,
+  parseQueuePayload,
   type EventBatchJob,
   type Logger,
   type Metrics,
@@ -28,46 +28,47 @@ export interface EventsWorkerResult {
   late: number;
 }
 
-/** Validates a batch, evaluates it and enqueues its alerts (job id = alert id, so never twice). */
+/** Validates a batch (as the worker does), evaluates it and enqueues its alerts. */
 export async function processEventBatch(
   job: Pick<Job<EventBatchJob>, "id" | "data">,
   options: Pick<EventsWorkerOptions, "engine" | "queues" | "metrics">,
 ): Promise<EventsWorkerResult> {
-  const parsed = EventBatchJobSchema.safeParse(job.data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? ` at ${issue.path.join(".")}` : "";
-    throw new UnrecoverableError(`${QUEUE_NAMES.events} job ${job.id}: invalid payload${where}: ${issue?.message ?? "unknown"}`);
-  }
+  return evaluateBatch(parseQueuePayload("events", job.data), String(job.id), options);
+}
+
+/** Evaluates a validated batch and enqueues its alerts (job id = alert id, so never twice). */
+async function evaluateBatch(
+  batch: EventBatchJob,
+  jobId: string,
+  options: Pick<EventsWorkerOptions, "engine" | "queues" | "metrics">,
+): Promise<EventsWorkerResult> {
   const timer = options.metrics?.batchDuration.startTimer();
-  const outcome = await options.engine.processBatch(parsed.data.events, String(job.id));
+  const outcome = await options.engine.processBatch(batch.events, jobId);
   if (outcome.alerts.length) {
-    await options.queues.alerts.addBulk(
-      outcome.alerts.map((alert) => ({ name: alert.ruleId, data: alert, opts: { ...ALERT_JOB_OPTIONS, jobId: alert.id } })),
-    );
+    await options.queues.alerts.addBulk(outcome.alerts.map((alert) => ({ name: alert.ruleId, data: alert, opts: { jobId: alert.id } })));
   }
   timer?.();
-  const events = parsed.data.events.length;
+  const events = batch.events.length;
   options.metrics?.eventsProcessed.inc({ result: "new" }, events - outcome.duplicates);
   if (outcome.duplicates) options.metrics?.eventsProcessed.inc({ result: "duplicate" }, outcome.duplicates);
   return { events, alerts: outcome.alerts.length, duplicates: outcome.duplicates, late: outcome.late.length };
 }
 
-/** The engine role: a BullMQ worker on `vigil-events`. A bad job fails alone; the worker keeps going. */
+/** The engine role: a worker on `vigil-events`. A bad job fails alone; the worker keeps going. */
 export function startEventsWorker(options: EventsWorkerOptions): Worker<EventBatchJob, EventsWorkerResult> {
   const logger = options.logger.child({ component: "engine", queue: QUEUE_NAMES.events });
-  const worker = new Worker<EventBatchJob, EventsWorkerResult>(QUEUE_NAMES.events, (job) => processEventBatch(job, options), {
+  const worker = openWorker("events", (batch, job) => evaluateBatch(batch, String(job.id), options), {
     connection: options.connection,
-    prefix: options.queuePrefix,
+    queuePrefix: options.queuePrefix,
     concurrency: options.concurrency ?? 8,
+    logger: options.logger.child({ component: "engine" }),
   });
   worker.on("completed", (job, result) => {
     if (result.alerts || result.late) logger.info({ jobId: job.id, source: job.data.source, ...result }, "batch evaluated");
     else logger.debug({ jobId: job.id, source: job.data.source, ...result }, "batch evaluated");
   });
   worker.on("failed", (job, err) => {
-    logger.error({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, "batch failed");
+    logger.error({ jobId: job?.id, attemptsMade: job?.attemptsMade, err }, "batch failed");
   });
-  worker.on("error", (err) => logger.error({ err: err.message }, "worker error"));
   return worker;
 }

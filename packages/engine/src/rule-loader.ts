@@ -8,7 +8,7 @@ import {
   positionOf,
   RuleError,
   RuleSchema,
-  zodProblems,
+  locateZodProblems,
   type LocatedProblem,
   type Rule,
   type SourceDocument,
@@ -69,7 +69,7 @@ function validateDocument(source: SourceDocument): { loaded?: LoadedRule; proble
   const problems: RuleProblem[] = [];
   const parsed = RuleSchema.safeParse(value);
   if (!parsed.success) {
-    for (const p of zodProblems(source, parsed.error)) {
+    for (const p of locateZodProblems(source, parsed.error)) {
       problems.push({ ...p, ruleId, message: ruleId ? `rule ${ruleId}: ${p.message}` : p.message });
     }
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { deleteKeyspace, Keyspace } from "@vigil/core";
+import { deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS } from "@vigil/core";
 import { Engine } from "./engine.js";
 import type { LoadedRule } from "./rule-loader.js";
 import { RedisWindowStore } from "./window-store.js";
@@ -25,7 +25,7 @@ export async function runRuleTests(rules: readonly LoadedRule[], redis: Redis): 
     for (const test of loaded.rule.tests ?? []) {
       const keyspace = new Keyspace(`vigil-ruletest-${randomUUID()}`);
       try {
-        const store = new RedisWindowStore(redis, keyspace, { seenTtlMs: 3_600_000, maxEventIds: 50 });
+        const store = new RedisWindowStore(redis, keyspace, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
         const engine = new Engine([{ ...loaded, rule: { ...loaded.rule, enabled: true } }], store);
         const { alerts } = await engine.processBatch(test.events, "rule-test");
         const failures: string[] = [];

@@ -1,4 +1,4 @@
-import { ConfigSchema, type ConfigInput } from "@vigil/core";
+import { NotifierConfigSchema as ConfigSchema, type NotifierConfigInput as ConfigInput } from "./testing/notifier-config.js";
 import { describe, expect, it } from "vitest";
 import { routeAlert } from "./alert-routing.js";
 import { makeAlert } from "./testing/alert.fixture.js";

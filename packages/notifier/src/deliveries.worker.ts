@@ -1,12 +1,12 @@
-import { Worker, UnrecoverableError, type ConnectionOptions } from "bullmq";
-import { z } from "zod";
+import { UnrecoverableError, type ConnectionOptions, type Worker } from "bullmq";
 import {
   DeliveryError,
-  DeliveryJobSchema,
   QUEUE_NAMES,
   deliveryJobId,
   errorMessage,
+  openWorker,
   type Config,
+  type DeliveryJob,
   type Keyspace,
   type Logger,
   type Metrics,
@@ -28,19 +28,13 @@ export interface DeliveriesWorkerOptions {
  * retries; permanent ones (and spent attempts) leave the job in the failed set, which is
  * the failed-delivery store.
  */
-export function startDeliveriesWorker({ config, connection, keyspace, logger, metrics, channels }: DeliveriesWorkerOptions): Worker<unknown, void> {
-  const log = logger.child({ component: "notifier.deliveries", queue: QUEUE_NAMES.deliveries });
+export function startDeliveriesWorker({ config, connection, keyspace, logger, metrics, channels }: DeliveriesWorkerOptions): Worker<DeliveryJob, void> {
+  const component = logger.child({ component: "notifier.deliveries" });
+  const log = component.child({ queue: QUEUE_NAMES.deliveries });
 
-  return new Worker<unknown, void>(
-    QUEUE_NAMES.deliveries,
-    async (job) => {
-      const parsed = DeliveryJobSchema.safeParse(job.data);
-      if (!parsed.success) {
-        const message = `delivery job ${job.id} holds no valid delivery:\n${z.prettifyError(parsed.error)}`;
-        log.error({ jobId: job.id }, message);
-        throw new UnrecoverableError(message);
-      }
-      const { channel: channelName, alert } = parsed.data;
+  return openWorker(
+    "deliveries",
+    async ({ channel: channelName, alert }, job) => {
       const jobLog = log.child({ jobId: job.id, channel: channelName, alertId: alert.id, ruleId: alert.ruleId });
       const attempt = job.attemptsMade + 1;
       const attempts = job.opts.attempts ?? 1;
@@ -69,6 +63,6 @@ export function startDeliveriesWorker({ config, connection, keyspace, logger, me
       metrics.deliveries.inc({ channel: channelName, outcome: "sent" });
       jobLog.info({ attempt }, "alert delivered");
     },
-    { connection, prefix: keyspace.queuePrefix, concurrency: config.notifier.concurrency },
+    { connection, queuePrefix: keyspace.queuePrefix, concurrency: config.notifier.concurrency, logger: component },
   );
 }

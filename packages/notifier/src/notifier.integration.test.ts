@@ -1,22 +1,24 @@
 import { randomUUID } from "node:crypto";
 import {
-  ConfigSchema,
   Keyspace,
   createMetrics,
   createRedis,
   deleteKeyspace,
   deliveryJobId,
+  QUEUE_NAMES,
+  openQueue,
   openQueues,
   type Alert,
-  type ConfigInput,
   type Metrics,
   type VigilQueues,
 } from "@vigil/core";
 import { startSmtpSink, startWebhookSink, type SmtpSink, type WebhookSink } from "@vigil/simulator";
+import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listFailedDeliveries, retryFailedDeliveries } from "./failed-deliveries.js";
 import { startNotifier, type Notifier } from "./notifier.js";
+import { NotifierConfigSchema as ConfigSchema, type NotifierConfigInput as ConfigInput } from "./testing/notifier-config.js";
 import { makeAlert } from "./testing/alert.fixture.js";
 import { closedPort } from "./testing/free-port.js";
 import { recordingLogger, type LogRecord } from "./testing/recording-logger.js";
@@ -85,7 +87,9 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     });
     const { logger, records } = recordingLogger();
     logs = records;
-    const notifier = startNotifier({ config, connection: redis, keyspace, metrics, logger });
+    const deliveries = openQueue("deliveries", redis, keyspace.queuePrefix, config);
+    running.push(deliveries);
+    const notifier = startNotifier({ config, connection: redis, keyspace, queues: { deliveries }, metrics, logger });
     running.push(notifier);
     await notifier.ready();
     return notifier;
@@ -228,7 +232,11 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
 
   it("fails a job with a broken payload clearly and keeps going", async () => {
     await start();
-    await queues.alerts.add("alert", { id: "broken" } as unknown as Alert, { jobId: "broken" });
+    // A producer that bypasses the catalog (an older release, a hand-made job): validation on add cannot stop it.
+    const unchecked = new Queue(QUEUE_NAMES.alerts, { connection: redis, prefix: keyspace.queuePrefix });
+    await unchecked.add("alert", { id: "broken" }, { jobId: "broken" });
+    await unchecked.close();
+    await expect(queues.alerts.add("alert", { id: "refused" } as unknown as Alert)).rejects.toThrow(/^vigil-alerts: invalid payload: ruleId: is required/);
     const alert = makeAlert({ notify: ["soc-webhook"] });
     await enqueue(alert);
 
@@ -236,7 +244,7 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     await until("the broken job has failed", async () => (await queues.alerts.getFailedCount()) === 1);
     const broken = await queues.alerts.getJob("broken");
     expect(broken?.attemptsMade).toBe(1);
-    expect(broken?.failedReason).toContain("alert job broken holds no valid alert");
+    expect(broken?.failedReason).toContain("vigil-alerts job broken: invalid payload: ");
     expect(broken?.failedReason).toContain("ruleId");
   });
 

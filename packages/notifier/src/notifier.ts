@@ -1,5 +1,5 @@
-import { Queue, type ConnectionOptions } from "bullmq";
-import { QUEUE_NAMES, createMetrics, errorMessage, silentLogger, type Config, type DeliveryJob, type Keyspace, type Logger, type Metrics } from "@vigil/core";
+import type { ConnectionOptions } from "bullmq";
+import { createMetrics, silentLogger, type Config, type Keyspace, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
 import { startAlertsWorker } from "./alerts.worker.js";
 import type { Channel } from "./channels/channel.js";
 import { createChannel } from "./channels/channel-registry.js";
@@ -10,6 +10,8 @@ export interface NotifierOptions {
   /** An ioredis instance (made with `createRedis`) or BullMQ connection options. */
   connection: ConnectionOptions;
   keyspace: Keyspace;
+  /** From core's `openQueues(…, config)`; alerts are routed into `deliveries`. The caller closes it. */
+  queues: Pick<VigilQueues, "deliveries">;
   logger?: Logger;
   metrics?: Metrics;
 }
@@ -22,17 +24,13 @@ export interface Notifier {
 }
 
 /** Runs the notifier role: routes `vigil-alerts` into `vigil-deliveries` and delivers those. */
-export function startNotifier({ config, connection, keyspace, logger = silentLogger, metrics = createMetrics() }: NotifierOptions): Notifier {
+export function startNotifier({ config, connection, keyspace, queues, logger = silentLogger, metrics = createMetrics() }: NotifierOptions): Notifier {
   const log = logger.child({ component: "notifier" });
   const channels = new Map<string, Channel>(config.channels.map((channelConfig) => [channelConfig.name, createChannel(channelConfig)]));
-  const deliveries = new Queue<DeliveryJob>(QUEUE_NAMES.deliveries, { connection, prefix: keyspace.queuePrefix });
+  const { deliveries } = queues;
   const alertsWorker = startAlertsWorker({ config, connection, keyspace, logger, deliveries });
   const deliveriesWorker = startDeliveriesWorker({ config, connection, keyspace, logger, metrics, channels });
 
-  const logRedisError = (queue: string) => (err: unknown) => log.error({ queue, error: errorMessage(err) }, "queue connection error");
-  alertsWorker.on("error", logRedisError(QUEUE_NAMES.alerts));
-  deliveriesWorker.on("error", logRedisError(QUEUE_NAMES.deliveries));
-  deliveries.on("error", logRedisError(QUEUE_NAMES.deliveries));
   log.info({ channels: [...channels.keys()], routes: config.routes.length }, "notifier started");
 
   let closing: Promise<void> | undefined;
@@ -43,7 +41,6 @@ export function startNotifier({ config, connection, keyspace, logger = silentLog
     close() {
       closing ??= (async () => {
         await Promise.all([alertsWorker.close(), deliveriesWorker.close()]);
-        await deliveries.close();
         await Promise.all([...channels.values()].map((channel) => channel.close?.()));
         log.info("notifier stopped");
       })();

@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { ConfigSchema, createLogger, createMetrics, createRedis, deleteKeyspace, PROVIDERS, type Alert, type ConfigInput } from "@vigil/core";
-import type { ProviderSimulator } from "@vigil/simulator";
+import { PROVIDER_MANIFESTS } from "@vigil/connectors";
+import { createLogger, createMetrics, createRedis, deleteKeyspace, type Alert } from "@vigil/core";
+import type { ProviderName, ProviderSimulator } from "@vigil/simulator";
 import { cliContext, type GlobalOptions } from "../context.js";
 import { formatTable } from "../format.js";
 import { ensureRedis } from "../runtime/local-redis.js";
 import { startVigil, type VigilProcess } from "../runtime/roles.js";
+import { VigilConfigSchema as ConfigSchema, type VigilConfigInput as ConfigInput } from "../vigil-config.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 
@@ -16,16 +18,16 @@ interface DemoOptions {
   follow?: boolean;
 }
 
-/** The simulated providers as configured sources, each with the credentials the simulator accepts. */
+/** Every registered provider; `test/connectors/registries.test.ts` makes sure the simulator fakes each. */
+export const DEMO_PROVIDERS = PROVIDER_MANIFESTS.map((manifest) => manifest.type) as ProviderName[];
+
+/** The simulated providers as configured sources, each with the credentials the simulator accepts (from its manifest). */
 function providerSources(sim: ProviderSimulator, pollInterval: string): NonNullable<ConfigInput["sources"]> {
-  const common = (provider: string) => ({ name: `${provider}-demo`, baseUrl: sim.baseUrl(provider as never), startFrom: "4d", lookback: "5m", pollInterval });
-  return [
-    { ...common("pylon"), type: "pylon", auth: { token: sim.credentials("pylon").token } },
-    { ...common("zendesk"), type: "zendesk", auth: { email: sim.credentials("zendesk").email, token: sim.credentials("zendesk").apiToken } },
-    { ...common("ashby"), type: "ashby", auth: { apiKey: sim.credentials("ashby").apiKey } },
-    { ...common("logfire"), type: "logfire", auth: { token: sim.credentials("logfire").apiKey } },
-    { ...common("bloodhound"), type: "bloodhound", auth: { tokenId: sim.credentials("bloodhound").tokenId, tokenKey: sim.credentials("bloodhound").tokenKey } },
-  ];
+  return PROVIDER_MANIFESTS.map((manifest) => {
+    const provider = manifest.type as ProviderName;
+    const credentials = sim.credentials(provider) as unknown as Record<string, string>;
+    return { type: provider, name: `${provider}-demo`, baseUrl: sim.baseUrl(provider), auth: manifest.provider.simulatorAuth(credentials), startFrom: "4d", lookback: "5m", pollInterval };
+  }) as NonNullable<ConfigInput["sources"]>;
 }
 
 export function registerDemoCommand(program: Command, globals: () => GlobalOptions): void {
@@ -50,7 +52,7 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
         ? undefined
         : await startProviderSimulator({
             seed: 7,
-            records: Object.fromEntries(PROVIDERS.map((p) => [p, 150])),
+            records: Object.fromEntries(DEMO_PROVIDERS.map((p) => [p, 150])),
             start: new Date(Date.now() - 3 * 86_400_000),
             end: new Date(Date.now() - 10 * 60_000),
             storyRecords: attackStory(new Date()),
@@ -106,7 +108,7 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
         }
         if (options.follow) {
           say("\nfollowing: polling every 5s, new records arrive every few seconds; Ctrl-C stops");
-          const appender = sim ? setInterval(() => PROVIDERS.forEach((p) => sim.append(p, 1)), 3_000) : undefined;
+          const appender = sim ? setInterval(() => DEMO_PROVIDERS.forEach((p) => sim.append(p, 1)), 3_000) : undefined;
           await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
           if (appender) clearInterval(appender);
         }

@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
-import { deleteKeyspace, Keyspace, PartialAuditEventSchema, type AuditEvent } from "@vigil/core";
+import { deleteKeyspace, formatZodError, Keyspace, MAX_ALERT_EVENT_IDS, PartialAuditEventSchema, type AuditEvent } from "@vigil/core";
 import { Engine, loadRules, RedisWindowStore } from "@vigil/engine";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
 
@@ -18,11 +18,7 @@ export function parseEventLine(line: string): { event: AuditEvent } | { error: s
   }
   const parsed = PartialAuditEventSchema.safeParse(value);
   if (parsed.success) return { event: parsed.data };
-  return {
-    error: parsed.error.issues
-      .map((issue) => (issue.code === "unrecognized_keys" ? `unknown field(s) ${issue.keys.join(", ")}` : `${issue.path.join(".") || "event"}: ${issue.message}`))
-      .join("; "),
-  };
+  return { error: formatZodError(parsed.error) };
 }
 
 export function registerReplayCommand(program: Command, globals: () => GlobalOptions): void {
@@ -44,7 +40,7 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
       await opened;
       const redis = await requireRedis(config);
       const keyspace = new Keyspace(`vigil-replay-${randomUUID()}`);
-      const engine = new Engine(rules, new RedisWindowStore(redis, keyspace, { seenTtlMs: 86_400_000, maxEventIds: 50 }));
+      const engine = new Engine(rules, new RedisWindowStore(redis, keyspace, { seenTtlMs: 86_400_000, maxEventIds: MAX_ALERT_EVENT_IDS }));
       const stats = { events: 0, alerts: 0, badLines: 0, late: 0 };
       let batch: AuditEvent[] = [];
       let batchNumber = 0;

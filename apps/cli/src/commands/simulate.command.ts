@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { PROVIDERS, type ProviderName } from "@vigil/core";
-import type { FaultKind } from "@vigil/simulator";
+import { PROVIDERS } from "@vigil/connectors";
+import type { FaultKind, ProviderName } from "@vigil/simulator";
 import { CliError, type GlobalOptions } from "../context.js";
 
 function parseInteger(name: string, value: string, min: number, max: number): number {

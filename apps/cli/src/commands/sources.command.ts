@@ -1,5 +1,7 @@
 import type { Command } from "commander";
-import { formatDuration, Keyspace, parseDuration, type Config, type SourceConfig } from "@vigil/core";
+import type { SourceConfig } from "@vigil/connectors";
+import { formatDuration, Keyspace, parseDuration } from "@vigil/core";
+import type { VigilConfig as Config } from "../vigil-config.js";
 import { createConnector, createConnectorDeps, getSourcesStatus } from "@vigil/connectors";
 import { CliError, cliContext, requireRedis, withQueues, type GlobalOptions } from "../context.js";
 import { formatTable } from "../format.js";

@@ -1,5 +1,4 @@
-import type { ProviderName } from "@vigil/core";
-import type { ProviderSimulatorOptions } from "@vigil/simulator";
+import type { ProviderName, ProviderSimulatorOptions } from "@vigil/simulator";
 
 const ATTACKER_IP = "203.0.113.66";
 const MALLORY = { name: "Mallory Vance", email: "mallory@acme.example" };
@@ -69,3 +68,8 @@ export const STORY_RULES = [
   "zendesk.api-token-created",
   "zendesk.mass-user-deletion",
 ];
+
+/** The providers the attack story has a part for. */
+export function attackStoryProviders(): string[] {
+  return Object.keys(attackStory(new Date()));
+}

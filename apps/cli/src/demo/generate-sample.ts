@@ -1,16 +1,9 @@
 // Writes sample-events.jsonl: a day of ordinary audit activity across the five providers,
 // with an attack story woven in. Deterministic; run with `pnpm tsx apps/cli/src/demo/generate-sample.ts`.
 import { writeFileSync } from "node:fs";
-import type { AuditEvent, EventCategory, EventOutcome } from "@vigil/core";
+import { seededRandom, type AuditEvent, type EventCategory, type EventOutcome } from "@vigil/core";
 
-let seed = 20260302;
-function random(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const random = seededRandom(20260302);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
 const DAY = Date.parse("2026-03-02T00:00:00Z");

@@ -1,11 +1,12 @@
 import type { Redis } from "ioredis";
 import type { Worker } from "bullmq";
-import { createRedis, Keyspace, openQueues, redactUrl, type Config, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
+import { createRedis, Keyspace, MAX_ALERT_EVENT_IDS, openQueues, redactUrl, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
 import { Engine, loadRules, RedisWindowStore, startEventsWorker, type LoadedRule } from "@vigil/engine";
 import { startPollWorker, type PollWorker } from "@vigil/connectors";
 import { startNotifier, type Notifier } from "@vigil/notifier";
 import { startHealthServer } from "./http-server.js";
 import { ShutdownManager } from "./shutdown.js";
+import type { VigilConfig as Config } from "../vigil-config.js";
 
 export const ROLES = ["connectors", "engine", "notifier"] as const;
 export type Role = (typeof ROLES)[number];
@@ -44,7 +45,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   const redis = createRedis(config.redis.url);
   redis.on("error", (err) => logger.error({ redis: redactUrl(config.redis.url), err: err.message }, "redis connection error"));
   const keyspace = new Keyspace(config.redis.prefix);
-  const queues = openQueues(redis, keyspace.queuePrefix);
+  const queues = openQueues(redis, keyspace.queuePrefix, config);
   const shutdown = options.shutdown ?? new ShutdownManager(logger);
   const started: VigilProcess = { redis, keyspace, queues, rules, shutdown };
   let accepting = true;
@@ -73,7 +74,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
     shutdown.add("pollers", () => started.pollWorker?.close());
   }
   if (roles.has("engine")) {
-    const store = new RedisWindowStore(redis, keyspace, { seenTtlMs: config.engine.dedupFor, maxEventIds: 50 });
+    const store = new RedisWindowStore(redis, keyspace, { seenTtlMs: config.engine.dedupFor, maxEventIds: MAX_ALERT_EVENT_IDS });
     const engine = new Engine(rules, store, { logger: logger.child({ component: "engine" }), metrics });
     started.engineWorker = startEventsWorker({
       engine,
@@ -88,7 +89,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
     logger.info({ rules: engine.ruleIds.length }, "engine started");
   }
   if (roles.has("notifier")) {
-    started.notifier = startNotifier({ config, connection: redis, keyspace, logger, metrics });
+    started.notifier = startNotifier({ config, connection: redis, keyspace, queues, logger, metrics });
     shutdown.add("notifier", () => started.notifier?.close());
   }
   shutdown.add("queues", () => queues.close());

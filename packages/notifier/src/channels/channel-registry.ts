@@ -1,18 +1,28 @@
-import type { ChannelConfig } from "@vigil/core";
+import type { ChannelConfigBase } from "@vigil/core";
+import { z } from "zod";
 import type { Channel } from "./channel.js";
-import { EmailChannel } from "./email.channel.js";
-import { WebhookChannel } from "./webhook.channel.js";
+import type { ChannelManifest } from "./channel-manifest.js";
+import { emailManifest } from "./email/email.manifest.js";
+import { webhookManifest } from "./webhook/webhook.manifest.js";
 
-type ChannelFactories = { [Type in ChannelConfig["type"]]: (config: Extract<ChannelConfig, { type: Type }>) => Channel };
+/** Every channel type, one line each; the config's `channels` schema is derived from this list. */
+export const CHANNEL_MANIFESTS = [emailManifest, webhookManifest] as const;
 
-/** One factory per channel type; a new type in the config schema fails to compile until it is added here. */
-export const CHANNEL_FACTORIES = {
-  email: (config) => new EmailChannel(config),
-  webhook: (config) => new WebhookChannel(config),
-} satisfies ChannelFactories;
+type ChannelSchemas = (typeof CHANNEL_MANIFESTS)[number]["configSchema"];
+/** Any channel's config, as the registered schemas parse it. */
+export type ChannelConfig = z.output<ChannelSchemas>;
 
-export function createChannel(config: ChannelConfig): Channel {
-  // TypeScript cannot correlate `config.type` with the factory's parameter; the mapped type above guarantees it.
-  const factory = CHANNEL_FACTORIES[config.type] as (config: ChannelConfig) => Channel;
-  return factory(config);
+/** One branch per registered channel type, discriminated by `type`. */
+export const ChannelConfigSchema = z.discriminatedUnion(
+  "type",
+  CHANNEL_MANIFESTS.map((manifest) => manifest.configSchema) as unknown as [z.ZodObject, ...z.ZodObject[]],
+) as unknown as z.ZodType<ChannelConfig, z.input<ChannelSchemas>>;
+
+const byType = new Map<string, ChannelManifest>((CHANNEL_MANIFESTS as readonly ChannelManifest[]).map((manifest) => [manifest.type, manifest]));
+
+/** Builds the channel of a configured channel (parsed by the registered schemas). */
+export function createChannel(config: ChannelConfigBase): Channel {
+  const manifest = byType.get(config.type);
+  if (!manifest) throw new Error(`unknown channel type "${config.type}" (registered: ${[...byType.keys()].join(", ")})`);
+  return manifest.create(config);
 }

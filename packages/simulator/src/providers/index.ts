@@ -9,6 +9,7 @@ export {
 } from "./simulator-options.schema.js";
 export {
   PROVIDER_NAMES,
+  isSimulatedProvider,
   type FeedOrder,
   type ProviderCredentials,
   type ProviderName,

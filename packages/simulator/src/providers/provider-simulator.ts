@@ -20,7 +20,7 @@ import { clientAddress, emptyResponse, textResponse, type SimRequest, type SimRe
 import { MICROS_PER_DAY, MICROS_PER_MS, nowUs } from "./shared/instant.js";
 import { SlidingWindowRateLimiter, type RateLimitSetting, type RateLimitVerdict } from "./shared/rate-limiter.js";
 import { RecordStore } from "./shared/record-store.js";
-import { deriveSeed } from "./shared/seeded-random.js";
+import { deriveSeed } from "@vigil/core";
 import { appendSpan, draftTimes, plantBoundaryTies } from "./shared/timeline.js";
 import {
   DEFAULT_RECORD_COUNT,

@@ -18,6 +18,11 @@ import type { ZendeskCredentials } from "./zendesk/zendesk.provider.js";
 export const PROVIDER_NAMES = ["pylon", "zendesk", "ashby", "logfire", "bloodhound"] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
+/** True for a provider this simulator fakes. */
+export function isSimulatedProvider(name: string): name is ProviderName {
+  return (PROVIDER_NAMES as readonly string[]).includes(name);
+}
+
 /** Per provider: the record its list endpoint serves, the record kept (with detail-only fields), its credentials. */
 export interface ProviderTypeMap {
   pylon: { record: PylonAuditLog; stored: PylonAuditLog; credentials: PylonCredentials };

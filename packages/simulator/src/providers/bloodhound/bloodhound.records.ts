@@ -4,7 +4,7 @@ import { mergeDraft } from "../shared/draft-merge.js";
 import { formatInstant, MICROS_PER_MS, parseRfc3339Us, type InstantPrecision } from "../shared/instant.js";
 import { createPeople, ipFor, randomPrivateIp, type Person } from "../shared/people.js";
 import { Rfc3339StringSchema, draftTime } from "../shared/schema-helpers.js";
-import { SeededRandom } from "../shared/seeded-random.js";
+import { SeededRandom } from "@vigil/core";
 import { randomSortedTimes } from "../shared/timeline.js";
 
 export const BLOODHOUND_STATUSES = ["intent", "success", "failure"] as const;

@@ -4,7 +4,7 @@ import { mergeDraft } from "../shared/draft-merge.js";
 import { formatInstant, parseRfc3339Us, type InstantPrecision } from "../shared/instant.js";
 import { createPeople, ipFor, type Person, USER_AGENTS } from "../shared/people.js";
 import { Rfc3339StringSchema, draftTime } from "../shared/schema-helpers.js";
-import { SeededRandom } from "../shared/seeded-random.js";
+import { SeededRandom } from "@vigil/core";
 import { randomSortedTimes } from "../shared/timeline.js";
 
 /** Pylon's `AuditLog` (OpenAPI `GetAuditLogsResponseBody.data[]`). */

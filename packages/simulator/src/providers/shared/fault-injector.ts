@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { SimResponse } from "./http-kit.js";
-import { SeededRandom } from "./seeded-random.js";
+import { SeededRandom } from "@vigil/core";
 
 export const FAULT_KINDS = ["500", "429", "slow", "malformed"] as const;
 export const FaultKindSchema = z.enum(FAULT_KINDS);

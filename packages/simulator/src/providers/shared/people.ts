@@ -1,4 +1,4 @@
-import type { SeededRandom } from "./seeded-random.js";
+import type { SeededRandom } from "@vigil/core";
 
 /** A member of the simulated organization, reused across a provider's records. */
 export interface Person {

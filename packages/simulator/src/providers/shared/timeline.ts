@@ -1,5 +1,5 @@
 import { type InstantPrecision, MICROS_PER_SECOND, precisionUnitUs, truncateUs } from "./instant.js";
-import type { SeededRandom } from "./seeded-random.js";
+import type { SeededRandom } from "@vigil/core";
 
 /** `count` instants drawn uniformly from [startUs, endUs], at the provider's precision, oldest first. */
 export function randomSortedTimes(rng: SeededRandom, count: number, startUs: number, endUs: number, precision: InstantPrecision): number[] {

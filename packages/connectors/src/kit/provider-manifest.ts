@@ -1,0 +1,35 @@
+import type { RateLimit, SourceConfigBase } from "@vigil/core";
+import type { z } from "zod";
+import type { ConnectorFactory } from "./connector.js";
+
+/**
+ * Everything Vigil knows about one source type, exported by its folder and listed once in
+ * `providers/registry.ts`: the config schema, the factory, and for HTTP providers their
+ * documented limits and how the provider simulator's credentials become a source's `auth`.
+ */
+export interface SourceManifest<S extends z.ZodType<SourceConfigBase, unknown> = z.ZodType<SourceConfigBase, unknown>> {
+  /** The `type` of its sources in config, e.g. `zendesk`. */
+  readonly type: z.infer<S>["type"];
+  /** Its sources' config schema (strict, with `type: z.literal(type)`); one branch of the config's `sources`. */
+  readonly configSchema: S;
+  /** Builds the connector for one configured source. */
+  readonly create: ConnectorFactory<z.infer<S>>;
+  /** Set for HTTP API providers (not for the `file` source). */
+  readonly provider?: ProviderTraits;
+}
+
+/** What an HTTP API provider adds to its manifest. */
+export interface ProviderTraits {
+  /** The documented request budget (the default `rateLimit`) and largest page (`undefined` where the API has no pages). */
+  readonly limits: { readonly rateLimit: RateLimit; readonly maxPageSize: number | undefined };
+  /**
+   * A source's `auth` from the provider simulator's credentials of this provider; `secret` wraps
+   * each secret value (tests pass one that corrupts it, to prove a wrong credential is refused).
+   */
+  simulatorAuth(credentials: Readonly<Record<string, string>>, secret?: (value: string) => string): Record<string, string>;
+  /** A small page size for the conformance suite, so a few hundred records span many pages (`undefined`: no pages). */
+  readonly conformancePageSize: number | undefined;
+}
+
+/** Checks a manifest's pieces against each other (the factory takes what the schema makes). */
+export const defineSource = <S extends z.ZodType<SourceConfigBase, unknown>>(manifest: SourceManifest<S>): SourceManifest<S> => manifest;

@@ -1,0 +1,19 @@
+import { DurationSchema, HttpsUrlSchema, RateLimitConfigSchema, SOURCE_BASE_SHAPE } from "@vigil/core";
+import { z } from "zod";
+
+/** Settings every provider (HTTP API) source takes; each provider's config schema spreads it. */
+export const PROVIDER_SOURCE_SHAPE = {
+  ...SOURCE_BASE_SHAPE,
+  /** Overrides the provider's default host (self-hosted, regional, or a local simulator). */
+  baseUrl: HttpsUrlSchema.optional(),
+  /** How far back the first run reaches. */
+  startFrom: DurationSchema.prefault("7d"),
+  /** How far each run re-reads behind its checkpoint, for records that appear late. */
+  lookback: DurationSchema.prefault("10m"),
+  /** Records per request; default: the provider's documented maximum. */
+  pageSize: z.number().int().min(1).max(10_000).optional(),
+  /** Requests per span, shared by every replica using the same credential; default: the documented limit. */
+  rateLimit: RateLimitConfigSchema.optional(),
+  /** Per-request timeout. */
+  timeout: DurationSchema.prefault("30s"),
+};

@@ -1,0 +1,15 @@
+import { defineSource } from "../../kit/provider-manifest.js";
+import { AshbySourceSchema } from "./ashby.config.js";
+import { ASHBY_DEFAULT_RATE_LIMIT, ASHBY_MAX_PAGE_SIZE, createAshbyConnector } from "./ashby.connector.js";
+
+/** The `ashby` source type: config, connector, documented limits, simulator credentials. */
+export const ashbyManifest = defineSource({
+  type: "ashby",
+  configSchema: AshbySourceSchema,
+  create: createAshbyConnector,
+  provider: {
+    limits: { rateLimit: ASHBY_DEFAULT_RATE_LIMIT, maxPageSize: ASHBY_MAX_PAGE_SIZE },
+    simulatorAuth: (credentials, secret = (value) => value) => ({ apiKey: secret(credentials.apiKey ?? "") }),
+    conformancePageSize: 30,
+  },
+});

@@ -1,0 +1,15 @@
+import { defineSource } from "../../kit/provider-manifest.js";
+import { BloodhoundSourceSchema } from "./bloodhound.config.js";
+import { BLOODHOUND_DEFAULT_RATE_LIMIT, BLOODHOUND_DEFAULT_PAGE_SIZE, createBloodhoundConnector } from "./bloodhound.connector.js";
+
+/** The `bloodhound` source type: config, connector, documented limits, simulator credentials. */
+export const bloodhoundManifest = defineSource({
+  type: "bloodhound",
+  configSchema: BloodhoundSourceSchema,
+  create: createBloodhoundConnector,
+  provider: {
+    limits: { rateLimit: BLOODHOUND_DEFAULT_RATE_LIMIT, maxPageSize: BLOODHOUND_DEFAULT_PAGE_SIZE },
+    simulatorAuth: (credentials, secret = (value) => value) => ({ tokenId: credentials.tokenId ?? "", tokenKey: secret(credentials.tokenKey ?? "") }),
+    conformancePageSize: 35,
+  },
+});

@@ -1,0 +1,194 @@
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConnectorError, type AuditEvent } from "@vigil/core";
+import { FileSourceSchema, type FileSourceConfig } from "./file.config.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Checkpoint, Connector, SourcePage } from "../../kit/connector.js";
+import { createFileConnector, type FileConnectorOptions } from "./file.connector.js";
+
+function auditEvent(n: number): AuditEvent {
+  return {
+    id: `audit-file:${n}`,
+    source: "audit-file",
+    provider: "test",
+    nativeId: String(n),
+    time: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+    action: "login",
+    category: "authentication",
+    outcome: "success",
+    actor: { id: `user-${n}`, email: `user-${n}@example.com` },
+    target: {},
+    attributes: {},
+    raw: { n },
+  };
+}
+
+const line = (n: number) => `${JSON.stringify(auditEvent(n))}\n`;
+const lines = (...ns: number[]) => ns.map(line).join("");
+
+async function collect(connector: Connector, from?: Checkpoint, signal = new AbortController().signal) {
+  const pages: SourcePage[] = [];
+  let error: unknown;
+  try {
+    for await (const page of connector.pull(from, { signal, now: new Date() })) pages.push(page);
+  } catch (err) {
+    error = err;
+  }
+  return { pages, error, events: pages.flatMap((page) => page.events), last: pages.at(-1)?.checkpoint };
+}
+
+describe("file connector", () => {
+  let dir: string;
+  let path: string;
+  const connector = (batchSize = 200, options?: FileConnectorOptions) =>
+    createFileConnector(FileSourceSchema.parse({ name: "audit-file", type: "file", path, batchSize }), undefined, options);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "vigil-file-connector-"));
+    path = join(dir, "events.jsonl");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("yields pages of at most batchSize events in file order, each with the checkpoint after its last line", async () => {
+    writeFileSync(path, lines(1, 2, 3, 4, 5));
+    const { pages, error } = await collect(connector(2));
+    expect(error).toBeUndefined();
+    expect(pages.map((page) => page.events.map((event) => event.nativeId))).toEqual([["1", "2"], ["3", "4"], ["5"]]);
+    expect(pages.map((page) => page.checkpoint)).toEqual([
+      { offset: Buffer.byteLength(lines(1, 2)), line: 2 },
+      { offset: Buffer.byteLength(lines(1, 2, 3, 4)), line: 4 },
+      { offset: Buffer.byteLength(lines(1, 2, 3, 4, 5)), line: 5 },
+    ]);
+    expect(pages[0]?.events[0]).toEqual(auditEvent(1));
+  });
+
+  it("does not consume a trailing line without a newline until it is complete", async () => {
+    const third = line(3);
+    writeFileSync(path, lines(1, 2) + third.slice(0, 40));
+    const first = await collect(connector());
+    expect(first.error).toBeUndefined();
+    expect(first.events.map((event) => event.nativeId)).toEqual(["1", "2"]);
+    expect(first.last).toEqual({ offset: Buffer.byteLength(lines(1, 2)), line: 2 });
+
+    appendFileSync(path, third.slice(40));
+    const second = await collect(connector(), first.last);
+    expect(second.events.map((event) => event.nativeId)).toEqual(["3"]);
+    expect(second.last).toEqual({ offset: Buffer.byteLength(lines(1, 2, 3)), line: 3 });
+  });
+
+  it("resumes from a checkpoint with only the lines appended since", async () => {
+    writeFileSync(path, lines(1, 2));
+    const first = await collect(connector());
+    appendFileSync(path, lines(3, 4));
+    const second = await collect(connector(), first.last);
+    expect(second.events.map((event) => event.nativeId)).toEqual(["3", "4"]);
+    const third = await collect(connector(), second.last);
+    expect(third.pages).toEqual([]);
+  });
+
+  it("skips blank lines but counts them in line numbers and offsets", async () => {
+    writeFileSync(path, `${line(1)}\n   \r\n${line(2)}\n`);
+    const { events, last, error } = await collect(connector());
+    expect(error).toBeUndefined();
+    expect(events.map((event) => event.nativeId)).toEqual(["1", "2"]);
+    expect(last).toEqual({ offset: Buffer.byteLength(`${line(1)}\n   \r\n${line(2)}\n`), line: 5 });
+  });
+
+  it("accepts CRLF line endings", async () => {
+    writeFileSync(path, `${JSON.stringify(auditEvent(1))}\r\n${JSON.stringify(auditEvent(2))}\r\n`);
+    const { events, error } = await collect(connector());
+    expect(error).toBeUndefined();
+    expect(events.map((event) => event.nativeId)).toEqual(["1", "2"]);
+  });
+
+  it("yields the good events before a bad line, then throws naming file:line and the field", async () => {
+    const bad = JSON.stringify({ ...auditEvent(4), actor: { email: 42 } });
+    writeFileSync(path, `${lines(1, 2, 3)}\n${bad}\n${lines(5)}`);
+    const { pages, error, events } = await collect(connector(2));
+    expect(events.map((event) => event.nativeId)).toEqual(["1", "2", "3"]);
+    // The last checkpoint sits before the bad line (the blank line 4 is consumed, line 5 is not).
+    expect(pages.at(-1)?.checkpoint).toEqual({ offset: Buffer.byteLength(`${lines(1, 2, 3)}\n`), line: 4 });
+    expect(error).toBeInstanceOf(ConnectorError);
+    const connectorError = error as ConnectorError;
+    expect(connectorError.message).toContain(`source audit-file: ${path}:5`);
+    expect(connectorError.message).toContain("actor.email");
+    expect(connectorError.context).toMatchObject({ page: `${path}:5`, field: "actor.email" });
+    expect(connectorError.retryable).toBe(false);
+  });
+
+  it("names unknown keys and invalid JSON with their line", async () => {
+    writeFileSync(path, `${JSON.stringify({ ...auditEvent(1), colour: "red" })}\n`);
+    const unknownKey = (await collect(connector())).error as ConnectorError;
+    expect(unknownKey.message).toContain(`${path}:1`);
+    expect(unknownKey.context).toMatchObject({ field: "colour" });
+
+    writeFileSync(path, `${line(1)}{"id": "x",\n`);
+    const invalidJson = await collect(connector());
+    expect(invalidJson.events).toHaveLength(1);
+    expect((invalidJson.error as ConnectorError).message).toContain(`${path}:2: invalid JSON`);
+  });
+
+  it("fails on the same bad line again when resumed, and continues once it is fixed", async () => {
+    const good = lines(1, 2);
+    writeFileSync(path, `${good}{"broken"\n${line(4)}`);
+    const first = await collect(connector());
+    expect(first.last).toEqual({ offset: Buffer.byteLength(good), line: 2 });
+    const again = await collect(connector(), first.last);
+    expect(again.pages).toEqual([]);
+    expect((again.error as ConnectorError).message).toContain(`${path}:3`);
+
+    writeFileSync(path, `${good}${line(3)}${line(4)}`);
+    const fixed = await collect(connector(), first.last);
+    expect(fixed.error).toBeUndefined();
+    expect(fixed.events.map((event) => event.nativeId)).toEqual(["3", "4"]);
+  });
+
+  it("reads lines that span many small chunks", async () => {
+    writeFileSync(path, lines(1, 2, 3));
+    const { events, error } = await collect(connector(200, { chunkBytes: 7 }));
+    expect(error).toBeUndefined();
+    expect(events).toEqual([auditEvent(1), auditEvent(2), auditEvent(3)]);
+  });
+
+  it("refuses a line longer than maxLineBytes instead of buffering it", async () => {
+    writeFileSync(path, `${line(1)}${"x".repeat(5_000)}`);
+    const { events, error } = await collect(connector(200, { chunkBytes: 1024, maxLineBytes: 2048 }));
+    expect(events.map((event) => event.nativeId)).toEqual(["1"]);
+    expect((error as ConnectorError).message).toContain(`${path}:2: line is longer than 2048 bytes`);
+  });
+
+  it("reports a file shorter than its checkpoint instead of skipping or re-reading silently", async () => {
+    writeFileSync(path, line(1));
+    const { error } = await collect(connector(), { offset: 10_000, line: 50 });
+    expect((error as ConnectorError).message).toMatch(/truncated or replaced/);
+  });
+
+  it("rejects a checkpoint that is not a file checkpoint", async () => {
+    writeFileSync(path, line(1));
+    const { error } = await collect(connector(), { cursor: "abc" });
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect((error as ConnectorError).message).toContain("offset");
+  });
+
+  it("stops when its signal aborts", async () => {
+    writeFileSync(path, lines(1, 2, 3));
+    const controller = new AbortController();
+    controller.abort(new Error("shutting down"));
+    const { pages, error } = await collect(connector(1), undefined, controller.signal);
+    expect(pages).toEqual([]);
+    expect((error as Error).message).toBe("shutting down");
+  });
+
+  it("check() passes for a readable file and names the file when it is missing", async () => {
+    writeFileSync(path, "");
+    await expect(connector().check()).resolves.toBeUndefined();
+    rmSync(path);
+    await expect(connector().check()).rejects.toThrow(`source audit-file: cannot read ${path}: ENOENT`);
+  });
+
+  it("pull names the file when it is missing", async () => {
+    const { error } = await collect(connector());
+    expect((error as ConnectorError).message).toContain(`cannot read ${path}: ENOENT`);
+  });
+});

@@ -1,0 +1,12 @@
+import { SecretSchema } from "@vigil/core";
+import { z } from "zod";
+import { PROVIDER_SOURCE_SHAPE } from "../../kit/source-config.js";
+
+/** A `logfire` source in config. */
+export const LogfireSourceSchema = z.strictObject({
+  ...PROVIDER_SOURCE_SHAPE,
+  type: z.literal("logfire"),
+  region: z.enum(["us", "eu"]).default("us"),
+  auth: z.strictObject({ token: SecretSchema }),
+});
+export type LogfireSourceConfig = z.infer<typeof LogfireSourceSchema>;

@@ -1,0 +1,96 @@
+import type { Connector, ConnectorDeps, PullOptions, SourcePage, Checkpoint } from "../../kit/connector.js";
+import type { LogfireSourceConfig } from "./logfire.config.js";
+import { PROVIDER_RETRY_POLICY, credentialFingerprint, fetchPage, parseRecords, providerRateLimit } from "../../kit/provider-http.js";
+import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
+import { normalizeLogfireRecord } from "./logfire.normalize.js";
+import { LogfireAuditLogListSchema, LogfireAuditLogSchema, type LogfireRecord } from "./logfire.records.js";
+
+/** The Platform API's regional bases (PROVIDERS.md 4.1); `baseUrl` overrides them (self-hosted). */
+export const LOGFIRE_BASE_URLS = {
+  us: "https://api-us.pydantic.dev/api",
+  eu: "https://api-eu.pydantic.dev/api",
+} as const;
+
+const LIST_PATH = "/v1/audit-logs/";
+const DAY_MS = 86_400_000;
+/**
+ * The API allows 90 days per query, but answers each window whole, unpaged: one-day windows keep
+ * a busy organization's response small enough to arrive within the timeout and to retry cheaply.
+ */
+export const LOGFIRE_MAX_WINDOW_MS = DAY_MS;
+/** Logfire documents no limit for this API (UNCONFIRMED); one request a second is far more than a pull needs. */
+export const LOGFIRE_DEFAULT_RATE_LIMIT = { requests: 60, perMs: 60_000 };
+
+/** `YYYY-MM-DDTHH:MM:SSZ`, the documented query format (whole seconds). */
+function querySeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * Pydantic Logfire audit logs: `GET /v1/audit-logs/?start_time&end_time` with an organization
+ * API key as bearer token. No pagination: each window (at most a day; the API allows 90) comes back whole, as one
+ * bare array, newest first; `windowedPull` orders it and moves the `{until}` checkpoint.
+ */
+export function createLogfireConnector(config: LogfireSourceConfig, deps: ConnectorDeps): Connector {
+  const source = config.name;
+  const baseUrl = config.baseUrl ?? LOGFIRE_BASE_URLS[config.region];
+  const client = deps.createHttpClient({
+    source,
+    baseUrl,
+    headers: { authorization: `Bearer ${config.auth.token}` },
+    timeoutMs: config.timeout,
+    retry: PROVIDER_RETRY_POLICY,
+    retryAfterHeaders: ["retry-after"],
+    rateLimit: {
+      ...providerRateLimit(config.rateLimit, LOGFIRE_DEFAULT_RATE_LIMIT),
+      credentialId: `logfire:${baseUrl}:${credentialFingerprint(config.auth.token)}`,
+    },
+  });
+  if (config.pageSize !== undefined) {
+    deps.logger.warn({ source, pageSize: config.pageSize }, "pageSize has no effect on a Logfire source: the API returns each window whole");
+  }
+
+  /**
+   * Start inclusive, end exclusive, in whole seconds: the start is rounded down and the end up,
+   * so the query covers the window; what lies outside it is dropped by windowedPull.
+   */
+  async function listWindow(startMs: number, endMs: number, signal: AbortSignal | undefined): Promise<LogfireRecord[]> {
+    const query = { start_time: querySeconds(Math.floor(startMs / 1000) * 1000), end_time: querySeconds(Math.ceil(endMs / 1000) * 1000) };
+    const page = `GET ${LIST_PATH} start_time=${query.start_time} end_time=${query.end_time}`;
+    const rows = await fetchPage(client, page, { path: LIST_PATH, query, ...(signal ? { signal } : {}) }, LogfireAuditLogListSchema);
+    const logs = parseRecords(source, page, LogfireAuditLogSchema, rows, "");
+    return logs.map((log, index) => ({ log, raw: rows[index] as Record<string, unknown> }));
+  }
+
+  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<LogfireRecord[]> {
+    const records = await listWindow(window.start.getTime(), window.end.getTime(), signal);
+    // Entries are immutable and the window is served whole; an id served twice is still one event.
+    const unique = new Map(records.map((record) => [record.log.id, record]));
+    yield [...unique.values()];
+  }
+
+  function pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage> {
+    return windowedPull<LogfireRecord>(
+      {
+        source,
+        maxWindowMs: LOGFIRE_MAX_WINDOW_MS,
+        fetchWindow,
+        filterTimeMs: (record) => Date.parse(record.log.created_at),
+        normalize: (record) => normalizeLogfireRecord(source, record),
+      },
+      from,
+      options,
+      { startFromMs: config.startFrom, lookbackMs: config.lookback },
+    );
+  }
+
+  return {
+    source,
+    provider: "logfire",
+    pull,
+    async check(options) {
+      const now = Date.now();
+      await listWindow(now - 60_000, now, options?.signal);
+    },
+  };
+}

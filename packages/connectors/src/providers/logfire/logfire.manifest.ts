@@ -1,0 +1,15 @@
+import { defineSource } from "../../kit/provider-manifest.js";
+import { LogfireSourceSchema } from "./logfire.config.js";
+import { LOGFIRE_DEFAULT_RATE_LIMIT, createLogfireConnector } from "./logfire.connector.js";
+
+/** The `logfire` source type: config, connector, documented limits, simulator credentials. */
+export const logfireManifest = defineSource({
+  type: "logfire",
+  configSchema: LogfireSourceSchema,
+  create: createLogfireConnector,
+  provider: {
+    limits: { rateLimit: LOGFIRE_DEFAULT_RATE_LIMIT, maxPageSize: undefined },
+    simulatorAuth: (credentials, secret = (value) => value) => ({ token: secret(credentials.apiKey ?? "") }),
+    conformancePageSize: undefined,
+  },
+});

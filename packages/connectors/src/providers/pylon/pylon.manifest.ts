@@ -1,0 +1,15 @@
+import { defineSource } from "../../kit/provider-manifest.js";
+import { PylonSourceSchema } from "./pylon.config.js";
+import { PYLON_DEFAULT_RATE_LIMIT, PYLON_MAX_PAGE_SIZE, createPylonConnector } from "./pylon.connector.js";
+
+/** The `pylon` source type: config, connector, documented limits, simulator credentials. */
+export const pylonManifest = defineSource({
+  type: "pylon",
+  configSchema: PylonSourceSchema,
+  create: createPylonConnector,
+  provider: {
+    limits: { rateLimit: PYLON_DEFAULT_RATE_LIMIT, maxPageSize: PYLON_MAX_PAGE_SIZE },
+    simulatorAuth: (credentials, secret = (value) => value) => ({ token: secret(credentials.token ?? "") }),
+    conformancePageSize: 40,
+  },
+});

@@ -1,0 +1,15 @@
+import { defineSource } from "../../kit/provider-manifest.js";
+import { ZendeskSourceSchema } from "./zendesk.config.js";
+import { ZENDESK_DEFAULT_RATE_LIMIT, ZENDESK_MAX_PAGE_SIZE, createZendeskConnector } from "./zendesk.connector.js";
+
+/** The `zendesk` source type: config, connector, documented limits, simulator credentials. */
+export const zendeskManifest = defineSource({
+  type: "zendesk",
+  configSchema: ZendeskSourceSchema,
+  create: createZendeskConnector,
+  provider: {
+    limits: { rateLimit: ZENDESK_DEFAULT_RATE_LIMIT, maxPageSize: ZENDESK_MAX_PAGE_SIZE },
+    simulatorAuth: (credentials, secret = (value) => value) => ({ email: credentials.email ?? "", token: secret(credentials.apiToken ?? "") }),
+    conformancePageSize: 25,
+  },
+});

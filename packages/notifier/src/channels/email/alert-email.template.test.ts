@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { makeAlert } from "../../testing/alert.fixture.js";
+import { renderAlertEmail } from "./alert-email.template.js";
+
+describe("renderAlertEmail", () => {
+  it("escapes HTML in the HTML part and keeps the text part verbatim", () => {
+    const title = `<script>alert("x")</script> & co`;
+    const email = renderAlertEmail(makeAlert({ title, events: [{ id: "e1", time: "2026-01-31T12:00:00Z", action: "<img src=x onerror=1>" }] }));
+
+    expect(email.html).not.toContain("<script>");
+    expect(email.html).not.toContain("<img src=x");
+    expect(email.html).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;&#x2F;script&gt; &amp; co");
+    expect(email.html).toContain("&lt;img src&#x3D;x onerror&#x3D;1&gt;");
+    expect(email.text).toContain(title);
+    expect(email.text).toContain("<img src=x onerror=1>");
+    expect(email.subject).toBe(`[HIGH] ${title}`);
+  });
+
+  it("shows the alert's fields and its events in both parts", () => {
+    const alert = makeAlert();
+    const { text, html } = renderAlertEmail(alert);
+    for (const part of [text, html]) {
+      for (const expected of [
+        "Mass user deletion",
+        "zendesk.mass-user-deletion",
+        "high",
+        "u-42",
+        "10",
+        "2026-01-31T12:00:00.000Z",
+        "2026-01-31T12:05:00.000Z",
+        "attack.impact, T1531",
+        "zendesk-prod:1001",
+        "zendesk-prod:1002",
+        "203.0.113.9",
+        "user 8",
+        alert.id,
+      ]) {
+        expect(part).toContain(expected);
+      }
+    }
+    expect(text).toContain("Group:     actor.id=u-42");
+    expect(text).toContain("- 2026-01-31T12:00:10.000Z  destroy  actor: agent@example.com  target: user 7  ip: 203.0.113.9  (zendesk-prod:1001)");
+    expect(html).toContain("<tr><td>2026-01-31T12:00:20.000Z</td><td>destroy</td><td>agent@example.com</td><td>user 8</td><td>-</td>");
+  });
+
+  it("keeps the subject on one line and says when there is no event summary", () => {
+    const email = renderAlertEmail(makeAlert({ title: "two\r\nlines", severity: "critical", events: [], groupKey: {} }));
+    expect(email.subject).toBe("[CRITICAL] two lines");
+    expect(email.text).toContain("(no event summary)");
+    expect(email.text).toContain("Group:     (none)");
+    expect(email.html).toContain("(no event summary)");
+  });
+});

@@ -1,0 +1,108 @@
+import type { Alert } from "@vigil/core";
+import { startWebhookSink, type WebhookSink } from "@vigil/simulator";
+import { afterEach, describe, expect, it } from "vitest";
+import type { z } from "zod";
+import { makeAlert } from "../../testing/alert.fixture.js";
+import { rejectionOf } from "../../testing/rejection.js";
+import { closedPort } from "../../testing/free-port.js";
+import { describeChannelConformance } from "../channel.conformance.js";
+import { WebhookChannel } from "./webhook.channel.js";
+import { WebhookChannelSchema, type WebhookChannelConfig } from "./webhook.config.js";
+
+const SECRET = `whsec_${Buffer.from("webhook-channel-test-key-0123456").toString("base64")}`;
+const URL_TOKEN = "query-token-s3cr3t";
+
+function webhookConfig(url: string, overrides: Partial<z.input<typeof WebhookChannelSchema>> = {}): WebhookChannelConfig {
+  return WebhookChannelSchema.parse({ name: "soc-webhook", type: "webhook", url, secret: SECRET, timeout: "5s", ...overrides });
+}
+
+describeChannelConformance("webhook", {
+  async start() {
+    const sink = await startWebhookSink({ secret: SECRET });
+    const channel = new WebhookChannel(webhookConfig(`${sink.url}?token=${URL_TOKEN}`));
+    let refusal: "permanent" | "transient" | undefined;
+    sink.respondWith(() => {
+      const kind = refusal;
+      refusal = undefined;
+      return kind === "permanent" ? 400 : kind === "transient" ? 503 : 200;
+    });
+    return {
+      channel,
+      secrets: [SECRET, SECRET.slice("whsec_".length), URL_TOKEN],
+      refuseNext(kind) {
+        refusal = kind;
+      },
+      async waitForAccepted(count, timeoutMs) {
+        await sink.waitFor(count, timeoutMs);
+        const accepted = sink.requests.filter((request) => request.status === 200);
+        expect(accepted.every((request) => request.verified)).toBe(true);
+        return accepted.map((request) => {
+          const alert = request.json as Alert;
+          return { deliveryId: request.headers["webhook-id"] ?? "", alertId: alert.id, title: alert.title };
+        });
+      },
+      close: () => sink.close(),
+    };
+  },
+  async startUnreachable() {
+    const channel = new WebhookChannel(webhookConfig(`http://127.0.0.1:${await closedPort()}/hooks?token=${URL_TOKEN}`));
+    return { channel, secrets: [SECRET, URL_TOKEN], close: async () => {} };
+  },
+});
+
+describe("WebhookChannel", () => {
+  let sink: WebhookSink;
+  afterEach(async () => {
+    await sink.close();
+  });
+
+  it("POSTs the alert as signed JSON with the channel's extra headers", async () => {
+    sink = await startWebhookSink({ secret: SECRET });
+    const channel = new WebhookChannel(
+      webhookConfig(sink.url, { headers: { "x-team": "soc", "Content-Type": "text/plain", "webhook-id": "forged" } }),
+    );
+    const alert = makeAlert();
+
+    await channel.send(alert, `${alert.id}-soc-webhook`);
+    const [request] = await sink.waitFor(1, 5_000);
+
+    expect(request).toMatchObject({ method: "POST", path: "/hooks", verified: true, json: alert });
+    expect(request?.headers).toMatchObject({
+      "content-type": "application/json",
+      "x-team": "soc",
+      "webhook-id": `${alert.id}-soc-webhook`,
+    });
+    expect(Number(request?.headers["webhook-timestamp"])).toBeGreaterThan(1_700_000_000);
+  });
+
+  it.each([
+    [404, true],
+    [401, true],
+    [422, true],
+    [408, false],
+    [429, false],
+    [500, false],
+    [502, false],
+  ])("treats status %i as permanent=%s", async (status, permanent) => {
+    sink = await startWebhookSink({ secret: SECRET });
+    sink.respondWith(() => status);
+    const channel = new WebhookChannel(webhookConfig(`${sink.url}?token=${URL_TOKEN}`));
+
+    const err = await rejectionOf(channel.send(makeAlert(), "d"));
+    expect(err).toMatchObject({ permanent, channel: "soc-webhook" });
+    expect(err.message).toContain(`channel soc-webhook: webhook 127.0.0.1:${sink.port} answered ${status}`);
+    expect(err.message).not.toContain(URL_TOKEN);
+    expect(err.message).not.toContain(SECRET.slice("whsec_".length));
+  });
+
+  it("gives up on a slow receiver after the channel's timeout, as retryable", async () => {
+    sink = await startWebhookSink({ secret: SECRET });
+    sink.respondWith(() => new Promise<number>((resolve) => setTimeout(() => resolve(200), 2_000)));
+    const channel = new WebhookChannel(webhookConfig(sink.url, { timeout: "100ms" }));
+
+    await expect(channel.send(makeAlert(), "d")).rejects.toMatchObject({
+      permanent: false,
+      message: `channel soc-webhook: webhook 127.0.0.1:${sink.port} did not answer within 100ms`,
+    });
+  });
+});
