@@ -1,5 +1,5 @@
 import { format } from "node:util";
-import { pino, type Logger, type LevelWithSilent } from "pino";
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from "pino";
 
 export type { Logger } from "pino";
 
@@ -52,13 +52,15 @@ export function redactSecrets(text: string): string {
   return out;
 }
 
+/** Names of config keys (and headers) whose values are secrets: `secret`, `token`, `pass`, `apiKey`, `tokenKey`, `x-api-key`, `authorization`… */
+const SECRET_KEY_NAME = /secret|token|passw|^pass$|api[-_]?key|authorization|jwt|cookie|key$/i;
+
 /**
- * The values under secret-named keys ({@link SECRET_KEYS}, anywhere in the object) and the
- * passwords of URLs in it: what {@link registerSecrets} should learn from a loaded config.
+ * The values under secret-named keys (anywhere in the object) and the passwords of URLs in
+ * it: what {@link registerSecrets} should learn from a loaded config.
  */
 export function collectSecrets(value: unknown): string[] {
   const found: string[] = [];
-  const secretKeys = new Set<string>(SECRET_KEYS.map((key) => key.toLowerCase()));
   const visit = (node: unknown, secretContext: boolean) => {
     if (typeof node === "string") {
       if (secretContext) found.push(node);
@@ -69,7 +71,7 @@ export function collectSecrets(value: unknown): string[] {
     } else if (Array.isArray(node)) {
       for (const item of node) visit(item, secretContext);
     } else if (typeof node === "object" && node !== null) {
-      for (const [key, child] of Object.entries(node)) visit(child, secretContext || secretKeys.has(key.toLowerCase()));
+      for (const [key, child] of Object.entries(node)) visit(child, secretContext || SECRET_KEY_NAME.test(key));
     }
   };
   visit(value, false);
@@ -171,7 +173,7 @@ function safeKey(args: unknown): string {
 }
 
 /** JSON logs on stderr (stdout stays free for command output), scrubbed of every registered secret. */
-export function createLogger(options: { level?: LevelWithSilent; name?: string } = {}): Logger {
+export function createLogger(options: { level?: LevelWithSilent; name?: string; destination?: DestinationStream } = {}): Logger {
   return pino(
     {
       name: options.name ?? "vigil",
@@ -182,7 +184,7 @@ export function createLogger(options: { level?: LevelWithSilent; name?: string }
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    pino.destination({ fd: 2, sync: true }),
+    options.destination ?? pino.destination({ fd: 2, sync: true }),
   );
 }
 
