@@ -4,6 +4,7 @@ import {
   ConnectorError,
   EventBatchJobSchema,
   QUEUE_NAMES,
+  WORKER_RECOVERY_OPTIONS,
   errorMessage,
   eventTimeMs,
   type AuditEvent,
@@ -264,7 +265,7 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
         // pull() reports its own failures, so a bad source never fails the job or stops the worker.
         return tracked(source);
       },
-      { connection, prefix: keyspace.queuePrefix, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY },
+      { connection, prefix: keyspace.queuePrefix, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY, ...WORKER_RECOVERY_OPTIONS },
     );
     worker.on("error", (err) => logger.error({ queue: QUEUE_NAMES.polls, error: errorMessage(err) }, "poll worker error"));
   }

@@ -4,6 +4,7 @@ import {
   ALERT_JOB_OPTIONS,
   EventBatchJobSchema,
   QUEUE_NAMES,
+  WORKER_RECOVERY_OPTIONS,
   type EventBatchJob,
   type Logger,
   type Metrics,
@@ -60,6 +61,7 @@ export function startEventsWorker(options: EventsWorkerOptions): Worker<EventBat
     connection: options.connection,
     prefix: options.queuePrefix,
     concurrency: options.concurrency ?? 8,
+    ...WORKER_RECOVERY_OPTIONS,
   });
   worker.on("completed", (job, result) => {
     if (result.alerts || result.late) logger.info({ jobId: job.id, source: job.data.source, ...result }, "batch evaluated");

@@ -1,6 +1,6 @@
 import { Worker, UnrecoverableError, type ConnectionOptions, type JobsOptions, type Queue } from "bullmq";
 import { z } from "zod";
-import { AlertJobSchema, QUEUE_NAMES, deliveryJobId, type Config, type DeliveryJob, type Keyspace, type Logger } from "@vigil/core";
+import { AlertJobSchema, QUEUE_NAMES, WORKER_RECOVERY_OPTIONS, deliveryJobId, type Config, type DeliveryJob, type Keyspace, type Logger } from "@vigil/core";
 import { routeAlert } from "./alert-routing.js";
 
 /** Delivered jobs are kept as long as alert jobs, so a re-routed alert finds them and adds nothing. */
@@ -63,6 +63,6 @@ export function startAlertsWorker({ config, connection, keyspace, logger, delive
       jobLog.info({ channels }, "alert routed");
       return { channels };
     },
-    { connection, prefix: keyspace.queuePrefix, concurrency: config.notifier.concurrency },
+    { connection, prefix: keyspace.queuePrefix, concurrency: config.notifier.concurrency, ...WORKER_RECOVERY_OPTIONS },
   );
 }

@@ -4,6 +4,7 @@ import {
   DeliveryError,
   DeliveryJobSchema,
   QUEUE_NAMES,
+  WORKER_RECOVERY_OPTIONS,
   deliveryJobId,
   errorMessage,
   type Config,
@@ -69,6 +70,6 @@ export function startDeliveriesWorker({ config, connection, keyspace, logger, me
       metrics.deliveries.inc({ channel: channelName, outcome: "sent" });
       jobLog.info({ attempt }, "alert delivered");
     },
-    { connection, prefix: keyspace.queuePrefix, concurrency: config.notifier.concurrency },
+    { connection, prefix: keyspace.queuePrefix, concurrency: config.notifier.concurrency, ...WORKER_RECOVERY_OPTIONS },
   );
 }
