@@ -34,7 +34,7 @@ describe("one acceptance rule for every way records come in", () => {
   const random = seededRandom(SEED);
   const kinds = [...SAFE_KINDS, ...BAD_KINDS];
   const small = kinds.filter((kind) => kind !== "huge-line" && kind !== "huge-attribute");
-  const lines = Array.from({ length: 40 }, (_, n) => {
+  const lines: { kind: HostileKind; text: string }[] = Array.from({ length: 40 }, (_, n) => {
     const kind = small[Math.floor(random() * small.length)]!;
     return { kind, text: hostileLine(kind, n, new Date(Date.UTC(2026, 2, 5, 10, 0, n)).toISOString()) };
   });

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import type { Worker } from "bullmq";
 import { connectRedis, Keyspace, openQueues, redactUrl, watchRedis, type Config, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
 import { Engine, loadRules, RedisWindowStore, startEventsWorker, type LoadedRule } from "@vigil/engine";
-import { startPollWorker, type PollWorker } from "@vigil/connectors";
+import { openPollQueue, startPollWorker, type PollWorker } from "@vigil/connectors";
 import { startNotifier, type Notifier } from "@vigil/notifier";
 import { startHealthServer } from "./http-server.js";
 import { ShutdownManager } from "./shutdown.js";
@@ -57,11 +57,14 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   });
 
   if (options.serveHttp) {
+    // Read by /metrics only, so failed poll jobs are counted like the pipeline's.
+    const pollQueue = openPollQueue(redis, keyspace);
+    shutdown.add("poll queue (metrics)", () => pollQueue.close());
     const server = await startHealthServer({
       host: config.server.host,
       port: config.server.port,
       metrics,
-      queues,
+      queues: [queues.events, queues.alerts, queues.deliveries, pollQueue],
       isReady: async () => accepting && (await redis.ping()) === "PONG",
     });
     started.healthPort = server.port;
