@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { Queue, Worker } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
@@ -9,7 +9,9 @@ import { REDIS_URL, useRedis, waitUntil } from "../helpers.js";
 const { redis, keyspace } = useRedis();
 
 const opened: { close(): Promise<unknown> }[] = [];
+const children: ChildProcess[] = [];
 afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
   for (const item of opened.reverse()) await item.close();
 });
 
@@ -17,6 +19,7 @@ afterAll(async () => {
 async function hangOnJob(prefix: string, queueName: string): Promise<{ jobId: string; kill(): Promise<void> }> {
   // `node --import tsx`, not the tsx launcher: one process, so SIGKILL kills the worker itself.
   const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "test/faults/hanging-worker.ts"), REDIS_URL, prefix, queueName], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  children.push(child);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
