@@ -72,6 +72,7 @@ async function pipelineScenario(
     await pipeline.start(lines);
     const expected = await pipeline.expectedAlertIds();
     for (const role of ROLES) for (let r = 0; r < (options.replicas ?? 1); r++) pipeline.spawn(role);
+    await pipeline.waitStarted();
     const [, notes] = await Promise.all([feed(pipeline, lines, random), options.faults ? options.faults(pipeline, random) : Promise.resolve("")]);
     let outcome = await pipeline.settle(expected, options.settleMs ?? 60_000);
     let afterNotes = "";
@@ -89,7 +90,7 @@ async function pipelineScenario(
 function killRandomly(role: Role, times: number) {
   return async (pipeline: Pipeline, random: () => number): Promise<string> => {
     const moments: string[] = [];
-    await sleep(6_000 + random() * 2_000); // processes are up and working
+    await sleep(1_000 + random() * 2_000); // work is in flight
     for (let k = 0; k < times; k++) {
       const victims = pipeline.running(role);
       const victim = victims[Math.floor(random() * victims.length)];

@@ -64,6 +64,8 @@ interface RoleProcess {
   replica: number;
   child: ChildProcess;
   exited: Promise<void>;
+  /** True once it logged "vigil started". */
+  started: boolean;
 }
 
 export interface Outcome {
@@ -140,12 +142,25 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
       stdio: ["ignore", "pipe", "pipe"],
     });
     const tag = `${role}#${replica}`;
-    child.stdout!.on("data", (chunk: Buffer) => this.log(chunk.toString(), tag));
-    child.stderr!.on("data", (chunk: Buffer) => this.log(chunk.toString(), tag));
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    const process_ = { role, replica, child, exited };
+    const process_: RoleProcess = { role, replica, child, exited, started: false };
+    child.stdout!.on("data", (chunk: Buffer) => this.log(chunk.toString(), tag));
+    child.stderr!.on("data", (chunk: Buffer) => {
+      const text = chunk.toString();
+      if (text.includes('"vigil started"')) process_.started = true;
+      this.log(text, tag);
+    });
     this.processes.push(process_);
     return process_;
+  }
+
+  /** Waits until every running process has started (processes start slowly on a loaded machine). */
+  async waitStarted(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.running().some((p) => !p.started)) {
+      if (Date.now() > deadline) throw new Error("processes did not start in time");
+      await sleep(100);
+    }
   }
 
   running(role?: Role): RoleProcess[] {
