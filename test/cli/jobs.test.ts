@@ -52,5 +52,5 @@ describe("vigil jobs", () => {
     expect(missing.stdout).toContain("not a failed alerts job: no-such-job");
     const usage = await runCli(["--config", config, "jobs", "retry", "--queue", "events"]);
     expect(usage.code).toBe(2);
-  }, 90_000);
+  }, 300_000);
 });

@@ -52,7 +52,7 @@ describe("one acceptance rule for every way records come in", () => {
     }
   });
 
-  it("vigil replay reports exactly the refused lines, by number, and evaluates the rest", async () => {
+  it("vigil replay reports exactly the refused lines, by number, and evaluates the rest", { timeout: 180_000 }, async () => {
     const path = join(dir, "replay.jsonl");
     writeFileSync(path, lines.map((l) => l.text).join("\n") + "\n");
     const rules = join(dir, "rule.yaml");

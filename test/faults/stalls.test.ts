@@ -23,7 +23,7 @@ async function hangOnJob(prefix: string, queueName: string): Promise<{ jobId: st
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
-  await waitUntil(() => output.includes("took "), 30_000, "the hanging worker to take the job");
+  await waitUntil(() => output.includes("took "), 90_000, "the hanging worker to take the job");
   return {
     jobId: /took (\S+)/.exec(output)![1]!,
     async kill() {
@@ -57,11 +57,11 @@ describe("a worker killed while it holds a job", () => {
       { connection: redis, prefix: ks.queuePrefix, ...WORKER_RECOVERY_OPTIONS },
     );
     opened.push(worker);
-    await waitUntil(async () => (await queue.getJobState("batch-1")) === "completed", 30_000, "the job to complete");
+    await waitUntil(async () => (await queue.getJobState("batch-1")) === "completed", 60_000, "the job to complete");
     const job = (await queue.getJob("batch-1"))!;
     expect(job.returnvalue).toBe("done");
     expect(job.attemptsMade).toBe(1); // the two crashes did not count as attempts
     // Lock expiry plus one stall check: seconds, not BullMQ's default 30–60 s.
     expect(pickedUpAfterMs).toBeLessThan(WORKER_RECOVERY_OPTIONS.lockDuration + 2 * WORKER_RECOVERY_OPTIONS.stalledInterval + 2_000);
-  }, 120_000);
+  }, 240_000);
 });
