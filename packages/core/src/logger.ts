@@ -109,6 +109,15 @@ const OPERATIONAL_ERROR_NAMES = new Set(["ReplyError", "AbortError", "MaxRetries
  */
 export function serializeError(err: unknown, depth = 0): SerializedError {
   if (!(err instanceof Error)) {
+    // An error already flattened by its logger ({ type, message, stack }) keeps its shape.
+    if (typeof err === "object" && err !== null && typeof (err as { message?: unknown }).message === "string") {
+      const flat = err as { type?: unknown; message: string; code?: unknown; stack?: unknown };
+      const out: SerializedError = { message: redactSecrets(flat.message) };
+      if (typeof flat.type === "string") out.type = flat.type;
+      if (typeof flat.code === "string" || typeof flat.code === "number") out.code = flat.code;
+      if (typeof flat.stack === "string") out.stack = redactSecrets(flat.stack);
+      return out;
+    }
     const text = typeof err === "string" ? err : safeInspect(err);
     return { message: redactSecrets(text) };
   }
