@@ -135,14 +135,22 @@ const scenarios: Scenario[] = [
         attempts: 3,
         settleMs: 20_000,
         faults: async (pipeline) => {
-          pipeline.webhook.respondWith(() => 503);
-          await sleep(12_000);
+          let refused = 0;
+          pipeline.webhook.respondWith(() => {
+            refused++;
+            return 503;
+          });
+          const startedAt = Date.now();
+          // Long enough for deliveries to spend all their attempts.
+          // Longer than the attempts: until deliveries have spent them all and failed.
+          while ((await pipeline.failedDeliveries()) < 10 && Date.now() - startedAt < 120_000) await sleep(500);
+          const failed = await pipeline.failedDeliveries();
           pipeline.webhook.respondWith(() => 200);
-          return "webhook answered 503 for 12 s";
+          return `webhook answered 503 to ${refused} requests over ${Math.round((Date.now() - startedAt) / 1000)} s, ${failed} deliveries failed`;
         },
         after: async (pipeline) => {
           const retried = await runVigil(["--config", pipeline.configPath, "deliveries", "retry", "--all"], pipeline.env);
-          return retried.stdout.trim().split("\n").at(-1) ?? "";
+          return `deliveries retry --all: ${retried.stdout.trim().split("\n").at(-1) ?? ""}`;
         },
       }),
   },
@@ -153,14 +161,20 @@ const scenarios: Scenario[] = [
         attempts: 3,
         settleMs: 20_000,
         faults: async (pipeline) => {
-          pipeline.smtp.rejectWith(() => ({ code: 451, message: "try again later" }));
-          await sleep(12_000);
+          let refused = 0;
+          pipeline.smtp.rejectWith(() => {
+            refused++;
+            return { code: 451, message: "try again later" };
+          });
+          const startedAt = Date.now();
+          while ((await pipeline.failedDeliveries()) < 10 && Date.now() - startedAt < 120_000) await sleep(500);
+          const failed = await pipeline.failedDeliveries();
           pipeline.smtp.rejectWith(undefined);
-          return "SMTP answered 451 for 12 s";
+          return `SMTP answered 451 to ${refused} messages over ${Math.round((Date.now() - startedAt) / 1000)} s, ${failed} deliveries failed`;
         },
         after: async (pipeline) => {
           const retried = await runVigil(["--config", pipeline.configPath, "jobs", "retry", "--queue", "deliveries", "--all"], pipeline.env);
-          return retried.stdout.trim().split("\n").at(-1) ?? "";
+          return `jobs retry --queue deliveries --all: ${retried.stdout.trim().split("\n").at(-1) ?? ""}`;
         },
       }),
   },

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import { startSmtpSink, startWebhookSink, type SmtpSink, type WebhookSink } from "@vigil/simulator";
 import { REPO_ROOT } from "../cli.js";
 import { startRedisServer, type OwnRedisServer } from "./redis-server.js";
@@ -152,6 +153,20 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
     });
     this.processes.push(process_);
     return process_;
+  }
+
+  /** Deliveries whose attempts are spent (the failed set of `vigil-deliveries`). */
+  async failedDeliveries(): Promise<number> {
+    const redis = new Redis(this.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    redis.on("error", () => undefined);
+    try {
+      await redis.connect();
+      return await redis.zcard("{faults}:vigil-deliveries:failed");
+    } catch {
+      return 0;
+    } finally {
+      redis.disconnect();
+    }
   }
 
   /** Waits until every running process has started (processes start slowly on a loaded machine). */
