@@ -39,8 +39,8 @@ describe("vigil replay", () => {
     const result = await runCli(["replay", "--rules", rules, "--events", "-"], { input });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^stdin:2: invalid JSON: /m);
-    expect(result.stderr).toMatch(/^stdin:3: time: Invalid ISO datetime/m);
-    expect(result.stderr).toMatch(/^stdin:5: id: /m);
+    expect(result.stderr).toMatch(/^stdin:3: field time: Invalid ISO datetime/m);
+    expect(result.stderr).toMatch(/^stdin:5: field id: /m);
     expect(result.stdout.trim().split("\n").map((l) => JSON.parse(l).ruleId)).toEqual(["token"]);
   });
 

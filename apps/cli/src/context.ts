@@ -1,4 +1,21 @@
-import { ConfigError, connectRedis, createLogger, createMetrics, formatProblem, Keyspace, loadConfig, openQueues, RuleError, type Logger, type VigilQueues } from "@vigil/core";
+import {
+  captureConsole,
+  collectSecrets,
+  ConfigError,
+  formatProblem,
+  connectRedis,
+  createLogger,
+  createMetrics,
+  Keyspace,
+  loadConfig,
+  openQueues,
+  redactSecrets,
+  RedisConnectError,
+  registerSecrets,
+  RuleError,
+  type Logger,
+  type VigilQueues,
+} from "@vigil/core";
 import { VigilConfigSchema, type VigilConfig as Config } from "./vigil-config.js";
 import type { Redis } from "ioredis";
 import { readEnv, type CliEnv } from "./env.js";
@@ -26,17 +43,19 @@ export interface CliContext {
 export function cliContext(options: GlobalOptions): CliContext {
   const env = readEnv();
   const config = loadConfig({ schema: VigilConfigSchema, path: options.config, env: process.env });
+  // Before anything can log: every secret of the config is scrubbed from logs and error output.
+  registerSecrets(collectSecrets(config));
   const logger = createLogger({ level: options.logLevel ?? env.VIGIL_LOG_LEVEL });
+  captureConsole(logger);
   return { env, config, logger, metrics: createMetrics() };
 }
 
-/** Connects to the configured Redis or fails with a message saying what to do. */
-export async function requireRedis(config: Config): Promise<Redis> {
-  try {
-    return await connectRedis(config.redis.url);
-  } catch (err) {
-    throw new CliError(`${(err as Error).message}\nStart Redis (e.g. \`redis-server\`) or point redis.url in the config at one.`, 2);
-  }
+/**
+ * Connects to the configured Redis, waiting a bounded time while nothing answers (one JSON log
+ * line per retry); a malformed URL, refused credentials or no answer is a {@link RedisConnectError}.
+ */
+export async function requireRedis(config: Config, options: { logger?: Logger; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Redis> {
+  return connectRedis(config.redis.url, { timeoutMs: readEnv().VIGIL_REDIS_WAIT, ...options });
 }
 
 /** Runs `work` with the configured Redis, keyspace and queues, closing them afterwards. */
@@ -62,9 +81,13 @@ export function reportError(err: unknown): number {
     return 2;
   }
   if (err instanceof CliError) {
-    process.stderr.write(`vigil: ${err.message}\n`);
+    process.stderr.write(`vigil: ${redactSecrets(err.message)}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`vigil: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  if (err instanceof RedisConnectError) {
+    process.stderr.write(`vigil: ${redactSecrets(err.message)}\n`);
+    return 2;
+  }
+  process.stderr.write(`vigil: ${redactSecrets(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
   return 1;
 }

@@ -77,3 +77,159 @@ export type PartialAuditEvent = z.input<typeof PartialAuditEventSchema>;
 export function eventTimeMs(event: Pick<AuditEvent, "time">): number {
   return Date.parse(event.time);
 }
+
+/**
+ * Limits every record is held to wherever it enters Vigil (live sources, replay, rule tests),
+ * applied by {@link acceptEvent} and {@link acceptEventLine} so all of them accept and refuse
+ * exactly the same records.
+ */
+export const EVENT_LIMITS = {
+  /** A JSON line longer than this is refused before it is parsed. */
+  lineBytes: 16 * 1024 * 1024,
+  /** A string value longer than this is cut, with a marker saying how much was cut. */
+  stringChars: 64 * 1024,
+  /** `id`, `nativeId`, `source` and `provider` longer than this refuse the record (cutting ids would merge distinct events). */
+  identityChars: 1024,
+  /** An event whose strings still add up to more than this after cutting is refused. */
+  eventChars: 1024 * 1024,
+} as const;
+
+/** Lone UTF-16 surrogates (which no JSON decoder outside JavaScript accepts) and C0 controls other than tab, newline and carriage return, and DEL. */
+const UNSAFE_CHARS = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
+function escapeUnsafe(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+function escapeAll(text: string): string {
+  return text.replace(UNSAFE_CHARS, escapeUnsafe);
+}
+
+/** What {@link normalizeEventStrings} changed. */
+export interface StringNormalization {
+  /** Dotted paths of strings whose unsafe characters were written out as `\uXXXX` text. */
+  escaped: string[];
+  /** Dotted paths of strings cut to {@link EVENT_LIMITS.stringChars}. */
+  truncated: string[];
+  /** Characters of every key and string, after cutting (a cheap size measure). */
+  chars: number;
+}
+
+/**
+ * Makes every string of a parsed JSON value safe to carry anywhere (Redis Lua's cjson, email
+ * headers, logs): lone surrogates and control characters become the visible text `\uXXXX`
+ * (so distinct ids stay distinct), and strings longer than {@link EVENT_LIMITS.stringChars}
+ * are cut. Object keys are treated like values. Returns the input itself when nothing changed.
+ */
+export function normalizeEventStrings<T>(value: T): { value: T } & StringNormalization {
+  const report: StringNormalization = { escaped: [], truncated: [], chars: 0 };
+  const fixString = (text: string, path: string): string => {
+    let out = text;
+    if (out.length > EVENT_LIMITS.stringChars) {
+      const cut = out.length - EVENT_LIMITS.stringChars;
+      // Never split a surrogate pair at the cut.
+      let end = EVENT_LIMITS.stringChars;
+      const last = out.charCodeAt(end - 1);
+      if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+      out = `${out.slice(0, end)}…[${cut} characters cut]`;
+      report.truncated.push(path);
+    }
+    UNSAFE_CHARS.lastIndex = 0;
+    if (UNSAFE_CHARS.test(out)) {
+      out = out.replace(UNSAFE_CHARS, escapeUnsafe);
+      report.escaped.push(path);
+    }
+    report.chars += out.length;
+    return out;
+  };
+  const visit = (node: unknown, path: string): unknown => {
+    if (typeof node === "string") return fixString(node, path);
+    if (Array.isArray(node)) {
+      let copy: unknown[] | undefined;
+      node.forEach((item, i) => {
+        const fixed = visit(item, path ? `${path}.${i}` : String(i));
+        if (fixed !== item) (copy ??= [...node])[i] = fixed;
+      });
+      return copy ?? node;
+    }
+    if (typeof node === "object" && node !== null) {
+      let copy: Record<string, unknown> | undefined;
+      const entries = Object.entries(node);
+      for (const [key, child] of entries) {
+        const fixedKey = fixString(key, path ? `${path}.${escapeAll(key)}` : escapeAll(key));
+        const childPath = path ? `${path}.${fixedKey}` : fixedKey;
+        const fixed = visit(child, childPath);
+        if (fixedKey !== key || fixed !== child) {
+          if (!copy) copy = Object.fromEntries(entries.map(([k, v]) => [k, v]));
+          if (fixedKey !== key) delete copy[key];
+          copy[fixedKey] = fixed;
+        }
+      }
+      return copy ?? node;
+    }
+    if (typeof node === "number" || typeof node === "boolean") report.chars += 8;
+    return node;
+  };
+  const fixed = visit(value, "") as T;
+  return { value: fixed, escaped: [...new Set(report.escaped)], truncated: [...new Set(report.truncated)], chars: report.chars };
+}
+
+/** Why a record was refused, naming the field when one is at fault. */
+export interface EventRefusal {
+  ok: false;
+  reason: string;
+  field?: string;
+}
+
+/** An accepted record, normalized; `escaped`/`truncated` list what normalization changed. */
+export interface EventAcceptance {
+  ok: true;
+  event: AuditEvent;
+  escaped: string[];
+  truncated: string[];
+}
+
+const IDENTITY_FIELDS = ["id", "nativeId", "source", "provider"] as const;
+
+/**
+ * The one acceptance rule for records entering Vigil: normalizes strings
+ * ({@link normalizeEventStrings}), checks the record against {@link PartialAuditEventSchema}
+ * (a full AuditEvent passes as is; unknown fields are refused), then the identity and size
+ * limits. Refuses per record with a reason; never throws.
+ */
+export function acceptEvent(value: unknown): EventAcceptance | EventRefusal {
+  const normalized = normalizeEventStrings(value);
+  if (normalized.chars > EVENT_LIMITS.eventChars) {
+    return { ok: false, reason: `event is larger than ${EVENT_LIMITS.eventChars} characters even with long strings cut (${normalized.chars})` };
+  }
+  const parsed = PartialAuditEventSchema.safeParse(normalized.value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (!issue) return { ok: false, reason: "not an event" };
+    if (issue.code === "unrecognized_keys") {
+      return { ok: false, reason: `unknown field(s) ${issue.keys.join(", ")}`, ...(issue.keys[0] ? { field: [...issue.path, issue.keys[0]].join(".") } : {}) };
+    }
+    const field = issue.path.join(".");
+    return field ? { ok: false, reason: `field ${field}: ${issue.message}`, field } : { ok: false, reason: issue.message };
+  }
+  for (const field of IDENTITY_FIELDS) {
+    if (parsed.data[field].length > EVENT_LIMITS.identityChars) {
+      return { ok: false, reason: `field ${field}: longer than ${EVENT_LIMITS.identityChars} characters`, field };
+    }
+  }
+  return { ok: true, event: parsed.data, escaped: normalized.escaped, truncated: normalized.truncated };
+}
+
+/** {@link acceptEvent} for one line of a JSON-lines file (live file source and replay alike). */
+export function acceptEventLine(line: string): EventAcceptance | EventRefusal {
+  if (line.length > EVENT_LIMITS.lineBytes || Buffer.byteLength(line, "utf8") > EVENT_LIMITS.lineBytes) {
+    return { ok: false, reason: `line is longer than ${EVENT_LIMITS.lineBytes} bytes` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return { ok: false, reason: `invalid JSON: ${(err as Error).message}` };
+  }
+  return acceptEvent(value);
+}

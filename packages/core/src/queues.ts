@@ -32,6 +32,19 @@ export type PollJob = z.infer<typeof PollJobSchema>;
 
 const DAY_S = 86_400;
 
+/**
+ * Lock and stall settings every Vigil worker runs with. A killed worker's jobs are taken up by
+ * another within `lockDuration + stalledInterval` (≤ 7.5 s) rather than BullMQ's default 30–60 s;
+ * the lock is renewed every `lockDuration / 2`, far more often than any batch runs. A crash
+ * loop moves a job back to waiting on each stall without touching its attempts, and only after
+ * `maxStalledCount` stalls is it failed (and kept, visible and re-drivable like any failed job).
+ */
+export const WORKER_RECOVERY_OPTIONS = {
+  lockDuration: 5_000,
+  stalledInterval: 2_500,
+  maxStalledCount: 50,
+} as const satisfies { lockDuration: number; stalledInterval: number; maxStalledCount: number };
+
 /** Default options of `vigil-events` jobs. */
 export const EVENT_JOB_OPTIONS: JobsOptions = {
   attempts: 20,
@@ -219,7 +232,7 @@ export function openWorker<K extends QueueKey, R>(
       }
       return process(result.data as QueuePayload<K>, job);
     },
-    { connection: options.connection, prefix: options.queuePrefix, concurrency: options.concurrency },
+    { connection: options.connection, prefix: options.queuePrefix, concurrency: options.concurrency, ...WORKER_RECOVERY_OPTIONS },
   );
   worker.on("error", (err) => logger.error({ err }, "queue connection error"));
   return worker;

@@ -2,23 +2,16 @@ import { createReadStream } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
-import { deleteKeyspace, formatZodError, Keyspace, MAX_ALERT_EVENT_IDS, PartialAuditEventSchema, type AuditEvent } from "@vigil/core";
+import { acceptEventLine, deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type AuditEvent } from "@vigil/core";
 import { Engine, loadRules, RedisWindowStore } from "@vigil/engine";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
 
 const REPLAY_BATCH = 200;
 
-/** Parses one JSON line into an event, or says what is wrong with it. */
+/** Parses one JSON line into an event, or says what is wrong with it (core's `acceptEventLine`, as the live file source). */
 export function parseEventLine(line: string): { event: AuditEvent } | { error: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (err) {
-    return { error: `invalid JSON: ${(err as Error).message}` };
-  }
-  const parsed = PartialAuditEventSchema.safeParse(value);
-  if (parsed.success) return { event: parsed.data };
-  return { error: formatZodError(parsed.error) };
+  const accepted = acceptEventLine(line);
+  return accepted.ok ? { event: accepted.event } : { error: accepted.reason };
 }
 
 export function registerReplayCommand(program: Command, globals: () => GlobalOptions): void {

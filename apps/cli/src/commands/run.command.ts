@@ -13,7 +13,7 @@ export function registerRunCommand(program: Command, globals: () => GlobalOption
       const unknown = roleArgs.filter((r) => !(ROLES as readonly string[]).includes(r));
       if (unknown.length) throw new CliError(`unknown role(s) ${unknown.join(", ")}: choose from ${ROLES.join(", ")}`, 2);
       const roles = (roleArgs.length ? roleArgs : ROLES) as Role[];
-      const { config, logger, metrics } = cliContext(globals());
+      const { env, config, logger, metrics } = cliContext(globals());
       if (options.port !== undefined) {
         const port = Number(options.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be a port number, got "${options.port}"`, 2);
@@ -22,7 +22,8 @@ export function registerRunCommand(program: Command, globals: () => GlobalOption
       // Handlers first: a SIGTERM or a crash during start-up still runs the steps added so far.
       const shutdown = new ShutdownManager(logger);
       shutdown.handleProcessEvents((code) => process.exit(code));
-      await startVigil({ config, roles, logger, metrics, serveHttp: true, shutdown });
+      // Waits for Redis at most VIGIL_REDIS_WAIT; a SIGTERM meanwhile runs the shutdown sequence like any other.
+      await startVigil({ config, roles, logger, metrics, serveHttp: true, shutdown, redisWaitMs: env.VIGIL_REDIS_WAIT });
       await new Promise(() => undefined); // runs until a signal ends the process
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { getSourcesStatus } from "@vigil/connectors";
 import { listFailedDeliveries } from "@vigil/notifier";
 import { cliContext, withQueues, type GlobalOptions } from "../context.js";
+import { allQueues, QUEUE_KEYS } from "../failed-jobs.js";
 import { formatTable } from "../format.js";
 
 export function registerStatusCommand(program: Command, globals: () => GlobalOptions): void {
@@ -12,18 +13,26 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
     .action(async (options: { json?: boolean }) => {
       const { config } = cliContext(globals());
       await withQueues(config, async ({ redis, keyspace, queues }) => {
-        const queueCounts = [];
-        for (const queue of [queues.events, queues.alerts, queues.deliveries]) {
-          queueCounts.push({ queue: queue.name, ...(await queue.getJobCounts("waiting", "active", "delayed", "failed", "completed")) });
+        const all = allQueues(redis, keyspace, queues);
+        const queueCounts: ({ queue: string } & Record<string, number | string>)[] = [];
+        try {
+          for (const key of QUEUE_KEYS) {
+            const queue = all.byKey[key];
+            queueCounts.push({ queue: queue.name, ...(await queue.getJobCounts("waiting", "active", "delayed", "failed", "completed")) });
+          }
+        } finally {
+          await all.close();
         }
+        const failedJobs = queueCounts.reduce((sum, counts) => sum + Number(counts.failed ?? 0), 0);
         const failedDeliveries = await listFailedDeliveries(queues.deliveries);
         const sources = await getSourcesStatus(redis, keyspace, config);
         if (options.json) {
-          console.log(JSON.stringify({ queues: queueCounts, failedDeliveries: failedDeliveries.length, sources }, null, 2));
+          console.log(JSON.stringify({ queues: queueCounts, failedJobs, failedDeliveries: failedDeliveries.length, sources }, null, 2));
           return;
         }
         console.log(formatTable(queueCounts, ["queue", "waiting", "active", "delayed", "failed", "completed"]));
-        console.log(`\nfailed deliveries: ${failedDeliveries.length}${failedDeliveries.length ? " (see `vigil deliveries failed`)" : ""}\n`);
+        console.log(`\nfailed jobs: ${failedJobs}${failedJobs ? " (see `vigil jobs failed`; re-drive with `vigil jobs retry --queue <queue> --all`)" : ""}`);
+        console.log(`failed deliveries: ${failedDeliveries.length}${failedDeliveries.length ? " (see `vigil deliveries failed`)" : ""}\n`);
         if (sources.length === 0) {
           console.log("no sources configured");
         } else {

@@ -1,12 +1,14 @@
 import { createServer, type Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Metrics, VigilQueues } from "@vigil/core";
+import type { Queue } from "bullmq";
 
 export interface HealthServerOptions {
   host: string;
   port: number;
   metrics: Metrics;
-  queues: VigilQueues;
+  /** Queues whose job counts per state `/metrics` reports (failed jobs included). */
+  queues: readonly Queue[];
   /** True while the process should receive work (dependencies up, not shutting down). */
   isReady: () => Promise<boolean>;
 }
@@ -50,8 +52,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<{
 
 const QUEUE_STATES = ["waiting", "active", "delayed", "failed", "completed", "prioritized"] as const;
 
-async function refreshQueueGauges(metrics: Metrics, queues: VigilQueues): Promise<void> {
-  for (const queue of [queues.events, queues.alerts, queues.deliveries]) {
+async function refreshQueueGauges(metrics: Metrics, queues: readonly Queue[]): Promise<void> {
+  for (const queue of queues) {
     const counts = await queue.getJobCounts(...QUEUE_STATES);
     for (const state of QUEUE_STATES) metrics.queueJobs.set({ queue: queue.name, state }, counts[state] ?? 0);
   }

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Worker } from "bullmq";
-import { createRedis, Keyspace, MAX_ALERT_EVENT_IDS, openQueues, redactUrl, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
+import { connectRedis, Keyspace, MAX_ALERT_EVENT_IDS, openQueue, openQueues, redactUrl, watchRedis, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
 import { Engine, loadRules, RedisWindowStore, startEventsWorker, type LoadedRule } from "@vigil/engine";
 import { startPollWorker, type PollWorker } from "@vigil/connectors";
 import { startNotifier, type Notifier } from "@vigil/notifier";
@@ -34,6 +34,8 @@ export interface StartOptions {
   schedulePolls?: boolean;
   /** The process's shutdown sequence, when the caller installed its handlers before starting; else a new one. */
   shutdown?: ShutdownManager;
+  /** How long to wait for Redis to answer at start-up (default 10 s); then a `RedisConnectError`. */
+  redisWaitMs?: number;
 }
 
 /** Starts the requested roles in this process, in dependency order, with one shutdown sequence. */
@@ -42,8 +44,9 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   const roles = new Set(options.roles);
   // Load rules before touching Redis: a broken rule file should fail fast and clearly.
   const rules = roles.has("engine") ? loadRules(config.rules.paths) : [];
-  const redis = createRedis(config.redis.url);
-  redis.on("error", (err) => logger.error({ redis: redactUrl(config.redis.url), err: err.message }, "redis connection error"));
+  // A malformed URL, refused credentials or no Redis within the wait: one clear error, before any worker starts.
+  const redis = await connectRedis(config.redis.url, { timeoutMs: options.redisWaitMs ?? 10_000, logger });
+  watchRedis(redis, logger, config.redis.url);
   const keyspace = new Keyspace(config.redis.prefix);
   const queues = openQueues(redis, keyspace.queuePrefix, config);
   const shutdown = options.shutdown ?? new ShutdownManager(logger);
@@ -55,11 +58,14 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   });
 
   if (options.serveHttp) {
+    // Read by /metrics only, so failed poll jobs are counted like the pipeline's.
+    const pollQueue = openQueue("polls", redis, keyspace.queuePrefix);
+    shutdown.add("poll queue (metrics)", () => pollQueue.close());
     const server = await startHealthServer({
       host: config.server.host,
       port: config.server.port,
       metrics,
-      queues,
+      queues: [queues.events, queues.alerts, queues.deliveries, pollQueue],
       // /healthz never looks at Redis (a Redis outage must not get pods restarted); /readyz does.
       isReady: async () => accepting && redis.status === "ready" && (await redis.ping()) === "PONG",
     });

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  acceptEvent,
   ConnectorError,
   errorMessage,
   eventTimeMs,
@@ -107,8 +108,10 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
   }
 
   /** Queues a page's new events in jobs of at most `batchSize`, then remembers their ids. */
-  async function queuePage(source: SourceConfigBase, events: AuditEvent[]): Promise<{ queued: number; duplicates: number }> {
-    if (events.length === 0) return { queued: 0, duplicates: 0 };
+  async function queuePage(source: SourceConfigBase, pageEvents: AuditEvent[]): Promise<{ queued: number; duplicates: number }> {
+    if (pageEvents.length === 0) return { queued: 0, duplicates: 0 };
+    // Normalized first: ids, job ids and the recent-ids set all see the safe strings.
+    const events = acceptedEvents(source.name, pageEvents);
     const unique = [...new Map(events.map((event) => [event.id, event])).values()];
     const recentKey = keyspace.key("source", source.name, "recent-ids");
     const scores = await connection.zmscore(recentKey, ...unique.map((event) => event.id));
@@ -284,6 +287,18 @@ export function eventBatchJobId(source: string, events: readonly Pick<AuditEvent
   const digest = createHash("sha1");
   for (const event of events) digest.update(event.id).update("\n");
   return `${source}-${digest.digest("hex")}`;
+}
+
+/** Every event through core's `acceptEvent` (strings made safe, limits applied), as replay and the file source do. */
+function acceptedEvents(source: string, events: AuditEvent[]): AuditEvent[] {
+  return events.map((event) => {
+    const result = acceptEvent(event);
+    if (result.ok) return result.event;
+    throw new ConnectorError(source, `connector produced an invalid event ${JSON.stringify(event.id)}: ${result.reason}`, {
+      retryable: false,
+      ...(result.field === undefined ? {} : { field: result.field }),
+    });
+  });
 }
 
 function errorDetails(err: unknown): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import type { FileSourceConfig } from "./file.config.js";
 import { access, open, type FileHandle } from "node:fs/promises";
-import { AuditEventSchema, ConnectorError, firstZodProblem, formatZodError, formatZodProblem, type AuditEvent } from "@vigil/core";
+import { acceptEventLine, ConnectorError, EVENT_LIMITS, formatZodError, type AuditEvent } from "@vigil/core";
 import { z } from "zod";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
 
@@ -21,7 +21,8 @@ export interface FileConnectorOptions {
 
 const NEWLINE = 0x0a;
 const DEFAULT_CHUNK_BYTES = 64 * 1024;
-const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+/** The same limit replay applies (core's `acceptEventLine`), so both refuse the same lines. */
+const DEFAULT_MAX_LINE_BYTES = EVENT_LIMITS.lineBytes;
 
 /**
  * Tails a JSON-lines file of AuditEvents. Only complete lines are consumed: a trailing line
@@ -49,21 +50,15 @@ export function createFileConnector(config: FileSourceConfig, _deps?: ConnectorD
     }
   }
 
+  /** Core's `acceptEventLine`: the live source and `vigil replay` accept and refuse exactly the same lines. */
   function parseLine(text: string, lineNumber: number): AuditEvent {
     const page = `${config.path}:${lineNumber}`;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new ConnectorError(source, `${page}: invalid JSON: ${(err as Error).message}`, { retryable: false, page }, { cause: err });
-    }
-    const result = AuditEventSchema.safeParse(json);
-    if (result.success) return result.data;
-    const problem = firstZodProblem(result.error);
-    throw new ConnectorError(source, `${page}: not an AuditEvent: ${formatZodProblem(problem)}`, {
+    const accepted = acceptEventLine(text);
+    if (accepted.ok) return accepted.event;
+    throw new ConnectorError(source, `${page}: ${accepted.reason}`, {
       retryable: false,
       page,
-      ...(problem.key === undefined ? {} : { field: problem.key }),
+      ...(accepted.field === undefined ? {} : { field: accepted.field }),
     });
   }
 
@@ -142,24 +137,32 @@ async function* completeLines(
 ): AsyncGenerator<{ text: string; bytes: number }> {
   const chunk = Buffer.allocUnsafe(chunkBytes);
   let position = offset;
-  let pending = Buffer.alloc(0);
+  // The start of a line still waiting for its newline, as copied chunks (joined once, when it ends).
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   for (;;) {
     const { bytesRead } = await handle.read(chunk, 0, chunkBytes, position);
     if (bytesRead === 0) return;
     position += bytesRead;
-    let buffer = pending.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([pending, chunk.subarray(0, bytesRead)]);
+    let buffer = chunk.subarray(0, bytesRead);
     let newline = buffer.indexOf(NEWLINE);
     while (newline !== -1) {
-      const lineBytes = buffer.subarray(0, newline);
-      yield { text: lineBytes.toString("utf8").replace(/\r$/, ""), bytes: newline + 1 };
+      const head = buffer.subarray(0, newline);
+      const lineBytes = pendingBytes === 0 ? head : Buffer.concat([...pending, head]);
+      yield { text: lineBytes.toString("utf8").replace(/\r$/, ""), bytes: pendingBytes + newline + 1 };
+      pending = [];
+      pendingBytes = 0;
       buffer = buffer.subarray(newline + 1);
       newline = buffer.indexOf(NEWLINE);
     }
-    if (buffer.length > maxLineBytes) {
+    if (pendingBytes + buffer.length > maxLineBytes) {
       const page = `${path}:${currentLine()}`;
       throw new ConnectorError(source, `${page}: line is longer than ${maxLineBytes} bytes`, { retryable: false, page });
     }
     // Copied: `chunk` is reused by the next read.
-    pending = Buffer.from(buffer);
+    if (buffer.length > 0) {
+      pending.push(Buffer.from(buffer));
+      pendingBytes += buffer.length;
+    }
   }
 }

@@ -1,0 +1,64 @@
+import { Option, type Command } from "commander";
+import { CliError, cliContext, withQueues, type GlobalOptions } from "../context.js";
+import { allQueues, listFailedJobs, QUEUE_KEYS, retryFailedJobs, type FailedJob, type QueueKey } from "../failed-jobs.js";
+import { formatTable } from "../format.js";
+
+export function registerJobsCommands(program: Command, globals: () => GlobalOptions): void {
+  const jobs = program.command("jobs").description("failed jobs of every queue (events, alerts, deliveries, polls): list and re-drive");
+
+  jobs
+    .command("failed")
+    .description("list failed jobs")
+    .addOption(new Option("--queue <queue...>", "only these queues").choices(QUEUE_KEYS))
+    .option("--json", "print JSON lines")
+    .action(async (options: { queue?: QueueKey[]; json?: boolean }) => {
+      const { config } = cliContext(globals());
+      await withQueues(config, async ({ redis, keyspace, queues }) => {
+        const all = allQueues(redis, keyspace, queues);
+        try {
+          const failed: FailedJob[] = [];
+          for (const key of options.queue ?? QUEUE_KEYS) failed.push(...(await listFailedJobs(all.byKey[key], key)));
+          if (options.json) {
+            for (const job of failed) console.log(JSON.stringify(job));
+            return;
+          }
+          if (!failed.length) {
+            console.log("no failed jobs");
+            return;
+          }
+          console.log(
+            formatTable(
+              failed.map((job) => ({ ...job, attempts: String(job.attempts), reason: job.failedReason.split("\n")[0] })),
+              ["queue", "id", "name", "attempts", "failedAt", "reason"],
+            ),
+          );
+        } finally {
+          await all.close();
+        }
+      });
+    });
+
+  jobs
+    .command("retry")
+    .description("re-drive failed jobs of one queue, each with a full set of attempts")
+    .addOption(new Option("--queue <queue>", "the queue").choices(QUEUE_KEYS).makeOptionMandatory())
+    .argument("[ids...]", "job ids (from `vigil jobs failed`)")
+    .option("--all", "retry every failed job of the queue")
+    .action(async (ids: string[], options: { queue: QueueKey; all?: boolean }) => {
+      if (!options.all && ids.length === 0) throw new CliError("name job ids or pass --all", 2);
+      if (options.all && ids.length) throw new CliError("pass either ids or --all, not both", 2);
+      const { config } = cliContext(globals());
+      await withQueues(config, async ({ redis, keyspace, queues }) => {
+        const all = allQueues(redis, keyspace, queues);
+        try {
+          const result = await retryFailedJobs(all.byKey[options.queue], options.all ? "all" : ids);
+          for (const id of result.retried) console.log(`retrying ${options.queue} job ${id}`);
+          for (const id of result.missing) console.log(`not a failed ${options.queue} job: ${id}`);
+          console.log(`${result.retried.length} job(s) queued again`);
+          if (result.missing.length) process.exitCode = 1;
+        } finally {
+          await all.close();
+        }
+      });
+    });
+}

@@ -1,0 +1,54 @@
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { openQueue, QUEUE_NAMES, type Keyspace, type VigilQueues } from "@vigil/core";
+
+/** The queues `vigil jobs` and `vigil status` look at, by their short name. */
+export const QUEUE_KEYS = ["events", "alerts", "deliveries", "polls"] as const satisfies readonly (keyof typeof QUEUE_NAMES)[];
+export type QueueKey = (typeof QUEUE_KEYS)[number];
+
+/** Every pipeline queue plus `vigil-polls`; `close()` closes the one it opened (the others belong to `queues`). */
+export function allQueues(redis: Redis, keyspace: Keyspace, queues: VigilQueues): { byKey: Record<QueueKey, Queue>; close(): Promise<void> } {
+  const polls = openQueue("polls", redis, keyspace.queuePrefix);
+  return {
+    byKey: { events: queues.events, alerts: queues.alerts, deliveries: queues.deliveries, polls },
+    close: () => polls.close(),
+  };
+}
+
+/** A job whose attempts are spent, that failed permanently, or that stalled too often. */
+export interface FailedJob {
+  queue: QueueKey;
+  id: string;
+  name: string;
+  attempts: number;
+  failedReason: string;
+  failedAt: string;
+}
+
+export async function listFailedJobs(queue: Queue, key: QueueKey, limit?: number): Promise<FailedJob[]> {
+  const jobs = await queue.getFailed(0, limit === undefined ? -1 : limit - 1);
+  return jobs.flatMap((job) => {
+    if (!job?.id) return [];
+    const failedOn = job.finishedOn ?? job.processedOn ?? job.timestamp;
+    return [{ queue: key, id: job.id, name: job.name, attempts: job.attemptsMade, failedReason: job.failedReason ?? "", failedAt: new Date(failedOn).toISOString() }];
+  });
+}
+
+/**
+ * Moves failed jobs back to their queue with their attempt and stall counters reset, so each
+ * gets its full retry schedule again. `"all"` takes every job failed at the time of the call.
+ */
+export async function retryFailedJobs(queue: Queue, ids: string[] | "all"): Promise<{ retried: string[]; missing: string[] }> {
+  const wanted = ids === "all" ? [...new Set(await queue.getRanges(["failed"], 0, -1))] : [...new Set(ids)];
+  const result = { retried: [] as string[], missing: [] as string[] };
+  for (const id of wanted) {
+    const job = await queue.getJob(id);
+    if (!job || (await job.getState()) !== "failed") {
+      result.missing.push(id);
+      continue;
+    }
+    await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+    result.retried.push(id);
+  }
+  return result;
+}

@@ -1,0 +1,278 @@
+/**
+ * `pnpm test:faults`: an operator's bad day, against real processes. Each scenario runs the
+ * pipeline (connectors, engine, notifier as separate `vigil run` processes) on its own Redis and
+ * compares what reached the SMTP server and the webhook receiver with `vigil replay` on the same
+ * input. Prints one line per scenario (expected, delivered, lost, doubled) and exits 1 if any
+ * scenario lost, doubled or invented an alert, or if any log line holds a configured secret.
+ * Seeded: VIGIL_FAULT_SEED=<n> repeats a run; VIGIL_FAULT_SCENARIOS=a,b runs only those.
+ */
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { seededRandom } from "../helpers.js";
+import { hostileLine, type HostileKind } from "./hostile-records.js";
+import { makeSecrets, Pipeline, ROLES, runVigil, sleep, type Outcome, type Role } from "./pipeline-harness.js";
+import { freePort, startRedisServer } from "./redis-server.js";
+
+const seed = Number(process.env.VIGIL_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const only = process.env.VIGIL_FAULT_SCENARIOS?.split(",").filter(Boolean);
+const logDir = mkdtempSync(join(tmpdir(), "vigil-fault-logs-"));
+const secrets = makeSecrets();
+
+/** An input file: audit events in time order; failed-login bursts and token creations raise alerts. */
+function generateEvents(random: () => number, count: number, hostile: readonly HostileKind[] = []): string[] {
+  const lines: string[] = [];
+  let t = Date.UTC(2026, 2, 1, 8, 0, 0);
+  for (let n = 0; n < count; n++) {
+    t += Math.floor(5_000 + random() * 80_000);
+    const actor = `user-${Math.floor(random() * 8)}`;
+    const roll = random();
+    const fields =
+      roll < 0.55 ? { action: "login", outcome: "failure" } : roll < 0.85 ? { action: "login", outcome: "success" } : roll < 0.92 ? { action: "token.create", outcome: "success" } : { action: "read", outcome: "success" };
+    const kind = hostile.length && random() < 0.3 ? hostile[Math.floor(random() * hostile.length)]! : "good";
+    lines.push(hostileLine(kind, n, new Date(t).toISOString(), { ...fields, category: "other", actor: { id: actor }, target: { name: `t-${n}` } }));
+  }
+  return lines;
+}
+
+interface ScenarioResult extends Outcome {
+  name: string;
+  notes: string;
+}
+
+type Scenario = { name: string; run: (random: () => number) => Promise<ScenarioResult> };
+
+/** Appends the input to the watched file in chunks, so faults land while work is in flight. */
+async function feed(pipeline: Pipeline, lines: readonly string[], random: () => number, chunks = 12): Promise<void> {
+  writeFileSync(pipeline.eventsPath, "");
+  const size = Math.ceil(lines.length / chunks);
+  for (let i = 0; i < lines.length; i += size) {
+    appendFileSync(pipeline.eventsPath, lines.slice(i, i + size).map((line) => `${line}\n`).join(""));
+    await sleep(200 + random() * 400);
+  }
+}
+
+/** The common shape: start, feed, inject faults while feeding, settle, compare. */
+async function pipelineScenario(
+  name: string,
+  random: () => number,
+  options: {
+    events?: number;
+    hostile?: readonly HostileKind[];
+    replicas?: number;
+    attempts?: number;
+    faults?: (pipeline: Pipeline, random: () => number) => Promise<string>;
+    after?: (pipeline: Pipeline) => Promise<string>;
+    settleMs?: number;
+  } = {},
+): Promise<ScenarioResult> {
+  const pipeline = new Pipeline(name, secrets, logDir, { attempts: options.attempts ?? 6 });
+  const lines = generateEvents(random, options.events ?? 300, options.hostile);
+  try {
+    await pipeline.start(lines);
+    const expected = await pipeline.expectedAlertIds();
+    for (const role of ROLES) for (let r = 0; r < (options.replicas ?? 1); r++) pipeline.spawn(role);
+    await pipeline.waitStarted();
+    const [, notes] = await Promise.all([feed(pipeline, lines, random), options.faults ? options.faults(pipeline, random) : Promise.resolve("")]);
+    let outcome = await pipeline.settle(expected, options.settleMs ?? 60_000);
+    let afterNotes = "";
+    if (options.after) {
+      afterNotes = await options.after(pipeline);
+      outcome = await pipeline.settle(expected, 30_000);
+    }
+    return { name, ...outcome, notes: [notes, afterNotes].filter(Boolean).join("; ") };
+  } finally {
+    await pipeline.stop();
+  }
+}
+
+/** Kills a random running process of `role` `times` times at random moments, restarting it each time; the second kill of a pair lands while the restarted process takes up the stalled jobs. */
+function killRandomly(role: Role, times: number) {
+  return async (pipeline: Pipeline, random: () => number): Promise<string> => {
+    const moments: string[] = [];
+    await sleep(1_000 + random() * 2_000); // work is in flight
+    for (let k = 0; k < times; k++) {
+      const victims = pipeline.running(role);
+      const victim = victims[Math.floor(random() * victims.length)];
+      if (!victim) break;
+      await pipeline.kill(victim);
+      pipeline.spawn(role);
+      moments.push(`${role}#${victim.replica}`);
+      // Every other kill hits the replacement again as it takes the dead worker's jobs up.
+      await sleep(k % 2 === 0 ? 5_500 + random() * 3_000 : 1_000 + random() * 2_000);
+    }
+    return `SIGKILL ${moments.join(", ")}`;
+  };
+}
+
+const scenarios: Scenario[] = [
+  { name: "baseline", run: (random) => pipelineScenario("baseline", random) },
+  { name: "kill-engine", run: (random) => pipelineScenario("kill-engine", random, { faults: killRandomly("engine", 4) }) },
+  { name: "kill-connectors", run: (random) => pipelineScenario("kill-connectors", random, { faults: killRandomly("connectors", 3) }) },
+  { name: "kill-notifier", run: (random) => pipelineScenario("kill-notifier", random, { faults: killRandomly("notifier", 3) }) },
+  { name: "replicas", run: (random) => pipelineScenario("replicas", random, { replicas: 2, faults: killRandomly("engine", 2) }) },
+  {
+    name: "redis-restart",
+    run: (random) =>
+      pipelineScenario("redis-restart", random, {
+        faults: async (pipeline, r) => {
+          await sleep(5_000 + r() * 2_000);
+          await pipeline.redis.kill();
+          await sleep(1_000);
+          await pipeline.redis.start();
+          await sleep(2_000 + r() * 2_000);
+          await pipeline.redis.kill();
+          await sleep(15_000); // longer than the workers' reconnect backoff
+          await pipeline.redis.start();
+          return "Redis SIGKILLed twice, restarted from its AOF after 1 s and 15 s";
+        },
+      }),
+  },
+  {
+    name: "webhook-outage",
+    run: (random) =>
+      pipelineScenario("webhook-outage", random, {
+        attempts: 3,
+        settleMs: 20_000,
+        faults: async (pipeline) => {
+          let refused = 0;
+          pipeline.webhook.respondWith(() => {
+            refused++;
+            return 503;
+          });
+          const startedAt = Date.now();
+          // Long enough for deliveries to spend all their attempts.
+          // Longer than the attempts: until deliveries have spent them all and failed.
+          while ((await pipeline.failedDeliveries()) < 10 && Date.now() - startedAt < 120_000) await sleep(500);
+          const failed = await pipeline.failedDeliveries();
+          pipeline.webhook.respondWith(() => 200);
+          return `webhook answered 503 to ${refused} requests over ${Math.round((Date.now() - startedAt) / 1000)} s, ${failed} deliveries failed`;
+        },
+        after: async (pipeline) => {
+          const retried = await runVigil(["--config", pipeline.configPath, "deliveries", "retry", "--all"], pipeline.env);
+          return `deliveries retry --all: ${retried.stdout.trim().split("\n").at(-1) ?? ""}`;
+        },
+      }),
+  },
+  {
+    name: "smtp-outage",
+    run: (random) =>
+      pipelineScenario("smtp-outage", random, {
+        attempts: 3,
+        settleMs: 20_000,
+        faults: async (pipeline) => {
+          let refused = 0;
+          pipeline.smtp.rejectWith(() => {
+            refused++;
+            return { code: 451, message: "try again later" };
+          });
+          const startedAt = Date.now();
+          while ((await pipeline.failedDeliveries()) < 10 && Date.now() - startedAt < 120_000) await sleep(500);
+          const failed = await pipeline.failedDeliveries();
+          pipeline.smtp.rejectWith(undefined);
+          return `SMTP answered 451 to ${refused} messages over ${Math.round((Date.now() - startedAt) / 1000)} s, ${failed} deliveries failed`;
+        },
+        after: async (pipeline) => {
+          const retried = await runVigil(["--config", pipeline.configPath, "jobs", "retry", "--queue", "deliveries", "--all"], pipeline.env);
+          return `jobs retry --queue deliveries --all: ${retried.stdout.trim().split("\n").at(-1) ?? ""}`;
+        },
+      }),
+  },
+  {
+    name: "hostile-strings",
+    run: (random) => pipelineScenario("hostile-strings", random, { hostile: ["lone-surrogate-id", "lone-surrogate-attribute", "control-characters", "partial", "huge-attribute"] }),
+  },
+  { name: "redis-startup", run: () => redisStartup() },
+];
+
+/** Redis absent, wrong password, malformed URL: each its own one-line error and exit 2. */
+async function redisStartup(): Promise<ScenarioResult> {
+  const server = await startRedisServer({ password: secrets.redisPassword });
+  const closed = await freePort();
+  const cases: [string, string, RegExp][] = [
+    ["absent", `redis://:${secrets.redisPassword}@127.0.0.1:${closed}`, /did not answer within 2s/],
+    ["wrong password", `redis://:wrong-${secrets.redisPassword}@127.0.0.1:${server.port}`, /refused the credentials/],
+    ["malformed", "rediss//127.0.0.1::6397/x", /is not a Redis URL/],
+  ];
+  let ok = 0;
+  const notes: string[] = [];
+  const pipelineLog = new Pipeline("redis-startup", secrets, logDir);
+  try {
+    for (const [what, url, message] of cases) {
+      const result = await runVigil(["run", "engine", "--port", "0"], { VIGIL_REDIS_WAIT: "2s", VIGIL_LOG_LEVEL: "info", ...configEnv(url) });
+      pipelineLog.log(result.stderr, what);
+      const errorLines = result.stderr.split("\n").filter((line) => line && !line.startsWith("{"));
+      const good = result.code === 2 && errorLines.length === 1 && message.test(errorLines[0]!);
+      if (good) ok++;
+      notes.push(`${what}: exit ${result.code}${good ? "" : ` ${JSON.stringify(errorLines)}`}`);
+    }
+  } finally {
+    await server.dispose();
+  }
+  return { name: "redis-startup", expected: cases.length, delivered: ok, lost: cases.length - ok, doubled: 0, unexpected: 0, emailsDoubled: 0, webhooksDoubled: 0, notes: notes.join(", ") };
+}
+
+/** A config file naming only redis.url, through the environment. */
+function configEnv(url: string): Record<string, string> {
+  const path = join(logDir, `startup-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(path, `redis: { url: ${JSON.stringify(url)} }\nrules: { paths: [rules] }\n`);
+  return { VIGIL_CONFIG: path };
+}
+
+function formatLine(result: ScenarioResult): string {
+  const pass = result.lost === 0 && result.doubled === 0 && result.unexpected === 0;
+  const extra = result.unexpected ? ` unexpected=${result.unexpected}` : "";
+  const doubles = result.doubled ? ` (emails ${result.emailsDoubled}, webhooks ${result.webhooksDoubled})` : "";
+  return `${pass ? "PASS" : "FAIL"}  ${result.name.padEnd(16)} expected=${String(result.expected).padStart(4)} delivered=${String(result.delivered).padStart(4)} lost=${result.lost} doubled=${result.doubled}${doubles}${extra}  ${result.notes}`;
+}
+
+async function main(): Promise<void> {
+  console.log(`fault suite: seed ${seed} (VIGIL_FAULT_SEED=${seed} repeats it); logs in ${logDir}`);
+  const started = Date.now();
+  let failures = 0;
+  const results: ScenarioResult[] = [];
+  for (const scenario of scenarios) {
+    if (only && !only.includes(scenario.name)) continue;
+    const random = seededRandom(seed ^ hash(scenario.name));
+    let result: ScenarioResult;
+    try {
+      result = await scenario.run(random);
+    } catch (err) {
+      result = { name: scenario.name, expected: 0, delivered: 0, lost: 0, doubled: 0, unexpected: 1, emailsDoubled: 0, webhooksDoubled: 0, notes: `scenario error: ${(err as Error).message}` };
+    }
+    results.push(result);
+    const line = formatLine(result);
+    if (line.startsWith("FAIL")) failures++;
+    console.log(line);
+  }
+  failures += scanLogs();
+  console.log(`${results.length} scenario(s), ${failures} failure(s), ${Math.round((Date.now() - started) / 1000)} s`);
+  process.exitCode = failures ? 1 : 0;
+}
+
+/** Every line every process wrote, searched for the secrets the suite configured. */
+function scanLogs(): number {
+  const values = Object.entries(secrets);
+  let lines = 0;
+  const leaks: string[] = [];
+  for (const file of readdirSync(logDir).filter((f) => f.endsWith(".log"))) {
+    const text = readFileSync(join(logDir, file), "utf8");
+    lines += text.split("\n").length - 1;
+    for (const [name, value] of values) {
+      for (const form of [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]) {
+        if (text.includes(form)) leaks.push(`${name} in ${file}`);
+      }
+    }
+  }
+  const unique = [...new Set(leaks)];
+  console.log(`${unique.length ? "FAIL" : "PASS"}  ${"secrets-in-logs".padEnd(16)} ${lines} log lines scanned for ${values.length} secrets: ${unique.length ? unique.join(", ") : "none found"}`);
+  return unique.length ? 1 : 0;
+}
+
+function hash(text: string): number {
+  let h = 2166136261;
+  for (const char of text) h = Math.imul(h ^ char.charCodeAt(0), 16777619);
+  return h >>> 0;
+}
+
+await main();

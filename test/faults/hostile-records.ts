@@ -1,0 +1,64 @@
+/**
+ * Records a provider (or a file) can hand Vigil that are hard to carry: lone surrogates, control
+ * characters, MB-sized attributes, unknown fields, broken JSON. Seeded, so a run can be repeated.
+ */
+
+export type HostileKind =
+  | "good"
+  | "partial"
+  | "lone-surrogate-id"
+  | "lone-surrogate-attribute"
+  | "control-characters"
+  | "huge-attribute"
+  | "unknown-field"
+  | "invalid-json"
+  | "bad-time"
+  | "huge-id"
+  | "huge-line";
+
+export const SAFE_KINDS: readonly HostileKind[] = ["good", "partial", "lone-surrogate-id", "lone-surrogate-attribute", "control-characters", "huge-attribute"];
+export const BAD_KINDS: readonly HostileKind[] = ["unknown-field", "invalid-json", "bad-time", "huge-id", "huge-line"];
+
+/** One JSON line of the given kind; `n` makes it unique, `time` is its event time. */
+export function hostileLine(kind: HostileKind, n: number, time: string, fields: Record<string, unknown> = {}): string {
+  const full = {
+    id: `file:${n}`,
+    source: "file",
+    provider: "file",
+    nativeId: String(n),
+    time,
+    action: "login",
+    category: "authentication",
+    outcome: "success",
+    actor: { id: `user-${n % 7}` },
+    target: {},
+    attributes: {},
+    raw: { n },
+    ...fields,
+  };
+  switch (kind) {
+    case "good":
+      return JSON.stringify(full);
+    case "partial":
+      return JSON.stringify({ id: full.id, time, action: full.action, actor: full.actor, ...fields });
+    case "lone-surrogate-id":
+      // JSON.stringify writes a lone surrogate as the escape \udXXX, as a provider's JSON would.
+      return JSON.stringify({ ...full, id: `lone-\ud83d-${n}`, nativeId: `lone-\ud83d-${n}` });
+    case "lone-surrogate-attribute":
+      return JSON.stringify({ ...full, actor: { ...full.actor, name: `\udc00name-${n}` }, attributes: { note: `half \ud83d`, [`key-\udfff-${n}`]: 1 } });
+    case "control-characters":
+      return JSON.stringify({ ...full, action: `${full.action}`, target: { name: `bad\u0000\u0007\u001b[31m-${n}` }, attributes: { "k\u0001": "v\u007f" } });
+    case "huge-attribute":
+      return JSON.stringify({ ...full, attributes: { blob: "A".repeat(1024 * 1024 + (n % 1000)) } });
+    case "unknown-field":
+      return JSON.stringify({ ...full, colour: "red" });
+    case "invalid-json":
+      return `{"id":"file:${n}","time":"${time}",`;
+    case "bad-time":
+      return JSON.stringify({ ...full, time: "yesterday" });
+    case "huge-id":
+      return JSON.stringify({ ...full, id: `file:${"9".repeat(2000)}${n}` });
+    case "huge-line":
+      return JSON.stringify({ ...full, attributes: { blob: "B".repeat(17 * 1024 * 1024) } });
+  }
+}

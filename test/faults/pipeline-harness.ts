@@ -1,0 +1,261 @@
+/**
+ * Drives real `vigil run connectors|engine|notifier` processes over a file source, an SMTP sink
+ * and a webhook receiver, on a redis-server of its own (AOF on, password required), and compares
+ * what was delivered with `vigil replay` on the same input.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { startSmtpSink, startWebhookSink, type SmtpSink, type WebhookSink } from "@vigil/simulator";
+import { REPO_ROOT } from "../cli.js";
+import { startRedisServer, type OwnRedisServer } from "./redis-server.js";
+
+const MAIN = join(REPO_ROOT, "apps/cli/src/main.ts");
+export const ROLES = ["connectors", "engine", "notifier"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Secrets the suite configures; no log line may contain any of them. */
+export interface SuiteSecrets {
+  redisPassword: string;
+  smtpPassword: string;
+  webhookSecret: string;
+}
+
+export function makeSecrets(): SuiteSecrets {
+  return {
+    redisPassword: `redis-${randomBytes(12).toString("hex")}`,
+    smtpPassword: `smtp-${randomBytes(12).toString("hex")}`,
+    webhookSecret: `whsec_${randomBytes(24).toString("base64")}`,
+  };
+}
+
+export const RULES = `id: faults.login-burst
+name: Failed logins
+severity: high
+when: { and: [{ "==": [{ var: action }, login] }, { "==": [{ var: outcome }, failure] }] }
+threshold: { count: 3, within: 10m, groupBy: [actor.id] }
+lateness: 30d
+title: "{{actor.id}} failed to log in {{count}} times"
+---
+id: faults.token
+name: Token created
+severity: critical
+when: { "==": [{ var: action }, token.create] }
+title: "token {{target.name}} created by {{actor.id}}"
+`;
+
+/** Runs a command of the CLI to its end (replay, deliveries retry…), as its own process. */
+export function runVigil(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, VIGIL_LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface RoleProcess {
+  role: Role;
+  replica: number;
+  child: ChildProcess;
+  exited: Promise<void>;
+  /** True once it logged "vigil started". */
+  started: boolean;
+}
+
+export interface Outcome {
+  expected: number;
+  delivered: number;
+  lost: number;
+  doubled: number;
+  /** Alert ids delivered that replay did not raise. */
+  unexpected: number;
+  emailsDoubled: number;
+  webhooksDoubled: number;
+}
+
+export class Pipeline {
+  readonly dir = mkdtempSync(join(tmpdir(), "vigil-faults-"));
+  readonly eventsPath = join(this.dir, "events.jsonl");
+  readonly configPath = join(this.dir, "vigil.config.yaml");
+  readonly rulesPath = join(this.dir, "rules.yaml");
+  readonly logPath: string;
+  private readonly processes: RoleProcess[] = [];
+  redis!: OwnRedisServer;
+  smtp!: SmtpSink;
+  webhook!: WebhookSink;
+
+  constructor(readonly name: string, readonly secrets: SuiteSecrets, logDir: string, private readonly options: { attempts?: number; backoff?: string } = {}) {
+    this.logPath = join(logDir, `${name}.log`);
+  }
+
+  get env(): Record<string, string> {
+    return { FAULT_REDIS_URL: this.redis.url, FAULT_SMTP_PASSWORD: this.secrets.smtpPassword, FAULT_WEBHOOK_SECRET: this.secrets.webhookSecret };
+  }
+
+  async start(lines: readonly string[]): Promise<void> {
+    this.redis = await startRedisServer({ password: this.secrets.redisPassword, appendOnly: true });
+    this.smtp = await startSmtpSink({ port: 0 });
+    this.webhook = await startWebhookSink({ port: 0, secret: this.secrets.webhookSecret });
+    writeFileSync(this.rulesPath, RULES);
+    writeFileSync(this.eventsPath, lines.map((line) => `${line}\n`).join(""));
+    writeFileSync(
+      this.configPath,
+      `redis: { url: "\${FAULT_REDIS_URL}", prefix: faults }
+sources:
+  - { name: file, type: file, path: ${JSON.stringify(this.eventsPath)}, pollInterval: 500ms, batchSize: 20 }
+rules: { paths: [${JSON.stringify(this.rulesPath)}] }
+channels:
+  - name: mail
+    type: email
+    from: vigil@faults.test
+    to: [soc@faults.test]
+    smtp: { host: 127.0.0.1, port: ${this.smtp.port}, auth: { user: vigil, pass: "\${FAULT_SMTP_PASSWORD}" }, timeout: 5s }
+  - { name: hook, type: webhook, url: ${JSON.stringify(this.webhook.url)}, secret: "\${FAULT_WEBHOOK_SECRET}", timeout: 5s }
+routes:
+  - { match: {}, channels: [mail, hook] }
+engine: { concurrency: 4 }
+notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${this.options.backoff ?? "200ms"} }
+`,
+    );
+  }
+
+  /** What `vigil replay` raises on the same input: the alert ids every run must deliver. */
+  async expectedAlertIds(): Promise<Set<string>> {
+    const result = await runVigil(["--config", this.configPath, "replay", "--rules", this.rulesPath, "--events", this.eventsPath], this.env);
+    this.log(`replay exit ${result.code}\n${result.stderr}`);
+    const ids = result.stdout.split("\n").filter(Boolean).map((line) => (JSON.parse(line) as { id: string }).id);
+    return new Set(ids);
+  }
+
+  /** Starts one more process of a role. */
+  spawn(role: Role): RoleProcess {
+    const replica = this.processes.filter((p) => p.role === role).length;
+    const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--config", this.configPath, "run", role, "--port", "0"], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...this.env, VIGIL_LOG_LEVEL: "info", VIGIL_REDIS_WAIT: "2m" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const tag = `${role}#${replica}`;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const process_: RoleProcess = { role, replica, child, exited, started: false };
+    child.stdout!.on("data", (chunk: Buffer) => this.log(chunk.toString(), tag));
+    child.stderr!.on("data", (chunk: Buffer) => {
+      const text = chunk.toString();
+      if (text.includes('"vigil started"')) process_.started = true;
+      this.log(text, tag);
+    });
+    this.processes.push(process_);
+    return process_;
+  }
+
+  /** Deliveries whose attempts are spent (the failed set of `vigil-deliveries`). */
+  async failedDeliveries(): Promise<number> {
+    const redis = new Redis(this.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    redis.on("error", () => undefined);
+    try {
+      await redis.connect();
+      return await redis.zcard("{faults}:vigil-deliveries:failed");
+    } catch {
+      return 0;
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  /** Waits until every running process has started (processes start slowly on a loaded machine). */
+  async waitStarted(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.running().some((p) => !p.started)) {
+      if (Date.now() > deadline) throw new Error("processes did not start in time");
+      await sleep(100);
+    }
+  }
+
+  running(role?: Role): RoleProcess[] {
+    return this.processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null && (role === undefined || p.role === role));
+  }
+
+  /** SIGKILL: no shutdown, locks held until they expire. */
+  async kill(process_: RoleProcess): Promise<void> {
+    process_.child.kill("SIGKILL");
+    await process_.exited;
+  }
+
+  log(text: string, tag = "suite"): void {
+    appendFileSync(this.logPath, text.endsWith("\n") ? text.replace(/^/gm, `[${tag}] `).replace(/\[[^\]]*\] $/, "") : `[${tag}] ${text}\n`);
+  }
+
+  /** Alert ids delivered: per channel, how many times each arrived (accepted by the receiver). */
+  deliveries(): { webhook: Map<string, number>; email: Map<string, number> } {
+    const webhook = new Map<string, number>();
+    for (const request of this.webhook.requests) {
+      if (request.status < 200 || request.status >= 300) continue;
+      const id = (request.json as { id?: string } | undefined)?.id;
+      if (id) webhook.set(id, (webhook.get(id) ?? 0) + 1);
+    }
+    const email = new Map<string, number>();
+    for (const mail of this.smtp.messages) {
+      const id = mail.headers["x-vigil-alert-id"];
+      if (id) email.set(id, (email.get(id) ?? 0) + 1);
+    }
+    return { webhook, email };
+  }
+
+  /** Waits until every expected alert arrived on both channels (or the time is up), then a little longer for late doubles. */
+  async settle(expected: Set<string>, timeoutMs: number, lingerMs = 4_000): Promise<Outcome> {
+    const deadline = Date.now() + timeoutMs;
+    const complete = () => {
+      const { webhook, email } = this.deliveries();
+      return [...expected].every((id) => webhook.has(id) && email.has(id));
+    };
+    while (!complete() && Date.now() < deadline) await sleep(200);
+    await sleep(lingerMs);
+    return this.outcome(expected);
+  }
+
+  outcome(expected: Set<string>): Outcome {
+    const { webhook, email } = this.deliveries();
+    const deliveredBoth = [...expected].filter((id) => webhook.has(id) && email.has(id));
+    const seen = new Set([...webhook.keys(), ...email.keys()]);
+    const webhooksDoubled = [...webhook.values()].filter((n) => n > 1).length;
+    const emailsDoubled = [...email.values()].filter((n) => n > 1).length;
+    return {
+      expected: expected.size,
+      delivered: deliveredBoth.length,
+      lost: expected.size - deliveredBoth.length,
+      doubled: new Set([...webhook.entries(), ...email.entries()].filter(([, n]) => n > 1).map(([id]) => id)).size,
+      unexpected: [...seen].filter((id) => !expected.has(id)).length,
+      emailsDoubled,
+      webhooksDoubled,
+    };
+  }
+
+  async stop(): Promise<void> {
+    for (const p of this.running()) p.child.kill("SIGTERM");
+    await Promise.race([Promise.all(this.processes.map((p) => p.exited)), sleep(35_000)]);
+    for (const p of this.running()) p.child.kill("SIGKILL");
+    await Promise.all(this.processes.map((p) => p.exited));
+    await this.smtp?.close();
+    await this.webhook?.close();
+    await this.redis?.dispose();
+  }
+
+  logText(): string {
+    try {
+      return readFileSync(this.logPath, "utf8");
+    } catch {
+      return "";
+    }
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
