@@ -18,7 +18,7 @@ import {
   type EventBatchJob,
   type VigilQueues,
 } from "@vigil/core";
-import { Engine, parseRules, processEventBatch, referenceCondition, RedisWindowStore, type LoadedRule, type WindowStore } from "@vigil/engine";
+import { Engine, parseRules, processEventBatch, referenceCondition, RedisRuleStateStore, type LoadedRule, type RuleStateStore } from "@vigil/engine";
 import { generateEvents, generateRules } from "./workload.js";
 
 const BATCH_SIZE = 200;
@@ -84,7 +84,7 @@ async function windowBytesPerTrackedEvent(redis: Redis, keyspace: Keyspace): Pro
   let bytes = 0;
   let tracked = 0;
   do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${keyspace.tag}:win:*`, "COUNT", 1000);
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${keyspace.tag}:rs:*`, "COUNT", 1000);
     cursor = next;
     if (!keys.length) continue;
     const pipeline = redis.pipeline();
@@ -167,7 +167,7 @@ async function runThroughQueue(
 
 /** Vigil's worker: validate, evaluate, one Lua call, enqueue alerts. */
 const vigil = (rules: LoadedRule[], ruleIndex: boolean) => ({ keyspace, queues, store }: RunContext): Processor => {
-  const engine = new Engine(rules, new RedisWindowStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: 50 }), { ruleIndex });
+  const engine = new Engine(rules, new RedisRuleStateStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: 50 }), { ruleIndex });
   return async (job) => (await processEventBatch(job, { engine, queues })).alerts;
 };
 
@@ -247,7 +247,7 @@ export async function runEngineBench(options: {
   const rules200 = loadBenchRules(200);
   const reference50 = loadBenchRules(50, "json-logic-js");
   const batches = chunk(generateEvents(options.events), BATCH_SIZE);
-  const unused: WindowStore = { apply: () => Promise.reject(new Error("not used")) };
+  const unused: RuleStateStore = { apply: () => Promise.reject(new Error("not used")) };
   const evaluationOnly = options.only
     ? { vigil50: Number.NaN, jsonLogic50: Number.NaN }
     : {

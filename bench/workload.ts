@@ -1,4 +1,5 @@
-import type { AuditEvent, EventCategory, RuleInput } from "@vigil/core";
+import type { AuditEvent, EventCategory } from "@vigil/core";
+import type { RuleInput } from "@vigil/engine";
 
 /** Deterministic pseudo-random numbers (mulberry32). */
 export function seeded(seed: number): () => number {

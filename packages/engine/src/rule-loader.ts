@@ -7,12 +7,11 @@ import {
   keyPositionOf,
   positionOf,
   RuleError,
-  RuleSchema,
   zodProblems,
   type LocatedProblem,
-  type Rule,
   type SourceDocument,
 } from "@vigil/core";
+import { RuleSchema, type Rule } from "./rule-schema.js";
 import { checkCondition, compileCondition, type CompiledCondition } from "./condition.js";
 
 const RULE_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
