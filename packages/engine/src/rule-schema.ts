@@ -1,10 +1,12 @@
 import { z } from "zod";
 import { ConditionSchema, DurationSchema, RuleTestSchema, SeveritySchema } from "@vigil/core";
+import { SequenceSchema } from "./kinds/sequence/sequence.schema.js";
 import { ThresholdSchema } from "./kinds/threshold/threshold.schema.js";
 
 /** Each stateful kind's own field and schema; a rule has at most one of them (none: a match rule). */
 export const KIND_SCHEMAS = {
   threshold: ThresholdSchema,
+  sequence: SequenceSchema,
 } as const;
 export type StatefulKindName = keyof typeof KIND_SCHEMAS;
 const STATEFUL_KINDS = Object.keys(KIND_SCHEMAS) as StatefulKindName[];

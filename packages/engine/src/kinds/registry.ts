@@ -2,12 +2,14 @@ import type { Rule } from "../rule-schema.js";
 import type { RuleKindName } from "./kind-names.js";
 import type { RuleKind } from "./rule-kind.js";
 import { matchKind } from "./match/match.kind.js";
+import { sequenceKind } from "./sequence/sequence.kind.js";
 import { thresholdKind } from "./threshold/threshold.kind.js";
 
 /** Every rule kind, by name: the one place a kind is registered. */
 export const RULE_KINDS = {
   match: matchKind,
   threshold: thresholdKind,
+  sequence: sequenceKind,
 } satisfies { [K in RuleKindName]: RuleKind<never> };
 
 /** A rule's kind and its spec (the value of its kind field; undefined for match rules). */

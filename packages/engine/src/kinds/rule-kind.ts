@@ -80,6 +80,8 @@ export interface RuleKind<Spec> {
   /** The Lua handler: a file beside the kind's module, composed into the rule-state script. */
   readonly lua: URL;
   readonly reference: KindReference;
+  /** The JsonLogic conditions inside the kind's (unvalidated) spec, to check like `when`; paths below the kind's field. */
+  conditions?(spec: unknown): { path: (string | number)[]; logic: unknown }[];
   compile(rule: Rule, spec: Spec): KindPlan;
   alert(input: AlertInput): AlertParts;
 }
