@@ -180,6 +180,9 @@ export class Engine {
       this.options.metrics?.eventsLate.inc({ rule: item.ruleId });
       this.logger.warn({ ruleId: item.ruleId, eventId: item.eventId }, "event arrived later than the rule's lateness; not counted");
     }
+    for (const { rule, values } of result.forgotten ?? []) {
+      this.options.metrics?.ruleValuesForgotten.inc({ rule: this.rules[evaluation.ruleOf[rule]!]!.rule.id }, values);
+    }
     for (const alert of alerts) this.options.metrics?.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });
     return {
       alerts,

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { ConditionSchema, DurationSchema, RuleTestSchema, SeveritySchema } from "@vigil/core";
+import { ConditionSchema, DEFAULT_LATENESS_MS, DurationSchema, formatDuration, RuleTestSchema, SeveritySchema } from "@vigil/core";
+import { NewValueSchema } from "./kinds/new-value/new-value.schema.js";
 import { SequenceSchema } from "./kinds/sequence/sequence.schema.js";
 import { ThresholdSchema } from "./kinds/threshold/threshold.schema.js";
 
@@ -7,6 +8,7 @@ import { ThresholdSchema } from "./kinds/threshold/threshold.schema.js";
 export const KIND_SCHEMAS = {
   threshold: ThresholdSchema,
   sequence: SequenceSchema,
+  newValue: NewValueSchema,
 } as const;
 export type StatefulKindName = keyof typeof KIND_SCHEMAS;
 const STATEFUL_KINDS = Object.keys(KIND_SCHEMAS) as StatefulKindName[];
@@ -41,6 +43,17 @@ export const RuleSchema = z
       const kinds = STATEFUL_KINDS.filter((name) => (rule as Record<string, unknown>)[name] !== undefined);
       if (kinds.length > 1) {
         ctx.addIssue({ code: "custom", path: [kinds[1]!], message: `a rule has one kind; found ${kinds.join(" and ")}` });
+      }
+      const newValue = (rule as { newValue?: { learning?: unknown; forgetAfter?: unknown } }).newValue;
+      if (newValue && typeof newValue === "object") {
+        const lateness = typeof rule.lateness === "number" ? rule.lateness : DEFAULT_LATENESS_MS;
+        const { learning, forgetAfter } = newValue;
+        if (typeof learning === "number" && learning !== 0 && learning <= lateness) {
+          ctx.addIssue({ code: "custom", path: ["newValue", "learning"], message: `learning must be 0 or longer than lateness (${formatDuration(lateness)}), so that no later event can change a verdict` });
+        }
+        if (typeof forgetAfter === "number" && forgetAfter <= lateness) {
+          ctx.addIssue({ code: "custom", path: ["newValue", "forgetAfter"], message: `forgetAfter must be longer than lateness (${formatDuration(lateness)})` });
+        }
       }
       if (kinds.length === 0) {
         for (const key of ["suppress", "lateness"] as const) {

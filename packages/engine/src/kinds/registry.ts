@@ -2,6 +2,7 @@ import type { Rule } from "../rule-schema.js";
 import type { RuleKindName } from "./kind-names.js";
 import type { RuleKind } from "./rule-kind.js";
 import { matchKind } from "./match/match.kind.js";
+import { newValueKind } from "./new-value/new-value.kind.js";
 import { sequenceKind } from "./sequence/sequence.kind.js";
 import { thresholdKind } from "./threshold/threshold.kind.js";
 
@@ -10,6 +11,7 @@ export const RULE_KINDS = {
   match: matchKind,
   threshold: thresholdKind,
   sequence: sequenceKind,
+  newValue: newValueKind,
 } satisfies { [K in RuleKindName]: RuleKind<never> };
 
 /** A rule's kind and its spec (the value of its kind field; undefined for match rules). */

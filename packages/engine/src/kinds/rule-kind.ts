@@ -62,6 +62,8 @@ export interface ReferenceContext {
   fire(fired: FiredState): void;
   late(update: RuleStateUpdate): void;
   duplicate(update: RuleStateUpdate): void;
+  /** A newValue rule forgot a value of this update's group (maxValuesPerGroup). */
+  forgotten(update: RuleStateUpdate): void;
   /** Per-batch scratch space, cleared between batches. */
   readonly batch: Map<string, unknown>;
 }

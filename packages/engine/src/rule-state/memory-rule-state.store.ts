@@ -21,6 +21,7 @@ export class MemoryRuleStateStore implements RuleStateStore {
     const fired: FiredState[] = [];
     const late: RuleStateResult["late"] = [];
     const duplicates = new Set<number>();
+    const forgotten = new Map<number, number>();
     const states = this.states;
     const ctx: ReferenceContext = {
       eventIds: batch.eventIds,
@@ -39,12 +40,14 @@ export class MemoryRuleStateStore implements RuleStateStore {
       fire: (f) => void fired.push(f),
       late: (u) => void late.push({ rule: u.rule, event: u.event }),
       duplicate: (u) => void duplicates.add(u.event),
+      forgotten: (u) => void forgotten.set(u.rule, (forgotten.get(u.rule) ?? 0) + 1),
     };
     for (const update of batch.updates) {
       const rule = batch.rules[update.rule]!;
       RULE_KINDS[rule.kind].reference.update(ctx, rule, update);
     }
-    const result = { fired, late, duplicates: duplicates.size };
+    const result: RuleStateResult = { fired, late, duplicates: duplicates.size };
+    if (forgotten.size) result.forgotten = [...forgotten].sort(([a], [b]) => a - b).map(([rule, values]) => ({ rule, values }));
     this.results.set(batch.batchId, structuredClone(result));
     return result;
   }

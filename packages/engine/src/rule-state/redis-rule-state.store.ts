@@ -50,8 +50,12 @@ export class RedisRuleStateStore implements RuleStateStore {
       updates: batch.updates.map((u) => ({ r: u.rule + 1, e: u.event + 1, g: u.group, t: u.time, v: u.value, s: u.steps?.map((s) => s + 1) })),
     };
     const raw = await this.redis.vigilRuleState(1, this.keyspace.key("batch", batch.batchId), JSON.stringify(payload));
-    const result = JSON.parse(raw) as { fired?: unknown; late?: unknown; duplicates?: number };
+    const result = JSON.parse(raw) as { fired?: unknown; late?: unknown; duplicates?: number; forgotten?: unknown };
+    const forgotten = asArray<[number, number]>(result.forgotten)
+      .map(([rule, values]) => ({ rule: rule - 1, values }))
+      .sort((a, b) => a.rule - b.rule);
     return {
+      ...(forgotten.length ? { forgotten } : {}),
       fired: asArray<WireFired>(result.fired).map((f) => {
         const fired: FiredState = {
           rule: f.r - 1,

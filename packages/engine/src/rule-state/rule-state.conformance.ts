@@ -11,6 +11,16 @@ const threshold = (over: Partial<Record<string, number | boolean>> = {}): RuleSt
   key: "t1",
   params: { count: 3, within: 5 * MIN, suppress: 5 * MIN, lateness: 60 * MIN, distinct: false, ttl: 3_600_000, ...over },
 });
+const sequence = (ordered: boolean): RuleStateRule => ({
+  kind: "sequence",
+  key: `s-${ordered}`,
+  params: { counts: [2, 1], within: 10 * MIN, suppress: 60 * MIN, lateness: 60 * MIN, ordered, ttl: 3_600_000 },
+});
+const newValue = (over: Partial<Record<string, number>> = {}): RuleStateRule => ({
+  kind: "newValue",
+  key: "nv",
+  params: { learning: 0, forget: 24 * 60 * MIN, lateness: 60 * MIN, suppress: 60 * MIN, maxValues: 10_000, ttl: 3_600_000, ...over },
+});
 const match: RuleStateRule = { kind: "match", key: "m1", params: {} };
 
 let batchNumber = 0;
@@ -25,7 +35,8 @@ function batch(rules: RuleStateRule[], rows: [id: string, minute: number, rule?:
     const previous = rows[i - 1];
     const event = previous && previous[0] === id && (previous[2] ?? 0) !== rule ? eventIds.length - 1 : eventIds.push(id) - 1;
     const update: RuleStateUpdate = { rule, event, group: rules[rule]!.kind === "match" ? "" : group, time: T0 + minute * MIN };
-    if (value !== undefined) update.value = value;
+    if (rules[rule]!.kind === "sequence") update.steps = (value ?? "0").split(",").map(Number);
+    else if (value !== undefined) update.value = value;
     return update;
   });
   return { batchId: `b${++batchNumber}`, eventIds, rules, updates };
@@ -95,6 +106,45 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
       expect(await store.apply(first)).toEqual(result);
       const redelivered = await store.apply(batch(rules, [["p", 0, 0]]));
       expect(redelivered).toEqual({ fired: [], late: [], duplicates: 1 });
+    });
+
+    it("sequence (ordered): a chain of two then one, with the chain per step", async () => {
+      const store = makeStore();
+      const rules = [sequence(true)];
+      expect((await store.apply(batch(rules, [["s", 0, 0, "g", "1"], ["f1", 1, 0, "g", "0"], ["f2", 2, 0, "g", "0"]]))).fired).toEqual([]);
+      const { fired } = await store.apply(batch(rules, [["s2", 3, 0, "g", "1"]]));
+      expect(fired).toEqual([
+        { rule: 0, event: 0, group: "g", span: Math.floor((T0 + 3 * MIN) / (60 * MIN)), windowStart: T0 + MIN, windowEnd: T0 + 3 * MIN, count: 3, eventIds: ["f1", "f2", "s2"], chain: [["f1", "f2"], ["s2"]] },
+      ]);
+    });
+
+    it("sequence (unordered): the steps in any order; an event matching two steps counts for one", async () => {
+      const store = makeStore();
+      const rules = [sequence(false)];
+      expect((await store.apply(batch(rules, [["s", 0, 0, "g", "1"], ["both", 1, 0, "g", "0,1"]]))).fired).toEqual([]);
+      const { fired } = await store.apply(batch(rules, [["f", 2, 0, "g", "0"]]));
+      expect(fired).toMatchObject([{ windowStart: T0, windowEnd: T0 + 2 * MIN, count: 3 }]);
+    });
+
+    it("newValue: a value is new unless seen in [t - forgetAfter, t - lateness); the alert says when it was last seen", async () => {
+      const store = makeStore();
+      const rules = [newValue()];
+      const first = await store.apply(batch(rules, [["a", 0, 0, "g", "v1"], ["b", 30, 0, "g", "v1"]]));
+      expect(first.fired).toEqual([{ rule: 0, event: 0, group: "g", span: Math.floor(T0 / (60 * MIN)), windowStart: T0, windowEnd: T0, count: 1, eventIds: ["a"], value: "v1" }]);
+      expect((await store.apply(batch(rules, [["c", 120, 0, "g", "v1"]]))).fired).toEqual([]);
+      const again = await store.apply(batch(rules, [["d", 120 + 25 * 60, 0, "g", "v1"]]));
+      expect(again.fired).toMatchObject([{ eventIds: ["d"], value: "v1", lastSeen: T0 + 120 * MIN }]);
+    });
+
+    it("newValue: learning, and values beyond the cap forgotten and reported", async () => {
+      const store = makeStore();
+      const learning = [newValue({ learning: 120 * MIN })];
+      expect((await store.apply(batch(learning, [["a", 0, 0, "g", "v1"], ["b", 100, 0, "g", "v2"]]))).fired).toEqual([]);
+      expect((await store.apply(batch(learning, [["c", 150, 0, "g", "v3"]]))).fired).toMatchObject([{ value: "v3" }]);
+      const capped = makeStore();
+      const result = await capped.apply(batch([newValue({ maxValues: 1 })], [["a", 0, 0, "g", "v1"], ["b", 1, 0, "g", "v2"], ["c", 2, 0, "g", "v1"]]));
+      expect(result.forgotten).toEqual([{ rule: 0, values: 2 }]);
+      expect(result.fired.map((f) => f.eventIds[0])).toEqual(["a", "b"]);
     });
 
     it("kinds mix in one batch, and state keys keep rules apart", async () => {

@@ -7,7 +7,8 @@
 --           prefix, seenTtl, batchTtl, maxIds, eventIds[],
 --           rules[]   { kind, key, ...params }
 --           updates[] { r = rule, e = event, g = group, t = time ms, v = value?, s = steps? }
--- Returns (and caches) JSON { fired = [...], late = [[r, e]...], duplicates = n }.
+-- Returns (and caches) JSON { fired = [...], late = [[r, e]...], duplicates = n,
+--                            forgotten = [[r, values forgotten]...] }.
 --
 -- A rule's state lives under prefix .. 'rs:' .. rule.key .. ':' .. group .. ':' .. part. Every
 -- key shares the keyspace's hash tag, so the script stays on one Redis Cluster slot.
@@ -17,7 +18,7 @@ if cached then return cached end
 
 local p = cjson.decode(ARGV[1])
 local eventIds = p.eventIds
-local fired, late, duplicate = {}, {}, {}
+local fired, late, duplicate, forgottenValues = {}, {}, {}, {}
 local kinds = {}
 
 -- The base of one rule and group's keys.
@@ -43,6 +44,6 @@ end
 local duplicates = 0
 for _ in pairs(duplicate) do duplicates = duplicates + 1 end
 
-local result = cjson.encode({ fired = fired, late = late, duplicates = duplicates })
+local result = cjson.encode({ fired = fired, late = late, duplicates = duplicates, forgotten = forgottenValues })
 redis.call('SET', KEYS[1], result, 'PX', p.batchTtl)
 return result

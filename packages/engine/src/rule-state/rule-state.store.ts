@@ -63,6 +63,8 @@ export interface RuleStateResult {
   late: { rule: number; event: number }[];
   /** Events of the batch already counted before (by id), counted once each. */
   duplicates: number;
+  /** newValue rules over their maxValuesPerGroup: how many values each forgot (absent when none). */
+  forgotten?: { rule: number; values: number }[];
 }
 
 /**
