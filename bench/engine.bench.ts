@@ -23,8 +23,8 @@ import { generateEvents, generateRules } from "./workload.js";
 
 const BATCH_SIZE = 200;
 
-function loadBenchRules(total: number, condition: "compiled" | "json-logic-js" = "compiled"): LoadedRule[] {
-  return generateRules(total).flatMap((rule) => {
+function loadBenchRules(total: number, condition: "compiled" | "json-logic-js" = "compiled", stateful = false): LoadedRule[] {
+  return generateRules(total, { stateful }).flatMap((rule) => {
     const { rules, problems } = parseRules(JSON.stringify(rule), `bench/${rule.id}.json`);
     if (problems.length) throw new Error(problems.map((p) => p.message).join("\n"));
     return condition === "compiled" ? rules : rules.map((r) => ({ ...r, condition: referenceCondition(r.rule.when) }));
@@ -228,6 +228,8 @@ export interface EngineBenchResult {
     ceiling: QueueRun;
     vigil50: QueueRun;
     vigil200: QueueRun;
+    /** 50 rules of which 3 sequence and 3 newValue rules in place of match rules. */
+    vigil50Stateful: QueueRun;
     jsonLogic50: QueueRun;
     naive50: QueueRun;
   };
@@ -245,6 +247,7 @@ export async function runEngineBench(options: {
 }): Promise<EngineBenchResult> {
   const rules50 = loadBenchRules(50);
   const rules200 = loadBenchRules(200);
+  const rules50Stateful = loadBenchRules(50, "compiled", true);
   const reference50 = loadBenchRules(50, "json-logic-js");
   const batches = chunk(generateEvents(options.events), BATCH_SIZE);
   const unused: RuleStateStore = { apply: () => Promise.reject(new Error("not used")) };
@@ -261,11 +264,12 @@ export async function runEngineBench(options: {
   const ceilingRun = await maybe("ceiling", () => runThroughQueue("ceiling", batches, run, ceiling()));
   const vigil50 = await maybe("vigil-50", () => runThroughQueue("vigil-50", batches, { ...run, measureWindows: true }, vigil(rules50, true)));
   const vigil200 = await maybe("vigil-200", () => runThroughQueue("vigil-200", batches, run, vigil(rules200, true)));
+  const vigil50Stateful = await maybe("vigil-50-stateful", () => runThroughQueue("vigil-50-stateful", batches, run, vigil(rules50Stateful, true)));
   const jsonLogic50 = await maybe("json-logic-js-50", () => runThroughQueue("json-logic-js-50", batches, run, vigil(reference50, false)));
   const naive50 = await maybe("naive-50", () => runThroughQueue("naive-50", batches, run, naive(rules50)));
   return {
     events: batches.reduce((sum, b) => sum + b.length, 0),
     evaluationOnly,
-    runs: { ceiling: ceilingRun, vigil50, vigil200, jsonLogic50, naive50 },
+    runs: { ceiling: ceilingRun, vigil50, vigil200, vigil50Stateful, jsonLogic50, naive50 },
   };
 }
