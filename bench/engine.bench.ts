@@ -18,13 +18,13 @@ import {
   type EventBatchJob,
   type VigilQueues,
 } from "@vigil/core";
-import { Engine, parseRules, processEventBatch, referenceCondition, RedisWindowStore, type LoadedRule, type WindowStore } from "@vigil/engine";
+import { Engine, parseRules, processEventBatch, referenceCondition, RedisRuleStateStore, type LoadedRule, type RuleStateStore } from "@vigil/engine";
 import { generateEvents, generateRules } from "./workload.js";
 
 const BATCH_SIZE = 200;
 
-function loadBenchRules(total: number, condition: "compiled" | "json-logic-js" = "compiled"): LoadedRule[] {
-  return generateRules(total).flatMap((rule) => {
+function loadBenchRules(total: number, condition: "compiled" | "json-logic-js" = "compiled", stateful = false): LoadedRule[] {
+  return generateRules(total, { stateful }).flatMap((rule) => {
     const { rules, problems } = parseRules(JSON.stringify(rule), `bench/${rule.id}.json`);
     if (problems.length) throw new Error(problems.map((p) => p.message).join("\n"));
     return condition === "compiled" ? rules : rules.map((r) => ({ ...r, condition: referenceCondition(r.rule.when) }));
@@ -84,7 +84,7 @@ async function windowBytesPerTrackedEvent(redis: Redis, keyspace: Keyspace): Pro
   let bytes = 0;
   let tracked = 0;
   do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${keyspace.tag}:win:*`, "COUNT", 1000);
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${keyspace.tag}:rs:*`, "COUNT", 1000);
     cursor = next;
     if (!keys.length) continue;
     const pipeline = redis.pipeline();
@@ -167,7 +167,7 @@ async function runThroughQueue(
 
 /** Vigil's worker: validate, evaluate, one Lua call, enqueue alerts. */
 const vigil = (rules: LoadedRule[], ruleIndex: boolean) => ({ keyspace, queues, store }: RunContext): Processor => {
-  const engine = new Engine(rules, new RedisWindowStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: 50 }), { ruleIndex });
+  const engine = new Engine(rules, new RedisRuleStateStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: 50 }), { ruleIndex });
   return async (job) => (await processEventBatch(job, { engine, queues })).alerts;
 };
 
@@ -228,6 +228,8 @@ export interface EngineBenchResult {
     ceiling: QueueRun;
     vigil50: QueueRun;
     vigil200: QueueRun;
+    /** 50 rules of which 3 sequence and 3 newValue rules in place of match rules. */
+    vigil50Stateful: QueueRun;
     jsonLogic50: QueueRun;
     naive50: QueueRun;
   };
@@ -245,9 +247,10 @@ export async function runEngineBench(options: {
 }): Promise<EngineBenchResult> {
   const rules50 = loadBenchRules(50);
   const rules200 = loadBenchRules(200);
+  const rules50Stateful = loadBenchRules(50, "compiled", true);
   const reference50 = loadBenchRules(50, "json-logic-js");
   const batches = chunk(generateEvents(options.events), BATCH_SIZE);
-  const unused: WindowStore = { apply: () => Promise.reject(new Error("not used")) };
+  const unused: RuleStateStore = { apply: () => Promise.reject(new Error("not used")) };
   const evaluationOnly = options.only
     ? { vigil50: Number.NaN, jsonLogic50: Number.NaN }
     : {
@@ -261,11 +264,12 @@ export async function runEngineBench(options: {
   const ceilingRun = await maybe("ceiling", () => runThroughQueue("ceiling", batches, run, ceiling()));
   const vigil50 = await maybe("vigil-50", () => runThroughQueue("vigil-50", batches, { ...run, measureWindows: true }, vigil(rules50, true)));
   const vigil200 = await maybe("vigil-200", () => runThroughQueue("vigil-200", batches, run, vigil(rules200, true)));
+  const vigil50Stateful = await maybe("vigil-50-stateful", () => runThroughQueue("vigil-50-stateful", batches, run, vigil(rules50Stateful, true)));
   const jsonLogic50 = await maybe("json-logic-js-50", () => runThroughQueue("json-logic-js-50", batches, run, vigil(reference50, false)));
   const naive50 = await maybe("naive-50", () => runThroughQueue("naive-50", batches, run, naive(rules50)));
   return {
     events: batches.reduce((sum, b) => sum + b.length, 0),
     evaluationOnly,
-    runs: { ceiling: ceilingRun, vigil50, vigil200, jsonLogic50, naive50 },
+    runs: { ceiling: ceilingRun, vigil50, vigil200, vigil50Stateful, jsonLogic50, naive50 },
   };
 }

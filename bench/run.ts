@@ -16,7 +16,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 async function engineBench() {
   console.log(`engine: ${fmt(events)} events in batches of 200 through vigil-events, one worker process (concurrency ${concurrency}), every line from this one run`);
   const r = await runEngineBench({ events, redisUrl, concurrency, only: process.env.VIGIL_BENCH_ONLY, profileDir: process.env.VIGIL_BENCH_PROFILE_DIR });
-  const { ceiling, vigil50, vigil200, jsonLogic50, naive50 } = r.runs;
+  const { ceiling, vigil50, vigil200, vigil50Stateful, jsonLogic50, naive50 } = r.runs;
   const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
   const times = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   const line = (label: string, run: typeof ceiling, extra = "") =>
@@ -24,6 +24,7 @@ async function engineBench() {
   line("ceiling (validate only, no rule)", ceiling);
   line("Vigil, 50 rules (10 windowed)", vigil50);
   line("Vigil, 200 rules (40 windowed)", vigil200);
+  line("Vigil, 50 rules (10 windowed, 6 seq./newValue)", vigil50Stateful, `  (${pct(vigil50Stateful.rate, vigil50.rate)} of Vigil-50)`);
   line("json-logic-js path, 50 rules (no index)", jsonLogic50);
   line("naive assembly, 50 rules", naive50, `  (exact: ${fmt(vigil50.alerts)})`);
   console.log(`  Redis memory per tracked event (Vigil-50 windows): ${vigil50.bytesPerTrackedEvent?.toFixed(1)} B`);

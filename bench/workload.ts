@@ -1,4 +1,5 @@
-import type { AuditEvent, EventCategory, RuleInput } from "@vigil/core";
+import type { AuditEvent, EventCategory } from "@vigil/core";
+import type { RuleInput } from "@vigil/engine";
 
 /** Deterministic pseudo-random numbers (mulberry32). */
 export function seeded(seed: number): () => number {
@@ -80,12 +81,14 @@ export function generateEvents(count: number, options: { seed?: number; startMs?
 
 /**
  * Rules like the shipped ones: `total` rules of which a fifth are threshold rules (50 → 10,
- * 200 → 40), each pinned to one provider and action as real detections are.
+ * 200 → 40), each pinned to one provider and action as real detections are. With `stateful`,
+ * 6 of the match rules give way to 3 sequence and 3 newValue rules.
  */
-export function generateRules(total = 50): RuleInput[] {
+export function generateRules(total = 50, options: { stateful?: boolean } = {}): RuleInput[] {
   const thresholdCount = Math.round(total / 5);
-  const matchCount = total - thresholdCount;
-  const rules: RuleInput[] = [];
+  const stateful = options.stateful ? statefulRules() : [];
+  const matchCount = total - thresholdCount - stateful.length;
+  const rules: RuleInput[] = [...stateful];
   const pairs = PROVIDERS.flatMap((provider) => PROVIDER_ACTIONS[provider]!.map(([action, category]) => [provider, action, category] as const));
   for (let n = 0; rules.length < matchCount; n++) {
     const [provider, action, category] = pairs[n % pairs.length]!;
@@ -130,4 +133,44 @@ export function generateRules(total = 50): RuleInput[] {
     });
   }
   return rules;
+}
+
+/** Sequence and newValue rules over the generated events (they fire now and then). */
+function statefulRules(): RuleInput[] {
+  const on = (provider: string, action: string) => ({ and: [{ "==": [{ var: "provider" }, provider] }, { "==": [{ var: "action" }, action] }] });
+  return [
+    {
+      id: "bench.sequence.pylon-login",
+      name: "Pylon failures then success",
+      severity: "high",
+      when: { "==": [{ var: "provider" }, "pylon"] },
+      sequence: { groupBy: ["actor.id"], within: "30m", steps: [{ name: "failures", when: { "==": [{ var: "action" }, "LoginFailed"] }, count: 2 }, { name: "success", when: { "==": [{ var: "action" }, "LoginSucceeded"] } }] },
+    },
+    {
+      id: "bench.sequence.bloodhound-token-export",
+      name: "BloodHound token then export",
+      severity: "high",
+      when: { "==": [{ var: "provider" }, "bloodhound"] },
+      sequence: { groupBy: ["actor.id"], within: "1h", steps: [{ name: "token", when: { "==": [{ var: "action" }, "CreateAuthToken"] } }, { name: "export", when: { "==": [{ var: "action" }, "ExportAllRisks"] } }] },
+    },
+    {
+      id: "bench.sequence.zendesk-any-order",
+      name: "Zendesk create, destroy and export in any order",
+      severity: "medium",
+      when: { "==": [{ var: "provider" }, "zendesk"] },
+      sequence: {
+        groupBy: ["actor.id"],
+        within: "20m",
+        ordered: false,
+        steps: [
+          { name: "create", when: { "==": [{ var: "action" }, "create"] } },
+          { name: "destroy", when: { "==": [{ var: "action" }, "destroy"] } },
+          { name: "export", when: { "==": [{ var: "action" }, "exported"] } },
+        ],
+      },
+    },
+    { id: "bench.new-value.bloodhound-ip", name: "New IP", severity: "medium", when: on("bloodhound", "LoginAttempt"), newValue: { groupBy: ["actor.id"], fields: ["ip"], learning: "2h", forgetAfter: "1d" } },
+    { id: "bench.new-value.logfire-ip", name: "New IP", severity: "medium", when: on("logfire", "LOGIN"), newValue: { groupBy: ["actor.id"], fields: ["ip"], learning: "2h", forgetAfter: "1d" } },
+    { id: "bench.new-value.ashby-target", name: "New target type", severity: "low", when: { "==": [{ var: "provider" }, "ashby"] }, newValue: { groupBy: ["actor.id"], fields: ["action", "target.type"], learning: "2h", forgetAfter: "7d" } },
+  ];
 }

@@ -29,6 +29,18 @@ describe("the README", () => {
     expect(rules[0]!.rule).toMatchObject({ id: "zendesk.mass-user-deletion", suppress: 3_600_000, threshold: { count: 10, within: 300_000 } });
   });
 
+  it("shows a sequence rule that loads", () => {
+    const { rules, problems } = parseRules(yamlBlockAfter("#### `sequence`"), "README.md");
+    expect(problems).toEqual([]);
+    expect(rules[0]!.rule.sequence?.steps.map((s) => s.count)).toEqual([5, 1]);
+  });
+
+  it("shows a newValue rule that loads", () => {
+    const { rules, problems } = parseRules(yamlBlockAfter("#### `newValue`"), "README.md");
+    expect(problems).toEqual([]);
+    expect(rules[0]!.rule.newValue).toMatchObject({ fields: ["ip"], learning: 7 * 86_400_000 });
+  });
+
   it("installs exactly the pnpm that packageManager pins", () => {
     // Any other pnpm tries to switch to the pin, and a registry without signatures refuses the switch.
     const pinned = JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")).packageManager as string;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
 import { createMetrics, EVENT_JOB_OPTIONS, MAX_ALERT_EVENT_IDS, openQueues, QUEUE_NAMES, silentLogger, type AuditEvent } from "@vigil/core";
-import { Engine, parseRules, RedisWindowStore, startEventsWorker } from "@vigil/engine";
+import { Engine, parseRules, RedisRuleStateStore, startEventsWorker } from "@vigil/engine";
 import { event, useRedis, waitUntil } from "../helpers.js";
 
 const { redis, keyspace } = useRedis();
@@ -13,7 +13,7 @@ const { rules } = parseRules(
   "w.yaml",
 );
 const metrics = createMetrics();
-const engine = new Engine(rules, new RedisWindowStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }), { metrics });
+const engine = new Engine(rules, new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }), { metrics });
 const worker = startEventsWorker({ engine, connection: redis, queuePrefix: ks.queuePrefix, queues, logger: silentLogger, metrics, concurrency: 4 });
 
 afterAll(async () => {

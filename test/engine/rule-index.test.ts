@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { AuditEvent, RuleInput } from "@vigil/core";
-import { Engine, loadRules, parseRules, RedisWindowStore, RuleIndex, type LoadedRule, type WindowStore } from "@vigil/engine";
+import type { AuditEvent } from "@vigil/core";
+import { Engine, loadRules, parseRules, RedisRuleStateStore, RuleIndex, type LoadedRule, type RuleInput, type RuleStateStore } from "@vigil/engine";
 import { generateEvents, generateRules } from "../../bench/workload.js";
 import { event, seededRandom, useRedis } from "../helpers.js";
 
@@ -11,7 +11,7 @@ import { event, seededRandom, useRedis } from "../helpers.js";
 
 const { redis, keyspace } = useRedis();
 const NOW = new Date("2026-03-02T00:00:00Z");
-const unusedStore: WindowStore = { apply: () => Promise.reject(new Error("not used")) };
+const unusedStore: RuleStateStore = { apply: () => Promise.reject(new Error("not used")) };
 
 function load(inputs: RuleInput[]): LoadedRule[] {
   return inputs.flatMap((input) => {
@@ -101,7 +101,7 @@ function outcome(run: () => unknown): unknown {
 }
 
 async function alertsOf(rules: LoadedRule[], batches: readonly AuditEvent[][], ruleIndex: boolean) {
-  const engine = new Engine(rules, new RedisWindowStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }), { ruleIndex, now: () => NOW });
+  const engine = new Engine(rules, new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }), { ruleIndex, now: () => NOW });
   const alerts = [];
   for (const batch of batches) alerts.push(...(await engine.processBatch(batch, randomUUID())).alerts);
   return alerts;

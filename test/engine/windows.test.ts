@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import { createMetrics, MAX_ALERT_EVENT_IDS, type AuditEvent } from "@vigil/core";
-import { Engine, parseRules, RedisWindowStore, windowAlertId, matchAlertId, type LoadedRule } from "@vigil/engine";
+import { Engine, parseRules, RedisRuleStateStore, windowAlertId, matchAlertId, type LoadedRule } from "@vigil/engine";
 import { event, seededRandom, shuffle, useRedis } from "../helpers.js";
 
 const { redis, keyspace } = useRedis();
@@ -15,7 +15,7 @@ function rule(yaml: string): LoadedRule[] {
 }
 
 function engineFor(rules: LoadedRule[], options: { metrics?: ReturnType<typeof createMetrics> } = {}) {
-  const store = new RedisWindowStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
+  const store = new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
   return new Engine(rules, store, options);
 }
 

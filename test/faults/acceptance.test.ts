@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { acceptEventLine, type AuditEvent } from "@vigil/core";
 import { createFileConnector, FileSourceSchema } from "@vigil/connectors";
-import { Engine, parseRules, RedisWindowStore } from "@vigil/engine";
+import { Engine, parseRules, RedisRuleStateStore } from "@vigil/engine";
 import { runCli } from "../cli.js";
 import { seededRandom, useRedis } from "../helpers.js";
 import { BAD_KINDS, hostileLine, SAFE_KINDS, type HostileKind } from "./hostile-records.js";
@@ -75,7 +75,7 @@ describe("hostile strings in the window script", () => {
   );
 
   it("evaluates a 200-event batch holding lone surrogates and control characters in ids and group keys", async () => {
-    const engine = new Engine(rules, new RedisWindowStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }));
+    const engine = new Engine(rules, new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }));
     const events = Array.from({ length: 200 }, (_, n) => {
       const kind = n < 2 ? "huge-attribute" : SAFE_KINDS.filter((k) => k !== "huge-attribute")[n % (SAFE_KINDS.length - 1)]!;
       const accepted = acceptEventLine(hostileLine(kind, n, new Date(Date.UTC(2026, 2, 5, 10, 0, n % 60)).toISOString(), { target: { name: n % 2 ? "t\ud83d" : "t\u0001" } }));

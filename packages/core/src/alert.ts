@@ -28,6 +28,12 @@ export const AlertSchema = z.object({
   eventIds: z.array(z.string()),
   /** A short summary of the first events, for humans. */
   events: z.array(AlertEventSummarySchema).default([]),
+  /** Sequence rules: the chain that made the alert, per step its name and event ids. */
+  chain: z.array(z.object({ name: z.string(), eventIds: z.array(z.string()) })).optional(),
+  /** newValue rules: the new value, each field path mapped to its value. */
+  value: z.record(z.string(), z.unknown()).optional(),
+  /** newValue rules: when the value was last seen before (ISO-8601), if ever. */
+  lastSeen: z.string().optional(),
   tags: z.array(z.string()),
   /** The rule's own channel list, if it has one. */
   notify: z.array(z.string()).optional(),

@@ -31,6 +31,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ["rule", "severity"] as const,
       registers: [registry],
     }),
+    ruleValuesForgotten: new Counter({
+      name: "vigil_rule_values_forgotten_total",
+      help: "Values a newValue rule forgot because a group held more than its maxValuesPerGroup",
+      labelNames: ["rule"] as const,
+      registers: [registry],
+    }),
     batchDuration: new Histogram({
       name: "vigil_engine_batch_duration_seconds",
       help: "Time to evaluate one vigil-events batch",

@@ -7,12 +7,13 @@ import {
   keyPositionOf,
   positionOf,
   RuleError,
-  RuleSchema,
   locateZodProblems,
   type LocatedProblem,
-  type Rule,
   type SourceDocument,
 } from "@vigil/core";
+import { RULE_KINDS } from "./kinds/registry.js";
+import type { RuleKind } from "./kinds/rule-kind.js";
+import { RuleSchema, type Rule } from "./rule-schema.js";
 import { checkCondition, compileCondition, type CompiledCondition } from "./condition.js";
 
 const RULE_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
@@ -75,6 +76,14 @@ function validateDocument(source: SourceDocument): { loaded?: LoadedRule; proble
   }
   const when = (value as Record<string, unknown>).when;
   for (const p of checkCondition(when)) problems.push(located(["when", ...p.path], `when: ${p.message}`));
+  for (const kind of Object.values(RULE_KINDS) as RuleKind<unknown>[]) {
+    const spec = (value as Record<string, unknown>)[kind.name];
+    if (spec === undefined || !kind.conditions) continue;
+    for (const { path, logic } of kind.conditions(spec)) {
+      const where = [kind.name, ...path];
+      for (const p of checkCondition(logic)) problems.push(located([...where, ...p.path], `${where.join(".")}: ${p.message}`));
+    }
+  }
   const title = (value as Record<string, unknown>).title;
   if (typeof title === "string") {
     try {

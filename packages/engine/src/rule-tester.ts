@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS } from "@vigil/core";
+import { deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type Alert, type RuleTest } from "@vigil/core";
 import { Engine } from "./engine.js";
 import type { LoadedRule } from "./rule-loader.js";
-import { RedisWindowStore } from "./window-store.js";
+import { RedisRuleStateStore } from "./rule-state/redis-rule-state.store.js";
 
 export interface RuleTestResult {
   ruleId: string;
@@ -12,7 +12,36 @@ export interface RuleTestResult {
   passed: boolean;
   /** What went wrong, when it failed. */
   message?: string;
-  alerts: { id: string; title: string }[];
+  alerts: { id: string; title: string; groupKey: Record<string, unknown> }[];
+}
+
+const sameGroup = (a: Record<string, unknown>, b: Record<string, unknown>) => {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => k in b && a[k] === b[k]);
+};
+
+/** Compares a test's expectations with the alerts it raised; returns what differs. */
+export function checkRuleTest(expect: RuleTest["expect"], alerts: readonly Alert[]): string[] {
+  const failures: string[] = [];
+  if (alerts.length !== expect.alerts) failures.push(`expected ${expect.alerts} alert(s), got ${alerts.length}`);
+  const titles = alerts.map((a) => a.title);
+  if (expect.titles && JSON.stringify(titles) !== JSON.stringify(expect.titles)) {
+    failures.push(`expected titles ${JSON.stringify(expect.titles)}, got ${JSON.stringify(titles)}`);
+  }
+  if (expect.groups) {
+    const unclaimed = new Set(alerts);
+    for (const group of expect.groups) {
+      const mine = alerts.filter((a) => sameGroup(a.groupKey, group.group));
+      for (const alert of mine) unclaimed.delete(alert);
+      if (mine.length !== group.alerts) failures.push(`group ${JSON.stringify(group.group)}: expected ${group.alerts} alert(s), got ${mine.length}`);
+      const mineTitles = mine.map((a) => a.title);
+      if (group.titles && JSON.stringify(mineTitles) !== JSON.stringify(group.titles)) {
+        failures.push(`group ${JSON.stringify(group.group)}: expected titles ${JSON.stringify(group.titles)}, got ${JSON.stringify(mineTitles)}`);
+      }
+    }
+    for (const alert of unclaimed) failures.push(`unexpected alert for group ${JSON.stringify(alert.groupKey)}: ${JSON.stringify(alert.title)}`);
+  }
+  return failures;
 }
 
 /**
@@ -25,22 +54,17 @@ export async function runRuleTests(rules: readonly LoadedRule[], redis: Redis): 
     for (const test of loaded.rule.tests ?? []) {
       const keyspace = new Keyspace(`vigil-ruletest-${randomUUID()}`);
       try {
-        const store = new RedisWindowStore(redis, keyspace, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
+        const store = new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
         const engine = new Engine([{ ...loaded, rule: { ...loaded.rule, enabled: true } }], store);
         const { alerts } = await engine.processBatch(test.events, "rule-test");
-        const failures: string[] = [];
-        if (alerts.length !== test.expect.alerts) failures.push(`expected ${test.expect.alerts} alert(s), got ${alerts.length}`);
-        const titles = alerts.map((a) => a.title);
-        if (test.expect.titles && JSON.stringify(titles) !== JSON.stringify(test.expect.titles)) {
-          failures.push(`expected titles ${JSON.stringify(test.expect.titles)}, got ${JSON.stringify(titles)}`);
-        }
+        const failures = checkRuleTest(test.expect, alerts);
         results.push({
           ruleId: loaded.rule.id,
           test: test.name,
           file: loaded.file,
           passed: failures.length === 0,
           message: failures.length ? failures.join("; ") : undefined,
-          alerts: alerts.map((a) => ({ id: a.id, title: a.title })),
+          alerts: alerts.map((a) => ({ id: a.id, title: a.title, groupKey: a.groupKey })),
         });
       } finally {
         await deleteKeyspace(redis, keyspace);

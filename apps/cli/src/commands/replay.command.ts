@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { acceptEventLine, deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type AuditEvent } from "@vigil/core";
-import { Engine, loadRules, RedisWindowStore } from "@vigil/engine";
+import { Engine, loadRules, RedisRuleStateStore } from "@vigil/engine";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
 
 const REPLAY_BATCH = 200;
@@ -33,7 +33,7 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
       await opened;
       const redis = await requireRedis(config);
       const keyspace = new Keyspace(`vigil-replay-${randomUUID()}`);
-      const engine = new Engine(rules, new RedisWindowStore(redis, keyspace, { seenTtlMs: 86_400_000, maxEventIds: MAX_ALERT_EVENT_IDS }));
+      const engine = new Engine(rules, new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 86_400_000, maxEventIds: MAX_ALERT_EVENT_IDS }));
       const stats = { events: 0, alerts: 0, badLines: 0, late: 0 };
       let batch: AuditEvent[] = [];
       let batchNumber = 0;

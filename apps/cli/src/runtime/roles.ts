@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Worker } from "bullmq";
 import { connectRedis, Keyspace, MAX_ALERT_EVENT_IDS, openQueue, openQueues, redactUrl, watchRedis, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
-import { Engine, loadRules, RedisWindowStore, startEventsWorker, type LoadedRule } from "@vigil/engine";
+import { Engine, loadRules, RedisRuleStateStore, startEventsWorker, type LoadedRule } from "@vigil/engine";
 import { startPollWorker, type PollWorker } from "@vigil/connectors";
 import { startNotifier, type Notifier } from "@vigil/notifier";
 import { startHealthServer } from "./http-server.js";
@@ -80,7 +80,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
     shutdown.add("pollers", () => started.pollWorker?.close());
   }
   if (roles.has("engine")) {
-    const store = new RedisWindowStore(redis, keyspace, { seenTtlMs: config.engine.dedupFor, maxEventIds: MAX_ALERT_EVENT_IDS });
+    const store = new RedisRuleStateStore(redis, keyspace, { seenTtlMs: config.engine.dedupFor, maxEventIds: MAX_ALERT_EVENT_IDS });
     const engine = new Engine(rules, store, { logger: logger.child({ component: "engine" }), metrics });
     started.engineWorker = startEventsWorker({
       engine,

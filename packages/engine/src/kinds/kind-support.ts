@@ -1,0 +1,53 @@
+import { createHash } from "node:crypto";
+import type { AlertEventSummary, AuditEvent } from "@vigil/core";
+
+export function hashKey(...parts: string[]): string {
+  return createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 32);
+}
+
+/** JSON with object keys sorted at every level: equal values, equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      : v,
+  );
+}
+
+/** Deterministic alert id for a stateful rule's group and epoch-aligned suppress span. */
+export function windowAlertId(ruleId: string, groupValues: unknown[], spanStartMs: number): string {
+  return hashKey("window", ruleId, JSON.stringify(groupValues), String(spanStartMs));
+}
+
+/** Deterministic alert id for a match rule and one event. */
+export function matchAlertId(ruleId: string, eventId: string): string {
+  return hashKey("match", ruleId, eventId);
+}
+
+export const MAX_ALERT_EVENT_SUMMARIES = 10;
+
+export function summarize(event: AuditEvent): AlertEventSummary {
+  return {
+    id: event.id,
+    time: event.time,
+    action: event.action,
+    actor: event.actor.email ?? event.actor.name ?? event.actor.id,
+    target: event.target.name ?? event.target.id,
+    ip: event.ip,
+  };
+}
+
+/** Summaries of the batch's events among `ids` (in batch order), else of the trigger alone. */
+export function summariesOf(ids: readonly string[], batchEvents: readonly AuditEvent[], trigger: AuditEvent): AlertEventSummary[] {
+  const wanted = new Set(ids);
+  const summaries: AlertEventSummary[] = [];
+  for (const event of batchEvents) {
+    if (!wanted.delete(event.id)) continue;
+    summaries.push(summarize(event));
+    if (summaries.length >= MAX_ALERT_EVENT_SUMMARIES) break;
+  }
+  return summaries.length ? summaries : [summarize(trigger)];
+}
+
+/** Milliseconds to ISO-8601. */
+export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -1,0 +1,89 @@
+import type { AlertEventSummary, AuditEvent } from "@vigil/core";
+import type { Rule } from "../rule-schema.js";
+import type { FiredState, RuleStateParams, RuleStateRule, RuleStateUpdate } from "../rule-state/rule-state.store.js";
+import type { RuleKindName } from "./kind-names.js";
+
+/** What one event that satisfies a rule's `when` contributes to the rule's state. */
+export interface KindRead {
+  /** The groupBy values (empty for match rules). */
+  group: unknown[];
+  value?: string;
+  steps?: number[];
+}
+
+/** A rule compiled by its kind. */
+export interface KindPlan {
+  /** Parameters of the rule's state (durations in ms), read by the Lua handler and the in-memory definition. */
+  params: RuleStateParams;
+  /** What the rule counts, beyond its kind and condition; hashed into its state key. */
+  semantics: unknown;
+  /** Conditions of which an event must satisfy at least one besides `when` (a sequence's steps), for the rule index. */
+  anyOf?: readonly unknown[];
+  /** The groupBy paths, in order (empty for match rules). */
+  groupPaths: readonly string[];
+  /** An event's contribution, once it satisfies `when`; undefined when it contributes nothing. */
+  read(event: AuditEvent): KindRead | undefined;
+}
+
+/** The parts of an alert that a kind decides; the engine adds the rule's own fields and title. */
+export interface AlertParts {
+  id: string;
+  trigger: AuditEvent;
+  count: number;
+  windowStart: string;
+  windowEnd: string;
+  eventIds: string[];
+  summaries: AlertEventSummary[];
+  /** Extra values the title template can use (sequence chains, newValue values). */
+  view?: Record<string, unknown>;
+  chain?: { name: string; eventIds: string[] }[];
+  value?: Record<string, unknown>;
+  lastSeen?: string;
+}
+
+export interface AlertInput {
+  rule: Rule;
+  plan: KindPlan;
+  fired: FiredState;
+  groupValues: unknown[];
+  trigger: AuditEvent;
+  /** The batch's contributing events, in batch order, for summaries. */
+  batchEvents: readonly AuditEvent[];
+}
+
+/** What the in-memory definition sees of the store while it applies one update. */
+export interface ReferenceContext {
+  readonly eventIds: readonly string[];
+  readonly maxEventIds: number;
+  /** Event ids a match rule has alerted on (shared by every match rule). */
+  readonly seenEvents: Set<string>;
+  /** The state of one rule (by state key) and group, created empty on first use. */
+  state<T>(rule: RuleStateRule, group: string, create: () => T): T;
+  fire(fired: FiredState): void;
+  late(update: RuleStateUpdate): void;
+  duplicate(update: RuleStateUpdate): void;
+  /** A newValue rule forgot a value of this update's group (maxValuesPerGroup). */
+  forgotten(update: RuleStateUpdate): void;
+  /** Per-batch scratch space, cleared between batches. */
+  readonly batch: Map<string, unknown>;
+}
+
+/** A kind's plain definition: the reference the Redis handler is tested against. */
+export interface KindReference {
+  update(ctx: ReferenceContext, rule: RuleStateRule, update: RuleStateUpdate): void;
+}
+
+/**
+ * A rule kind: one folder with its schema (rule-schema.ts's KIND_SCHEMAS), its compilation,
+ * its Lua handler (composed into the one rule-state script) and its alert building.
+ */
+export interface RuleKind<Spec> {
+  readonly name: RuleKindName;
+  /** The Lua handler: a file beside the kind's module, composed into the rule-state script. */
+  readonly lua: URL;
+  readonly reference: KindReference;
+  /** The JsonLogic conditions inside the kind's (unvalidated) spec, to check like `when`; paths below the kind's field. */
+  conditions?(spec: unknown): { path: (string | number)[]; logic: unknown }[];
+  compile(rule: Rule, spec: Spec): KindPlan;
+  alert(input: AlertInput): AlertParts;
+}

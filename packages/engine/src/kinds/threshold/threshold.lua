@@ -1,0 +1,111 @@
+-- threshold: a group's alert for suppress span b fires when some event time t' with
+-- floor(t' / suppress) == b ends a window (t' - within, t'] holding at least `count` events
+-- (or distinct values). Each trigger is a monotone function of the set of events, so the set
+-- of fired spans does not depend on arrival order for events that arrive within the lateness.
+-- An event id counts once per group: the events zset is keyed by event id (ZADD NX).
+--
+-- State per rule and group: base:z events (member: id, or "len:value:id" when distinct; score:
+-- time), base:d the latest time of each distinct value, base:f the spans that fired.
+-- Params: count, within, suppress, lateness, distinct, ttl.
+do
+  local newest = {}   -- per group base: newest event time, read once per batch
+  local touched = {}  -- group base -> rule
+
+  local function valueOf(member)
+    local sep = string.find(member, ':', 1, true)
+    local len = tonumber(string.sub(member, 1, sep - 1))
+    return string.sub(member, sep + 1, sep + len), string.sub(member, sep + len + 2)
+  end
+
+  local function countWindow(base, rule, tEnd, inOrder)
+    local lower = '(' .. (tEnd - rule.within)
+    if not rule.distinct then
+      return redis.call('ZCOUNT', base .. ':z', lower, tEnd)
+    end
+    if inOrder then
+      -- every value's latest time is <= tEnd here, so "latest time in window" == "occurs in window"
+      return redis.call('ZCOUNT', base .. ':d', lower, '+inf')
+    end
+    local seen, n = {}, 0
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', base .. ':z', lower, tEnd)) do
+      local value = valueOf(member)
+      if not seen[value] then seen[value] = true; n = n + 1 end
+    end
+    return n
+  end
+
+  local function tryFire(u, base, rule, tEnd, inOrder)
+    local span = math.floor(tEnd / rule.suppress)
+    if redis.call('ZSCORE', base .. ':f', span) then return end
+    local count = countWindow(base, rule, tEnd, inOrder)
+    if count < rule.count then return end
+    local members = redis.call('ZRANGEBYSCORE', base .. ':z', '(' .. (tEnd - rule.within), tEnd, 'WITHSCORES', 'LIMIT', 0, p.maxIds)
+    local ids = {}
+    for j = 1, #members, 2 do
+      if rule.distinct then
+        local _, id = valueOf(members[j])
+        ids[#ids + 1] = id
+      else
+        ids[#ids + 1] = members[j]
+      end
+    end
+    fired[#fired + 1] = { r = u.r, e = u.e, g = u.g, b = span, ws = tonumber(members[2]) or tEnd, we = tEnd, c = count, ids = ids }
+    -- Fired spans are kept only while an accepted event could still fall into them.
+    redis.call('ZADD', base .. ':f', span, span)
+    redis.call('ZREMRANGEBYSCORE', base .. ':f', '-inf', '(' .. math.floor((newest[base] - rule.lateness) / rule.suppress))
+    redis.call('PEXPIRE', base .. ':f', rule.ttl)
+  end
+
+  kinds.threshold = {
+    update = function(rule, u)
+      local base = stateBase(rule, u.g)
+      local t = u.t
+      local maxT = newest[base]
+      if maxT == nil then
+        local top = redis.call('ZRANGE', base .. ':z', -1, -1, 'WITHSCORES')
+        maxT = tonumber(top[2]) or false
+        newest[base] = maxT
+      end
+      if maxT and t < maxT - rule.lateness then
+        late[#late + 1] = { u.r, u.e }
+        return
+      end
+      local member = eventIds[u.e]
+      if rule.distinct then member = #u.v .. ':' .. u.v .. ':' .. member end
+      if redis.call('ZADD', base .. ':z', 'NX', t, member) == 0 then
+        duplicate[u.e] = true
+        return
+      end
+      if rule.distinct then redis.call('ZADD', base .. ':d', 'GT', t, u.v) end
+      touched[base] = rule
+      if not maxT or t >= maxT then
+        newest[base] = t
+        tryFire(u, base, rule, t, true)
+      else
+        -- A late event can complete windows ending at any later event time below t + within.
+        local entries = redis.call('ZRANGEBYSCORE', base .. ':z', t, '(' .. (t + rule.within), 'WITHSCORES')
+        local lastTime = nil
+        for j = 2, #entries, 2 do
+          local tEnd = tonumber(entries[j])
+          if tEnd ~= lastTime then
+            lastTime = tEnd
+            tryFire(u, base, rule, tEnd, false)
+          end
+        end
+      end
+    end,
+
+    -- Forget what no accepted event can reach any more: entries older than newest - lateness - within.
+    finish = function()
+      for base, rule in pairs(touched) do
+        local horizon = '(' .. (newest[base] - rule.lateness - rule.within)
+        redis.call('ZREMRANGEBYSCORE', base .. ':z', '-inf', horizon)
+        redis.call('PEXPIRE', base .. ':z', rule.ttl)
+        if rule.distinct then
+          redis.call('ZREMRANGEBYSCORE', base .. ':d', '-inf', horizon)
+          redis.call('PEXPIRE', base .. ':d', rule.ttl)
+        end
+      end
+    end,
+  }
+end

@@ -1,0 +1,88 @@
+import type { RuleKindName } from "../kinds/kind-names.js";
+
+/** Parameters of one rule's state, as its kind's handler reads them (durations in ms). */
+export type RuleStateParams = Readonly<Record<string, number | boolean | string | readonly string[] | readonly number[]>>;
+
+/** A rule a batch touches: its kind, the key its state lives under, and its parameters. */
+export interface RuleStateRule {
+  kind: RuleKindName;
+  /** Derived from what the rule counts (see stateKeyOf), so cosmetic edits keep the state. */
+  key: string;
+  params: RuleStateParams;
+}
+
+/** One event's contribution to one rule's state, in the batch's order. */
+export interface RuleStateUpdate {
+  /** Index into the batch's rules. */
+  rule: number;
+  /** Index into the batch's events. */
+  event: number;
+  /** Stable hash of the group's groupBy values ("" for match rules). */
+  group: string;
+  /** Event time, ms since the epoch. */
+  time: number;
+  /** Kind-specific value: the distinct value of a threshold, the value tuple of a newValue rule. */
+  value?: string;
+  /** Sequence rules: the (0-based) steps whose condition the event matches. */
+  steps?: number[];
+}
+
+/** One batch of work for the store. */
+export interface RuleStateBatch {
+  /** Applying the same batchId again returns the first result unchanged. */
+  batchId: string;
+  /** Ids of the batch's events that contribute to some rule; updates point into it. */
+  eventIds: string[];
+  rules: RuleStateRule[];
+  updates: RuleStateUpdate[];
+}
+
+/** A rule's state reached an alert: one per rule, group and span (and value). */
+export interface FiredState {
+  rule: number;
+  /** The event whose arrival made the alert (index into the batch's events). */
+  event: number;
+  group: string;
+  /** The epoch-aligned suppress span's index: floor(time / suppress). */
+  span: number;
+  windowStart: number;
+  windowEnd: number;
+  count: number;
+  /** The events behind the alert, capped at the store's maxEventIds. */
+  eventIds: string[];
+  /** Sequence rules: per step, the ids of its events in the chain. */
+  chain?: string[][];
+  /** newValue rules: the value, and when it was last seen before (ms), if ever. */
+  value?: string;
+  lastSeen?: number;
+}
+
+export interface RuleStateResult {
+  fired: FiredState[];
+  /** Updates refused because the event is older than the group's newest minus the lateness. */
+  late: { rule: number; event: number }[];
+  /** Events of the batch already counted before (by id), counted once each. */
+  duplicates: number;
+  /** newValue rules over their maxValuesPerGroup: how many values each forgot (absent when none). */
+  forgotten?: { rule: number; values: number }[];
+}
+
+/**
+ * Holds every rule's state (windows, chains, values seen) and applies batches of updates
+ * to it. Implementations: RedisRuleStateStore (one Lua call per batch) and
+ * MemoryRuleStateStore (the plain definition of each kind, the reference for tests).
+ */
+export interface RuleStateStore {
+  /** Applies a batch atomically; the same batchId always yields the first result. */
+  apply(batch: RuleStateBatch): Promise<RuleStateResult>;
+}
+
+/** Options both implementations share. */
+export interface RuleStateOptions {
+  /** How long a match rule remembers an event id, so a redelivered event alerts once. */
+  seenTtlMs: number;
+  /** How long a batch's result is kept for its retries (default one day). */
+  batchTtlMs?: number;
+  /** At most this many event ids per alert. */
+  maxEventIds: number;
+}
