@@ -1,6 +1,7 @@
 import { format } from "node:util";
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from "pino";
 
+
 export type { Logger } from "pino";
 
 /** Keys whose values are secrets wherever they appear in a log record (or a config). */

@@ -53,8 +53,8 @@ export function startDeliveriesWorker({ config, connection, keyspace, logger, me
         const permanent = err instanceof DeliveryError ? err.permanent : err instanceof UnrecoverableError;
         const final = permanent || attempt >= attempts;
         metrics.deliveries.inc({ channel: channelName, outcome: final ? "failed" : "retry" });
-        // Only the message is logged: a library error object may carry connection settings.
-        const details = { attempt, attempts, permanent, error: errorMessage(err) };
+        // The err serializer keeps type, code, message, stack and cause only: a library error object may carry connection settings.
+        const details = { attempt, attempts, permanent, err };
         if (final) jobLog.error(details, "delivery failed; kept in the failed deliveries");
         else jobLog.warn(details, "delivery failed; will retry");
         if (permanent && !(err instanceof UnrecoverableError)) throw new UnrecoverableError(errorMessage(err));

@@ -155,7 +155,7 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
         (held) => {
           if (!held) controller.abort(new ConnectorError(name, "lost the pull lock (another replica took over); stopping this pull"));
         },
-        (err: unknown) => logger.warn({ source: name, error: errorMessage(err) }, "could not renew the source lock"),
+        (err: unknown) => logger.warn({ source: name, err }, "could not renew the source lock"),
       );
     }, Math.max(1, Math.floor(lockTtlMs / 3)));
 
@@ -190,7 +190,7 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
         metrics.sourceErrors.inc({ source: name });
         await store
           .recordError(name, { at: new Date(), message, events: progress.events, ...(newest ? { newestEventTime: newest } : {}) })
-          .catch((storeErr: unknown) => logger.warn({ source: name, error: errorMessage(storeErr) }, "could not record the source error"));
+          .catch((storeErr: unknown) => logger.warn({ source: name, err: storeErr }, "could not record the source error"));
       }
       if (progress.events > 0) metrics.sourceEventsPulled.inc({ source: name }, progress.events);
       const fields = { source: name, error: message, ...errorDetails(reason), events: progress.events, pages: progress.pages, durationMs: Date.now() - startedMs };
@@ -200,7 +200,7 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
     } finally {
       clearInterval(renewal);
       running.delete(controller);
-      await lock.release().catch((err: unknown) => logger.warn({ source: name, error: errorMessage(err) }, "could not release the source lock"));
+      await lock.release().catch((err: unknown) => logger.warn({ source: name, err }, "could not release the source lock"));
     }
   }
 

@@ -1,4 +1,4 @@
-import type { Logger } from "@vigil/core";
+import { serializeError, type Logger } from "@vigil/core";
 
 /** One log call as the code under test made it, with its child-logger bindings merged in. */
 export interface LogRecord {
@@ -7,7 +7,7 @@ export interface LogRecord {
   [field: string]: unknown;
 }
 
-/** A stand-in for pino that keeps every record in memory, for asserting on what is logged. */
+/** A stand-in for pino that keeps every record in memory, for asserting on what is logged (with the same `err` serializer). */
 export function recordingLogger(): { logger: Logger; records: LogRecord[] } {
   const records: LogRecord[] = [];
   const make = (bindings: Record<string, unknown>): unknown => {
@@ -16,7 +16,9 @@ export function recordingLogger(): { logger: Logger; records: LogRecord[] } {
       (fieldsOrMessage?: unknown, message?: string): void => {
         const fields = typeof fieldsOrMessage === "object" && fieldsOrMessage !== null ? fieldsOrMessage : {};
         const msg = typeof fieldsOrMessage === "string" ? fieldsOrMessage : message;
-        records.push({ ...bindings, ...fields, level, msg });
+        // As createLogger's pino does: `err` goes through the one serializer.
+        const serialized = "err" in fields ? { ...fields, err: serializeError((fields as { err: unknown }).err) } : fields;
+        records.push({ ...bindings, ...serialized, level, msg });
       };
     return {
       level: "trace",
