@@ -80,7 +80,10 @@ describe("vigil at start-up without a usable Redis", { timeout: 180_000 }, () =>
     const result = await runCli(["--config", configFor(`redis://:${PASSWORD}@127.0.0.1:${port}`), "run", "engine", "--port", "0"], { env: { VIGIL_REDIS_WAIT: "2s", VIGIL_LOG_LEVEL: "info" } });
     expect(result.code).toBe(2);
     const stderr = lines(result.stderr);
-    const retries = stderr.slice(0, -1).map((line) => JSON.parse(line) as { msg: string; attempt: number; retryInMs: number });
+    const logged = stderr.slice(0, -1).map((line) => JSON.parse(line) as { msg: string; attempt: number; retryInMs: number });
+    // /healthz answers while it waits; then one line per retry.
+    expect(logged[0]?.msg).toBe("health and metrics server listening");
+    const retries = logged.slice(1);
     expect(retries.length).toBeGreaterThanOrEqual(2);
     expect(retries.map((r) => r.msg)).toEqual(retries.map(() => "waiting for Redis"));
     expect(retries.map((r) => r.attempt)).toEqual(retries.map((_, i) => i + 1));

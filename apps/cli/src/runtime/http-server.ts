@@ -8,7 +8,7 @@ export interface HealthServerOptions {
   port: number;
   metrics: Metrics;
   /** Queues whose job counts per state `/metrics` reports (failed jobs included). */
-  queues: readonly Queue[];
+  queues: () => readonly Queue[];
   /** True while the process should receive work (dependencies up, not shutting down). */
   isReady: () => Promise<boolean>;
 }
@@ -27,7 +27,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<{
         const ready = await Promise.race([options.isReady().catch(() => false), sleep(READY_CHECK_TIMEOUT_MS, false)]);
         res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready\n" : "not ready\n");
       } else if (path === "/metrics") {
-        await refreshQueueGauges(options.metrics, options.queues).catch(() => undefined);
+        await refreshQueueGauges(options.metrics, options.queues()).catch(() => undefined);
         res.writeHead(200, { "content-type": options.metrics.registry.contentType }).end(await options.metrics.registry.metrics());
       } else {
         res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");

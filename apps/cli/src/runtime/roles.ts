@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Worker } from "bullmq";
+import type { Queue, Worker } from "bullmq";
 import { connectRedis, Keyspace, MAX_ALERT_EVENT_IDS, openQueue, openQueues, redactUrl, watchRedis, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
 import { Engine, loadRules, RedisRuleStateStore, startEventsWorker, type LoadedRule } from "@vigil/engine";
 import { startPollWorker, type PollWorker } from "@vigil/connectors";
@@ -44,36 +44,53 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   const roles = new Set(options.roles);
   // Load rules before touching Redis: a broken rule file should fail fast and clearly.
   const rules = roles.has("engine") ? loadRules(config.rules.paths) : [];
-  // A malformed URL, refused credentials or no Redis within the wait: one clear error, before any worker starts.
-  const redis = await connectRedis(config.redis.url, { timeoutMs: options.redisWaitMs ?? 10_000, logger });
-  watchRedis(redis, logger, config.redis.url);
-  const keyspace = new Keyspace(config.redis.prefix);
-  const queues = openQueues(redis, keyspace.queuePrefix, config);
   const shutdown = options.shutdown ?? new ShutdownManager(logger);
-  const started: VigilProcess = { redis, keyspace, queues, rules, shutdown };
   let accepting = true;
   let closeServer: (() => Promise<void>) | undefined;
+  // Filled in once Redis answers: until then /readyz says 503 and /metrics has no queue gauges.
+  let redisReady: Redis | undefined;
+  let metricsQueues: readonly Queue[] = [];
   shutdown.add("readiness off", () => {
     accepting = false;
   });
 
+  // The health server comes first, so /healthz answers (and /readyz says 503) while start-up waits for Redis.
+  let healthPort: number | undefined;
   if (options.serveHttp) {
-    // Read by /metrics only, so failed poll jobs are counted like the pipeline's.
-    const pollQueue = openQueue("polls", redis, keyspace.queuePrefix);
-    shutdown.add("poll queue (metrics)", () => pollQueue.close());
     const server = await startHealthServer({
       host: config.server.host,
       port: config.server.port,
       metrics,
-      queues: [queues.events, queues.alerts, queues.deliveries, pollQueue],
+      queues: () => metricsQueues,
       // /healthz never looks at Redis (a Redis outage must not get pods restarted); /readyz does.
-      isReady: async () => accepting && redis.status === "ready" && (await redis.ping()) === "PONG",
+      isReady: async () => accepting && redisReady?.status === "ready" && (await redisReady.ping()) === "PONG",
     });
-    started.healthPort = server.port;
+    healthPort = server.port;
     logger.info({ port: server.port }, "health and metrics server listening");
     // Closed last, so /readyz reports not-ready while the workers drain.
     closeServer = server.close;
   }
+
+  // A malformed URL, refused credentials or no Redis within the wait: one clear error, before any worker starts.
+  let redis: Redis;
+  try {
+    redis = await connectRedis(config.redis.url, { timeoutMs: options.redisWaitMs ?? 10_000, logger });
+  } catch (err) {
+    await closeServer?.();
+    throw err;
+  }
+  watchRedis(redis, logger, config.redis.url);
+  const keyspace = new Keyspace(config.redis.prefix);
+  const queues = openQueues(redis, keyspace.queuePrefix, config);
+  const started: VigilProcess = { redis, keyspace, queues, rules, shutdown };
+  if (healthPort !== undefined) started.healthPort = healthPort;
+  if (options.serveHttp) {
+    // Read by /metrics only, so failed poll jobs are counted like the pipeline's.
+    const pollQueue = openQueue("polls", redis, keyspace.queuePrefix);
+    shutdown.add("poll queue (metrics)", () => pollQueue.close());
+    metricsQueues = [queues.events, queues.alerts, queues.deliveries, pollQueue];
+  }
+  redisReady = redis;
 
   if (roles.has("connectors")) {
     started.pollWorker = await startPollWorker({ config, connection: redis, keyspace, queues, logger, metrics, schedule: options.schedulePolls ?? true });
