@@ -138,7 +138,7 @@ describe("poll worker (file source, real Redis)", () => {
     const failed = await worker.pullOnce(SOURCE);
     expect(failed.events).toBe(3);
     expect(failed.error).toContain(`${path}:4`);
-    expect(failed.error).toContain("not an AuditEvent: outcome: ");
+    expect(failed.error).toContain("field outcome: ");
     expect(await queuedIds()).toEqual(range(1, 3).map((n) => `${SOURCE}:${n}`));
     const store = new CheckpointStore(redis, keyspace);
     expect(await store.get(SOURCE)).toEqual({ offset: Buffer.byteLength(good), line: 3 });
