@@ -33,22 +33,3 @@ export async function listFailedJobs(queue: Queue, key: QueueKey, limit?: number
     return [{ queue: key, id: job.id, name: job.name, attempts: job.attemptsMade, failedReason: job.failedReason ?? "", failedAt: new Date(failedOn).toISOString() }];
   });
 }
-
-/**
- * Moves failed jobs back to their queue with their attempt and stall counters reset, so each
- * gets its full retry schedule again. `"all"` takes every job failed at the time of the call.
- */
-export async function retryFailedJobs(queue: Queue, ids: string[] | "all"): Promise<{ retried: string[]; missing: string[] }> {
-  const wanted = ids === "all" ? [...new Set(await queue.getRanges(["failed"], 0, -1))] : [...new Set(ids)];
-  const result = { retried: [] as string[], missing: [] as string[] };
-  for (const id of wanted) {
-    const job = await queue.getJob(id);
-    if (!job || (await job.getState()) !== "failed") {
-      result.missing.push(id);
-      continue;
-    }
-    await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
-    result.retried.push(id);
-  }
-  return result;
-}

@@ -237,3 +237,29 @@ export function openWorker<K extends QueueKey, R>(
   worker.on("error", (err) => logger.error({ err }, "queue connection error"));
   return worker;
 }
+
+/** What {@link retryFailedJobs} did: the ids sent again, and those that were not failed (or do not exist). */
+export interface RetryResult {
+  retried: string[];
+  missing: string[];
+}
+
+/**
+ * Moves failed jobs back to their queue with their attempt and stall counters reset, so each
+ * gets its full retry schedule again. `"all"` takes every job failed at the time of the call
+ * (a snapshot, so jobs failing again during the retry are not retried twice).
+ */
+export async function retryFailedJobs(queue: Queue, ids: string[] | "all"): Promise<RetryResult> {
+  const wanted = ids === "all" ? [...new Set(await queue.getRanges(["failed"], 0, -1))] : [...new Set(ids)];
+  const result: RetryResult = { retried: [], missing: [] };
+  for (const id of wanted) {
+    const job = await queue.getJob(id);
+    if (!job || (await job.getState()) !== "failed") {
+      result.missing.push(id);
+      continue;
+    }
+    await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
+    result.retried.push(id);
+  }
+  return result;
+}

@@ -3,7 +3,7 @@ import type { DeliveryJob } from "@vigil/core";
 
 /** A delivery whose attempts are spent or that failed permanently, as `vigil deliveries failed` shows it. */
 export interface FailedDelivery {
-  /** The delivery job id, `deliveryJobId(alertId, channel)`; what `retryFailedDeliveries` takes. */
+  /** The delivery job id, `deliveryJobId(alertId, channel)`; what core's `retryFailedJobs` takes. */
   id: string;
   alertId: string;
   channel: string;
@@ -16,12 +16,6 @@ export interface FailedDelivery {
   failedAt: string;
 }
 
-export interface RetryResult {
-  /** Ids moved back to the queue, each with its full attempt schedule again. */
-  retried: string[];
-  /** Ids that are not failed deliveries (unknown, already retried, or delivered). */
-  missing: string[];
-}
 
 /** Failed deliveries, most recent failure first. `limit` caps how many are read. */
 export async function listFailedDeliveries(queue: Queue<DeliveryJob>, options: { limit?: number } = {}): Promise<FailedDelivery[]> {
@@ -47,29 +41,4 @@ export async function listFailedDeliveries(queue: Queue<DeliveryJob>, options: {
       },
     ];
   });
-}
-
-/**
- * Moves failed deliveries back to the queue with their attempt counters reset, so each gets
- * the full retry schedule again. `"all"` takes every delivery failed at the time of the call.
- */
-export async function retryFailedDeliveries(queue: Queue<DeliveryJob>, ids: string[] | "all"): Promise<RetryResult> {
-  const wanted = ids === "all" ? await failedIds(queue) : [...new Set(ids)];
-  const result: RetryResult = { retried: [], missing: [] };
-  for (const id of wanted) {
-    const job = await queue.getJob(id);
-    if (!job || (await job.getState()) !== "failed") {
-      result.missing.push(id);
-      continue;
-    }
-    await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
-    result.retried.push(id);
-  }
-  return result;
-}
-
-/** Snapshot of the failed set's ids, so deliveries failing again during a retry-all are not retried twice. */
-async function failedIds(queue: Queue<DeliveryJob>): Promise<string[]> {
-  const ids = await queue.getRanges(["failed"], 0, -1);
-  return [...new Set(ids)];
 }

@@ -9,5 +9,5 @@ export { WebhookChannel } from "./channels/webhook/webhook.channel.js";
 export { WebhookChannelSchema, type WebhookChannelConfig } from "./channels/webhook/webhook.config.js";
 export { renderAlertEmail, type AlertEmail } from "./channels/email/alert-email.template.js";
 export { signWebhook, standardWebhookHeaders } from "./channels/webhook/webhook-signature.js";
-export { listFailedDeliveries, retryFailedDeliveries, type FailedDelivery, type RetryResult } from "./failed-deliveries.js";
+export { listFailedDeliveries, type FailedDelivery } from "./failed-deliveries.js";
 export { startNotifier, type Notifier, type NotifierOptions } from "./notifier.js";

@@ -11,12 +11,13 @@ import {
   type Alert,
   type Metrics,
   type VigilQueues,
+  retryFailedJobs,
 } from "@vigil/core";
 import { startSmtpSink, startWebhookSink, type SmtpSink, type WebhookSink } from "@vigil/simulator";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { listFailedDeliveries, retryFailedDeliveries } from "./failed-deliveries.js";
+import { listFailedDeliveries } from "./failed-deliveries.js";
 import { startNotifier, type Notifier } from "./notifier.js";
 import { NotifierConfigSchema as ConfigSchema, type NotifierConfigInput as ConfigInput } from "./testing/notifier-config.js";
 import { makeAlert } from "./testing/alert.fixture.js";
@@ -172,14 +173,14 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     expect(await deliveryCount(metrics, "soc-webhook", "failed")).toBe(1);
 
     hooks.respondWith(() => 200);
-    expect(await retryFailedDeliveries(queues.deliveries, [id, "no-such-delivery"])).toEqual({ retried: [id], missing: ["no-such-delivery"] });
+    expect(await retryFailedJobs(queues.deliveries, [id, "no-such-delivery"])).toEqual({ retried: [id], missing: ["no-such-delivery"] });
 
     const requests = await hooks.waitFor(2, WAIT_MS);
     expect(requests[1]).toMatchObject({ status: 200, verified: true });
     expect(requests[1]?.headers["webhook-id"]).toBe(id);
     await until("the retried delivery completes", async () => (await queues.deliveries.getCompletedCount()) === 1);
     expect(await listFailedDeliveries(queues.deliveries)).toEqual([]);
-    expect(await retryFailedDeliveries(queues.deliveries, [id])).toEqual({ retried: [], missing: [id] });
+    expect(await retryFailedJobs(queues.deliveries, [id])).toEqual({ retried: [], missing: [id] });
   });
 
   it("retries an SMTP server that is down, keeps the delivery, and sends it once the server is back", async () => {
@@ -199,14 +200,14 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     expect(await deliveryCount(metrics, "soc-email", "failed")).toBe(1);
 
     // A retry gets the full schedule again, not just one more attempt.
-    expect(await retryFailedDeliveries(queues.deliveries, "all")).toEqual({ retried: [failed?.id], missing: [] });
+    expect(await retryFailedJobs(queues.deliveries, "all")).toEqual({ retried: [failed?.id], missing: [] });
     await until("the retried delivery has failed again", async () => (await deliveryCount(metrics, "soc-email", "failed")) === 2);
     expect(await deliveryCount(metrics, "soc-email", "retry")).toBe(4);
     expect((await listFailedDeliveries(queues.deliveries))[0]).toMatchObject({ id: failed?.id, attempts: 3 });
 
     const revived = await startSmtpSink({ port });
     running.push(revived);
-    expect(await retryFailedDeliveries(queues.deliveries, "all")).toEqual({ retried: [failed?.id], missing: [] });
+    expect(await retryFailedJobs(queues.deliveries, "all")).toEqual({ retried: [failed?.id], missing: [] });
     const [mail] = await revived.waitFor(1, WAIT_MS);
     expect(mail?.subject).toBe(`[HIGH] ${alert.title}`);
     await until("the retried delivery completes", async () => (await queues.deliveries.getCompletedCount()) === 1);

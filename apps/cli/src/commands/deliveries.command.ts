@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { listFailedDeliveries, retryFailedDeliveries } from "@vigil/notifier";
+import { retryFailedJobs } from "@vigil/core";
+import { listFailedDeliveries } from "@vigil/notifier";
 import { CliError, cliContext, withQueues, type GlobalOptions } from "../context.js";
 import { formatTable } from "../format.js";
 
@@ -48,7 +49,7 @@ export function registerDeliveriesCommands(program: Command, globals: () => Glob
       if (options.all && ids.length) throw new CliError("pass either ids or --all, not both", 2);
       const { config } = cliContext(globals());
       await withQueues(config, async ({ queues }) => {
-        const result = await retryFailedDeliveries(queues.deliveries, options.all ? "all" : ids);
+        const result = await retryFailedJobs(queues.deliveries, options.all ? "all" : ids);
         for (const id of result.retried) console.log(`retrying ${id}`);
         for (const id of result.missing) console.log(`not a failed delivery: ${id}`);
         console.log(`${result.retried.length} delivery(ies) queued again`);

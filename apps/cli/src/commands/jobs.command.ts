@@ -1,6 +1,7 @@
 import { Option, type Command } from "commander";
+import { retryFailedJobs } from "@vigil/core";
 import { CliError, cliContext, withQueues, type GlobalOptions } from "../context.js";
-import { allQueues, listFailedJobs, QUEUE_KEYS, retryFailedJobs, type FailedJob, type QueueKey } from "../failed-jobs.js";
+import { allQueues, listFailedJobs, QUEUE_KEYS, type FailedJob, type QueueKey } from "../failed-jobs.js";
 import { formatTable } from "../format.js";
 
 export function registerJobsCommands(program: Command, globals: () => GlobalOptions): void {
