@@ -3,7 +3,7 @@ import { performance } from "node:perf_hooks";
 import { createRedis, deleteKeyspace, Keyspace, silentLogger } from "@vigil/core";
 import { createConnector, createConnectorDeps, PROVIDER_MANIFESTS, SourceConfigSchema } from "@vigil/connectors";
 import type { ProviderName } from "@vigil/simulator";
-import { startSimulatorThread, type SimulatorThread } from "./simulator-thread.js";
+import { startSimulatorThread } from "./simulator-thread.js";
 
 export interface BackfillBenchResult {
   provider: ProviderName;
@@ -22,7 +22,10 @@ export interface BackfillBenchResult {
  * bound that limit allows. The simulator runs on a worker thread of its own, as a real provider
  * would not share the connector's core; the bench reads its request log summary by message.
  */
-export async function runBackfillBench(provider: ProviderName, options: { redisUrl: string; seconds: number }): Promise<BackfillBenchResult> {
+export async function runBackfillBench(
+  provider: ProviderName,
+  options: { redisUrl: string; seconds: number },
+): Promise<BackfillBenchResult> {
   const manifest = PROVIDER_MANIFESTS.find((m) => m.type === provider);
   if (!manifest) throw new Error(`no connector for provider ${provider}`);
   const { limits } = manifest.provider;
@@ -40,11 +43,18 @@ export async function runBackfillBench(provider: ProviderName, options: { redisU
   const redis = createRedis(options.redisUrl);
   const keyspace = new Keyspace(`bench-${randomBytes(4).toString("hex")}`);
   try {
-    const source = SourceConfigSchema.parse({ name: `${provider}-bench`, type: provider, baseUrl: sim.baseUrl(provider), auth: manifest.provider.simulatorAuth(sim.credentials(provider) as unknown as Record<string, string>), startFrom: "7d" });
+    const source = SourceConfigSchema.parse({
+      name: `${provider}-bench`,
+      type: provider,
+      baseUrl: sim.baseUrl(provider),
+      auth: manifest.provider.simulatorAuth(sim.credentials(provider) as unknown as Record<string, string>),
+      startFrom: "7d",
+    });
     const connector = createConnector(source, createConnectorDeps({ redis, keyspace, logger: silentLogger }));
     let pulled = 0;
     const start = performance.now();
-    for await (const page of connector.pull(undefined, { signal: new AbortController().signal, now: new Date() })) pulled += page.events.length;
+    for await (const page of connector.pull(undefined, { signal: new AbortController().signal, now: new Date() }))
+      pulled += page.events.length;
     const seconds = (performance.now() - start) / 1000;
     const log = await sim.requestLogSummary();
     return {

@@ -18,12 +18,24 @@ import {
   type EventBatchJob,
   type VigilQueues,
 } from "@vigil/core";
-import { Engine, parseRules, processEventBatch, referenceCondition, RedisRuleStateStore, type LoadedRule, type RuleStateStore } from "@vigil/engine";
+import {
+  Engine,
+  parseRules,
+  processEventBatch,
+  referenceCondition,
+  RedisRuleStateStore,
+  type LoadedRule,
+  type RuleStateStore,
+} from "@vigil/engine";
 import { generateEvents, generateRules } from "./workload.js";
 
 const BATCH_SIZE = 200;
 
-function loadBenchRules(total: number, condition: "compiled" | "json-logic-js" = "compiled", stateful = false): LoadedRule[] {
+function loadBenchRules(
+  total: number,
+  condition: "compiled" | "json-logic-js" = "compiled",
+  stateful = false,
+): LoadedRule[] {
   return generateRules(total, { stateful }).flatMap((rule) => {
     const { rules, problems } = parseRules(JSON.stringify(rule), `bench/${rule.id}.json`);
     if (problems.length) throw new Error(problems.map((p) => p.message).join("\n"));
@@ -115,7 +127,9 @@ async function runThroughQueue(
   const queues = openQueues(queueRedis, keyspace.queuePrefix);
   try {
     for (const group of chunk(batches, 100)) {
-      await queues.events.addBulk(group.map((batch) => ({ name: "bench", data: { source: "bench", events: batch }, opts: EVENT_JOB_OPTIONS })));
+      await queues.events.addBulk(
+        group.map((batch) => ({ name: "bench", data: { source: "bench", events: batch }, opts: EVENT_JOB_OPTIONS })),
+      );
     }
     const commands = countCommands(store);
     const processor = makeProcessor({ keyspace, queues, store });
@@ -166,10 +180,16 @@ async function runThroughQueue(
 }
 
 /** Vigil's worker: validate, evaluate, one Lua call, enqueue alerts. */
-const vigil = (rules: LoadedRule[], ruleIndex: boolean) => ({ keyspace, queues, store }: RunContext): Processor => {
-  const engine = new Engine(rules, new RedisRuleStateStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: 50 }), { ruleIndex });
-  return async (job) => (await processEventBatch(job, { engine, queues })).alerts;
-};
+const vigil =
+  (rules: LoadedRule[], ruleIndex: boolean) =>
+  ({ keyspace, queues, store }: RunContext): Processor => {
+    const engine = new Engine(
+      rules,
+      new RedisRuleStateStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+      { ruleIndex },
+    );
+    return async (job) => (await processEventBatch(job, { engine, queues })).alerts;
+  };
 
 /** The ceiling: what BullMQ, job parsing and validation allow with no rule evaluated. */
 const ceiling = () => (): Processor => async (job) => {
@@ -183,43 +203,51 @@ const ceiling = () => (): Processor => async (job) => {
  * match a rate-limiter-flexible consume (points = count, duration = within, wall-clock windows,
  * no deduplication, no distinct), and a SET NX for suppression when the limit is hit.
  */
-const naive = (rules: LoadedRule[]) => ({ keyspace, queues, store }: RunContext): Processor => {
-  const limiters = new Map(
-    rules
-      .filter((r) => r.rule.threshold)
-      .map((r) => [
-        r.rule.id,
-        new RateLimiterRedis({ storeClient: store, keyPrefix: keyspace.key("rl", r.rule.id), points: r.rule.threshold!.count - 1, duration: Math.ceil(r.rule.threshold!.within / 1000) }),
-      ]),
-  );
-  const conditions = new Map(rules.map((r) => [r.rule.id, referenceCondition(r.rule.when)]));
-  const read = (event: unknown, path: string) => path.split(".").reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], event);
-  return async (job) => {
-    const parsed = EventBatchJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new Error("invalid batch");
-    const alerts: { ruleId: string; eventId: string }[] = [];
-    for (const event of parsed.data.events) {
-      for (const { rule } of rules) {
-        if (!conditions.get(rule.id)!.test(event)) continue; // json-logic-js apply + truthy
-        if (!rule.threshold) {
-          alerts.push({ ruleId: rule.id, eventId: event.id });
-          continue;
-        }
-        const group = rule.threshold.groupBy.map((path) => String(read(event, path))).join("|");
-        try {
-          await limiters.get(rule.id)!.consume(group);
-        } catch (err) {
-          if (!(err instanceof RateLimiterRes)) throw err;
-          const suppress = rule.suppress ?? rule.threshold.within;
-          const set = await store.set(keyspace.key("sup", rule.id, group), "1", "PX", suppress, "NX");
-          if (set === "OK") alerts.push({ ruleId: rule.id, eventId: event.id });
+const naive =
+  (rules: LoadedRule[]) =>
+  ({ keyspace, queues, store }: RunContext): Processor => {
+    const limiters = new Map(
+      rules
+        .filter((r) => r.rule.threshold)
+        .map((r) => [
+          r.rule.id,
+          new RateLimiterRedis({
+            storeClient: store,
+            keyPrefix: keyspace.key("rl", r.rule.id),
+            points: r.rule.threshold!.count - 1,
+            duration: Math.ceil(r.rule.threshold!.within / 1000),
+          }),
+        ]),
+    );
+    const conditions = new Map(rules.map((r) => [r.rule.id, referenceCondition(r.rule.when)]));
+    const read = (event: unknown, path: string) =>
+      path.split(".").reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], event);
+    return async (job) => {
+      const parsed = EventBatchJobSchema.safeParse(job.data);
+      if (!parsed.success) throw new Error("invalid batch");
+      const alerts: { ruleId: string; eventId: string }[] = [];
+      for (const event of parsed.data.events) {
+        for (const { rule } of rules) {
+          if (!conditions.get(rule.id)!.test(event)) continue; // json-logic-js apply + truthy
+          if (!rule.threshold) {
+            alerts.push({ ruleId: rule.id, eventId: event.id });
+            continue;
+          }
+          const group = rule.threshold.groupBy.map((path) => String(read(event, path))).join("|");
+          try {
+            await limiters.get(rule.id)!.consume(group);
+          } catch (err) {
+            if (!(err instanceof RateLimiterRes)) throw err;
+            const suppress = rule.suppress ?? rule.threshold.within;
+            const set = await store.set(keyspace.key("sup", rule.id, group), "1", "PX", suppress, "NX");
+            if (set === "OK") alerts.push({ ruleId: rule.id, eventId: event.id });
+          }
         }
       }
-    }
-    if (alerts.length) await queues.alerts.addBulk(alerts.map((a) => ({ name: a.ruleId, data: a as never })));
-    return alerts.length;
+      if (alerts.length) await queues.alerts.addBulk(alerts.map((a) => ({ name: a.ruleId, data: a as never })));
+      return alerts.length;
+    };
   };
-};
 
 export interface EngineBenchResult {
   events: number;
@@ -260,12 +288,19 @@ export async function runEngineBench(options: {
   const run = { redisUrl: options.redisUrl, concurrency: options.concurrency, profileDir: options.profileDir };
   const only = options.only;
   const skipped: QueueRun = { name: "skipped", rate: Number.NaN, alerts: 0, roundTripsPerBatch: Number.NaN };
-  const maybe = (name: string, go: () => Promise<QueueRun>) => (only && only !== name ? Promise.resolve(skipped) : go());
+  const maybe = (name: string, go: () => Promise<QueueRun>) =>
+    only && only !== name ? Promise.resolve(skipped) : go();
   const ceilingRun = await maybe("ceiling", () => runThroughQueue("ceiling", batches, run, ceiling()));
-  const vigil50 = await maybe("vigil-50", () => runThroughQueue("vigil-50", batches, { ...run, measureWindows: true }, vigil(rules50, true)));
+  const vigil50 = await maybe("vigil-50", () =>
+    runThroughQueue("vigil-50", batches, { ...run, measureWindows: true }, vigil(rules50, true)),
+  );
   const vigil200 = await maybe("vigil-200", () => runThroughQueue("vigil-200", batches, run, vigil(rules200, true)));
-  const vigil50Stateful = await maybe("vigil-50-stateful", () => runThroughQueue("vigil-50-stateful", batches, run, vigil(rules50Stateful, true)));
-  const jsonLogic50 = await maybe("json-logic-js-50", () => runThroughQueue("json-logic-js-50", batches, run, vigil(reference50, false)));
+  const vigil50Stateful = await maybe("vigil-50-stateful", () =>
+    runThroughQueue("vigil-50-stateful", batches, run, vigil(rules50Stateful, true)),
+  );
+  const jsonLogic50 = await maybe("json-logic-js-50", () =>
+    runThroughQueue("json-logic-js-50", batches, run, vigil(reference50, false)),
+  );
   const naive50 = await maybe("naive-50", () => runThroughQueue("naive-50", batches, run, naive(rules50)));
   return {
     events: batches.reduce((sum, b) => sum + b.length, 0),

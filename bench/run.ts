@@ -14,33 +14,61 @@ const wants = (name: string) => which.length === 0 || which.includes(name);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 async function engineBench() {
-  console.log(`engine: ${fmt(events)} events in batches of 200 through vigil-events, one worker process (concurrency ${concurrency}), every line from this one run`);
-  const r = await runEngineBench({ events, redisUrl, concurrency, only: process.env.VIGIL_BENCH_ONLY, profileDir: process.env.VIGIL_BENCH_PROFILE_DIR });
+  console.log(
+    `engine: ${fmt(events)} events in batches of 200 through vigil-events, one worker process (concurrency ${concurrency}), every line from this one run`,
+  );
+  const r = await runEngineBench({
+    events,
+    redisUrl,
+    concurrency,
+    only: process.env.VIGIL_BENCH_ONLY,
+    profileDir: process.env.VIGIL_BENCH_PROFILE_DIR,
+  });
   const { ceiling, vigil50, vigil200, vigil50Stateful, jsonLogic50, naive50 } = r.runs;
   const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
   const times = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   const line = (label: string, run: typeof ceiling, extra = "") =>
-    console.log(`  ${label.padEnd(46)}${fmt(run.rate).padStart(9)} events/s  ${run.roundTripsPerBatch.toFixed(2).padStart(6)} Redis round trips/batch  ${fmt(run.alerts).padStart(6)} alerts${extra}`);
+    console.log(
+      `  ${label.padEnd(46)}${fmt(run.rate).padStart(9)} events/s  ${run.roundTripsPerBatch.toFixed(2).padStart(6)} Redis round trips/batch  ${fmt(run.alerts).padStart(6)} alerts${extra}`,
+    );
   line("ceiling (validate only, no rule)", ceiling);
   line("Vigil, 50 rules (10 windowed)", vigil50);
   line("Vigil, 200 rules (40 windowed)", vigil200);
-  line("Vigil, 50 rules (10 windowed, 6 seq./newValue)", vigil50Stateful, `  (${pct(vigil50Stateful.rate, vigil50.rate)} of Vigil-50)`);
+  line(
+    "Vigil, 50 rules (10 windowed, 6 seq./newValue)",
+    vigil50Stateful,
+    `  (${pct(vigil50Stateful.rate, vigil50.rate)} of Vigil-50)`,
+  );
   line("json-logic-js path, 50 rules (no index)", jsonLogic50);
   line("naive assembly, 50 rules", naive50, `  (exact: ${fmt(vigil50.alerts)})`);
   console.log(`  Redis memory per tracked event (Vigil-50 windows): ${vigil50.bytesPerTrackedEvent?.toFixed(1)} B`);
-  console.log(`  evaluation only, no Redis, no queue: Vigil ${fmt(r.evaluationOnly.vigil50)} events/s, json-logic-js ${fmt(r.evaluationOnly.jsonLogic50)} events/s (50 rules)`);
+  console.log(
+    `  evaluation only, no Redis, no queue: Vigil ${fmt(r.evaluationOnly.vigil50)} events/s, json-logic-js ${fmt(r.evaluationOnly.jsonLogic50)} events/s (50 rules)`,
+  );
   console.log(`  targets (ratios within this run):`);
-  const target = (label: string, value: string, ok: boolean, goal: string) => console.log(`    ${label.padEnd(38)}${value.padStart(7)}  (target ${goal}) ${ok ? "met" : "NOT met"}`);
+  const target = (label: string, value: string, ok: boolean, goal: string) =>
+    console.log(`    ${label.padEnd(38)}${value.padStart(7)}  (target ${goal}) ${ok ? "met" : "NOT met"}`);
   target("Vigil-50 / ceiling", pct(vigil50.rate, ceiling.rate), vigil50.rate >= 0.5 * ceiling.rate, "≥ 50%");
   target("Vigil-200 / ceiling", pct(vigil200.rate, ceiling.rate), vigil200.rate >= 0.35 * ceiling.rate, "≥ 35%");
-  target("Vigil-50 / json-logic-js path", times(vigil50.rate, jsonLogic50.rate), vigil50.rate >= 2.5 * jsonLogic50.rate, "≥ 2.5×");
+  target(
+    "Vigil-50 / json-logic-js path",
+    times(vigil50.rate, jsonLogic50.rate),
+    vigil50.rate >= 2.5 * jsonLogic50.rate,
+    "≥ 2.5×",
+  );
   target("Vigil-50 / naive assembly", times(vigil50.rate, naive50.rate), vigil50.rate >= 3 * naive50.rate, "≥ 3×");
-  console.log(`    json-logic-js path alerts ${jsonLogic50.alerts === vigil50.alerts ? "equal" : "DIFFER from"} Vigil's (${fmt(jsonLogic50.alerts)})`);
+  console.log(
+    `    json-logic-js path alerts ${jsonLogic50.alerts === vigil50.alerts ? "equal" : "DIFFER from"} Vigil's (${fmt(jsonLogic50.alerts)})`,
+  );
 }
 
 async function backfillBench() {
-  console.log(`\nbackfill: a full pull from the simulator at each provider's documented rate limit (target ≥ 90% of the bound, no 429)`);
-  console.log(`  ${"provider".padEnd(11)}${"records".padStart(9)}${"requests".padStart(10)}${"seconds".padStart(9)}${"records/s".padStart(11)}${"bound".padStart(9)}${"of bound".padStart(10)}${"429s".padStart(6)}`);
+  console.log(
+    `\nbackfill: a full pull from the simulator at each provider's documented rate limit (target ≥ 90% of the bound, no 429)`,
+  );
+  console.log(
+    `  ${"provider".padEnd(11)}${"records".padStart(9)}${"requests".padStart(10)}${"seconds".padStart(9)}${"records/s".padStart(11)}${"bound".padStart(9)}${"of bound".padStart(10)}${"429s".padStart(6)}`,
+  );
   for (const provider of PROVIDERS) {
     const r = await runBackfillBench(provider, { redisUrl, seconds: backfillSeconds });
     const share = r.bound ? `${((r.rate / r.bound) * 100).toFixed(0)}%` : "n/a";

@@ -28,7 +28,9 @@ export interface SimulatorThread {
  * Starts `startProviderSimulator(options)` in a worker thread (its own event loop, so its own
  * core on a multi-core machine). The worker is TypeScript, loaded through tsx like the bench.
  */
-export async function startSimulatorThread(options: ProviderSimulatorOptions & { providers: ProviderName[] }): Promise<SimulatorThread> {
+export async function startSimulatorThread(
+  options: ProviderSimulatorOptions & { providers: ProviderName[] },
+): Promise<SimulatorThread> {
   const worker = new Worker(new URL("./simulator.worker.mjs", import.meta.url), {
     workerData: options,
     // The entry registers tsx itself (simulator.worker.mjs); nothing else is inherited.

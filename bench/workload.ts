@@ -14,11 +14,45 @@ export function seeded(seed: number): () => number {
 }
 
 const PROVIDER_ACTIONS: Record<string, [string, EventCategory][]> = {
-  pylon: [["IssueOpened", "create"], ["IssueAssigned", "update"], ["LoginSucceeded", "authentication"], ["LoginFailed", "authentication"], ["UserRoleChanged", "permission"], ["APITokenCreated", "create"], ["UserDeleted", "delete"], ["TeamMemberAdded", "permission"]],
-  zendesk: [["update", "update"], ["create", "create"], ["destroy", "delete"], ["login", "authentication"], ["exported", "export"]],
-  ashby: [["JobStatusChanged", "update"], ["CandidateViewed", "read"], ["AuditLogRead", "read"], ["ApplicationCreated", "create"]],
-  logfire: [["LOGIN", "authentication"], ["UPDATE", "update"], ["INSERT", "create"], ["DELETE", "delete"], ["LOGOUT", "authentication"]],
-  bloodhound: [["LoginAttempt", "authentication"], ["UpdateUser", "update"], ["CreateAuthToken", "create"], ["DeleteUser", "delete"], ["ExportAllRisks", "export"], ["MutateGraph", "update"], ["UpdateSAMLIdentityProvider", "permission"]],
+  pylon: [
+    ["IssueOpened", "create"],
+    ["IssueAssigned", "update"],
+    ["LoginSucceeded", "authentication"],
+    ["LoginFailed", "authentication"],
+    ["UserRoleChanged", "permission"],
+    ["APITokenCreated", "create"],
+    ["UserDeleted", "delete"],
+    ["TeamMemberAdded", "permission"],
+  ],
+  zendesk: [
+    ["update", "update"],
+    ["create", "create"],
+    ["destroy", "delete"],
+    ["login", "authentication"],
+    ["exported", "export"],
+  ],
+  ashby: [
+    ["JobStatusChanged", "update"],
+    ["CandidateViewed", "read"],
+    ["AuditLogRead", "read"],
+    ["ApplicationCreated", "create"],
+  ],
+  logfire: [
+    ["LOGIN", "authentication"],
+    ["UPDATE", "update"],
+    ["INSERT", "create"],
+    ["DELETE", "delete"],
+    ["LOGOUT", "authentication"],
+  ],
+  bloodhound: [
+    ["LoginAttempt", "authentication"],
+    ["UpdateUser", "update"],
+    ["CreateAuthToken", "create"],
+    ["DeleteUser", "delete"],
+    ["ExportAllRisks", "export"],
+    ["MutateGraph", "update"],
+    ["UpdateSAMLIdentityProvider", "permission"],
+  ],
 };
 const PROVIDERS = Object.keys(PROVIDER_ACTIONS);
 const TARGET_TYPES = ["user", "ticket", "api_token", "job", "write_tokens", "read_tokens", "issue", "asset_group"];
@@ -45,7 +79,10 @@ const BURST_SHARE = 0.015;
  * in every 10-minute segment one actor bursts on one of the threshold rules' actions, so the
  * windowed rules fire now and then, as attacks make them.
  */
-export function generateEvents(count: number, options: { seed?: number; startMs?: number; spanMs?: number } = {}): AuditEvent[] {
+export function generateEvents(
+  count: number,
+  options: { seed?: number; startMs?: number; spanMs?: number } = {},
+): AuditEvent[] {
   const random = seeded(options.seed ?? 7);
   const start = options.startMs ?? Date.parse("2026-03-01T00:00:00Z");
   const span = options.spanMs ?? 6 * 3_600_000;
@@ -56,7 +93,9 @@ export function generateEvents(count: number, options: { seed?: number; startMs?
     const burst = random() < BURST_SHARE ? BURSTS[segment % BURSTS.length]! : undefined;
     const provider = burst?.[0] ?? PROVIDERS[Math.floor(random() * PROVIDERS.length)]!;
     const actions = PROVIDER_ACTIONS[provider]!;
-    const [action, category] = burst ? [burst[1], burst[2] as EventCategory] : actions[Math.floor(random() * actions.length)]!;
+    const [action, category] = burst
+      ? [burst[1], burst[2] as EventCategory]
+      : actions[Math.floor(random() * actions.length)]!;
     const actor = burst ? 1000 + (segment % 7) : Math.floor(random() * 500);
     const time = new Date(start + offset).toISOString();
     const nativeId = `n${i.toString(36)}`;
@@ -69,8 +108,17 @@ export function generateEvents(count: number, options: { seed?: number; startMs?
       action,
       category,
       outcome: random() < 0.08 ? "failure" : "success",
-      actor: { id: `u${actor}`, name: `User ${actor}`, email: `user${actor}@acme.example`, type: random() < 0.1 ? "api" : "user" },
-      target: { id: `t${Math.floor(random() * 5000)}`, type: TARGET_TYPES[Math.floor(random() * TARGET_TYPES.length)], name: `target-${Math.floor(random() * 5000)}` },
+      actor: {
+        id: `u${actor}`,
+        name: `User ${actor}`,
+        email: `user${actor}@acme.example`,
+        type: random() < 0.1 ? "api" : "user",
+      },
+      target: {
+        id: `t${Math.floor(random() * 5000)}`,
+        type: TARGET_TYPES[Math.floor(random() * TARGET_TYPES.length)],
+        name: `target-${Math.floor(random() * 5000)}`,
+      },
       ip: burst ? `203.0.113.${segment % 250}` : `198.51.${Math.floor(random() * 4)}.${Math.floor(random() * 250)}`,
       attributes: { userAgent: "Mozilla/5.0", region: random() < 0.5 ? "us" : "eu", requestId: `req-${i}` },
       raw: { id: nativeId, action, created_at: time },
@@ -89,17 +137,38 @@ export function generateRules(total = 50, options: { stateful?: boolean } = {}):
   const stateful = options.stateful ? statefulRules() : [];
   const matchCount = total - thresholdCount - stateful.length;
   const rules: RuleInput[] = [...stateful];
-  const pairs = PROVIDERS.flatMap((provider) => PROVIDER_ACTIONS[provider]!.map(([action, category]) => [provider, action, category] as const));
+  const pairs = PROVIDERS.flatMap((provider) =>
+    PROVIDER_ACTIONS[provider]!.map(([action, category]) => [provider, action, category] as const),
+  );
   for (let n = 0; rules.length < matchCount; n++) {
     const [provider, action, category] = pairs[n % pairs.length]!;
     const round = Math.floor(n / pairs.length);
     const variant = n % 4;
     // Detections are rare: each match rule fires on a small fraction of its action's events.
     const extra =
-      variant === 0 ? { and: [{ "==": [{ var: "outcome" }, "failure"] }, { "==": [{ var: "actor.type" }, "api"] }, { "!=": [{ var: "actor.id" }, `u${round}`] }] }
-      : variant === 1 ? { and: [{ in: [{ var: "target.type" }, ["api_token", "write_tokens"]] }, { in: [{ var: "actor.id" }, [`u${1 + round}`, `u${2 + round}`, `u${3 + round}`]] }] }
-      : variant === 2 ? { and: [{ "==": [{ var: "outcome" }, "failure"] }, { matches: [{ var: "actor.email" }, `^user${1 + round}[0-9]@`] }] }
-      : { starts_with: [{ var: "ip" }, `198.51.3.2${round % 10}`] };
+      variant === 0
+        ? {
+            and: [
+              { "==": [{ var: "outcome" }, "failure"] },
+              { "==": [{ var: "actor.type" }, "api"] },
+              { "!=": [{ var: "actor.id" }, `u${round}`] },
+            ],
+          }
+        : variant === 1
+          ? {
+              and: [
+                { in: [{ var: "target.type" }, ["api_token", "write_tokens"]] },
+                { in: [{ var: "actor.id" }, [`u${1 + round}`, `u${2 + round}`, `u${3 + round}`]] },
+              ],
+            }
+          : variant === 2
+            ? {
+                and: [
+                  { "==": [{ var: "outcome" }, "failure"] },
+                  { matches: [{ var: "actor.email" }, `^user${1 + round}[0-9]@`] },
+                ],
+              }
+            : { starts_with: [{ var: "ip" }, `198.51.3.2${round % 10}`] };
     rules.push({
       id: `bench.${provider}.${action}.${variant}.${round}`,
       name: `${provider} ${action} (${category})`,
@@ -128,7 +197,12 @@ export function generateRules(total = 50, options: { stateful?: boolean } = {}):
       name: `${provider} ${action} burst`,
       severity: "high",
       when: { and: [{ "==": [{ var: "provider" }, provider] }, { "==": [{ var: "action" }, action] }] },
-      threshold: { count: 20 + 5 * round, within: `${5 + round}m`, groupBy: [groupBy], ...(distinct ? { distinct } : {}) },
+      threshold: {
+        count: 20 + 5 * round,
+        within: `${5 + round}m`,
+        groupBy: [groupBy],
+        ...(distinct ? { distinct } : {}),
+      },
       title: "{{count}} {{action}} by {{actor.email}}",
     });
   }
@@ -137,21 +211,37 @@ export function generateRules(total = 50, options: { stateful?: boolean } = {}):
 
 /** Sequence and newValue rules over the generated events (they fire now and then). */
 function statefulRules(): RuleInput[] {
-  const on = (provider: string, action: string) => ({ and: [{ "==": [{ var: "provider" }, provider] }, { "==": [{ var: "action" }, action] }] });
+  const on = (provider: string, action: string) => ({
+    and: [{ "==": [{ var: "provider" }, provider] }, { "==": [{ var: "action" }, action] }],
+  });
   return [
     {
       id: "bench.sequence.pylon-login",
       name: "Pylon failures then success",
       severity: "high",
       when: { "==": [{ var: "provider" }, "pylon"] },
-      sequence: { groupBy: ["actor.id"], within: "30m", steps: [{ name: "failures", when: { "==": [{ var: "action" }, "LoginFailed"] }, count: 2 }, { name: "success", when: { "==": [{ var: "action" }, "LoginSucceeded"] } }] },
+      sequence: {
+        groupBy: ["actor.id"],
+        within: "30m",
+        steps: [
+          { name: "failures", when: { "==": [{ var: "action" }, "LoginFailed"] }, count: 2 },
+          { name: "success", when: { "==": [{ var: "action" }, "LoginSucceeded"] } },
+        ],
+      },
     },
     {
       id: "bench.sequence.bloodhound-token-export",
       name: "BloodHound token then export",
       severity: "high",
       when: { "==": [{ var: "provider" }, "bloodhound"] },
-      sequence: { groupBy: ["actor.id"], within: "1h", steps: [{ name: "token", when: { "==": [{ var: "action" }, "CreateAuthToken"] } }, { name: "export", when: { "==": [{ var: "action" }, "ExportAllRisks"] } }] },
+      sequence: {
+        groupBy: ["actor.id"],
+        within: "1h",
+        steps: [
+          { name: "token", when: { "==": [{ var: "action" }, "CreateAuthToken"] } },
+          { name: "export", when: { "==": [{ var: "action" }, "ExportAllRisks"] } },
+        ],
+      },
     },
     {
       id: "bench.sequence.zendesk-any-order",
@@ -169,8 +259,26 @@ function statefulRules(): RuleInput[] {
         ],
       },
     },
-    { id: "bench.new-value.bloodhound-ip", name: "New IP", severity: "medium", when: on("bloodhound", "LoginAttempt"), newValue: { groupBy: ["actor.id"], fields: ["ip"], learning: "2h", forgetAfter: "1d" } },
-    { id: "bench.new-value.logfire-ip", name: "New IP", severity: "medium", when: on("logfire", "LOGIN"), newValue: { groupBy: ["actor.id"], fields: ["ip"], learning: "2h", forgetAfter: "1d" } },
-    { id: "bench.new-value.ashby-target", name: "New target type", severity: "low", when: { "==": [{ var: "provider" }, "ashby"] }, newValue: { groupBy: ["actor.id"], fields: ["action", "target.type"], learning: "2h", forgetAfter: "7d" } },
+    {
+      id: "bench.new-value.bloodhound-ip",
+      name: "New IP",
+      severity: "medium",
+      when: on("bloodhound", "LoginAttempt"),
+      newValue: { groupBy: ["actor.id"], fields: ["ip"], learning: "2h", forgetAfter: "1d" },
+    },
+    {
+      id: "bench.new-value.logfire-ip",
+      name: "New IP",
+      severity: "medium",
+      when: on("logfire", "LOGIN"),
+      newValue: { groupBy: ["actor.id"], fields: ["ip"], learning: "2h", forgetAfter: "1d" },
+    },
+    {
+      id: "bench.new-value.ashby-target",
+      name: "New target type",
+      severity: "low",
+      when: { "==": [{ var: "provider" }, "ashby"] },
+      newValue: { groupBy: ["actor.id"], fields: ["action", "target.type"], learning: "2h", forgetAfter: "7d" },
+    },
   ];
 }

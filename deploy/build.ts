@@ -16,7 +16,18 @@
  * This is the one script the Dockerfile runs: `pnpm build -- --out <dir>` (or `tsx deploy/build.ts --out <dir>`).
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -42,7 +53,8 @@ interface PackageJson {
 
 function readPackageJson(path: string): PackageJson {
   const data = JSON.parse(readFileSync(path, "utf8")) as Partial<PackageJson>;
-  if (typeof data.name !== "string" || typeof data.version !== "string") throw new Error(`deploy/build.ts: ${path} has no name or version`);
+  if (typeof data.name !== "string" || typeof data.version !== "string")
+    throw new Error(`deploy/build.ts: ${path} has no name or version`);
   return { name: data.name, version: data.version, dependencies: data.dependencies ?? {} };
 }
 
@@ -59,7 +71,8 @@ export interface BuildResult {
 function workspacePackageDirs(): string[] {
   const dirs: string[] = [];
   for (const glob of WORKSPACE_GLOBS) {
-    if (!glob.endsWith("/*")) throw new Error(`deploy/build.ts: workspace pattern "${glob}" is not of the form <folder>/*`);
+    if (!glob.endsWith("/*"))
+      throw new Error(`deploy/build.ts: workspace pattern "${glob}" is not of the form <folder>/*`);
     const parent = join(REPO, glob.slice(0, -2));
     if (!existsSync(parent)) continue;
     for (const name of readdirSync(parent)) {
@@ -123,18 +136,33 @@ function vigilPlugin(runtimeDeps: Set<string>, outDist: string, outRoot: string)
         if (name.startsWith("@vigil/")) return undefined; // bundled from the workspace
         if (runtimeDeps.has(name)) return { external: true };
         return {
-          errors: [{ text: `"${name}" is imported by ${relative(REPO, args.importer)} but is not in apps/cli/package.json "dependencies": add it there so the production artifact installs it` }],
+          errors: [
+            {
+              text: `"${name}" is imported by ${relative(REPO, args.importer)} but is not in apps/cli/package.json "dependencies": add it there so the production artifact installs it`,
+            },
+          ],
         };
       });
       b.onLoad({ filter: /\.[cm]?tsx?$/ }, (args) => {
         if (args.path.includes(`${sep}node_modules${sep}`) && !args.path.startsWith(REPO)) return undefined;
         const source = readFileSync(args.path, "utf8");
         if (/import\.meta\.(dirname|filename)/.test(source)) {
-          return { errors: [{ text: `${relative(REPO, args.path)}: use new URL(…, import.meta.url) rather than import.meta.dirname/filename, so the build can relocate it` }] };
+          return {
+            errors: [
+              {
+                text: `${relative(REPO, args.path)}: use new URL(…, import.meta.url) rather than import.meta.dirname/filename, so the build can relocate it`,
+              },
+            ],
+          };
         }
         // Where this source file would sit inside the artifact, relative to the bundle's folder.
-        const inArtifact = relative(outDist, join(outRoot, relative(REPO, args.path))).split(sep).join("/");
-        const contents = source.replace(/import\.meta\.url/g, `new URL(${JSON.stringify(inArtifact)}, import.meta.url).href`);
+        const inArtifact = relative(outDist, join(outRoot, relative(REPO, args.path)))
+          .split(sep)
+          .join("/");
+        const contents = source.replace(
+          /import\.meta\.url/g,
+          `new URL(${JSON.stringify(inArtifact)}, import.meta.url).href`,
+        );
         return { contents, loader: args.path.endsWith("x") ? "tsx" : "ts", resolveDir: dirname(args.path) };
       });
     },
@@ -149,10 +177,15 @@ function installProductionDependencies(out: string): void {
     execFileSync(
       "pnpm",
       [
-        "--filter", "@vigil/cli", "deploy", "--prod", "--prefer-offline",
+        "--filter",
+        "@vigil/cli",
+        "deploy",
+        "--prod",
+        "--prefer-offline",
         // Deploy from the lockfile without changing how the workspace itself links its packages;
         // a flat node_modules with no symlinks copies into any image layer as it is.
-        "--config.inject-workspace-packages=true", "--config.node-linker=hoisted",
+        "--config.inject-workspace-packages=true",
+        "--config.node-linker=hoisted",
         target,
       ],
       { cwd: REPO, stdio: ["ignore", "ignore", "pipe"] },
@@ -167,7 +200,8 @@ function installProductionDependencies(out: string): void {
 
 export async function buildArtifact(outArg: string): Promise<BuildResult> {
   const out = resolve(outArg);
-  if (out === REPO || REPO.startsWith(out + sep)) throw new Error(`deploy/build.ts: --out ${out} would replace the repository`);
+  if (out === REPO || REPO.startsWith(out + sep))
+    throw new Error(`deploy/build.ts: --out ${out} would replace the repository`);
   const outDist = join(out, "dist");
   rmSync(out, { recursive: true, force: true });
   mkdirSync(outDist, { recursive: true });
@@ -195,10 +229,15 @@ export async function buildArtifact(outArg: string): Promise<BuildResult> {
   // Only the npm packages the bundle actually imports; anything else in apps/cli is a stale entry.
   const imported = new Set<string>();
   for (const output of Object.values(result.metafile.outputs)) {
-    for (const imp of output.imports) if (imp.external && !imp.path.startsWith("node:") && !builtinModules.includes(imp.path)) imported.add(packageName(imp.path));
+    for (const imp of output.imports)
+      if (imp.external && !imp.path.startsWith("node:") && !builtinModules.includes(imp.path))
+        imported.add(packageName(imp.path));
   }
   const unused = [...runtimeDeps].filter((name) => !imported.has(name));
-  if (unused.length) throw new Error(`deploy/build.ts: apps/cli/package.json lists dependencies the bundle never imports: ${unused.join(", ")}`);
+  if (unused.length)
+    throw new Error(
+      `deploy/build.ts: apps/cli/package.json lists dependencies the bundle never imports: ${unused.join(", ")}`,
+    );
 
   const assets = workspaceAssets();
   for (const asset of assets) cpSync(join(REPO, asset), join(out, asset));
@@ -250,7 +289,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     (built) => {
       const size = (path: string) => statSync(join(built.out, path)).size;
       process.stdout.write(
-        `built ${built.out} in ${((Date.now() - started) / 1000).toFixed(1)}s: ${built.bundleFiles.filter((f) => f.endsWith(".js")).map((f) => `${f} (${Math.round(size(f) / 1024)} KiB)`).join(", ")}; ` +
+        `built ${built.out} in ${((Date.now() - started) / 1000).toFixed(1)}s: ${built.bundleFiles
+          .filter((f) => f.endsWith(".js"))
+          .map((f) => `${f} (${Math.round(size(f) / 1024)} KiB)`)
+          .join(", ")}; ` +
           `${built.assets.length} asset(s); ${Object.keys(built.dependencies).length} npm dependencies\n`,
       );
     },

@@ -12,7 +12,10 @@ export interface CliResult {
 }
 
 /** Runs the `vigil` command as a user would, in its own process. */
-export function runCli(args: string[], options: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { input?: string; env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(TSX, [MAIN, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
@@ -30,7 +33,10 @@ export function runCli(args: string[], options: { input?: string; env?: Record<s
 }
 
 /** Starts a long-running `vigil` command (e.g. `run`); the caller stops it. */
-export function startCli(args: string[], options: { env?: Record<string, string> } = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+export function startCli(
+  args: string[],
+  options: { env?: Record<string, string> } = {},
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(TSX, [MAIN, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, VIGIL_LOG_LEVEL: "info", ...options.env },

@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { afterAll } from "vitest";
-import { createRedis, deleteKeyspace, Keyspace, type AuditEvent, PartialAuditEventSchema, type PartialAuditEvent } from "@vigil/core";
+import {
+  createRedis,
+  deleteKeyspace,
+  Keyspace,
+  type AuditEvent,
+  PartialAuditEventSchema,
+  type PartialAuditEvent,
+} from "@vigil/core";
 
 export const REDIS_URL = process.env.VIGIL_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -39,7 +46,11 @@ export function shuffle<T>(items: readonly T[], random: () => number): T[] {
   return copy;
 }
 
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -12,7 +12,9 @@ describe("vigil demo", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("5 simulated providers");
     expect(result.stdout).toContain("every step of the attack story raised its alert");
-    const summary = /summary: (\d+) events → (\d+) alerts → (\d+) emails, (\d+) webhooks \((\d+) verified\)/.exec(result.stdout);
+    const summary = /summary: (\d+) events → (\d+) alerts → (\d+) emails, (\d+) webhooks \((\d+) verified\)/.exec(
+      result.stdout,
+    );
     expect(summary).not.toBeNull();
     const [, events, alerts, emails, webhooks, verified] = summary!.map(Number);
     expect(events).toBeGreaterThan(700);
@@ -31,7 +33,8 @@ describe("vigil demo", () => {
     const bin = mkdtempSync(join(tmpdir(), "vigil-path-"));
     symlinkSync(process.execPath, join(bin, "node"));
     // The package manager's launcher script needs these; redis-server stays out of reach.
-    for (const tool of ["sed", "dirname", "uname"]) symlinkSync(execFileSync("which", [tool], { encoding: "utf8" }).trim(), join(bin, tool));
+    for (const tool of ["sed", "dirname", "uname"])
+      symlinkSync(execFileSync("which", [tool], { encoding: "utf8" }).trim(), join(bin, tool));
     const config = join(bin, "vigil.config.yaml");
     writeFileSync(config, 'redis: { url: "redis://127.0.0.1:1" }\n');
     const result = await runCli(["--config", config, "demo"], { env: { PATH: bin } });

@@ -20,15 +20,29 @@ afterAll(async () => {
 describe("vigil jobs", () => {
   it("lists the failed jobs of every queue, shows them in status, and re-drives one queue's", async () => {
     for (const queue of queues) {
-      await queue.add("poison", { queue: queue.name }, { jobId: `poison-${queue.name}`, attempts: 1, removeOnFail: false });
-      const worker = new Worker(queue.name, async () => Promise.reject(new Error(`cannot process ${queue.name}`)), { connection: redis, prefix: ks.queuePrefix });
-      await waitUntil(async () => (await queue.getJobState(`poison-${queue.name}`)) === "failed", 10_000, `${queue.name} job to fail`);
+      await queue.add(
+        "poison",
+        { queue: queue.name },
+        { jobId: `poison-${queue.name}`, attempts: 1, removeOnFail: false },
+      );
+      const worker = new Worker(queue.name, async () => Promise.reject(new Error(`cannot process ${queue.name}`)), {
+        connection: redis,
+        prefix: ks.queuePrefix,
+      });
+      await waitUntil(
+        async () => (await queue.getJobState(`poison-${queue.name}`)) === "failed",
+        10_000,
+        `${queue.name} job to fail`,
+      );
       await worker.close();
     }
 
     const listed = await runCli(["--config", config, "jobs", "failed", "--json"]);
     expect(listed.code).toBe(0);
-    const failed = listed.stdout.trim().split("\n").map((line) => JSON.parse(line) as { queue: string; id: string; failedReason: string; attempts: number });
+    const failed = listed.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { queue: string; id: string; failedReason: string; attempts: number });
     expect(failed.map((job) => [job.queue, job.id, job.failedReason, job.attempts])).toEqual([
       ["events", "poison-vigil-events", "cannot process vigil-events", 1],
       ["alerts", "poison-vigil-alerts", "cannot process vigil-alerts", 1],

@@ -57,14 +57,18 @@ describe("vigil at start-up without a usable Redis", { timeout: 180_000 }, () =>
     const url = `redis://:wrong-${PASSWORD}@127.0.0.1:${server.port}`;
     const result = await runCli(["--config", configFor(url), "run", "engine", "--port", "0"]);
     expect(result.code).toBe(2);
-    expect(lines(result.stderr)).toEqual([`vigil: Redis at redis://:***@127.0.0.1:${server.port} refused the credentials in redis.url (WRONGPASS invalid username-password pair or user is disabled.)`]);
+    expect(lines(result.stderr)).toEqual([
+      `vigil: Redis at redis://:***@127.0.0.1:${server.port} refused the credentials in redis.url (WRONGPASS invalid username-password pair or user is disabled.)`,
+    ]);
     expect(result.stdout + result.stderr).not.toContain(PASSWORD);
   });
 
   it("says so when Redis wants a password and the URL has none", async () => {
     const result = await runCli(["--config", configFor(`redis://127.0.0.1:${server.port}`), "status"]);
     expect(result.code).toBe(2);
-    expect(lines(result.stderr)).toEqual([`vigil: Redis at redis://127.0.0.1:${server.port} refused the credentials in redis.url (NOAUTH Authentication required.)`]);
+    expect(lines(result.stderr)).toEqual([
+      `vigil: Redis at redis://127.0.0.1:${server.port} refused the credentials in redis.url (NOAUTH Authentication required.)`,
+    ]);
   });
 
   it("refuses a malformed URL at once instead of taking it for a socket path", async () => {
@@ -77,10 +81,15 @@ describe("vigil at start-up without a usable Redis", { timeout: 180_000 }, () =>
 
   it("waits a bounded time for a closed port, one JSON line per retry, then exits 2", async () => {
     const port = await freePort();
-    const result = await runCli(["--config", configFor(`redis://:${PASSWORD}@127.0.0.1:${port}`), "run", "engine", "--port", "0"], { env: { VIGIL_REDIS_WAIT: "2s", VIGIL_LOG_LEVEL: "info" } });
+    const result = await runCli(
+      ["--config", configFor(`redis://:${PASSWORD}@127.0.0.1:${port}`), "run", "engine", "--port", "0"],
+      { env: { VIGIL_REDIS_WAIT: "2s", VIGIL_LOG_LEVEL: "info" } },
+    );
     expect(result.code).toBe(2);
     const stderr = lines(result.stderr);
-    const logged = stderr.slice(0, -1).map((line) => JSON.parse(line) as { msg: string; attempt: number; retryInMs: number });
+    const logged = stderr
+      .slice(0, -1)
+      .map((line) => JSON.parse(line) as { msg: string; attempt: number; retryInMs: number });
     // /healthz answers while it waits; then one line per retry.
     expect(logged[0]?.msg).toBe("health and metrics server listening");
     const retries = logged.slice(1);
@@ -88,7 +97,9 @@ describe("vigil at start-up without a usable Redis", { timeout: 180_000 }, () =>
     expect(retries.map((r) => r.msg)).toEqual(retries.map(() => "waiting for Redis"));
     expect(retries.map((r) => r.attempt)).toEqual(retries.map((_, i) => i + 1));
     expect(retries[1]!.retryInMs).toBeGreaterThan(retries[0]!.retryInMs); // backoff
-    expect(stderr.at(-1)).toBe(`vigil: Redis at redis://:***@127.0.0.1:${port} did not answer within 2s (connect ECONNREFUSED 127.0.0.1:${port}); start Redis or point redis.url at one`);
+    expect(stderr.at(-1)).toBe(
+      `vigil: Redis at redis://:***@127.0.0.1:${port} did not answer within 2s (connect ECONNREFUSED 127.0.0.1:${port}); start Redis or point redis.url at one`,
+    );
     // Bounded by construction: the waits between retries add up to no more than VIGIL_REDIS_WAIT.
     expect(retries.reduce((sum, r) => sum + r.retryInMs, 0)).toBeLessThanOrEqual(2_000);
     expect(result.stderr).not.toContain(PASSWORD);
@@ -96,13 +107,18 @@ describe("vigil at start-up without a usable Redis", { timeout: 180_000 }, () =>
 
   it("stops cleanly on SIGTERM while it waits", async () => {
     const port = await freePort();
-    const run = startVigil(["--config", configFor(`redis://127.0.0.1:${port}`), "run", "engine", "--port", "0"], { VIGIL_REDIS_WAIT: "5m" });
+    const run = startVigil(["--config", configFor(`redis://127.0.0.1:${port}`), "run", "engine", "--port", "0"], {
+      VIGIL_REDIS_WAIT: "5m",
+    });
     await waitUntil(() => run.output().includes("waiting for Redis"), 90_000, "the first retry line");
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
     const out = lines(run.output());
     expect(out.every(isJson)).toBe(true);
-    expect(out.map((line) => (JSON.parse(line) as { msg: string }).msg).slice(-2)).toEqual(["shutting down", "stopped"]);
+    expect(out.map((line) => (JSON.parse(line) as { msg: string }).msg).slice(-2)).toEqual([
+      "shutting down",
+      "stopped",
+    ]);
   });
 });
 
@@ -115,7 +131,11 @@ describe("vigil while Redis goes away", { timeout: 240_000 }, () => {
       await waitUntil(() => run.output().includes('"redis connection error"'), 30_000, "the outage to be logged");
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       await server.start();
-      await waitUntil(() => run.output().includes('"redis connection restored"'), 60_000, "the connection to come back");
+      await waitUntil(
+        () => run.output().includes('"redis connection restored"'),
+        60_000,
+        "the connection to come back",
+      );
       run.child.kill("SIGTERM");
       expect(await run.exited).toBe(0);
     } finally {

@@ -18,12 +18,28 @@ const line = (id: string, minute: number, action = "destroy", actor = "a") =>
 describe("vigil replay", () => {
   it("prints each alert as one JSON line, in file order, and deletes its namespace", async () => {
     const events = join(dir, "events.jsonl");
-    writeFileSync(events, [line("1", 0), line("2", 1), line("t", 1, "token"), line("3", 2), line("4", 3), "", line("5", 20), line("6", 21), line("7", 22)].join("\n"));
+    writeFileSync(
+      events,
+      [
+        line("1", 0),
+        line("2", 1),
+        line("t", 1, "token"),
+        line("3", 2),
+        line("4", 3),
+        "",
+        line("5", 20),
+        line("6", 21),
+        line("7", 22),
+      ].join("\n"),
+    );
     const redis = createRedis(REDIS_URL);
     const before = (await redis.keys("{vigil-replay-*")).length;
     const result = await runCli(["replay", "--rules", rules, "--events", events]);
     expect(result.code).toBe(0);
-    const alerts = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const alerts = result.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(alerts.map((a) => [a.ruleId, a.title, a.windowEnd])).toEqual([
       ["token", "Token", "2026-01-01T10:01:00.000Z"],
       ["burst", "a: 3", "2026-01-01T10:02:00.000Z"],
@@ -35,13 +51,24 @@ describe("vigil replay", () => {
   });
 
   it("reads stdin, reports bad lines with their numbers, and still replays the good ones", async () => {
-    const input = [line("1", 0), "{not json", JSON.stringify({ id: "x", time: "yesterday" }), line("t", 1, "token"), JSON.stringify({ time: "2026-01-01T00:00:00Z" })].join("\n");
+    const input = [
+      line("1", 0),
+      "{not json",
+      JSON.stringify({ id: "x", time: "yesterday" }),
+      line("t", 1, "token"),
+      JSON.stringify({ time: "2026-01-01T00:00:00Z" }),
+    ].join("\n");
     const result = await runCli(["replay", "--rules", rules, "--events", "-"], { input });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^stdin:2: invalid JSON: /m);
     expect(result.stderr).toMatch(/^stdin:3: field time: Invalid ISO datetime/m);
     expect(result.stderr).toMatch(/^stdin:5: field id: /m);
-    expect(result.stdout.trim().split("\n").map((l) => JSON.parse(l).ruleId)).toEqual(["token"]);
+    expect(
+      result.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).ruleId),
+    ).toEqual(["token"]);
   });
 
   it("says clearly when the events file is missing", async () => {

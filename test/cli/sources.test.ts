@@ -78,11 +78,37 @@ describe("vigil sources", () => {
     const config = {
       redis: { url: REDIS_URL, prefix: keyspace.prefix },
       sources: [
-        { name: "zendesk-sim", type: "zendesk", baseUrl: sim.baseUrl("zendesk"), auth: { email: zendesk.email, token: zendesk.apiToken }, pageSize: page("zendesk"), ...common },
-        { name: "bloodhound-sim", type: "bloodhound", baseUrl: sim.baseUrl("bloodhound"), auth: { tokenId: bloodhound.tokenId, tokenKey: bloodhound.tokenKey }, pageSize: page("bloodhound"), ...common },
+        {
+          name: "zendesk-sim",
+          type: "zendesk",
+          baseUrl: sim.baseUrl("zendesk"),
+          auth: { email: zendesk.email, token: zendesk.apiToken },
+          pageSize: page("zendesk"),
+          ...common,
+        },
+        {
+          name: "bloodhound-sim",
+          type: "bloodhound",
+          baseUrl: sim.baseUrl("bloodhound"),
+          auth: { tokenId: bloodhound.tokenId, tokenKey: bloodhound.tokenKey },
+          pageSize: page("bloodhound"),
+          ...common,
+        },
         { name: "files", type: "file", path: eventsPath, pollInterval: "30s" },
-        { name: "zendesk-badauth", type: "zendesk", baseUrl: sim.baseUrl("zendesk"), auth: { email: zendesk.email, token: WRONG_ZENDESK_TOKEN }, ...common },
-        { name: "pylon-closed", type: "pylon", baseUrl: `http://127.0.0.1:${await closedPort()}/pylon`, auth: { token: CLOSED_PYLON_TOKEN }, ...common },
+        {
+          name: "zendesk-badauth",
+          type: "zendesk",
+          baseUrl: sim.baseUrl("zendesk"),
+          auth: { email: zendesk.email, token: WRONG_ZENDESK_TOKEN },
+          ...common,
+        },
+        {
+          name: "pylon-closed",
+          type: "pylon",
+          baseUrl: `http://127.0.0.1:${await closedPort()}/pylon`,
+          auth: { token: CLOSED_PYLON_TOKEN },
+          ...common,
+        },
       ],
     };
     // JSON is YAML: no quoting surprises in URLs or secrets.
@@ -103,7 +129,14 @@ describe("vigil sources", () => {
   async function expectUntouched(source: string): Promise<void> {
     expect(await store.get(source)).toBeUndefined();
     expect(await redis.exists(store.checkpointKey(source), store.healthKey(source))).toBe(0);
-    const counts = await queues.events.getJobCounts("waiting", "active", "delayed", "prioritized", "completed", "failed");
+    const counts = await queues.events.getJobCounts(
+      "waiting",
+      "active",
+      "delayed",
+      "prioritized",
+      "completed",
+      "failed",
+    );
     expect(Object.values(counts).every((n) => n === 0)).toBe(true);
   }
 
@@ -159,8 +192,28 @@ describe("vigil sources", () => {
     it("prints a file source's events in a span given as a duration, in file order", async () => {
       const now = Date.now();
       const line = (id: string, offsetMs: number) =>
-        JSON.stringify(event({ id: `files:${id}`, nativeId: id, source: "files", provider: "zendesk", action: "destroy", time: new Date(now + offsetMs).toISOString() }));
-      writeFileSync(eventsPath, [line("too-old", -5 * DAY), line("a", -DAY), line("b", -2 * HOUR), "", line("c", -HOUR), line("future", HOUR), ""].join("\n"));
+        JSON.stringify(
+          event({
+            id: `files:${id}`,
+            nativeId: id,
+            source: "files",
+            provider: "zendesk",
+            action: "destroy",
+            time: new Date(now + offsetMs).toISOString(),
+          }),
+        );
+      writeFileSync(
+        eventsPath,
+        [
+          line("too-old", -5 * DAY),
+          line("a", -DAY),
+          line("b", -2 * HOUR),
+          "",
+          line("c", -HOUR),
+          line("future", HOUR),
+          "",
+        ].join("\n"),
+      );
 
       const result = await vigil("sources", "pull", "files", "--since", "2d");
 
@@ -179,7 +232,9 @@ describe("vigil sources", () => {
         vigil("sources", "pull", "zendesk-sim", "--since", "2h", "--until", "soon"),
       ]);
       expect(badSince).toMatchObject({ code: 2, stdout: "" });
-      expect(badSince.stderr).toBe('vigil: --since "yesterday" is neither an ISO time (2026-03-01T00:00:00Z) nor a duration before now (2h, 7d)\n');
+      expect(badSince.stderr).toBe(
+        'vigil: --since "yesterday" is neither an ISO time (2026-03-01T00:00:00Z) nor a duration before now (2h, 7d)\n',
+      );
       expect(badUntil).toMatchObject({ code: 2, stdout: "" });
       expect(badUntil.stderr).toMatch(/^vigil: --until "soon" is neither an ISO time/);
       expect(sim.requestLog).toEqual([]);
@@ -199,20 +254,35 @@ describe("vigil sources", () => {
     it("says ok for a source that answers and accepts its credentials", async () => {
       sim.clearRequestLog();
       const result = await vigil("sources", "check", "zendesk-sim");
-      expect(result).toMatchObject({ code: 0, stdout: "ok: zendesk-sim (zendesk) answers and accepts its credentials\n" });
+      expect(result).toMatchObject({
+        code: 0,
+        stdout: "ok: zendesk-sim (zendesk) answers and accepts its credentials\n",
+      });
       expect(sim.requestLog.map((r) => [r.provider, r.status])).toEqual([["zendesk", 200]]);
       await expectUntouched("zendesk-sim");
     });
 
     it("exits 1 naming the source when the provider refuses its credentials, without printing the secret", async () => {
-      const result = await runCli(["--config", configPath, "--log-level", "debug", "sources", "check", "zendesk-badauth"]);
+      const result = await runCli([
+        "--config",
+        configPath,
+        "--log-level",
+        "debug",
+        "sources",
+        "check",
+        "zendesk-badauth",
+      ]);
       expect(result.code).toBe(1);
       expect(result.stdout).toBe("");
       const message = result.stderr.split("\n").find((l) => l.startsWith("vigil: "));
-      expect(message).toMatch(/^vigil: source zendesk-badauth: authentication failed \(HTTP 401\): check the credentials of source zendesk-badauth /);
+      expect(message).toMatch(
+        /^vigil: source zendesk-badauth: authentication failed \(HTTP 401\): check the credentials of source zendesk-badauth /,
+      );
       // Debug logs included, neither the token nor the Basic header carrying it appears.
       expect(result.stderr).not.toContain(WRONG_ZENDESK_TOKEN);
-      expect(result.stderr).not.toContain(Buffer.from(`${sim.credentials("zendesk").email}/token:${WRONG_ZENDESK_TOKEN}`).toString("base64"));
+      expect(result.stderr).not.toContain(
+        Buffer.from(`${sim.credentials("zendesk").email}/token:${WRONG_ZENDESK_TOKEN}`).toString("base64"),
+      );
     });
 
     it("exits 1 with a clear message when the source's baseUrl points at a closed port", async () => {
@@ -220,7 +290,9 @@ describe("vigil sources", () => {
       expect(result.code).toBe(1);
       expect(result.stdout).toBe("");
       const message = result.stderr.split("\n").find((l) => l.startsWith("vigil: "));
-      expect(message).toMatch(/^vigil: source pylon-closed: GET \/pylon\/audit-logs failed after \d+ attempts: connection failed \(ECONNREFUSED\)$/);
+      expect(message).toMatch(
+        /^vigil: source pylon-closed: GET \/pylon\/audit-logs failed after \d+ attempts: connection failed \(ECONNREFUSED\)$/,
+      );
       expect(result.stderr).not.toContain(CLOSED_PYLON_TOKEN);
     });
   });
@@ -230,11 +302,22 @@ describe("vigil sources", () => {
     function table(stdout: string): Map<string, Record<string, string>> {
       const [header, ...rows] = stdout.trimEnd().split("\n");
       const columns = header!.split(/\s{2,}/);
-      expect(columns).toEqual(["source", "type", "enabled", "every", "last success", "lag", "events pulled", "last error"]);
+      expect(columns).toEqual([
+        "source",
+        "type",
+        "enabled",
+        "every",
+        "last success",
+        "lag",
+        "events pulled",
+        "last error",
+      ]);
       return new Map(
         rows.map((row) => {
           const cells = row.split(/\s{2,}/);
-          const record = Object.fromEntries(columns.map((c, i) => [c, i === columns.length - 1 ? cells.slice(i).join("  ") : cells[i]!]));
+          const record = Object.fromEntries(
+            columns.map((c, i) => [c, i === columns.length - 1 ? cells.slice(i).join("  ") : cells[i]!]),
+          );
           return [record.source!, record];
         }),
       );
@@ -245,7 +328,16 @@ describe("vigil sources", () => {
       const before = await vigil("sources", "list");
       expect(before.code).toBe(0);
       const rows = table(before.stdout);
-      expect([...rows.values()].map((r) => [r.source, r.type, r.enabled, r["last success"], r["events pulled"], r["last error"]])).toEqual([
+      expect(
+        [...rows.values()].map((r) => [
+          r.source,
+          r.type,
+          r.enabled,
+          r["last success"],
+          r["events pulled"],
+          r["last error"],
+        ]),
+      ).toEqual([
         ["zendesk-sim", "zendesk", "yes", "-", "0", "-"],
         ["bloodhound-sim", "bloodhound", "yes", "-", "0", "-"],
         ["files", "file", "yes", "-", "0", "-"],
@@ -257,7 +349,15 @@ describe("vigil sources", () => {
 
       // A pull through the poll worker, in this process, on the same keyspace.
       const config = loadConfig({ schema: VigilConfigSchema, path: configPath, env: {} });
-      const worker = await startPollWorker({ config, connection: redis, keyspace, queues, logger: silentLogger, metrics: createMetrics(), schedule: false });
+      const worker = await startPollWorker({
+        config,
+        connection: redis,
+        keyspace,
+        queues,
+        logger: silentLogger,
+        metrics: createMetrics(),
+        schedule: false,
+      });
       try {
         const ok = await worker.pullOnce("zendesk-sim");
         expect(ok.error).toBeUndefined();
@@ -271,15 +371,32 @@ describe("vigil sources", () => {
       const [after, afterJson] = await Promise.all([vigil("sources", "list"), vigil("sources", "list", "--json")]);
       expect(after.code).toBe(0);
       const afterRows = table(after.stdout);
-      expect(afterRows.get("zendesk-sim")).toMatchObject({ "last success": expect.stringMatching(/^\d+(s|m) ago$/), "events pulled": String(RECORDS), "last error": "-" });
+      expect(afterRows.get("zendesk-sim")).toMatchObject({
+        "last success": expect.stringMatching(/^\d+(s|m) ago$/),
+        "events pulled": String(RECORDS),
+        "last error": "-",
+      });
       expect(afterRows.get("zendesk-sim")!.lag).toMatch(/^\d+(s|m|h)$/);
       expect(afterRows.get("zendesk-badauth")).toMatchObject({ "last success": "-", "events pulled": "0" });
-      expect(afterRows.get("zendesk-badauth")!["last error"]).toMatch(/^source zendesk-badauth: authentication failed \(HTTP 401\)/);
-      expect(afterRows.get("bloodhound-sim")).toMatchObject({ "last success": "-", "events pulled": "0", "last error": "-" });
+      expect(afterRows.get("zendesk-badauth")!["last error"]).toMatch(
+        /^source zendesk-badauth: authentication failed \(HTTP 401\)/,
+      );
+      expect(afterRows.get("bloodhound-sim")).toMatchObject({
+        "last success": "-",
+        "events pulled": "0",
+        "last error": "-",
+      });
       expect(after.stdout).not.toContain(WRONG_ZENDESK_TOKEN);
 
       expect(afterJson.code).toBe(0);
-      const afterListed = JSON.parse(afterJson.stdout) as { name: string; type: string; enabled: boolean; pollIntervalMs: number; checkpoint?: unknown; health: Record<string, unknown> }[];
+      const afterListed = JSON.parse(afterJson.stdout) as {
+        name: string;
+        type: string;
+        enabled: boolean;
+        pollIntervalMs: number;
+        checkpoint?: unknown;
+        health: Record<string, unknown>;
+      }[];
       expect(afterListed.map((s) => [s.name, s.type, s.enabled, s.pollIntervalMs])).toEqual([
         ["zendesk-sim", "zendesk", true, 60_000],
         ["bloodhound-sim", "bloodhound", true, 60_000],
@@ -290,10 +407,17 @@ describe("vigil sources", () => {
       expect(afterListed.find((s) => s.name === "files")).toMatchObject({ health: { eventsPulled: 0 } });
       expect(afterListed.find((s) => s.name === "files")!.checkpoint).toBeUndefined();
       const zendesk = afterListed.find((s) => s.name === "zendesk-sim")!;
-      expect(zendesk.health).toMatchObject({ eventsPulled: RECORDS, lastRunEvents: RECORDS, lastSuccessAt: expect.any(String) });
+      expect(zendesk.health).toMatchObject({
+        eventsPulled: RECORDS,
+        lastRunEvents: RECORDS,
+        lastSuccessAt: expect.any(String),
+      });
       expect(Date.parse(String(zendesk.health.lastSuccessAt))).toBeGreaterThan(Date.now() - 60_000);
       expect(zendesk.checkpoint).toEqual(await store.get("zendesk-sim"));
-      expect(afterListed.find((s) => s.name === "zendesk-badauth")!.health).toMatchObject({ eventsPulled: 0, lastError: expect.stringContaining("authentication failed") });
+      expect(afterListed.find((s) => s.name === "zendesk-badauth")!.health).toMatchObject({
+        eventsPulled: 0,
+        lastError: expect.stringContaining("authentication failed"),
+      });
     });
   });
 });

@@ -3,11 +3,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { VigilConfigSchema } from "@vigil/cli";
-import { ConfigError, loadConfig as loadAnyConfig, parseConfigText as parseAnyConfigText, resolveReferences } from "@vigil/core";
+import {
+  ConfigError,
+  loadConfig as loadAnyConfig,
+  parseConfigText as parseAnyConfigText,
+  resolveReferences,
+} from "@vigil/core";
 
 // Core's loader with the composed schema, as the CLI uses it.
-const parseConfigText = (text: string, file: string, env: Record<string, string>) => parseAnyConfigText(VigilConfigSchema, text, file, env);
-const loadConfig = (options: { path?: string; env: Record<string, string> }) => loadAnyConfig({ schema: VigilConfigSchema, ...options });
+const parseConfigText = (text: string, file: string, env: Record<string, string>) =>
+  parseAnyConfigText(VigilConfigSchema, text, file, env);
+const loadConfig = (options: { path?: string; env: Record<string, string> }) =>
+  loadAnyConfig({ schema: VigilConfigSchema, ...options });
 
 function problemsOf(text: string, env: Record<string, string> = {}): string[] {
   try {
@@ -34,11 +41,9 @@ describe("config loading", () => {
   });
 
   it("resolves ${VAR} and ${VAR:-default} from the environment", () => {
-    const config = parseConfigText(
-      "redis:\n  url: redis://${REDIS_HOST:-localhost}:${REDIS_PORT}\n",
-      "c.yaml",
-      { REDIS_PORT: "6380" },
-    );
+    const config = parseConfigText("redis:\n  url: redis://${REDIS_HOST:-localhost}:${REDIS_PORT}\n", "c.yaml", {
+      REDIS_PORT: "6380",
+    });
     expect(config.redis.url).toBe("redis://localhost:6380");
   });
 
@@ -92,7 +97,9 @@ describe("config loading", () => {
   it("falls back to defaults only when no config file was asked for", () => {
     const dir = mkdtempSync(join(tmpdir(), "vigil-config-"));
     expect(loadConfig({ path: undefined, env: {} }).redis.prefix).toBe("vigil");
-    expect(() => loadConfig({ path: join(dir, "nope.yaml"), env: {} })).toThrow(/nope\.yaml: cannot read config: ENOENT/);
+    expect(() => loadConfig({ path: join(dir, "nope.yaml"), env: {} })).toThrow(
+      /nope\.yaml: cannot read config: ENOENT/,
+    );
     writeFileSync(join(dir, "v.yaml"), "redis: { prefix: fromenv }\n");
     expect(loadConfig({ env: { VIGIL_CONFIG: join(dir, "v.yaml") } }).redis.prefix).toBe("fromenv");
   });

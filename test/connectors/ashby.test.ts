@@ -45,8 +45,14 @@ function recordingDeps(): { deps: ConnectorDeps; bodies: ListBody[] } {
       const client = base.createHttpClient(options);
       return {
         source: client.source,
-        request: (request) => (bodies.push(request.body as ListBody), client.request(request)),
-        send: (request) => (bodies.push(request.body as ListBody), client.send(request)),
+        request: (request) => {
+          bodies.push(request.body as ListBody);
+          return client.request(request);
+        },
+        send: (request) => {
+          bodies.push(request.body as ListBody);
+          return client.send(request);
+        },
       };
     },
   };
@@ -56,19 +62,19 @@ function recordingDeps(): { deps: ConnectorDeps; bodies: ListBody[] } {
 describe("Ashby connector against the simulator", () => {
   let sim: ProviderSimulator;
 
-  const sourceInput = (name: string, overrides: Partial<SourceInput> = {}): SourceInput =>
-    ({
-      name,
-      type: "ashby",
-      baseUrl: sim.baseUrl("ashby"),
-      auth: { apiKey: sim.credentials("ashby").apiKey },
-      startFrom: "30d",
-      pageSize: PAGE_SIZE,
-      rateLimit: { requests: 5_000, per: "1s" },
-      timeout: "5s",
-      ...overrides,
-    });
-  const connectorFor = (input: SourceInput, deps = recordingDeps().deps) => createConnector(SourceConfigSchema.parse(input), deps);
+  const sourceInput = (name: string, overrides: Partial<SourceInput> = {}): SourceInput => ({
+    name,
+    type: "ashby",
+    baseUrl: sim.baseUrl("ashby"),
+    auth: { apiKey: sim.credentials("ashby").apiKey },
+    startFrom: "30d",
+    pageSize: PAGE_SIZE,
+    rateLimit: { requests: 5_000, per: "1s" },
+    timeout: "5s",
+    ...overrides,
+  });
+  const connectorFor = (input: SourceInput, deps = recordingDeps().deps) =>
+    createConnector(SourceConfigSchema.parse(input), deps);
   const truthIds = () => sim.groundTruth("ashby").map((record) => record.id);
 
   beforeAll(async () => {
@@ -111,14 +117,18 @@ describe("Ashby connector against the simulator", () => {
       if (body.cursor === undefined) windowOf = body;
       else expect([body.startDate, body.endDate]).toEqual([windowOf?.startDate, windowOf?.endDate]);
     }
-    expect(sim.requestLog.every((r) => r.method === "POST" && r.path === "/auditLog.list" && r.status === 200)).toBe(true);
+    expect(sim.requestLog.every((r) => r.method === "POST" && r.path === "/auditLog.list" && r.status === 200)).toBe(
+      true,
+    );
   });
 
   it("keeps every window under the 18-month cap on a long backfill", async () => {
     const { deps, bodies } = recordingDeps();
     const { events } = await pullAll(connectorFor(sourceInput("ashby-long", { startFrom: "700d" }), deps));
     expect(events).toHaveLength(RECORDS);
-    const windows = bodies.filter((b) => b.cursor === undefined).map((b) => [Date.parse(b.startDate!), Date.parse(b.endDate!)] as const);
+    const windows = bodies
+      .filter((b) => b.cursor === undefined)
+      .map((b) => [Date.parse(b.startDate!), Date.parse(b.endDate!)] as const);
     expect(windows).toHaveLength(2);
     for (const [start, end] of windows) {
       const eighteenMonthsLater = new Date(start);
@@ -135,8 +145,15 @@ describe("Ashby connector against the simulator", () => {
     const appended = sim.append("ashby", 6).map((record) => record.id);
     const second = await pullAll(connector, first.checkpoint);
     const seen = new Set(first.events.map((e) => e.nativeId));
-    expect(second.events.filter((e) => !seen.has(e.nativeId)).map((e) => e.nativeId).sort()).toEqual([...appended].sort());
-    expect(second.events.every((e) => Date.parse(e.time) >= Date.parse(String(first.checkpoint?.until)) - 10 * 60_000)).toBe(true);
+    expect(
+      second.events
+        .filter((e) => !seen.has(e.nativeId))
+        .map((e) => e.nativeId)
+        .sort(),
+    ).toEqual([...appended].sort());
+    expect(
+      second.events.every((e) => Date.parse(e.time) >= Date.parse(String(first.checkpoint?.until)) - 10 * 60_000),
+    ).toBe(true);
   });
 
   it("still reads everything exactly while the API fails, throttles and stalls", async () => {
@@ -154,7 +171,9 @@ describe("Ashby connector against the simulator", () => {
       const error = await pullAll(connector).catch((err: unknown) => err);
       expect(error).toBeInstanceOf(ConnectorError);
       expect((error as ConnectorError).retryable).toBe(false);
-      expect((error as Error).message).toMatch(/^source ashby-badauth: authentication failed \(HTTP 403\): check the credentials of source ashby-badauth/);
+      expect((error as Error).message).toMatch(
+        /^source ashby-badauth: authentication failed \(HTTP 403\): check the credentials of source ashby-badauth/,
+      );
       expect((error as Error).message).not.toContain(apiKey);
       expect(sim.requestLog).toHaveLength(1);
       await expect(connector.check()).rejects.toThrow(/check the credentials/);
@@ -167,7 +186,15 @@ describe("Ashby connector against the simulator", () => {
     const source = sourceInput("ashby-malformed");
     const config = ConfigSchema.parse({ redis: { prefix: ks.prefix }, sources: [source] });
     const queues = openQueues(redis, ks.queuePrefix);
-    const worker = await startPollWorker({ config, connection: redis, keyspace: ks, queues, logger: silentLogger, metrics: createMetrics(), schedule: false });
+    const worker = await startPollWorker({
+      config,
+      connection: redis,
+      keyspace: ks,
+      queues,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      schedule: false,
+    });
     const store = new CheckpointStore(redis, ks);
     try {
       expect(await worker.pullOnce(source.name)).toMatchObject({ events: sim.groundTruth("ashby").length });
@@ -184,7 +211,9 @@ describe("Ashby connector against the simulator", () => {
       const fixed = await worker.pullOnce(source.name);
       expect(fixed.error).toBeUndefined();
       expect(fixed.events).toBe(appended.length);
-      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) => EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId));
+      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) =>
+        EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId),
+      );
       expect(queued.sort()).toEqual(truthIds().sort());
     } finally {
       await worker.close();

@@ -2,7 +2,14 @@
 // paging through timestamp ties, incremental pulls, limits and faults, refused credentials and a
 // malformed page through the poll worker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointStore, createConnector, createConnectorDeps, startPollWorker, type Connector, SourceConfigSchema } from "@vigil/connectors";
+import {
+  CheckpointStore,
+  createConnector,
+  createConnectorDeps,
+  startPollWorker,
+  type Connector,
+  SourceConfigSchema,
+} from "@vigil/connectors";
 import {
   AuditEventSchema,
   ConnectorError,
@@ -85,7 +92,11 @@ describe("BloodHound connector against the simulator", () => {
       const row = byId.get(event.nativeId)!;
       expect(AuditEventSchema.parse(event)).toEqual(event);
       expect(event.raw).toEqual(row);
-      expect(event).toMatchObject({ provider: "bloodhound", action: row.action, attributes: { status: row.status, commit_id: row.commit_id } });
+      expect(event).toMatchObject({
+        provider: "bloodhound",
+        action: row.action,
+        attributes: { status: row.status, commit_id: row.commit_id },
+      });
     }
     // Pages of one window share their bounds and step the offset by the page size.
     const requests = auditRequests(sim);
@@ -97,12 +108,16 @@ describe("BloodHound connector against the simulator", () => {
     for (const window of windows) {
       const pages = queries.filter((q) => windowOf(q) === window);
       expect(pages.map((q) => q.get("offset"))).toEqual(pages.map((_, i) => String(i * 7)));
-      expect(pages.every((q) => q.get("skip") === q.get("offset") && q.get("sort_by") === "-id" && q.get("limit") === "7")).toBe(true);
+      expect(
+        pages.every((q) => q.get("skip") === q.get("offset") && q.get("sort_by") === "-id" && q.get("limit") === "7"),
+      ).toBe(true);
     }
   });
 
   it("backfills the same rows with a session JWT", async () => {
-    const { events } = await pullAll(connectorFor(sim, { auth: { jwt: sim.credentials("bloodhound").jwt }, pageSize: 50 }));
+    const { events } = await pullAll(
+      connectorFor(sim, { auth: { jwt: sim.credentials("bloodhound").jwt }, pageSize: 50 }),
+    );
     expectExactly(events, sim.groundTruth("bloodhound"));
   });
 
@@ -112,15 +127,25 @@ describe("BloodHound connector against the simulator", () => {
     const tie = new Date(Date.now() - 5_000).toISOString().replace("Z", "123Z");
     const appended = [
       ...sim.append("bloodhound", 6),
-      ...sim.append("bloodhound", [{ action: "LoginAttempt", status: "failure", fields: { username: "administrator" } }]),
+      ...sim.append("bloodhound", [
+        { action: "LoginAttempt", status: "failure", fields: { username: "administrator" } },
+      ]),
       // Nine rows sharing one instant: they straddle a page boundary.
-      ...sim.append("bloodhound", Array.from({ length: 9 }, () => ({ action: "DeleteUser", status: "intent" as const, created_at: tie }))),
+      ...sim.append(
+        "bloodhound",
+        Array.from({ length: 9 }, () => ({ action: "DeleteUser", status: "intent" as const, created_at: tie })),
+      ),
     ];
     const second = await pullAll(connector, first.checkpoint);
     const seen = new Set(first.events.map((e) => e.nativeId));
     const fresh = second.events.filter((e) => !seen.has(e.nativeId));
     expect(fresh.map((e) => e.nativeId).sort()).toEqual(appended.map((r) => String(r.id)).sort());
-    const login = fresh.filter((e) => e.action === "LoginAttempt" && e.raw.fields && (e.raw.fields as { username?: string }).username === "administrator");
+    const login = fresh.filter(
+      (e) =>
+        e.action === "LoginAttempt" &&
+        e.raw.fields &&
+        (e.raw.fields as { username?: string }).username === "administrator",
+    );
     expect(login.map((e) => e.outcome).sort()).toEqual(["failure", "unknown"]);
     expect(login.find((e) => e.outcome === "failure")).toMatchObject({
       category: "authentication",
@@ -133,7 +158,9 @@ describe("BloodHound connector against the simulator", () => {
   it("backs off on tollbooth's 429s, which carry no Retry-After, and still reads everything", async () => {
     const limited = await simulator(60, { requests: 4, perMs: 1_000 });
     try {
-      const { events } = await pullAll(connectorFor(limited, { startFrom: "7d", pageSize: 10, rateLimit: { requests: 1_000, per: "1s" } }));
+      const { events } = await pullAll(
+        connectorFor(limited, { startFrom: "7d", pageSize: 10, rateLimit: { requests: 1_000, per: "1s" } }),
+      );
       expectExactly(events, limited.groundTruth("bloodhound"));
       expect(auditRequests(limited).some((r) => r.status === 429)).toBe(true);
     } finally {
@@ -144,7 +171,9 @@ describe("BloodHound connector against the simulator", () => {
   it("keeps under the documented budget with its own limiter", async () => {
     const limited = await simulator(60, { requests: 5, perMs: 1_000 });
     try {
-      const { events } = await pullAll(connectorFor(limited, { startFrom: "7d", pageSize: 10, rateLimit: { requests: 4, per: "1s" } }));
+      const { events } = await pullAll(
+        connectorFor(limited, { startFrom: "7d", pageSize: 10, rateLimit: { requests: 4, per: "1s" } }),
+      );
       expectExactly(events, limited.groundTruth("bloodhound"));
       expect(auditRequests(limited).every((r) => r.status === 200)).toBe(true);
     } finally {
@@ -170,7 +199,11 @@ describe("BloodHound connector against the simulator", () => {
     const { tokenId, tokenKey, forbiddenJwt } = sim.credentials("bloodhound");
     const cases = [
       { auth: { tokenId, tokenKey: `${tokenKey}-wrong` }, secret: `${tokenKey}-wrong`, status: 401 },
-      { auth: { jwt: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub2JvZHkifQ.bm90LWEtcmVhbC1zaWduYXR1cmU" }, secret: "bm90LWEtcmVhbC1zaWduYXR1cmU", status: 401 },
+      {
+        auth: { jwt: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub2JvZHkifQ.bm90LWEtcmVhbC1zaWduYXR1cmU" },
+        secret: "bm90LWEtcmVhbC1zaWduYXR1cmU",
+        status: 401,
+      },
       { auth: { jwt: forbiddenJwt }, secret: forbiddenJwt, status: 403 },
     ];
     for (const { auth, secret, status } of cases) {
@@ -179,7 +212,9 @@ describe("BloodHound connector against the simulator", () => {
       const error = await connector.check().catch((err: unknown) => err);
       expect(error).toBeInstanceOf(ConnectorError);
       expect((error as ConnectorError).retryable).toBe(false);
-      expect((error as Error).message).toContain(`authentication failed (HTTP ${status}): check the credentials of source bloodhound-badauth`);
+      expect((error as Error).message).toContain(
+        `authentication failed (HTTP ${status}): check the credentials of source bloodhound-badauth`,
+      );
       expect((error as Error).message).not.toContain(secret);
       await expect(pullAll(connector)).rejects.toThrow(/check the credentials of source bloodhound-badauth/);
       expect(sim.requestLog).toHaveLength(2);
@@ -191,7 +226,15 @@ describe("BloodHound connector against the simulator", () => {
     const source = sourceInput(sim, { name: "bloodhound-malformed" });
     const config = ConfigSchema.parse({ redis: { prefix: ks.prefix }, sources: [source] });
     const queues = openQueues(redis, ks.queuePrefix);
-    const worker = await startPollWorker({ config, connection: redis, keyspace: ks, queues, logger: silentLogger, metrics: createMetrics(), schedule: false });
+    const worker = await startPollWorker({
+      config,
+      connection: redis,
+      keyspace: ks,
+      queues,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      schedule: false,
+    });
     const store = new CheckpointStore(redis, ks);
     try {
       expect((await worker.pullOnce("bloodhound-malformed")).error).toBeUndefined();
@@ -200,14 +243,23 @@ describe("BloodHound connector against the simulator", () => {
       for (const seed of [1, 2, 3, 4]) {
         sim.setFaults({ rate: 1, kinds: ["malformed"], seed });
         const broken = await worker.pullOnce("bloodhound-malformed");
-        expect(broken.error).toMatch(/^source bloodhound-malformed: GET \/api\/v2\/audit after=\S+ before=\S+ offset=\d+ limit=7: /);
+        expect(broken.error).toMatch(
+          /^source bloodhound-malformed: GET \/api\/v2\/audit after=\S+ before=\S+ offset=\d+ limit=7: /,
+        );
         expect(await store.get("bloodhound-malformed")).toEqual(before);
       }
       sim.setFaults(undefined);
       expect((await worker.pullOnce("bloodhound-malformed")).error).toBeUndefined();
-      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) => EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId));
+      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) =>
+        EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId),
+      );
       expect(new Set(queued).size).toBe(queued.length);
-      expect(queued.sort()).toEqual(sim.groundTruth("bloodhound").map((r) => String(r.id)).sort());
+      expect(queued.sort()).toEqual(
+        sim
+          .groundTruth("bloodhound")
+          .map((r) => String(r.id))
+          .sort(),
+      );
       expect(appended.every((r) => queued.includes(String(r.id)))).toBe(true);
     } finally {
       sim.setFaults(undefined);

@@ -10,7 +10,15 @@ import {
   silentLogger,
 } from "@vigil/core";
 import { VigilConfigSchema as ConfigSchema } from "@vigil/cli";
-import { CheckpointStore, createConnector, createConnectorDeps, PROVIDER_MANIFESTS, startPollWorker, SourceConfigSchema, type SourceConfig } from "@vigil/connectors";
+import {
+  CheckpointStore,
+  createConnector,
+  createConnectorDeps,
+  PROVIDER_MANIFESTS,
+  startPollWorker,
+  SourceConfigSchema,
+  type SourceConfig,
+} from "@vigil/connectors";
 import { startProviderSimulator, type ProviderSimulator, type ProviderName } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
 import { pullAll } from "./pull-all.js";
@@ -27,10 +35,16 @@ function manifestOf(provider: ProviderName) {
 
 function authFor(provider: ProviderName, sim: ProviderSimulator, wrong = false): Record<string, string> {
   const credentials = sim.credentials(provider) as unknown as Record<string, string>;
-  return manifestOf(provider).provider.simulatorAuth(credentials, (value) => (wrong ? `${value.slice(0, -4)}nope` : value));
+  return manifestOf(provider).provider.simulatorAuth(credentials, (value) =>
+    wrong ? `${value.slice(0, -4)}nope` : value,
+  );
 }
 
-function sourceInput(provider: ProviderName, sim: ProviderSimulator, options: { wrongAuth?: boolean; name?: string } = {}) {
+function sourceInput(
+  provider: ProviderName,
+  sim: ProviderSimulator,
+  options: { wrongAuth?: boolean; name?: string } = {},
+) {
   return {
     name: options.name ?? `${provider}-conformance`,
     type: provider,
@@ -38,13 +52,19 @@ function sourceInput(provider: ProviderName, sim: ProviderSimulator, options: { 
     auth: authFor(provider, sim, options.wrongAuth),
     startFrom: "30d",
     lookback: "10m",
-    ...(manifestOf(provider).provider.conformancePageSize ? { pageSize: manifestOf(provider).provider.conformancePageSize } : {}),
+    ...(manifestOf(provider).provider.conformancePageSize
+      ? { pageSize: manifestOf(provider).provider.conformancePageSize }
+      : {}),
     rateLimit: { requests: 2_000, per: "1s" },
     timeout: "5s",
   };
 }
 
-function sourceFor(provider: ProviderName, sim: ProviderSimulator, options: { wrongAuth?: boolean; name?: string } = {}): SourceConfig {
+function sourceFor(
+  provider: ProviderName,
+  sim: ProviderSimulator,
+  options: { wrongAuth?: boolean; name?: string } = {},
+): SourceConfig {
   return SourceConfigSchema.parse(sourceInput(provider, sim, options));
 }
 
@@ -73,7 +93,11 @@ describe.each(PROVIDERS)("%s connector", (provider) => {
     const { events, checkpoint } = await pullAll(createConnector(source, deps()));
     const ids = events.map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect([...ids].sort()).toEqual(nativeIds(sim.groundTruth(provider)).map((id) => `${source.name}:${id}`).sort());
+    expect([...ids].sort()).toEqual(
+      nativeIds(sim.groundTruth(provider))
+        .map((id) => `${source.name}:${id}`)
+        .sort(),
+    );
     const times = events.map((e) => Date.parse(e.time));
     expect(times.every((t, i) => i === 0 || t >= times[i - 1]!)).toBe(true);
     for (const event of events) {
@@ -125,10 +149,21 @@ describe.each(PROVIDERS)("%s connector", (provider) => {
 
   it("leaves the checkpoint where it was when a page is malformed, and resumes once it is fixed", async () => {
     const ks = keyspace();
-    const config = ConfigSchema.parse({ redis: { prefix: ks.prefix }, sources: [sourceInput(provider, sim, { name: `${provider}-malformed` })] });
+    const config = ConfigSchema.parse({
+      redis: { prefix: ks.prefix },
+      sources: [sourceInput(provider, sim, { name: `${provider}-malformed` })],
+    });
     const source = config.sources[0]!;
     const queues = openQueues(redis, ks.queuePrefix);
-    const worker = await startPollWorker({ config, connection: redis, keyspace: ks, queues, logger: silentLogger, metrics: createMetrics(), schedule: false });
+    const worker = await startPollWorker({
+      config,
+      connection: redis,
+      keyspace: ks,
+      queues,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      schedule: false,
+    });
     try {
       const first = await worker.pullOnce(source.name);
       expect(first.error).toBeUndefined();
@@ -143,7 +178,9 @@ describe.each(PROVIDERS)("%s connector", (provider) => {
       sim.setFaults(undefined);
       const fixed = await worker.pullOnce(source.name);
       expect(fixed.error).toBeUndefined();
-      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) => EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId));
+      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) =>
+        EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId),
+      );
       expect(new Set(queued).size).toBe(queued.length);
       expect(appended.every((id) => queued.includes(id))).toBe(true);
       expect(queued.length).toBe(sim.groundTruth(provider).length);

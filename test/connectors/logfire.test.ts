@@ -1,7 +1,14 @@
 // The Logfire connector against the provider simulator: backfill, windows, incremental pulls,
 // faults, refused credentials and a malformed window through the poll worker.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointStore, createConnector, createConnectorDeps, startPollWorker, type Connector, SourceConfigSchema } from "@vigil/connectors";
+import {
+  CheckpointStore,
+  createConnector,
+  createConnectorDeps,
+  startPollWorker,
+  type Connector,
+  SourceConfigSchema,
+} from "@vigil/connectors";
 import {
   AuditEventSchema,
   ConnectorError,
@@ -77,7 +84,12 @@ describe("Logfire connector against the simulator", () => {
       const record = byId.get(event.nativeId)!;
       expect(AuditEventSchema.parse(event)).toEqual(event);
       expect(event.raw).toEqual(record);
-      expect(event).toMatchObject({ provider: "logfire", action: record.action, time: new Date(Date.parse(record.created_at)).toISOString(), actor: { name: record.user_name } });
+      expect(event).toMatchObject({
+        provider: "logfire",
+        action: record.action,
+        time: new Date(Date.parse(record.created_at)).toISOString(),
+        actor: { name: record.user_name },
+      });
     }
     expect(checkpoint).toEqual({ until: expect.any(String) });
     // Whole-second bounds, each window at most a day, all answered.
@@ -85,7 +97,9 @@ describe("Logfire connector against the simulator", () => {
       const query = new URLSearchParams(request.query);
       expect(query.get("start_time")).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       expect(query.get("end_time")).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-      expect(Date.parse(query.get("end_time")!) - Date.parse(query.get("start_time")!)).toBeLessThanOrEqual(DAY_MS + 1_000);
+      expect(Date.parse(query.get("end_time")!) - Date.parse(query.get("start_time")!)).toBeLessThanOrEqual(
+        DAY_MS + 1_000,
+      );
       expect(request.status).toBe(200);
     }
   });
@@ -99,14 +113,23 @@ describe("Logfire connector against the simulator", () => {
       ...sim.append("logfire", [
         { action: "INSERT", resource_type: "write_tokens", user_name: "mallory", ip_address: "198.51.100.77" },
         // Written late: its action time lies before the first run's checkpoint, inside the lookback.
-        { action: "DELETE", resource_type: "projects", created_at: new Date(lateMs).toISOString().replace("Z", "000Z") },
+        {
+          action: "DELETE",
+          resource_type: "projects",
+          created_at: new Date(lateMs).toISOString().replace("Z", "000Z"),
+        },
       ]),
     ];
     const second = await pullAll(connector, first.checkpoint);
     const seen = new Set(first.events.map((e) => e.nativeId));
     const fresh = second.events.filter((e) => !seen.has(e.nativeId));
     expect(fresh.map((e) => e.nativeId).sort()).toEqual(appended.map((r) => r.id).sort());
-    expect(fresh.find((e) => e.raw.user_name === "mallory")).toMatchObject({ category: "create", outcome: "success", target: { type: "write_tokens" }, ip: "198.51.100.77" });
+    expect(fresh.find((e) => e.raw.user_name === "mallory")).toMatchObject({
+      category: "create",
+      outcome: "success",
+      target: { type: "write_tokens" },
+      ip: "198.51.100.77",
+    });
   });
 
   it("splits a long backfill into windows the API accepts", async () => {
@@ -134,7 +157,9 @@ describe("Logfire connector against the simulator", () => {
     const now = new Date(Date.now() - 2 * DAY_MS);
     const since = new Date(now.getTime() - DAY_MS);
     const { events } = await pullAll(connectorFor(sim), { until: new Date().toISOString() }, { now, since });
-    const expected = truth.filter((r) => Date.parse(r.created_at) >= since.getTime() && Date.parse(r.created_at) < now.getTime());
+    const expected = truth.filter(
+      (r) => Date.parse(r.created_at) >= since.getTime() && Date.parse(r.created_at) < now.getTime(),
+    );
     expect(expected.length).toBeGreaterThan(0);
     expect(events.map((e) => e.nativeId).sort()).toEqual(expected.map((r) => r.id).sort());
   });
@@ -163,7 +188,9 @@ describe("Logfire connector against the simulator", () => {
       const error = await connector.check().catch((err: unknown) => err);
       expect(error).toBeInstanceOf(ConnectorError);
       expect((error as ConnectorError).retryable).toBe(false);
-      expect((error as Error).message).toContain(`authentication failed (HTTP ${status}): check the credentials of source logfire-badkey`);
+      expect((error as Error).message).toContain(
+        `authentication failed (HTTP ${status}): check the credentials of source logfire-badkey`,
+      );
       expect((error as Error).message).not.toContain(token);
       await expect(pullAll(connector)).rejects.toThrow(/check the credentials of source logfire-badkey/);
       expect(sim.requestLog).toHaveLength(2);
@@ -175,7 +202,15 @@ describe("Logfire connector against the simulator", () => {
     const source = sourceInput(sim, { name: "logfire-malformed" });
     const config = ConfigSchema.parse({ redis: { prefix: ks.prefix }, sources: [source] });
     const queues = openQueues(redis, ks.queuePrefix);
-    const worker = await startPollWorker({ config, connection: redis, keyspace: ks, queues, logger: silentLogger, metrics: createMetrics(), schedule: false });
+    const worker = await startPollWorker({
+      config,
+      connection: redis,
+      keyspace: ks,
+      queues,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      schedule: false,
+    });
     const store = new CheckpointStore(redis, ks);
     try {
       expect((await worker.pullOnce("logfire-malformed")).error).toBeUndefined();
@@ -189,9 +224,16 @@ describe("Logfire connector against the simulator", () => {
       }
       sim.setFaults(undefined);
       expect((await worker.pullOnce("logfire-malformed")).error).toBeUndefined();
-      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) => EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId));
+      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) =>
+        EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId),
+      );
       expect(new Set(queued).size).toBe(queued.length);
-      expect(queued.sort()).toEqual(sim.groundTruth("logfire").map((r) => r.id).sort());
+      expect(queued.sort()).toEqual(
+        sim
+          .groundTruth("logfire")
+          .map((r) => r.id)
+          .sort(),
+      );
       expect(appended.every((r) => queued.includes(r.id))).toBe(true);
     } finally {
       sim.setFaults(undefined);

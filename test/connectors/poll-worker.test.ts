@@ -75,7 +75,8 @@ describe("poll worker (file source, real Redis)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const configWith = (sources: ConfigInput["sources"]) => ConfigSchema.parse({ redis: { prefix: keyspace.prefix }, sources });
+  const configWith = (sources: ConfigInput["sources"]) =>
+    ConfigSchema.parse({ redis: { prefix: keyspace.prefix }, sources });
   const fileConfig = (batchSize = 2) => configWith([{ name: SOURCE, type: "file", path, batchSize }]);
 
   async function start(overrides: Partial<PollWorkerOptions> = {}): Promise<PollWorker> {
@@ -171,7 +172,13 @@ describe("poll worker (file source, real Redis)", () => {
     writeFileSync(path, lines([1]));
     await redis.set(keyspace.key("source", SOURCE, "lock"), "another-replica", "PX", 30_000);
     const worker = await start();
-    expect(await worker.pullOnce(SOURCE)).toEqual({ source: SOURCE, events: 0, duplicates: 0, pages: 0, skipped: true });
+    expect(await worker.pullOnce(SOURCE)).toEqual({
+      source: SOURCE,
+      events: 0,
+      duplicates: 0,
+      pages: 0,
+      skipped: true,
+    });
     expect(await queuedIds()).toEqual([]);
     expect(await redis.get(keyspace.key("source", SOURCE, "lock"))).toBe("another-replica");
   });
@@ -256,7 +263,11 @@ describe("poll worker (file source, real Redis)", () => {
     };
     const worker = await start({ connectors: new Map([[SOURCE, failing]]) });
     const result = await worker.pullOnce(SOURCE);
-    expect(result).toMatchObject({ events: 2, pages: 1, error: `source ${SOURCE}: GET /audit-logs failed after 3 attempts: HTTP 503` });
+    expect(result).toMatchObject({
+      events: 2,
+      pages: 1,
+      error: `source ${SOURCE}: GET /audit-logs failed after 3 attempts: HTTP 503`,
+    });
     expect(await new CheckpointStore(redis, keyspace).get(SOURCE)).toEqual({ cursor: "after-2" });
     expect(await queuedIds()).toEqual([`${SOURCE}:1`, `${SOURCE}:2`]);
     const [health] = (await new CheckpointStore(redis, keyspace).getHealth([SOURCE])).values();
@@ -265,7 +276,11 @@ describe("poll worker (file source, real Redis)", () => {
 
   it("does not advance the checkpoint when queuing the events fails", async () => {
     writeFileSync(path, lines([1, 2, 3]));
-    const downQueues = { events: { addBulk: async () => Promise.reject(new Error("READONLY You can't write against a read only replica.")) } };
+    const downQueues = {
+      events: {
+        addBulk: async () => Promise.reject(new Error("READONLY You can't write against a read only replica.")),
+      },
+    };
     const worker = await start({ queues: downQueues as unknown as PollWorkerOptions["queues"] });
     const result = await worker.pullOnce(SOURCE);
     expect(result).toMatchObject({ events: 0, pages: 0 });
@@ -301,8 +316,15 @@ describe("poll worker (file source, real Redis)", () => {
   it("logs one info line per run with source, events, pages, duration and lag", async () => {
     writeFileSync(path, lines([1, 2, 3]));
     const records: { level: string; fields: Record<string, unknown>; message: string }[] = [];
-    const record = (level: string) => (fields: Record<string, unknown>, message: string) => void records.push({ level, fields, message });
-    const logger = { debug: record("debug"), info: record("info"), warn: record("warn"), error: record("error"), child: () => logger };
+    const record = (level: string) => (fields: Record<string, unknown>, message: string) =>
+      void records.push({ level, fields, message });
+    const logger = {
+      debug: record("debug"),
+      info: record("info"),
+      warn: record("warn"),
+      error: record("error"),
+      child: () => logger,
+    };
     const worker = await start({ logger: logger as unknown as PollWorkerOptions["logger"] });
     await worker.pullOnce(SOURCE);
     const infos = records.filter((r) => r.level === "info");
@@ -328,7 +350,9 @@ describe("poll worker (file source, real Redis)", () => {
       async *pull(_from, { signal }) {
         yield { events: [auditEvent(1)], checkpoint: { page: 1 } };
         started();
-        await new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+        await new Promise((_resolve, reject) =>
+          signal.addEventListener("abort", () => reject(signal.reason), { once: true }),
+        );
       },
       async check() {},
     };
@@ -361,7 +385,11 @@ describe("poll worker (file source, real Redis)", () => {
   it("schedules enabled sources on vigil-polls, removes stale schedules, and pulls on schedule", async () => {
     writeFileSync(path, lines([1, 2, 3]));
     const pollQueue = openQueue("polls", redis, keyspace.queuePrefix);
-    await pollQueue.upsertJobScheduler("removed-source", { every: 60_000 }, { name: "poll", data: { source: "removed-source" } });
+    await pollQueue.upsertJobScheduler(
+      "removed-source",
+      { every: 60_000 },
+      { name: "poll", data: { source: "removed-source" } },
+    );
     await pollQueue.close();
 
     const config = configWith([
@@ -385,9 +413,12 @@ describe("poll worker (file source, real Redis)", () => {
     // A scheduler with `every` fires its first poll right away; wait for its effect.
     await waitFor(async () => (await queuedIds()).length === 3);
     expect(await queuedIds()).toEqual([1, 2, 3].map((n) => `${SOURCE}:${n}`));
-    await waitFor(async () => (await getSourcesStatus(redis, keyspace, config)).find((s) => s.name === "broken")?.health.lastError !== undefined);
+    await waitFor(
+      async () =>
+        (await getSourcesStatus(redis, keyspace, config)).find((s) => s.name === "broken")?.health.lastError !==
+        undefined,
+    );
   });
-
 });
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {

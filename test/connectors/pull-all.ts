@@ -5,7 +5,11 @@ import type { Checkpoint, Connector, PullOptions } from "@vigil/connectors";
 export async function pullAll(connector: Connector, from?: Checkpoint, options: Partial<PullOptions> = {}) {
   const events: AuditEvent[] = [];
   const checkpoints: Checkpoint[] = [];
-  for await (const page of connector.pull(from, { signal: new AbortController().signal, now: new Date(), ...options })) {
+  for await (const page of connector.pull(from, {
+    signal: new AbortController().signal,
+    now: new Date(),
+    ...options,
+  })) {
     events.push(...page.events);
     checkpoints.push(page.checkpoint);
   }

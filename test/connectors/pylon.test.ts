@@ -41,7 +41,11 @@ describe("Pylon connector against the simulator", () => {
     timeout: "5s",
     ...overrides,
   });
-  const connectorFor = (input: SourceInput) => createConnector(SourceConfigSchema.parse(input), createConnectorDeps({ redis, keyspace: keyspace(), logger: silentLogger }));
+  const connectorFor = (input: SourceInput) =>
+    createConnector(
+      SourceConfigSchema.parse(input),
+      createConnectorDeps({ redis, keyspace: keyspace(), logger: silentLogger }),
+    );
   const truthIds = () => sim.groundTruth("pylon").map((record) => record.id);
 
   beforeAll(async () => {
@@ -77,7 +81,11 @@ describe("Pylon connector against the simulator", () => {
       expect(event.time).toBe(new Date(record.action_happened_at).toISOString());
     }
     expect(PylonCheckpointSchema.parse(checkpoint)).toEqual({ cursor: expect.any(String) });
-    expect(sim.requestLog.every((r) => r.method === "GET" && r.path === "/audit-logs" && r.query.includes(`limit=${PAGE_SIZE}`))).toBe(true);
+    expect(
+      sim.requestLog.every(
+        (r) => r.method === "GET" && r.path === "/audit-logs" && r.query.includes(`limit=${PAGE_SIZE}`),
+      ),
+    ).toBe(true);
     expect(sim.requestLog).toHaveLength(Math.ceil(RECORDS / PAGE_SIZE));
   });
 
@@ -95,12 +103,20 @@ describe("Pylon connector against the simulator", () => {
   it("starts the first run at startFrom and a `since` pull at its own span, by action time", async () => {
     const truth = sim.groundTruth("pylon");
     const middle = Date.parse(truth[Math.floor(truth.length / 2)]!.action_happened_at);
-    const expected = (from: number) => truth.filter((r) => Date.parse(r.action_happened_at) >= from).map((r) => r.id).sort();
+    const expected = (from: number) =>
+      truth
+        .filter((r) => Date.parse(r.action_happened_at) >= from)
+        .map((r) => r.id)
+        .sort();
 
     const recent = await pullAll(connectorFor(sourceInput("pylon-recent", { startFrom: "1d" })));
     expect(recent.events.map((e) => e.nativeId).sort()).toEqual(expected(Date.now() - 86_400_000));
 
-    const span = await pullAll(connectorFor(sourceInput("pylon-since")), { cursor: "ignored-by-since" }, { since: new Date(middle) });
+    const span = await pullAll(
+      connectorFor(sourceInput("pylon-since")),
+      { cursor: "ignored-by-since" },
+      { since: new Date(middle) },
+    );
     expect(span.events.map((e) => e.nativeId).sort()).toEqual(expected(middle));
   });
 
@@ -113,7 +129,12 @@ describe("Pylon connector against the simulator", () => {
   });
 
   it("waits as X-Retry-After says when Pylon's own limit refuses it", async () => {
-    const strict = await startProviderSimulator({ providers: ["pylon"], seed: 5, records: { pylon: 12 }, rateLimit: { pylon: { requests: 2, perMs: 1_000 } } });
+    const strict = await startProviderSimulator({
+      providers: ["pylon"],
+      seed: 5,
+      records: { pylon: 12 },
+      rateLimit: { pylon: { requests: 2, perMs: 1_000 } },
+    });
     try {
       const input = { ...sourceInput("pylon-throttled"), baseUrl: strict.baseUrl("pylon"), pageSize: 3 };
       const { events } = await pullAll(connectorFor(input));
@@ -131,7 +152,9 @@ describe("Pylon connector against the simulator", () => {
       const error = await pullAll(connector).catch((err: unknown) => err);
       expect(error).toBeInstanceOf(ConnectorError);
       expect((error as ConnectorError).retryable).toBe(false);
-      expect((error as Error).message).toMatch(/^source pylon-badauth: authentication failed \(HTTP (401|403)\): check the credentials of source pylon-badauth/);
+      expect((error as Error).message).toMatch(
+        /^source pylon-badauth: authentication failed \(HTTP (401|403)\): check the credentials of source pylon-badauth/,
+      );
       expect((error as Error).message).not.toContain(token);
       expect(sim.requestLog).toHaveLength(1);
       await expect(connector.check()).rejects.toThrow(/check the credentials/);
@@ -144,7 +167,15 @@ describe("Pylon connector against the simulator", () => {
     const source = sourceInput("pylon-malformed");
     const config = ConfigSchema.parse({ redis: { prefix: ks.prefix }, sources: [source] });
     const queues = openQueues(redis, ks.queuePrefix);
-    const worker = await startPollWorker({ config, connection: redis, keyspace: ks, queues, logger: silentLogger, metrics: createMetrics(), schedule: false });
+    const worker = await startPollWorker({
+      config,
+      connection: redis,
+      keyspace: ks,
+      queues,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      schedule: false,
+    });
     const store = new CheckpointStore(redis, ks);
     try {
       expect(await worker.pullOnce(source.name)).toMatchObject({ events: sim.groundTruth("pylon").length });
@@ -153,7 +184,9 @@ describe("Pylon connector against the simulator", () => {
       sim.setFaults({ rate: 1, kinds: ["malformed"], seed: 2 });
       const broken = await worker.pullOnce(source.name);
       expect(broken.events).toBe(0);
-      expect(broken.error).toContain(`source ${source.name}: GET /audit-logs cursor=${(before as { cursor: string }).cursor}`);
+      expect(broken.error).toContain(
+        `source ${source.name}: GET /audit-logs cursor=${(before as { cursor: string }).cursor}`,
+      );
       expect(broken.error).toMatch(/not valid JSON|: data\.\d+\./);
       expect(await store.get(source.name)).toEqual(before);
 
@@ -161,7 +194,9 @@ describe("Pylon connector against the simulator", () => {
       const fixed = await worker.pullOnce(source.name);
       expect(fixed).toMatchObject({ events: appended.length, duplicates: 0 });
       expect(fixed.error).toBeUndefined();
-      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) => EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId));
+      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) =>
+        EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId),
+      );
       expect(queued.sort()).toEqual(truthIds().sort());
     } finally {
       await worker.close();

@@ -15,9 +15,17 @@ describe("the provider registries", () => {
     expect([...PROVIDER_NAMES].sort()).toEqual([...PROVIDERS].sort());
   });
 
-  it.each(PROVIDER_MANIFESTS.map((manifest) => [manifest.type, manifest] as const))("%s's simulator credentials make a valid source", (type, manifest) => {
-    const credentials = { token: "t", email: "e@x", apiToken: "t", apiKey: "k", tokenId: "i", tokenKey: "k" };
-    const source = { name: `${type}-x`, type, baseUrl: "https://example.com", auth: manifest.provider.simulatorAuth(credentials) };
-    expect(SourceConfigSchema.safeParse(source).error).toBeUndefined();
-  });
+  it.each(PROVIDER_MANIFESTS.map((manifest) => [manifest.type, manifest] as const))(
+    "%s's simulator credentials make a valid source",
+    (type, manifest) => {
+      const credentials = { token: "t", email: "e@x", apiToken: "t", apiKey: "k", tokenId: "i", tokenKey: "k" };
+      const source = {
+        name: `${type}-x`,
+        type,
+        baseUrl: "https://example.com",
+        auth: manifest.provider.simulatorAuth(credentials),
+      };
+      expect(SourceConfigSchema.safeParse(source).error).toBeUndefined();
+    },
+  );
 });

@@ -45,7 +45,11 @@ describe("Zendesk connector against the simulator", () => {
       ...overrides,
     };
   };
-  const connectorFor = (input: SourceInput) => createConnector(SourceConfigSchema.parse(input), createConnectorDeps({ redis, keyspace: keyspace(), logger: silentLogger }));
+  const connectorFor = (input: SourceInput) =>
+    createConnector(
+      SourceConfigSchema.parse(input),
+      createConnectorDeps({ redis, keyspace: keyspace(), logger: silentLogger }),
+    );
   const truthIds = () => sim.groundTruth("zendesk").map((record) => String(record.id));
   const listRequests = () => sim.requestLog.filter((r) => r.path.startsWith("/api/v2/audit_logs"));
 
@@ -114,12 +118,21 @@ describe("Zendesk connector against the simulator", () => {
     const appended = sim.append("zendesk", 6).map((record) => String(record.id));
     const second = await pullAll(connector, first.checkpoint);
     const seen = new Set(first.events.map((e) => e.nativeId));
-    expect(second.events.filter((e) => !seen.has(e.nativeId)).map((e) => e.nativeId).sort()).toEqual([...appended].sort());
-    expect(second.events.every((e) => Date.parse(e.time) >= Date.parse(String(first.checkpoint?.until)) - 10 * 60_000)).toBe(true);
+    expect(
+      second.events
+        .filter((e) => !seen.has(e.nativeId))
+        .map((e) => e.nativeId)
+        .sort(),
+    ).toEqual([...appended].sort());
+    expect(
+      second.events.every((e) => Date.parse(e.time) >= Date.parse(String(first.checkpoint?.until)) - 10 * 60_000),
+    ).toBe(true);
   });
 
   it("authenticates with an OAuth token as well", async () => {
-    const { events } = await pullAll(connectorFor(sourceInput("zendesk-oauth", { auth: { oauthToken: sim.credentials("zendesk").oauthToken } })));
+    const { events } = await pullAll(
+      connectorFor(sourceInput("zendesk-oauth", { auth: { oauthToken: sim.credentials("zendesk").oauthToken } })),
+    );
     expect(events).toHaveLength(sim.groundTruth("zendesk").length);
   });
 
@@ -133,13 +146,18 @@ describe("Zendesk connector against the simulator", () => {
   it("reports a wrong API token (401) and a forbidden OAuth token (403) clearly, once, without the secret", async () => {
     const { email, forbiddenOAuthToken } = sim.credentials("zendesk");
     const wrong = "zd-wrong-api-token-1234";
-    for (const [auth, secret] of [[{ email, token: wrong }, wrong], [{ oauthToken: forbiddenOAuthToken }, forbiddenOAuthToken]] as const) {
+    for (const [auth, secret] of [
+      [{ email, token: wrong }, wrong],
+      [{ oauthToken: forbiddenOAuthToken }, forbiddenOAuthToken],
+    ] as const) {
       sim.clearRequestLog();
       const connector = connectorFor(sourceInput("zendesk-badauth", { auth }));
       const error = await pullAll(connector).catch((err: unknown) => err);
       expect(error).toBeInstanceOf(ConnectorError);
       expect((error as ConnectorError).retryable).toBe(false);
-      expect((error as Error).message).toMatch(/^source zendesk-badauth: authentication failed \(HTTP (401|403)\): check the credentials of source zendesk-badauth/);
+      expect((error as Error).message).toMatch(
+        /^source zendesk-badauth: authentication failed \(HTTP (401|403)\): check the credentials of source zendesk-badauth/,
+      );
       expect((error as Error).message).not.toContain(secret);
       expect(sim.requestLog).toHaveLength(1);
       await expect(connector.check()).rejects.toThrow(/check the credentials/);
@@ -152,7 +170,15 @@ describe("Zendesk connector against the simulator", () => {
     const source = sourceInput("zendesk-malformed");
     const config = ConfigSchema.parse({ redis: { prefix: ks.prefix }, sources: [source] });
     const queues = openQueues(redis, ks.queuePrefix);
-    const worker = await startPollWorker({ config, connection: redis, keyspace: ks, queues, logger: silentLogger, metrics: createMetrics(), schedule: false });
+    const worker = await startPollWorker({
+      config,
+      connection: redis,
+      keyspace: ks,
+      queues,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      schedule: false,
+    });
     const store = new CheckpointStore(redis, ks);
     try {
       expect(await worker.pullOnce(source.name)).toMatchObject({ events: sim.groundTruth("zendesk").length });
@@ -161,7 +187,9 @@ describe("Zendesk connector against the simulator", () => {
       sim.setFaults({ rate: 1, kinds: ["malformed"], seed: 8 });
       const broken = await worker.pullOnce(source.name);
       expect(broken.events).toBe(0);
-      expect(broken.error).toMatch(/^source zendesk-malformed: GET \/api\/v2\/audit_logs created_at=\[\S+, \S+\] \(first page\)/);
+      expect(broken.error).toMatch(
+        /^source zendesk-malformed: GET \/api\/v2\/audit_logs created_at=\[\S+, \S+\] \(first page\)/,
+      );
       expect(broken.error).toMatch(/not valid JSON|: audit_logs\.\d+\./);
       expect(await store.get(source.name)).toEqual(before);
 
@@ -169,7 +197,9 @@ describe("Zendesk connector against the simulator", () => {
       const fixed = await worker.pullOnce(source.name);
       expect(fixed.error).toBeUndefined();
       expect(fixed.events).toBe(appended.length);
-      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) => EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId));
+      const queued = (await queues.events.getJobs(["waiting"])).flatMap((job) =>
+        EventBatchJobSchema.parse(job.data).events.map((e) => e.nativeId),
+      );
       expect(queued.sort()).toEqual(truthIds().sort());
     } finally {
       await worker.close();

@@ -25,10 +25,19 @@ describe("the chart's alerts, evaluated by promtool", () => {
           interval: "1m",
           input_series: [
             // Source "zendesk" last succeeded at t=0; "pylon" succeeds every minute.
-            { series: `vigil_source_last_success_timestamp_seconds{${sel}, pod="c-1", source="zendesk"}`, values: "0x40" },
-            { series: `vigil_source_last_success_timestamp_seconds{${sel}, pod="c-1", source="pylon"}`, values: "0+60x40" },
+            {
+              series: `vigil_source_last_success_timestamp_seconds{${sel}, pod="c-1", source="zendesk"}`,
+              values: "0x40",
+            },
+            {
+              series: `vigil_source_last_success_timestamp_seconds{${sel}, pod="c-1", source="pylon"}`,
+              values: "0+60x40",
+            },
             // Deliveries to "hook" fail from minute 10 on; "mail" only succeeds.
-            { series: `vigil_deliveries_total{${sel}, pod="n-1", channel="hook", outcome="failed"}`, values: "0x10 1+1x30" },
+            {
+              series: `vigil_deliveries_total{${sel}, pod="n-1", channel="hook", outcome="failed"}`,
+              values: "0x10 1+1x30",
+            },
             { series: `vigil_deliveries_total{${sel}, pod="n-1", channel="mail", outcome="sent"}`, values: "0+1x40" },
             // The engine pod stops answering at minute 20; connectors and notifier stay up.
             { series: `up{${sel}, pod="e-1", role="engine"}`, values: "1x20 0x20" },
@@ -45,7 +54,8 @@ describe("the chart's alerts, evaluated by promtool", () => {
                   exp_labels: { severity: "warning", source: "zendesk" },
                   exp_annotations: {
                     summary: "Source zendesk has not been pulled successfully for 25m 0s",
-                    description: "No successful pull of zendesk within 900s: its events are not reaching the rules. Check `vigil sources list` and the connectors' logs.",
+                    description:
+                      "No successful pull of zendesk within 900s: its events are not reaching the rules. Check `vigil sources list` and the connectors' logs.",
                   },
                 },
               ],
@@ -59,7 +69,8 @@ describe("the chart's alerts, evaluated by promtool", () => {
                   exp_labels: { severity: "critical", channel: "hook" },
                   exp_annotations: {
                     summary: "Alerts to channel hook are not delivered",
-                    description: "2 deliveries to hook spent their attempts in 15 minutes. `vigil deliveries failed` lists them; `vigil deliveries retry --all` sends them again once the channel works.",
+                    description:
+                      "2 deliveries to hook spent their attempts in 15 minutes. `vigil deliveries failed` lists them; `vigil deliveries retry --all` sends them again once the channel works.",
                   },
                 },
               ],
@@ -70,15 +81,25 @@ describe("the chart's alerts, evaluated by promtool", () => {
               alertname: "VigilWorkerDown",
               exp_alerts: [
                 {
-                  exp_labels: { severity: "critical", job: "vigil-metrics", namespace: "vigil", pod: "e-1", role: "engine" },
+                  exp_labels: {
+                    severity: "critical",
+                    job: "vigil-metrics",
+                    namespace: "vigil",
+                    pod: "e-1",
+                    role: "engine",
+                  },
                   exp_annotations: {
                     summary: "Vigil engine pod e-1 does not answer /metrics",
-                    description: "The pod is stuck or crashing; its share of the work waits in Redis until it or another replica takes it.",
+                    description:
+                      "The pod is stuck or crashing; its share of the work waits in Redis until it or another replica takes it.",
                   },
                 },
                 {
                   exp_labels: { severity: "critical", role: "engine" },
-                  exp_annotations: { summary: "No Vigil engine is running", description: "Every engine pod is gone or failing: no rule is evaluated." },
+                  exp_annotations: {
+                    summary: "No Vigil engine is running",
+                    description: "Every engine pod is gone or failing: no rule is evaluated.",
+                  },
                 },
               ],
             },

@@ -21,7 +21,10 @@ export interface RunResult {
 }
 
 /** A process of plain `node` (no tsx, no loader), with only the environment given (plus PATH). */
-export function startNode(args: string[], options: { cwd: string; env?: Record<string, string>; input?: string }): { child: ChildProcess; output: () => { stdout: string; stderr: string }; exited: Promise<RunResult> } {
+export function startNode(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; input?: string },
+): { child: ChildProcess; output: () => { stdout: string; stderr: string }; exited: Promise<RunResult> } {
   const child = spawn(process.execPath, args, {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...options.env },
@@ -39,6 +42,9 @@ export function startNode(args: string[], options: { cwd: string; env?: Record<s
   return { child, output: () => ({ stdout, stderr }), exited };
 }
 
-export function runNode(args: string[], options: { cwd: string; env?: Record<string, string>; input?: string }): Promise<RunResult> {
+export function runNode(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; input?: string },
+): Promise<RunResult> {
   return startNode(args, options).exited;
 }

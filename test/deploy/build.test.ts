@@ -25,21 +25,30 @@ function* filesUnder(dir: string, skip: (path: string) => boolean = () => false)
 /** Every rule document id in the shipped rules. */
 function shippedRuleCount(): number {
   let count = 0;
-  for (const file of filesUnder(join(REPO_ROOT, "rules"))) count += (readFileSync(file, "utf8").match(/^id:/gm) ?? []).length;
+  for (const file of filesUnder(join(REPO_ROOT, "rules")))
+    count += (readFileSync(file, "utf8").match(/^id:/gm) ?? []).length;
   return count;
 }
 
 /** Waits for a JSON log line with the given message and returns it. */
-async function logLine(output: () => { stderr: string }, msg: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+async function logLine(
+  output: () => { stderr: string },
+  msg: string,
+  timeoutMs = 20_000,
+): Promise<Record<string, unknown>> {
   let found: Record<string, unknown> | undefined;
-  await waitUntil(() => {
-    for (const line of output().stderr.split("\n")) {
-      if (!line.startsWith("{")) continue;
-      const record = JSON.parse(line) as Record<string, unknown>;
-      if (record.msg === msg) found = record;
-    }
-    return found !== undefined;
-  }, timeoutMs, `log "${msg}"`);
+  await waitUntil(
+    () => {
+      for (const line of output().stderr.split("\n")) {
+        if (!line.startsWith("{")) continue;
+        const record = JSON.parse(line) as Record<string, unknown>;
+        if (record.msg === msg) found = record;
+      }
+      return found !== undefined;
+    },
+    timeoutMs,
+    `log "${msg}"`,
+  );
   return found!;
 }
 
@@ -57,26 +66,35 @@ describe("pnpm build: the production artifact", () => {
     expect(Object.values(pkg.dependencies as Record<string, string>).every((v) => /^\d+\.\d+\.\d+/.test(v))).toBe(true);
 
     // Every Lua file any workspace package keeps beside its sources, wherever it lies.
-    const lua = [...filesUnder(REPO_ROOT, (p) => p.includes(`${sep}node_modules`) || p.includes(`${sep}.git`) || p.startsWith(join(REPO_ROOT, "dist")))]
+    const lua = [
+      ...filesUnder(
+        REPO_ROOT,
+        (p) => p.includes(`${sep}node_modules`) || p.includes(`${sep}.git`) || p.startsWith(join(REPO_ROOT, "dist")),
+      ),
+    ]
       .filter((f) => f.endsWith(".lua"))
       .map((f) => relative(REPO_ROOT, f));
     expect(lua.length).toBeGreaterThan(0);
-    for (const file of lua) expect(readFileSync(join(artifact.out, file), "utf8")).toBe(readFileSync(join(REPO_ROOT, file), "utf8"));
+    for (const file of lua)
+      expect(readFileSync(join(artifact.out, file), "utf8")).toBe(readFileSync(join(REPO_ROOT, file), "utf8"));
     expect(existsSync(join(artifact.out, "rules"))).toBe(true);
 
     const all = [...filesUnder(artifact.out)];
     const outsideModules = all.filter((f) => !f.includes(`${sep}node_modules${sep}`));
     expect(outsideModules.filter((f) => /\.(c|m)?tsx?$/.test(f))).toEqual([]);
-    for (const map of outsideModules.filter((f) => f.endsWith(".map"))) expect(JSON.parse(readFileSync(map, "utf8")).sourcesContent).toBeUndefined();
+    for (const map of outsideModules.filter((f) => f.endsWith(".map")))
+      expect(JSON.parse(readFileSync(map, "utf8")).sourcesContent).toBeUndefined();
     const modules = readdirSync(join(artifact.out, "node_modules"));
-    for (const dev of ["tsx", "typescript", "vitest", "esbuild", "turbo", "@vigil", "kubernetes-models", "@types"]) expect(modules).not.toContain(dev);
+    for (const dev of ["tsx", "typescript", "vitest", "esbuild", "turbo", "@vigil", "kubernetes-models", "@types"])
+      expect(modules).not.toContain(dev);
     expect(all.filter((f) => lstatSync(f).isSymbolicLink()).map((f) => relative(artifact.out, f))).toEqual([]);
   });
 
   it("runs --help with plain node", async () => {
     const result = await runNode([artifact.bin, "--help"], { cwd: work });
     expect(result.code).toBe(0);
-    for (const command of ["run", "rules", "replay", "status", "deliveries", "demo", "simulate", "sources"]) expect(result.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
+    for (const command of ["run", "rules", "replay", "status", "deliveries", "demo", "simulate", "sources"])
+      expect(result.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
   });
 
   it("validates the shipped rules it carries", async () => {
@@ -88,19 +106,31 @@ describe("pnpm build: the production artifact", () => {
 
   it("replays the sample to the same alerts as the development command (Lua windows included)", async () => {
     const env = { VIGIL_LOG_LEVEL: "warn" };
-    const built = await runNode([artifact.bin, "replay", "--rules", "rules", "--events", SAMPLE], { cwd: artifact.out, env });
+    const built = await runNode([artifact.bin, "replay", "--rules", "rules", "--events", SAMPLE], {
+      cwd: artifact.out,
+      env,
+    });
     expect(built.code).toBe(0);
     const dev = await runCli(["replay", "--rules", "rules", "--events", SAMPLE], { env });
     expect(dev.code).toBe(0);
-    const alerts = (stdout: string) => stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; ruleId: string; title: string; count: number });
+    const alerts = (stdout: string) =>
+      stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { id: string; ruleId: string; title: string; count: number });
     const fromBuild = alerts(built.stdout);
     expect(fromBuild.some((a) => a.count > 1)).toBe(true); // a threshold rule fired: the window script ran
-    expect(fromBuild.map((a) => [a.id, a.ruleId, a.title, a.count])).toEqual(alerts(dev.stdout).map((a) => [a.id, a.ruleId, a.title, a.count]));
+    expect(fromBuild.map((a) => [a.id, a.ruleId, a.title, a.count])).toEqual(
+      alerts(dev.stdout).map((a) => [a.id, a.ruleId, a.title, a.count]),
+    );
   }, 60_000);
 
   it("runs `run engine notifier`, serves Node process metrics with the vigil_ prefix, and exits 0 on SIGTERM", async () => {
     const config = join(work, "run.yaml");
-    writeFileSync(config, `redis: { url: "${REDIS_URL}", prefix: "test-build-${randomUUID()}" }\nserver: { host: 127.0.0.1, port: 0 }\n`);
+    writeFileSync(
+      config,
+      `redis: { url: "${REDIS_URL}", prefix: "test-build-${randomUUID()}" }\nserver: { host: 127.0.0.1, port: 0 }\n`,
+    );
     const vigil = startNode([artifact.bin, "--config", config, "run", "engine", "notifier"], { cwd: artifact.out });
     try {
       const listening = await logLine(vigil.output, "health and metrics server listening");
@@ -109,7 +139,14 @@ describe("pnpm build: the production artifact", () => {
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       await waitUntil(async () => (await fetch(`${base}/readyz`)).status === 200, 10_000, "/readyz");
       const metrics = await (await fetch(`${base}/metrics`)).text();
-      for (const name of ["vigil_process_cpu_seconds_total", "vigil_process_resident_memory_bytes", "vigil_nodejs_heap_size_used_bytes", "vigil_nodejs_eventloop_lag_seconds", "vigil_nodejs_gc_duration_seconds", "vigil_queue_jobs"]) {
+      for (const name of [
+        "vigil_process_cpu_seconds_total",
+        "vigil_process_resident_memory_bytes",
+        "vigil_nodejs_heap_size_used_bytes",
+        "vigil_nodejs_eventloop_lag_seconds",
+        "vigil_nodejs_gc_duration_seconds",
+        "vigil_queue_jobs",
+      ]) {
         expect(metrics).toMatch(new RegExp(`^# TYPE ${name} `, "m"));
       }
     } finally {
@@ -129,8 +166,13 @@ describe("pnpm build: the production artifact", () => {
       });
     });
     const config = join(work, "no-redis.yaml");
-    writeFileSync(config, `redis: { url: "redis://127.0.0.1:${closed}", prefix: "test-build-${randomUUID()}" }\nserver: { host: 127.0.0.1, port: 0 }\n`);
-    const vigil = startNode([artifact.bin, "--config", config, "run", "connectors", "engine", "notifier"], { cwd: artifact.out });
+    writeFileSync(
+      config,
+      `redis: { url: "redis://127.0.0.1:${closed}", prefix: "test-build-${randomUUID()}" }\nserver: { host: 127.0.0.1, port: 0 }\n`,
+    );
+    const vigil = startNode([artifact.bin, "--config", config, "run", "connectors", "engine", "notifier"], {
+      cwd: artifact.out,
+    });
     try {
       const listening = await logLine(vigil.output, "health and metrics server listening");
       const base = `http://127.0.0.1:${listening.port as number}`;
@@ -148,13 +190,24 @@ describe("pnpm build: the production artifact", () => {
   it("loads the simulator and SMTP server only for simulate and demo", async () => {
     // With the demo-only npm packages gone, every production command still works...
     const hidden = ["smtp-server", "mailparser", "standardwebhooks"];
-    for (const name of hidden) renameSync(join(artifact.out, "node_modules", name), join(artifact.out, "node_modules", `${name}.hidden`));
+    for (const name of hidden)
+      renameSync(join(artifact.out, "node_modules", name), join(artifact.out, "node_modules", `${name}.hidden`));
     try {
       expect((await runNode([artifact.bin, "--help"], { cwd: work })).code).toBe(0);
       expect((await runNode([artifact.bin, "rules", "validate", "rules"], { cwd: artifact.out })).code).toBe(0);
-      expect((await runNode([artifact.bin, "replay", "--rules", "rules", "--events", SAMPLE], { cwd: artifact.out, env: { VIGIL_LOG_LEVEL: "warn" } })).code).toBe(0);
+      expect(
+        (
+          await runNode([artifact.bin, "replay", "--rules", "rules", "--events", SAMPLE], {
+            cwd: artifact.out,
+            env: { VIGIL_LOG_LEVEL: "warn" },
+          })
+        ).code,
+      ).toBe(0);
       const config = join(work, "lazy.yaml");
-      writeFileSync(config, `redis: { url: "${REDIS_URL}", prefix: "test-build-${randomUUID()}" }\nserver: { host: 127.0.0.1, port: 0 }\n`);
+      writeFileSync(
+        config,
+        `redis: { url: "${REDIS_URL}", prefix: "test-build-${randomUUID()}" }\nserver: { host: 127.0.0.1, port: 0 }\n`,
+      );
       const run = startNode([artifact.bin, "--config", config, "run", "engine", "notifier"], { cwd: artifact.out });
       await logLine(run.output, "vigil started");
       run.child.kill("SIGTERM");
@@ -164,7 +217,8 @@ describe("pnpm build: the production artifact", () => {
       expect(simulate.code).not.toBe(0);
       expect(simulate.stderr).toMatch(/Cannot find (package|module) '(smtp-server|mailparser|standardwebhooks)'/);
     } finally {
-      for (const name of hidden) renameSync(join(artifact.out, "node_modules", `${name}.hidden`), join(artifact.out, "node_modules", name));
+      for (const name of hidden)
+        renameSync(join(artifact.out, "node_modules", `${name}.hidden`), join(artifact.out, "node_modules", name));
     }
     // With them back, the lazily loaded chunk serves the providers.
     const simulate = startNode([artifact.bin, "simulate", "--port", "0", "--providers", "zendesk"], { cwd: work });

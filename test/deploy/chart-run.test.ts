@@ -5,7 +5,15 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { connectRedis, createRedis, deliveryJobId, Keyspace, openQueues, type Alert, type EventBatchJob } from "@vigil/core";
+import {
+  connectRedis,
+  createRedis,
+  deliveryJobId,
+  Keyspace,
+  openQueues,
+  type Alert,
+  type EventBatchJob,
+} from "@vigil/core";
 import { startWebhookSink, type WebhookSink } from "@vigil/simulator";
 import { event, REDIS_URL, useRedis, waitUntil } from "../helpers.js";
 import { buildIntoTemp } from "./artifact.js";
@@ -23,7 +31,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const rule = (id: string, action: string, extra = "") => `id: ${id}\nname: ${id}\nseverity: high\nwhen: { "==": [{ var: action }, ${action}] }\ntitle: "${id} by {{actor.id}}"\n${extra}`;
+const rule = (id: string, action: string, extra = "") =>
+  `id: ${id}\nname: ${id}\nseverity: high\nwhen: { "==": [{ var: action }, ${action}] }\ntitle: "${id} by {{actor.id}}"\n${extra}`;
 
 describe("the chart's manifests, run as local processes (what the kubelet would start)", () => {
   let artifact: Awaited<ReturnType<typeof buildIntoTemp>>;
@@ -40,15 +49,40 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
     const ks = keyspace();
     const eventsFile = join(dir, "events.jsonl");
     const line = (id: string, action: string, minute: number) =>
-      JSON.stringify(event({ id: `files:${id}`, source: "files", provider: "test", time: new Date(Date.UTC(2026, 0, 1, 9, minute)).toISOString(), action, actor: { id: "mallory" } }));
-    writeFileSync(eventsFile, [line("1", "chart-dir", 0), line("2", "from-values", 1), line("3", "existing", 2), line("4", "destroy", 3), line("5", "destroy", 4), line("6", "destroy", 5), ""].join("\n"));
+      JSON.stringify(
+        event({
+          id: `files:${id}`,
+          source: "files",
+          provider: "test",
+          time: new Date(Date.UTC(2026, 0, 1, 9, minute)).toISOString(),
+          action,
+          actor: { id: "mallory" },
+        }),
+      );
+    writeFileSync(
+      eventsFile,
+      [
+        line("1", "chart-dir", 0),
+        line("2", "from-values", 1),
+        line("3", "existing", 2),
+        line("4", "destroy", 3),
+        line("5", "destroy", 4),
+        line("6", "destroy", 5),
+        "",
+      ].join("\n"),
+    );
 
     // The chart with a rule in its rules/ folder, a rule in values and one in a ConfigMap the user manages.
     const chart = join(dir, "chart");
     cpSync(CHART, chart, { recursive: true });
     mkdirSync(join(chart, "rules/team"), { recursive: true });
     writeFileSync(join(chart, "rules/team/chart-dir.yaml"), rule("t.chart-dir", "chart-dir"));
-    const existingRules: K8sObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "team-rules" }, data: { "existing.yaml": rule("t.existing", "existing") } } as K8sObject;
+    const existingRules: K8sObject = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "team-rules" },
+      data: { "existing.yaml": rule("t.existing", "existing") },
+    } as K8sObject;
 
     const port = await freePort();
     const objects = await renderChart(
@@ -60,13 +94,17 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
         logLevel: "info",
         rules: {
           shipped: true,
-          files: { "from-values.yaml": `${rule("t.from-values", "from-values")}---\n${rule("t.burst", "destroy", "threshold: { count: 3, within: 10m, groupBy: [actor.id] }\n")}` },
+          files: {
+            "from-values.yaml": `${rule("t.from-values", "from-values")}---\n${rule("t.burst", "destroy", "threshold: { count: 3, within: 10m, groupBy: [actor.id] }\n")}`,
+          },
           existingConfigMap: "team-rules",
         },
         secrets: { files: { "webhook-secret": secret } },
         config: {
           sources: [{ name: "files", type: "file", path: eventsFile, pollInterval: "1s" }],
-          channels: [{ name: "hook", type: "webhook", url: webhook.url, secret: "${file:/etc/vigil/secrets/webhook-secret}" }],
+          channels: [
+            { name: "hook", type: "webhook", url: webhook.url, secret: "${file:/etc/vigil/secrets/webhook-secret}" },
+          ],
           routes: [{ channels: ["hook"] }],
           notifier: { backoff: "200ms" },
         },
@@ -75,7 +113,14 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
     );
     const image = { app: artifact.out, vigil: [process.execPath, artifact.bin] };
     const pods = Object.fromEntries(
-      ["connectors", "engine", "notifier"].map((role) => [role, localPod(named(objects, "Deployment", `vigil-${role}`) as DeploymentObject, objects, { root: join(dir, role), image, extraObjects: [existingRules] })]),
+      ["connectors", "engine", "notifier"].map((role) => [
+        role,
+        localPod(named(objects, "Deployment", `vigil-${role}`) as DeploymentObject, objects, {
+          root: join(dir, role),
+          image,
+          extraObjects: [existingRules],
+        }),
+      ]),
     );
     const queues = openQueues(redis, ks.queuePrefix);
 
@@ -100,31 +145,59 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
       return running.output();
     };
 
-    const count = async (queue: keyof Omit<typeof queues, "close">, ...states: ("waiting" | "completed" | "active" | "failed" | "delayed")[]) => {
+    const count = async (
+      queue: keyof Omit<typeof queues, "close">,
+      ...states: ("waiting" | "completed" | "active" | "failed" | "delayed")[]
+    ) => {
       const counts = await queues[queue].getJobCounts(...states);
       return states.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
     };
 
-    await runRole("connectors", async () => (await count("events", "waiting")) >= 1 && (await queues.events.getWaiting()).reduce((n, job) => n + (job.data as EventBatchJob).events.length, 0) === 6, "six events queued");
-    const engineLog = await runRole("engine", async () => (await count("alerts", "waiting")) === 4 && (await count("events", "completed")) >= 1 && (await count("events", "waiting", "active")) === 0, "four alerts");
+    await runRole(
+      "connectors",
+      async () =>
+        (await count("events", "waiting")) >= 1 &&
+        (await queues.events.getWaiting()).reduce((n, job) => n + (job.data as EventBatchJob).events.length, 0) === 6,
+      "six events queued",
+    );
+    const engineLog = await runRole(
+      "engine",
+      async () =>
+        (await count("alerts", "waiting")) === 4 &&
+        (await count("events", "completed")) >= 1 &&
+        (await count("events", "waiting", "active")) === 0,
+      "four alerts",
+    );
     // The four rules from the chart folder, values and the user's ConfigMap, and the shipped ones from the image.
     expect(Number(/"rules":(\d+),"msg":"engine started"/.exec(engineLog)?.[1])).toBeGreaterThan(4);
-    await runRole("notifier", async () => webhook.requests.length >= 4 && (await count("deliveries", "completed")) === 4, "four webhooks");
+    await runRole(
+      "notifier",
+      async () => webhook.requests.length >= 4 && (await count("deliveries", "completed")) === 4,
+      "four webhooks",
+    );
 
     const alerts = webhook.requests.map((r) => r.json as Alert);
     expect(webhook.requests.every((r) => r.verified)).toBe(true);
     expect(alerts.map((a) => a.ruleId).sort()).toEqual(["t.burst", "t.chart-dir", "t.existing", "t.from-values"]);
     expect(alerts.find((a) => a.ruleId === "t.burst")!.count).toBe(3);
     expect(new Set(alerts.map((a) => a.id)).size).toBe(4);
-    for (const queue of ["events", "alerts", "deliveries"] as const) expect(await count(queue, "waiting", "active", "failed", "delayed"), queue).toBe(0);
+    for (const queue of ["events", "alerts", "deliveries"] as const)
+      expect(await count(queue, "waiting", "active", "failed", "delayed"), queue).toBe(0);
     await queues.close();
   }, 240_000);
 
   it("names, in each ScaledObject, the Redis key and type that hold the queue's backlog", async () => {
     const ks = keyspace();
-    const objects = await renderChart({ redis: { enabled: false }, externalRedis: { url: REDIS_URL }, redisPrefix: ks.prefix, autoscaling: { keda: { enabled: true } } });
+    const objects = await renderChart({
+      redis: { enabled: false },
+      externalRedis: { url: REDIS_URL },
+      redisPrefix: ks.prefix,
+      autoscaling: { keda: { enabled: true } },
+    });
     const trigger = (name: string) => {
-      const scaled = named(objects, "ScaledObject", name) as K8sObject & { spec: { scaleTargetRef: { name: string }; triggers: { type: string; metadata: Record<string, string> }[] } };
+      const scaled = named(objects, "ScaledObject", name) as K8sObject & {
+        spec: { scaleTargetRef: { name: string }; triggers: { type: string; metadata: Record<string, string> }[] };
+      };
       expect(scaled.spec.triggers).toHaveLength(1);
       return { ...scaled.spec.triggers[0]!, target: scaled.spec.scaleTargetRef.name };
     };
@@ -141,14 +214,31 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
     const queues = openQueues(redis, ks.queuePrefix);
     const N = 7;
     for (let i = 0; i < N; i++) {
-      await queues.events.add("batch", { source: "keda", events: [event({ id: `keda:${i}`, time: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() })] });
+      await queues.events.add("batch", {
+        source: "keda",
+        events: [event({ id: `keda:${i}`, time: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() })],
+      });
     }
     expect(await scalerRedis.type(engine.metadata.listName!)).toBe("list");
     expect(await scalerRedis.llen(engine.metadata.listName!)).toBe(N);
 
     const M = 5;
     for (let i = 0; i < M; i++) {
-      const alert: Alert = { id: `alert-${i}`, ruleId: "r", ruleName: "R", severity: "low", title: "t", groupKey: {}, count: 1, windowStart: "2026-01-01T00:00:00.000Z", windowEnd: "2026-01-01T00:00:00.000Z", eventIds: [], events: [], tags: [], createdAt: new Date().toISOString() };
+      const alert: Alert = {
+        id: `alert-${i}`,
+        ruleId: "r",
+        ruleName: "R",
+        severity: "low",
+        title: "t",
+        groupKey: {},
+        count: 1,
+        windowStart: "2026-01-01T00:00:00.000Z",
+        windowEnd: "2026-01-01T00:00:00.000Z",
+        eventIds: [],
+        events: [],
+        tags: [],
+        createdAt: new Date().toISOString(),
+      };
       await queues.deliveries.add("deliver", { channel: "hook", alert }, { jobId: deliveryJobId(alert.id, "hook") });
     }
     expect(await scalerRedis.type(notifier.metadata.listName!)).toBe("list");
@@ -162,24 +252,43 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
   it("runs the Redis StatefulSet's own arguments: append-only file in the volume's folder, noeviction, data kept across a restart", async () => {
     const objects = await renderChart({});
     const sts = named(objects, "StatefulSet", "vigil-redis") as K8sObject & {
-      spec: { template: { spec: { containers: { command: string[]; args: string[]; env: { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } }[] }[] } } };
+      spec: {
+        template: {
+          spec: {
+            containers: {
+              command: string[];
+              args: string[];
+              env: { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } }[];
+            }[];
+          };
+        };
+      };
     };
     const [container] = sts.spec.template.spec.containers;
     // The password the chart generated, as the kubelet hands it over (env from the Secret, $(REDIS_PASSWORD) in args).
     const ref = container!.env.find((e) => e.name === "REDIS_PASSWORD")!.valueFrom.secretKeyRef;
-    const password = Buffer.from((named(objects, "Secret", ref.name) as K8sObject & { data: Record<string, string> }).data[ref.key]!, "base64").toString();
+    const password = Buffer.from(
+      (named(objects, "Secret", ref.name) as K8sObject & { data: Record<string, string> }).data[ref.key]!,
+      "base64",
+    ).toString();
     expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
     const data = mkdtempSync(join(dir, "redis-data-"));
     const port = await freePort();
     // The volume's mount path becomes a local folder, the pod's port a free one, and it listens on loopback only.
-    const args = container!.args.map((a) => (a === "/data" ? data : a === "6379" ? String(port) : expandVariables(a, { REDIS_PASSWORD: password })));
+    const args = container!.args.map((a) =>
+      a === "/data" ? data : a === "6379" ? String(port) : expandVariables(a, { REDIS_PASSWORD: password }),
+    );
     const start = async () => {
       const child = spawn(container!.command[0]!, [...args, "--bind", "127.0.0.1"], { stdio: "ignore" });
       let client: Awaited<ReturnType<typeof connectRedis>> | undefined;
-      await waitUntil(async () => {
-        client = await connectRedis(`redis://:${password}@127.0.0.1:${port}`, 500).catch(() => undefined);
-        return client !== undefined;
-      }, 10_000, "redis-server to answer");
+      await waitUntil(
+        async () => {
+          client = await connectRedis(`redis://:${password}@127.0.0.1:${port}`, 500).catch(() => undefined);
+          return client !== undefined;
+        },
+        10_000,
+        "redis-server to answer",
+      );
       return { child, client: client! };
     };
     const first = await start();

@@ -32,24 +32,51 @@ describe.each(["exception", "rejection"] as const)("an uncaught %s in `vigil run
       name: "batch",
       data: {
         source: "crash",
-        events: Array.from({ length: EVENTS_PER_BATCH }, (_, i) => event({ id: `crash:${b}-${i}`, time: new Date(Date.UTC(2026, 0, 1) + b * 1000 + i).toISOString(), action: "noop" })),
+        events: Array.from({ length: EVENTS_PER_BATCH }, (_, i) =>
+          event({
+            id: `crash:${b}-${i}`,
+            time: new Date(Date.UTC(2026, 0, 1) + b * 1000 + i).toISOString(),
+            action: "noop",
+          }),
+        ),
       } satisfies EventBatchJob,
     }));
     for (let i = 0; i < jobs.length; i += 500) await queues.events.addBulk(jobs.slice(i, i + 500));
 
     const config = join(dir, `${crash}.yaml`);
-    writeFileSync(config, `redis: { url: "${REDIS_URL}", prefix: "${ks.prefix}" }\nserver: { host: 127.0.0.1, port: 0 }\nengine: { concurrency: 8 }\n`);
-    const child = spawn(process.execPath, ["--import", "tsx", "--import", inject, join(REPO_ROOT, "apps/cli/src/main.ts"), "--config", config, "run", "engine"], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, VIGIL_LOG_LEVEL: "info", VIGIL_TEST_CRASH: crash },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    writeFileSync(
+      config,
+      `redis: { url: "${REDIS_URL}", prefix: "${ks.prefix}" }\nserver: { host: 127.0.0.1, port: 0 }\nengine: { concurrency: 8 }\n`,
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--import",
+        inject,
+        join(REPO_ROOT, "apps/cli/src/main.ts"),
+        "--config",
+        config,
+        "run",
+        "engine",
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, VIGIL_LOG_LEVEL: "info", VIGIL_TEST_CRASH: crash },
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     try {
       // Crash while the worker is busy: some batches done, others active, most still waiting.
-      await waitUntil(async () => ((await queues.events.getJobCounts("completed")).completed ?? 0) >= 20, 30_000, "the engine to complete some batches");
+      await waitUntil(
+        async () => ((await queues.events.getJobCounts("completed")).completed ?? 0) >= 20,
+        30_000,
+        "the engine to complete some batches",
+      );
       expect((await queues.events.getJobCounts("active")).active ?? 0).toBeGreaterThan(0);
       child.kill("SIGUSR2");
       const started = Date.now();

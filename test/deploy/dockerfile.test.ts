@@ -8,7 +8,10 @@ import { REPO_ROOT } from "../cli.js";
 
 const text = readFileSync(join(REPO_ROOT, "deploy/Dockerfile"), "utf8");
 const dockerfile = DockerfileParser.parse(text);
-const rootPackage = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { packageManager: string; scripts: Record<string, string> };
+const rootPackage = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+  packageManager: string;
+  scripts: Record<string, string>;
+};
 
 /** The instructions of each stage, by the stage's name. */
 function stages(): Map<string, Instruction[]> {
@@ -74,8 +77,13 @@ describe("deploy/Dockerfile (linted: no engine can build it here)", () => {
     const copy = runtime.find((i) => i.getKeyword() === "COPY")!;
     expect(copy.getTextContent()).toBe("COPY --from=build --chown=root:root /out/vigil /app");
     // The artifact's bin is what `vigil` on the PATH points at.
-    expect(runtime.some((i) => i.getKeyword() === "RUN" && args(i) === "ln -s /app/dist/vigil.js /usr/local/bin/vigil")).toBe(true);
-    const env = runtime.filter((i) => i.getKeyword() === "ENV").map(args).join(" ");
+    expect(
+      runtime.some((i) => i.getKeyword() === "RUN" && args(i) === "ln -s /app/dist/vigil.js /usr/local/bin/vigil"),
+    ).toBe(true);
+    const env = runtime
+      .filter((i) => i.getKeyword() === "ENV")
+      .map(args)
+      .join(" ");
     expect(env).toMatch(/NODE_OPTIONS="[^"]*--max-semi-space-size=64[^"]*"/);
     expect(env).toMatch(/HOME=\/tmp/);
     // Nothing after USER switches back to root.
@@ -84,8 +92,27 @@ describe("deploy/Dockerfile (linted: no engine can build it here)", () => {
 
   it("has a .dockerignore that keeps node_modules, .git and build output out, and everything the build needs in", () => {
     const rules = ignore().add(readFileSync(join(REPO_ROOT, ".dockerignore"), "utf8"));
-    for (const path of ["node_modules/x/index.js", "packages/core/node_modules/zod/index.js", ".git/HEAD", "dist/vigil/dist/vigil.js", "packages/core/src/duration.test.ts"]) expect(rules.ignores(path), path).toBe(true);
-    const needed = ["package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml", ".npmrc", "tsconfig.base.json", "deploy/build.ts", "apps/cli/package.json", "apps/cli/src/main.ts", "packages/core/src/index.ts", "rules/zendesk/mass-user-deletion.yaml", ...luaFiles()];
+    for (const path of [
+      "node_modules/x/index.js",
+      "packages/core/node_modules/zod/index.js",
+      ".git/HEAD",
+      "dist/vigil/dist/vigil.js",
+      "packages/core/src/duration.test.ts",
+    ])
+      expect(rules.ignores(path), path).toBe(true);
+    const needed = [
+      "package.json",
+      "pnpm-lock.yaml",
+      "pnpm-workspace.yaml",
+      ".npmrc",
+      "tsconfig.base.json",
+      "deploy/build.ts",
+      "apps/cli/package.json",
+      "apps/cli/src/main.ts",
+      "packages/core/src/index.ts",
+      "rules/zendesk/mass-user-deletion.yaml",
+      ...luaFiles(),
+    ];
     for (const path of needed) expect(rules.ignores(path), path).toBe(false);
   });
 });

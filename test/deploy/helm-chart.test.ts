@@ -43,14 +43,27 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
 const SCENARIOS: Record<string, Record<string, unknown>> = {
   defaults: {},
   "every switch on": ALL_SWITCHES_ON,
-  "external Redis by URL, with autoscaling": { redis: { enabled: false }, externalRedis: { url: "redis://redis.example.internal:6380/0" }, autoscaling: { keda: { enabled: true } }, networkPolicy: { enabled: true } },
-  "external Redis from a Secret": { redis: { enabled: false }, externalRedis: { existingSecret: "vigil-redis" }, autoscaling: { keda: { enabled: true, redisAddress: "redis.example.internal:6379" } } },
-  "existing Secret, only the engine": { secrets: { existingSecret: "vigil-credentials" }, roles: { connectors: { enabled: false }, notifier: { enabled: false } } },
+  "external Redis by URL, with autoscaling": {
+    redis: { enabled: false },
+    externalRedis: { url: "redis://redis.example.internal:6380/0" },
+    autoscaling: { keda: { enabled: true } },
+    networkPolicy: { enabled: true },
+  },
+  "external Redis from a Secret": {
+    redis: { enabled: false },
+    externalRedis: { existingSecret: "vigil-redis" },
+    autoscaling: { keda: { enabled: true, redisAddress: "redis.example.internal:6379" } },
+  },
+  "existing Secret, only the engine": {
+    secrets: { existingSecret: "vigil-credentials" },
+    roles: { connectors: { enabled: false }, notifier: { enabled: false } },
+  },
 };
 
 function validateObject(object: K8sObject): void {
   const Model = MODELS[`${object.apiVersion}/${object.kind}`];
-  if (!Model) throw new Error(`${object.apiVersion} ${object.kind} ${object.metadata.name}: no schema to validate it against`);
+  if (!Model)
+    throw new Error(`${object.apiVersion} ${object.kind} ${object.metadata.name}: no schema to validate it against`);
   new Model(object as never).validate();
 }
 
@@ -59,7 +72,10 @@ type Container = {
   command?: string[];
   args?: string[];
   ports?: { name: string; containerPort: number }[];
-  securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[]; add?: string[] }; seccompProfile?: { type: string } };
+  securityContext?: Record<string, unknown> & {
+    capabilities?: { drop?: string[]; add?: string[] };
+    seccompProfile?: { type: string };
+  };
   volumeMounts?: { name: string; mountPath: string }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   startupProbe?: { httpGet?: { path: string; port: string | number } };
@@ -77,9 +93,15 @@ type PodSpec = {
   hostPID?: boolean;
   hostIPC?: boolean;
 };
-type Workload = K8sObject & { spec: { replicas?: number; template: { metadata: { annotations?: Record<string, string>; labels?: Record<string, string> }; spec: PodSpec } } };
+type Workload = K8sObject & {
+  spec: {
+    replicas?: number;
+    template: { metadata: { annotations?: Record<string, string>; labels?: Record<string, string> }; spec: PodSpec };
+  };
+};
 
-const workloads = (objects: K8sObject[]) => objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet") as Workload[];
+const workloads = (objects: K8sObject[]) =>
+  objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet") as Workload[];
 
 /** The Pod Security Standards "restricted" profile, checked field by field on one pod template. */
 function assertRestricted(where: string, pod: PodSpec): void {
@@ -88,10 +110,22 @@ function assertRestricted(where: string, pod: PodSpec): void {
   expect(pod.hostPID ?? false, where).toBe(false);
   expect(pod.hostIPC ?? false, where).toBe(false);
   expect(pod.automountServiceAccountToken, `${where}: automountServiceAccountToken`).toBe(false);
-  const allowedVolumes = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
+  const allowedVolumes = [
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+  ];
   for (const volume of pod.volumes ?? []) {
     const types = Object.keys(volume).filter((k) => k !== "name");
-    expect(types.every((t) => allowedVolumes.includes(t)), `${where}: volume ${volume.name} is ${types.join(",")}`).toBe(true);
+    expect(
+      types.every((t) => allowedVolumes.includes(t)),
+      `${where}: volume ${volume.name} is ${types.join(",")}`,
+    ).toBe(true);
   }
   for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
     const at = `${where} container ${c.name}`;
@@ -99,7 +133,10 @@ function assertRestricted(where: string, pod: PodSpec): void {
     expect(ctx.privileged ?? false, `${at}: privileged`).toBe(false);
     expect(ctx.allowPrivilegeEscalation, `${at}: allowPrivilegeEscalation`).toBe(false);
     expect(ctx.capabilities?.drop, `${at}: capabilities.drop`).toContain("ALL");
-    expect((ctx.capabilities?.add ?? []).every((cap) => cap === "NET_BIND_SERVICE"), `${at}: capabilities.add`).toBe(true);
+    expect(
+      (ctx.capabilities?.add ?? []).every((cap) => cap === "NET_BIND_SERVICE"),
+      `${at}: capabilities.add`,
+    ).toBe(true);
     expect(ctx.runAsNonRoot ?? podContext.runAsNonRoot, `${at}: runAsNonRoot`).toBe(true);
     const uid = (ctx.runAsUser ?? podContext.runAsUser) as number | undefined;
     expect(uid !== undefined && uid !== 0, `${at}: runAsUser ${uid}`).toBe(true);
@@ -108,7 +145,10 @@ function assertRestricted(where: string, pod: PodSpec): void {
     const tmp = c.volumeMounts?.find((m) => m.mountPath === "/tmp");
     expect(tmp, `${at}: /tmp mount`).toBeDefined();
     expect(pod.volumes?.find((v) => v.name === tmp!.name)?.emptyDir, `${at}: /tmp is an emptyDir`).toBeDefined();
-    expect(c.resources?.requests?.memory && c.resources.requests.cpu && c.resources.limits?.memory, `${at}: requests and memory limit`).toBeTruthy();
+    expect(
+      c.resources?.requests?.memory && c.resources.requests.cpu && c.resources.limits?.memory,
+      `${at}: requests and memory limit`,
+    ).toBeTruthy();
   }
 }
 
@@ -122,31 +162,51 @@ describe("the Helm chart", () => {
     }
   }, 60_000);
 
-  it.each(Object.entries(SCENARIOS))("renders objects valid against the Kubernetes v1.36, KEDA and Prometheus-operator schemas: %s", async (_name, values) => {
-    const objects = await renderChart(values);
-    expect(objects.length).toBeGreaterThan(0);
-    for (const object of objects) {
-      try {
-        validateObject(object);
-      } catch (err) {
-        throw new Error(`${object.kind} ${object.metadata.name}: ${(err as Error).message}`);
+  it.each(Object.entries(SCENARIOS))(
+    "renders objects valid against the Kubernetes v1.36, KEDA and Prometheus-operator schemas: %s",
+    async (_name, values) => {
+      const objects = await renderChart(values);
+      expect(objects.length).toBeGreaterThan(0);
+      for (const object of objects) {
+        try {
+          validateObject(object);
+        } catch (err) {
+          throw new Error(`${object.kind} ${object.metadata.name}: ${(err as Error).message}`);
+        }
       }
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 
   it("gives each switch its objects, and none when off", async () => {
     const defaults = await renderChart({});
     const on = await renderChart(ALL_SWITCHES_ON);
     const kinds = (objects: K8sObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
     expect(kinds(defaults)).toEqual([
-      "ConfigMap/vigil-config", "ConfigMap/vigil-rules",
-      "Deployment/vigil-connectors", "Deployment/vigil-engine", "Deployment/vigil-notifier",
-      "PodDisruptionBudget/vigil-connectors", "PodDisruptionBudget/vigil-engine", "PodDisruptionBudget/vigil-notifier",
-      "Secret/vigil-redis", "Service/vigil-metrics", "Service/vigil-redis", "ServiceAccount/vigil", "StatefulSet/vigil-redis",
+      "ConfigMap/vigil-config",
+      "ConfigMap/vigil-rules",
+      "Deployment/vigil-connectors",
+      "Deployment/vigil-engine",
+      "Deployment/vigil-notifier",
+      "PodDisruptionBudget/vigil-connectors",
+      "PodDisruptionBudget/vigil-engine",
+      "PodDisruptionBudget/vigil-notifier",
+      "Secret/vigil-redis",
+      "Service/vigil-metrics",
+      "Service/vigil-redis",
+      "ServiceAccount/vigil",
+      "StatefulSet/vigil-redis",
     ]);
     expect(kinds(on).filter((k) => !kinds(defaults).includes(k))).toEqual([
-      "ConfigMap/vigil-dashboard", "NetworkPolicy/vigil-redis", "NetworkPolicy/vigil-workers", "PrometheusRule/vigil",
-      "ScaledObject/vigil-engine", "ScaledObject/vigil-notifier", "Secret/vigil-secrets", "ServiceMonitor/vigil", "TriggerAuthentication/vigil-redis",
+      "ConfigMap/vigil-dashboard",
+      "NetworkPolicy/vigil-redis",
+      "NetworkPolicy/vigil-workers",
+      "PrometheusRule/vigil",
+      "ScaledObject/vigil-engine",
+      "ScaledObject/vigil-notifier",
+      "Secret/vigil-secrets",
+      "ServiceMonitor/vigil",
+      "TriggerAuthentication/vigil-redis",
     ]);
     // Autoscaled Deployments leave their replica count to KEDA; connectors keep theirs.
     expect((named(on, "Deployment", "vigil-engine") as Workload).spec.replicas).toBeUndefined();
@@ -156,13 +216,21 @@ describe("the Helm chart", () => {
     expect(JSON.parse(dashboard.data["vigil.json"]!).panels.length).toBeGreaterThan(5);
   }, 60_000);
 
-  it.each(Object.entries(SCENARIOS))("keeps every pod template within the restricted Pod Security Standard: %s", async (_name, values) => {
-    const objects = await renderChart(values);
-    const found = workloads(objects);
-    expect(found.length).toBeGreaterThan(0);
-    for (const w of found) assertRestricted(`${w.kind} ${w.metadata.name}`, w.spec.template.spec);
-    if (objects.some((o) => o.kind === "ServiceAccount")) expect((byKind(objects, "ServiceAccount")[0] as K8sObject & { automountServiceAccountToken: boolean }).automountServiceAccountToken).toBe(false);
-  }, 60_000);
+  it.each(Object.entries(SCENARIOS))(
+    "keeps every pod template within the restricted Pod Security Standard: %s",
+    async (_name, values) => {
+      const objects = await renderChart(values);
+      const found = workloads(objects);
+      expect(found.length).toBeGreaterThan(0);
+      for (const w of found) assertRestricted(`${w.kind} ${w.metadata.name}`, w.spec.template.spec);
+      if (objects.some((o) => o.kind === "ServiceAccount"))
+        expect(
+          (byKind(objects, "ServiceAccount")[0] as K8sObject & { automountServiceAccountToken: boolean })
+            .automountServiceAccountToken,
+        ).toBe(false);
+    },
+    60_000,
+  );
 
   it("runs `vigil run <role>` per Deployment with probes on the metrics port, a grace period above the 30s shutdown bound, and a Redis StatefulSet with AOF on a volume", async () => {
     const objects = await renderChart({});
@@ -177,46 +245,71 @@ describe("the Helm chart", () => {
       expect(c!.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "metrics" });
       expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(30);
     }
-    const redis = named(objects, "StatefulSet", "vigil-redis") as Workload & { spec: { volumeClaimTemplates: { metadata: { name: string } }[] } };
+    const redis = named(objects, "StatefulSet", "vigil-redis") as Workload & {
+      spec: { volumeClaimTemplates: { metadata: { name: string } }[] };
+    };
     const args = redis.spec.template.spec.containers[0]!.args!;
     expect(args.join(" ")).toMatch(/--appendonly yes/);
     expect(args.join(" ")).toMatch(/--maxmemory-policy noeviction/);
     expect(args[args.indexOf("--dir") + 1]).toBe("/data");
     expect(args[args.indexOf("--requirepass") + 1]).toBe("$(REDIS_PASSWORD)");
     // Workers reach it with the same generated password, through the kubelet's $(VAR) expansion.
-    const engineEnv = (named(objects, "Deployment", "vigil-engine") as Workload).spec.template.spec.containers[0] as unknown as { env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string } } }[] };
+    const engineEnv = (named(objects, "Deployment", "vigil-engine") as Workload).spec.template.spec
+      .containers[0] as unknown as {
+      env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string } } }[];
+    };
     const names = engineEnv.env.map((e) => e.name);
     expect(names.indexOf("REDIS_PASSWORD")).toBeLessThan(names.indexOf("REDIS_URL"));
     expect(engineEnv.env.find((e) => e.name === "REDIS_PASSWORD")!.valueFrom!.secretKeyRef.name).toBe("vigil-redis");
-    expect(engineEnv.env.find((e) => e.name === "REDIS_URL")!.value).toBe("redis://:$(REDIS_PASSWORD)@vigil-redis:6379");
-    expect(redis.spec.template.spec.containers[0]!.volumeMounts!.find((m) => m.mountPath === "/data")!.name).toBe(redis.spec.volumeClaimTemplates[0]!.metadata.name);
+    expect(engineEnv.env.find((e) => e.name === "REDIS_URL")!.value).toBe(
+      "redis://:$(REDIS_PASSWORD)@vigil-redis:6379",
+    );
+    expect(redis.spec.template.spec.containers[0]!.volumeMounts!.find((m) => m.mountPath === "/data")!.name).toBe(
+      redis.spec.volumeClaimTemplates[0]!.metadata.name,
+    );
   }, 60_000);
 
   it("rolls only the pods whose inputs changed (checksum annotations)", async () => {
     const annotations = async (values: Record<string, unknown>) => {
       const objects = await renderChart(values);
-      return Object.fromEntries(["connectors", "engine", "notifier"].map((r) => [r, (named(objects, "Deployment", `vigil-${r}`) as Workload).spec.template.metadata.annotations ?? {}]));
+      return Object.fromEntries(
+        ["connectors", "engine", "notifier"].map((r) => [
+          r,
+          (named(objects, "Deployment", `vigil-${r}`) as Workload).spec.template.metadata.annotations ?? {},
+        ]),
+      );
     };
     const base = await annotations({});
-    const newRule = await annotations({ rules: { files: { "x.yaml": "id: x\nname: X\nseverity: low\nwhen: true\n" } } });
+    const newRule = await annotations({
+      rules: { files: { "x.yaml": "id: x\nname: X\nseverity: low\nwhen: true\n" } },
+    });
     expect(newRule.engine).not.toEqual(base.engine);
     expect(newRule.connectors).toEqual(base.connectors);
     expect(newRule.notifier).toEqual(base.notifier);
     const newConfig = await annotations({ config: { notifier: { attempts: 3 } } });
-    for (const role of ["connectors", "engine", "notifier"]) expect(newConfig[role]!["checksum/config"]).not.toBe(base[role]!["checksum/config"]);
+    for (const role of ["connectors", "engine", "notifier"])
+      expect(newConfig[role]!["checksum/config"]).not.toBe(base[role]!["checksum/config"]);
     const secret = await annotations({ secrets: { files: { token: "a" } } });
     const otherSecret = await annotations({ secrets: { files: { token: "b" } } });
-    for (const role of ["connectors", "engine", "notifier"]) expect(otherSecret[role]!["checksum/secrets"]).not.toBe(secret[role]!["checksum/secrets"]);
+    for (const role of ["connectors", "engine", "notifier"])
+      expect(otherSecret[role]!["checksum/secrets"]).not.toBe(secret[role]!["checksum/secrets"]);
   }, 90_000);
 
   it("refuses wrong values at install with a message naming them", async () => {
     const refuse = async (values: Record<string, unknown>) => {
-      const error = await renderChart(values).then(() => undefined, (err: { stderr?: string }) => err.stderr ?? String(err));
+      const error = await renderChart(values).then(
+        () => undefined,
+        (err: { stderr?: string }) => err.stderr ?? String(err),
+      );
       expect(error, JSON.stringify(values)).toBeDefined();
       return error!;
     };
-    expect(await refuse({ terminationGracePeriodSeconds: 10 })).toMatch(/terminationGracePeriodSeconds: Must be greater than or equal to 35/);
-    expect(await refuse({ roles: { engine: { replica: 3 } } })).toMatch(/roles\.engine: Additional property replica is not allowed/);
+    expect(await refuse({ terminationGracePeriodSeconds: 10 })).toMatch(
+      /terminationGracePeriodSeconds: Must be greater than or equal to 35/,
+    );
+    expect(await refuse({ roles: { engine: { replica: 3 } } })).toMatch(
+      /roles\.engine: Additional property replica is not allowed/,
+    );
     expect(await refuse({ logLevel: "verbose" })).toMatch(/logLevel/);
     expect(await refuse({ redis: { enabled: false } })).toMatch(/externalRedis/);
     expect(await refuse({ rules: { files: { "no extension": "id: x" } } })).toMatch(/rules\.files/);
@@ -224,14 +317,25 @@ describe("the Helm chart", () => {
 
   it("writes alert rules that promtool accepts, with an alert for every failure the issue names", async () => {
     const objects = await renderChart(ALL_SWITCHES_ON);
-    const rule = named(objects, "PrometheusRule", "vigil") as K8sObject & { spec: { groups: { name: string; rules: { alert?: string; expr: string }[] }[] } };
+    const rule = named(objects, "PrometheusRule", "vigil") as K8sObject & {
+      spec: { groups: { name: string; rules: { alert?: string; expr: string }[] }[] };
+    };
     const dir = mkdtempSync(join(tmpdir(), "vigil-promtool-"));
     const file = join(dir, "rules.yaml");
     writeFileSync(file, stringify({ groups: rule.spec.groups }));
     const { stdout } = await run("promtool", ["check", "rules", file]);
     expect(stdout).toMatch(/SUCCESS: \d+ rules found/);
     const alerts = new Set(rule.spec.groups.flatMap((g) => g.rules.map((r) => r.alert)));
-    for (const name of ["VigilSourceLagging", "VigilSourceFailing", "VigilDeliveriesFailing", "VigilEventsLate", "VigilEventsBacklogGrowing", "VigilWorkerDown", "VigilRulesReloadFailing"]) expect(alerts).toContain(name);
+    for (const name of [
+      "VigilSourceLagging",
+      "VigilSourceFailing",
+      "VigilDeliveriesFailing",
+      "VigilEventsLate",
+      "VigilEventsBacklogGrowing",
+      "VigilWorkerDown",
+      "VigilRulesReloadFailing",
+    ])
+      expect(alerts).toContain(name);
   }, 60_000);
 
   it("documents every value in the chart README", () => {
@@ -247,7 +351,8 @@ describe("the Helm chart", () => {
     // A value is documented by its own row, or by the row of the object holding it (e.g. `roles.engine.resources`).
     const documented = (leaf: string) => {
       const parts = leaf.split(".");
-      for (let n = parts.length; n >= 2; n--) if (readme.includes(`| \`${parts.slice(0, n).join(".")}\` |`)) return true;
+      for (let n = parts.length; n >= 2; n--)
+        if (readme.includes(`| \`${parts.slice(0, n).join(".")}\` |`)) return true;
       return readme.includes(`| \`${leaf}\` |`);
     };
     const missing = leaves.filter((leaf) => !documented(leaf));

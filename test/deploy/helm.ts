@@ -41,16 +41,34 @@ export function helmBinary(): string {
 }
 
 export async function helm(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(helmBinary(), args, { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, HELM_CACHE_HOME: join(tmpdir(), "vigil-helm-cache"), HELM_CONFIG_HOME: join(tmpdir(), "vigil-helm-config") } });
+  return run(helmBinary(), args, {
+    maxBuffer: 64 * 1024 * 1024,
+    env: {
+      ...process.env,
+      HELM_CACHE_HOME: join(tmpdir(), "vigil-helm-cache"),
+      HELM_CONFIG_HOME: join(tmpdir(), "vigil-helm-config"),
+    },
+  });
 }
 
 /** `helm template` with these values (written to a file); returns every rendered object. */
-export async function renderChart(values: Record<string, unknown>, options: { release?: string; namespace?: string; chart?: string } = {}): Promise<K8sObject[]> {
+export async function renderChart(
+  values: Record<string, unknown>,
+  options: { release?: string; namespace?: string; chart?: string } = {},
+): Promise<K8sObject[]> {
   const dir = mkdtempSync(join(tmpdir(), "vigil-values-"));
   try {
     const file = join(dir, "values.yaml");
     writeFileSync(file, stringify(values));
-    const { stdout } = await helm(["template", options.release ?? "vigil", options.chart ?? CHART, "--namespace", options.namespace ?? "vigil", "-f", file]);
+    const { stdout } = await helm([
+      "template",
+      options.release ?? "vigil",
+      options.chart ?? CHART,
+      "--namespace",
+      options.namespace ?? "vigil",
+      "-f",
+      file,
+    ]);
     return parseAllDocuments(stdout)
       .map((doc) => {
         if (doc.errors.length) throw new Error(`helm template produced invalid YAML: ${doc.errors[0]!.message}`);
@@ -68,22 +86,54 @@ export function byKind(objects: K8sObject[], kind: string): K8sObject[] {
 
 export function named(objects: K8sObject[], kind: string, name: string): K8sObject {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
-  if (!found) throw new Error(`no ${kind} ${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
+  if (!found)
+    throw new Error(`no ${kind} ${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(", ")}`);
   return found;
 }
 
 /** Every switch of the chart turned on, with a little of everything configured. */
 export const ALL_SWITCHES_ON = {
   autoscaling: { keda: { enabled: true } },
-  networkPolicy: { enabled: true, metricsFrom: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }] },
-  metrics: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true }, grafanaDashboard: { enabled: true } },
+  networkPolicy: {
+    enabled: true,
+    metricsFrom: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+  },
+  metrics: {
+    serviceMonitor: { enabled: true },
+    prometheusRule: { enabled: true },
+    grafanaDashboard: { enabled: true },
+  },
   secrets: { files: { "zendesk-token": "not-a-real-token", "webhook-secret": "whsec_dGVzdA==" } },
-  rules: { files: { "extra.yaml": "id: extra.rule\nname: Extra\nseverity: low\nwhen: { \"==\": [{ var: action }, extra] }\n" }, existingConfigMap: "my-rules" },
+  rules: {
+    files: { "extra.yaml": 'id: extra.rule\nname: Extra\nseverity: low\nwhen: { "==": [{ var: action }, extra] }\n' },
+    existingConfigMap: "my-rules",
+  },
   config: {
-    sources: [{ name: "zendesk-prod", type: "zendesk", baseUrl: "https://acme.zendesk.com", auth: { email: "secops@acme.example", token: "${file:/etc/vigil/secrets/zendesk-token}" } }],
-    channels: [{ name: "soc-webhook", type: "webhook", url: "https://hooks.example.com/vigil", secret: "${file:/etc/vigil/secrets/webhook-secret}" }],
+    sources: [
+      {
+        name: "zendesk-prod",
+        type: "zendesk",
+        baseUrl: "https://acme.zendesk.com",
+        auth: { email: "secops@acme.example", token: "${file:/etc/vigil/secrets/zendesk-token}" },
+      },
+    ],
+    channels: [
+      {
+        name: "soc-webhook",
+        type: "webhook",
+        url: "https://hooks.example.com/vigil",
+        secret: "${file:/etc/vigil/secrets/webhook-secret}",
+      },
+    ],
     routes: [{ channels: ["soc-webhook"] }],
   },
   podAnnotations: { "example.com/team": "secops" },
-  topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { "app.kubernetes.io/name": "vigil" } } }],
+  topologySpreadConstraints: [
+    {
+      maxSkew: 1,
+      topologyKey: "kubernetes.io/hostname",
+      whenUnsatisfiable: "ScheduleAnyway",
+      labelSelector: { matchLabels: { "app.kubernetes.io/name": "vigil" } },
+    },
+  ],
 };

@@ -5,7 +5,11 @@ import { DockerfileParser } from "dockerfile-ast";
 import { REPO_ROOT } from "../cli.js";
 import type { K8sObject } from "./helm.js";
 
-type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } };
+type EnvVar = {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } };
+};
 type Probe = { httpGet?: { path: string; port: string | number }; periodSeconds?: number; failureThreshold?: number };
 type Container = {
   command?: string[];
@@ -18,11 +22,15 @@ type Container = {
   livenessProbe?: Probe;
 };
 type Volume = { name: string; configMap?: { name: string }; secret?: { secretName: string }; emptyDir?: object };
-export type DeploymentObject = K8sObject & { spec: { template: { spec: { containers: Container[]; volumes?: Volume[]; terminationGracePeriodSeconds?: number } } } };
+export type DeploymentObject = K8sObject & {
+  spec: { template: { spec: { containers: Container[]; volumes?: Volume[]; terminationGracePeriodSeconds?: number } } };
+};
 
 /** The kubelet's `$(NAME)` expansion in env values, command and args (`$$` escapes; unknown names stay as written). */
 export function expandVariables(text: string, vars: Record<string, string>): string {
-  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string | undefined) => (name === undefined ? "$" : (vars[name] ?? whole)));
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string | undefined) =>
+    name === undefined ? "$" : (vars[name] ?? whole),
+  );
 }
 
 /** The image, as the Dockerfile builds it: the artifact at /app (WORKDIR), `vigil` on the PATH, and its ENV. */
@@ -40,7 +48,8 @@ function dockerfileEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const instruction of dockerfile.getENVs()) {
     if (instruction.getRange().start.line < lastStageStart) continue;
-    for (const property of instruction.getProperties()) env[property.getName()] = (property.getValue() ?? "").replace(/^"(.*)"$/, "$1");
+    for (const property of instruction.getProperties())
+      env[property.getName()] = (property.getValue() ?? "").replace(/^"(.*)"$/, "$1");
   }
   return env;
 }
@@ -51,27 +60,45 @@ function dockerfileEnv(): Record<string, string> {
  * `root` at their mount paths, and emptyDirs as folders there. Paths into the mounts and into /app are
  * mapped onto those folders (in env values, arguments and the mounted files' contents).
  */
-export function localPod(deployment: DeploymentObject, objects: K8sObject[], options: { root: string; image: LocalImage; extraObjects?: K8sObject[] }) {
+export function localPod(
+  deployment: DeploymentObject,
+  objects: K8sObject[],
+  options: { root: string; image: LocalImage; extraObjects?: K8sObject[] },
+) {
   const pod = deployment.spec.template.spec;
   const container = pod.containers[0]!;
   const all = [...objects, ...(options.extraObjects ?? [])];
   const find = (kind: string, name: string) => {
-    const found = all.find((o) => o.kind === kind && o.metadata.name === name) as (K8sObject & { data?: Record<string, string> }) | undefined;
-    if (!found) throw new Error(`${deployment.metadata.name} needs ${kind} ${name}, which is neither rendered nor given`);
+    const found = all.find((o) => o.kind === kind && o.metadata.name === name) as
+      | (K8sObject & { data?: Record<string, string> })
+      | undefined;
+    if (!found)
+      throw new Error(`${deployment.metadata.name} needs ${kind} ${name}, which is neither rendered nor given`);
     return found;
   };
-  const mounts = (container.volumeMounts ?? []).map((m) => ({ ...m, volume: pod.volumes!.find((v) => v.name === m.name)! }));
-  const mapped = [...mounts.filter((m) => !m.volume.emptyDir).map((m) => m.mountPath), "/app"].sort((a, b) => b.length - a.length);
-  const pattern = new RegExp(`(?<![\\w./-])(${mapped.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})(?=[/"'\\s},\\]]|$)`, "g");
-  const localPath = (text: string) => text.replace(pattern, (prefix: string) => (prefix === "/app" ? options.image.app : join(options.root, prefix)));
+  const mounts = (container.volumeMounts ?? []).map((m) => ({
+    ...m,
+    volume: pod.volumes!.find((v) => v.name === m.name)!,
+  }));
+  const mapped = [...mounts.filter((m) => !m.volume.emptyDir).map((m) => m.mountPath), "/app"].sort(
+    (a, b) => b.length - a.length,
+  );
+  const pattern = new RegExp(
+    `(?<![\\w./-])(${mapped.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})(?=[/"'\\s},\\]]|$)`,
+    "g",
+  );
+  const localPath = (text: string) =>
+    text.replace(pattern, (prefix: string) => (prefix === "/app" ? options.image.app : join(options.root, prefix)));
 
   for (const { mountPath, volume } of mounts) {
     const dir = join(options.root, mountPath);
     mkdirSync(dir, { recursive: true });
     if (volume.configMap) {
-      for (const [key, value] of Object.entries(find("ConfigMap", volume.configMap.name).data ?? {})) writeFileSync(join(dir, key), localPath(value));
+      for (const [key, value] of Object.entries(find("ConfigMap", volume.configMap.name).data ?? {}))
+        writeFileSync(join(dir, key), localPath(value));
     } else if (volume.secret) {
-      for (const [key, value] of Object.entries(find("Secret", volume.secret.secretName).data ?? {})) writeFileSync(join(dir, key), Buffer.from(value, "base64"));
+      for (const [key, value] of Object.entries(find("Secret", volume.secret.secretName).data ?? {}))
+        writeFileSync(join(dir, key), Buffer.from(value, "base64"));
     } else if (!volume.emptyDir) {
       throw new Error(`volume ${volume.name}: only configMap, secret and emptyDir are emulated`);
     }
@@ -94,12 +121,16 @@ export function localPod(deployment: DeploymentObject, objects: K8sObject[], opt
   // A mounted /tmp: the image points HOME and TMPDIR there.
   for (const name of ["HOME", "TMPDIR"]) if (env[name]?.startsWith("/tmp")) env[name] = join(options.root, env[name]!);
 
-  const argv = [...(container.command ?? []), ...(container.args ?? [])].map((arg) => localPath(expandVariables(arg, defined)));
+  const argv = [...(container.command ?? []), ...(container.args ?? [])].map((arg) =>
+    localPath(expandVariables(arg, defined)),
+  );
   if (argv[0] !== "vigil") throw new Error(`${deployment.metadata.name}: the container runs ${argv[0]}, not vigil`);
   const command = [...options.image.vigil, ...argv.slice(1)];
 
-  const portOf = (port: string | number) => (typeof port === "number" ? port : container.ports!.find((p) => p.name === port)!.containerPort);
-  const probeUrl = (probe: Probe | undefined) => (probe?.httpGet ? `http://127.0.0.1:${portOf(probe.httpGet.port)}${probe.httpGet.path}` : undefined);
+  const portOf = (port: string | number) =>
+    typeof port === "number" ? port : container.ports!.find((p) => p.name === port)!.containerPort;
+  const probeUrl = (probe: Probe | undefined) =>
+    probe?.httpGet ? `http://127.0.0.1:${portOf(probe.httpGet.port)}${probe.httpGet.path}` : undefined;
 
   return {
     name: deployment.metadata.name,
@@ -107,15 +138,24 @@ export function localPod(deployment: DeploymentObject, objects: K8sObject[], opt
     env,
     cwd: options.image.app,
     graceSeconds: pod.terminationGracePeriodSeconds ?? 30,
-    startup: { url: probeUrl(container.startupProbe), budgetMs: 1000 * (container.startupProbe?.periodSeconds ?? 10) * (container.startupProbe?.failureThreshold ?? 3) },
+    startup: {
+      url: probeUrl(container.startupProbe),
+      budgetMs: 1000 * (container.startupProbe?.periodSeconds ?? 10) * (container.startupProbe?.failureThreshold ?? 3),
+    },
     readiness: { url: probeUrl(container.readinessProbe) },
     liveness: { url: probeUrl(container.livenessProbe) },
     start(): RunningPod {
-      const child = spawn(command[0]!, command.slice(1), { cwd: options.image.app, env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(command[0]!, command.slice(1), {
+        cwd: options.image.app,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let output = "";
       child.stdout!.on("data", (chunk) => (output += chunk));
       child.stderr!.on("data", (chunk) => (output += chunk));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, at: Date.now() })));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+        child.on("close", (code, signal) => resolve({ code, signal, at: Date.now() })),
+      );
       return { child, output: () => output, exited };
     },
   };
@@ -131,10 +171,15 @@ export interface RunningPod {
 export async function waitForProbe(url: string, budgetMs: number, pod: RunningPod): Promise<void> {
   const deadline = Date.now() + budgetMs;
   for (;;) {
-    if (pod.child.exitCode !== null) throw new Error(`exited with ${pod.child.exitCode} before ${url} answered:\n${pod.output()}`);
-    const status = await fetch(url).then((r) => r.status, () => 0);
+    if (pod.child.exitCode !== null)
+      throw new Error(`exited with ${pod.child.exitCode} before ${url} answered:\n${pod.output()}`);
+    const status = await fetch(url).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
-    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${budgetMs}ms (last ${status}):\n${pod.output()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${url} did not answer 200 within ${budgetMs}ms (last ${status}):\n${pod.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -17,7 +17,14 @@ function yamlBlockAfter(heading: string): string {
 describe("the README", () => {
   it("shows a config file that loads", () => {
     const text = yamlBlockAfter("## Configuration").replace(/\$\{file:[^}]+\}/g, "whsec_c2VjcmV0");
-    const env = { SMTP_PASSWORD: "x", ZENDESK_API_TOKEN: "x", PYLON_TOKEN: "x", ASHBY_API_KEY: "x", LOGFIRE_TOKEN: "x", BH_TOKEN_ID: "x" };
+    const env = {
+      SMTP_PASSWORD: "x",
+      ZENDESK_API_TOKEN: "x",
+      PYLON_TOKEN: "x",
+      ASHBY_API_KEY: "x",
+      LOGFIRE_TOKEN: "x",
+      BH_TOKEN_ID: "x",
+    };
     const config = parseConfigText(VigilConfigSchema, text, "README.md", env);
     expect(config.sources.map((s) => s.type)).toEqual(["zendesk", "pylon", "ashby", "logfire", "bloodhound", "file"]);
     expect(config.channels.map((c) => c.name)).toEqual(["soc-email", "soc-webhook"]);
@@ -26,7 +33,11 @@ describe("the README", () => {
   it("shows a rule that loads", () => {
     const { rules, problems } = parseRules(yamlBlockAfter("## Rules"), "README.md");
     expect(problems).toEqual([]);
-    expect(rules[0]!.rule).toMatchObject({ id: "zendesk.mass-user-deletion", suppress: 3_600_000, threshold: { count: 10, within: 300_000 } });
+    expect(rules[0]!.rule).toMatchObject({
+      id: "zendesk.mass-user-deletion",
+      suppress: 3_600_000,
+      threshold: { count: 10, within: 300_000 },
+    });
   });
 
   it("shows a sequence rule that loads", () => {
@@ -43,7 +54,8 @@ describe("the README", () => {
 
   it("installs exactly the pnpm that packageManager pins", () => {
     // Any other pnpm tries to switch to the pin, and a registry without signatures refuses the switch.
-    const pinned = JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")).packageManager as string;
+    const pinned = JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8"))
+      .packageManager as string;
     const quickstart = /```sh\n([\s\S]*?)```/.exec(README.slice(README.indexOf("## Quickstart")))![1]!;
     const installs = [...quickstart.matchAll(/npm i(?:nstall)? -g (pnpm@\S+)/g)].map((m) => m[1]);
     expect(installs).toEqual([pinned]);
@@ -51,7 +63,11 @@ describe("the README", () => {
 
   it("names every command the CLI has", async () => {
     const { execFileSync } = await import("node:child_process");
-    const help = execFileSync(join(import.meta.dirname, "../../node_modules/.bin/tsx"), ["apps/cli/src/main.ts", "--help"], { cwd: join(import.meta.dirname, "../.."), encoding: "utf8" });
+    const help = execFileSync(
+      join(import.meta.dirname, "../../node_modules/.bin/tsx"),
+      ["apps/cli/src/main.ts", "--help"],
+      { cwd: join(import.meta.dirname, "../.."), encoding: "utf8" },
+    );
     const commands = [...help.matchAll(/^ {2}(\w+)/gm)].map((m) => m[1]!).filter((c) => c !== "help");
     expect(commands.length).toBeGreaterThanOrEqual(8);
     for (const command of commands) expect(README, command).toContain(`\`vigil ${command}`);

@@ -1,7 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
-import { createMetrics, EVENT_JOB_OPTIONS, MAX_ALERT_EVENT_IDS, openQueues, QUEUE_NAMES, silentLogger, type AuditEvent } from "@vigil/core";
+import {
+  createMetrics,
+  EVENT_JOB_OPTIONS,
+  MAX_ALERT_EVENT_IDS,
+  openQueues,
+  QUEUE_NAMES,
+  silentLogger,
+  type AuditEvent,
+} from "@vigil/core";
 import { Engine, parseRules, RedisRuleStateStore, startEventsWorker } from "@vigil/engine";
 import { event, useRedis, waitUntil } from "../helpers.js";
 
@@ -13,8 +21,20 @@ const { rules } = parseRules(
   "w.yaml",
 );
 const metrics = createMetrics();
-const engine = new Engine(rules, new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }), { metrics });
-const worker = startEventsWorker({ engine, connection: redis, queuePrefix: ks.queuePrefix, queues, logger: silentLogger, metrics, concurrency: 4 });
+const engine = new Engine(
+  rules,
+  new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
+  { metrics },
+);
+const worker = startEventsWorker({
+  engine,
+  connection: redis,
+  queuePrefix: ks.queuePrefix,
+  queues,
+  logger: silentLogger,
+  metrics,
+  concurrency: 4,
+});
 
 afterAll(async () => {
   await worker.close();
@@ -25,7 +45,11 @@ const e = (id: string, second: number, action = "destroy"): AuditEvent =>
   event({ id, time: new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString(), action, actor: { id: "a" } });
 
 async function settle(jobId: string) {
-  await waitUntil(async () => ["completed", "failed"].includes(await queues.events.getJobState(jobId)), 10_000, `job ${jobId}`);
+  await waitUntil(
+    async () => ["completed", "failed"].includes(await queues.events.getJobState(jobId)),
+    10_000,
+    `job ${jobId}`,
+  );
 }
 
 describe("the events worker", () => {
@@ -46,7 +70,9 @@ describe("the events worker", () => {
   it("fails a malformed job alone, saying where, and keeps working", async () => {
     const badBatch = { source: "s", events: [{ id: "x", time: "not a time" }] };
     // The catalog refuses it on add, naming the queue and the field...
-    await expect(queues.events.add("bad", badBatch as never)).rejects.toThrow(/^vigil-events: invalid payload: events\.0\./);
+    await expect(queues.events.add("bad", badBatch as never)).rejects.toThrow(
+      /^vigil-events: invalid payload: events\.0\./,
+    );
     // ...and the worker refuses it from a producer that bypasses the catalog.
     const unchecked = new Queue(QUEUE_NAMES.events, { connection: redis, prefix: ks.queuePrefix });
     await unchecked.add("bad", badBatch, { ...EVENT_JOB_OPTIONS, jobId: "bad" });
@@ -56,7 +82,11 @@ describe("the events worker", () => {
     expect(await bad!.getState()).toBe("failed");
     expect(bad!.failedReason).toMatch(/^vigil-events job bad: invalid payload: events\.0\./);
     expect(bad!.attemptsMade).toBe(1);
-    await queues.events.add("b", { source: "s", events: [e(`ok-${randomUUID()}`, 40, "token")] }, { ...EVENT_JOB_OPTIONS, jobId: "after-bad" });
+    await queues.events.add(
+      "b",
+      { source: "s", events: [e(`ok-${randomUUID()}`, 40, "token")] },
+      { ...EVENT_JOB_OPTIONS, jobId: "after-bad" },
+    );
     await settle("after-bad");
     expect(await queues.events.getJobState("after-bad")).toBe("completed");
   });

@@ -7,7 +7,7 @@ import { event, useRedis } from "../helpers.js";
 const { redis, keyspace } = useRedis();
 const T0 = Date.parse("2026-03-01T00:00:00Z");
 const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
+const _DAY = 24 * HOUR;
 
 function rules(extra = "", learning = "7d"): LoadedRule[] {
   const { rules, problems } = parseRules(
@@ -31,10 +31,20 @@ title: "{{actor.email}} from {{ip}} (last seen {{lastSeen}})"
 }
 
 const login = (id: string, hours: number, ip: string | undefined, email = "eve@example.com"): AuditEvent =>
-  event({ id, time: new Date(T0 + hours * HOUR).toISOString(), action: "login", actor: { email }, ...(ip ? { ip } : {}) });
+  event({
+    id,
+    time: new Date(T0 + hours * HOUR).toISOString(),
+    action: "login",
+    actor: { email },
+    ...(ip ? { ip } : {}),
+  });
 
 async function run(loaded: LoadedRule[], batches: AuditEvent[][], metrics?: ReturnType<typeof createMetrics>) {
-  const engine = new Engine(loaded, new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }), { metrics });
+  const engine = new Engine(
+    loaded,
+    new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+    { metrics },
+  );
   const alerts = [];
   for (const batch of batches) alerts.push(...(await engine.processBatch(batch, randomUUID())).alerts);
   return alerts;
@@ -43,7 +53,10 @@ async function run(loaded: LoadedRule[], batches: AuditEvent[][], metrics?: Retu
 describe("newValue rules", () => {
   it("learn for `learning`, then alert on a value the group has not used, once per span", async () => {
     const history = [login("h1", 0, "1.1.1.1"), login("h2", 24, "1.1.1.1"), login("h3", 100, "2.2.2.2")];
-    const alerts = await run(rules(), [history, [login("n1", 8 * 24, "9.9.9.9"), login("n2", 8 * 24 + 1, "9.9.9.9"), login("old", 8 * 24 + 2, "1.1.1.1")]]);
+    const alerts = await run(rules(), [
+      history,
+      [login("n1", 8 * 24, "9.9.9.9"), login("n2", 8 * 24 + 1, "9.9.9.9"), login("old", 8 * 24 + 2, "1.1.1.1")],
+    ]);
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({
       groupKey: { "actor.email": "eve@example.com" },
@@ -59,7 +72,11 @@ describe("newValue rules", () => {
   });
 
   it("a value unused for longer than forgetAfter is new again, and says when it was last seen", async () => {
-    const alerts = await run(rules("", "0"), [[login("a", 0, "1.1.1.1")], [login("b", 31 * 24, "1.1.1.1")], [login("c", 31 * 24 + 2, "1.1.1.1")]]);
+    const alerts = await run(rules("", "0"), [
+      [login("a", 0, "1.1.1.1")],
+      [login("b", 31 * 24, "1.1.1.1")],
+      [login("c", 31 * 24 + 2, "1.1.1.1")],
+    ]);
     expect(alerts.map((a) => [a.eventIds[0], a.lastSeen])).toEqual([
       ["a", undefined],
       ["b", new Date(T0).toISOString()],
@@ -67,10 +84,26 @@ describe("newValue rules", () => {
   });
 
   it("ignores events missing a field; the value is the tuple of the fields", async () => {
-    const loaded = rules("", "0").map((r) => ({ ...r, rule: { ...r.rule, newValue: { ...r.rule.newValue!, fields: ["ip", "target.id"] } } }));
-    const e = (id: string, ip: string | undefined, target: string) => event({ id, time: new Date(T0).toISOString(), action: "login", actor: { email: "x" }, ip, target: { id: target } });
-    const alerts = await run(loaded, [[e("1", undefined, "t"), e("2", "1.1.1.1", "t"), e("3", "1.1.1.1", "u"), e("4", "1.1.1.1", "t")]]);
-    expect(alerts.map((a) => a.value)).toEqual([{ ip: "1.1.1.1", "target.id": "t" }, { ip: "1.1.1.1", "target.id": "u" }]);
+    const loaded = rules("", "0").map((r) => ({
+      ...r,
+      rule: { ...r.rule, newValue: { ...r.rule.newValue!, fields: ["ip", "target.id"] } },
+    }));
+    const e = (id: string, ip: string | undefined, target: string) =>
+      event({
+        id,
+        time: new Date(T0).toISOString(),
+        action: "login",
+        actor: { email: "x" },
+        ip,
+        target: { id: target },
+      });
+    const alerts = await run(loaded, [
+      [e("1", undefined, "t"), e("2", "1.1.1.1", "t"), e("3", "1.1.1.1", "u"), e("4", "1.1.1.1", "t")],
+    ]);
+    expect(alerts.map((a) => a.value)).toEqual([
+      { ip: "1.1.1.1", "target.id": "t" },
+      { ip: "1.1.1.1", "target.id": "u" },
+    ]);
   });
 
   it("a repeat within the lateness also qualifies, and merges into the same alert id", async () => {
@@ -83,10 +116,19 @@ describe("newValue rules", () => {
 
   it("forgets the least recently seen values beyond maxValuesPerGroup, counting them", async () => {
     const metrics = createMetrics();
-    const loaded = rules("suppress: 1h", "0").map((r) => ({ ...r, rule: { ...r.rule, newValue: { ...r.rule.newValue!, maxValuesPerGroup: 2 } } }));
-    const alerts = await run(loaded, [[login("a", 0, "1.1.1.1"), login("b", 2, "2.2.2.2"), login("c", 4, "3.3.3.3"), login("d", 6, "1.1.1.1")]], metrics);
+    const loaded = rules("suppress: 1h", "0").map((r) => ({
+      ...r,
+      rule: { ...r.rule, newValue: { ...r.rule.newValue!, maxValuesPerGroup: 2 } },
+    }));
+    const alerts = await run(
+      loaded,
+      [[login("a", 0, "1.1.1.1"), login("b", 2, "2.2.2.2"), login("c", 4, "3.3.3.3"), login("d", 6, "1.1.1.1")]],
+      metrics,
+    );
     expect(alerts.map((a) => a.eventIds[0])).toEqual(["a", "b", "c", "d"]);
-    expect((await metrics.ruleValuesForgotten.get()).values).toEqual([expect.objectContaining({ value: 2, labels: { rule: "nv.new-ip" } })]);
+    expect((await metrics.ruleValuesForgotten.get()).values).toEqual([
+      expect.objectContaining({ value: 2, labels: { rule: "nv.new-ip" } }),
+    ]);
   });
 
   it("reports a learning no longer than the lateness, and a forgetAfter within it", () => {

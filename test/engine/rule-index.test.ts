@@ -2,7 +2,16 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { AuditEvent } from "@vigil/core";
-import { Engine, loadRules, parseRules, RedisRuleStateStore, RuleIndex, type LoadedRule, type RuleInput, type RuleStateStore } from "@vigil/engine";
+import {
+  Engine,
+  loadRules,
+  parseRules,
+  RedisRuleStateStore,
+  RuleIndex,
+  type LoadedRule,
+  type RuleInput,
+  type RuleStateStore,
+} from "@vigil/engine";
 import { generateEvents, generateRules } from "../../bench/workload.js";
 import { event, seededRandom, useRedis } from "../helpers.js";
 
@@ -24,7 +33,18 @@ function load(inputs: RuleInput[]): LoadedRule[] {
 type Random = () => number;
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const PROVIDERS = ["pylon", "zendesk", "ashby", "logfire", "bloodhound", "other"];
-const ACTIONS = ["LoginFailed", "destroy", "CandidateViewed", "DELETE", "LoginAttempt", "UserDeleted", "exported", "LOGIN", "update", "nothing"];
+const ACTIONS = [
+  "LoginFailed",
+  "destroy",
+  "CandidateViewed",
+  "DELETE",
+  "LoginAttempt",
+  "UserDeleted",
+  "exported",
+  "LOGIN",
+  "update",
+  "nothing",
+];
 const VALUES: Record<string, string[]> = {
   provider: PROVIDERS,
   source: PROVIDERS.map((p) => `${p}-prod`),
@@ -38,26 +58,41 @@ function fieldClause(random: Random): unknown {
   const value = pick(random, VALUES[field]!);
   const v = { var: field };
   switch (Math.floor(random() * 7)) {
-    case 0: return { "===": [v, value] };
-    case 1: return { in: [v, [value, pick(random, VALUES[field]!)]] };
-    case 2: return { "!=": [v, value] };
-    case 3: return { in: [v, `${value}|${pick(random, VALUES[field]!)}`] };
-    case 4: return { starts_with: [v, value.slice(0, 3)] };
-    case 5: return { or: [{ "==": [v, value] }, { "==": [value.toUpperCase(), v] }] };
-    default: return { "==": [v, value] };
+    case 0:
+      return { "===": [v, value] };
+    case 1:
+      return { in: [v, [value, pick(random, VALUES[field]!)]] };
+    case 2:
+      return { "!=": [v, value] };
+    case 3:
+      return { in: [v, `${value}|${pick(random, VALUES[field]!)}`] };
+    case 4:
+      return { starts_with: [v, value.slice(0, 3)] };
+    case 5:
+      return { or: [{ "==": [v, value] }, { "==": [value.toUpperCase(), v] }] };
+    default:
+      return { "==": [v, value] };
   }
 }
 
 function otherClause(random: Random): unknown {
   switch (Math.floor(random() * 8)) {
-    case 0: return { "==": [{ var: "actor.type" }, "api"] };
-    case 1: return { in: [{ var: "actor.id" }, ["u1", "u2", "u3", "u4"]] };
-    case 2: return { "<": [{ var: "target.id" }, "t2"] };
-    case 3: return random() < 0.3 ? { "*": [] } : true; // `*` with no argument throws in json-logic-js
-    case 4: return { missing: ["ip"] };
-    case 5: return { starts_with: [{ var: "ip" }, "198.51.1"] };
-    case 6: return { "==": [{ var: ["provider", "x"] }, { var: "source" }] };
-    default: return { "!": { "==": [{ var: "outcome" }, "success"] } };
+    case 0:
+      return { "==": [{ var: "actor.type" }, "api"] };
+    case 1:
+      return { in: [{ var: "actor.id" }, ["u1", "u2", "u3", "u4"]] };
+    case 2:
+      return { "<": [{ var: "target.id" }, "t2"] };
+    case 3:
+      return random() < 0.3 ? { "*": [] } : true; // `*` with no argument throws in json-logic-js
+    case 4:
+      return { missing: ["ip"] };
+    case 5:
+      return { starts_with: [{ var: "ip" }, "198.51.1"] };
+    case 6:
+      return { "==": [{ var: ["provider", "x"] }, { var: "source" }] };
+    default:
+      return { "!": { "==": [{ var: "outcome" }, "success"] } };
   }
 }
 
@@ -65,8 +100,11 @@ function randomWhen(random: Random): RuleInput["when"] {
   const r = random();
   if (r < 0.05) return true;
   if (r < 0.15) return fieldClause(random) as RuleInput["when"];
-  const clauses = Array.from({ length: Math.floor(random() * 5) }, () => (random() < 0.6 ? fieldClause(random) : otherClause(random)));
-  if (clauses.length > 2 && random() < 0.3) return { and: [clauses[0], { and: clauses.slice(1, 3) }, ...clauses.slice(3)] };
+  const clauses = Array.from({ length: Math.floor(random() * 5) }, () =>
+    random() < 0.6 ? fieldClause(random) : otherClause(random),
+  );
+  if (clauses.length > 2 && random() < 0.3)
+    return { and: [clauses[0], { and: clauses.slice(1, 3) }, ...clauses.slice(3)] };
   return { and: clauses };
 }
 
@@ -78,7 +116,16 @@ function randomRules(random: Random, count: number): RuleInput[] {
       name: `random ${i}`,
       severity: "low",
       when: randomWhen(random),
-      ...(threshold ? { threshold: { count: 2 + Math.floor(random() * 4), within: "10m", groupBy: [pick(random, ["actor.id", "ip"])], ...(random() < 0.3 ? { distinct: "target.id" } : {}) } } : {}),
+      ...(threshold
+        ? {
+            threshold: {
+              count: 2 + Math.floor(random() * 4),
+              within: "10m",
+              groupBy: [pick(random, ["actor.id", "ip"])],
+              ...(random() < 0.3 ? { distinct: "target.id" } : {}),
+            },
+          }
+        : {}),
       title: "{{actor.id}} {{action}} {{count}}",
     };
   });
@@ -86,7 +133,11 @@ function randomRules(random: Random, count: number): RuleInput[] {
 
 function randomEvents(random: Random, count: number, seed: number): AuditEvent[] {
   return generateEvents(count, { seed, spanMs: 3_600_000 }).map((e) => {
-    const copy = { ...e, action: random() < 0.5 ? pick(random, ACTIONS) : e.action, actor: { ...e.actor, id: `u${Math.floor(random() * 6)}` } };
+    const copy = {
+      ...e,
+      action: random() < 0.5 ? pick(random, ACTIONS) : e.action,
+      actor: { ...e.actor, id: `u${Math.floor(random() * 6)}` },
+    };
     if (random() < 0.3) copy.target = { ...copy.target, id: `t${Math.floor(random() * 4)}` };
     return copy;
   });
@@ -101,7 +152,11 @@ function outcome(run: () => unknown): unknown {
 }
 
 async function alertsOf(rules: LoadedRule[], batches: readonly AuditEvent[][], ruleIndex: boolean) {
-  const engine = new Engine(rules, new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }), { ruleIndex, now: () => NOW });
+  const engine = new Engine(
+    rules,
+    new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+    { ruleIndex, now: () => NOW },
+  );
   const alerts = [];
   for (const batch of batches) alerts.push(...(await engine.processBatch(batch, randomUUID())).alerts);
   return alerts;
@@ -120,7 +175,8 @@ describe("the rule index", () => {
       const rules = load(randomRules(random, 1 + Math.floor(random() * 40)));
       const events = randomEvents(random, 200, round);
       // Some events the index cannot key: fields that are not strings, or absent.
-      for (const e of events.slice(0, 10)) Object.assign(e, pick(random, [{ provider: 3 }, { action: undefined }, { outcome: null }, {}]));
+      for (const e of events.slice(0, 10))
+        Object.assign(e, pick(random, [{ provider: 3 }, { action: undefined }, { outcome: null }, {}]));
       const index = new RuleIndex(rules.map((r) => ({ when: r.rule.when })));
       for (const e of events) candidates += index.candidates(e).length;
       tested += events.length * rules.length;
@@ -138,7 +194,9 @@ describe("the rule index", () => {
 
   it("raises exactly the same alerts on the shipped rules and their test events", async () => {
     const rules = loadRules([join(import.meta.dirname, "../../rules")]);
-    const events = rules.flatMap(({ rule }) => (rule.tests ?? []).flatMap((t) => t.events.map((e) => event({ ...e, id: `${rule.id}:${t.name}:${e.id}` }))));
+    const events = rules.flatMap(({ rule }) =>
+      (rule.tests ?? []).flatMap((t) => t.events.map((e) => event({ ...e, id: `${rule.id}:${t.name}:${e.id}` }))),
+    );
     const batches = batchesOf(events, 7);
     const withIndex = await alertsOf(rules, batches, true);
     expect(withIndex.length).toBeGreaterThan(5);
@@ -153,7 +211,9 @@ describe("the rule index", () => {
     expect(bench).toEqual(await alertsOf(benchRules, benchBatches, false));
 
     const random = seededRandom(11);
-    const rules = load(randomRules(random, 60).map((r) => (JSON.stringify(r.when).includes('"*"') ? { ...r, when: true } : r)));
+    const rules = load(
+      randomRules(random, 60).map((r) => (JSON.stringify(r.when).includes('"*"') ? { ...r, when: true } : r)),
+    );
     const batches = batchesOf(randomEvents(random, 4_000, 5), 200);
     const alerts = await alertsOf(rules, batches, true);
     expect(alerts.length).toBeGreaterThan(100);

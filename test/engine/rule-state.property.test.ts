@@ -2,7 +2,15 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { AuditEvent } from "@vigil/core";
 import type { Alert } from "@vigil/core";
-import { compileRule, Engine, MemoryRuleStateStore, parseRules, RedisRuleStateStore, type BatchOutcome, type LoadedRule } from "@vigil/engine";
+import {
+  compileRule,
+  Engine,
+  MemoryRuleStateStore,
+  parseRules,
+  RedisRuleStateStore,
+  type BatchOutcome,
+  type LoadedRule,
+} from "@vigil/engine";
 import { event, seededRandom, shuffle, useRedis } from "../helpers.js";
 
 // The Redis store against the in-memory definition: random rules, random events with
@@ -105,7 +113,9 @@ function randomBatches(events: AuditEvent[], random: () => number): AuditEvent[]
 }
 
 async function run(rules: LoadedRule[], batches: AuditEvent[][], memory: boolean): Promise<BatchOutcome[]> {
-  const store = memory ? new MemoryRuleStateStore({ maxEventIds: 50 }) : new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 });
+  const store = memory
+    ? new MemoryRuleStateStore({ maxEventIds: 50 })
+    : new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 });
   const engine = new Engine(rules, store, { now: NOW });
   const outcomes: BatchOutcome[] = [];
   for (const batch of batches) {
@@ -179,10 +189,19 @@ describe("the Redis rule-state store equals the in-memory definition", () => {
         const actual = await run(rules, batches, false);
         expect(normalize(rules, events, actual), `seed ${seed} order ${o}`).toEqual(normalize(rules, events, expected));
         // (A newValue rule that forgets values beyond its cap depends on arrival order by design.)
-        const capped = new Set(rules.filter((r) => (r.rule.newValue?.maxValuesPerGroup ?? Infinity) < 10_000).map((r) => r.rule.id));
-        if (o < 2) within.push(expected.flatMap((b) => b.alerts.filter((a) => !capped.has(a.ruleId)).map((a) => a.id)).sort());
-        newValues.set(seed, (newValues.get(seed) ?? 0) + expected.flatMap((b) => b.alerts).filter((a) => a.value).length);
-        sequences.set(seed, (sequences.get(seed) ?? 0) + expected.flatMap((b) => b.alerts).filter((a) => a.chain).length);
+        const capped = new Set(
+          rules.filter((r) => (r.rule.newValue?.maxValuesPerGroup ?? Infinity) < 10_000).map((r) => r.rule.id),
+        );
+        if (o < 2)
+          within.push(expected.flatMap((b) => b.alerts.filter((a) => !capped.has(a.ruleId)).map((a) => a.id)).sort());
+        newValues.set(
+          seed,
+          (newValues.get(seed) ?? 0) + expected.flatMap((b) => b.alerts).filter((a) => a.value).length,
+        );
+        sequences.set(
+          seed,
+          (sequences.get(seed) ?? 0) + expected.flatMap((b) => b.alerts).filter((a) => a.chain).length,
+        );
       }
       expect(within[0]!.length).toBeGreaterThan(5);
       expect(sequences.get(seed) ?? 0).toBeGreaterThan(0);

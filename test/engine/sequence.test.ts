@@ -31,17 +31,34 @@ suppress: 1h
 title: "{{actor.email}}: {{steps.failures.count}} failures then a success"
 `);
 
-const login = (id: string, minute: number, outcome: "success" | "failure", email = "eve@example.com", provider = "pylon"): AuditEvent =>
-  event({ id, time: new Date(T0 + minute * MIN).toISOString(), provider, action: "LoginAttempt", outcome, actor: { email } });
+const login = (
+  id: string,
+  minute: number,
+  outcome: "success" | "failure",
+  email = "eve@example.com",
+  provider = "pylon",
+): AuditEvent =>
+  event({
+    id,
+    time: new Date(T0 + minute * MIN).toISOString(),
+    provider,
+    action: "LoginAttempt",
+    outcome,
+    actor: { email },
+  });
 
 async function run(loaded: LoadedRule[], batches: AuditEvent[][]) {
-  const engine = new Engine(loaded, new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }));
+  const engine = new Engine(
+    loaded,
+    new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+  );
   const alerts = [];
   for (const batch of batches) alerts.push(...(await engine.processBatch(batch, randomUUID())).alerts);
   return alerts;
 }
 
-const fails = (n: number, from = 0, email?: string) => Array.from({ length: n }, (_, i) => login(`f${from + i}${email ?? ""}`, from + i, "failure", email));
+const fails = (n: number, from = 0, email?: string) =>
+  Array.from({ length: n }, (_, i) => login(`f${from + i}${email ?? ""}`, from + i, "failure", email));
 
 describe("sequence rules", () => {
   it("alert on five failures then a success, carrying the chain", async () => {
@@ -66,7 +83,9 @@ describe("sequence rules", () => {
     expect(await run(bruteForce(), [[...fails(4), login("ok", 4, "success"), login("f9", 5, "failure")]])).toEqual([]);
     expect(await run(bruteForce(), [[...fails(5), login("ok", 30, "success")]])).toEqual([]);
     expect(await run(bruteForce(), [[...fails(5), login("ok", 29, "success")]])).toHaveLength(1);
-    expect(await run(bruteForce(), [[...fails(5), login("ok", 6, "success", "eve@example.com", "zendesk")]])).toEqual([]);
+    expect(await run(bruteForce(), [[...fails(5), login("ok", 6, "success", "eve@example.com", "zendesk")]])).toEqual(
+      [],
+    );
   });
 
   it("ties are in order: a success at the same time as the fifth failure completes the chain", async () => {
@@ -75,7 +94,12 @@ describe("sequence rules", () => {
 
   it("arrival order does not matter within the lateness: the success first, the failures late", async () => {
     const alerts = await run(bruteForce(), [[login("ok", 6, "success")], fails(3), fails(2, 3)]);
-    expect(alerts.map((a) => a.chain)).toEqual([[{ name: "failures", eventIds: ["f0", "f1", "f2", "f3", "f4"] }, { name: "success", eventIds: ["ok"] }]]);
+    expect(alerts.map((a) => a.chain)).toEqual([
+      [
+        { name: "failures", eventIds: ["f0", "f1", "f2", "f3", "f4"] },
+        { name: "success", eventIds: ["ok"] },
+      ],
+    ]);
   });
 
   it("unordered: all steps in any order", async () => {
@@ -98,7 +122,8 @@ sequence:
     - { name: a, when: { in: [{ var: action }, [a, ab]] } }
     - { name: b, when: { in: [{ var: action }, [b, ab]] } }
 `);
-    const e = (id: string, minute: number, action: string) => event({ id, time: new Date(T0 + minute * MIN).toISOString(), action, actor: { id: "x" } });
+    const e = (id: string, minute: number, action: string) =>
+      event({ id, time: new Date(T0 + minute * MIN).toISOString(), action, actor: { id: "x" } });
     const [first] = await run(loaded, [[e("a0", 0, "a"), e("ab1", 1, "ab")]]);
     expect(first).toMatchObject({ windowEnd: new Date(T0 + MIN).toISOString() });
     const [alert] = await run(loaded, [[e("a0", 0, "a")], [e("b2", 2, "b"), e("ab1", 1, "ab")]]);
@@ -107,10 +132,14 @@ sequence:
   });
 
   it("at most one alert per group and suppress span; groups apart", async () => {
-    const alerts = await run(bruteForce(), [[...fails(5), login("ok", 6, "success"), login("ok2", 7, "success"), login("ok3", 50, "success")]]);
+    const alerts = await run(bruteForce(), [
+      [...fails(5), login("ok", 6, "success"), login("ok2", 7, "success"), login("ok3", 50, "success")],
+    ]);
     expect(alerts.map((a) => a.windowEnd)).toEqual([new Date(T0 + 6 * MIN).toISOString()]);
     const bob = fails(5, 10, "bob").map((e) => ({ ...e, actor: { email: "bob@example.com" } }));
-    const both = await run(bruteForce(), [[...fails(5), login("ok", 6, "success"), ...bob, login("okb", 20, "success", "bob@example.com")]]);
+    const both = await run(bruteForce(), [
+      [...fails(5), login("ok", 6, "success"), ...bob, login("okb", 20, "success", "bob@example.com")],
+    ]);
     expect(both.map((a) => a.groupKey["actor.email"]).sort()).toEqual(["bob@example.com", "eve@example.com"]);
   });
 
@@ -127,17 +156,28 @@ sequence:
     - { name: failures, when: { "==": [{ var: action }, LoginFailed] }, count: 2 }
     - { name: success, when: { "==": [{ var: action }, LoginSucceeded] } }
 `);
-    const e = (id: string, minute: number, action: string) => event({ id, time: new Date(T0 + minute * MIN).toISOString(), provider: "pylon", action, actor: { email: "x" } });
+    const e = (id: string, minute: number, action: string) =>
+      event({ id, time: new Date(T0 + minute * MIN).toISOString(), provider: "pylon", action, actor: { email: "x" } });
     const batch = [e("1", 0, "LoginFailed"), e("2", 1, "Other"), e("3", 2, "LoginFailed"), e("4", 3, "LoginSucceeded")];
     for (const ruleIndex of [true, false]) {
-      const engine = new Engine(loaded, new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }), { ruleIndex });
+      const engine = new Engine(
+        loaded,
+        new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+        { ruleIndex },
+      );
       expect(engine.evaluate(batch).batch.eventIds).toEqual(["1", "3", "4"]);
-      expect((await engine.processBatch(batch, "b")).alerts.map((a) => a.chain)).toEqual([[{ name: "failures", eventIds: ["1", "3"] }, { name: "success", eventIds: ["4"] }]]);
+      expect((await engine.processBatch(batch, "b")).alerts.map((a) => a.chain)).toEqual([
+        [
+          { name: "failures", eventIds: ["1", "3"] },
+          { name: "success", eventIds: ["4"] },
+        ],
+      ]);
     }
   });
 
   it("reports loading errors at their position, naming the rule", () => {
-    const problems = (text: string) => parseRules(text, "bad.yaml").problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`);
+    const problems = (text: string) =>
+      parseRules(text, "bad.yaml").problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`);
     expect(
       problems(`id: s1
 name: S

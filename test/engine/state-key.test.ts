@@ -64,7 +64,13 @@ describe("a rule's state key", () => {
   it("keeps state across a reload that edits only cosmetic fields, and starts afresh on a semantic edit", async () => {
     const ks = keyspace();
     const store = () => new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: 50 });
-    const del = (id: string, minute: number) => event({ id, time: new Date(Date.UTC(2026, 2, 1, 10, minute)).toISOString(), action: "destroy", actor: { id: "a" } });
+    const del = (id: string, minute: number) =>
+      event({
+        id,
+        time: new Date(Date.UTC(2026, 2, 1, 10, minute)).toISOString(),
+        action: "destroy",
+        actor: { id: "a" },
+      });
     await new Engine([load(BASE)], store()).processBatch([del("1", 0), del("2", 1)], "before-reload");
 
     const cosmetic = new Engine([load({ ...BASE, title: "edited: {{count}}", severity: "low" })], store());

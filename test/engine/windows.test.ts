@@ -31,7 +31,13 @@ ${extra}
 `);
 
 function del(id: string, minutes: number, actor = "alice", target = `t-${id}`): AuditEvent {
-  return event({ id, time: new Date(T0 + minutes * MIN).toISOString(), action: "destroy", actor: { id: actor }, target: { id: target } });
+  return event({
+    id,
+    time: new Date(T0 + minutes * MIN).toISOString(),
+    action: "destroy",
+    actor: { id: actor },
+    target: { id: target },
+  });
 }
 
 async function runAll(engine: Engine, batches: AuditEvent[][]) {
@@ -61,13 +67,20 @@ describe("threshold windows", () => {
     const exact = engineFor(deletions());
     expect(await runAll(exact, [[del("1", 0), del("2", 2), del("3", 5)]])).toEqual([]);
     const inside = engineFor(deletions());
-    const justInside = event({ id: "3", time: new Date(T0 + 5 * MIN - 1).toISOString(), action: "destroy", actor: { id: "alice" } });
+    const justInside = event({
+      id: "3",
+      time: new Date(T0 + 5 * MIN - 1).toISOString(),
+      action: "destroy",
+      actor: { id: "alice" },
+    });
     expect(await runAll(inside, [[del("1", 0), del("2", 2), justInside]])).toHaveLength(1);
   });
 
   it("counts groups separately", async () => {
     const engine = engineFor(deletions());
-    const alerts = await runAll(engine, [[del("1", 0, "a"), del("2", 0, "b"), del("3", 1, "a"), del("4", 1, "b"), del("5", 2, "a")]]);
+    const alerts = await runAll(engine, [
+      [del("1", 0, "a"), del("2", 0, "b"), del("3", 1, "a"), del("4", 1, "b"), del("5", 2, "a")],
+    ]);
     expect(alerts.map((a) => a.groupKey)).toEqual([{ "actor.id": "a" }]);
   });
 
@@ -81,13 +94,19 @@ when: true
 threshold: { count: 2, within: 1h, groupBy: [actor.id, ip] }
 `),
     );
-    const e = (id: string, actor: string, ip: string) => event({ id, time: new Date(T0).toISOString(), actor: { id: actor }, ip });
+    const e = (id: string, actor: string, ip: string) =>
+      event({ id, time: new Date(T0).toISOString(), actor: { id: actor }, ip });
     const alerts = await runAll(engine, [[e("1", "a", "1.1.1.1"), e("2", "a", "2.2.2.2"), e("3", "a", "1.1.1.1")]]);
     expect(alerts.map((a) => a.groupKey)).toEqual([{ "actor.id": "a", ip: "1.1.1.1" }]);
   });
 
   it("counts distinct values when asked", async () => {
-    const engine = engineFor(deletions().map((r) => ({ ...r, rule: { ...r.rule, threshold: { ...r.rule.threshold!, distinct: "target.id" } } })));
+    const engine = engineFor(
+      deletions().map((r) => ({
+        ...r,
+        rule: { ...r.rule, threshold: { ...r.rule.threshold!, distinct: "target.id" } },
+      })),
+    );
     // Five deletions of the same two targets: only 2 distinct.
     const same = [0, 1, 2, 3, 4].map((m) => del(`s${m}`, m / 10, "alice", m % 2 ? "x" : "y"));
     expect(await runAll(engine, [same])).toEqual([]);
@@ -142,7 +161,10 @@ threshold: { count: 2, within: 1h, groupBy: [actor.id, ip] }
     const engine = engineFor(deletions());
     await engine.processBatch([del("warm", 0)], "warm-up");
     const spy = vi.spyOn(redis, "sendCommand");
-    await engine.processBatch(Array.from({ length: 300 }, (_, i) => del(`big${i}`, i / 100, `actor${i % 7}`)), "big");
+    await engine.processBatch(
+      Array.from({ length: 300 }, (_, i) => del(`big${i}`, i / 100, `actor${i % 7}`)),
+      "big",
+    );
     expect(spy).toHaveBeenCalledTimes(1);
     spy.mockRestore();
   });
@@ -151,12 +173,21 @@ threshold: { count: 2, within: 1h, groupBy: [actor.id, ip] }
 describe("arrival order does not change the alerts", () => {
   // The definition, computed directly: bucket b of a group fires when some event time t in b
   // ends a window (t - within, t] holding at least `count` events (or distinct values).
-  function expectedAlertIds(events: AuditEvent[], ruleId: string, count: number, within: number, suppress: number, distinct?: (e: AuditEvent) => string) {
+  function expectedAlertIds(
+    events: AuditEvent[],
+    ruleId: string,
+    count: number,
+    within: number,
+    suppress: number,
+    distinct?: (e: AuditEvent) => string,
+  ) {
     const unique = [...new Map(events.map((e) => [e.id, e])).values()];
     const ids = new Set<string>();
     for (const end of unique) {
       const tEnd = Date.parse(end.time);
-      const inWindow = unique.filter((e) => e.actor.id === end.actor.id && Date.parse(e.time) > tEnd - within && Date.parse(e.time) <= tEnd);
+      const inWindow = unique.filter(
+        (e) => e.actor.id === end.actor.id && Date.parse(e.time) > tEnd - within && Date.parse(e.time) <= tEnd,
+      );
       const size = distinct ? new Set(inWindow.map(distinct)).size : inWindow.length;
       if (size >= count) ids.add(windowAlertId(ruleId, [end.actor.id], Math.floor(tEnd / suppress) * suppress));
     }
@@ -166,7 +197,12 @@ describe("arrival order does not change the alerts", () => {
   function randomEvents(seed: number, n: number): AuditEvent[] {
     const random = seededRandom(seed);
     const events = Array.from({ length: n }, (_, i) =>
-      del(`ev${seed}-${i}`, Math.floor(random() * 240 * 4) / 4, `actor${Math.floor(random() * 3)}`, `target${Math.floor(random() * 6)}`),
+      del(
+        `ev${seed}-${i}`,
+        Math.floor(random() * 240 * 4) / 4,
+        `actor${Math.floor(random() * 3)}`,
+        `target${Math.floor(random() * 6)}`,
+      ),
     );
     // Some events delivered twice.
     return [...events, ...events.filter(() => random() < 0.15)];
@@ -186,14 +222,27 @@ describe("arrival order does not change the alerts", () => {
     it(`matches the definition in every shuffled order${distinct ? " (distinct)" : ""}`, async () => {
       const extra = `lateness: 1d\nsuppress: 20m${distinct ? "" : ""}`;
       const rules = deletions(extra).map((r) =>
-        distinct ? { ...r, rule: { ...r.rule, threshold: { ...r.rule.threshold!, count: 3, distinct: "target.id" } } } : r,
+        distinct
+          ? { ...r, rule: { ...r.rule, threshold: { ...r.rule.threshold!, count: 3, distinct: "target.id" } } }
+          : r,
       );
       for (const seed of [1, 2, 3]) {
         const events = randomEvents(seed, 120);
-        const expected = expectedAlertIds(events, "test.mass-delete", 3, 5 * MIN, 20 * MIN, distinct ? (e) => e.target.id! : undefined);
+        const expected = expectedAlertIds(
+          events,
+          "test.mass-delete",
+          3,
+          5 * MIN,
+          20 * MIN,
+          distinct ? (e) => e.target.id! : undefined,
+        );
         expect(expected.length).toBeGreaterThan(3);
         const sorted = [...events].sort((a, b) => a.time.localeCompare(b.time));
-        const orders = [sorted, [...sorted].reverse(), ...[11, 12, 13].map((s) => shuffle(events, seededRandom(seed * 100 + s)))];
+        const orders = [
+          sorted,
+          [...sorted].reverse(),
+          ...[11, 12, 13].map((s) => shuffle(events, seededRandom(seed * 100 + s))),
+        ];
         for (const [o, order] of orders.entries()) {
           const alerts = await runAll(engineFor(rules), randomBatches(order, seededRandom(seed + o)));
           const ids = alerts.map((a) => a.id).sort();
@@ -217,7 +266,13 @@ when: { "==": [{ var: action }, APITokenCreated] }
 title: "{{actor.email}} created a token <{{target.name}}>"
 `),
     );
-    const created = event({ id: "p1", time: "2026-03-01T10:00:00Z", action: "APITokenCreated", actor: { email: "eve@example.com" }, target: { name: "ci" } });
+    const created = event({
+      id: "p1",
+      time: "2026-03-01T10:00:00Z",
+      action: "APITokenCreated",
+      actor: { email: "eve@example.com" },
+      target: { name: "ci" },
+    });
     const other = event({ id: "p2", time: "2026-03-01T10:00:01Z", action: "Login" });
     const first = await engine.processBatch([created, other], "m1");
     expect(first.alerts).toHaveLength(1);

@@ -20,7 +20,8 @@ async function liveVerdict(line: string): Promise<{ ok: true; event: AuditEvent 
   const connector = createFileConnector(FileSourceSchema.parse({ name: "file", type: "file", path }));
   try {
     const events: AuditEvent[] = [];
-    for await (const page of connector.pull(undefined, { signal: new AbortController().signal, now: new Date() })) events.push(...page.events);
+    for await (const page of connector.pull(undefined, { signal: new AbortController().signal, now: new Date() }))
+      events.push(...page.events);
     expect(events).toHaveLength(1);
     return { ok: true, event: events[0]! };
   } catch (err) {
@@ -39,7 +40,8 @@ describe("one acceptance rule for every way records come in", () => {
     return { kind, text: hostileLine(kind, n, new Date(Date.UTC(2026, 2, 5, 10, 0, n)).toISOString()) };
   });
   // Every kind at least once.
-  kinds.forEach((kind, i) => lines.push({ kind, text: hostileLine(kind, 100 + i, "2026-03-05T11:00:00Z") }));
+  for (const [i, kind] of kinds.entries())
+    lines.push({ kind, text: hostileLine(kind, 100 + i, "2026-03-05T11:00:00Z") });
 
   it(`the live file source accepts exactly what acceptEventLine accepts, with the same event (seed ${SEED})`, async () => {
     for (const { kind, text } of lines) {
@@ -52,9 +54,11 @@ describe("one acceptance rule for every way records come in", () => {
     }
   });
 
-  it("vigil replay reports exactly the refused lines, by number, and evaluates the rest", { timeout: 180_000 }, async () => {
+  it("vigil replay reports exactly the refused lines, by number, and evaluates the rest", {
+    timeout: 180_000,
+  }, async () => {
     const path = join(dir, "replay.jsonl");
-    writeFileSync(path, lines.map((l) => l.text).join("\n") + "\n");
+    writeFileSync(path, `${lines.map((l) => l.text).join("\n")}\n`);
     const rules = join(dir, "rule.yaml");
     writeFileSync(rules, "id: t.any\nname: Any\nseverity: low\nwhen: { '!=': [{ var: id }, ''] }\n");
     const result = await runCli(["replay", "--rules", rules, "--events", path]);
@@ -75,10 +79,18 @@ describe("hostile strings in the window script", () => {
   );
 
   it("evaluates a 200-event batch holding lone surrogates and control characters in ids and group keys", async () => {
-    const engine = new Engine(rules, new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }));
+    const engine = new Engine(
+      rules,
+      new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+    );
     const events = Array.from({ length: 200 }, (_, n) => {
-      const kind = n < 2 ? "huge-attribute" : SAFE_KINDS.filter((k) => k !== "huge-attribute")[n % (SAFE_KINDS.length - 1)]!;
-      const accepted = acceptEventLine(hostileLine(kind, n, new Date(Date.UTC(2026, 2, 5, 10, 0, n % 60)).toISOString(), { target: { name: n % 2 ? "t\ud83d" : "t\u0001" } }));
+      const kind =
+        n < 2 ? "huge-attribute" : SAFE_KINDS.filter((k) => k !== "huge-attribute")[n % (SAFE_KINDS.length - 1)]!;
+      const accepted = acceptEventLine(
+        hostileLine(kind, n, new Date(Date.UTC(2026, 2, 5, 10, 0, n % 60)).toISOString(), {
+          target: { name: n % 2 ? "t\ud83d" : "t\u0001" },
+        }),
+      );
       if (!accepted.ok) throw new Error(accepted.reason);
       return accepted.event;
     });

@@ -28,9 +28,22 @@ function generateEvents(random: () => number, count: number, hostile: readonly H
     const actor = `user-${Math.floor(random() * 8)}`;
     const roll = random();
     const fields =
-      roll < 0.55 ? { action: "login", outcome: "failure" } : roll < 0.85 ? { action: "login", outcome: "success" } : roll < 0.92 ? { action: "token.create", outcome: "success" } : { action: "read", outcome: "success" };
+      roll < 0.55
+        ? { action: "login", outcome: "failure" }
+        : roll < 0.85
+          ? { action: "login", outcome: "success" }
+          : roll < 0.92
+            ? { action: "token.create", outcome: "success" }
+            : { action: "read", outcome: "success" };
     const kind = hostile.length && random() < 0.3 ? hostile[Math.floor(random() * hostile.length)]! : "good";
-    lines.push(hostileLine(kind, n, new Date(t).toISOString(), { ...fields, category: "other", actor: { id: actor }, target: { name: `t-${n}` } }));
+    lines.push(
+      hostileLine(kind, n, new Date(t).toISOString(), {
+        ...fields,
+        category: "other",
+        actor: { id: actor },
+        target: { name: `t-${n}` },
+      }),
+    );
   }
   return lines;
 }
@@ -55,7 +68,13 @@ async function feed(pipeline: Pipeline, lines: readonly string[], random: () => 
   writeFileSync(pipeline.eventsPath, "");
   const size = Math.ceil(lines.length / chunks);
   for (let i = 0; i < lines.length; i += size) {
-    appendFileSync(pipeline.eventsPath, lines.slice(i, i + size).map((line) => `${line}\n`).join(""));
+    appendFileSync(
+      pipeline.eventsPath,
+      lines
+        .slice(i, i + size)
+        .map((line) => `${line}\n`)
+        .join(""),
+    );
     await sleep(200 + random() * 400);
   }
 }
@@ -81,7 +100,10 @@ async function pipelineScenario(
     const expected = await pipeline.expectedAlertIds();
     for (const role of ROLES) for (let r = 0; r < (options.replicas ?? 1); r++) pipeline.spawn(role);
     await pipeline.waitStarted();
-    const [, notes] = await Promise.all([feed(pipeline, lines, random), options.faults ? options.faults(pipeline, random) : Promise.resolve("")]);
+    const [, notes] = await Promise.all([
+      feed(pipeline, lines, random),
+      options.faults ? options.faults(pipeline, random) : Promise.resolve(""),
+    ]);
     let outcome = await pipeline.settle(expected, options.settleMs ?? 60_000);
     let afterNotes = "";
     if (options.after) {
@@ -115,8 +137,14 @@ function killRandomly(role: Role, times: number) {
 
 const scenarios: Scenario[] = [
   { name: "baseline", run: (random) => pipelineScenario("baseline", random) },
-  { name: "kill-engine", run: (random) => pipelineScenario("kill-engine", random, { faults: killRandomly("engine", 4) }) },
-  { name: "kill-connectors", run: (random) => pipelineScenario("kill-connectors", random, { faults: killRandomly("connectors", 3) }) },
+  {
+    name: "kill-engine",
+    run: (random) => pipelineScenario("kill-engine", random, { faults: killRandomly("engine", 4) }),
+  },
+  {
+    name: "kill-connectors",
+    run: (random) => pipelineScenario("kill-connectors", random, { faults: killRandomly("connectors", 3) }),
+  },
   {
     name: "kill-notifier",
     run: (random) => pipelineScenario("kill-notifier", random, { faults: killRandomly("notifier", 3) }),
@@ -125,7 +153,10 @@ const scenarios: Scenario[] = [
       excuses: (r) => r.lost === 0 && r.unexpected === 0 && r.webhooksDoubled === 0 && r.doubled === r.emailsDoubled,
     },
   },
-  { name: "replicas", run: (random) => pipelineScenario("replicas", random, { replicas: 2, faults: killRandomly("engine", 2) }) },
+  {
+    name: "replicas",
+    run: (random) => pipelineScenario("replicas", random, { replicas: 2, faults: killRandomly("engine", 2) }),
+  },
   {
     name: "redis-restart",
     run: (random) =>
@@ -164,7 +195,10 @@ const scenarios: Scenario[] = [
           return `webhook answered 503 to ${refused} requests over ${Math.round((Date.now() - startedAt) / 1000)} s, ${failed} deliveries failed`;
         },
         after: async (pipeline) => {
-          const retried = await runVigil(["--config", pipeline.configPath, "deliveries", "retry", "--all"], pipeline.env);
+          const retried = await runVigil(
+            ["--config", pipeline.configPath, "deliveries", "retry", "--all"],
+            pipeline.env,
+          );
           return `deliveries retry --all: ${retried.stdout.trim().split("\n").at(-1) ?? ""}`;
         },
       }),
@@ -188,14 +222,20 @@ const scenarios: Scenario[] = [
           return `SMTP answered 451 to ${refused} messages over ${Math.round((Date.now() - startedAt) / 1000)} s, ${failed} deliveries failed`;
         },
         after: async (pipeline) => {
-          const retried = await runVigil(["--config", pipeline.configPath, "jobs", "retry", "--queue", "deliveries", "--all"], pipeline.env);
+          const retried = await runVigil(
+            ["--config", pipeline.configPath, "jobs", "retry", "--queue", "deliveries", "--all"],
+            pipeline.env,
+          );
           return `jobs retry --queue deliveries --all: ${retried.stdout.trim().split("\n").at(-1) ?? ""}`;
         },
       }),
   },
   {
     name: "hostile-strings",
-    run: (random) => pipelineScenario("hostile-strings", random, { hostile: ["lone-surrogate-id", "lone-surrogate-attribute", "control-characters", "partial", "huge-attribute"] }),
+    run: (random) =>
+      pipelineScenario("hostile-strings", random, {
+        hostile: ["lone-surrogate-id", "lone-surrogate-attribute", "control-characters", "partial", "huge-attribute"],
+      }),
   },
   { name: "redis-startup", run: () => redisStartup() },
 ];
@@ -214,7 +254,11 @@ async function redisStartup(): Promise<ScenarioResult> {
   const pipelineLog = new Pipeline("redis-startup", secrets, logDir);
   try {
     for (const [what, url, message] of cases) {
-      const result = await runVigil(["run", "engine", "--port", "0"], { VIGIL_REDIS_WAIT: "2s", VIGIL_LOG_LEVEL: "info", ...configEnv(url) });
+      const result = await runVigil(["run", "engine", "--port", "0"], {
+        VIGIL_REDIS_WAIT: "2s",
+        VIGIL_LOG_LEVEL: "info",
+        ...configEnv(url),
+      });
       pipelineLog.log(result.stderr, what);
       const errorLines = result.stderr.split("\n").filter((line) => line && !line.startsWith("{"));
       const good = result.code === 2 && errorLines.length === 1 && message.test(errorLines[0]!);
@@ -224,7 +268,17 @@ async function redisStartup(): Promise<ScenarioResult> {
   } finally {
     await server.dispose();
   }
-  return { name: "redis-startup", expected: cases.length, delivered: ok, lost: cases.length - ok, doubled: 0, unexpected: 0, emailsDoubled: 0, webhooksDoubled: 0, notes: notes.join(", ") };
+  return {
+    name: "redis-startup",
+    expected: cases.length,
+    delivered: ok,
+    lost: cases.length - ok,
+    doubled: 0,
+    unexpected: 0,
+    emailsDoubled: 0,
+    webhooksDoubled: 0,
+    notes: notes.join(", "),
+  };
 }
 
 /** A config file naming only redis.url, through the environment. */
@@ -253,11 +307,22 @@ async function main(): Promise<void> {
     try {
       result = await scenario.run(random);
     } catch (err) {
-      result = { name: scenario.name, expected: 0, delivered: 0, lost: 0, doubled: 0, unexpected: 1, emailsDoubled: 0, webhooksDoubled: 0, notes: `scenario error: ${(err as Error).message}` };
+      result = {
+        name: scenario.name,
+        expected: 0,
+        delivered: 0,
+        lost: 0,
+        doubled: 0,
+        unexpected: 1,
+        emailsDoubled: 0,
+        webhooksDoubled: 0,
+        notes: `scenario error: ${(err as Error).message}`,
+      };
     }
     results.push(result);
     let line = formatLine(result);
-    if (line.startsWith("FAIL") && scenario.open?.excuses(result)) line = `OPEN${line.slice(4)}  [${scenario.open.why}]`;
+    if (line.startsWith("FAIL") && scenario.open?.excuses(result))
+      line = `OPEN${line.slice(4)}  [${scenario.open.why}]`;
     if (line.startsWith("FAIL")) failures++;
     console.log(line);
   }
@@ -281,7 +346,9 @@ function scanLogs(): number {
     }
   }
   const unique = [...new Set(leaks)];
-  console.log(`${unique.length ? "FAIL" : "PASS"}  ${"secrets-in-logs".padEnd(16)} ${lines} log lines scanned for ${values.length} secrets: ${unique.length ? unique.join(", ") : "none found"}`);
+  console.log(
+    `${unique.length ? "FAIL" : "PASS"}  ${"secrets-in-logs".padEnd(16)} ${lines} log lines scanned for ${values.length} secrets: ${unique.length ? unique.join(", ") : "none found"}`,
+  );
   return unique.length ? 1 : 0;
 }
 

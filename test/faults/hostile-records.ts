@@ -16,7 +16,14 @@ export type HostileKind =
   | "huge-id"
   | "huge-line";
 
-export const SAFE_KINDS: readonly HostileKind[] = ["good", "partial", "lone-surrogate-id", "lone-surrogate-attribute", "control-characters", "huge-attribute"];
+export const SAFE_KINDS: readonly HostileKind[] = [
+  "good",
+  "partial",
+  "lone-surrogate-id",
+  "lone-surrogate-attribute",
+  "control-characters",
+  "huge-attribute",
+];
 export const BAD_KINDS: readonly HostileKind[] = ["unknown-field", "invalid-json", "bad-time", "huge-id", "huge-line"];
 
 /** One JSON line of the given kind; `n` makes it unique, `time` is its event time. */
@@ -45,9 +52,18 @@ export function hostileLine(kind: HostileKind, n: number, time: string, fields: 
       // JSON.stringify writes a lone surrogate as the escape \udXXX, as a provider's JSON would.
       return JSON.stringify({ ...full, id: `lone-\ud83d-${n}`, nativeId: `lone-\ud83d-${n}` });
     case "lone-surrogate-attribute":
-      return JSON.stringify({ ...full, actor: { ...full.actor, name: `\udc00name-${n}` }, attributes: { note: `half \ud83d`, [`key-\udfff-${n}`]: 1 } });
+      return JSON.stringify({
+        ...full,
+        actor: { ...full.actor, name: `\udc00name-${n}` },
+        attributes: { note: `half \ud83d`, [`key-\udfff-${n}`]: 1 },
+      });
     case "control-characters":
-      return JSON.stringify({ ...full, action: `${full.action}`, target: { name: `bad\u0000\u0007\u001b[31m-${n}` }, attributes: { "k\u0001": "v\u007f" } });
+      return JSON.stringify({
+        ...full,
+        action: `${full.action}`,
+        target: { name: `bad\u0000\u0007\u001b[31m-${n}` },
+        attributes: { "k\u0001": "v\u007f" },
+      });
     case "huge-attribute":
       return JSON.stringify({ ...full, attributes: { blob: "A".repeat(1024 * 1024 + (n % 1000)) } });
     case "unknown-field":

@@ -48,9 +48,16 @@ title: "token {{target.name}} created by {{actor.id}}"
 `;
 
 /** Runs a command of the CLI to its end (replay, deliveries retry…), as its own process. */
-export function runVigil(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runVigil(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, VIGIL_LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, VIGIL_LOG_LEVEL: "warn", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
@@ -91,12 +98,21 @@ export class Pipeline {
   smtp!: SmtpSink;
   webhook!: WebhookSink;
 
-  constructor(readonly name: string, readonly secrets: SuiteSecrets, logDir: string, private readonly options: { attempts?: number; backoff?: string } = {}) {
+  constructor(
+    readonly name: string,
+    readonly secrets: SuiteSecrets,
+    logDir: string,
+    private readonly options: { attempts?: number; backoff?: string } = {},
+  ) {
     this.logPath = join(logDir, `${name}.log`);
   }
 
   get env(): Record<string, string> {
-    return { FAULT_REDIS_URL: this.redis.url, FAULT_SMTP_PASSWORD: this.secrets.smtpPassword, FAULT_WEBHOOK_SECRET: this.secrets.webhookSecret };
+    return {
+      FAULT_REDIS_URL: this.redis.url,
+      FAULT_SMTP_PASSWORD: this.secrets.smtpPassword,
+      FAULT_WEBHOOK_SECRET: this.secrets.webhookSecret,
+    };
   }
 
   async start(lines: readonly string[]): Promise<void> {
@@ -128,20 +144,30 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
 
   /** What `vigil replay` raises on the same input: the alert ids every run must deliver. */
   async expectedAlertIds(): Promise<Set<string>> {
-    const result = await runVigil(["--config", this.configPath, "replay", "--rules", this.rulesPath, "--events", this.eventsPath], this.env);
+    const result = await runVigil(
+      ["--config", this.configPath, "replay", "--rules", this.rulesPath, "--events", this.eventsPath],
+      this.env,
+    );
     this.log(`replay exit ${result.code}\n${result.stderr}`);
-    const ids = result.stdout.split("\n").filter(Boolean).map((line) => (JSON.parse(line) as { id: string }).id);
+    const ids = result.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { id: string }).id);
     return new Set(ids);
   }
 
   /** Starts one more process of a role. */
   spawn(role: Role): RoleProcess {
     const replica = this.processes.filter((p) => p.role === role).length;
-    const child = spawn(process.execPath, ["--import", "tsx", MAIN, "--config", this.configPath, "run", role, "--port", "0"], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...this.env, VIGIL_LOG_LEVEL: "info", VIGIL_REDIS_WAIT: "2m" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", MAIN, "--config", this.configPath, "run", role, "--port", "0"],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...this.env, VIGIL_LOG_LEVEL: "info", VIGIL_REDIS_WAIT: "2m" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     const tag = `${role}#${replica}`;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     const process_: RoleProcess = { role, replica, child, exited, started: false };
@@ -179,7 +205,9 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
   }
 
   running(role?: Role): RoleProcess[] {
-    return this.processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null && (role === undefined || p.role === role));
+    return this.processes.filter(
+      (p) => p.child.exitCode === null && p.child.signalCode === null && (role === undefined || p.role === role),
+    );
   }
 
   /** SIGKILL: no shutdown, locks held until they expire. */
@@ -189,7 +217,10 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
   }
 
   log(text: string, tag = "suite"): void {
-    appendFileSync(this.logPath, text.endsWith("\n") ? text.replace(/^/gm, `[${tag}] `).replace(/\[[^\]]*\] $/, "") : `[${tag}] ${text}\n`);
+    appendFileSync(
+      this.logPath,
+      text.endsWith("\n") ? text.replace(/^/gm, `[${tag}] `).replace(/\[[^\]]*\] $/, "") : `[${tag}] ${text}\n`,
+    );
   }
 
   /** Alert ids delivered: per channel, how many times each arrived (accepted by the receiver). */

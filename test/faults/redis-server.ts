@@ -44,7 +44,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let exited: Promise<void> = Promise.resolve();
 
   async function answers(): Promise<boolean> {
-    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 500 });
+    const probe = new Redis(url, {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 500,
+    });
     probe.on("error", () => undefined);
     try {
       await probe.connect();
@@ -69,7 +74,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       exited = new Promise<void>((resolve) => current.once("exit", () => resolve()));
       const deadline = Date.now() + 10_000;
       while (!(await answers())) {
-        if (Date.now() > deadline || current.exitCode !== null) throw new Error(`redis-server on port ${port} did not start`);
+        if (Date.now() > deadline || current.exitCode !== null)
+          throw new Error(`redis-server on port ${port} did not start`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },

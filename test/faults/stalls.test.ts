@@ -18,7 +18,11 @@ afterAll(async () => {
 /** Starts a worker process that takes one job and hangs; resolves once it holds the job, with a SIGKILL. */
 async function hangOnJob(prefix: string, queueName: string): Promise<{ jobId: string; kill(): Promise<void> }> {
   // `node --import tsx`, not the tsx launcher: one process, so SIGKILL kills the worker itself.
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "test/faults/hanging-worker.ts"), REDIS_URL, prefix, queueName], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(REPO_ROOT, "test/faults/hanging-worker.ts"), REDIS_URL, prefix, queueName],
+    { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] },
+  );
   children.push(child);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let output = "";
@@ -38,7 +42,11 @@ describe("a worker killed while it holds a job", () => {
     const ks = keyspace();
     const queue = new Queue("vigil-events", { connection: redis, prefix: ks.queuePrefix });
     opened.push(queue);
-    await queue.add("batch", { n: 1 }, { jobId: "batch-1", attempts: 3, backoff: { type: "fixed", delay: 100 }, removeOnFail: false });
+    await queue.add(
+      "batch",
+      { n: 1 },
+      { jobId: "batch-1", attempts: 3, backoff: { type: "fixed", delay: 100 }, removeOnFail: false },
+    );
 
     for (let crash = 1; crash <= 2; crash++) {
       const hung = await hangOnJob(ks.queuePrefix, "vigil-events");
@@ -62,6 +70,8 @@ describe("a worker killed while it holds a job", () => {
     expect(job.returnvalue).toBe("done");
     expect(job.attemptsMade).toBe(1); // the two crashes did not count as attempts
     // Lock expiry plus one stall check: seconds, not BullMQ's default 30–60 s.
-    expect(pickedUpAfterMs).toBeLessThan(WORKER_RECOVERY_OPTIONS.lockDuration + 2 * WORKER_RECOVERY_OPTIONS.stalledInterval + 2_000);
+    expect(pickedUpAfterMs).toBeLessThan(
+      WORKER_RECOVERY_OPTIONS.lockDuration + 2 * WORKER_RECOVERY_OPTIONS.stalledInterval + 2_000,
+    );
   }, 240_000);
 });

@@ -37,11 +37,18 @@ title: "token <{{target.name}}> created"
 
 function eventLine(id: string, minute: number, action: string, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
-    id: `files:${id}`, source: "files", provider: "zendesk", nativeId: id,
+    id: `files:${id}`,
+    source: "files",
+    provider: "zendesk",
+    nativeId: id,
     time: new Date(Date.UTC(2026, 2, 1, 9, minute)).toISOString(),
-    action, category: "delete", outcome: "success",
-    actor: { id: "42", email: "mallory@example.com" }, target: { type: "user", id: id },
-    attributes: {}, raw: { id },
+    action,
+    category: "delete",
+    outcome: "success",
+    actor: { id: "42", email: "mallory@example.com" },
+    target: { type: "user", id: id },
+    attributes: {},
+    raw: { id },
     ...extra,
   });
 }
@@ -87,7 +94,10 @@ server: { host: 127.0.0.1, port: ${port} }
   }
 
   it("turns events in a file into emails and signed webhooks, keeps tailing, and stops cleanly on SIGTERM", async () => {
-    writeFileSync(join(dir, "events.jsonl"), [eventLine("1", 0, "destroy"), eventLine("2", 1, "destroy"), eventLine("3", 2, "destroy"), ""].join("\n"));
+    writeFileSync(
+      join(dir, "events.jsonl"),
+      [eventLine("1", 0, "destroy"), eventLine("2", 1, "destroy"), eventLine("3", 2, "destroy"), ""].join("\n"),
+    );
     const port = await freePort();
     const config = await writeConfig(port);
     const env = { TEST_REDIS_URL: REDIS_URL, TEST_WEBHOOK_SECRET: secret };
@@ -97,12 +107,18 @@ server: { host: 127.0.0.1, port: ${port} }
       expect(mails[0]!.subject).toBe("[HIGH] mallory@example.com deleted 3 users");
       expect(mails[0]!.text).toContain("mallory@example.com deleted 3 users");
       const [first] = await webhook.waitFor(1, 20_000);
-      const verified = new Webhook(secret).verify(first!.body, first!.headers as Record<string, string>) as { ruleId: string; eventIds: string[] };
+      const verified = new Webhook(secret).verify(first!.body, first!.headers as Record<string, string>) as {
+        ruleId: string;
+        eventIds: string[];
+      };
       expect(verified.ruleId).toBe("e2e.mass-delete");
       expect(verified.eventIds).toEqual(["files:1", "files:2", "files:3"]);
 
       // The connector keeps tailing the file.
-      appendFileSync(join(dir, "events.jsonl"), `${eventLine("4", 3, "APITokenCreated", { target: { type: "api_token", name: "<ci>" } })}\n`);
+      appendFileSync(
+        join(dir, "events.jsonl"),
+        `${eventLine("4", 3, "APITokenCreated", { target: { type: "api_token", name: "<ci>" } })}\n`,
+      );
       const both = await webhook.waitFor(2, 20_000);
       expect(both[1]!.verified).toBe(true);
       expect((both[1]!.json as { title: string }).title).toBe("token <<ci>> created");
@@ -134,7 +150,10 @@ server: { host: 127.0.0.1, port: ${port} }
     webhook.requests.length = 0;
     smtp.messages.length = 0;
     webhook.respondWith(() => 400);
-    writeFileSync(join(dir, "events.jsonl"), `${eventLine("t1", 30, "APITokenCreated", { id: "files:t1", target: { name: "deploy" } })}\n`);
+    writeFileSync(
+      join(dir, "events.jsonl"),
+      `${eventLine("t1", 30, "APITokenCreated", { id: "files:t1", target: { name: "deploy" } })}\n`,
+    );
     await redis.del(new Keyspace(prefix).key("source", "files", "checkpoint"));
     const port = await freePort();
     const config = await writeConfig(port);
@@ -143,12 +162,24 @@ server: { host: 127.0.0.1, port: ${port} }
     try {
       await smtp.waitFor(1, 20_000);
       let failed = { stdout: "", code: 0 as number | null };
-      await waitUntil(async () => {
-        failed = await runCli(["--config", config, "deliveries", "failed", "--json"], { env });
-        return failed.stdout.trim() !== "";
-      }, 30_000, "a failed delivery");
-      const [delivery] = failed.stdout.trim().split("\n").map((l) => JSON.parse(l));
-      expect(delivery).toMatchObject({ channel: "hook", ruleId: "e2e.token", title: "token <deploy> created", attempts: 1 });
+      await waitUntil(
+        async () => {
+          failed = await runCli(["--config", config, "deliveries", "failed", "--json"], { env });
+          return failed.stdout.trim() !== "";
+        },
+        30_000,
+        "a failed delivery",
+      );
+      const [delivery] = failed.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(delivery).toMatchObject({
+        channel: "hook",
+        ruleId: "e2e.token",
+        title: "token <deploy> created",
+        attempts: 1,
+      });
       expect(delivery.failedReason).toMatch(/400/);
 
       webhook.respondWith(() => 204);
@@ -157,7 +188,12 @@ server: { host: 127.0.0.1, port: ${port} }
       const [received] = await webhook.waitFor(2, 20_000).then((all) => all.slice(1));
       expect(received!.verified).toBe(true);
       expect(received!.headers["webhook-id"]).toBe(webhook.requests[0]!.headers["webhook-id"]);
-      await waitUntil(async () => (await runCli(["--config", config, "deliveries", "failed"], { env })).stdout.includes("no failed deliveries"), 20_000, "the failed list to empty");
+      await waitUntil(
+        async () =>
+          (await runCli(["--config", config, "deliveries", "failed"], { env })).stdout.includes("no failed deliveries"),
+        20_000,
+        "the failed list to empty",
+      );
     } finally {
       vigil.child.kill("SIGTERM");
       await vigil.exited;

@@ -28,7 +28,9 @@ describe("the rules shipped in rules/", () => {
   it("start with the yaml-language-server schema comment, and the schema file is current", () => {
     for (const folder of readdirSync(RULES_DIR, { withFileTypes: true }).filter((d) => d.isDirectory())) {
       for (const file of readdirSync(join(RULES_DIR, folder.name))) {
-        expect(readFileSync(join(RULES_DIR, folder.name, file), "utf8").split("\n")[0]).toBe("# yaml-language-server: $schema=../../schema/rule.schema.json");
+        expect(readFileSync(join(RULES_DIR, folder.name, file), "utf8").split("\n")[0]).toBe(
+          "# yaml-language-server: $schema=../../schema/rule.schema.json",
+        );
       }
     }
     const committed = JSON.parse(readFileSync(join(RULES_DIR, "../schema/rule.schema.json"), "utf8"));
@@ -37,7 +39,10 @@ describe("the rules shipped in rules/", () => {
 
   it("a failing rule test is reported as failed", async () => {
     const [first] = rules;
-    const broken = { ...first!, rule: { ...first!.rule, tests: [{ ...first!.rule.tests![0]!, expect: { alerts: 99 } }] } };
+    const broken = {
+      ...first!,
+      rule: { ...first!.rule, tests: [{ ...first!.rule.tests![0]!, expect: { alerts: 99 } }] },
+    };
     const [result] = await runRuleTests([broken], redis);
     expect(result).toMatchObject({ passed: false, message: expect.stringContaining("expected 99 alert(s)") });
   });

@@ -28,7 +28,10 @@ export interface GlobalOptions {
 
 /** An error the CLI reports as its message alone, with an exit code. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
   }
 }
@@ -54,7 +57,10 @@ export function cliContext(options: GlobalOptions): CliContext {
  * Connects to the configured Redis, waiting a bounded time while nothing answers (one JSON log
  * line per retry); a malformed URL, refused credentials or no answer is a {@link RedisConnectError}.
  */
-export async function requireRedis(config: Config, options: { logger?: Logger; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Redis> {
+export async function requireRedis(
+  config: Config,
+  options: { logger?: Logger; signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<Redis> {
   return connectRedis(config.redis.url, { timeoutMs: readEnv().VIGIL_REDIS_WAIT, ...options });
 }
 

@@ -1,13 +1,22 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { openQueue, QUEUE_NAMES, type Keyspace, type VigilQueues } from "@vigil/core";
+import { openQueue, type QUEUE_NAMES, type Keyspace, type VigilQueues } from "@vigil/core";
 
 /** The queues `vigil jobs` and `vigil status` look at, by their short name. */
-export const QUEUE_KEYS = ["events", "alerts", "deliveries", "polls"] as const satisfies readonly (keyof typeof QUEUE_NAMES)[];
+export const QUEUE_KEYS = [
+  "events",
+  "alerts",
+  "deliveries",
+  "polls",
+] as const satisfies readonly (keyof typeof QUEUE_NAMES)[];
 export type QueueKey = (typeof QUEUE_KEYS)[number];
 
 /** Every pipeline queue plus `vigil-polls`; `close()` closes the one it opened (the others belong to `queues`). */
-export function allQueues(redis: Redis, keyspace: Keyspace, queues: VigilQueues): { byKey: Record<QueueKey, Queue>; close(): Promise<void> } {
+export function allQueues(
+  redis: Redis,
+  keyspace: Keyspace,
+  queues: VigilQueues,
+): { byKey: Record<QueueKey, Queue>; close(): Promise<void> } {
   const polls = openQueue("polls", redis, keyspace.queuePrefix);
   return {
     byKey: { events: queues.events, alerts: queues.alerts, deliveries: queues.deliveries, polls },
@@ -30,6 +39,15 @@ export async function listFailedJobs(queue: Queue, key: QueueKey, limit?: number
   return jobs.flatMap((job) => {
     if (!job?.id) return [];
     const failedOn = job.finishedOn ?? job.processedOn ?? job.timestamp;
-    return [{ queue: key, id: job.id, name: job.name, attempts: job.attemptsMade, failedReason: job.failedReason ?? "", failedAt: new Date(failedOn).toISOString() }];
+    return [
+      {
+        queue: key,
+        id: job.id,
+        name: job.name,
+        attempts: job.attemptsMade,
+        failedReason: job.failedReason ?? "",
+        failedAt: new Date(failedOn).toISOString(),
+      },
+    ];
   });
 }

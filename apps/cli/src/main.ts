@@ -15,7 +15,17 @@ const program = new Command()
   .name("vigil")
   .description("Vigil: detection rules over SaaS audit logs, alerts by email and webhook")
   .option("-c, --config <file>", "config file (default: $VIGIL_CONFIG, else ./vigil.config.yaml if present)")
-  .addOption(new Option("--log-level <level>", "log level (default: $VIGIL_LOG_LEVEL or info)").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
+  .addOption(
+    new Option("--log-level <level>", "log level (default: $VIGIL_LOG_LEVEL or info)").choices([
+      "fatal",
+      "error",
+      "warn",
+      "info",
+      "debug",
+      "trace",
+      "silent",
+    ]),
+  )
   .showHelpAfterError()
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });

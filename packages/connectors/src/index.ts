@@ -48,7 +48,12 @@ export {
   type RetryPolicy,
   type SignableRequest,
 } from "./kit/http-client.js";
-export { CheckpointStore, SourceHealthSchema, type RunProgress, type SourceHealth } from "./runtime/checkpoint-store.js";
+export {
+  CheckpointStore,
+  SourceHealthSchema,
+  type RunProgress,
+  type SourceHealth,
+} from "./runtime/checkpoint-store.js";
 export {
   eventBatchJobId,
   getSourcesStatus,
@@ -58,7 +63,14 @@ export {
   type PullResult,
   type SourceStatus,
 } from "./runtime/poll-worker.js";
-export { WindowCheckpointSchema, windowedPull, type TimeWindow, type WindowCheckpoint, type WindowedPullSettings, type WindowedSource } from "./kit/windowed-pull.js";
+export {
+  WindowCheckpointSchema,
+  windowedPull,
+  type TimeWindow,
+  type WindowCheckpoint,
+  type WindowedPullSettings,
+  type WindowedSource,
+} from "./kit/windowed-pull.js";
 export { LOGFIRE_BASE_URLS, createLogfireConnector } from "./providers/logfire/logfire.connector.js";
 export { normalizeLogfireRecord } from "./providers/logfire/logfire.normalize.js";
 export { LogfireAuditLogSchema, type LogfireAuditLog } from "./providers/logfire/logfire.records.js";
@@ -66,7 +78,13 @@ export { createBloodhoundConnector } from "./providers/bloodhound/bloodhound.con
 export { normalizeBloodHoundRecord } from "./providers/bloodhound/bloodhound.normalize.js";
 export { BloodHoundAuditLogSchema, type BloodHoundAuditLog } from "./providers/bloodhound/bloodhound.records.js";
 export { bloodHoundSignature } from "./providers/bloodhound/bloodhound.signature.js";
-export { PYLON_BASE_URL, PylonCheckpointSchema, createPylonConnector, type PylonCheckpoint, type PylonConnectorOptions } from "./providers/pylon/pylon.connector.js";
+export {
+  PYLON_BASE_URL,
+  PylonCheckpointSchema,
+  createPylonConnector,
+  type PylonCheckpoint,
+  type PylonConnectorOptions,
+} from "./providers/pylon/pylon.connector.js";
 export { PYLON_ACTION_MEANINGS, normalizePylonRecord, pylonActionMeaning } from "./providers/pylon/pylon.normalize.js";
 export { PylonAuditLogSchema, type PylonAuditLog } from "./providers/pylon/pylon.records.js";
 export { createZendeskConnector } from "./providers/zendesk/zendesk.connector.js";

@@ -51,7 +51,10 @@ export interface LoadConfigOptions<T extends object> {
 }
 
 /** Where the config comes from, following `--config`, then `VIGIL_CONFIG`, then the default file. */
-export function configPath(options: { path?: string; env?: Record<string, string | undefined> } = {}): { path: string; explicit: boolean } {
+export function configPath(options: { path?: string; env?: Record<string, string | undefined> } = {}): {
+  path: string;
+  explicit: boolean;
+} {
   const env = options.env ?? process.env;
   if (options.path) return { path: options.path, explicit: true };
   if (env.VIGIL_CONFIG) return { path: env.VIGIL_CONFIG, explicit: true };
@@ -68,13 +71,20 @@ export function loadConfig<T extends object>(options: LoadConfigOptions<T>): T &
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" && !explicit) return options.schema.parse({});
-    throw new ConfigError([{ file: path, message: `cannot read config: ${code ?? errorMessage(err)}` }], { cause: err });
+    throw new ConfigError([{ file: path, message: `cannot read config: ${code ?? errorMessage(err)}` }], {
+      cause: err,
+    });
   }
   return { ...parseConfigText(options.schema, text, path, env), file: path };
 }
 
 /** Validates config text (YAML or JSON) as if read from `file`. */
-export function parseConfigText<T>(schema: z.ZodType<T, unknown>, text: string, file: string, env: Record<string, string | undefined> = process.env): T {
+export function parseConfigText<T>(
+  schema: z.ZodType<T, unknown>,
+  text: string,
+  file: string,
+  env: Record<string, string | undefined> = process.env,
+): T {
   const { documents, problems } = parseSourceDocuments(text, file);
   if (problems.length) throw new ConfigError(problems);
   if (documents.length > 1) {

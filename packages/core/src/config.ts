@@ -92,7 +92,10 @@ const CONFIG_SHAPE = {
 };
 
 /** The config as every package sees it; `S` and `C` narrow its sources and channels to the types a package knows. */
-export type Config<S extends SourceConfigBase = SourceConfigBase, C extends ChannelConfigBase = ChannelConfigBase> = z.infer<z.ZodObject<typeof CONFIG_SHAPE>> & {
+export type Config<
+  S extends SourceConfigBase = SourceConfigBase,
+  C extends ChannelConfigBase = ChannelConfigBase,
+> = z.infer<z.ZodObject<typeof CONFIG_SHAPE>> & {
   sources: S[];
   channels: C[];
 };
@@ -102,7 +105,12 @@ export type Config<S extends SourceConfigBase = SourceConfigBase, C extends Chan
  * type's schema (from @vigil/connectors), `channel` that of every channel type (from
  * @vigil/notifier). The composition root (the CLI) joins them; core knows neither.
  */
-export function createConfigSchema<S extends SourceConfigBase, C extends ChannelConfigBase, SI = unknown, CI = unknown>(parts: { source: z.ZodType<S, SI>; channel: z.ZodType<C, CI> }) {
+export function createConfigSchema<
+  S extends SourceConfigBase,
+  C extends ChannelConfigBase,
+  SI = unknown,
+  CI = unknown,
+>(parts: { source: z.ZodType<S, SI>; channel: z.ZodType<C, CI> }) {
   return z
     .strictObject({
       redis: CONFIG_SHAPE.redis,
@@ -118,23 +126,27 @@ export function createConfigSchema<S extends SourceConfigBase, C extends Channel
       const unique = (items: { name: string }[], key: string) => {
         const seen = new Set<string>();
         items.forEach((item, i) => {
-          if (seen.has(item.name)) ctx.addIssue({ code: "custom", path: [key, i, "name"], message: `duplicate ${key} name "${item.name}"` });
+          if (seen.has(item.name))
+            ctx.addIssue({ code: "custom", path: [key, i, "name"], message: `duplicate ${key} name "${item.name}"` });
           seen.add(item.name);
         });
       };
       unique(config.sources, "sources");
       unique(config.channels, "channels");
       const channelNames = new Set(config.channels.map((c) => c.name));
-      config.routes.forEach((route, i) =>
-        route.channels.forEach((name, j) => {
-          if (!channelNames.has(name)) ctx.addIssue({ code: "custom", path: ["routes", i, "channels", j], message: `unknown channel "${name}"` });
-        }),
-      );
+      for (const [i, route] of config.routes.entries()) {
+        for (const [j, name] of route.channels.entries()) {
+          if (!channelNames.has(name))
+            ctx.addIssue({ code: "custom", path: ["routes", i, "channels", j], message: `unknown channel "${name}"` });
+        }
+      }
     });
 }
 
 /** A config schema built by {@link createConfigSchema}. */
-export type ConfigSchemaOf<S extends SourceConfigBase, C extends ChannelConfigBase> = ReturnType<typeof createConfigSchema<S, C>>;
+export type ConfigSchemaOf<S extends SourceConfigBase, C extends ChannelConfigBase> = ReturnType<
+  typeof createConfigSchema<S, C>
+>;
 
 /** The config's defaults for everything but sources and channels (what a missing config file means). */
 export const CONFIG_DEFAULTS: Omit<Config, "sources" | "channels"> = z.strictObject(CONFIG_SHAPE).parse({});

@@ -1,6 +1,15 @@
 import { z } from "zod";
 
-export const EVENT_CATEGORIES = ["authentication", "create", "read", "update", "delete", "permission", "export", "other"] as const;
+export const EVENT_CATEGORIES = [
+  "authentication",
+  "create",
+  "read",
+  "update",
+  "delete",
+  "permission",
+  "export",
+  "other",
+] as const;
 export const EVENT_OUTCOMES = ["success", "failure", "unknown"] as const;
 
 export const EventCategorySchema = z.enum(EVENT_CATEGORIES);
@@ -95,7 +104,8 @@ export const EVENT_LIMITS = {
 } as const;
 
 /** Lone UTF-16 surrogates (which no JSON decoder outside JavaScript accepts) and C0 controls other than tab, newline and carriage return, and DEL. */
-const UNSAFE_CHARS = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+const UNSAFE_CHARS =
+  /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 
 function escapeUnsafe(char: string): string {
   return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
@@ -148,7 +158,10 @@ export function normalizeEventStrings<T>(value: T): { value: T } & StringNormali
       let copy: unknown[] | undefined;
       node.forEach((item, i) => {
         const fixed = visit(item, path ? `${path}.${i}` : String(i));
-        if (fixed !== item) (copy ??= [...node])[i] = fixed;
+        if (fixed !== item) {
+          copy ??= [...node];
+          copy[i] = fixed;
+        }
       });
       return copy ?? node;
     }
@@ -171,7 +184,12 @@ export function normalizeEventStrings<T>(value: T): { value: T } & StringNormali
     return node;
   };
   const fixed = visit(value, "") as T;
-  return { value: fixed, escaped: [...new Set(report.escaped)], truncated: [...new Set(report.truncated)], chars: report.chars };
+  return {
+    value: fixed,
+    escaped: [...new Set(report.escaped)],
+    truncated: [...new Set(report.truncated)],
+    chars: report.chars,
+  };
 }
 
 /** Why a record was refused, naming the field when one is at fault. */
@@ -200,17 +218,26 @@ const IDENTITY_FIELDS = ["id", "nativeId", "source", "provider"] as const;
 export function acceptEvent(value: unknown): EventAcceptance | EventRefusal {
   const normalized = normalizeEventStrings(value);
   if (normalized.chars > EVENT_LIMITS.eventChars) {
-    return { ok: false, reason: `event is larger than ${EVENT_LIMITS.eventChars} characters even with long strings cut (${normalized.chars})` };
+    return {
+      ok: false,
+      reason: `event is larger than ${EVENT_LIMITS.eventChars} characters even with long strings cut (${normalized.chars})`,
+    };
   }
   const parsed = PartialAuditEventSchema.safeParse(normalized.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     if (!issue) return { ok: false, reason: "not an event" };
     if (issue.code === "unrecognized_keys") {
-      return { ok: false, reason: `unknown field(s) ${issue.keys.join(", ")}`, ...(issue.keys[0] ? { field: [...issue.path, issue.keys[0]].join(".") } : {}) };
+      return {
+        ok: false,
+        reason: `unknown field(s) ${issue.keys.join(", ")}`,
+        ...(issue.keys[0] ? { field: [...issue.path, issue.keys[0]].join(".") } : {}),
+      };
     }
     const field = issue.path.join(".");
-    return field ? { ok: false, reason: `field ${field}: ${issue.message}`, field } : { ok: false, reason: issue.message };
+    return field
+      ? { ok: false, reason: `field ${field}: ${issue.message}`, field }
+      : { ok: false, reason: issue.message };
   }
   for (const field of IDENTITY_FIELDS) {
     if (parsed.data[field].length > EVENT_LIMITS.identityChars) {

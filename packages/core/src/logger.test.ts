@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { captureConsole, clearSecrets, collectSecrets, createLogger, redactSecrets, registerSecrets, serializeError } from "./logger.js";
+import {
+  captureConsole,
+  clearSecrets,
+  collectSecrets,
+  createLogger,
+  redactSecrets,
+  registerSecrets,
+  serializeError,
+} from "./logger.js";
 
 /** A logger writing to memory; returns the parsed lines. */
 function memoryLogger() {
@@ -20,11 +28,17 @@ afterEach(() => clearSecrets());
 describe("secrets in logs", () => {
   it("serializes a Redis reply error without its command arguments or stack", () => {
     const serialized = serializeError(replyError("hunter2-redis"));
-    expect(serialized).toEqual({ type: "ReplyError", message: "WRONGPASS invalid username-password pair or user is disabled.", command: "auth" });
+    expect(serialized).toEqual({
+      type: "ReplyError",
+      message: "WRONGPASS invalid username-password pair or user is disabled.",
+      command: "auth",
+    });
   });
 
   it("keeps the stack of errors that look like bugs, and causes", () => {
-    const err = new TypeError("x is undefined", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
+    const err = new TypeError("x is undefined", {
+      cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
+    });
     const serialized = serializeError(err);
     expect(serialized.stack).toContain("TypeError: x is undefined");
     expect(serialized.cause).toEqual({ type: "Error", message: "connect ECONNREFUSED", code: "ECONNREFUSED" });
@@ -33,11 +47,19 @@ describe("secrets in logs", () => {
   it("collects every secret of a config: secret-named keys at any depth and URL passwords", () => {
     const config = {
       redis: { url: "redis://user:p%40ss-word@cache:6379/0" },
-      channels: [{ smtp: { auth: { user: "vigil", pass: "smtp-pass" } } }, { secret: "whsec_abc123", headers: { "x-api-key": "hdr-key", "x-team": "soc" } }],
-      sources: [{ auth: { email: "secops@acme.example", tokenId: "id-1", tokenKey: "key-1" } }, { auth: { apiKey: "ashby-key" } }],
+      channels: [
+        { smtp: { auth: { user: "vigil", pass: "smtp-pass" } } },
+        { secret: "whsec_abc123", headers: { "x-api-key": "hdr-key", "x-team": "soc" } },
+      ],
+      sources: [
+        { auth: { email: "secops@acme.example", tokenId: "id-1", tokenKey: "key-1" } },
+        { auth: { apiKey: "ashby-key" } },
+      ],
       name: "not-a-secret",
     };
-    expect(collectSecrets(config).sort()).toEqual(["ashby-key", "hdr-key", "id-1", "key-1", "p%40ss-word", "p@ss-word", "smtp-pass", "whsec_abc123"].sort());
+    expect(collectSecrets(config).sort()).toEqual(
+      ["ashby-key", "hdr-key", "id-1", "key-1", "p%40ss-word", "p@ss-word", "smtp-pass", "whsec_abc123"].sort(),
+    );
   });
 
   it("scrubs registered secrets and URL passwords from every line, whatever the field or level", () => {
@@ -70,7 +92,10 @@ describe("secrets in logs", () => {
     }
     const [first, second] = records();
     expect(first).toMatchObject({ level: 50, component: "library", err: { type: "ReplyError", command: "auth" } });
-    expect(second).toMatchObject({ level: 40, msg: "[ioredis] Unhandled error event: Error: connect ECONNREFUSED redis://:***@x:1" });
+    expect(second).toMatchObject({
+      level: 40,
+      msg: "[ioredis] Unhandled error event: Error: connect ECONNREFUSED redis://:***@x:1",
+    });
     expect(JSON.stringify(records())).not.toContain("hunter2-redis");
   });
 
@@ -80,6 +105,14 @@ describe("secrets in logs", () => {
     for (let i = 0; i < 3; i++) logger.error({ jobId: String(i), err: new Error("boom") }, "batch failed");
     for (let i = 0; i < 3; i++) logger.info("same info line");
     const written = records().map((r) => `${String(r.msg)}${r.jobId === undefined ? "" : `#${String(r.jobId)}`}`);
-    expect(written).toEqual(["worker error", "batch failed#0", "batch failed#1", "batch failed#2", "same info line", "same info line", "same info line"]);
+    expect(written).toEqual([
+      "worker error",
+      "batch failed#0",
+      "batch failed#1",
+      "batch failed#2",
+      "same info line",
+      "same info line",
+      "same info line",
+    ]);
   });
 });

@@ -1,14 +1,28 @@
 import { format } from "node:util";
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from "pino";
 
-
 export type { Logger } from "pino";
 
 /** Keys whose values are secrets wherever they appear in a log record (or a config). */
-export const SECRET_KEYS = ["secret", "token", "password", "pass", "apiKey", "tokenKey", "jwt", "oauthToken", "auth", "authorization"] as const;
+export const SECRET_KEYS = [
+  "secret",
+  "token",
+  "password",
+  "pass",
+  "apiKey",
+  "tokenKey",
+  "jwt",
+  "oauthToken",
+  "auth",
+  "authorization",
+] as const;
 
 /** pino `redact` paths for {@link SECRET_KEYS}, at the top level and one level down. */
-export const REDACTED_PATHS = [...SECRET_KEYS.flatMap((key) => [key, `*.${key}`]), "headers.authorization", "*.headers.authorization"];
+export const REDACTED_PATHS = [
+  ...SECRET_KEYS.flatMap((key) => [key, `*.${key}`]),
+  "headers.authorization",
+  "*.headers.authorization",
+];
 
 const CENSOR = "[redacted]";
 /** Secret values shorter than this are not scrubbed from free text (they would censor ordinary words). */
@@ -33,7 +47,9 @@ export function registerSecrets(values: Iterable<string>): void {
     // As it appears percent-encoded in a URL.
     knownSecrets.add(encodeURIComponent(value));
   }
-  const alternatives = [...knownSecrets].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const alternatives = [...knownSecrets]
+    .sort((a, b) => b.length - a.length)
+    .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
   secretPattern = alternatives.length ? new RegExp(alternatives.join("|"), "g") : undefined;
 }
 
@@ -101,7 +117,14 @@ export interface SerializedError {
   errors?: SerializedError[];
 }
 
-const OPERATIONAL_ERROR_NAMES = new Set(["ReplyError", "AbortError", "MaxRetriesPerRequestError", "ParserError", "UnrecoverableError", "DelayedError"]);
+const OPERATIONAL_ERROR_NAMES = new Set([
+  "ReplyError",
+  "AbortError",
+  "MaxRetriesPerRequestError",
+  "ParserError",
+  "UnrecoverableError",
+  "DelayedError",
+]);
 
 /**
  * The one pino `err` serializer (also used for `error` fields and by the CLI's error output).
@@ -132,7 +155,8 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
   if (!operational && err.stack) out.stack = redactSecrets(err.stack);
   if (depth < 3) {
     if (err.cause !== undefined) out.cause = serializeError(err.cause, depth + 1);
-    if (Array.isArray(fields.errors) && fields.errors.length) out.errors = fields.errors.slice(0, 5).map((inner) => serializeError(inner, depth + 1));
+    if (Array.isArray(fields.errors) && fields.errors.length)
+      out.errors = fields.errors.slice(0, 5).map((inner) => serializeError(inner, depth + 1));
   }
   return out;
 }
@@ -153,7 +177,12 @@ const REPEAT_WINDOW_MS = 10_000;
  * fields) at most once per {@link REPEAT_WINDOW_MS}, adding `repeated: n` to the next one written:
  * an outage of Redis makes every queue and worker report the same error on each reconnect.
  */
-function repeatLimiter(): (this: Logger, args: Parameters<Logger["info"]>, method: (...args: unknown[]) => void, level: number) => void {
+function repeatLimiter(): (
+  this: Logger,
+  args: Parameters<Logger["info"]>,
+  method: (...args: unknown[]) => void,
+  level: number,
+) => void {
   const lastWritten = new Map<string, { at: number; suppressed: number }>();
   return function (this: Logger, args, method, level) {
     if (level < 40) return method.apply(this, args as unknown[]);
@@ -176,14 +205,18 @@ function repeatLimiter(): (this: Logger, args: Parameters<Logger["info"]>, metho
 
 function safeKey(args: unknown): string {
   try {
-    return JSON.stringify(args, (_key, value: unknown) => (value instanceof Error ? `${value.name}: ${value.message}` : value));
+    return JSON.stringify(args, (_key, value: unknown) =>
+      value instanceof Error ? `${value.name}: ${value.message}` : value,
+    );
   } catch {
     return String(args);
   }
 }
 
 /** JSON logs on stderr (stdout stays free for command output), scrubbed of every registered secret. */
-export function createLogger(options: { level?: LevelWithSilent; name?: string; destination?: DestinationStream } = {}): Logger {
+export function createLogger(
+  options: { level?: LevelWithSilent; name?: string; destination?: DestinationStream } = {},
+): Logger {
   return pino(
     {
       name: options.name ?? "vigil",
@@ -205,13 +238,17 @@ export function createLogger(options: { level?: LevelWithSilent; name?: string; 
  */
 export function captureConsole(logger: Logger): () => void {
   const original = { error: console.error, warn: console.warn };
-  const route = (level: "error" | "warn") => (...args: unknown[]) => {
-    const errors = args.filter((arg): arg is Error => arg instanceof Error);
-    const text = args.filter((arg) => !(arg instanceof Error)).map((arg) => (typeof arg === "string" ? arg : safeInspect(arg)));
-    const fields: Record<string, unknown> = { component: "library" };
-    if (errors[0]) fields.err = errors[0];
-    logger[level](fields, redactSecrets(text.join(" ") || errors[0]?.message || "library output"));
-  };
+  const route =
+    (level: "error" | "warn") =>
+    (...args: unknown[]) => {
+      const errors = args.filter((arg): arg is Error => arg instanceof Error);
+      const text = args
+        .filter((arg) => !(arg instanceof Error))
+        .map((arg) => (typeof arg === "string" ? arg : safeInspect(arg)));
+      const fields: Record<string, unknown> = { component: "library" };
+      if (errors[0]) fields.err = errors[0];
+      logger[level](fields, redactSecrets(text.join(" ") || errors[0]?.message || "library output"));
+    };
   console.error = route("error");
   console.warn = route("warn");
   return () => {

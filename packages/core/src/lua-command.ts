@@ -18,9 +18,12 @@ export class LuaCommand {
 
   /** Runs the script on `redis` (defining it there first if needed) with KEYS and ARGV. */
   run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    if (keys.length !== this.numberOfKeys) throw new Error(`${this.name}: expected ${this.numberOfKeys} keys, got ${keys.length}`);
+    if (keys.length !== this.numberOfKeys)
+      throw new Error(`${this.name}: expected ${this.numberOfKeys} keys, got ${keys.length}`);
     if (!(this.name in redis)) redis.defineCommand(this.name, { numberOfKeys: this.numberOfKeys, lua: this.lua });
-    const command = (redis as unknown as Record<string, (...params: (string | number)[]) => Promise<unknown>>)[this.name];
+    const command = (redis as unknown as Record<string, (...params: (string | number)[]) => Promise<unknown>>)[
+      this.name
+    ];
     if (!command) throw new Error(`${this.name}: not defined on this connection`);
     return command.call(redis, ...keys, ...args);
   }

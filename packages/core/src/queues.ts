@@ -1,4 +1,12 @@
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions, type BulkJobOptions } from "bullmq";
+import {
+  Queue,
+  UnrecoverableError,
+  Worker,
+  type ConnectionOptions,
+  type Job,
+  type JobsOptions,
+  type BulkJobOptions,
+} from "bullmq";
 import { z } from "zod";
 import { AlertSchema } from "./alert.js";
 import type { Config } from "./config.js";
@@ -150,7 +158,14 @@ export function parseQueuePayload<K extends QueueKey>(key: K, data: unknown): Qu
 }
 
 /** A BullMQ queue of the catalog: `add` and `addBulk` validate each payload before anything is written. */
-export class CatalogQueue<K extends QueueKey> extends Queue<QueuePayload<K>, unknown, string, QueuePayload<K>, unknown, string> {
+export class CatalogQueue<K extends QueueKey> extends Queue<
+  QueuePayload<K>,
+  unknown,
+  string,
+  QueuePayload<K>,
+  unknown,
+  string
+> {
   constructor(
     readonly key: K,
     connection: ConnectionOptions,
@@ -160,11 +175,17 @@ export class CatalogQueue<K extends QueueKey> extends Queue<QueuePayload<K>, unk
     super(QUEUES[key].name, { connection, prefix: queuePrefix, defaultJobOptions: QUEUES[key].jobOptions(config) });
   }
 
-  override async add(name: string, data: QueuePayload<K>, opts?: JobsOptions): Promise<Job<QueuePayload<K>, unknown, string>> {
+  override async add(
+    name: string,
+    data: QueuePayload<K>,
+    opts?: JobsOptions,
+  ): Promise<Job<QueuePayload<K>, unknown, string>> {
     return super.add(name, parseQueuePayload(this.key, data), opts);
   }
 
-  override async addBulk(jobs: { name: string; data: QueuePayload<K>; opts?: BulkJobOptions }[]): Promise<Job<QueuePayload<K>, unknown, string>[]> {
+  override async addBulk(
+    jobs: { name: string; data: QueuePayload<K>; opts?: BulkJobOptions }[],
+  ): Promise<Job<QueuePayload<K>, unknown, string>[]> {
     return super.addBulk(jobs.map((job) => ({ ...job, data: parseQueuePayload(this.key, job.data) })));
   }
 }
@@ -175,7 +196,12 @@ const DEFAULT_NOTIFIER: Pick<Config, "notifier"> = { notifier: CONFIG_DEFAULTS.n
  * Opens one catalog queue under a keyspace's BullMQ prefix (`keyspace.queuePrefix`). `config`
  * supplies the deliveries' retry schedule; without it, the config defaults apply.
  */
-export function openQueue<K extends QueueKey>(key: K, connection: ConnectionOptions, queuePrefix: string, config: Pick<Config, "notifier"> = DEFAULT_NOTIFIER): CatalogQueue<K> {
+export function openQueue<K extends QueueKey>(
+  key: K,
+  connection: ConnectionOptions,
+  queuePrefix: string,
+  config: Pick<Config, "notifier"> = DEFAULT_NOTIFIER,
+): CatalogQueue<K> {
   return new CatalogQueue(key, connection, queuePrefix, config);
 }
 
@@ -187,7 +213,11 @@ export interface VigilQueues {
 }
 
 /** Opens the three pipeline queues under a keyspace's BullMQ prefix: the one place each is opened in a process. */
-export function openQueues(connection: ConnectionOptions, queuePrefix: string, config?: Pick<Config, "notifier">): VigilQueues {
+export function openQueues(
+  connection: ConnectionOptions,
+  queuePrefix: string,
+  config?: Pick<Config, "notifier">,
+): VigilQueues {
   const events = openQueue("events", connection, queuePrefix, config);
   const alerts = openQueue("alerts", connection, queuePrefix, config);
   const deliveries = openQueue("deliveries", connection, queuePrefix, config);
@@ -232,7 +262,12 @@ export function openWorker<K extends QueueKey, R>(
       }
       return process(result.data as QueuePayload<K>, job);
     },
-    { connection: options.connection, prefix: options.queuePrefix, concurrency: options.concurrency, ...WORKER_RECOVERY_OPTIONS },
+    {
+      connection: options.connection,
+      prefix: options.queuePrefix,
+      concurrency: options.concurrency,
+      ...WORKER_RECOVERY_OPTIONS,
+    },
   );
   worker.on("error", (err) => logger.error({ err }, "queue connection error"));
   return worker;

@@ -24,7 +24,9 @@ describe("Redis rate limiter", () => {
     // 5 per minute with a burst of 5: the sixth slot opens 12 s after the first, far beyond this test.
     const a = limiter("pylon:org-1", { requests: 5, perMs: 60_000, burst: 5 });
     const b = limiter("pylon:org-1", { requests: 5, perMs: 60_000, burst: 5 });
-    const replies = (await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).reserve()))).map((slot) => slot.waitMs);
+    const replies = (await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).reserve()))).map(
+      (slot) => slot.waitMs,
+    );
     expect(replies.filter((waitMs) => waitMs === 0)).toHaveLength(5);
     for (const waitMs of replies.filter((w) => w !== 0)) expect(waitMs).toBeGreaterThan(0);
   });
@@ -32,7 +34,8 @@ describe("Redis rate limiter", () => {
   it("keeps separate budgets per credential", async () => {
     const first = limiter("zendesk:acme", { requests: 2, perMs: 60_000, burst: 2 });
     const second = limiter("zendesk:globex", { requests: 2, perMs: 60_000, burst: 2 });
-    const grants = async (l: RedisRateLimiter) => (await Promise.all([l.reserve(), l.reserve(), l.reserve()])).filter((slot) => slot.waitMs === 0).length;
+    const grants = async (l: RedisRateLimiter) =>
+      (await Promise.all([l.reserve(), l.reserve(), l.reserve()])).filter((slot) => slot.waitMs === 0).length;
     expect(await grants(first)).toBe(2);
     expect(await grants(second)).toBe(2);
   });

@@ -26,7 +26,7 @@ export interface RateLimiter {
    * May resolve to a function the caller invokes as soon as the request is answered (or has
    * failed), which tells the limiter when the provider got it at the latest.
    */
-  acquire(signal?: AbortSignal): Promise<void | (() => void)>;
+  acquire(signal?: AbortSignal): Promise<undefined | (() => void)>;
 }
 
 /**
@@ -36,7 +36,10 @@ export interface RateLimiter {
  * microseconds until that slot (0 when it is now) and the TAT it left, which
  * {@link GCRA_REFUND_SCRIPT} needs. One round trip per request, however long the wait.
  */
-const GCRA_RESERVE_SCRIPT = new LuaCommand("vigilGcraReserve", 1, `
+const GCRA_RESERVE_SCRIPT = new LuaCommand(
+  "vigilGcraReserve",
+  1,
+  `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local interval = tonumber(ARGV[1])
@@ -48,13 +51,17 @@ local slot = math.max(now, tat - tolerance)
 local new_tat = string.format('%.0f', tat + interval)
 redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((tat + interval - now) / 1000) + 1000)
 return {slot - now, new_tat}
-`);
+`,
+);
 
 /**
  * Gives back a reserved slot that will not be used (its request was cancelled while waiting),
  * provided nobody has reserved after it: the TAT is still the one that reservation left.
  */
-const GCRA_REFUND_SCRIPT = new LuaCommand("vigilGcraRefund", 1, `
+const GCRA_REFUND_SCRIPT = new LuaCommand(
+  "vigilGcraRefund",
+  1,
+  `
 local stored = redis.call('GET', KEYS[1])
 if stored ~= ARGV[1] then return 0 end
 local time = redis.call('TIME')
@@ -66,7 +73,8 @@ else
   redis.call('DEL', KEYS[1])
 end
 return 1
-`);
+`,
+);
 
 /**
  * A provider counts a request when it arrives, which is some time between our sending it and
@@ -130,7 +138,11 @@ export class RedisRateLimiter implements RateLimiter {
    * plus waiting; on its own it shows the schedule without sleeping.
    */
   async reserve(): Promise<{ waitMs: number; refund(): Promise<void> }> {
-    const [waitUs, tat] = (await GCRA_RESERVE_SCRIPT.run(this.redis, [this.key], [this.intervalUs, this.toleranceUs])) as [number, string];
+    const [waitUs, tat] = (await GCRA_RESERVE_SCRIPT.run(
+      this.redis,
+      [this.key],
+      [this.intervalUs, this.toleranceUs],
+    )) as [number, string];
     return {
       waitMs: Number(waitUs) / 1000,
       refund: async () => {

@@ -24,15 +24,14 @@ const URL_SHAPE = "redis://host[:port][/db] or rediss://…, with user and passw
 export function checkRedisUrl(url: string): void {
   const shown = url.includes("@") ? `…@${url.slice(url.lastIndexOf("@") + 1)}` : url;
   const fail = (why: string): never => {
-    throw new RedisConnectError("url", `redis.url "${redactSecrets(shown)}" is not a Redis URL (${why}); expected ${URL_SHAPE}`);
+    throw new RedisConnectError(
+      "url",
+      `redis.url "${redactSecrets(shown)}" is not a Redis URL (${why}); expected ${URL_SHAPE}`,
+    );
   };
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return fail("it does not parse as a URL");
-  }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") fail(`scheme "${parsed.protocol.replace(/:$/, "")}"`);
+  const parsed = URL.canParse(url) ? new URL(url) : fail("it does not parse as a URL");
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:")
+    fail(`scheme "${parsed.protocol.replace(/:$/, "")}"`);
   if (!parsed.hostname) fail("no host");
   if (!/^\/?(\d+)?$/.test(parsed.pathname)) fail(`the path "${parsed.pathname}" is not a database number`);
 }
@@ -82,7 +81,13 @@ export async function connectRedis(url: string, options: number | ConnectRedisOp
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     const remaining = Math.max(50, deadline - Date.now());
-    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, connectTimeout: Math.min(remaining, 5_000), maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    const probe = new Redis(url, {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      connectTimeout: Math.min(remaining, 5_000),
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+    });
     probe.prependListener("error", stripCommandArguments);
     let emitted: unknown;
     probe.on("error", (err: unknown) => (emitted ??= err)); // the cause; connect() itself rejects with "Connection is closed"
@@ -101,7 +106,10 @@ export async function connectRedis(url: string, options: number | ConnectRedisOp
       }
       const waitMs = Math.min(delayMs, deadline - Date.now());
       if (waitMs <= 0) {
-        throw new RedisConnectError("unreachable", `Redis at ${shownUrl} did not answer within ${formatSeconds(timeoutMs)} (${reason}); start Redis or point redis.url at one`);
+        throw new RedisConnectError(
+          "unreachable",
+          `Redis at ${shownUrl} did not answer within ${formatSeconds(timeoutMs)} (${reason}); start Redis or point redis.url at one`,
+        );
       }
       logger?.warn({ redis: shownUrl, attempt, retryInMs: waitMs, err: reason }, "waiting for Redis");
       await sleep(waitMs, undefined, signal ? { signal } : {});
@@ -133,7 +141,10 @@ export function watchRedis(redis: Redis, logger: Logger, url: string, repeatMs =
       repeated++;
       return;
     }
-    logger.error({ redis: shownUrl, err, ...(repeated ? { repeated } : {}), downForMs: now - downSince }, "redis connection error");
+    logger.error(
+      { redis: shownUrl, err, ...(repeated ? { repeated } : {}), downForMs: now - downSince },
+      "redis connection error",
+    );
     lastMessage = message;
     lastLoggedAt = now;
     repeated = 0;

@@ -22,11 +22,13 @@ export const GroupBySchema = z
 /** A JsonLogic condition over the AuditEvent (checked operator by operator when a rule loads). */
 export const ConditionSchema = z
   .union([z.record(z.string(), z.unknown()), z.boolean()])
-  .describe("JsonLogic condition over the AuditEvent, e.g. {\"==\": [{\"var\": \"action\"}, \"destroy\"]}");
+  .describe('JsonLogic condition over the AuditEvent, e.g. {"==": [{"var": "action"}, "destroy"]}');
 
 /** What a rule test expects of the alerts of one group. */
 export const RuleTestGroupExpectSchema = z.strictObject({
-  group: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).describe("The group's groupBy values, e.g. { actor.email: eve@example.com }"),
+  group: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+    .describe("The group's groupBy values, e.g. { actor.email: eve@example.com }"),
   alerts: z.number().int().min(0).describe("How many alerts this group raises"),
   titles: z.array(z.string()).optional().describe("Their titles, in order"),
 });
@@ -37,7 +39,10 @@ export const RuleTestSchema = z.strictObject({
   expect: z.strictObject({
     alerts: z.number().int().min(0).describe("How many alerts this rule raises over the events"),
     titles: z.array(z.string()).optional().describe("The alert titles, in order"),
-    groups: z.array(RuleTestGroupExpectSchema).optional().describe("Alerts expected per group (groups not listed must raise none)"),
+    groups: z
+      .array(RuleTestGroupExpectSchema)
+      .optional()
+      .describe("Alerts expected per group (groups not listed must raise none)"),
   }),
 });
 export type RuleTest = z.infer<typeof RuleTestSchema>;

@@ -1,4 +1,4 @@
-import { Document, isMap, isNode, isPair, isScalar, LineCounter, parseAllDocuments, type Node } from "yaml";
+import { type Document, isMap, isNode, isPair, isScalar, LineCounter, parseAllDocuments, type Node } from "yaml";
 import type { z } from "zod";
 import type { LocatedProblem } from "./errors.js";
 import { formatZodProblem, zodProblems } from "./zod-problem.js";
@@ -11,7 +11,10 @@ export interface SourceDocument {
 }
 
 /** Parses every document of a YAML or JSON text; syntax errors come back as located problems. */
-export function parseSourceDocuments(text: string, file: string): { documents: SourceDocument[]; problems: LocatedProblem[] } {
+export function parseSourceDocuments(
+  text: string,
+  file: string,
+): { documents: SourceDocument[]; problems: LocatedProblem[] } {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [];
@@ -51,7 +54,11 @@ export function keyPositionOf(source: SourceDocument, path: readonly PropertyKey
 }
 
 /** Position of the key (not the value) of `key` inside the map at `path`. */
-function keyPosition(source: SourceDocument, path: readonly PropertyKey[], key: string): { line: number; column: number } | undefined {
+function keyPosition(
+  source: SourceDocument,
+  path: readonly PropertyKey[],
+  key: string,
+): { line: number; column: number } | undefined {
   const map = path.length === 0 ? source.doc.contents : source.doc.getIn(path as unknown[], true);
   if (!isMap(map)) return undefined;
   for (const pair of map.items) {
@@ -68,10 +75,17 @@ function linePos(source: SourceDocument, offset: number): { line: number; column
 }
 
 /** Turns zod issues into problems located in the document, each naming its key (see `zodProblems`). */
-export function locateZodProblems(source: SourceDocument, error: z.ZodError, basePath: readonly PropertyKey[] = []): LocatedProblem[] {
+export function locateZodProblems(
+  source: SourceDocument,
+  error: z.ZodError,
+  basePath: readonly PropertyKey[] = [],
+): LocatedProblem[] {
   return zodProblems(error, basePath).map((problem) => {
     const name = problem.path[problem.path.length - 1];
-    const pos = problem.unknownKey && typeof name === "string" ? (keyPosition(source, problem.path.slice(0, -1), name) ?? positionOf(source, problem.path.slice(0, -1))) : positionOf(source, problem.path);
+    const pos =
+      problem.unknownKey && typeof name === "string"
+        ? (keyPosition(source, problem.path.slice(0, -1), name) ?? positionOf(source, problem.path.slice(0, -1)))
+        : positionOf(source, problem.path);
     return { file: source.file, ...pos, key: problem.key ?? "", message: formatZodProblem(problem) };
   });
 }

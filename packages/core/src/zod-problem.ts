@@ -27,7 +27,8 @@ export function zodProblems(error: z.ZodError, basePath: readonly PropertyKey[] 
       });
     }
     const key = dottedPath(path);
-    const message = issue.code === "invalid_type" && issue.input === undefined ? `is required (${issue.expected})` : issue.message;
+    const message =
+      issue.code === "invalid_type" && issue.input === undefined ? `is required (${issue.expected})` : issue.message;
     return [{ path, key: key === "" ? undefined : key, message, unknownKey: false }];
   });
 }
@@ -49,5 +50,12 @@ export function dottedPath(path: readonly PropertyKey[]): string {
 
 /** The first problem of a zod error (what a parser that stops at the first bad field reports). */
 export function firstZodProblem(error: z.ZodError, basePath: readonly PropertyKey[] = []): ZodProblem {
-  return zodProblems(error, basePath)[0] ?? { path: [...basePath], key: undefined, message: error.message, unknownKey: false };
+  return (
+    zodProblems(error, basePath)[0] ?? {
+      path: [...basePath],
+      key: undefined,
+      message: error.message,
+      unknownKey: false,
+    }
+  );
 }

@@ -3,19 +3,59 @@ import { cachedRegex, compilePredicate } from "./jsonlogic-compiler.js";
 
 /** The JsonLogic operators a rule may use: json-logic-js's own, minus `method` and `log`. */
 export const JSONLOGIC_OPERATORS = new Set([
-  "var", "missing", "missing_some",
-  "if", "?:", "==", "===", "!=", "!==", "!", "!!", "or", "and",
-  ">", ">=", "<", "<=", "max", "min", "+", "-", "*", "/", "%",
-  "map", "reduce", "filter", "all", "none", "some", "merge", "in", "cat", "substr",
+  "var",
+  "missing",
+  "missing_some",
+  "if",
+  "?:",
+  "==",
+  "===",
+  "!=",
+  "!==",
+  "!",
+  "!!",
+  "or",
+  "and",
+  ">",
+  ">=",
+  "<",
+  "<=",
+  "max",
+  "min",
+  "+",
+  "-",
+  "*",
+  "/",
+  "%",
+  "map",
+  "reduce",
+  "filter",
+  "all",
+  "none",
+  "some",
+  "merge",
+  "in",
+  "cat",
+  "substr",
   // Vigil's additions, registered below.
-  "starts_with", "ends_with", "matches", "lower", "hour_utc",
+  "starts_with",
+  "ends_with",
+  "matches",
+  "lower",
+  "hour_utc",
 ]);
 
 // json-logic-js with Vigil's operators is the reference semantics: the bench's "json-logic-js
 // path" runs it, and jsonlogic-compiler.test.ts checks the compiler against it. The operators are
 // defined here independently of the compiler's copies so that the reference stays a reference.
-jsonLogic.add_operation("starts_with", (text: unknown, prefix: unknown) => typeof text === "string" && typeof prefix === "string" && text.startsWith(prefix));
-jsonLogic.add_operation("ends_with", (text: unknown, suffix: unknown) => typeof text === "string" && typeof suffix === "string" && text.endsWith(suffix));
+jsonLogic.add_operation(
+  "starts_with",
+  (text: unknown, prefix: unknown) => typeof text === "string" && typeof prefix === "string" && text.startsWith(prefix),
+);
+jsonLogic.add_operation(
+  "ends_with",
+  (text: unknown, suffix: unknown) => typeof text === "string" && typeof suffix === "string" && text.endsWith(suffix),
+);
 jsonLogic.add_operation("matches", (text: unknown, pattern: unknown) => {
   if (typeof text !== "string" || typeof pattern !== "string") return false;
   let regex: RegExp | null;
@@ -44,7 +84,12 @@ export function checkCondition(logic: unknown, path: (string | number)[] = []): 
   if (logic === null || typeof logic !== "object") return [];
   const keys = Object.keys(logic);
   if (keys.length !== 1) {
-    return [{ path, message: `a JsonLogic operation has exactly one operator, found ${keys.length ? keys.map((k) => `"${k}"`).join(", ") : "none"}` }];
+    return [
+      {
+        path,
+        message: `a JsonLogic operation has exactly one operator, found ${keys.length ? keys.map((k) => `"${k}"`).join(", ") : "none"}`,
+      },
+    ];
   }
   const operator = keys[0]!;
   const args = (logic as Record<string, unknown>)[operator];

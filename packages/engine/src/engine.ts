@@ -167,7 +167,14 @@ export class Engine {
       const compiled = this.rules[evaluation.ruleOf[fired.rule]!]!;
       const groupValues = evaluation.groupValues.get(`${fired.rule}\u0000${fired.group}`) ?? [];
       const trigger = evaluation.events[fired.event]!;
-      const parts = compiled.kind.alert({ rule: compiled.rule, plan: compiled.plan, fired, groupValues, trigger, batchEvents: evaluation.events });
+      const parts = compiled.kind.alert({
+        rule: compiled.rule,
+        plan: compiled.plan,
+        fired,
+        groupValues,
+        trigger,
+        batchEvents: evaluation.events,
+      });
       const groupKey = Object.fromEntries(compiled.plan.groupPaths.map((path, i) => [path, groupValues[i]]));
       alerts.push(this.buildAlert(compiled.rule, groupKey, parts, createdAt));
     }
@@ -178,12 +185,16 @@ export class Engine {
     }));
     for (const item of late) {
       this.options.metrics?.eventsLate.inc({ rule: item.ruleId });
-      this.logger.warn({ ruleId: item.ruleId, eventId: item.eventId }, "event arrived later than the rule's lateness; not counted");
+      this.logger.warn(
+        { ruleId: item.ruleId, eventId: item.eventId },
+        "event arrived later than the rule's lateness; not counted",
+      );
     }
     for (const { rule, values } of result.forgotten ?? []) {
       this.options.metrics?.ruleValuesForgotten.inc({ rule: this.rules[evaluation.ruleOf[rule]!]!.rule.id }, values);
     }
-    for (const alert of alerts) this.options.metrics?.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });
+    for (const alert of alerts)
+      this.options.metrics?.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });
     return {
       alerts,
       unmatched: events.length - evaluation.events.length,

@@ -45,7 +45,9 @@ async function evaluateBatch(
   const timer = options.metrics?.batchDuration.startTimer();
   const outcome = await options.engine.processBatch(batch.events, jobId);
   if (outcome.alerts.length) {
-    await options.queues.alerts.addBulk(outcome.alerts.map((alert) => ({ name: alert.ruleId, data: alert, opts: { jobId: alert.id } })));
+    await options.queues.alerts.addBulk(
+      outcome.alerts.map((alert) => ({ name: alert.ruleId, data: alert, opts: { jobId: alert.id } })),
+    );
   }
   timer?.();
   const events = batch.events.length;
@@ -64,7 +66,8 @@ export function startEventsWorker(options: EventsWorkerOptions): Worker<EventBat
     logger: options.logger.child({ component: "engine" }),
   });
   worker.on("completed", (job, result) => {
-    if (result.alerts || result.late) logger.info({ jobId: job.id, source: job.data.source, ...result }, "batch evaluated");
+    if (result.alerts || result.late)
+      logger.info({ jobId: job.id, source: job.data.source, ...result }, "batch evaluated");
     else logger.debug({ jobId: job.id, source: job.data.source, ...result }, "batch evaluated");
   });
   worker.on("failed", (job, err) => {

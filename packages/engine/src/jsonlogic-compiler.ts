@@ -46,8 +46,10 @@ export function cachedRegex(pattern: string): RegExp | null {
 
 /** Vigil's operators, shared with the json-logic-js registration in condition.ts. */
 export const VIGIL_OPERATIONS = {
-  starts_with: (text: unknown, prefix: unknown): boolean => typeof text === "string" && typeof prefix === "string" && text.startsWith(prefix),
-  ends_with: (text: unknown, suffix: unknown): boolean => typeof text === "string" && typeof suffix === "string" && text.endsWith(suffix),
+  starts_with: (text: unknown, prefix: unknown): boolean =>
+    typeof text === "string" && typeof prefix === "string" && text.startsWith(prefix),
+  ends_with: (text: unknown, suffix: unknown): boolean =>
+    typeof text === "string" && typeof suffix === "string" && text.endsWith(suffix),
   matches: (text: unknown, pattern: unknown): boolean => {
     if (typeof text !== "string" || typeof pattern !== "string") return false;
     return cachedRegex(pattern)?.test(text) ?? false;
@@ -137,11 +139,13 @@ function missing(args: readonly unknown[], data: unknown): unknown[] {
 type Operation = (args: unknown[], data: unknown) => unknown;
 
 // Loose comparisons are the point: these are json-logic-js's operators, argument for argument.
-/* eslint-disable eqeqeq */
+
 const n = (v: unknown) => v as number;
 const OPERATIONS: Record<string, Operation> = {
+  // biome-ignore lint/suspicious/noDoubleEquals: json-logic-js's loose equality
   "==": ([a, b]) => a == b,
   "===": ([a, b]) => a === b,
+  // biome-ignore lint/suspicious/noDoubleEquals: json-logic-js's loose inequality
   "!=": ([a, b]) => a != b,
   "!==": ([a, b]) => a !== b,
   ">": ([a, b]) => n(a) > n(b),
@@ -218,62 +222,93 @@ function compileScoped(op: string, values: readonly unknown[]): Node {
   const inner = compile(values[1]).eval;
   switch (op) {
     case "filter":
-      return { constant: false, eval: (data) => {
-        const items = scope(data);
-        return Array.isArray(items) ? items.filter((item) => truthy(inner(item))) : [];
-      } };
+      return {
+        constant: false,
+        eval: (data) => {
+          const items = scope(data);
+          return Array.isArray(items) ? items.filter((item) => truthy(inner(item))) : [];
+        },
+      };
     case "map":
-      return { constant: false, eval: (data) => {
-        const items = scope(data);
-        return Array.isArray(items) ? items.map((item) => inner(item)) : [];
-      } };
+      return {
+        constant: false,
+        eval: (data) => {
+          const items = scope(data);
+          return Array.isArray(items) ? items.map((item) => inner(item)) : [];
+        },
+      };
     case "reduce": {
       const initial = values[2] !== undefined ? compile(values[2]).eval : () => null;
-      return { constant: false, eval: (data) => {
-        const items = scope(data);
-        const start = initial(data);
-        if (!Array.isArray(items)) return start;
-        return items.reduce((accumulator: unknown, current: unknown) => inner({ current, accumulator }), start);
-      } };
+      return {
+        constant: false,
+        eval: (data) => {
+          const items = scope(data);
+          const start = initial(data);
+          if (!Array.isArray(items)) return start;
+          return items.reduce((accumulator: unknown, current: unknown) => inner({ current, accumulator }), start);
+        },
+      };
     }
     case "all":
-      return { constant: false, eval: (data) => {
-        const items = scope(data);
-        if (!Array.isArray(items) || !items.length) return false;
-        for (const item of items) if (!truthy(inner(item))) return false;
-        return true;
-      } };
+      return {
+        constant: false,
+        eval: (data) => {
+          const items = scope(data);
+          if (!Array.isArray(items) || !items.length) return false;
+          for (const item of items) if (!truthy(inner(item))) return false;
+          return true;
+        },
+      };
     case "none":
-      return { constant: false, eval: (data) => {
-        const items = scope(data);
-        if (!Array.isArray(items) || !items.length) return true;
-        for (const item of items) if (truthy(inner(item))) return false;
-        return true;
-      } };
+      return {
+        constant: false,
+        eval: (data) => {
+          const items = scope(data);
+          if (!Array.isArray(items) || !items.length) return true;
+          for (const item of items) if (truthy(inner(item))) return false;
+          return true;
+        },
+      };
     default: // some
-      return { constant: false, eval: (data) => {
-        const items = scope(data);
-        if (!Array.isArray(items) || !items.length) return false;
-        for (const item of items) if (truthy(inner(item))) return true;
-        return false;
-      } };
+      return {
+        constant: false,
+        eval: (data) => {
+          const items = scope(data);
+          if (!Array.isArray(items) || !items.length) return false;
+          for (const item of items) if (truthy(inner(item))) return true;
+          return false;
+        },
+      };
   }
 }
 
 /** Binary comparisons with both sides compiled: no argument array per call. */
 function compileBinary(op: string, a: CompiledExpression, b: CompiledExpression): CompiledExpression | undefined {
   switch (op) {
-    case "==": return (d) => a(d) == b(d);
-    case "===": return (d) => a(d) === b(d);
-    case "!=": return (d) => a(d) != b(d);
-    case "!==": return (d) => a(d) !== b(d);
-    case ">": return (d) => n(a(d)) > n(b(d));
-    case ">=": return (d) => n(a(d)) >= n(b(d));
-    case "<": return (d) => n(a(d)) < n(b(d));
-    case "<=": return (d) => n(a(d)) <= n(b(d));
-    case "starts_with": return (d) => VIGIL_OPERATIONS.starts_with(a(d), b(d));
-    case "ends_with": return (d) => VIGIL_OPERATIONS.ends_with(a(d), b(d));
-    default: return undefined;
+    case "==":
+      // biome-ignore lint/suspicious/noDoubleEquals: json-logic-js's loose equality
+      return (d) => a(d) == b(d);
+    case "===":
+      return (d) => a(d) === b(d);
+    case "!=":
+      // biome-ignore lint/suspicious/noDoubleEquals: json-logic-js's loose inequality
+      return (d) => a(d) != b(d);
+    case "!==":
+      return (d) => a(d) !== b(d);
+    case ">":
+      return (d) => n(a(d)) > n(b(d));
+    case ">=":
+      return (d) => n(a(d)) >= n(b(d));
+    case "<":
+      return (d) => n(a(d)) < n(b(d));
+    case "<=":
+      return (d) => n(a(d)) <= n(b(d));
+    case "starts_with":
+      return (d) => VIGIL_OPERATIONS.starts_with(a(d), b(d));
+    case "ends_with":
+      return (d) => VIGIL_OPERATIONS.ends_with(a(d), b(d));
+    default:
+      return undefined;
   }
 }
 
@@ -282,21 +317,31 @@ function compileOperation(op: string, values: readonly unknown[]): Node {
   const evals = args.map((arg) => arg.eval);
   if (op === "var") {
     const [path, fallback] = args;
-    if (!path || path.constant) return { constant: false, eval: pathReader(path?.value, fallback ?? constant(undefined)) };
+    if (!path || path.constant)
+      return { constant: false, eval: pathReader(path?.value, fallback ?? constant(undefined)) };
   }
   if (args.length === 2) {
     const [a, b] = args as [Node, Node];
-    if (op === "in" && b.constant && Array.isArray(b.value) && b.value.length > 8 && b.value.every((v) => v === null || typeof v !== "object")) {
+    if (
+      op === "in" &&
+      b.constant &&
+      Array.isArray(b.value) &&
+      b.value.length > 8 &&
+      b.value.every((v) => v === null || typeof v !== "object")
+    ) {
       // indexOf on JSON literals is strict equality, which Set.has matches (JSON has no NaN).
       const set = new Set(b.value);
       return { constant: false, eval: (d) => set.has(a.eval(d)) };
     }
     if (op === "matches" && b.constant && typeof b.value === "string") {
       const regex = cachedRegex(b.value);
-      return { constant: false, eval: (d) => {
-        const text = a.eval(d);
-        return typeof text === "string" && regex !== null && regex.test(text);
-      } };
+      return {
+        constant: false,
+        eval: (d) => {
+          const text = a.eval(d);
+          return typeof text === "string" && regex !== null && regex.test(text);
+        },
+      };
     }
     const binary = compileBinary(op, a.eval, b.eval);
     if (binary) return { constant: false, eval: binary };
@@ -305,17 +350,20 @@ function compileOperation(op: string, values: readonly unknown[]): Node {
     const a = evals[0]!;
     return { constant: false, eval: op === "!" ? (d) => !truthy(a(d)) : (d) => truthy(a(d)) };
   }
-  const operation = Object.prototype.hasOwnProperty.call(OPERATIONS, op) ? OPERATIONS[op] : undefined;
+  const operation = Object.hasOwn(OPERATIONS, op) ? OPERATIONS[op] : undefined;
   const evaluateArgs = (data: unknown): unknown[] => {
     const out = new Array<unknown>(evals.length);
     for (let i = 0; i < evals.length; i++) out[i] = evals[i]!(data);
     return out;
   };
   if (!operation) {
-    return { constant: false, eval: (data) => {
-      evaluateArgs(data);
-      throw new Error(`Unrecognized operation ${op}`);
-    } };
+    return {
+      constant: false,
+      eval: (data) => {
+        evaluateArgs(data);
+        throw new Error(`Unrecognized operation ${op}`);
+      },
+    };
   }
   return { constant: false, eval: (data) => operation(evaluateArgs(data), data) };
 }
@@ -328,25 +376,31 @@ function compile(logic: unknown): Node {
   const values: readonly unknown[] = Array.isArray(raw) ? raw : [raw];
   if (op === "if" || op === "?:") {
     const nodes = values.map((v) => compile(v).eval);
-    return { constant: false, eval: (data) => {
-      let i = 0;
-      for (; i < nodes.length - 1; i += 2) {
-        if (truthy(nodes[i]!(data))) return nodes[i + 1]!(data);
-      }
-      return nodes.length === i + 1 ? nodes[i]!(data) : null;
-    } };
+    return {
+      constant: false,
+      eval: (data) => {
+        let i = 0;
+        for (; i < nodes.length - 1; i += 2) {
+          if (truthy(nodes[i]!(data))) return nodes[i + 1]!(data);
+        }
+        return nodes.length === i + 1 ? nodes[i]!(data) : null;
+      },
+    };
   }
   if (op === "and" || op === "or") {
     const nodes = values.map((v) => compile(v).eval);
     const stopWhen = op === "or";
-    return { constant: false, eval: (data) => {
-      let current: unknown;
-      for (const node of nodes) {
-        current = node(data);
-        if (truthy(current) === stopWhen) return current;
-      }
-      return current;
-    } };
+    return {
+      constant: false,
+      eval: (data) => {
+        let current: unknown;
+        for (const node of nodes) {
+          current = node(data);
+          if (truthy(current) === stopWhen) return current;
+        }
+        return current;
+      },
+    };
   }
   if (op === "filter" || op === "map" || op === "reduce" || op === "all" || op === "none" || op === "some") {
     return compileScoped(op, values);

@@ -5,7 +5,14 @@ const eq = (field: string, value: unknown) => ({ "==": [{ var: field }, value] }
 
 describe("rule index", () => {
   it("derives the clauses on indexed fields, in order, up to the first clause that reads anything else", () => {
-    const when = { and: [eq("provider", "zendesk"), { and: [{ in: [{ var: "action" }, ["a", "b"]] }] }, eq("actor.id", "1"), eq("outcome", "failure")] };
+    const when = {
+      and: [
+        eq("provider", "zendesk"),
+        { and: [{ in: [{ var: "action" }, ["a", "b"]] }] },
+        eq("actor.id", "1"),
+        eq("outcome", "failure"),
+      ],
+    };
     expect(fieldClauses(when).map((c) => c.field)).toEqual(["provider", "action"]);
     expect(fieldClauses(eq("category", "export")).map((c) => c.field)).toEqual(["category"]);
     expect(fieldClauses({ or: [eq("provider", "a"), eq("action", "b")] })).toEqual([]);
@@ -24,7 +31,11 @@ describe("rule index", () => {
   });
 
   it("returns the candidate conditions in order, every condition for events it cannot key", () => {
-    const index = new RuleIndex([eq("provider", "a"), true, { and: [eq("provider", "b"), eq("action", "x")] }, eq("action", "x")].map((when) => ({ when })));
+    const index = new RuleIndex(
+      [eq("provider", "a"), true, { and: [eq("provider", "b"), eq("action", "x")] }, eq("action", "x")].map((when) => ({
+        when,
+      })),
+    );
     expect(index.candidates({ provider: "a", action: "y" })).toEqual([0, 1]);
     expect(index.candidates({ provider: "b", action: "x" })).toEqual([1, 2, 3]);
     expect(index.candidates({ provider: "c", action: "x" })).toEqual([1, 3]);
@@ -33,7 +44,10 @@ describe("rule index", () => {
   });
 
   it("keeps a rule with steps when its when and at least one step can hold", () => {
-    const index = new RuleIndex([{ when: eq("provider", "a"), anyOf: [eq("action", "x"), eq("action", "y")] }, { when: true, anyOf: [eq("action", "z"), true] }]);
+    const index = new RuleIndex([
+      { when: eq("provider", "a"), anyOf: [eq("action", "x"), eq("action", "y")] },
+      { when: true, anyOf: [eq("action", "z"), true] },
+    ]);
     expect(index.candidates({ provider: "a", action: "y" })).toEqual([0, 1]);
     expect(index.candidates({ provider: "a", action: "q" })).toEqual([1]);
     expect(index.candidates({ provider: "b", action: "x" })).toEqual([1]);

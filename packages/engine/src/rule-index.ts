@@ -144,7 +144,10 @@ export class RuleIndex {
   private combinations = 0;
 
   /** @param rules each rule's conditions, by position. */
-  constructor(rules: readonly RuleConditions[], private readonly maxCombinations = 50_000) {
+  constructor(
+    rules: readonly RuleConditions[],
+    private readonly maxCombinations = 50_000,
+  ) {
     this.derived = rules.map(({ when, anyOf }) => ({ when: fieldClauses(when), anyOf: anyOf?.map(fieldClauses) }));
     const used = new Set(this.derived.flatMap((d) => [...d.when, ...(d.anyOf ?? []).flat()].map((c) => c.field)));
     this.fields = INDEXED_FIELDS.filter((field) => used.has(field));

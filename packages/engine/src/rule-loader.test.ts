@@ -27,7 +27,10 @@ describe("rule loading", () => {
   });
 
   it("loads JSON rules", () => {
-    const { rules } = parseRules(JSON.stringify({ id: "j", name: "J", severity: "low", when: { "!!": [{ var: "ip" }] } }), "r.json");
+    const { rules } = parseRules(
+      JSON.stringify({ id: "j", name: "J", severity: "low", when: { "!!": [{ var: "ip" }] } }),
+      "r.json",
+    );
     expect(rules[0]!.condition.test({ ip: "1.2.3.4" })).toBe(true);
     expect(rules[0]!.condition.test({})).toBe(false);
   });
@@ -97,7 +100,11 @@ describe("rule loading", () => {
       `id: ops\nname: Ops\nseverity: low\nwhen:\n  and:\n    - starts_with: [{ var: action }, API]\n    - matches: [{ var: actor.email }, "@evil\\\\.com$"]\n    - "==": [{ lower: [{ var: outcome }] }, failure]\n`,
       "ops.yaml",
     );
-    expect(rules[0]!.condition.test({ action: "APITokenCreated", actor: { email: "x@evil.com" }, outcome: "FAILURE" })).toBe(true);
-    expect(rules[0]!.condition.test({ action: "APITokenCreated", actor: { email: "x@good.com" }, outcome: "failure" })).toBe(false);
+    expect(
+      rules[0]!.condition.test({ action: "APITokenCreated", actor: { email: "x@evil.com" }, outcome: "FAILURE" }),
+    ).toBe(true);
+    expect(
+      rules[0]!.condition.test({ action: "APITokenCreated", actor: { email: "x@good.com" }, outcome: "failure" }),
+    ).toBe(false);
   });
 });

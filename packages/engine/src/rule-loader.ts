@@ -34,11 +34,14 @@ export function collectRuleFiles(paths: readonly string[]): { files: string[]; p
   const files: string[] = [];
   const problems: RuleProblem[] = [];
   const visit = (path: string, explicit: boolean) => {
-    let stats;
+    let stats: ReturnType<typeof statSync>;
     try {
       stats = statSync(path);
     } catch (err) {
-      problems.push({ file: path, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}` });
+      problems.push({
+        file: path,
+        message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
+      });
       return;
     }
     if (stats.isDirectory()) {
@@ -81,7 +84,8 @@ function validateDocument(source: SourceDocument): { loaded?: LoadedRule; proble
     if (spec === undefined || !kind.conditions) continue;
     for (const { path, logic } of kind.conditions(spec)) {
       const where = [kind.name, ...path];
-      for (const p of checkCondition(logic)) problems.push(located([...where, ...p.path], `${where.join(".")}: ${p.message}`));
+      for (const p of checkCondition(logic))
+        problems.push(located([...where, ...p.path], `${where.join(".")}: ${p.message}`));
     }
   }
   const title = (value as Record<string, unknown>).title;
@@ -130,7 +134,9 @@ export function loadRules(paths: readonly string[]): LoadedRule[] {
       continue;
     }
     const parsed = parseRules(text, file);
-    problems.push(...parsed.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)));
+    problems.push(
+      ...parsed.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)),
+    );
     for (const loaded of parsed.rules) {
       const earlier = firstSeen.get(loaded.rule.id);
       if (earlier) {

@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { ConditionSchema, DEFAULT_LATENESS_MS, DurationSchema, formatDuration, RuleTestSchema, SeveritySchema } from "@vigil/core";
+import {
+  ConditionSchema,
+  DEFAULT_LATENESS_MS,
+  DurationSchema,
+  formatDuration,
+  RuleTestSchema,
+  SeveritySchema,
+} from "@vigil/core";
 import { NewValueSchema } from "./kinds/new-value/new-value.schema.js";
 import { SequenceSchema } from "./kinds/sequence/sequence.schema.js";
 import { ThresholdSchema } from "./kinds/threshold/threshold.schema.js";
@@ -30,9 +37,16 @@ export const RuleSchema = z
     enabled: z.boolean().default(true),
     when: ConditionSchema,
     ...kindFields,
-    suppress: DurationSchema.optional().describe("At most one alert per rule and group per span of this length (default: the kind's)"),
-    lateness: DurationSchema.optional().describe("How late (in event time) an event may arrive and still count (default 1h)"),
-    title: z.string().optional().describe("Mustache template of the alert title, e.g. \"{{actor.email}} deleted {{count}} users\""),
+    suppress: DurationSchema.optional().describe(
+      "At most one alert per rule and group per span of this length (default: the kind's)",
+    ),
+    lateness: DurationSchema.optional().describe(
+      "How late (in event time) an event may arrive and still count (default 1h)",
+    ),
+    title: z
+      .string()
+      .optional()
+      .describe('Mustache template of the alert title, e.g. "{{actor.email}} deleted {{count}} users"'),
     notify: z.array(z.string()).optional().describe("Channel names; without it, routes decide"),
     tests: z.array(RuleTestSchema).optional(),
   })
@@ -42,23 +56,39 @@ export const RuleSchema = z
       if (typeof rule !== "object" || rule === null) return;
       const kinds = STATEFUL_KINDS.filter((name) => (rule as Record<string, unknown>)[name] !== undefined);
       if (kinds.length > 1) {
-        ctx.addIssue({ code: "custom", path: [kinds[1]!], message: `a rule has one kind; found ${kinds.join(" and ")}` });
+        ctx.addIssue({
+          code: "custom",
+          path: [kinds[1]!],
+          message: `a rule has one kind; found ${kinds.join(" and ")}`,
+        });
       }
       const newValue = (rule as { newValue?: { learning?: unknown; forgetAfter?: unknown } }).newValue;
       if (newValue && typeof newValue === "object") {
         const lateness = typeof rule.lateness === "number" ? rule.lateness : DEFAULT_LATENESS_MS;
         const { learning, forgetAfter } = newValue;
         if (typeof learning === "number" && learning !== 0 && learning <= lateness) {
-          ctx.addIssue({ code: "custom", path: ["newValue", "learning"], message: `learning must be 0 or longer than lateness (${formatDuration(lateness)}), so that no later event can change a verdict` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["newValue", "learning"],
+            message: `learning must be 0 or longer than lateness (${formatDuration(lateness)}), so that no later event can change a verdict`,
+          });
         }
         if (typeof forgetAfter === "number" && forgetAfter <= lateness) {
-          ctx.addIssue({ code: "custom", path: ["newValue", "forgetAfter"], message: `forgetAfter must be longer than lateness (${formatDuration(lateness)})` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["newValue", "forgetAfter"],
+            message: `forgetAfter must be longer than lateness (${formatDuration(lateness)})`,
+          });
         }
       }
       if (kinds.length === 0) {
         for (const key of ["suppress", "lateness"] as const) {
           if (rule[key] !== undefined) {
-            ctx.addIssue({ code: "custom", path: [key], message: `${key} applies only to stateful rules (${STATEFUL_KINDS.join(", ")})` });
+            ctx.addIssue({
+              code: "custom",
+              path: [key],
+              message: `${key} applies only to stateful rules (${STATEFUL_KINDS.join(", ")})`,
+            });
           }
         }
       }

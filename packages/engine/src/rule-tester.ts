@@ -33,13 +33,17 @@ export function checkRuleTest(expect: RuleTest["expect"], alerts: readonly Alert
     for (const group of expect.groups) {
       const mine = alerts.filter((a) => sameGroup(a.groupKey, group.group));
       for (const alert of mine) unclaimed.delete(alert);
-      if (mine.length !== group.alerts) failures.push(`group ${JSON.stringify(group.group)}: expected ${group.alerts} alert(s), got ${mine.length}`);
+      if (mine.length !== group.alerts)
+        failures.push(`group ${JSON.stringify(group.group)}: expected ${group.alerts} alert(s), got ${mine.length}`);
       const mineTitles = mine.map((a) => a.title);
       if (group.titles && JSON.stringify(mineTitles) !== JSON.stringify(group.titles)) {
-        failures.push(`group ${JSON.stringify(group.group)}: expected titles ${JSON.stringify(group.titles)}, got ${JSON.stringify(mineTitles)}`);
+        failures.push(
+          `group ${JSON.stringify(group.group)}: expected titles ${JSON.stringify(group.titles)}, got ${JSON.stringify(mineTitles)}`,
+        );
       }
     }
-    for (const alert of unclaimed) failures.push(`unexpected alert for group ${JSON.stringify(alert.groupKey)}: ${JSON.stringify(alert.title)}`);
+    for (const alert of unclaimed)
+      failures.push(`unexpected alert for group ${JSON.stringify(alert.groupKey)}: ${JSON.stringify(alert.title)}`);
   }
   return failures;
 }
@@ -54,7 +58,10 @@ export async function runRuleTests(rules: readonly LoadedRule[], redis: Redis): 
     for (const test of loaded.rule.tests ?? []) {
       const keyspace = new Keyspace(`vigil-ruletest-${randomUUID()}`);
       try {
-        const store = new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
+        const store = new RedisRuleStateStore(redis, keyspace, {
+          seenTtlMs: 3_600_000,
+          maxEventIds: MAX_ALERT_EVENT_IDS,
+        });
         const engine = new Engine([{ ...loaded, rule: { ...loaded.rule, enabled: true } }], store);
         const { alerts } = await engine.processBatch(test.events, "rule-test");
         const failures = checkRuleTest(test.expect, alerts);

@@ -1,9 +1,17 @@
-import { NotifierConfigSchema as ConfigSchema, type NotifierConfigInput as ConfigInput } from "./testing/notifier-config.js";
+import {
+  NotifierConfigSchema as ConfigSchema,
+  type NotifierConfigInput as ConfigInput,
+} from "./testing/notifier-config.js";
 import { describe, expect, it } from "vitest";
 import { routeAlert } from "./alert-routing.js";
 import { makeAlert } from "./testing/alert.fixture.js";
 
-const webhook = (name: string) => ({ name, type: "webhook" as const, url: "https://hooks.example.com/x", secret: "whsec_c2VjcmV0" });
+const webhook = (name: string) => ({
+  name,
+  type: "webhook" as const,
+  url: "https://hooks.example.com/x",
+  secret: "whsec_c2VjcmV0",
+});
 
 function config(routes: ConfigInput["routes"]) {
   return ConfigSchema.parse({ channels: ["all", "crit", "zendesk", "impact", "soc", "pager"].map(webhook), routes });
@@ -33,7 +41,9 @@ describe("routeAlert", () => {
   it("requires every criterion of a route to hold", () => {
     const routes = config([{ match: { severity: ["high"], ruleIds: ["other.rule"] }, channels: ["crit"] }]);
     expect(routeAlert(makeAlert({ severity: "high" }), routes)).toEqual([]);
-    const both = config([{ match: { severity: ["high"], ruleIds: ["zendesk.mass-user-deletion"], tags: ["T1531"] }, channels: ["crit"] }]);
+    const both = config([
+      { match: { severity: ["high"], ruleIds: ["zendesk.mass-user-deletion"], tags: ["T1531"] }, channels: ["crit"] },
+    ]);
     expect(routeAlert(makeAlert({ severity: "high" }), both)).toEqual(["crit"]);
   });
 
@@ -45,11 +55,15 @@ describe("routeAlert", () => {
     ]);
     expect(routeAlert(makeAlert({ severity: "medium", ruleId: "b.rule", tags: [] }), routes)).toEqual(["all"]);
     expect(routeAlert(makeAlert({ severity: "critical", ruleId: "a.rule", tags: [] }), routes)).toEqual(["zendesk"]);
-    expect(routeAlert(makeAlert({ severity: "critical", ruleId: "b.rule", tags: ["y", "x"] }), routes)).toEqual(["impact"]);
+    expect(routeAlert(makeAlert({ severity: "critical", ruleId: "b.rule", tags: ["y", "x"] }), routes)).toEqual([
+      "impact",
+    ]);
   });
 
   it("returns no channel when nothing matches", () => {
     expect(routeAlert(makeAlert(), config([]))).toEqual([]);
-    expect(routeAlert(makeAlert({ severity: "low" }), config([{ match: { severity: ["critical"] }, channels: ["crit"] }]))).toEqual([]);
+    expect(
+      routeAlert(makeAlert({ severity: "low" }), config([{ match: { severity: ["critical"] }, channels: ["crit"] }])),
+    ).toEqual([]);
   });
 });

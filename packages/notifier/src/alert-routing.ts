@@ -4,8 +4,13 @@ import type { Alert, Config, RouteConfig } from "@vigil/core";
  * The channel names an alert goes to: the rule's own `notify` list when it has one,
  * else every channel of every matching route, without duplicates, in config order.
  */
-export function routeAlert(alert: Pick<Alert, "severity" | "ruleId" | "tags" | "notify">, config: Pick<Config, "routes">): string[] {
-  const names = alert.notify?.length ? alert.notify : config.routes.filter((route) => routeMatches(route, alert)).flatMap((route) => route.channels);
+export function routeAlert(
+  alert: Pick<Alert, "severity" | "ruleId" | "tags" | "notify">,
+  config: Pick<Config, "routes">,
+): string[] {
+  const names = alert.notify?.length
+    ? alert.notify
+    : config.routes.filter((route) => routeMatches(route, alert)).flatMap((route) => route.channels);
   return [...new Set(names)];
 }
 

@@ -1,5 +1,14 @@
 import type { ConnectionOptions, Worker } from "bullmq";
-import { QUEUE_NAMES, deliveryJobId, openWorker, type AlertJob, type Config, type Keyspace, type Logger, type VigilQueues } from "@vigil/core";
+import {
+  QUEUE_NAMES,
+  deliveryJobId,
+  openWorker,
+  type AlertJob,
+  type Config,
+  type Keyspace,
+  type Logger,
+  type VigilQueues,
+} from "@vigil/core";
 import { routeAlert } from "./alert-routing.js";
 
 export interface AlertsWorkerOptions {
@@ -20,7 +29,13 @@ export interface AlertRouting {
  * Turns each `vigil-alerts` job into one `vigil-deliveries` job per routed channel. The
  * delivery job id is derived from alert and channel, so a redelivered alert adds nothing.
  */
-export function startAlertsWorker({ config, connection, keyspace, logger, deliveries }: AlertsWorkerOptions): Worker<AlertJob, AlertRouting> {
+export function startAlertsWorker({
+  config,
+  connection,
+  keyspace,
+  logger,
+  deliveries,
+}: AlertsWorkerOptions): Worker<AlertJob, AlertRouting> {
   const component = logger.child({ component: "notifier.alerts" });
   const log = component.child({ queue: QUEUE_NAMES.alerts });
   return openWorker(
@@ -32,7 +47,13 @@ export function startAlertsWorker({ config, connection, keyspace, logger, delive
         jobLog.warn("alert goes to no channel: its rule has no notify list and no route matches");
         return { channels };
       }
-      await deliveries.addBulk(channels.map((channel) => ({ name: channel, data: { channel, alert }, opts: { jobId: deliveryJobId(alert.id, channel) } })));
+      await deliveries.addBulk(
+        channels.map((channel) => ({
+          name: channel,
+          data: { channel, alert },
+          opts: { jobId: deliveryJobId(alert.id, channel) },
+        })),
+      );
       jobLog.info({ channels }, "alert routed");
       return { channels };
     },

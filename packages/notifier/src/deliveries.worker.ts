@@ -28,7 +28,14 @@ export interface DeliveriesWorkerOptions {
  * retries; permanent ones (and spent attempts) leave the job in the failed set, which is
  * the failed-delivery store.
  */
-export function startDeliveriesWorker({ config, connection, keyspace, logger, metrics, channels }: DeliveriesWorkerOptions): Worker<DeliveryJob, void> {
+export function startDeliveriesWorker({
+  config,
+  connection,
+  keyspace,
+  logger,
+  metrics,
+  channels,
+}: DeliveriesWorkerOptions): Worker<DeliveryJob, void> {
   const component = logger.child({ component: "notifier.deliveries" });
   const log = component.child({ queue: QUEUE_NAMES.deliveries });
 

@@ -16,9 +16,11 @@ export interface FailedDelivery {
   failedAt: string;
 }
 
-
 /** Failed deliveries, most recent failure first. `limit` caps how many are read. */
-export async function listFailedDeliveries(queue: Queue<DeliveryJob>, options: { limit?: number } = {}): Promise<FailedDelivery[]> {
+export async function listFailedDeliveries(
+  queue: Queue<DeliveryJob>,
+  options: { limit?: number } = {},
+): Promise<FailedDelivery[]> {
   const end = options.limit === undefined ? -1 : options.limit - 1;
   if (end < -1) return [];
   const jobs = await queue.getFailed(0, end);

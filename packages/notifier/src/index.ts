@@ -1,7 +1,12 @@
 export { routeAlert, routeMatches } from "./alert-routing.js";
 export type { AlertRouting } from "./alerts.worker.js";
 export type { Channel } from "./channels/channel.js";
-export { CHANNEL_MANIFESTS, ChannelConfigSchema, createChannel, type ChannelConfig } from "./channels/channel-registry.js";
+export {
+  CHANNEL_MANIFESTS,
+  ChannelConfigSchema,
+  createChannel,
+  type ChannelConfig,
+} from "./channels/channel-registry.js";
 export { defineChannel, type ChannelManifest } from "./channels/channel-manifest.js";
 export { EmailChannel } from "./channels/email/email.channel.js";
 export { EmailChannelSchema, type EmailChannelConfig } from "./channels/email/email.config.js";

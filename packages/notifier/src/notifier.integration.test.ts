@@ -19,7 +19,10 @@ import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listFailedDeliveries } from "./failed-deliveries.js";
 import { startNotifier, type Notifier } from "./notifier.js";
-import { NotifierConfigSchema as ConfigSchema, type NotifierConfigInput as ConfigInput } from "./testing/notifier-config.js";
+import {
+  NotifierConfigSchema as ConfigSchema,
+  type NotifierConfigInput as ConfigInput,
+} from "./testing/notifier-config.js";
 import { makeAlert } from "./testing/alert.fixture.js";
 import { closedPort } from "./testing/free-port.js";
 import { recordingLogger, type LogRecord } from "./testing/recording-logger.js";
@@ -71,7 +74,9 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
   });
 
   /** Starts a notifier with an email and a webhook channel; every alert goes to both unless its rule says otherwise. */
-  async function start(overrides: { smtpPort?: number; notifier?: ConfigInput["notifier"]; routes?: ConfigInput["routes"] } = {}): Promise<Notifier> {
+  async function start(
+    overrides: { smtpPort?: number; notifier?: ConfigInput["notifier"]; routes?: ConfigInput["routes"] } = {},
+  ): Promise<Notifier> {
     const config = ConfigSchema.parse({
       channels: [
         {
@@ -79,7 +84,12 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
           type: "email",
           from: "Vigil <vigil@example.com>",
           to: ["soc@example.com"],
-          smtp: { host: "127.0.0.1", port: overrides.smtpPort ?? smtp.port, timeout: "5s", auth: { user: "vigil", pass: "smtp-pass" } },
+          smtp: {
+            host: "127.0.0.1",
+            port: overrides.smtpPort ?? smtp.port,
+            timeout: "5s",
+            auth: { user: "vigil", pass: "smtp-pass" },
+          },
         },
         { name: "soc-webhook", type: "webhook", url: `${hooks.url}?token=${URL_TOKEN}`, secret: SECRET, timeout: "5s" },
       ],
@@ -133,7 +143,9 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     const requests = await hooks.waitFor(3, WAIT_MS);
     expect(requests.map((request) => request.status)).toEqual([500, 500, 200]);
     expect(requests.every((request) => request.verified)).toBe(true);
-    expect(new Set(requests.map((request) => request.headers["webhook-id"]))).toEqual(new Set([deliveryJobId(alert.id, "soc-webhook")]));
+    expect(new Set(requests.map((request) => request.headers["webhook-id"]))).toEqual(
+      new Set([deliveryJobId(alert.id, "soc-webhook")]),
+    );
 
     await until("the delivery completes", async () => (await queues.deliveries.getCompletedCount()) === 1);
     expect(await queues.deliveries.getFailedCount()).toBe(0);
@@ -165,7 +177,14 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     ]);
     expect(failed[0]?.failedReason).not.toContain(URL_TOKEN);
     expect(logs).toContainEqual(
-      expect.objectContaining({ level: "error", component: "notifier.deliveries", jobId: id, channel: "soc-webhook", alertId: alert.id, permanent: true }),
+      expect.objectContaining({
+        level: "error",
+        component: "notifier.deliveries",
+        jobId: id,
+        channel: "soc-webhook",
+        alertId: alert.id,
+        permanent: true,
+      }),
     );
     const logText = JSON.stringify(logs);
     expect(logText).not.toContain(URL_TOKEN);
@@ -173,7 +192,10 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     expect(await deliveryCount(metrics, "soc-webhook", "failed")).toBe(1);
 
     hooks.respondWith(() => 200);
-    expect(await retryFailedJobs(queues.deliveries, [id, "no-such-delivery"])).toEqual({ retried: [id], missing: ["no-such-delivery"] });
+    expect(await retryFailedJobs(queues.deliveries, [id, "no-such-delivery"])).toEqual({
+      retried: [id],
+      missing: ["no-such-delivery"],
+    });
 
     const requests = await hooks.waitFor(2, WAIT_MS);
     expect(requests[1]).toMatchObject({ status: 200, verified: true });
@@ -201,7 +223,10 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
 
     // A retry gets the full schedule again, not just one more attempt.
     expect(await retryFailedJobs(queues.deliveries, "all")).toEqual({ retried: [failed?.id], missing: [] });
-    await until("the retried delivery has failed again", async () => (await deliveryCount(metrics, "soc-email", "failed")) === 2);
+    await until(
+      "the retried delivery has failed again",
+      async () => (await deliveryCount(metrics, "soc-email", "failed")) === 2,
+    );
     expect(await deliveryCount(metrics, "soc-email", "retry")).toBe(4);
     expect((await listFailedDeliveries(queues.deliveries))[0]).toMatchObject({ id: failed?.id, attempts: 3 });
 
@@ -237,7 +262,9 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     const unchecked = new Queue(QUEUE_NAMES.alerts, { connection: redis, prefix: keyspace.queuePrefix });
     await unchecked.add("alert", { id: "broken" }, { jobId: "broken" });
     await unchecked.close();
-    await expect(queues.alerts.add("alert", { id: "refused" } as unknown as Alert)).rejects.toThrow(/^vigil-alerts: invalid payload: ruleId: is required/);
+    await expect(queues.alerts.add("alert", { id: "refused" } as unknown as Alert)).rejects.toThrow(
+      /^vigil-alerts: invalid payload: ruleId: is required/,
+    );
     const alert = makeAlert({ notify: ["soc-webhook"] });
     await enqueue(alert);
 
@@ -256,7 +283,11 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
 
     await until("the delivery has failed", async () => (await queues.deliveries.getFailedCount()) === 1);
     const [failed] = await listFailedDeliveries(queues.deliveries);
-    expect(failed).toMatchObject({ channel: "no-such-channel", attempts: 1, failedReason: expect.stringContaining('unknown channel "no-such-channel"') });
+    expect(failed).toMatchObject({
+      channel: "no-such-channel",
+      attempts: 1,
+      failedReason: expect.stringContaining('unknown channel "no-such-channel"'),
+    });
   });
 
   it("routes an alert that matches no channel nowhere, without failing it", async () => {
@@ -266,7 +297,9 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
 
     await until("the alert job completes", async () => (await queues.alerts.getCompletedCount()) === 1);
     expect((await queues.alerts.getJob(alert.id))?.returnvalue).toEqual({ channels: [] });
-    expect(logs).toContainEqual(expect.objectContaining({ level: "warn", component: "notifier.alerts", alertId: alert.id, jobId: alert.id }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({ level: "warn", component: "notifier.alerts", alertId: alert.id, jobId: alert.id }),
+    );
     expect(logs.filter((record) => record.level === "error")).toEqual([]);
     expect(await queues.deliveries.getJobCountByTypes("waiting", "active", "delayed", "completed", "failed")).toBe(0);
   });

@@ -1,5 +1,13 @@
 import type { ConnectionOptions } from "bullmq";
-import { createMetrics, silentLogger, type Config, type Keyspace, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
+import {
+  createMetrics,
+  silentLogger,
+  type Config,
+  type Keyspace,
+  type Logger,
+  type Metrics,
+  type VigilQueues,
+} from "@vigil/core";
 import { startAlertsWorker } from "./alerts.worker.js";
 import type { Channel } from "./channels/channel.js";
 import { createChannel } from "./channels/channel-registry.js";
@@ -24,9 +32,18 @@ export interface Notifier {
 }
 
 /** Runs the notifier role: routes `vigil-alerts` into `vigil-deliveries` and delivers those. */
-export function startNotifier({ config, connection, keyspace, queues, logger = silentLogger, metrics = createMetrics() }: NotifierOptions): Notifier {
+export function startNotifier({
+  config,
+  connection,
+  keyspace,
+  queues,
+  logger = silentLogger,
+  metrics = createMetrics(),
+}: NotifierOptions): Notifier {
   const log = logger.child({ component: "notifier" });
-  const channels = new Map<string, Channel>(config.channels.map((channelConfig) => [channelConfig.name, createChannel(channelConfig)]));
+  const channels = new Map<string, Channel>(
+    config.channels.map((channelConfig) => [channelConfig.name, createChannel(channelConfig)]),
+  );
   const { deliveries } = queues;
   const alertsWorker = startAlertsWorker({ config, connection, keyspace, logger, deliveries });
   const deliveriesWorker = startDeliveriesWorker({ config, connection, keyspace, logger, metrics, channels });
@@ -36,7 +53,11 @@ export function startNotifier({ config, connection, keyspace, queues, logger = s
   let closing: Promise<void> | undefined;
   return {
     async ready() {
-      await Promise.all([alertsWorker.waitUntilReady(), deliveriesWorker.waitUntilReady(), deliveries.waitUntilReady()]);
+      await Promise.all([
+        alertsWorker.waitUntilReady(),
+        deliveriesWorker.waitUntilReady(),
+        deliveries.waitUntilReady(),
+      ]);
     },
     close() {
       closing ??= (async () => {

@@ -26,14 +26,24 @@ function providerSources(sim: ProviderSimulator, pollInterval: string): NonNulla
   return PROVIDER_MANIFESTS.map((manifest) => {
     const provider = manifest.type as ProviderName;
     const credentials = sim.credentials(provider) as unknown as Record<string, string>;
-    return { type: provider, name: `${provider}-demo`, baseUrl: sim.baseUrl(provider), auth: manifest.provider.simulatorAuth(credentials), startFrom: "4d", lookback: "5m", pollInterval };
+    return {
+      type: provider,
+      name: `${provider}-demo`,
+      baseUrl: sim.baseUrl(provider),
+      auth: manifest.provider.simulatorAuth(credentials),
+      startFrom: "4d",
+      lookback: "5m",
+      pollInterval,
+    };
   }) as NonNullable<ConfigInput["sources"]>;
 }
 
 export function registerDemoCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command("demo")
-    .description("the whole pipeline in one process: simulated providers telling an attack, every role, alerts by email and webhook")
+    .description(
+      "the whole pipeline in one process: simulated providers telling an attack, every role, alerts by email and webhook",
+    )
     .option("--events <file>", "feed a JSON-lines file of events through the file connector instead of the providers")
     .option("--rules <paths...>", "rule files or folders", [`${REPO_ROOT}rules`])
     .option("--follow", "keep polling (new records keep arriving) until Ctrl-C")
@@ -59,18 +69,34 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
           });
       const config = ConfigSchema.parse({
         redis: { url: redisServer.url, prefix: `vigil-demo-${randomBytes(4).toString("hex")}` },
-        sources: sim ? providerSources(sim, "5s") : [{ name: "sample", type: "file" as const, path: options.events!, pollInterval: "2s" }],
+        sources: sim
+          ? providerSources(sim, "5s")
+          : [{ name: "sample", type: "file" as const, path: options.events!, pollInterval: "2s" }],
         rules: { paths: options.rules },
         channels: [
-          { name: "soc-email", type: "email", from: "vigil@localhost", to: ["soc@localhost"], smtp: { host: "127.0.0.1", port: smtp.port } },
+          {
+            name: "soc-email",
+            type: "email",
+            from: "vigil@localhost",
+            to: ["soc@localhost"],
+            smtp: { host: "127.0.0.1", port: smtp.port },
+          },
           { name: "soc-webhook", type: "webhook", url: webhook.url, secret },
         ],
         routes: [{ match: {}, channels: ["soc-email", "soc-webhook"] }],
         notifier: { backoff: "250ms", attempts: 5 },
       } satisfies ConfigInput);
       const logger = createLogger({ level: "warn" });
-      const vigil = await startVigil({ config, roles: ["connectors", "engine", "notifier"], logger, metrics: createMetrics(), schedulePolls: Boolean(options.follow) });
-      say(`vigil demo: ${vigil.rules.length} rules, ${sim ? `${config.sources.length} simulated providers at ${sim.origin}` : `events from ${options.events}`}`);
+      const vigil = await startVigil({
+        config,
+        roles: ["connectors", "engine", "notifier"],
+        logger,
+        metrics: createMetrics(),
+        schedulePolls: Boolean(options.follow),
+      });
+      say(
+        `vigil demo: ${vigil.rules.length} rules, ${sim ? `${config.sources.length} simulated providers at ${sim.origin}` : `events from ${options.events}`}`,
+      );
       say(`  SMTP server on 127.0.0.1:${smtp.port}, webhook receiver at ${webhook.url}\n`);
 
       const deliveredAlerts = new Map<string, Alert>();
@@ -78,7 +104,9 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
       webhook.onRequest((request) => {
         const alert = request.json as Alert;
         deliveredAlerts.set(alert.id, alert);
-        say(`  webhook  → ${webhook.url}  [${alert.severity.toUpperCase()}] ${alert.title} (${request.verified ? "signature verified" : `signature INVALID: ${request.verifyError}`})`);
+        say(
+          `  webhook  → ${webhook.url}  [${alert.severity.toUpperCase()}] ${alert.title} (${request.verified ? "signature verified" : `signature INVALID: ${request.verifyError}`})`,
+        );
       });
 
       let cleanedUp = false;
@@ -101,14 +129,29 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
         }
         await waitForIdle(vigil);
         const events = pulls.reduce((sum, p) => sum + p.events, 0);
-        printSummary(say, { vigil, events, deliveredAlerts, emails: smtp.messages.length, webhooks: webhook.requests, started });
+        printSummary(say, {
+          vigil,
+          events,
+          deliveredAlerts,
+          emails: smtp.messages.length,
+          webhooks: webhook.requests,
+          started,
+        });
         if (sim) {
           const missing = STORY_RULES.filter((rule) => ![...deliveredAlerts.values()].some((a) => a.ruleId === rule));
-          say(missing.length ? `\nthe story should also have raised: ${missing.join(", ")}` : `\nevery step of the attack story raised its alert`);
+          say(
+            missing.length
+              ? `\nthe story should also have raised: ${missing.join(", ")}`
+              : `\nevery step of the attack story raised its alert`,
+          );
         }
         if (options.follow) {
           say("\nfollowing: polling every 5s, new records arrive every few seconds; Ctrl-C stops");
-          const appender = sim ? setInterval(() => DEMO_PROVIDERS.forEach((p) => sim.append(p, 1)), 3_000) : undefined;
+          const appender = sim
+            ? setInterval(() => {
+                for (const p of DEMO_PROVIDERS) sim.append(p, 1);
+              }, 3_000)
+            : undefined;
           await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
           if (appender) clearInterval(appender);
         }
@@ -120,7 +163,14 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
 
 function printSummary(
   say: (line: string) => void,
-  facts: { vigil: VigilProcess; events: number; deliveredAlerts: Map<string, Alert>; emails: number; webhooks: { verified: boolean }[]; started: number },
+  facts: {
+    vigil: VigilProcess;
+    events: number;
+    deliveredAlerts: Map<string, Alert>;
+    emails: number;
+    webhooks: { verified: boolean }[];
+    started: number;
+  },
 ): void {
   const byRule = new Map<string, { rule: string; severity: string; alerts: number }>();
   for (const alert of facts.deliveredAlerts.values()) {
@@ -132,7 +182,12 @@ function printSummary(
   say(
     `summary: ${facts.events} events → ${facts.deliveredAlerts.size} alerts → ${facts.emails} emails, ${facts.webhooks.length} webhooks (${facts.webhooks.filter((r) => r.verified).length} verified), in ${((Date.now() - facts.started) / 1000).toFixed(1)}s`,
   );
-  say(`\n${formatTable([...byRule.values()].sort((a, b) => a.rule.localeCompare(b.rule)), ["rule", "severity", "alerts"])}`);
+  say(
+    `\n${formatTable(
+      [...byRule.values()].sort((a, b) => a.rule.localeCompare(b.rule)),
+      ["rule", "severity", "alerts"],
+    )}`,
+  );
 }
 
 /** Resolves once no queue has work waiting, running or scheduled for retry. */

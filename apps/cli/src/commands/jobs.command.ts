@@ -5,7 +5,9 @@ import { allQueues, listFailedJobs, QUEUE_KEYS, type FailedJob, type QueueKey } 
 import { formatTable } from "../format.js";
 
 export function registerJobsCommands(program: Command, globals: () => GlobalOptions): void {
-  const jobs = program.command("jobs").description("failed jobs of every queue (events, alerts, deliveries, polls): list and re-drive");
+  const jobs = program
+    .command("jobs")
+    .description("failed jobs of every queue (events, alerts, deliveries, polls): list and re-drive");
 
   jobs
     .command("failed")
@@ -29,7 +31,11 @@ export function registerJobsCommands(program: Command, globals: () => GlobalOpti
           }
           console.log(
             formatTable(
-              failed.map((job) => ({ ...job, attempts: String(job.attempts), reason: job.failedReason.split("\n")[0] })),
+              failed.map((job) => ({
+                ...job,
+                attempts: String(job.attempts),
+                reason: job.failedReason.split("\n")[0],
+              })),
               ["queue", "id", "name", "attempts", "failedAt", "reason"],
             ),
           );

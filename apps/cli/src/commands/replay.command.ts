@@ -17,7 +17,9 @@ export function parseEventLine(line: string): { event: AuditEvent } | { error: s
 export function registerReplayCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command("replay")
-    .description("evaluate events (JSON lines, in file order) through the engine in a throwaway namespace; prints alerts as JSON lines")
+    .description(
+      "evaluate events (JSON lines, in file order) through the engine in a throwaway namespace; prints alerts as JSON lines",
+    )
     .requiredOption("--rules <paths...>", "rule files or folders")
     .requiredOption("--events <file>", "JSON-lines file of events, or - for stdin")
     .action(async (options: { rules: string[]; events: string }) => {
@@ -26,14 +28,19 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
       const input = options.events === "-" ? process.stdin : createReadStream(options.events);
       const inputName = options.events === "-" ? "stdin" : options.events;
       const opened = new Promise<void>((resolve, reject) => {
-        input.once("error", (err: NodeJS.ErrnoException) => reject(new CliError(`cannot read ${inputName}: ${err.code ?? err.message}`, 2)));
+        input.once("error", (err: NodeJS.ErrnoException) =>
+          reject(new CliError(`cannot read ${inputName}: ${err.code ?? err.message}`, 2)),
+        );
         if (input === process.stdin) resolve();
         else input.once("open", () => resolve());
       });
       await opened;
       const redis = await requireRedis(config);
       const keyspace = new Keyspace(`vigil-replay-${randomUUID()}`);
-      const engine = new Engine(rules, new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 86_400_000, maxEventIds: MAX_ALERT_EVENT_IDS }));
+      const engine = new Engine(
+        rules,
+        new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 86_400_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
+      );
       const stats = { events: 0, alerts: 0, badLines: 0, late: 0 };
       let batch: AuditEvent[] = [];
       let batchNumber = 0;
@@ -43,7 +50,10 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
         for (const alert of outcome.alerts) process.stdout.write(`${JSON.stringify(alert)}\n`);
         stats.alerts += outcome.alerts.length;
         stats.late += outcome.late.length;
-        for (const late of outcome.late) process.stderr.write(`late: event ${late.eventId} arrived beyond the lateness of ${late.ruleId}; not counted\n`);
+        for (const late of outcome.late)
+          process.stderr.write(
+            `late: event ${late.eventId} arrived beyond the lateness of ${late.ruleId}; not counted\n`,
+          );
         batch = [];
       };
       const interrupt = () => void deleteKeyspace(redis, keyspace).finally(() => process.exit(130));
@@ -69,7 +79,9 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
         await deleteKeyspace(redis, keyspace);
         await redis.quit();
       }
-      process.stderr.write(`replayed ${stats.events} event(s): ${stats.alerts} alert(s)${stats.badLines ? `, ${stats.badLines} bad line(s) skipped` : ""}${stats.late ? `, ${stats.late} late` : ""}\n`);
+      process.stderr.write(
+        `replayed ${stats.events} event(s): ${stats.alerts} alert(s)${stats.badLines ? `, ${stats.badLines} bad line(s) skipped` : ""}${stats.late ? `, ${stats.late} late` : ""}\n`,
+      );
       if (stats.badLines) process.exitCode = 1;
     });
 }

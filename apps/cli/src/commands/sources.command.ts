@@ -11,7 +11,11 @@ export function parseSince(text: string, now: Date, option = "--since"): Date {
   const duration = parseDuration(text);
   if (duration !== undefined) return new Date(now.getTime() - duration);
   const ms = Date.parse(text);
-  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(text)) throw new CliError(`${option} "${text}" is neither an ISO time (2026-03-01T00:00:00Z) nor a duration before now (2h, 7d)`, 2);
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(text))
+    throw new CliError(
+      `${option} "${text}" is neither an ISO time (2026-03-01T00:00:00Z) nor a duration before now (2h, 7d)`,
+      2,
+    );
   return new Date(ms);
 }
 
@@ -19,13 +23,17 @@ function findSource(config: Config, name: string): SourceConfig {
   const source = config.sources.find((s) => s.name === name);
   if (!source) {
     const known = config.sources.map((s) => s.name);
-    throw new CliError(`no source named "${name}" in the config${known.length ? ` (configured: ${known.join(", ")})` : " (it has no sources)"}`, 2);
+    throw new CliError(
+      `no source named "${name}" in the config${known.length ? ` (configured: ${known.join(", ")})` : " (it has no sources)"}`,
+      2,
+    );
   }
   return source;
 }
 
 /** Time from `iso` to `now` in whole seconds (at least 1s), or "-" when unknown. */
-const elapsed = (iso: string | undefined, now: number) => (iso ? formatDuration(Math.max(1000, Math.round((now - Date.parse(iso)) / 1000) * 1000)) : "-");
+const elapsed = (iso: string | undefined, now: number) =>
+  iso ? formatDuration(Math.max(1000, Math.round((now - Date.parse(iso)) / 1000) * 1000)) : "-";
 
 export function registerSourcesCommands(program: Command, globals: () => GlobalOptions): void {
   const sources = program.command("sources").description("configured sources: health, credentials, ad-hoc pulls");
@@ -57,7 +65,10 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
               "last success": s.health.lastSuccessAt ? `${elapsed(s.health.lastSuccessAt, now)} ago` : "-",
               lag: elapsed(s.health.newestEventTime, now),
               "events pulled": s.health.eventsPulled,
-              "last error": s.health.lastError && (!s.health.lastSuccessAt || (s.health.lastErrorAt ?? "") > s.health.lastSuccessAt) ? s.health.lastError : "-",
+              "last error":
+                s.health.lastError && (!s.health.lastSuccessAt || (s.health.lastErrorAt ?? "") > s.health.lastSuccessAt)
+                  ? s.health.lastError
+                  : "-",
             })),
             ["source", "type", "enabled", "every", "last success", "lag", "events pulled", "last error"],
           ),
@@ -74,7 +85,10 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
       const source = findSource(config, name);
       const redis = await requireRedis(config);
       try {
-        const connector = createConnector(source, createConnectorDeps({ redis, keyspace: new Keyspace(config.redis.prefix), logger }));
+        const connector = createConnector(
+          source,
+          createConnectorDeps({ redis, keyspace: new Keyspace(config.redis.prefix), logger }),
+        );
         await connector.check({ signal: AbortSignal.timeout(60_000) });
         console.log(`ok: ${name} (${source.type}) answers and accepts its credentials`);
       } catch (err) {
@@ -96,7 +110,8 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
       const now = new Date();
       const since = parseSince(options.since, now);
       const until = options.until ? parseSince(options.until, now, "--until") : now;
-      if (since >= until) throw new CliError(`--since (${since.toISOString()}) must be before --until (${until.toISOString()})`, 2);
+      if (since >= until)
+        throw new CliError(`--since (${since.toISOString()}) must be before --until (${until.toISOString()})`, 2);
       const redis = await requireRedis(config);
       const controller = new AbortController();
       const stop = () => controller.abort();
@@ -104,7 +119,10 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
       let events = 0;
       let pages = 0;
       try {
-        const connector = createConnector(source, createConnectorDeps({ redis, keyspace: new Keyspace(config.redis.prefix), logger }));
+        const connector = createConnector(
+          source,
+          createConnectorDeps({ redis, keyspace: new Keyspace(config.redis.prefix), logger }),
+        );
         for await (const page of connector.pull(undefined, { signal: controller.signal, now: until, since })) {
           pages++;
           for (const event of page.events) {
@@ -113,7 +131,9 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
             events++;
             process.stdout.write(`${JSON.stringify(event)}\n`);
           }
-          process.stderr.write(`\r${name}: ${events} events, ${pages} pages${page.checkpoint.until ? `, up to ${String(page.checkpoint.until)}` : ""}   `);
+          process.stderr.write(
+            `\r${name}: ${events} events, ${pages} pages${page.checkpoint.until ? `, up to ${String(page.checkpoint.until)}` : ""}   `,
+          );
         }
         process.stderr.write(`\n${name}: ${events} events from ${since.toISOString()} to ${until.toISOString()}\n`);
       } catch (err) {

@@ -18,7 +18,10 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
         try {
           for (const key of QUEUE_KEYS) {
             const queue = all.byKey[key];
-            queueCounts.push({ queue: queue.name, ...(await queue.getJobCounts("waiting", "active", "delayed", "failed", "completed")) });
+            queueCounts.push({
+              queue: queue.name,
+              ...(await queue.getJobCounts("waiting", "active", "delayed", "failed", "completed")),
+            });
           }
         } finally {
           await all.close();
@@ -27,12 +30,22 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
         const failedDeliveries = await listFailedDeliveries(queues.deliveries);
         const sources = await getSourcesStatus(redis, keyspace, config);
         if (options.json) {
-          console.log(JSON.stringify({ queues: queueCounts, failedJobs, failedDeliveries: failedDeliveries.length, sources }, null, 2));
+          console.log(
+            JSON.stringify(
+              { queues: queueCounts, failedJobs, failedDeliveries: failedDeliveries.length, sources },
+              null,
+              2,
+            ),
+          );
           return;
         }
         console.log(formatTable(queueCounts, ["queue", "waiting", "active", "delayed", "failed", "completed"]));
-        console.log(`\nfailed jobs: ${failedJobs}${failedJobs ? " (see `vigil jobs failed`; re-drive with `vigil jobs retry --queue <queue> --all`)" : ""}`);
-        console.log(`failed deliveries: ${failedDeliveries.length}${failedDeliveries.length ? " (see `vigil deliveries failed`)" : ""}\n`);
+        console.log(
+          `\nfailed jobs: ${failedJobs}${failedJobs ? " (see `vigil jobs failed`; re-drive with `vigil jobs retry --queue <queue> --all`)" : ""}`,
+        );
+        console.log(
+          `failed deliveries: ${failedDeliveries.length}${failedDeliveries.length ? " (see `vigil deliveries failed`)" : ""}\n`,
+        );
         if (sources.length === 0) {
           console.log("no sources configured");
         } else {

@@ -26,14 +26,36 @@ export function attackStory(now: Date): NonNullable<ProviderSimulatorOptions["st
         source_ip_address: ATTACKER_IP,
       })),
       // Then the identity provider is pointed elsewhere.
-      { action: "UpdateSAMLIdentityProvider", status: "success" as const, actor_name: "admin", source_ip_address: ATTACKER_IP },
+      {
+        action: "UpdateSAMLIdentityProvider",
+        status: "success" as const,
+        actor_name: "admin",
+        source_ip_address: ATTACKER_IP,
+      },
     ],
     // A write token created at night.
-    logfire: [{ action: "INSERT" as const, resource_type: "write_tokens", user_name: MALLORY.email, ip_address: ATTACKER_IP, created_at: lastNight(now) }],
+    logfire: [
+      {
+        action: "INSERT" as const,
+        resource_type: "write_tokens",
+        user_name: MALLORY.email,
+        ip_address: ATTACKER_IP,
+        created_at: lastNight(now),
+      },
+    ],
     // Brute force on logins, then an API token.
     pylon: [
-      ...Array.from({ length: 12 }, () => ({ action: "LoginFailed", object_type: "user", metadata: { ip_address: ATTACKER_IP } })),
-      { action: "APITokenCreated", object_type: "api_token", attributes: { token_name: "siem-export" }, metadata: { ip_address: ATTACKER_IP } },
+      ...Array.from({ length: 12 }, () => ({
+        action: "LoginFailed",
+        object_type: "user",
+        metadata: { ip_address: ATTACKER_IP },
+      })),
+      {
+        action: "APITokenCreated",
+        object_type: "api_token",
+        attributes: { token_name: "siem-export" },
+        metadata: { ip_address: ATTACKER_IP },
+      },
     ],
     // A burst of report exports with an API key.
     ashby: Array.from({ length: 24 }, () => ({
@@ -43,7 +65,14 @@ export function attackStory(now: Date): NonNullable<ProviderSimulatorOptions["st
     })),
     // An API token, then mass user deletion.
     zendesk: [
-      { action: "create", source_type: "apitoken", source_label: "API token: backup-sync", actor_id: 66600, actor_name: MALLORY.name, ip_address: ATTACKER_IP },
+      {
+        action: "create",
+        source_type: "apitoken",
+        source_label: "API token: backup-sync",
+        actor_id: 66600,
+        actor_name: MALLORY.name,
+        ip_address: ATTACKER_IP,
+      },
       ...Array.from({ length: 12 }, (_, i) => ({
         action: "destroy",
         source_type: "user",

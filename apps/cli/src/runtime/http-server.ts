@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Metrics, VigilQueues } from "@vigil/core";
+import type { Metrics } from "@vigil/core";
 import type { Queue } from "bullmq";
 
 export interface HealthServerOptions {
@@ -16,7 +16,9 @@ export interface HealthServerOptions {
 const READY_CHECK_TIMEOUT_MS = 2_000;
 
 /** `/healthz` (process alive), `/readyz` (ready for work) and `/metrics` (Prometheus). */
-export async function startHealthServer(options: HealthServerOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startHealthServer(
+  options: HealthServerOptions,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     void (async () => {
@@ -28,7 +30,9 @@ export async function startHealthServer(options: HealthServerOptions): Promise<{
         res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready\n" : "not ready\n");
       } else if (path === "/metrics") {
         await refreshQueueGauges(options.metrics, options.queues()).catch(() => undefined);
-        res.writeHead(200, { "content-type": options.metrics.registry.contentType }).end(await options.metrics.registry.metrics());
+        res
+          .writeHead(200, { "content-type": options.metrics.registry.contentType })
+          .end(await options.metrics.registry.metrics());
       } else {
         res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       }

@@ -3,7 +3,10 @@ import { connectRedis, redactUrl } from "@vigil/core";
 import { CliError } from "../context.js";
 
 /** A Redis the demo can use: the configured one if it answers, else one it starts itself. */
-export async function ensureRedis(url: string, log: (line: string) => void): Promise<{ url: string; stop(): Promise<void> }> {
+export async function ensureRedis(
+  url: string,
+  log: (line: string) => void,
+): Promise<{ url: string; stop(): Promise<void> }> {
   try {
     const redis = await connectRedis(url, 1_500);
     await redis.quit();
@@ -28,7 +31,11 @@ export async function ensureRedis(url: string, log: (line: string) => void): Pro
   const port = parsed.port || "6379";
   const host = parsed.hostname || "127.0.0.1";
   log(`starting redis-server on ${host}:${port} for the demo`);
-  const child: ChildProcess = spawn("redis-server", ["--port", port, "--bind", host, "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const child: ChildProcess = spawn(
+    "redis-server",
+    ["--port", port, "--bind", host, "--save", "", "--appendonly", "no"],
+    { stdio: "ignore" },
+  );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const deadline = Date.now() + 5_000;
   for (;;) {
@@ -39,7 +46,10 @@ export async function ensureRedis(url: string, log: (line: string) => void): Pro
     } catch (err) {
       if (Date.now() > deadline || child.exitCode !== null) {
         child.kill();
-        throw new CliError(`started redis-server but it does not answer at ${redactUrl(url)}: ${(err as Error).message}`, 2);
+        throw new CliError(
+          `started redis-server but it does not answer at ${redactUrl(url)}: ${(err as Error).message}`,
+          2,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -1,6 +1,17 @@
 import type { Redis } from "ioredis";
 import type { Queue, Worker } from "bullmq";
-import { connectRedis, Keyspace, MAX_ALERT_EVENT_IDS, openQueue, openQueues, redactUrl, watchRedis, type Logger, type Metrics, type VigilQueues } from "@vigil/core";
+import {
+  connectRedis,
+  Keyspace,
+  MAX_ALERT_EVENT_IDS,
+  openQueue,
+  openQueues,
+  redactUrl,
+  watchRedis,
+  type Logger,
+  type Metrics,
+  type VigilQueues,
+} from "@vigil/core";
 import { Engine, loadRules, RedisRuleStateStore, startEventsWorker, type LoadedRule } from "@vigil/engine";
 import { startPollWorker, type PollWorker } from "@vigil/connectors";
 import { startNotifier, type Notifier } from "@vigil/notifier";
@@ -93,11 +104,22 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   redisReady = redis;
 
   if (roles.has("connectors")) {
-    started.pollWorker = await startPollWorker({ config, connection: redis, keyspace, queues, logger, metrics, schedule: options.schedulePolls ?? true });
+    started.pollWorker = await startPollWorker({
+      config,
+      connection: redis,
+      keyspace,
+      queues,
+      logger,
+      metrics,
+      schedule: options.schedulePolls ?? true,
+    });
     shutdown.add("pollers", () => started.pollWorker?.close());
   }
   if (roles.has("engine")) {
-    const store = new RedisRuleStateStore(redis, keyspace, { seenTtlMs: config.engine.dedupFor, maxEventIds: MAX_ALERT_EVENT_IDS });
+    const store = new RedisRuleStateStore(redis, keyspace, {
+      seenTtlMs: config.engine.dedupFor,
+      maxEventIds: MAX_ALERT_EVENT_IDS,
+    });
     const engine = new Engine(rules, store, { logger: logger.child({ component: "engine" }), metrics });
     started.engineWorker = startEventsWorker({
       engine,

@@ -16,7 +16,10 @@ export class ShutdownManager {
   private readonly steps: Step[] = [];
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly logger: Logger, private readonly timeoutMs = SHUTDOWN_TIMEOUT_MS) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly timeoutMs = SHUTDOWN_TIMEOUT_MS,
+  ) {}
 
   add(name: string, run: Step["run"]): void {
     this.steps.push({ name, run });
@@ -58,7 +61,10 @@ export class ShutdownManager {
     };
     const onCrash = (kind: "uncaughtException" | "unhandledRejection") => (reason: unknown) => {
       const err = reason instanceof Error ? reason : new Error(String(reason));
-      this.logger.fatal({ err: { type: err.name, message: err.message, stack: err.stack } }, `${kind}: draining, then exiting with code 1`);
+      this.logger.fatal(
+        { err: { type: err.name, message: err.message, stack: err.stack } },
+        `${kind}: draining, then exiting with code 1`,
+      );
       stop(kind, 1);
     };
     process.on("SIGTERM", onSignal);

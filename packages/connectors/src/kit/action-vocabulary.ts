@@ -13,7 +13,10 @@ const CATEGORY_PATTERNS: readonly [RegExp, EventCategory][] = [
   [/(Created|Opened|Invited)$/, "create"],
   [/(Deleted|Removed|Destroyed)$/, "delete"],
   [/(Viewed|Downloaded)$/, "read"],
-  [/(Updated|Changed|Assigned|Closed|Reopened|Added|Merged|Archived|Unarchived|Published|Unpublished|Approved|Rejected|Deactivated|Reactivated|Moved|Revoked)$/, "update"],
+  [
+    /(Updated|Changed|Assigned|Closed|Reopened|Added|Merged|Archived|Unarchived|Published|Unpublished|Approved|Rejected|Deactivated|Reactivated|Moved|Revoked)$/,
+    "update",
+  ],
 ];
 
 export function categoryFromActionName(action: string): EventCategory {

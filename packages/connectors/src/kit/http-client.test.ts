@@ -15,7 +15,10 @@ interface Hit {
 }
 
 const TOKEN = "pylon-secret-token-123456";
-const PageSchema = z.object({ data: z.array(z.object({ id: z.string() })), pagination: z.object({ cursor: z.string().nullable() }) });
+const PageSchema = z.object({
+  data: z.array(z.object({ id: z.string() })),
+  pagination: z.object({ cursor: z.string().nullable() }),
+});
 const okPage = { data: [{ id: "a" }, { id: "b" }], pagination: { cursor: null } };
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -26,8 +29,14 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 /** Records what the client logs (the client only logs through warn/info/error/debug). */
 function recordingLogger() {
   const records: { level: string; fields: Record<string, unknown>; message: string }[] = [];
-  const record = (level: string) => (fields: Record<string, unknown>, message: string) => records.push({ level, fields, message });
-  const logger = { debug: record("debug"), info: record("info"), warn: record("warn"), error: record("error") } as unknown as Logger;
+  const record = (level: string) => (fields: Record<string, unknown>, message: string) =>
+    records.push({ level, fields, message });
+  const logger = {
+    debug: record("debug"),
+    info: record("info"),
+    warn: record("warn"),
+    error: record("error"),
+  } as unknown as Logger;
   (logger as unknown as { child: () => Logger }).child = () => logger;
   return { logger, records };
 }
@@ -89,7 +98,11 @@ describe("http client", () => {
 
   it("sends the request and returns the validated body", async () => {
     handlers = [(_req, res) => json(res, 200, okPage)];
-    const page = await client().request({ path: "/audit-logs", query: { limit: 100, cursor: "a+b/c" }, parse: PageSchema });
+    const page = await client().request({
+      path: "/audit-logs",
+      query: { limit: 100, cursor: "a+b/c" },
+      parse: PageSchema,
+    });
     expect(page).toEqual(okPage);
     expect(hits).toHaveLength(1);
     expect(hits[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
@@ -118,15 +131,25 @@ describe("http client", () => {
   });
 
   it("on 429 waits what Retry-After says, then retries", async () => {
-    handlers = [(_req, res) => json(res, 429, { errors: ["rate limited"] }, { "retry-after": "1" }), (_req, res) => json(res, 200, okPage)];
+    handlers = [
+      (_req, res) => json(res, 429, { errors: ["rate limited"] }, { "retry-after": "1" }),
+      (_req, res) => json(res, 200, okPage),
+    ];
     const page = await client().request({ path: "/audit-logs", parse: PageSchema });
     expect(page).toEqual(okPage);
     expect(hits).toHaveLength(2);
-    expect(log.records.find((r) => r.message === "retrying provider request")?.fields).toMatchObject({ status: 429, delayMs: 1000, attempt: 1 });
+    expect(log.records.find((r) => r.message === "retrying provider request")?.fields).toMatchObject({
+      status: 429,
+      delayMs: 1000,
+      attempt: 1,
+    });
   });
 
   it("reads the provider's own retry header (X-Retry-After) when configured", async () => {
-    handlers = [(_req, res) => json(res, 429, { errors: ["slow down"] }, { "x-retry-after": "1" }), (_req, res) => json(res, 200, okPage)];
+    handlers = [
+      (_req, res) => json(res, 429, { errors: ["slow down"] }, { "x-retry-after": "1" }),
+      (_req, res) => json(res, 200, okPage),
+    ];
     await client({ retryAfterHeaders: ["x-retry-after"] }).request({ path: "/audit-logs", parse: PageSchema });
     expect(hits).toHaveLength(2);
     expect(log.records.find((r) => r.message === "retrying provider request")?.fields).toMatchObject({ delayMs: 1000 });
@@ -141,14 +164,20 @@ describe("http client", () => {
   });
 
   it("retries 5xx with backoff, then succeeds", async () => {
-    handlers = [(_req, res) => json(res, 500, { error: "boom" }), (_req, res) => json(res, 502, {}), (_req, res) => json(res, 200, okPage)];
+    handlers = [
+      (_req, res) => json(res, 500, { error: "boom" }),
+      (_req, res) => json(res, 502, {}),
+      (_req, res) => json(res, 200, okPage),
+    ];
     await expect(client().request({ path: "/audit-logs", parse: PageSchema })).resolves.toEqual(okPage);
     expect(hits).toHaveLength(3);
   });
 
   it("retries a request that timed out, then succeeds", async () => {
     handlers = [() => {}, (_req, res) => json(res, 200, okPage)];
-    await expect(client({ timeoutMs: 200 }).request({ path: "/audit-logs", parse: PageSchema })).resolves.toEqual(okPage);
+    await expect(client({ timeoutMs: 200 }).request({ path: "/audit-logs", parse: PageSchema })).resolves.toEqual(
+      okPage,
+    );
     expect(hits).toHaveLength(2);
     expect(log.records[0]?.fields.reason).toBe("timed out after 200 ms");
   });
@@ -161,7 +190,9 @@ describe("http client", () => {
       },
       (_req, res) => json(res, 200, okPage),
     ];
-    await expect(client({ timeoutMs: 200 }).request({ path: "/audit-logs", parse: PageSchema })).resolves.toEqual(okPage);
+    await expect(client({ timeoutMs: 200 }).request({ path: "/audit-logs", parse: PageSchema })).resolves.toEqual(
+      okPage,
+    );
     expect(hits).toHaveLength(2);
   });
 
@@ -177,13 +208,17 @@ describe("http client", () => {
     const err = await failure(client().request({ path: "/audit-logs", parse: PageSchema }));
     expect(hits).toHaveLength(3);
     expect(err.retryable).toBe(true);
-    expect(err.message).toBe('source pylon-prod: GET /audit-logs failed after 3 attempts: HTTP 503: {"error":"maintenance"}');
+    expect(err.message).toBe(
+      'source pylon-prod: GET /audit-logs failed after 3 attempts: HTTP 503: {"error":"maintenance"}',
+    );
     expect(err.context).toMatchObject({ status: 503 });
   });
 
   it("does not retry 401 and says which source's credentials to check, without the token", async () => {
     handlers = [(_req, res) => json(res, 401, { error: `Couldn't authenticate you with token ${TOKEN}` })];
-    const err = await failure(client().request({ path: "/audit-logs", query: { api_token: "query-secret-99" }, parse: PageSchema }));
+    const err = await failure(
+      client().request({ path: "/audit-logs", query: { api_token: "query-secret-99" }, parse: PageSchema }),
+    );
     expect(hits).toHaveLength(1);
     expect(err.retryable).toBe(false);
     expect(err.context).toMatchObject({ status: 401 });
@@ -197,7 +232,12 @@ describe("http client", () => {
   it("does not retry 403, and scrubs Basic credentials echoed back", async () => {
     const basic = Buffer.from(`agent@example.com/token:${TOKEN}`).toString("base64");
     handlers = [(_req, res) => json(res, 403, { error: "Forbidden", description: `key ${TOKEN} lacks audit access` })];
-    const err = await failure(client({ headers: { authorization: `Basic ${basic}` } }).request({ path: "/api/v2/audit_logs", parse: PageSchema }));
+    const err = await failure(
+      client({ headers: { authorization: `Basic ${basic}` } }).request({
+        path: "/api/v2/audit_logs",
+        parse: PageSchema,
+      }),
+    );
     expect(hits).toHaveLength(1);
     expect(err.message).toContain("authentication failed (HTTP 403): check the credentials of source pylon-prod");
     expect(err.message).not.toContain(TOKEN);
@@ -238,7 +278,8 @@ describe("http client", () => {
 
   it("signs every attempt over the exact request URI and body", async () => {
     const key = "hmac-key-for-tests";
-    const signature = (method: string, uri: string, body: string) => createHash("sha256").update(`${key}${method}${uri}${body}`).digest("base64");
+    const signature = (method: string, uri: string, body: string) =>
+      createHash("sha256").update(`${key}${method}${uri}${body}`).digest("base64");
     handlers = [(_req, res) => json(res, 500, {}), (_req, res) => json(res, 200, okPage)];
     let signed = 0;
     await client({
@@ -247,14 +288,24 @@ describe("http client", () => {
         signed += 1;
         return { authorization: "bhesignature token-id", signature: signature(method, requestUri, body ?? "") };
       },
-    }).request({ method: "POST", path: "/api/v2/audit", query: { limit: 2, after: "2024-11-22T00:00:00Z" }, body: { a: 1 }, parse: PageSchema });
+    }).request({
+      method: "POST",
+      path: "/api/v2/audit",
+      query: { limit: 2, after: "2024-11-22T00:00:00Z" },
+      body: { a: 1 },
+      parse: PageSchema,
+    });
     expect(signed).toBe(2);
     for (const hit of hits) expect(hit.headers.signature).toBe(signature(hit.method, hit.url, hit.body));
   });
 
   it("acquires the rate limiter before every attempt", async () => {
     let acquired = 0;
-    const rateLimiter: RateLimiter = { acquire: async () => void (acquired += 1) };
+    const rateLimiter: RateLimiter = {
+      acquire: async () => {
+        acquired += 1;
+      },
+    };
     handlers = [(_req, res) => json(res, 500, {}), (_req, res) => json(res, 200, okPage)];
     await client({ rateLimiter }).request({ path: "/audit-logs", parse: PageSchema });
     expect(acquired).toBe(2);
@@ -276,7 +327,11 @@ describe("http client", () => {
   it("stops without retrying when the caller aborts", async () => {
     handlers = [() => {}];
     const controller = new AbortController();
-    const pending = client({ timeoutMs: 5_000 }).request({ path: "/audit-logs", signal: controller.signal, parse: PageSchema });
+    const pending = client({ timeoutMs: 5_000 }).request({
+      path: "/audit-logs",
+      signal: controller.signal,
+      parse: PageSchema,
+    });
     setTimeout(() => controller.abort(new Error("shutting down")), 50);
     await expect(pending).rejects.toThrow("shutting down");
     expect(hits).toHaveLength(1);

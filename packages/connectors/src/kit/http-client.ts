@@ -1,4 +1,11 @@
-import { ConnectorError, firstZodProblem, formatZodProblem, abortableSleep, type Logger, type RateLimiter } from "@vigil/core";
+import {
+  ConnectorError,
+  firstZodProblem,
+  formatZodProblem,
+  abortableSleep,
+  type Logger,
+  type RateLimiter,
+} from "@vigil/core";
 import type { z } from "zod";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -139,7 +146,15 @@ class FetchHttpClient implements HttpClient {
         );
       }
       this.options.logger.warn(
-        { source: this.source, method, path: url.pathname, status: outcome.status, attempt, delayMs: Math.round(delayMs), reason: outcome.reason },
+        {
+          source: this.source,
+          method,
+          path: url.pathname,
+          status: outcome.status,
+          attempt,
+          delayMs: Math.round(delayMs),
+          reason: outcome.reason,
+        },
         "retrying provider request",
       );
       await abortableSleep(delayMs, request.signal);
@@ -157,7 +172,10 @@ class FetchHttpClient implements HttpClient {
     const headers = lowercaseNames({ accept: "application/json", ...this.options.headers, ...request.headers });
     if (body !== undefined) headers["content-type"] ??= "application/json";
     if (this.options.sign) {
-      Object.assign(headers, lowercaseNames(await this.options.sign({ method, url, requestUri: url.pathname + url.search, body })));
+      Object.assign(
+        headers,
+        lowercaseNames(await this.options.sign({ method, url, requestUri: url.pathname + url.search, body })),
+      );
     }
     const scrub = secretScrubber([...Object.entries(headers)], url, this.options.secrets ?? []);
 
@@ -192,11 +210,19 @@ class FetchHttpClient implements HttpClient {
 
     const status = response.status;
     if (status >= 200 && status < 300) {
-      return { kind: "done", response: { data: this.parseBody(request.parse, text, label), status, headers: response.headers } };
+      return {
+        kind: "done",
+        response: { data: this.parseBody(request.parse, text, label), status, headers: response.headers },
+      };
     }
     const providerSays = describeErrorBody(text, scrub);
     if (status === 429 || status === 503) {
-      return { kind: "retry", status, reason: `HTTP ${status}${providerSays}`, waitMs: this.retryAfterMs(response.headers) };
+      return {
+        kind: "retry",
+        status,
+        reason: `HTTP ${status}${providerSays}`,
+        waitMs: this.retryAfterMs(response.headers),
+      };
     }
     if (status === 408 || status >= 500) return { kind: "retry", status, reason: `HTTP ${status}${providerSays}` };
     if (status === 401 || status === 403) {
@@ -206,7 +232,11 @@ class FetchHttpClient implements HttpClient {
         { retryable: false, status, page: label },
       );
     }
-    throw new ConnectorError(this.source, `${label} was refused (HTTP ${status})${providerSays}`, { retryable: false, status, page: label });
+    throw new ConnectorError(this.source, `${label} was refused (HTTP ${status})${providerSays}`, {
+      retryable: false,
+      status,
+      page: label,
+    });
   }
 
   private parseBody<T>(schema: z.ZodType<T>, text: string, label: string): T {
@@ -215,7 +245,10 @@ class FetchHttpClient implements HttpClient {
       try {
         json = JSON.parse(text);
       } catch {
-        throw new ConnectorError(this.source, `${label} answered with a body that is not JSON`, { retryable: false, page: label });
+        throw new ConnectorError(this.source, `${label} answered with a body that is not JSON`, {
+          retryable: false,
+          page: label,
+        });
       }
     }
     const result = schema.safeParse(json);

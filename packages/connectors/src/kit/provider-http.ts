@@ -21,14 +21,24 @@ export function credentialFingerprint(secret: string): string {
  * match, fails with a non-retryable ConnectorError naming the source, `page` (endpoint plus
  * cursor, offset or window) and the field path, so the pull stops before this page.
  */
-export async function fetchPage<T>(client: HttpClient, page: string, request: Omit<HttpRequest<T>, "parse">, schema: z.ZodType<T>): Promise<T> {
+export async function fetchPage<T>(
+  client: HttpClient,
+  page: string,
+  request: Omit<HttpRequest<T>, "parse">,
+  schema: z.ZodType<T>,
+): Promise<T> {
   let body: unknown;
   try {
     body = await client.request({ ...request, parse: z.unknown() });
   } catch (err) {
     // Non-retryable without a status: the client's "2xx body is not JSON".
     if (err instanceof ConnectorError && !err.retryable && err.context.status === undefined) {
-      throw new ConnectorError(client.source, `${page}: the response body is not valid JSON (truncated?)`, { retryable: false, page }, { cause: err });
+      throw new ConnectorError(
+        client.source,
+        `${page}: the response body is not valid JSON (truncated?)`,
+        { retryable: false, page },
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -40,8 +50,16 @@ export async function fetchPage<T>(client: HttpClient, page: string, request: Om
  * its validated view; `path` is where the list sits in the body (`data`, `audit_logs`, or `""`
  * for a bare array) and prefixes the field path of an error.
  */
-export function parseRecords<T>(source: string, page: string, schema: z.ZodType<T>, rows: readonly unknown[], path: string): T[] {
-  return rows.map((row, index) => validate(source, page, schema, row, path === "" ? String(index) : `${path}.${index}`));
+export function parseRecords<T>(
+  source: string,
+  page: string,
+  schema: z.ZodType<T>,
+  rows: readonly unknown[],
+  path: string,
+): T[] {
+  return rows.map((row, index) =>
+    validate(source, page, schema, row, path === "" ? String(index) : `${path}.${index}`),
+  );
 }
 
 function validate<T>(source: string, page: string, schema: z.ZodType<T>, value: unknown, path: string): T {

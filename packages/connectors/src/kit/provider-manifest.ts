@@ -26,10 +26,15 @@ export interface ProviderTraits {
    * A source's `auth` from the provider simulator's credentials of this provider; `secret` wraps
    * each secret value (tests pass one that corrupts it, to prove a wrong credential is refused).
    */
-  simulatorAuth(credentials: Readonly<Record<string, string>>, secret?: (value: string) => string): Record<string, string>;
+  simulatorAuth(
+    credentials: Readonly<Record<string, string>>,
+    secret?: (value: string) => string,
+  ): Record<string, string>;
   /** A small page size for the conformance suite, so a few hundred records span many pages (`undefined`: no pages). */
   readonly conformancePageSize: number | undefined;
 }
 
 /** Checks a manifest's pieces against each other (the factory takes what the schema makes). */
-export const defineSource = <S extends z.ZodType<SourceConfigBase, unknown>>(manifest: SourceManifest<S>): SourceManifest<S> => manifest;
+export const defineSource = <S extends z.ZodType<SourceConfigBase, unknown>>(
+  manifest: SourceManifest<S>,
+): SourceManifest<S> => manifest;

@@ -24,14 +24,20 @@ function fakeSource(records: FakeRecord[], maxWindowMs = 24 * HOUR) {
       for (let i = 0; i < inside.length; i += 3) yield inside.slice(i, i + 3);
     },
     filterTimeMs: (r) => r.at,
-    normalize: (r): AuditEvent => PartialAuditEventSchema.parse({ id: `fake:${r.id}`, time: new Date(r.at).toISOString() }),
+    normalize: (r): AuditEvent =>
+      PartialAuditEventSchema.parse({ id: `fake:${r.id}`, time: new Date(r.at).toISOString() }),
   };
   return { source, windows };
 }
 
 async function collect(source: WindowedSource<FakeRecord>, from: Record<string, unknown> | undefined, settings = {}) {
   const pages = [];
-  for await (const page of windowedPull(source, from, { signal: new AbortController().signal, now: new Date(NOW) }, { startFromMs: 72 * HOUR, lookbackMs: HOUR, pageEvents: 4, ...settings })) {
+  for await (const page of windowedPull(
+    source,
+    from,
+    { signal: new AbortController().signal, now: new Date(NOW) },
+    { startFromMs: 72 * HOUR, lookbackMs: HOUR, pageEvents: 4, ...settings },
+  )) {
     pages.push(page);
   }
   return pages;
@@ -70,7 +76,9 @@ describe("windowed pull", () => {
     const { source, windows } = fakeSource(records);
     const pages = await collect(source, { until: new Date(NOW - 90 * 60_000).toISOString() });
     expect(windows[0]!.start.getTime()).toBe(NOW - 150 * 60_000);
-    expect(pages.flatMap((p) => p.events).map((e) => e.id)).toEqual(Array.from({ length: 7 }, (_, i) => `fake:tie${i}`));
+    expect(pages.flatMap((p) => p.events).map((e) => e.id)).toEqual(
+      Array.from({ length: 7 }, (_, i) => `fake:tie${i}`),
+    );
   });
 
   it("splits a window that holds too many records, keeping memory bounded", async () => {
@@ -82,7 +90,10 @@ describe("windowed pull", () => {
 
   it("splits a busy window after a few pages of a newest-first source, not once the buffer is full", async () => {
     // 600 records, one every 6 minutes over the last 60 hours, in pages of 3, newest first.
-    const dense = Array.from({ length: 600 }, (_, i) => ({ id: `r${String(i).padStart(3, "0")}`, at: NOW - 60 * HOUR + i * 6 * 60_000 }));
+    const dense = Array.from({ length: 600 }, (_, i) => ({
+      id: `r${String(i).padStart(3, "0")}`,
+      at: NOW - 60 * HOUR + i * 6 * 60_000,
+    }));
     const pagesRead = new Map<string, number>();
     const { source } = fakeSource(dense);
     const counting: WindowedSource<FakeRecord> = {
@@ -114,7 +125,12 @@ describe("windowed pull", () => {
         yield* source.fetchWindow(window, signal);
       },
     };
-    for await (const page of windowedPull(logging, undefined, { signal: new AbortController().signal, now: new Date(NOW) }, { startFromMs: 72 * HOUR, lookbackMs: HOUR, pageEvents: 4 })) {
+    for await (const page of windowedPull(
+      logging,
+      undefined,
+      { signal: new AbortController().signal, now: new Date(NOW) },
+      { startFromMs: 72 * HOUR, lookbackMs: HOUR, pageEvents: 4 },
+    )) {
       log.push(`page ${page.checkpoint.until}`);
     }
     expect(log).toEqual([
@@ -139,7 +155,12 @@ describe("windowed pull", () => {
     };
     const checkpoints: unknown[] = [];
     const pull = async () => {
-      for await (const page of windowedPull(failing, undefined, { signal: new AbortController().signal, now: new Date(NOW) }, { startFromMs: 72 * HOUR, lookbackMs: HOUR })) {
+      for await (const page of windowedPull(
+        failing,
+        undefined,
+        { signal: new AbortController().signal, now: new Date(NOW) },
+        { startFromMs: 72 * HOUR, lookbackMs: HOUR },
+      )) {
         checkpoints.push(page.checkpoint);
       }
     };
@@ -160,7 +181,12 @@ describe("windowed pull", () => {
         }
       },
     };
-    for await (const page of windowedPull(tracking, undefined, { signal: new AbortController().signal, now: new Date(NOW) }, { startFromMs: 72 * HOUR, lookbackMs: HOUR })) {
+    for await (const page of windowedPull(
+      tracking,
+      undefined,
+      { signal: new AbortController().signal, now: new Date(NOW) },
+      { startFromMs: 72 * HOUR, lookbackMs: HOUR },
+    )) {
       expect(page.events.map((e) => e.id)).toEqual(["fake:a"]);
       break;
     }
@@ -173,12 +199,20 @@ describe("windowed pull", () => {
   it("pulls a given span, ignoring the checkpoint", async () => {
     const { source } = fakeSource(records);
     const pages = [];
-    for await (const page of windowedPull(source, { until: new Date(NOW).toISOString() }, { signal: new AbortController().signal, now: new Date(NOW - 40 * HOUR), since: new Date(NOW - 50 * HOUR) }, { startFromMs: HOUR, lookbackMs: 0 })) pages.push(page);
+    for await (const page of windowedPull(
+      source,
+      { until: new Date(NOW).toISOString() },
+      { signal: new AbortController().signal, now: new Date(NOW - 40 * HOUR), since: new Date(NOW - 50 * HOUR) },
+      { startFromMs: HOUR, lookbackMs: 0 },
+    ))
+      pages.push(page);
     expect(pages.flatMap((p) => p.events.map((e) => e.id))).toEqual(["fake:b", "fake:c"]);
   });
 
   it("refuses a checkpoint of another shape", async () => {
     const { source } = fakeSource(records);
-    await expect(collect(source, { offset: 12 })).rejects.toThrow(/source fake: stored checkpoint is not a time checkpoint/);
+    await expect(collect(source, { offset: 12 })).rejects.toThrow(
+      /source fake: stored checkpoint is not a time checkpoint/,
+    );
   });
 });

@@ -69,7 +69,9 @@ function startWindowFetch<R>(spec: WindowedSource<R>, start: number, end: number
   const controller = new AbortController();
   const forward = () => controller.abort(signal.reason);
   signal.addEventListener("abort", forward, { once: true });
-  const iterator = spec.fetchWindow({ start: new Date(start), end: new Date(end) }, controller.signal)[Symbol.asyncIterator]();
+  const iterator = spec
+    .fetchWindow({ start: new Date(start), end: new Date(end) }, controller.signal)
+    [Symbol.asyncIterator]();
   let first: Promise<IteratorResult<R[]>> | undefined = iterator.next();
   // Observed by the first next(); until then a failure must not count as unhandled.
   first.catch(() => undefined);
@@ -130,7 +132,9 @@ export async function* windowedPull<R>(
   } else if (from) {
     const parsed = WindowCheckpointSchema.safeParse(from);
     if (!parsed.success) {
-      throw new ConnectorError(spec.source, `stored checkpoint is not a time checkpoint: ${JSON.stringify(from)}`, { retryable: false });
+      throw new ConnectorError(spec.source, `stored checkpoint is not a time checkpoint: ${JSON.stringify(from)}`, {
+        retryable: false,
+      });
     }
     cursor = Date.parse(parsed.data.until) - settings.lookbackMs;
   } else {
@@ -166,7 +170,10 @@ export async function* windowedPull<R>(
               if (t < earliestSeen) earliestSeen = t;
             }
           }
-          if (windowEnd - cursor > MIN_WINDOW_MS && (held.length > maxBuffered || projectedOverflow(held.length, maxBuffered, cursor, earliestSeen, windowEnd))) {
+          if (
+            windowEnd - cursor > MIN_WINDOW_MS &&
+            (held.length > maxBuffered || projectedOverflow(held.length, maxBuffered, cursor, earliestSeen, windowEnd))
+          ) {
             overflow = true;
             break;
           }
@@ -179,7 +186,10 @@ export async function* windowedPull<R>(
         await fetch.cancel();
         // Too dense to hold: retry a span sized from the density seen so far, at most half this one.
         const density = held.length / Math.max(1, windowEnd - earliestSeen);
-        span = Math.max(MIN_WINDOW_MS, Math.min(Math.floor((windowEnd - cursor) / 2), Math.floor((SPLIT_FILL * maxBuffered) / density)));
+        span = Math.max(
+          MIN_WINDOW_MS,
+          Math.min(Math.floor((windowEnd - cursor) / 2), Math.floor((SPLIT_FILL * maxBuffered) / density)),
+        );
         continue;
       }
       // Size the next window for most of the buffer at the density just seen, and ask for its
@@ -188,14 +198,18 @@ export async function* windowedPull<R>(
       // source's first row) must not make the next one look sparse.
       const covered = held.length >= maxBuffered / 32 ? windowEnd - earliestSeen : windowEnd - cursor;
       const density = held.length / Math.max(1, covered);
-      span = Math.max(MIN_WINDOW_MS, Math.min(spec.maxWindowMs, density > 0 ? Math.floor((WINDOW_FILL * maxBuffered) / density) : span * 4));
+      span = Math.max(
+        MIN_WINDOW_MS,
+        Math.min(spec.maxWindowMs, density > 0 ? Math.floor((WINDOW_FILL * maxBuffered) / density) : span * 4),
+      );
       if (windowEnd < end) ahead = startWindowFetch(spec, windowEnd, Math.min(windowEnd + span, end), options.signal);
 
       held.sort((a, b) => a.ms - b.ms || (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
       for (let i = 0; i < held.length; i += pageEvents) {
         const last = i + pageEvents >= held.length;
         const events: AuditEvent[] = [];
-        for (let j = i; j < Math.min(i + pageEvents, held.length); j++) events.push((held[j] as { event: AuditEvent }).event);
+        for (let j = i; j < Math.min(i + pageEvents, held.length); j++)
+          events.push((held[j] as { event: AuditEvent }).event);
         yield { events, checkpoint: checkpointAt(last ? windowEnd : cursor) };
       }
       if (held.length === 0 && windowEnd === end) yield { events: [], checkpoint: checkpointAt(windowEnd) };
@@ -215,7 +229,13 @@ export async function* windowedPull<R>(
  * split the window. A split found this way costs a few pages; one found when the buffer is full
  * costs the whole buffer's worth of requests.
  */
-function projectedOverflow(held: number, maxBuffered: number, start: number, earliestSeen: number, end: number): boolean {
+function projectedOverflow(
+  held: number,
+  maxBuffered: number,
+  start: number,
+  earliestSeen: number,
+  end: number,
+): boolean {
   if (held < maxBuffered / 32) return false;
   return (held * (end - start)) / Math.max(1, end - earliestSeen) > maxBuffered;
 }

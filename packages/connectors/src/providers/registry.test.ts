@@ -1,7 +1,13 @@
 import { Keyspace, createRedis, silentLogger } from "@vigil/core";
 import { describe, expect, it } from "vitest";
 import { createConnectorDeps } from "../kit/connector-deps.js";
-import { DOCUMENTED_PROVIDER_LIMITS, PROVIDERS, SOURCE_MANIFESTS, SourceConfigSchema, createConnector } from "./registry.js";
+import {
+  DOCUMENTED_PROVIDER_LIMITS,
+  PROVIDERS,
+  SOURCE_MANIFESTS,
+  SourceConfigSchema,
+  createConnector,
+} from "./registry.js";
 
 describe("source registry", () => {
   it("lists each source type once, each manifest's schema accepting its own type only", () => {

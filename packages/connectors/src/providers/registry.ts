@@ -13,7 +13,14 @@ import { zendeskManifest } from "./zendesk/zendesk.manifest.js";
  * Every source type, one line each. The config's `sources` schema, `PROVIDERS`, the documented
  * limits, the conformance suite's cases and the demo's sources are all derived from this list.
  */
-export const SOURCE_MANIFESTS = [fileManifest, pylonManifest, zendeskManifest, ashbyManifest, logfireManifest, bloodhoundManifest] as const;
+export const SOURCE_MANIFESTS = [
+  fileManifest,
+  pylonManifest,
+  zendeskManifest,
+  ashbyManifest,
+  logfireManifest,
+  bloodhoundManifest,
+] as const;
 
 type SourceSchemas = (typeof SOURCE_MANIFESTS)[number]["configSchema"];
 /** Any source's config, as the registered schemas parse it. */
@@ -38,11 +45,12 @@ export const PROVIDER_MANIFESTS: readonly ProviderManifest[] = (SOURCE_MANIFESTS
 export const PROVIDERS: readonly string[] = PROVIDER_MANIFESTS.map((manifest) => manifest.type);
 
 /** Each provider's documented request budget and largest page, by provider type. */
-export const DOCUMENTED_PROVIDER_LIMITS: Readonly<Record<string, ProviderManifest["provider"]["limits"]>> = Object.fromEntries(
-  PROVIDER_MANIFESTS.map((manifest) => [manifest.type, manifest.provider.limits]),
-);
+export const DOCUMENTED_PROVIDER_LIMITS: Readonly<Record<string, ProviderManifest["provider"]["limits"]>> =
+  Object.fromEntries(PROVIDER_MANIFESTS.map((manifest) => [manifest.type, manifest.provider.limits]));
 
-const byType = new Map<string, SourceManifest>((SOURCE_MANIFESTS as readonly SourceManifest[]).map((manifest) => [manifest.type, manifest]));
+const byType = new Map<string, SourceManifest>(
+  (SOURCE_MANIFESTS as readonly SourceManifest[]).map((manifest) => [manifest.type, manifest]),
+);
 
 /** The manifest of a registered source type; throws for an unknown one. */
 export function sourceManifest(type: string): SourceManifest {

@@ -23,7 +23,9 @@ describe("checkpoint store", () => {
     expect(await store.get("pylon-prod")).toBeUndefined();
     await store.set("pylon-prod", { cursor: "abc", since: "2026-01-01T00:00:00Z" });
     expect(await store.get("pylon-prod")).toEqual({ cursor: "abc", since: "2026-01-01T00:00:00Z" });
-    expect(await redis.get(keyspace.key("source", "pylon-prod", "checkpoint"))).toBe('{"cursor":"abc","since":"2026-01-01T00:00:00Z"}');
+    expect(await redis.get(keyspace.key("source", "pylon-prod", "checkpoint"))).toBe(
+      '{"cursor":"abc","since":"2026-01-01T00:00:00Z"}',
+    );
     await store.reset("pylon-prod");
     expect(await store.get("pylon-prod")).toBeUndefined();
   });
@@ -36,9 +38,21 @@ describe("checkpoint store", () => {
   });
 
   it("accumulates events and keeps the newest event time even when an older one comes later", async () => {
-    await store.recordSuccess("zendesk", { at: new Date("2026-01-02T00:00:00Z"), events: 5, newestEventTime: "2026-01-01T12:00:00+02:00" });
-    await store.recordSuccess("zendesk", { at: new Date("2026-01-02T00:01:00Z"), events: 2, newestEventTime: "2026-01-01T09:00:00Z" });
-    await store.recordError("zendesk", { at: new Date("2026-01-02T00:02:00Z"), events: 0, message: "source zendesk: HTTP 503" });
+    await store.recordSuccess("zendesk", {
+      at: new Date("2026-01-02T00:00:00Z"),
+      events: 5,
+      newestEventTime: "2026-01-01T12:00:00+02:00",
+    });
+    await store.recordSuccess("zendesk", {
+      at: new Date("2026-01-02T00:01:00Z"),
+      events: 2,
+      newestEventTime: "2026-01-01T09:00:00Z",
+    });
+    await store.recordError("zendesk", {
+      at: new Date("2026-01-02T00:02:00Z"),
+      events: 0,
+      message: "source zendesk: HTTP 503",
+    });
     const health = (await store.getHealth(["zendesk", "never-pulled"])).get("zendesk");
     expect(health).toEqual({
       lastSuccessAt: "2026-01-02T00:01:00.000Z",

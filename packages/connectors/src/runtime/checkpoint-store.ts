@@ -30,7 +30,10 @@ export interface RunProgress {
  * Counts a run's events and raises `newestEventTime` only if the new value is later. Times are
  * stored as `toISOString()` (fixed width, UTC), so string order is time order.
  */
-const RECORD_RUN_SCRIPT = new LuaCommand("vigilRecordRun", 1, `
+const RECORD_RUN_SCRIPT = new LuaCommand(
+  "vigilRecordRun",
+  1,
+  `
 local key = KEYS[1]
 redis.call('HINCRBY', key, 'eventsPulled', ARGV[1])
 redis.call('HSET', key, 'lastRunEvents', ARGV[1])
@@ -40,7 +43,8 @@ if ARGV[2] ~= '' then
 end
 for i = 3, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
 return 1
-`);
+`,
+);
 
 /** Checkpoint (JSON string) and health (hash) per source, in Redis. */
 export class CheckpointStore {
@@ -106,9 +110,17 @@ function parseCheckpoint(source: string, text: string): Checkpoint {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConnectorError(source, "stored checkpoint is not JSON; reset the source's checkpoint", { retryable: false }, { cause: err });
+    throw new ConnectorError(
+      source,
+      "stored checkpoint is not JSON; reset the source's checkpoint",
+      { retryable: false },
+      { cause: err },
+    );
   }
   const result = CheckpointSchema.safeParse(json);
-  if (!result.success) throw new ConnectorError(source, "stored checkpoint is not a JSON object; reset the source's checkpoint", { retryable: false });
+  if (!result.success)
+    throw new ConnectorError(source, "stored checkpoint is not a JSON object; reset the source's checkpoint", {
+      retryable: false,
+    });
   return result.data;
 }

@@ -108,7 +108,10 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
   }
 
   /** Queues a page's new events in jobs of at most `batchSize`, then remembers their ids. */
-  async function queuePage(source: SourceConfigBase, pageEvents: AuditEvent[]): Promise<{ queued: number; duplicates: number }> {
+  async function queuePage(
+    source: SourceConfigBase,
+    pageEvents: AuditEvent[],
+  ): Promise<{ queued: number; duplicates: number }> {
     if (pageEvents.length === 0) return { queued: 0, duplicates: 0 };
     // Normalized first: ids, job ids and the recent-ids set all see the safe strings.
     const events = acceptedEvents(source.name, pageEvents);
@@ -123,7 +126,11 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
     const jobs: { name: string; data: EventBatchJob; opts: { jobId: string } }[] = [];
     for (let start = 0; start < fresh.length; start += batchSize) {
       const chunk = fresh.slice(start, start + batchSize);
-      jobs.push({ name: EVENT_JOB_NAME, data: { source: source.name, events: chunk }, opts: { jobId: eventBatchJobId(source.name, chunk) } });
+      jobs.push({
+        name: EVENT_JOB_NAME,
+        data: { source: source.name, events: chunk },
+        opts: { jobId: eventBatchJobId(source.name, chunk) },
+      });
     }
     await queues.events.addBulk(jobs);
 
@@ -150,38 +157,62 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
 
     const controller = new AbortController();
     running.add(controller);
-    const renewal = setInterval(() => {
-      lock.renew().then(
-        (held) => {
-          if (!held) controller.abort(new ConnectorError(name, "lost the pull lock (another replica took over); stopping this pull"));
-        },
-        (err: unknown) => logger.warn({ source: name, err }, "could not renew the source lock"),
-      );
-    }, Math.max(1, Math.floor(lockTtlMs / 3)));
+    const renewal = setInterval(
+      () => {
+        lock.renew().then(
+          (held) => {
+            if (!held)
+              controller.abort(
+                new ConnectorError(name, "lost the pull lock (another replica took over); stopping this pull"),
+              );
+          },
+          (err: unknown) => logger.warn({ source: name, err }, "could not renew the source lock"),
+        );
+      },
+      Math.max(1, Math.floor(lockTtlMs / 3)),
+    );
 
     const startedMs = Date.now();
     const progress = { events: 0, duplicates: 0, pages: 0, newestMs: undefined as number | undefined };
-    const newestEventTime = () => (progress.newestMs === undefined ? undefined : new Date(progress.newestMs).toISOString());
+    const newestEventTime = () =>
+      progress.newestMs === undefined ? undefined : new Date(progress.newestMs).toISOString();
     try {
       const from = await store.get(name);
-      for await (const page of connectorFor(source).pull(from, { signal: controller.signal, now: new Date(startedMs) })) {
+      for await (const page of connectorFor(source).pull(from, {
+        signal: controller.signal,
+        now: new Date(startedMs),
+      })) {
         controller.signal.throwIfAborted();
         const { queued, duplicates } = await queuePage(source, page.events);
         await storeCheckpoint(lock, name, page.checkpoint);
         progress.pages += 1;
         progress.events += queued;
         progress.duplicates += duplicates;
-        for (const event of page.events) progress.newestMs = Math.max(progress.newestMs ?? -Infinity, eventTimeMs(event));
+        for (const event of page.events)
+          progress.newestMs = Math.max(progress.newestMs ?? -Infinity, eventTimeMs(event));
       }
       const at = new Date();
       const newest = newestEventTime();
       await store.recordSuccess(name, { at, events: progress.events, ...(newest ? { newestEventTime: newest } : {}) });
       const lagSeconds = await recordSuccessMetrics(name, at, progress.events);
       logger.info(
-        { source: name, events: progress.events, duplicates: progress.duplicates, pages: progress.pages, durationMs: Date.now() - startedMs, lagSeconds },
+        {
+          source: name,
+          events: progress.events,
+          duplicates: progress.duplicates,
+          pages: progress.pages,
+          durationMs: Date.now() - startedMs,
+          lagSeconds,
+        },
         "source pulled",
       );
-      return { source: name, events: progress.events, duplicates: progress.duplicates, pages: progress.pages, skipped: false };
+      return {
+        source: name,
+        events: progress.events,
+        duplicates: progress.duplicates,
+        pages: progress.pages,
+        skipped: false,
+      };
     } catch (err) {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
       const message = errorMessage(reason);
@@ -189,24 +220,51 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
       if (!(reason instanceof WorkerClosingError)) {
         metrics.sourceErrors.inc({ source: name });
         await store
-          .recordError(name, { at: new Date(), message, events: progress.events, ...(newest ? { newestEventTime: newest } : {}) })
-          .catch((storeErr: unknown) => logger.warn({ source: name, err: storeErr }, "could not record the source error"));
+          .recordError(name, {
+            at: new Date(),
+            message,
+            events: progress.events,
+            ...(newest ? { newestEventTime: newest } : {}),
+          })
+          .catch((storeErr: unknown) =>
+            logger.warn({ source: name, err: storeErr }, "could not record the source error"),
+          );
       }
       if (progress.events > 0) metrics.sourceEventsPulled.inc({ source: name }, progress.events);
-      const fields = { source: name, error: message, ...errorDetails(reason), events: progress.events, pages: progress.pages, durationMs: Date.now() - startedMs };
+      const fields = {
+        source: name,
+        error: message,
+        ...errorDetails(reason),
+        events: progress.events,
+        pages: progress.pages,
+        durationMs: Date.now() - startedMs,
+      };
       if (reason instanceof WorkerClosingError) logger.info(fields, "source pull stopped for shutdown");
       else logger.error(fields, "source pull failed");
-      return { source: name, events: progress.events, duplicates: progress.duplicates, pages: progress.pages, skipped: false, error: message };
+      return {
+        source: name,
+        events: progress.events,
+        duplicates: progress.duplicates,
+        pages: progress.pages,
+        skipped: false,
+        error: message,
+      };
     } finally {
       clearInterval(renewal);
       running.delete(controller);
-      await lock.release().catch((err: unknown) => logger.warn({ source: name, err }, "could not release the source lock"));
+      await lock
+        .release()
+        .catch((err: unknown) => logger.warn({ source: name, err }, "could not release the source lock"));
     }
   }
 
   async function storeCheckpoint(lock: SourceLock, name: string, checkpoint: Checkpoint): Promise<void> {
     const held = await lock.setWhileHeld(store.checkpointKey(name), JSON.stringify(checkpoint));
-    if (!held) throw new ConnectorError(name, "lost the pull lock before storing the checkpoint; another pull continues from the last stored one");
+    if (!held)
+      throw new ConnectorError(
+        name,
+        "lost the pull lock before storing the checkpoint; another pull continues from the last stored one",
+      );
   }
 
   async function recordSuccessMetrics(name: string, at: Date, events: number): Promise<number | undefined> {
@@ -253,7 +311,12 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
         // pull() reports its own failures, so a bad source never fails the job or stops the worker.
         return tracked(source);
       },
-      { connection, queuePrefix: keyspace.queuePrefix, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY, logger },
+      {
+        connection,
+        queuePrefix: keyspace.queuePrefix,
+        concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
+        logger,
+      },
     );
   }
 
@@ -272,7 +335,11 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
 async function reconcileSchedulers(queue: CatalogQueue<"polls">, config: Config, logger: Logger): Promise<void> {
   const enabled = config.sources.filter((source) => source.enabled);
   for (const source of enabled) {
-    await queue.upsertJobScheduler(source.name, { every: source.pollInterval }, { name: POLL_JOB_NAME, data: { source: source.name } });
+    await queue.upsertJobScheduler(
+      source.name,
+      { every: source.pollInterval },
+      { name: POLL_JOB_NAME, data: { source: source.name } },
+    );
   }
   const wanted = new Set(enabled.map((source) => source.name));
   for (const scheduler of await queue.getJobSchedulers(0, -1)) {
@@ -294,10 +361,14 @@ function acceptedEvents(source: string, events: AuditEvent[]): AuditEvent[] {
   return events.map((event) => {
     const result = acceptEvent(event);
     if (result.ok) return result.event;
-    throw new ConnectorError(source, `connector produced an invalid event ${JSON.stringify(event.id)}: ${result.reason}`, {
-      retryable: false,
-      ...(result.field === undefined ? {} : { field: result.field }),
-    });
+    throw new ConnectorError(
+      source,
+      `connector produced an invalid event ${JSON.stringify(event.id)}: ${result.reason}`,
+      {
+        retryable: false,
+        ...(result.field === undefined ? {} : { field: result.field }),
+      },
+    );
   });
 }
 

@@ -2,22 +2,34 @@ import { randomUUID } from "node:crypto";
 import { LuaCommand } from "@vigil/core";
 import type { Redis } from "ioredis";
 
-const RENEW_SCRIPT = new LuaCommand("vigilLockRenew", 1, `
+const RENEW_SCRIPT = new LuaCommand(
+  "vigilLockRenew",
+  1,
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
-`);
+`,
+);
 
-const RELEASE_SCRIPT = new LuaCommand("vigilLockRelease", 1, `
+const RELEASE_SCRIPT = new LuaCommand(
+  "vigilLockRelease",
+  1,
+  `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`);
+`,
+);
 
 /** Writes KEYS[2] only while KEYS[1] still holds our token, so a pull that lost its lock cannot move the checkpoint. */
-const SET_WHILE_HELD_SCRIPT = new LuaCommand("vigilLockSetWhileHeld", 2, `
+const SET_WHILE_HELD_SCRIPT = new LuaCommand(
+  "vigilLockSetWhileHeld",
+  2,
+  `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
 return 1
-`);
+`,
+);
 
 /** A Redis lease held by one pull at a time across replicas (SET NX PX with a random token). */
 export class SourceLock {

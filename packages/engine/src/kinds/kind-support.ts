@@ -9,7 +9,11 @@ export function hashKey(...parts: string[]): string {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
       : v,
   );
 }
@@ -38,7 +42,11 @@ export function summarize(event: AuditEvent): AlertEventSummary {
 }
 
 /** Summaries of the batch's events among `ids` (in batch order), else of the trigger alone. */
-export function summariesOf(ids: readonly string[], batchEvents: readonly AuditEvent[], trigger: AuditEvent): AlertEventSummary[] {
+export function summariesOf(
+  ids: readonly string[],
+  batchEvents: readonly AuditEvent[],
+  trigger: AuditEvent,
+): AlertEventSummary[] {
   const wanted = new Set(ids);
   const summaries: AlertEventSummary[] = [];
   for (const event of batchEvents) {

@@ -10,6 +10,10 @@ import { canonicalJson, hashKey } from "./kind-support.js";
  * lateness are left out, so a reload that edits only those keeps the state, and an edit of
  * anything that changes what is counted starts afresh.
  */
-export function stateKeyOf(rule: Pick<Rule, "id" | "when">, kind: RuleKindName, plan: Pick<KindPlan, "semantics">): string {
+export function stateKeyOf(
+  rule: Pick<Rule, "id" | "when">,
+  kind: RuleKindName,
+  plan: Pick<KindPlan, "semantics">,
+): string {
   return hashKey("rule-state", rule.id, kind, canonicalJson(rule.when), canonicalJson(plan.semantics)).slice(0, 24);
 }

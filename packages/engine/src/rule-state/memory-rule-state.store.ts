@@ -1,6 +1,12 @@
 import { RULE_KINDS } from "../kinds/registry.js";
 import type { ReferenceContext } from "../kinds/rule-kind.js";
-import type { FiredState, RuleStateBatch, RuleStateOptions, RuleStateResult, RuleStateStore } from "./rule-state.store.js";
+import type {
+  FiredState,
+  RuleStateBatch,
+  RuleStateOptions,
+  RuleStateResult,
+  RuleStateStore,
+} from "./rule-state.store.js";
 
 /**
  * Rule state in memory, computed by each kind's plain definition (its `reference`). Slow and
@@ -47,7 +53,8 @@ export class MemoryRuleStateStore implements RuleStateStore {
       RULE_KINDS[rule.kind].reference.update(ctx, rule, update);
     }
     const result: RuleStateResult = { fired, late, duplicates: duplicates.size };
-    if (forgotten.size) result.forgotten = [...forgotten].sort(([a], [b]) => a - b).map(([rule, values]) => ({ rule, values }));
+    if (forgotten.size)
+      result.forgotten = [...forgotten].sort(([a], [b]) => a - b).map(([rule, values]) => ({ rule, values }));
     this.results.set(batch.batchId, structuredClone(result));
     return result;
   }

@@ -1,6 +1,12 @@
 import type { Redis } from "ioredis";
 import type { Keyspace } from "@vigil/core";
-import type { FiredState, RuleStateBatch, RuleStateOptions, RuleStateResult, RuleStateStore } from "./rule-state.store.js";
+import type {
+  FiredState,
+  RuleStateBatch,
+  RuleStateOptions,
+  RuleStateResult,
+  RuleStateStore,
+} from "./rule-state.store.js";
 import { ruleStateScript } from "./rule-state.script.js";
 
 const SCRIPT = ruleStateScript();
@@ -47,7 +53,14 @@ export class RedisRuleStateStore implements RuleStateStore {
       maxIds: this.options.maxEventIds,
       eventIds: batch.eventIds,
       rules: batch.rules.map((rule) => ({ ...rule.params, kind: rule.kind, key: rule.key })),
-      updates: batch.updates.map((u) => ({ r: u.rule + 1, e: u.event + 1, g: u.group, t: u.time, v: u.value, s: u.steps?.map((s) => s + 1) })),
+      updates: batch.updates.map((u) => ({
+        r: u.rule + 1,
+        e: u.event + 1,
+        g: u.group,
+        t: u.time,
+        v: u.value,
+        s: u.steps?.map((s) => s + 1),
+      })),
     };
     const raw = await this.redis.vigilRuleState(1, this.keyspace.key("batch", batch.batchId), JSON.stringify(payload));
     const result = JSON.parse(raw) as { fired?: unknown; late?: unknown; duplicates?: number; forgotten?: unknown };

@@ -9,7 +9,15 @@ const T0 = Date.parse("2026-03-01T00:00:00Z");
 const threshold = (over: Partial<Record<string, number | boolean>> = {}): RuleStateRule => ({
   kind: "threshold",
   key: "t1",
-  params: { count: 3, within: 5 * MIN, suppress: 5 * MIN, lateness: 60 * MIN, distinct: false, ttl: 3_600_000, ...over },
+  params: {
+    count: 3,
+    within: 5 * MIN,
+    suppress: 5 * MIN,
+    lateness: 60 * MIN,
+    distinct: false,
+    ttl: 3_600_000,
+    ...over,
+  },
 });
 const sequence = (ordered: boolean): RuleStateRule => ({
   kind: "sequence",
@@ -19,7 +27,15 @@ const sequence = (ordered: boolean): RuleStateRule => ({
 const newValue = (over: Partial<Record<string, number>> = {}): RuleStateRule => ({
   kind: "newValue",
   key: "nv",
-  params: { learning: 0, forget: 24 * 60 * MIN, lateness: 60 * MIN, suppress: 60 * MIN, maxValues: 10_000, ttl: 3_600_000, ...over },
+  params: {
+    learning: 0,
+    forget: 24 * 60 * MIN,
+    lateness: 60 * MIN,
+    suppress: 60 * MIN,
+    maxValues: 10_000,
+    ttl: 3_600_000,
+    ...over,
+  },
 });
 const match: RuleStateRule = { kind: "match", key: "m1", params: {} };
 
@@ -29,12 +45,21 @@ let batchNumber = 0;
  * previous row's id and another rule is the same event (one event, several rules); otherwise
  * each row is an event of its own (so a repeated id is a duplicate delivery).
  */
-function batch(rules: RuleStateRule[], rows: [id: string, minute: number, rule?: number, group?: string, value?: string][]): RuleStateBatch {
+function batch(
+  rules: RuleStateRule[],
+  rows: [id: string, minute: number, rule?: number, group?: string, value?: string][],
+): RuleStateBatch {
   const eventIds: string[] = [];
   const updates: RuleStateUpdate[] = rows.map(([id, minute, rule = 0, group = "g", value], i) => {
     const previous = rows[i - 1];
-    const event = previous && previous[0] === id && (previous[2] ?? 0) !== rule ? eventIds.length - 1 : eventIds.push(id) - 1;
-    const update: RuleStateUpdate = { rule, event, group: rules[rule]!.kind === "match" ? "" : group, time: T0 + minute * MIN };
+    const event =
+      previous && previous[0] === id && (previous[2] ?? 0) !== rule ? eventIds.length - 1 : eventIds.push(id) - 1;
+    const update: RuleStateUpdate = {
+      rule,
+      event,
+      group: rules[rule]!.kind === "match" ? "" : group,
+      time: T0 + minute * MIN,
+    };
     if (rules[rule]!.kind === "sequence") update.steps = (value ?? "0").split(",").map(Number);
     else if (value !== undefined) update.value = value;
     return update;
@@ -47,27 +72,68 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
     it("threshold: fires when count events fall in a window, with the window's facts", async () => {
       const store = makeStore();
       const rules = [threshold()];
-      expect((await store.apply(batch(rules, [["a", 0], ["b", 1]]))).fired).toEqual([]);
+      expect(
+        (
+          await store.apply(
+            batch(rules, [
+              ["a", 0],
+              ["b", 1],
+            ]),
+          )
+        ).fired,
+      ).toEqual([]);
       const { fired, late, duplicates } = await store.apply(batch(rules, [["c", 2]]));
       expect(late).toEqual([]);
       expect(duplicates).toBe(0);
       expect(fired).toEqual([
-        { rule: 0, event: 0, group: "g", span: Math.floor((T0 + 2 * MIN) / (5 * MIN)), windowStart: T0, windowEnd: T0 + 2 * MIN, count: 3, eventIds: ["a", "b", "c"] },
+        {
+          rule: 0,
+          event: 0,
+          group: "g",
+          span: Math.floor((T0 + 2 * MIN) / (5 * MIN)),
+          windowStart: T0,
+          windowEnd: T0 + 2 * MIN,
+          count: 3,
+          eventIds: ["a", "b", "c"],
+        },
       ]);
     });
 
     it("threshold: last minus first must be below within; groups count apart", async () => {
       const store = makeStore();
       const rules = [threshold()];
-      expect((await store.apply(batch(rules, [["a", 0], ["b", 2], ["c", 5], ["x", 1, 0, "other"], ["y", 2, 0, "other"]]))).fired).toEqual([]);
+      expect(
+        (
+          await store.apply(
+            batch(rules, [
+              ["a", 0],
+              ["b", 2],
+              ["c", 5],
+              ["x", 1, 0, "other"],
+              ["y", 2, 0, "other"],
+            ]),
+          )
+        ).fired,
+      ).toEqual([]);
     });
 
     it("threshold: an id counts once, in one batch or across batches", async () => {
       const store = makeStore();
       const rules = [threshold()];
-      const first = await store.apply(batch(rules, [["a", 0], ["a", 0], ["b", 1]]));
+      const first = await store.apply(
+        batch(rules, [
+          ["a", 0],
+          ["a", 0],
+          ["b", 1],
+        ]),
+      );
       expect(first).toEqual({ fired: [], late: [], duplicates: 1 });
-      const again = await store.apply(batch(rules, [["b", 1], ["a", 0]]));
+      const again = await store.apply(
+        batch(rules, [
+          ["b", 1],
+          ["a", 0],
+        ]),
+      );
       expect(again).toEqual({ fired: [], late: [], duplicates: 2 });
       expect((await store.apply(batch(rules, [["c", 2]]))).fired).toHaveLength(1);
     });
@@ -75,7 +141,17 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
     it("threshold: distinct counts values, not events", async () => {
       const store = makeStore();
       const rules = [threshold({ distinct: true })];
-      expect((await store.apply(batch(rules, [["a", 0, 0, "g", "x"], ["b", 1, 0, "g", "y"], ["c", 2, 0, "g", "x"]]))).fired).toEqual([]);
+      expect(
+        (
+          await store.apply(
+            batch(rules, [
+              ["a", 0, 0, "g", "x"],
+              ["b", 1, 0, "g", "y"],
+              ["c", 2, 0, "g", "x"],
+            ]),
+          )
+        ).fired,
+      ).toEqual([]);
       const { fired } = await store.apply(batch(rules, [["d", 3, 0, "g", "z"]]));
       expect(fired).toMatchObject([{ count: 3, eventIds: ["a", "b", "c", "d"] }]);
     });
@@ -83,10 +159,21 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
     it("threshold: refuses events older than newest minus lateness, and late events complete later windows", async () => {
       const store = makeStore();
       const rules = [threshold({ lateness: 10 * MIN })];
-      await store.apply(batch(rules, [["a", 60], ["b", 61]]));
-      expect(await store.apply(batch(rules, [["old", 30]]))).toEqual({ fired: [], late: [{ rule: 0, event: 0 }], duplicates: 0 });
+      await store.apply(
+        batch(rules, [
+          ["a", 60],
+          ["b", 61],
+        ]),
+      );
+      expect(await store.apply(batch(rules, [["old", 30]]))).toEqual({
+        fired: [],
+        late: [{ rule: 0, event: 0 }],
+        duplicates: 0,
+      });
       const { fired } = await store.apply(batch(rules, [["c", 57]]));
-      expect(fired).toMatchObject([{ windowStart: T0 + 57 * MIN, windowEnd: T0 + 61 * MIN, count: 3, eventIds: ["c", "a", "b"] }]);
+      expect(fired).toMatchObject([
+        { windowStart: T0 + 57 * MIN, windowEnd: T0 + 61 * MIN, count: 3, eventIds: ["c", "a", "b"] },
+      ]);
     });
 
     it("threshold: one alert per group and suppress span", async () => {
@@ -100,9 +187,17 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
     it("match: every event alerts once by id; a retried batch returns its first result", async () => {
       const store = makeStore();
       const rules = [match, { ...match, key: "m2" }];
-      const first = batch(rules, [["p", 0, 0], ["p", 0, 1], ["q", 1, 1]]);
+      const first = batch(rules, [
+        ["p", 0, 0],
+        ["p", 0, 1],
+        ["q", 1, 1],
+      ]);
       const result = await store.apply(first);
-      expect(result.fired.map((f) => [f.rule, f.event, f.eventIds])).toEqual([[0, 0, ["p"]], [1, 0, ["p"]], [1, 1, ["q"]]]);
+      expect(result.fired.map((f) => [f.rule, f.event, f.eventIds])).toEqual([
+        [0, 0, ["p"]],
+        [1, 0, ["p"]],
+        [1, 1, ["q"]],
+      ]);
       expect(await store.apply(first)).toEqual(result);
       const redelivered = await store.apply(batch(rules, [["p", 0, 0]]));
       expect(redelivered).toEqual({ fired: [], late: [], duplicates: 1 });
@@ -111,17 +206,46 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
     it("sequence (ordered): a chain of two then one, with the chain per step", async () => {
       const store = makeStore();
       const rules = [sequence(true)];
-      expect((await store.apply(batch(rules, [["s", 0, 0, "g", "1"], ["f1", 1, 0, "g", "0"], ["f2", 2, 0, "g", "0"]]))).fired).toEqual([]);
+      expect(
+        (
+          await store.apply(
+            batch(rules, [
+              ["s", 0, 0, "g", "1"],
+              ["f1", 1, 0, "g", "0"],
+              ["f2", 2, 0, "g", "0"],
+            ]),
+          )
+        ).fired,
+      ).toEqual([]);
       const { fired } = await store.apply(batch(rules, [["s2", 3, 0, "g", "1"]]));
       expect(fired).toEqual([
-        { rule: 0, event: 0, group: "g", span: Math.floor((T0 + 3 * MIN) / (60 * MIN)), windowStart: T0 + MIN, windowEnd: T0 + 3 * MIN, count: 3, eventIds: ["f1", "f2", "s2"], chain: [["f1", "f2"], ["s2"]] },
+        {
+          rule: 0,
+          event: 0,
+          group: "g",
+          span: Math.floor((T0 + 3 * MIN) / (60 * MIN)),
+          windowStart: T0 + MIN,
+          windowEnd: T0 + 3 * MIN,
+          count: 3,
+          eventIds: ["f1", "f2", "s2"],
+          chain: [["f1", "f2"], ["s2"]],
+        },
       ]);
     });
 
     it("sequence (unordered): the steps in any order; an event matching two steps counts for one", async () => {
       const store = makeStore();
       const rules = [sequence(false)];
-      expect((await store.apply(batch(rules, [["s", 0, 0, "g", "1"], ["both", 1, 0, "g", "0,1"]]))).fired).toEqual([]);
+      expect(
+        (
+          await store.apply(
+            batch(rules, [
+              ["s", 0, 0, "g", "1"],
+              ["both", 1, 0, "g", "0,1"],
+            ]),
+          )
+        ).fired,
+      ).toEqual([]);
       const { fired } = await store.apply(batch(rules, [["f", 2, 0, "g", "0"]]));
       expect(fired).toMatchObject([{ windowStart: T0, windowEnd: T0 + 2 * MIN, count: 3 }]);
     });
@@ -129,8 +253,25 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
     it("newValue: a value is new unless seen in [t - forgetAfter, t - lateness); the alert says when it was last seen", async () => {
       const store = makeStore();
       const rules = [newValue()];
-      const first = await store.apply(batch(rules, [["a", 0, 0, "g", "v1"], ["b", 30, 0, "g", "v1"]]));
-      expect(first.fired).toEqual([{ rule: 0, event: 0, group: "g", span: Math.floor(T0 / (60 * MIN)), windowStart: T0, windowEnd: T0, count: 1, eventIds: ["a"], value: "v1" }]);
+      const first = await store.apply(
+        batch(rules, [
+          ["a", 0, 0, "g", "v1"],
+          ["b", 30, 0, "g", "v1"],
+        ]),
+      );
+      expect(first.fired).toEqual([
+        {
+          rule: 0,
+          event: 0,
+          group: "g",
+          span: Math.floor(T0 / (60 * MIN)),
+          windowStart: T0,
+          windowEnd: T0,
+          count: 1,
+          eventIds: ["a"],
+          value: "v1",
+        },
+      ]);
       expect((await store.apply(batch(rules, [["c", 120, 0, "g", "v1"]]))).fired).toEqual([]);
       const again = await store.apply(batch(rules, [["d", 120 + 25 * 60, 0, "g", "v1"]]));
       expect(again.fired).toMatchObject([{ eventIds: ["d"], value: "v1", lastSeen: T0 + 120 * MIN }]);
@@ -139,10 +280,28 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
     it("newValue: learning, and values beyond the cap forgotten and reported", async () => {
       const store = makeStore();
       const learning = [newValue({ learning: 120 * MIN })];
-      expect((await store.apply(batch(learning, [["a", 0, 0, "g", "v1"], ["b", 100, 0, "g", "v2"]]))).fired).toEqual([]);
+      expect(
+        (
+          await store.apply(
+            batch(learning, [
+              ["a", 0, 0, "g", "v1"],
+              ["b", 100, 0, "g", "v2"],
+            ]),
+          )
+        ).fired,
+      ).toEqual([]);
       expect((await store.apply(batch(learning, [["c", 150, 0, "g", "v3"]]))).fired).toMatchObject([{ value: "v3" }]);
       const capped = makeStore();
-      const result = await capped.apply(batch([newValue({ maxValues: 1 })], [["a", 0, 0, "g", "v1"], ["b", 1, 0, "g", "v2"], ["c", 2, 0, "g", "v1"]]));
+      const result = await capped.apply(
+        batch(
+          [newValue({ maxValues: 1 })],
+          [
+            ["a", 0, 0, "g", "v1"],
+            ["b", 1, 0, "g", "v2"],
+            ["c", 2, 0, "g", "v1"],
+          ],
+        ),
+      );
       expect(result.forgotten).toEqual([{ rule: 0, values: 2 }]);
       expect(result.fired.map((f) => f.eventIds[0])).toEqual(["a", "b"]);
     });
@@ -151,9 +310,19 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
       const store = makeStore();
       const rules = [threshold(), match, { ...threshold(), key: "t2" }];
       const { fired } = await store.apply(
-        batch(rules, [["a", 0, 0], ["a", 0, 1], ["a", 0, 2], ["b", 1, 0], ["b", 1, 2], ["c", 2, 0]]),
+        batch(rules, [
+          ["a", 0, 0],
+          ["a", 0, 1],
+          ["a", 0, 2],
+          ["b", 1, 0],
+          ["b", 1, 2],
+          ["c", 2, 0],
+        ]),
       );
-      expect(fired.map((f) => [f.rule, f.event])).toEqual([[1, 0], [0, 2]]);
+      expect(fired.map((f) => [f.rule, f.event])).toEqual([
+        [1, 0],
+        [0, 2],
+      ]);
     });
   });
 }

@@ -1,7 +1,9 @@
 import type { RuleKindName } from "../kinds/kind-names.js";
 
 /** Parameters of one rule's state, as its kind's handler reads them (durations in ms). */
-export type RuleStateParams = Readonly<Record<string, number | boolean | string | readonly string[] | readonly number[]>>;
+export type RuleStateParams = Readonly<
+  Record<string, number | boolean | string | readonly string[] | readonly number[]>
+>;
 
 /** A rule a batch touches: its kind, the key its state lives under, and its parameters. */
 export interface RuleStateRule {

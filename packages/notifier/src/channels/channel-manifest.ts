@@ -3,7 +3,9 @@ import type { z } from "zod";
 import type { Channel } from "./channel.js";
 
 /** Everything Vigil knows about one channel type, exported by its folder and listed once in `channel-registry.ts`. */
-export interface ChannelManifest<S extends z.ZodType<ChannelConfigBase, unknown> = z.ZodType<ChannelConfigBase, unknown>> {
+export interface ChannelManifest<
+  S extends z.ZodType<ChannelConfigBase, unknown> = z.ZodType<ChannelConfigBase, unknown>,
+> {
   /** The `type` of its channels in config, e.g. `webhook`. */
   readonly type: z.infer<S>["type"];
   /** Its channels' config schema (strict, with `type: z.literal(type)`); one branch of the config's `channels`. */
@@ -13,4 +15,6 @@ export interface ChannelManifest<S extends z.ZodType<ChannelConfigBase, unknown>
 }
 
 /** Checks a manifest's pieces against each other (the factory takes what the schema makes). */
-export const defineChannel = <S extends z.ZodType<ChannelConfigBase, unknown>>(manifest: ChannelManifest<S>): ChannelManifest<S> => manifest;
+export const defineChannel = <S extends z.ZodType<ChannelConfigBase, unknown>>(
+  manifest: ChannelManifest<S>,
+): ChannelManifest<S> => manifest;

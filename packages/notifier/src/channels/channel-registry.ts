@@ -18,11 +18,14 @@ export const ChannelConfigSchema = z.discriminatedUnion(
   CHANNEL_MANIFESTS.map((manifest) => manifest.configSchema) as unknown as [z.ZodObject, ...z.ZodObject[]],
 ) as unknown as z.ZodType<ChannelConfig, z.input<ChannelSchemas>>;
 
-const byType = new Map<string, ChannelManifest>((CHANNEL_MANIFESTS as readonly ChannelManifest[]).map((manifest) => [manifest.type, manifest]));
+const byType = new Map<string, ChannelManifest>(
+  (CHANNEL_MANIFESTS as readonly ChannelManifest[]).map((manifest) => [manifest.type, manifest]),
+);
 
 /** Builds the channel of a configured channel (parsed by the registered schemas). */
 export function createChannel(config: ChannelConfigBase): Channel {
   const manifest = byType.get(config.type);
-  if (!manifest) throw new Error(`unknown channel type "${config.type}" (registered: ${[...byType.keys()].join(", ")})`);
+  if (!manifest)
+    throw new Error(`unknown channel type "${config.type}" (registered: ${[...byType.keys()].join(", ")})`);
   return manifest.create(config);
 }

@@ -51,7 +51,11 @@ export function describeChannelConformance(type: string, factory: ChannelHarness
       const alert = makeAlert();
       await harness.channel.send(alert, `${alert.id}-${harness.channel.name}`);
       const [accepted] = await harness.waitForAccepted(1, 5_000);
-      expect(accepted).toEqual({ deliveryId: `${alert.id}-${harness.channel.name}`, alertId: alert.id, title: alert.title });
+      expect(accepted).toEqual({
+        deliveryId: `${alert.id}-${harness.channel.name}`,
+        alertId: alert.id,
+        title: alert.title,
+      });
     });
 
     it("reports a permanent refusal as a permanent DeliveryError naming the channel", async () => {

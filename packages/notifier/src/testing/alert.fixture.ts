@@ -16,8 +16,21 @@ export function makeAlert(overrides: Partial<Alert> = {}): Alert {
     windowEnd: "2026-01-31T12:05:00.000Z",
     eventIds: ["zendesk-prod:1001", "zendesk-prod:1002"],
     events: [
-      { id: "zendesk-prod:1001", time: "2026-01-31T12:00:10.000Z", action: "destroy", actor: "agent@example.com", target: "user 7", ip: "203.0.113.9" },
-      { id: "zendesk-prod:1002", time: "2026-01-31T12:00:20.000Z", action: "destroy", actor: "agent@example.com", target: "user 8" },
+      {
+        id: "zendesk-prod:1001",
+        time: "2026-01-31T12:00:10.000Z",
+        action: "destroy",
+        actor: "agent@example.com",
+        target: "user 7",
+        ip: "203.0.113.9",
+      },
+      {
+        id: "zendesk-prod:1002",
+        time: "2026-01-31T12:00:20.000Z",
+        action: "destroy",
+        actor: "agent@example.com",
+        target: "user 8",
+      },
     ],
     tags: ["attack.impact", "T1531"],
     createdAt: "2026-01-31T12:05:01.000Z",

@@ -17,7 +17,8 @@ export function recordingLogger(): { logger: Logger; records: LogRecord[] } {
         const fields = typeof fieldsOrMessage === "object" && fieldsOrMessage !== null ? fieldsOrMessage : {};
         const msg = typeof fieldsOrMessage === "string" ? fieldsOrMessage : message;
         // As createLogger's pino does: `err` goes through the one serializer.
-        const serialized = "err" in fields ? { ...fields, err: serializeError((fields as { err: unknown }).err) } : fields;
+        const serialized =
+          "err" in fields ? { ...fields, err: serializeError((fields as { err: unknown }).err) } : fields;
         records.push({ ...bindings, ...serialized, level, msg });
       };
     return {

@@ -21,7 +21,9 @@ describe("startProviderSimulator", () => {
 
       const unknown = await fetch(`${sim.origin}/okta/api/v1/logs`);
       expect(unknown.status).toBe(404);
-      const wrongMethod = await fetch(`${sim.baseUrl("ashby")}/auditLog.list`, { headers: { Authorization: basic(sim.credentials("ashby").apiKey, "") } });
+      const wrongMethod = await fetch(`${sim.baseUrl("ashby")}/auditLog.list`, {
+        headers: { Authorization: basic(sim.credentials("ashby").apiKey, "") },
+      });
       expect(wrongMethod.status).toBe(405);
       expect(wrongMethod.headers.get("allow")).toBe("POST");
       const unknownPath = await fetch(`${sim.baseUrl("zendesk")}/api/v2/tickets.json`);
@@ -45,7 +47,8 @@ describe("startProviderSimulator", () => {
     ]);
     try {
       // Zendesk records carry their own URL, which names the server's port.
-      const portless = (records: unknown[], base: string) => JSON.parse(JSON.stringify(records).replaceAll(base, "BASE")) as unknown[];
+      const portless = (records: unknown[], base: string) =>
+        JSON.parse(JSON.stringify(records).replaceAll(base, "BASE")) as unknown[];
       for (const provider of PROVIDER_NAMES) {
         const truthA = portless(a.groundTruth(provider), a.baseUrl(provider));
         expect(truthA).toHaveLength(20);
@@ -64,16 +67,36 @@ describe("startProviderSimulator", () => {
       start,
       end,
       storyRecords: {
-        bloodhound: Array.from({ length: 3 }, () => ({ action: "LoginAttempt", status: "failure" as const, fields: { username: "admin" } })),
+        bloodhound: Array.from({ length: 3 }, () => ({
+          action: "LoginAttempt",
+          status: "failure" as const,
+          fields: { username: "admin" },
+        })),
         ashby: [{ category: "ApiKeyCreated", actor: { type: "Support" } }],
       },
     });
     try {
       const logins = sim.groundTruth("bloodhound").filter((r) => r.fields.username === "admin");
-      expect(logins.map((r) => r.status).sort()).toEqual(["failure", "failure", "failure", "intent", "intent", "intent"]);
-      const newestGenerated = Math.max(...sim.groundTruth("bloodhound").filter((r) => r.fields.username !== "admin").map((r) => parseRfc3339Us(r.created_at) ?? 0));
+      expect(logins.map((r) => r.status).sort()).toEqual([
+        "failure",
+        "failure",
+        "failure",
+        "intent",
+        "intent",
+        "intent",
+      ]);
+      const newestGenerated = Math.max(
+        ...sim
+          .groundTruth("bloodhound")
+          .filter((r) => r.fields.username !== "admin")
+          .map((r) => parseRfc3339Us(r.created_at) ?? 0),
+      );
       for (const row of logins) expect(parseRfc3339Us(row.created_at)).toBeGreaterThan(newestGenerated);
-      expect(sim.groundTruth("ashby")[0]).toMatchObject({ category: "ApiKeyCreated", actor: { type: "Support" }, target: { type: "api_key" } });
+      expect(sim.groundTruth("ashby")[0]).toMatchObject({
+        category: "ApiKeyCreated",
+        actor: { type: "Support" },
+        target: { type: "api_key" },
+      });
     } finally {
       await sim.close();
     }
@@ -82,7 +105,9 @@ describe("startProviderSimulator", () => {
   it("refuses a draft that does not make a valid record, adding nothing", async () => {
     const sim = await startProviderSimulator({ providers: ["zendesk"], records: { zendesk: 5 }, start, end });
     try {
-      expect(() => sim.append("zendesk", [{ actor_id: "root" as unknown as number }])).toThrow(/zendesk: appended record 0 is not a valid record/);
+      expect(() => sim.append("zendesk", [{ actor_id: "root" as unknown as number }])).toThrow(
+        /zendesk: appended record 0 is not a valid record/,
+      );
       expect(() => sim.append("zendesk", [{ created_at: "yesterday" }])).toThrow(/RFC 3339/);
       expect(sim.groundTruth("zendesk")).toHaveLength(5);
       expect(() => sim.baseUrl("pylon")).toThrow(/not simulated here/);
@@ -98,7 +123,13 @@ describe("startProviderSimulator", () => {
   });
 
   it("draws the same faults for the same seed", async () => {
-    const sim = await startProviderSimulator({ providers: ["pylon"], records: { pylon: 5 }, start, end, rateLimit: { pylon: UNREACHABLE_LIMIT } });
+    const sim = await startProviderSimulator({
+      providers: ["pylon"],
+      records: { pylon: 5 },
+      start,
+      end,
+      rateLimit: { pylon: UNREACHABLE_LIMIT },
+    });
     try {
       const headers = { Authorization: `Bearer ${sim.credentials("pylon").token}` };
       const run = async () => {
@@ -116,12 +147,20 @@ describe("startProviderSimulator", () => {
   });
 
   it("serves Pylon newest first when asked to", async () => {
-    const sim = await startProviderSimulator({ providers: ["pylon"], records: { pylon: 30 }, start, end, pylon: { order: "newest-first" } });
+    const sim = await startProviderSimulator({
+      providers: ["pylon"],
+      records: { pylon: 30 },
+      start,
+      end,
+      pylon: { order: "newest-first" },
+    });
     try {
       const truth = sim.groundTruth("pylon");
       const times = truth.map((r) => r.created_at);
       expect(times).toEqual([...times].sort().reverse());
-      const response = await fetch(`${sim.baseUrl("pylon")}/audit-logs?limit=999`, { headers: { Authorization: `Bearer ${sim.credentials("pylon").token}` } });
+      const response = await fetch(`${sim.baseUrl("pylon")}/audit-logs?limit=999`, {
+        headers: { Authorization: `Bearer ${sim.credentials("pylon").token}` },
+      });
       expect(((await response.json()) as { data: unknown[] }).data).toEqual(truth);
     } finally {
       await sim.close();
@@ -132,7 +171,11 @@ describe("startProviderSimulator", () => {
 describe("plantBoundaryTies", () => {
   it("gives the records around every 50th position, from either end, one shared time", () => {
     const times = Array.from({ length: 230 }, (_, i) => i * 1_000_000);
-    const tied = plantBoundaryTies(times, (t) => t, (_t, us) => us);
+    const tied = plantBoundaryTies(
+      times,
+      (t) => t,
+      (_t, us) => us,
+    );
     expect(tied).toEqual([...tied].sort((a, b) => a - b));
     for (const boundary of [50, 100, 150, 200]) {
       expect(tied[boundary - 1], `oldest-first page end ${boundary}`).toBe(tied[boundary]);

@@ -110,16 +110,23 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
 function createHost<P extends ProviderName>(definition: ProviderDefinition<P>, setup: HostSetup): ProviderHost {
   const kit = definition.records;
-  const store = new RecordStore<StoredRecord<P>>((r) => kit.timeOf(r), (r) => kit.idOf(r));
+  const store = new RecordStore<StoredRecord<P>>(
+    (r) => kit.timeOf(r),
+    (r) => kit.idOf(r),
+  );
   const factory: RecordFactory<StoredRecord<P>> = kit.createFactory({ seed: setup.seed, baseUrl: setup.baseUrl });
   const credentials = { ...definition.defaultCredentials, ...setup.credentials } as ProviderCredentials<P>;
   const order = setup.order ?? definition.defaultOrder;
@@ -130,10 +137,14 @@ function createHost<P extends ProviderName>(definition: ProviderDefinition<P>, s
   function checked(records: StoredRecord<P>[], what: string): StoredRecord<P>[] {
     return records.map((record, index) => {
       const result = kit.schema.safeParse(record);
-      if (!result.success) throw new Error(`${definition.name}: ${what} record ${index} is not a valid record:\n${z.prettifyError(result.error)}`);
+      if (!result.success)
+        throw new Error(
+          `${definition.name}: ${what} record ${index} is not a valid record:\n${z.prettifyError(result.error)}`,
+        );
       const source = record as Record<string, unknown>;
       const ordered: Record<string, unknown> = {};
-      for (const key of [...wireOrder, ...Object.keys(source)]) if (key in source && !(key in ordered)) ordered[key] = source[key];
+      for (const key of [...wireOrder, ...Object.keys(source)])
+        if (key in source && !(key in ordered)) ordered[key] = source[key];
       return ordered as StoredRecord<P>;
     });
   }
@@ -150,10 +161,23 @@ function createHost<P extends ProviderName>(definition: ProviderDefinition<P>, s
     return records;
   }
 
-  const runtime: ProviderRuntime<P> = { name: definition.name, store, credentials, baseUrl: setup.baseUrl, order, appendDrafts };
+  const runtime: ProviderRuntime<P> = {
+    name: definition.name,
+    store,
+    credentials,
+    baseUrl: setup.baseUrl,
+    order,
+    appendDrafts,
+  };
 
   const generated = checked(factory.generate(setup.count, setup.startUs, setup.endUs), "generated");
-  store.insert(plantBoundaryTies(generated, (r) => kit.timeOf(r), (r, us) => kit.withTime(r, us)));
+  store.insert(
+    plantBoundaryTies(
+      generated,
+      (r) => kit.timeOf(r),
+      (r, us) => kit.withTime(r, us),
+    ),
+  );
   if (setup.story.length > 0) appendDrafts(setup.story);
 
   async function serve(request: SimRequest): Promise<Served> {
@@ -170,7 +194,9 @@ function createHost<P extends ProviderName>(definition: ProviderDefinition<P>, s
     const route = candidates.find((r) => r.method === request.method);
     if (!route) {
       const allowed = [...new Set(candidates.map((r) => r.method))].join(", ");
-      return { response: finish(candidates.length > 0 ? emptyResponse(405, { Allow: allowed }) : definition.notFound(request)) };
+      return {
+        response: finish(candidates.length > 0 ? emptyResponse(405, { Allow: allowed }) : definition.notFound(request)),
+      };
     }
     const setting = setup.rateLimit ?? route.rateLimit;
     let verdict: RateLimitVerdict | undefined;
@@ -190,17 +216,32 @@ function createHost<P extends ProviderName>(definition: ProviderDefinition<P>, s
     const tag = fault ? { fault: fault.kind } : {};
     if (fault?.kind === "500") return { response: finish(definition.serverError(request)), ...tag };
     if (fault?.kind === "429") {
-      const burst: RateLimitVerdict = { allowed: false, limit: setting.requests, remaining: 0, resetInMs: 1_000, retryAfterMs: 1_000, windowMs: setting.perMs };
+      const burst: RateLimitVerdict = {
+        allowed: false,
+        limit: setting.requests,
+        remaining: 0,
+        resetInMs: 1_000,
+        retryAfterMs: 1_000,
+        windowMs: setting.perMs,
+      };
       return { response: finish(definition.tooManyRequests(request, burst)), ...tag };
     }
     if (fault?.kind === "slow") await sleep(fault.delayMs, setup.abort);
 
     let response: SimResponse;
     try {
-      const params = route.path.exec(request.path)?.slice(1).map((p) => p ?? "") ?? [];
+      const params =
+        route.path
+          .exec(request.path)
+          ?.slice(1)
+          .map((p) => p ?? "") ?? [];
       response = await route.handle(request, { params, runtime, principal: auth.principal });
     } catch (err) {
-      return { response: finish(definition.serverError(request)), ...tag, error: err instanceof Error ? err.message : String(err) };
+      return {
+        response: finish(definition.serverError(request)),
+        ...tag,
+        error: err instanceof Error ? err.message : String(err),
+      };
     }
     if (fault?.kind === "malformed" && response.status >= 200 && response.status < 300) {
       response = setup.faults.corrupt(response, definition.recordsInBody, definition.requiredFields);
@@ -280,7 +321,10 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      writeResponse(res, textResponse(500, `provider simulator failed: ${err instanceof Error ? err.message : String(err)}`));
+      writeResponse(
+        res,
+        textResponse(500, `provider simulator failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
     });
   });
 
@@ -292,7 +336,13 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
     const host = hosts.get(prefix);
     const body = await readBody(req);
     if (!host) {
-      writeResponse(res, textResponse(404, `no simulated provider at /${prefix}; try one of ${[...hosts.keys()].map((p) => `/${p}`).join(", ")}`));
+      writeResponse(
+        res,
+        textResponse(
+          404,
+          `no simulated provider at /${prefix}; try one of ${[...hosts.keys()].map((p) => `/${p}`).join(", ")}`,
+        ),
+      );
       return;
     }
     const target = rawTarget.slice(prefix.length + 1) || "/";
@@ -363,7 +413,8 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
 
   function hostOf(provider: ProviderName): ProviderHost {
     const host = hosts.get(provider);
-    if (!host) throw new Error(`provider simulator: ${provider} is not simulated here (simulating ${providers.join(", ")})`);
+    if (!host)
+      throw new Error(`provider simulator: ${provider} is not simulated here (simulating ${providers.join(", ")})`);
     return host;
   }
 
@@ -373,7 +424,8 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
     baseUrl: (provider) => hostOf(provider).baseUrl,
     credentials: <P extends ProviderName>(provider: P) => hostOf(provider).credentials() as ProviderCredentials<P>,
     append: <P extends ProviderName>(provider: P, records: number | ProviderRecordDraft<P>[]) => {
-      if (typeof records === "number" && (!Number.isInteger(records) || records < 0)) throw new Error("append: count must be a non-negative integer");
+      if (typeof records === "number" && (!Number.isInteger(records) || records < 0))
+        throw new Error("append: count must be a non-negative integer");
       return hostOf(provider).append(records as number | Record<string, unknown>[]) as ProviderRecord<P>[];
     },
     groundTruth: <P extends ProviderName>(provider: P) => hostOf(provider).groundTruth() as ProviderRecord<P>[],

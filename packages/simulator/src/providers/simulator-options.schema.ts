@@ -2,7 +2,12 @@ import { z } from "zod";
 import { AshbyCredentialsSchema, DEFAULT_ASHBY_CREDENTIALS } from "./ashby/ashby.provider.js";
 import { BloodHoundCredentialsSchema, DEFAULT_BLOODHOUND_CREDENTIALS } from "./bloodhound/bloodhound.provider.js";
 import { DEFAULT_LOGFIRE_CREDENTIALS, LogfireCredentialsSchema } from "./logfire/logfire.provider.js";
-import { PROVIDER_NAMES, type ProviderCredentials, type ProviderName, type ProviderRecordDraft } from "./provider.types.js";
+import {
+  PROVIDER_NAMES,
+  type ProviderCredentials,
+  type ProviderName,
+  type ProviderRecordDraft,
+} from "./provider.types.js";
 import { DEFAULT_PYLON_CREDENTIALS, PylonCredentialsSchema } from "./pylon/pylon.provider.js";
 import { FaultSettingsSchema, type FaultSettings } from "./shared/fault-injector.js";
 import { RateLimitSettingSchema, type RateLimitSetting } from "./shared/rate-limiter.js";
@@ -45,7 +50,10 @@ export const ProviderSimulatorOptionsSchema = z
     storyRecords: z.partialRecord(ProviderNameSchema, z.array(z.record(z.string(), z.unknown()))).default({}),
     pylon: z.strictObject({ order: z.enum(["oldest-first", "newest-first"]).optional() }).default({}),
   })
-  .refine((o) => !o.start || !o.end || o.start.getTime() < o.end.getTime(), { message: "start must be before end", path: ["start"] });
+  .refine((o) => !o.start || !o.end || o.start.getTime() < o.end.getTime(), {
+    message: "start must be before end",
+    path: ["start"],
+  });
 
 /** Options of `startProviderSimulator`; everything is optional. */
 export interface ProviderSimulatorOptions {

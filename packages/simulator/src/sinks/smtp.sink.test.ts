@@ -38,7 +38,12 @@ describe("startSmtpSink", () => {
 
   it("accepts any login over plain TCP", async () => {
     sink = await startSmtpSink();
-    await transportTo(sink, { user: "alice", pass: "anything" }).sendMail({ from: "a@example.com", to: "b@example.com", subject: "s", text: "t" });
+    await transportTo(sink, { user: "alice", pass: "anything" }).sendMail({
+      from: "a@example.com",
+      to: "b@example.com",
+      subject: "s",
+      text: "t",
+    });
     const [mail] = await sink.waitFor(1, 5_000);
     expect(mail?.authUser).toBe("alice");
   });

@@ -79,7 +79,9 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
           received += 1;
           const rejection = decide?.(received);
           if (rejection) {
-            const error = Object.assign(new Error(rejection.message ?? "rejected by the SMTP sink"), { responseCode: rejection.code });
+            const error = Object.assign(new Error(rejection.message ?? "rejected by the SMTP sink"), {
+              responseCode: rejection.code,
+            });
             callback(error);
             return;
           }

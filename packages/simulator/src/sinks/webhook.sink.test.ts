@@ -28,7 +28,14 @@ describe("startWebhookSink", () => {
 
     expect(response.status).toBe(200);
     const [request] = await sink.waitFor(1, 5_000);
-    expect(request).toMatchObject({ method: "POST", path: "/hooks?q=1", body, json: { hello: "world" }, verified: true, status: 200 });
+    expect(request).toMatchObject({
+      method: "POST",
+      path: "/hooks?q=1",
+      body,
+      json: { hello: "world" },
+      verified: true,
+      status: 200,
+    });
     expect(request?.verifyError).toBeUndefined();
     expect(request?.headers["webhook-id"]).toBe("msg_1");
   });

@@ -111,7 +111,11 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function describeRequest(req: IncomingMessage, body: string, verifier: Webhook | undefined): Omit<ReceivedWebhook, "status"> {
+function describeRequest(
+  req: IncomingMessage,
+  body: string,
+  verifier: Webhook | undefined,
+): Omit<ReceivedWebhook, "status"> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;

@@ -1,7 +1,13 @@
 import { ConnectorError } from "@vigil/core";
 import type { AshbySourceConfig } from "./ashby.config.js";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
-import { PROVIDER_RETRY_POLICY, credentialFingerprint, fetchPage, parseRecords, providerRateLimit } from "../../kit/provider-http.js";
+import {
+  PROVIDER_RETRY_POLICY,
+  credentialFingerprint,
+  fetchPage,
+  parseRecords,
+  providerRateLimit,
+} from "../../kit/provider-http.js";
 import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
 import { normalizeAshbyRecord } from "./ashby.normalize.js";
 import { AshbyAuditLogEntrySchema, AshbyListResponseSchema, type AshbyRecord } from "./ashby.records.js";
@@ -48,18 +54,30 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
   });
 
   async function listPage(body: ListBody, page: string, signal: AbortSignal | undefined) {
-    const response = await fetchPage(client, page, { method: "POST", path: LIST_PATH, body, ...(signal ? { signal } : {}) }, AshbyListResponseSchema);
+    const response = await fetchPage(
+      client,
+      page,
+      { method: "POST", path: LIST_PATH, body, ...(signal ? { signal } : {}) },
+      AshbyListResponseSchema,
+    );
     if (!response.success) {
       const code = response.errorInfo?.code ?? response.errors?.[0] ?? "unknown_error";
       const message = response.errorInfo?.message ?? response.errors?.join(", ") ?? "";
       const requestId = response.errorInfo?.requestId ? ` (request id ${response.errorInfo.requestId})` : "";
-      throw new ConnectorError(source, `${page}: Ashby answered success: false, ${code}${message && message !== code ? `: ${message}` : ""}${requestId}`, {
-        retryable: TRANSIENT_CODES.has(code),
-        page,
-      });
+      throw new ConnectorError(
+        source,
+        `${page}: Ashby answered success: false, ${code}${message && message !== code ? `: ${message}` : ""}${requestId}`,
+        {
+          retryable: TRANSIENT_CODES.has(code),
+          page,
+        },
+      );
     }
     const entries = parseRecords(source, page, AshbyAuditLogEntrySchema, response.results, "results");
-    const records: AshbyRecord[] = entries.map((entry, index) => ({ entry, raw: response.results[index] as Record<string, unknown> }));
+    const records: AshbyRecord[] = entries.map((entry, index) => ({
+      entry,
+      raw: response.results[index] as Record<string, unknown>,
+    }));
     return { records, moreDataAvailable: response.moreDataAvailable, nextCursor: response.nextCursor ?? undefined };
   }
 
@@ -84,7 +102,11 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
       yield fresh;
       if (!moreDataAvailable) return;
       if (!nextCursor || nextCursor === cursor) {
-        throw new ConnectorError(source, `${page}: moreDataAvailable is true but there is no new nextCursor to follow`, { retryable: false, page });
+        throw new ConnectorError(
+          source,
+          `${page}: moreDataAvailable is true but there is no new nextCursor to follow`,
+          { retryable: false, page },
+        );
       }
       cursor = nextCursor;
     }

@@ -94,11 +94,26 @@ describe("Ashby normalization", () => {
   });
 
   it("refuses a malformed entry, naming the source, the page, the field and the entry", () => {
-    const attempt = () => parseRecords(SOURCE, PAGE, AshbyAuditLogEntrySchema, [statusChange, { ...statusChange, id: "e3", actor: { id: "x" } }], "results");
+    const attempt = () =>
+      parseRecords(
+        SOURCE,
+        PAGE,
+        AshbyAuditLogEntrySchema,
+        [statusChange, { ...statusChange, id: "e3", actor: { id: "x" } }],
+        "results",
+      );
     expect(attempt).toThrow(ConnectorError);
-    expect(attempt).toThrow(`source ${SOURCE}: ${PAGE}: malformed response (record id e3): results.1.actor.type: is required`);
-    expect(() => parseRecords(SOURCE, PAGE, AshbyAuditLogEntrySchema, [{ ...statusChange, createdAt: 1_717_250_602_512 }], "results")).toThrow(
-      "results.0.createdAt",
+    expect(attempt).toThrow(
+      `source ${SOURCE}: ${PAGE}: malformed response (record id e3): results.1.actor.type: is required`,
     );
+    expect(() =>
+      parseRecords(
+        SOURCE,
+        PAGE,
+        AshbyAuditLogEntrySchema,
+        [{ ...statusChange, createdAt: 1_717_250_602_512 }],
+        "results",
+      ),
+    ).toThrow("results.0.createdAt");
   });
 });

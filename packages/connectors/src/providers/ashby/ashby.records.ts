@@ -46,7 +46,9 @@ export const AshbyListResponseSchema = z.discriminatedUnion("success", [
   z.object({
     success: z.literal(false),
     errors: z.array(z.string()).optional(),
-    errorInfo: z.object({ code: z.string(), message: z.string().optional(), requestId: z.string().optional() }).optional(),
+    errorInfo: z
+      .object({ code: z.string(), message: z.string().optional(), requestId: z.string().optional() })
+      .optional(),
   }),
 ]);
 export type AshbyListResponse = z.infer<typeof AshbyListResponseSchema>;

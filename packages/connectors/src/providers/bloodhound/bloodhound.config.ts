@@ -7,6 +7,9 @@ export const BloodhoundSourceSchema = z.strictObject({
   ...PROVIDER_SOURCE_SHAPE,
   type: z.literal("bloodhound"),
   baseUrl: HttpsUrlSchema.describe("the BloodHound instance, e.g. https://bloodhound.example.com"),
-  auth: z.union([z.strictObject({ tokenId: z.string().min(1), tokenKey: SecretSchema }), z.strictObject({ jwt: SecretSchema })]),
+  auth: z.union([
+    z.strictObject({ tokenId: z.string().min(1), tokenKey: SecretSchema }),
+    z.strictObject({ jwt: SecretSchema }),
+  ]),
 });
 export type BloodhoundSourceConfig = z.infer<typeof BloodhoundSourceSchema>;

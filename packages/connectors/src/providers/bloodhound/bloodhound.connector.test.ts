@@ -3,7 +3,11 @@ import { BloodhoundSourceSchema, type BloodhoundSourceConfig } from "./bloodhoun
 import { describe, expect, it } from "vitest";
 import type { ConnectorDeps, ConnectorHttpOptions, SourcePage } from "../../kit/connector.js";
 import type { HttpClient, HttpRequest } from "../../kit/http-client.js";
-import { BLOODHOUND_DEFAULT_PAGE_SIZE, BLOODHOUND_DEFAULT_RATE_LIMIT, createBloodhoundConnector } from "./bloodhound.connector.js";
+import {
+  BLOODHOUND_DEFAULT_PAGE_SIZE,
+  BLOODHOUND_DEFAULT_RATE_LIMIT,
+  createBloodhoundConnector,
+} from "./bloodhound.connector.js";
 
 const BASE_URL = "https://bloodhound.corp.example";
 const TOKEN = { tokenId: "9b1d7c2e-5f3a-4c8e-b2d1-7e6f5a4b3c2d", tokenKey: "bh-unit-test-token-key-0123456789" };
@@ -18,7 +22,13 @@ interface Row {
   commit_id: string;
 }
 
-const row = (id: number, ms: number): Row => ({ id, created_at: new Date(ms).toISOString(), action: "LoginAttempt", status: "success", commit_id: `c-${id}` });
+const row = (id: number, ms: number): Row => ({
+  id,
+  created_at: new Date(ms).toISOString(),
+  action: "LoginAttempt",
+  status: "success",
+  commit_id: `c-${id}`,
+});
 
 type Query = Record<string, string>;
 
@@ -82,7 +92,15 @@ function fakeDeps(answer: (query: Query) => unknown) {
 }
 
 function config(overrides: Record<string, unknown> = {}): BloodhoundSourceConfig {
-  return BloodhoundSourceSchema.parse({ name: "bh-prod", type: "bloodhound", baseUrl: BASE_URL, auth: TOKEN, startFrom: "1d", lookback: "10m", ...overrides });
+  return BloodhoundSourceSchema.parse({
+    name: "bh-prod",
+    type: "bloodhound",
+    baseUrl: BASE_URL,
+    auth: TOKEN,
+    startFrom: "1d",
+    lookback: "10m",
+    ...overrides,
+  });
 }
 
 async function pullAll(connector: ReturnType<typeof createBloodhoundConnector>, from?: Record<string, unknown>) {
@@ -104,7 +122,13 @@ describe("BloodHound connector", () => {
   it("signs requests with the API token, or sends the JWT as a bearer token", () => {
     const signed = fakeDeps(() => ({ data: { logs: [] } }));
     createBloodhoundConnector(config(), signed.deps);
-    expect(signed.built[0]).toMatchObject({ source: "bh-prod", baseUrl: BASE_URL, secrets: [TOKEN.tokenKey], retryAfterHeaders: ["retry-after"], timeoutMs: 30_000 });
+    expect(signed.built[0]).toMatchObject({
+      source: "bh-prod",
+      baseUrl: BASE_URL,
+      secrets: [TOKEN.tokenKey],
+      retryAfterHeaders: ["retry-after"],
+      timeoutMs: 30_000,
+    });
     expect(signed.built[0]?.sign).toBeTypeOf("function");
     expect(signed.built[0]?.headers).toBeUndefined();
 
@@ -119,18 +143,28 @@ describe("BloodHound connector", () => {
     createBloodhoundConnector(config(), deps);
     createBloodhoundConnector(config({ rateLimit: { requests: 10, per: "1s" }, timeout: "5s" }), deps);
     expect(built[0]?.rateLimit).toEqual({ ...BLOODHOUND_DEFAULT_RATE_LIMIT, credentialId: `bloodhound:${BASE_URL}` });
-    expect(built[1]).toMatchObject({ timeoutMs: 5_000, rateLimit: { requests: 10, perMs: 1_000, credentialId: `bloodhound:${BASE_URL}` } });
+    expect(built[1]).toMatchObject({
+      timeoutMs: 5_000,
+      rateLimit: { requests: 10, perMs: 1_000, credentialId: `bloodhound:${BASE_URL}` },
+    });
     expect(BLOODHOUND_DEFAULT_RATE_LIMIT).toEqual({ requests: 55, perMs: 1_000 });
   });
 
   it("reads a window whole by offset with a fixed before, ordered by id within a timestamp, and yields it oldest first", async () => {
     const rows = sampleRows();
     const server = fakeServer(rows);
-    const { pages, ids } = await pullAll(createBloodhoundConnector(config({ pageSize: 5 }), fakeDeps(server.answer).deps));
+    const { pages, ids } = await pullAll(
+      createBloodhoundConnector(config({ pageSize: 5 }), fakeDeps(server.answer).deps),
+    );
     expect(ids).toEqual(rows.map((r) => r.id));
     expect(server.queries.map((q) => q.offset)).toEqual(["0", "5", "10", "15", "20"]);
     for (const q of server.queries) {
-      expect(q).toMatchObject({ after: "2026-03-09T12:00:00.000Z", before: NOW.toISOString(), sort_by: "-id", limit: "5" });
+      expect(q).toMatchObject({
+        after: "2026-03-09T12:00:00.000Z",
+        before: NOW.toISOString(),
+        sort_by: "-id",
+        limit: "5",
+      });
       expect(q.skip).toBe(q.offset);
     }
     expect(pages.at(-1)?.checkpoint).toEqual({ until: NOW.toISOString() });
@@ -168,7 +202,9 @@ describe("BloodHound connector", () => {
     const boundary = NOW.getTime() - 7 * 24 * HOUR;
     const rows = [row(1, boundary - 1), row(2, boundary), row(3, boundary + 1)];
     const server = fakeServer(rows);
-    const { ids } = await pullAll(createBloodhoundConnector(config({ startFrom: "14d" }), fakeDeps(server.answer).deps));
+    const { ids } = await pullAll(
+      createBloodhoundConnector(config({ startFrom: "14d" }), fakeDeps(server.answer).deps),
+    );
     expect(ids).toEqual([1, 2, 3]);
     expect(server.queries.map((q) => [q.after, q.before])).toEqual([
       [new Date(NOW.getTime() - 14 * 24 * HOUR).toISOString(), new Date(boundary).toISOString()],
@@ -179,9 +215,14 @@ describe("BloodHound connector", () => {
   it("fails the window, naming the page and the row's field, when a row is malformed", async () => {
     const rows = sampleRows();
     const server = fakeServer(rows, {
-      corrupt: (query, logs) => (query.offset === "5" ? logs.map((log, i) => (i === 2 ? { ...(log as Row), created_at: undefined } : log)) : logs),
+      corrupt: (query, logs) =>
+        query.offset === "5"
+          ? logs.map((log, i) => (i === 2 ? { ...(log as Row), created_at: undefined } : log))
+          : logs,
     });
-    const error = await pullAll(createBloodhoundConnector(config({ pageSize: 5 }), fakeDeps(server.answer).deps)).catch((err: unknown) => err);
+    const error = await pullAll(createBloodhoundConnector(config({ pageSize: 5 }), fakeDeps(server.answer).deps)).catch(
+      (err: unknown) => err,
+    );
     expect(error).toBeInstanceOf(ConnectorError);
     expect((error as ConnectorError).retryable).toBe(false);
     expect((error as Error).message).toBe(
@@ -193,7 +234,8 @@ describe("BloodHound connector", () => {
   it("asks for the next page before validating the current one, and drops it when the window fails", async () => {
     const rows = sampleRows();
     const server = fakeServer(rows, {
-      corrupt: (query, logs) => (query.offset === "5" ? logs.map((log, i) => (i === 0 ? { ...(log as Row), id: "115" } : log)) : logs),
+      corrupt: (query, logs) =>
+        query.offset === "5" ? logs.map((log, i) => (i === 0 ? { ...(log as Row), id: "115" } : log)) : logs,
     });
     const signals: AbortSignal[] = [];
     const { deps } = fakeDeps((query) => server.answer(query));
@@ -209,7 +251,9 @@ describe("BloodHound connector", () => {
       };
     };
     const error = await pullAll(createBloodhoundConnector(config({ pageSize: 5 }), deps)).catch((err: unknown) => err);
-    expect((error as Error).message).toMatch(/offset=5 limit=5: malformed response \(record id 115\): data\.logs\.0\.id: /);
+    expect((error as Error).message).toMatch(
+      /offset=5 limit=5: malformed response \(record id 115\): data\.logs\.0\.id: /,
+    );
     // The page after the malformed one was already asked for; its request is aborted.
     expect(server.queries.map((q) => q.offset)).toEqual(["0", "5", "10"]);
     expect(signals).toHaveLength(3);
@@ -218,13 +262,13 @@ describe("BloodHound connector", () => {
 
   it("stops with a clear error when the server does not page by offset", async () => {
     const mismatch = fakeServer(sampleRows(), { echoSkip: () => 0 });
-    await expect(pullAll(createBloodhoundConnector(config({ pageSize: 5 }), fakeDeps(mismatch.answer).deps))).rejects.toThrow(
-      /offset=5 limit=5: the server answered for skip=0/,
-    );
+    await expect(
+      pullAll(createBloodhoundConnector(config({ pageSize: 5 }), fakeDeps(mismatch.answer).deps)),
+    ).rejects.toThrow(/offset=5 limit=5: the server answered for skip=0/);
     const ignoring = fakeServer(sampleRows(), { ignoreOffset: true });
-    await expect(pullAll(createBloodhoundConnector(config({ pageSize: 5 }), fakeDeps(ignoring.answer).deps))).rejects.toThrow(
-      /3 full pages in a row held no new row; the server seems to ignore the offset/,
-    );
+    await expect(
+      pullAll(createBloodhoundConnector(config({ pageSize: 5 }), fakeDeps(ignoring.answer).deps)),
+    ).rejects.toThrow(/3 full pages in a row held no new row; the server seems to ignore the offset/);
     expect(ignoring.queries).toHaveLength(4);
   });
 

@@ -43,7 +43,9 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
     retry: PROVIDER_RETRY_POLICY,
     // BloodHound sends no Retry-After (tollbooth only announces its rate): a 429 backs off exponentially.
     retryAfterHeaders: ["retry-after"],
-    ...("jwt" in auth ? { headers: { authorization: `Bearer ${auth.jwt}` } } : { sign: bloodHoundSigner(auth), secrets: [auth.tokenKey] }),
+    ...("jwt" in auth
+      ? { headers: { authorization: `Bearer ${auth.jwt}` } }
+      : { sign: bloodHoundSigner(auth), secrets: [auth.tokenKey] }),
     rateLimit: {
       ...providerRateLimit(config.rateLimit, BLOODHOUND_DEFAULT_RATE_LIMIT),
       // tollbooth counts per client address, not per credential: every source on this instance shares one budget.
@@ -78,14 +80,22 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
         const body = await pending.body;
         pending = undefined;
         if (body.skip !== undefined && body.skip !== offset) {
-          throw new ConnectorError(source, `${page}: the server answered for skip=${body.skip}, so it does not page by offset as expected`, { retryable: false, page });
+          throw new ConnectorError(
+            source,
+            `${page}: the server answered for skip=${body.skip}, so it does not page by offset as expected`,
+            { retryable: false, page },
+          );
         }
         const rows = body.data.logs;
         const servedLimit = body.limit !== undefined && body.limit > 0 ? Math.min(body.limit, pageSize) : pageSize;
         const full = rows.length > 0 && rows.length >= servedLimit;
         // Whether this page brings a new row, read from the ids as received: when the rows are
         // valid it is what the validated ids say, and when they are not the page fails anyway.
-        const stalledAfter = full ? (rows.some((row) => !seen.has((row as { id?: unknown }).id as number)) ? 0 : stalled + 1) : stalled;
+        const stalledAfter = full
+          ? rows.some((row) => !seen.has((row as { id?: unknown }).id as number))
+            ? 0
+            : stalled + 1
+          : stalled;
         if (full && stalledAfter < MAX_STALLED_PAGES) {
           pending = requestPage(after, before, offset + rows.length, controller.signal);
           // Observed on the next turn; until then a failure must not count as unhandled.
@@ -101,7 +111,11 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
         }
         stalled = stalledAfter;
         if (stalled >= MAX_STALLED_PAGES) {
-          throw new ConnectorError(source, `${page}: ${stalled} full pages in a row held no new row; the server seems to ignore the offset`, { retryable: false, page });
+          throw new ConnectorError(
+            source,
+            `${page}: ${stalled} full pages in a row held no new row; the server seems to ignore the offset`,
+            { retryable: false, page },
+          );
         }
         if (fresh.length > 0) yield fresh;
       }
@@ -127,7 +141,11 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
       },
       from,
       options,
-      { startFromMs: config.startFrom, lookbackMs: config.lookback, maxBufferedRecords: BLOODHOUND_MAX_BUFFERED_RECORDS },
+      {
+        startFromMs: config.startFrom,
+        lookbackMs: config.lookback,
+        maxBufferedRecords: BLOODHOUND_MAX_BUFFERED_RECORDS,
+      },
     );
   }
 
@@ -137,7 +155,12 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
     pull,
     async check(options) {
       const page = `GET ${AUDIT_PATH} limit=1`;
-      await fetchPage(client, page, { path: AUDIT_PATH, query: { limit: 1 }, ...(options?.signal ? { signal: options.signal } : {}) }, BloodHoundAuditPageSchema);
+      await fetchPage(
+        client,
+        page,
+        { path: AUDIT_PATH, query: { limit: 1 }, ...(options?.signal ? { signal: options.signal } : {}) },
+        BloodHoundAuditPageSchema,
+      );
     },
   };
 }

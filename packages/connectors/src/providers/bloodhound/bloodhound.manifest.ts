@@ -1,6 +1,10 @@
 import { defineSource } from "../../kit/provider-manifest.js";
 import { BloodhoundSourceSchema } from "./bloodhound.config.js";
-import { BLOODHOUND_DEFAULT_RATE_LIMIT, BLOODHOUND_DEFAULT_PAGE_SIZE, createBloodhoundConnector } from "./bloodhound.connector.js";
+import {
+  BLOODHOUND_DEFAULT_RATE_LIMIT,
+  BLOODHOUND_DEFAULT_PAGE_SIZE,
+  createBloodhoundConnector,
+} from "./bloodhound.connector.js";
 
 /** The `bloodhound` source type: config, connector, documented limits, simulator credentials. */
 export const bloodhoundManifest = defineSource({
@@ -9,7 +13,10 @@ export const bloodhoundManifest = defineSource({
   create: createBloodhoundConnector,
   provider: {
     limits: { rateLimit: BLOODHOUND_DEFAULT_RATE_LIMIT, maxPageSize: BLOODHOUND_DEFAULT_PAGE_SIZE },
-    simulatorAuth: (credentials, secret = (value) => value) => ({ tokenId: credentials.tokenId ?? "", tokenKey: secret(credentials.tokenKey ?? "") }),
+    simulatorAuth: (credentials, secret = (value) => value) => ({
+      tokenId: credentials.tokenId ?? "",
+      tokenKey: secret(credentials.tokenKey ?? ""),
+    }),
     conformancePageSize: 35,
   },
 });

@@ -95,27 +95,61 @@ describe("BloodHound normalization", () => {
 
   it("keeps the intent row of a change, with outcome unknown and the commit id that joins it to its outcome", () => {
     const intent = { ...tokenCreated, id: 2060, created_at: "2024-11-23T18:40:16.405Z", status: "intent" };
-    expect(normalize(intent)).toMatchObject({ outcome: "unknown", category: "create", attributes: { status: "intent", commit_id: tokenCreated.commit_id } });
+    expect(normalize(intent)).toMatchObject({
+      outcome: "unknown",
+      category: "create",
+      attributes: { status: "intent", commit_id: tokenCreated.commit_id },
+    });
   });
 
   it("reads a user change's target from the audited user", () => {
     const roleChange = {
       ...tokenCreated,
       action: "UpdateUser",
-      fields: { id: "6f1d2c3b-4a59-4e8d-9c7b-1a2b3c4d5e6f", principal_name: "bob", email_address: "bob@corp.example", roles: ["Administrator"] },
+      fields: {
+        id: "6f1d2c3b-4a59-4e8d-9c7b-1a2b3c4d5e6f",
+        principal_name: "bob",
+        email_address: "bob@corp.example",
+        roles: ["Administrator"],
+      },
     };
-    expect(normalize(roleChange)).toMatchObject({ category: "update", target: { id: "6f1d2c3b-4a59-4e8d-9c7b-1a2b3c4d5e6f", type: "user", name: "bob" } });
+    expect(normalize(roleChange)).toMatchObject({
+      category: "update",
+      target: { id: "6f1d2c3b-4a59-4e8d-9c7b-1a2b3c4d5e6f", type: "user", name: "bob" },
+    });
   });
 
   it("names the refused path of an unauthorized access attempt", () => {
-    const refused = { ...failedLogin, action: "UnauthorizedAccessAttempt", actor_name: "readonly-analyst", fields: { path: "/api/v2/audit" } };
-    expect(normalize(refused)).toMatchObject({ category: "permission", outcome: "failure", target: { type: "endpoint", name: "/api/v2/audit" }, actor: { name: "readonly-analyst", type: "user" } });
+    const refused = {
+      ...failedLogin,
+      action: "UnauthorizedAccessAttempt",
+      actor_name: "readonly-analyst",
+      fields: { path: "/api/v2/audit" },
+    };
+    expect(normalize(refused)).toMatchObject({
+      category: "permission",
+      outcome: "failure",
+      target: { type: "endpoint", name: "/api/v2/audit" },
+      actor: { name: "readonly-analyst", type: "user" },
+    });
   });
 
   it("reads older rows (address in `source`, null fields and actor)", () => {
     const { source_ip_address: _address, ...older } = tokenCreated;
-    const event = normalize({ ...older, source: "192.0.2.9:5001", fields: null, actor_id: null, actor_email: null, request_id: null });
-    expect(event).toMatchObject({ ip: "192.0.2.9", actor: { name: "alice", type: "user" }, target: { type: "auth_token" }, attributes: { fields: {}, source_ip_address: "192.0.2.9:5001" } });
+    const event = normalize({
+      ...older,
+      source: "192.0.2.9:5001",
+      fields: null,
+      actor_id: null,
+      actor_email: null,
+      request_id: null,
+    });
+    expect(event).toMatchObject({
+      ip: "192.0.2.9",
+      actor: { name: "alice", type: "user" },
+      target: { type: "auth_token" },
+      attributes: { fields: {}, source_ip_address: "192.0.2.9:5001" },
+    });
     expect(event.attributes).not.toHaveProperty("request_id");
   });
 
@@ -223,16 +257,33 @@ describe("BloodHound action vocabulary", () => {
   });
 
   it("names the target of risks, parameters and bulk token deletions from their own keys", () => {
-    expect(normalize({ ...tokenCreated, action: "AcceptRisk", fields: { finding: "T0MarkSensitive", accepted_until: "0001-01-01T00:00:00Z" } }).target).toEqual({
+    expect(
+      normalize({
+        ...tokenCreated,
+        action: "AcceptRisk",
+        fields: { finding: "T0MarkSensitive", accepted_until: "0001-01-01T00:00:00Z" },
+      }).target,
+    ).toEqual({
       id: "T0MarkSensitive",
       type: "risk",
     });
-    expect(normalize({ ...tokenCreated, action: "UpdateParameter", fields: { key: "auth.password_expiration_window" } }).target).toEqual({
+    expect(
+      normalize({ ...tokenCreated, action: "UpdateParameter", fields: { key: "auth.password_expiration_window" } })
+        .target,
+    ).toEqual({
       id: "auth.password_expiration_window",
       type: "parameter",
     });
-    expect(normalize({ ...tokenCreated, action: "DeleteAllAuthTokens", fields: { user_id: "6f1d2c3b-4a59-4e8d-9c7b-1a2b3c4d5e6f" } }).target).toEqual({ type: "auth_token" });
-    expect(normalize({ ...tokenCreated, action: "UpdateAuthSecret", fields: { id: 17, user_id: "u" } }).target).toEqual({ id: "17", type: "auth_secret" });
+    expect(
+      normalize({
+        ...tokenCreated,
+        action: "DeleteAllAuthTokens",
+        fields: { user_id: "6f1d2c3b-4a59-4e8d-9c7b-1a2b3c4d5e6f" },
+      }).target,
+    ).toEqual({ type: "auth_token" });
+    expect(normalize({ ...tokenCreated, action: "UpdateAuthSecret", fields: { id: 17, user_id: "u" } }).target).toEqual(
+      { id: "17", type: "auth_secret" },
+    );
   });
 });
 
@@ -251,7 +302,9 @@ describe("BloodHound record validation", () => {
     const error = failure([tokenCreated, withoutCommit]);
     expect(error).toBeInstanceOf(ConnectorError);
     expect(error.retryable).toBe(false);
-    expect(error.message).toBe(`source ${SOURCE}: ${PAGE}: malformed response (record id 2070): data.logs.1.commit_id: is required (string)`);
+    expect(error.message).toBe(
+      `source ${SOURCE}: ${PAGE}: malformed response (record id 2070): data.logs.1.commit_id: is required (string)`,
+    );
     expect(error.context).toMatchObject({ source: SOURCE, page: PAGE, field: "data.logs.1.commit_id" });
   });
 

@@ -88,7 +88,11 @@ export function bloodHoundActionMeaning(action: string): BloodHoundActionMeaning
   return { category: verb?.[1] ?? "other", targetType: snakeCase(noun) || snakeCase(action) };
 }
 
-const OUTCOME_BY_STATUS: Readonly<Record<string, EventOutcome>> = { success: "success", failure: "failure", intent: "unknown" };
+const OUTCOME_BY_STATUS: Readonly<Record<string, EventOutcome>> = {
+  success: "success",
+  failure: "failure",
+  intent: "unknown",
+};
 
 /** `success`/`failure` rows carry the outcome; an `intent` row (written before the change) has none yet. */
 export function bloodHoundOutcome(status: string): EventOutcome {
@@ -140,8 +144,35 @@ export function normalizeBloodHoundRecord(source: string, record: BloodHoundReco
   const outcome = bloodHoundOutcome(log.status);
   const target = targetOf(log, meaning.targetType, fields);
   return ip
-    ? { id, source, provider: "bloodhound", nativeId, time, action: log.action, category: meaning.category, outcome, actor, target, ip, attributes, raw }
-    : { id, source, provider: "bloodhound", nativeId, time, action: log.action, category: meaning.category, outcome, actor, target, attributes, raw };
+    ? {
+        id,
+        source,
+        provider: "bloodhound",
+        nativeId,
+        time,
+        action: log.action,
+        category: meaning.category,
+        outcome,
+        actor,
+        target,
+        ip,
+        attributes,
+        raw,
+      }
+    : {
+        id,
+        source,
+        provider: "bloodhound",
+        nativeId,
+        time,
+        action: log.action,
+        category: meaning.category,
+        outcome,
+        actor,
+        target,
+        attributes,
+        raw,
+      };
 }
 
 /** A non-empty string, or a number, as text. */

@@ -7,15 +7,33 @@ describe("BloodHound request signature", () => {
   // The vectors of PROVIDERS.md 5.1, computed with the documented HMAC chain.
   it("matches the reference vectors", () => {
     expect(
-      bloodHoundSignature({ tokenKey: TOKEN_KEY, method: "GET", requestUri: "/api/v2/audit?limit=2&after=2024-11-22T00:00:00Z", requestDate: "2024-11-22T13:28:27Z", body: undefined }),
+      bloodHoundSignature({
+        tokenKey: TOKEN_KEY,
+        method: "GET",
+        requestUri: "/api/v2/audit?limit=2&after=2024-11-22T00:00:00Z",
+        requestDate: "2024-11-22T13:28:27Z",
+        body: undefined,
+      }),
     ).toBe("gDvmqjZkEguzFwFqQJvGCBkPkjDpgFqpz1QnlcVBbbc=");
-    expect(bloodHoundSignature({ tokenKey: TOKEN_KEY, method: "GET", requestUri: "/api/v2/audit", requestDate: "2024-11-22T13:05:00Z", body: "" })).toBe(
-      "SU8OYTFjlfiFyehUH+dLO3C4tvNUtGOEfw7GtIi0o5Q=",
-    );
+    expect(
+      bloodHoundSignature({
+        tokenKey: TOKEN_KEY,
+        method: "GET",
+        requestUri: "/api/v2/audit",
+        requestDate: "2024-11-22T13:05:00Z",
+        body: "",
+      }),
+    ).toBe("SU8OYTFjlfiFyehUH+dLO3C4tvNUtGOEfw7GtIi0o5Q=");
   });
 
   it("depends on the hour of the date only, and on method, URI and body", () => {
-    const base = { tokenKey: TOKEN_KEY, method: "GET", requestUri: "/api/v2/audit", requestDate: "2024-11-22T13:05:00Z", body: "" };
+    const base = {
+      tokenKey: TOKEN_KEY,
+      method: "GET",
+      requestUri: "/api/v2/audit",
+      requestDate: "2024-11-22T13:05:00Z",
+      body: "",
+    };
     const reference = bloodHoundSignature(base);
     expect(bloodHoundSignature({ ...base, requestDate: "2024-11-22T13:59:59.999+00:00" })).toBe(reference);
     expect(bloodHoundSignature({ ...base, requestDate: "2024-11-22T14:00:00Z" })).not.toBe(reference);
@@ -29,7 +47,12 @@ describe("BloodHound request signature", () => {
     const clock = () => new Date("2024-11-22T13:28:27.654Z");
     const sign = bloodHoundSigner({ tokenId: "9b1d7c2e-5f3a-4c8e-b2d1-7e6f5a4b3c2d", tokenKey: TOKEN_KEY }, clock);
     const requestUri = "/api/v2/audit?limit=2&after=2024-11-22T00:00:00Z";
-    const headers = sign({ method: "GET", url: new URL(`https://bh.example${requestUri}`), requestUri, body: undefined });
+    const headers = sign({
+      method: "GET",
+      url: new URL(`https://bh.example${requestUri}`),
+      requestUri,
+      body: undefined,
+    });
     expect(headers).toEqual({
       authorization: "bhesignature 9b1d7c2e-5f3a-4c8e-b2d1-7e6f5a4b3c2d",
       requestdate: "2024-11-22T13:28:27Z",

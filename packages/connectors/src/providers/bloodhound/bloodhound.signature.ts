@@ -7,8 +7,16 @@ import type { SignableRequest } from "../../kit/http-client.js";
  * sent, no delimiter), (2) over `RequestDate[:13]` (`YYYY-MM-DDTHH` in the offset written),
  * (3) over the body, empty or not. Standard base64 with padding.
  */
-export function bloodHoundSignature(input: { tokenKey: string; method: string; requestUri: string; requestDate: string; body: string | undefined }): string {
-  const operation = createHmac("sha256", Buffer.from(input.tokenKey, "utf8")).update(`${input.method}${input.requestUri}`, "utf8").digest();
+export function bloodHoundSignature(input: {
+  tokenKey: string;
+  method: string;
+  requestUri: string;
+  requestDate: string;
+  body: string | undefined;
+}): string {
+  const operation = createHmac("sha256", Buffer.from(input.tokenKey, "utf8"))
+    .update(`${input.method}${input.requestUri}`, "utf8")
+    .digest();
   const hour = createHmac("sha256", operation).update(input.requestDate.slice(0, 13), "utf8").digest();
   return createHmac("sha256", hour)
     .update(input.body ?? "", "utf8")
@@ -30,7 +38,13 @@ export function bloodHoundSigner(token: { tokenId: string; tokenKey: string }, c
     return {
       authorization: `bhesignature ${token.tokenId}`,
       requestdate: requestDate,
-      signature: bloodHoundSignature({ tokenKey: token.tokenKey, method: request.method, requestUri: request.requestUri, requestDate, body: request.body }),
+      signature: bloodHoundSignature({
+        tokenKey: token.tokenKey,
+        method: request.method,
+        requestUri: request.requestUri,
+        requestDate,
+        body: request.body,
+      }),
     };
   };
 }

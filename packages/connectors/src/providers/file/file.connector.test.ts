@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConnectorError, type AuditEvent } from "@vigil/core";
-import { FileSourceSchema, type FileSourceConfig } from "./file.config.js";
+import { FileSourceSchema } from "./file.config.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Checkpoint, Connector, SourcePage } from "../../kit/connector.js";
 import { createFileConnector, type FileConnectorOptions } from "./file.connector.js";
@@ -42,7 +42,11 @@ describe("file connector", () => {
   let dir: string;
   let path: string;
   const connector = (batchSize = 200, options?: FileConnectorOptions) =>
-    createFileConnector(FileSourceSchema.parse({ name: "audit-file", type: "file", path, batchSize }), undefined, options);
+    createFileConnector(
+      FileSourceSchema.parse({ name: "audit-file", type: "file", path, batchSize }),
+      undefined,
+      options,
+    );
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "vigil-file-connector-"));

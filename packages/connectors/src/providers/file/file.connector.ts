@@ -28,7 +28,11 @@ const DEFAULT_MAX_LINE_BYTES = EVENT_LIMITS.lineBytes;
  * Tails a JSON-lines file of AuditEvents. Only complete lines are consumed: a trailing line
  * without a newline may still be being written and waits for the next pull.
  */
-export function createFileConnector(config: FileSourceConfig, _deps?: ConnectorDeps, options: FileConnectorOptions = {}): Connector {
+export function createFileConnector(
+  config: FileSourceConfig,
+  _deps?: ConnectorDeps,
+  options: FileConnectorOptions = {},
+): Connector {
   const source = config.name;
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
@@ -37,16 +41,25 @@ export function createFileConnector(config: FileSourceConfig, _deps?: ConnectorD
     if (from === undefined) return { offset: 0, line: 0 };
     const parsed = FileCheckpointSchema.safeParse(from);
     if (parsed.success) return parsed.data;
-    throw new ConnectorError(source, `stored checkpoint is not a file checkpoint (${formatZodError(parsed.error)}); reset the source's checkpoint`, {
-      retryable: false,
-    });
+    throw new ConnectorError(
+      source,
+      `stored checkpoint is not a file checkpoint (${formatZodError(parsed.error)}); reset the source's checkpoint`,
+      {
+        retryable: false,
+      },
+    );
   }
 
   async function openFile(): Promise<FileHandle> {
     try {
       return await open(config.path, "r");
     } catch (err) {
-      throw new ConnectorError(source, `cannot read ${config.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { page: config.path }, { cause: err });
+      throw new ConnectorError(
+        source,
+        `cannot read ${config.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        { page: config.path },
+        { cause: err },
+      );
     }
   }
 
@@ -79,7 +92,15 @@ export function createFileConnector(config: FileSourceConfig, _deps?: ConnectorD
       let events: AuditEvent[] = [];
       const hasUnyielded = () => events.length > 0 || consumed.offset !== yielded.offset;
       try {
-        for await (const line of completeLines(handle, start.offset, chunkBytes, maxLineBytes, () => consumed.line + 1, source, config.path)) {
+        for await (const line of completeLines(
+          handle,
+          start.offset,
+          chunkBytes,
+          maxLineBytes,
+          () => consumed.line + 1,
+          source,
+          config.path,
+        )) {
           signal.throwIfAborted();
           const lineNumber = consumed.line + 1;
           const next = { offset: consumed.offset + line.bytes, line: lineNumber };
@@ -110,11 +131,20 @@ export function createFileConnector(config: FileSourceConfig, _deps?: ConnectorD
       try {
         await access(config.path, constants.R_OK);
       } catch (err) {
-        throw new ConnectorError(source, `cannot read ${config.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { retryable: false, page: config.path }, { cause: err });
+        throw new ConnectorError(
+          source,
+          `cannot read ${config.path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+          { retryable: false, page: config.path },
+          { cause: err },
+        );
       }
       const handle = await openFile();
       try {
-        if (!(await handle.stat()).isFile()) throw new ConnectorError(source, `${config.path} is not a regular file`, { retryable: false, page: config.path });
+        if (!(await handle.stat()).isFile())
+          throw new ConnectorError(source, `${config.path} is not a regular file`, {
+            retryable: false,
+            page: config.path,
+          });
       } finally {
         await handle.close();
       }
@@ -157,7 +187,10 @@ async function* completeLines(
     }
     if (pendingBytes + buffer.length > maxLineBytes) {
       const page = `${path}:${currentLine()}`;
-      throw new ConnectorError(source, `${page}: line is longer than ${maxLineBytes} bytes`, { retryable: false, page });
+      throw new ConnectorError(source, `${page}: line is longer than ${maxLineBytes} bytes`, {
+        retryable: false,
+        page,
+      });
     }
     // Copied: `chunk` is reused by the next read.
     if (buffer.length > 0) {

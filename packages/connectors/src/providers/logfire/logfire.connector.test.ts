@@ -3,7 +3,12 @@ import { LogfireSourceSchema, type LogfireSourceConfig } from "./logfire.config.
 import { describe, expect, it } from "vitest";
 import type { ConnectorDeps, ConnectorHttpOptions, SourcePage } from "../../kit/connector.js";
 import type { HttpClient, HttpRequest } from "../../kit/http-client.js";
-import { LOGFIRE_BASE_URLS, LOGFIRE_DEFAULT_RATE_LIMIT, LOGFIRE_MAX_WINDOW_MS, createLogfireConnector } from "./logfire.connector.js";
+import {
+  LOGFIRE_BASE_URLS,
+  LOGFIRE_DEFAULT_RATE_LIMIT,
+  LOGFIRE_MAX_WINDOW_MS,
+  createLogfireConnector,
+} from "./logfire.connector.js";
 
 const TOKEN = "pylf_v1_us_unit_test_token_0123";
 const NOW = new Date("2026-03-10T12:00:00.250Z");
@@ -38,7 +43,14 @@ function fakeDeps(answer: Answer) {
 }
 
 function config(overrides: Record<string, unknown> = {}): LogfireSourceConfig {
-  return LogfireSourceSchema.parse({ name: "logfire-prod", type: "logfire", auth: { token: TOKEN }, startFrom: "3d", lookback: "10m", ...overrides });
+  return LogfireSourceSchema.parse({
+    name: "logfire-prod",
+    type: "logfire",
+    auth: { token: TOKEN },
+    startFrom: "3d",
+    lookback: "10m",
+    ...overrides,
+  });
 }
 
 const row = (id: string, createdAt: string, action = "LOGIN") => ({
@@ -72,7 +84,9 @@ describe("Logfire connector", () => {
         retryAfterHeaders: ["retry-after"],
         rateLimit: LOGFIRE_DEFAULT_RATE_LIMIT,
       });
-      expect(built[0]?.rateLimit?.credentialId).toMatch(new RegExp(`^logfire:${LOGFIRE_BASE_URLS[region]}:[0-9a-f]{12}$`));
+      expect(built[0]?.rateLimit?.credentialId).toMatch(
+        new RegExp(`^logfire:${LOGFIRE_BASE_URLS[region]}:[0-9a-f]{12}$`),
+      );
       expect(built[0]?.rateLimit?.credentialId).not.toContain(TOKEN);
     }
     expect(LOGFIRE_BASE_URLS).toEqual({ us: "https://api-us.pydantic.dev/api", eu: "https://api-eu.pydantic.dev/api" });
@@ -80,8 +94,20 @@ describe("Logfire connector", () => {
 
   it("takes baseUrl, rateLimit and timeout overrides, and warns that pageSize does nothing", () => {
     const { deps, built, warnings } = fakeDeps(() => []);
-    createLogfireConnector(config({ baseUrl: "https://logfire.internal.example/api", rateLimit: { requests: 5, per: "10s" }, timeout: "5s", pageSize: 50 }), deps);
-    expect(built[0]).toMatchObject({ baseUrl: "https://logfire.internal.example/api", timeoutMs: 5_000, rateLimit: { requests: 5, perMs: 10_000 } });
+    createLogfireConnector(
+      config({
+        baseUrl: "https://logfire.internal.example/api",
+        rateLimit: { requests: 5, per: "10s" },
+        timeout: "5s",
+        pageSize: 50,
+      }),
+      deps,
+    );
+    expect(built[0]).toMatchObject({
+      baseUrl: "https://logfire.internal.example/api",
+      timeoutMs: 5_000,
+      rateLimit: { requests: 5, perMs: 10_000 },
+    });
     expect(warnings).toEqual(["pageSize has no effect on a Logfire source: the API returns each window whole"]);
   });
 
@@ -93,7 +119,8 @@ describe("Logfire connector", () => {
       ["2026-03-08T12:00:00Z", "2026-03-09T12:00:01Z"],
       ["2026-03-09T12:00:00Z", "2026-03-10T12:00:01Z"],
     ]);
-    for (const q of requests) expect(Date.parse(q.end_time!) - Date.parse(q.start_time!)).toBeLessThanOrEqual(LOGFIRE_MAX_WINDOW_MS + 1_000);
+    for (const q of requests)
+      expect(Date.parse(q.end_time!) - Date.parse(q.start_time!)).toBeLessThanOrEqual(LOGFIRE_MAX_WINDOW_MS + 1_000);
     expect(pages.at(-1)?.checkpoint).toEqual({ until: NOW.toISOString() });
   });
 
@@ -101,7 +128,13 @@ describe("Logfire connector", () => {
     const at = "2026-03-10T11:59:00.5Z";
     const { deps } = fakeDeps((q) =>
       q.start_time === "2026-03-10T11:50:00Z"
-        ? [row("c", "2026-03-10T12:00:00.3Z"), row("b", at, "UPDATE"), row("a", at), row("a", at), row("old", "2026-03-10T11:50:00.1Z")]
+        ? [
+            row("c", "2026-03-10T12:00:00.3Z"),
+            row("b", at, "UPDATE"),
+            row("a", at),
+            row("a", at),
+            row("old", "2026-03-10T11:50:00.1Z"),
+          ]
         : [],
     );
     const pages = await pull(createLogfireConnector(config(), deps), { until: "2026-03-10T12:00:00.200Z" });
@@ -111,24 +144,40 @@ describe("Logfire connector", () => {
   });
 
   it("fails a malformed window naming the source, the window and the field, before yielding any of it", async () => {
-    const { deps } = fakeDeps((q) => (q.start_time === "2026-03-09T12:00:00Z" ? [row("x", "2026-03-09T13:00:00Z"), { ...row("y", "2026-03-09T14:00:00Z"), user_name: null }] : [row(`ok-${q.start_time}`, new Date(Date.parse(q.start_time!) + 3_600_000).toISOString())]));
+    const { deps } = fakeDeps((q) =>
+      q.start_time === "2026-03-09T12:00:00Z"
+        ? [row("x", "2026-03-09T13:00:00Z"), { ...row("y", "2026-03-09T14:00:00Z"), user_name: null }]
+        : [row(`ok-${q.start_time}`, new Date(Date.parse(q.start_time!) + 3_600_000).toISOString())],
+    );
     const pages: SourcePage[] = [];
     const error = await (async () => {
-      for await (const page of createLogfireConnector(config(), deps).pull(undefined, { signal: new AbortController().signal, now: NOW })) pages.push(page);
+      for await (const page of createLogfireConnector(config(), deps).pull(undefined, {
+        signal: new AbortController().signal,
+        now: NOW,
+      }))
+        pages.push(page);
     })().catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ConnectorError);
     expect((error as ConnectorError).message).toBe(
       "source logfire-prod: GET /v1/audit-logs/ start_time=2026-03-09T12:00:00Z end_time=2026-03-10T12:00:01Z: malformed response (record id y): 1.user_name: is required (string)",
     );
-    expect((error as ConnectorError).context).toMatchObject({ field: "1.user_name", page: expect.stringContaining("start_time=2026-03-09T12:00:00Z") });
+    expect((error as ConnectorError).context).toMatchObject({
+      field: "1.user_name",
+      page: expect.stringContaining("start_time=2026-03-09T12:00:00Z"),
+    });
     // Only the windows before the bad one were handed over; the checkpoint stops at their end.
     expect(pages.at(-1)?.checkpoint).toEqual({ until: "2026-03-09T12:00:00.250Z" });
-    expect(pages.flatMap((p) => p.events.map((e) => e.nativeId))).toEqual(["ok-2026-03-07T12:00:00Z", "ok-2026-03-08T12:00:00Z"]);
+    expect(pages.flatMap((p) => p.events.map((e) => e.nativeId))).toEqual([
+      "ok-2026-03-07T12:00:00Z",
+      "ok-2026-03-08T12:00:00Z",
+    ]);
   });
 
   it("refuses a body that is not a list", async () => {
     const { deps } = fakeDeps(() => ({ detail: "unexpected" }));
-    await expect(pull(createLogfireConnector(config(), deps))).rejects.toThrow(/start_time=2026-03-07T12:00:00Z .*: malformed response: is required \(array\)/);
+    await expect(pull(createLogfireConnector(config(), deps))).rejects.toThrow(
+      /start_time=2026-03-07T12:00:00Z .*: malformed response: is required \(array\)/,
+    );
   });
 
   it("checks with one request over the last minute", async () => {

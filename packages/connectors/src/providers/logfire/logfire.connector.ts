@@ -1,6 +1,12 @@
 import type { Connector, ConnectorDeps, PullOptions, SourcePage, Checkpoint } from "../../kit/connector.js";
 import type { LogfireSourceConfig } from "./logfire.config.js";
-import { PROVIDER_RETRY_POLICY, credentialFingerprint, fetchPage, parseRecords, providerRateLimit } from "../../kit/provider-http.js";
+import {
+  PROVIDER_RETRY_POLICY,
+  credentialFingerprint,
+  fetchPage,
+  parseRecords,
+  providerRateLimit,
+} from "../../kit/provider-http.js";
 import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
 import { normalizeLogfireRecord } from "./logfire.normalize.js";
 import { LogfireAuditLogListSchema, LogfireAuditLogSchema, type LogfireRecord } from "./logfire.records.js";
@@ -47,7 +53,10 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
     },
   });
   if (config.pageSize !== undefined) {
-    deps.logger.warn({ source, pageSize: config.pageSize }, "pageSize has no effect on a Logfire source: the API returns each window whole");
+    deps.logger.warn(
+      { source, pageSize: config.pageSize },
+      "pageSize has no effect on a Logfire source: the API returns each window whole",
+    );
   }
 
   /**
@@ -55,9 +64,17 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
    * so the query covers the window; what lies outside it is dropped by windowedPull.
    */
   async function listWindow(startMs: number, endMs: number, signal: AbortSignal | undefined): Promise<LogfireRecord[]> {
-    const query = { start_time: querySeconds(Math.floor(startMs / 1000) * 1000), end_time: querySeconds(Math.ceil(endMs / 1000) * 1000) };
+    const query = {
+      start_time: querySeconds(Math.floor(startMs / 1000) * 1000),
+      end_time: querySeconds(Math.ceil(endMs / 1000) * 1000),
+    };
     const page = `GET ${LIST_PATH} start_time=${query.start_time} end_time=${query.end_time}`;
-    const rows = await fetchPage(client, page, { path: LIST_PATH, query, ...(signal ? { signal } : {}) }, LogfireAuditLogListSchema);
+    const rows = await fetchPage(
+      client,
+      page,
+      { path: LIST_PATH, query, ...(signal ? { signal } : {}) },
+      LogfireAuditLogListSchema,
+    );
     const logs = parseRecords(source, page, LogfireAuditLogSchema, rows, "");
     return logs.map((log, index) => ({ log, raw: rows[index] as Record<string, unknown> }));
   }

@@ -59,7 +59,11 @@ describe("Logfire normalization", () => {
 
   it("names the project as the target of a projects row, when the row has its name", () => {
     const renamed = { ...projectDeleted, action: "UPDATE", project_name: "pai-streaming-example-update" };
-    expect(normalize(renamed).target).toEqual({ id: projectDeleted.record_id, type: "projects", name: "pai-streaming-example-update" });
+    expect(normalize(renamed).target).toEqual({
+      id: projectDeleted.record_id,
+      type: "projects",
+      name: "pai-streaming-example-update",
+    });
     expect(normalize(projectDeleted)).toMatchObject({
       category: "delete",
       target: { id: projectDeleted.record_id, type: "projects" },
@@ -83,12 +87,19 @@ describe("Logfire normalization", () => {
       metadata: { auth_method: "github" },
     };
     const event = normalize(login);
-    expect(event).toMatchObject({ time: "2025-09-17T16:32:25.000Z", category: "authentication", outcome: "success", target: {} });
+    expect(event).toMatchObject({
+      time: "2025-09-17T16:32:25.000Z",
+      category: "authentication",
+      outcome: "success",
+      target: {},
+    });
     expect(event).not.toHaveProperty("ip");
     expect(event.attributes).toEqual({ organization_name: "christophergs", metadata: { auth_method: "github" } });
 
     const patches = [{ op: "replace", path: "/project_name", value: "pai-streaming-example" }];
-    expect(normalize({ ...tokenCreated, action: "UPDATE", downgrade_patches: patches }).attributes).toMatchObject({ downgrade_patches: patches });
+    expect(normalize({ ...tokenCreated, action: "UPDATE", downgrade_patches: patches }).attributes).toMatchObject({
+      downgrade_patches: patches,
+    });
   });
 
   it.each([
@@ -106,7 +117,11 @@ describe("Logfire normalization", () => {
   ] as const)("maps %s on %s to %s / %s", (action, resourceType, category, outcome) => {
     expect(logfireCategory(action, resourceType)).toBe(category);
     expect(logfireOutcome(action)).toBe(outcome);
-    expect(normalize({ ...tokenCreated, action, resource_type: resourceType })).toMatchObject({ action, category, outcome });
+    expect(normalize({ ...tokenCreated, action, resource_type: resourceType })).toMatchObject({
+      action,
+      category,
+      outcome,
+    });
   });
 
   it("covers every documented action", () => {

@@ -1,5 +1,5 @@
 import { ConnectorError, Keyspace, silentLogger } from "@vigil/core";
-import { PylonSourceSchema, type PylonSourceConfig } from "./pylon.config.js";
+import { PylonSourceSchema } from "./pylon.config.js";
 import { describe, expect, it } from "vitest";
 import type { ConnectorDeps, SourcePage } from "../../kit/connector.js";
 import type { HttpClient, HttpRequest } from "../../kit/http-client.js";
@@ -8,7 +8,15 @@ import { createPylonConnector } from "./pylon.connector.js";
 const NOW = new Date("2026-03-10T12:00:00Z");
 
 function log(id: string, happenedAt: string, extra: Record<string, unknown> = {}) {
-  return { id, action: "IssueClosed", action_happened_at: happenedAt, created_at: happenedAt, object_type: "issue", object_id: `iss-${id}`, ...extra };
+  return {
+    id,
+    action: "IssueClosed",
+    action_happened_at: happenedAt,
+    created_at: happenedAt,
+    object_type: "issue",
+    object_id: `iss-${id}`,
+    ...extra,
+  };
 }
 
 /** Deps whose client answers GET /audit-logs from `pages`, keyed by the cursor sent ("" for none). */
@@ -26,17 +34,30 @@ function stubDeps(pages: Record<string, unknown>) {
       throw new Error("not used");
     },
   };
-  const deps: ConnectorDeps = { createHttpClient: () => client, keyspace: new Keyspace("unused"), logger: silentLogger };
+  const deps: ConnectorDeps = {
+    createHttpClient: () => client,
+    keyspace: new Keyspace("unused"),
+    logger: silentLogger,
+  };
   return { deps, requests };
 }
 
-const config = PylonSourceSchema.parse({ name: "pylon-test", type: "pylon", auth: { token: "t0ken-value" }, startFrom: "7d" });
+const config = PylonSourceSchema.parse({
+  name: "pylon-test",
+  type: "pylon",
+  auth: { token: "t0ken-value" },
+  startFrom: "7d",
+});
 
 async function collect(pages: Record<string, unknown>, from?: Record<string, unknown>) {
   const { deps, requests } = stubDeps(pages);
   const yielded: SourcePage[] = [];
   const error = await (async () => {
-    for await (const page of createPylonConnector(config, deps).pull(from, { signal: new AbortController().signal, now: NOW })) yielded.push(page);
+    for await (const page of createPylonConnector(config, deps).pull(from, {
+      signal: new AbortController().signal,
+      now: NOW,
+    }))
+      yielded.push(page);
   })().catch((err: unknown) => err);
   return { yielded, requests, error };
 }
@@ -44,19 +65,33 @@ async function collect(pages: Record<string, unknown>, from?: Record<string, unk
 describe("Pylon connector paging", () => {
   it("orders a run by action time across pages and checkpoints the last cursor", async () => {
     const { yielded, requests, error } = await collect({
-      "": { data: [log("b", "2026-03-10T10:00:02Z"), log("old", "2026-02-01T00:00:00Z")], pagination: { cursor: "c1", has_next_page: true } },
+      "": {
+        data: [log("b", "2026-03-10T10:00:02Z"), log("old", "2026-02-01T00:00:00Z")],
+        pagination: { cursor: "c1", has_next_page: true },
+      },
       c1: { data: [log("a", "2026-03-10T10:00:01Z")], pagination: { cursor: "c2", has_next_page: false } },
     });
     expect(error).toBeUndefined();
-    expect(yielded).toEqual([{ events: [expect.objectContaining({ nativeId: "a" }), expect.objectContaining({ nativeId: "b" })], checkpoint: { cursor: "c2" } }]);
-    expect(requests.map((r) => r.query)).toEqual([{ cursor: undefined, limit: 999 }, { cursor: "c1", limit: 999 }]);
+    expect(yielded).toEqual([
+      {
+        events: [expect.objectContaining({ nativeId: "a" }), expect.objectContaining({ nativeId: "b" })],
+        checkpoint: { cursor: "c2" },
+      },
+    ]);
+    expect(requests.map((r) => r.query)).toEqual([
+      { cursor: undefined, limit: 999 },
+      { cursor: "c1", limit: 999 },
+    ]);
   });
 
   it("queues the good records before a malformed page, checkpointed at the cursor that reached it", async () => {
     const { yielded, error } = await collect(
       {
         c1: { data: [log("a", "2026-03-10T10:00:01Z")], pagination: { cursor: "c2", has_next_page: true } },
-        c2: { data: [log("b", "2026-03-10T10:00:02Z"), { ...log("c", "2026-03-10T10:00:03Z"), object_type: undefined }], pagination: { cursor: "c3", has_next_page: true } },
+        c2: {
+          data: [log("b", "2026-03-10T10:00:02Z"), { ...log("c", "2026-03-10T10:00:03Z"), object_type: undefined }],
+          pagination: { cursor: "c3", has_next_page: true },
+        },
       },
       { cursor: "c1" },
     );
@@ -65,7 +100,10 @@ describe("Pylon connector paging", () => {
     expect((error as ConnectorError).message).toBe(
       "source pylon-test: GET /audit-logs cursor=c2: malformed response (record id c): data.1.object_type: is required (string)",
     );
-    expect((error as ConnectorError).context).toMatchObject({ page: "GET /audit-logs cursor=c2", field: "data.1.object_type" });
+    expect((error as ConnectorError).context).toMatchObject({
+      page: "GET /audit-logs cursor=c2",
+      field: "data.1.object_type",
+    });
   });
 
   it("keeps the checkpoint moving through pages older than startFrom", async () => {
@@ -85,8 +123,13 @@ describe("Pylon connector paging", () => {
   });
 
   it("refuses to loop on a cursor that does not move, and a checkpoint of another shape", async () => {
-    const stuck = await collect({ "": { data: [], pagination: { cursor: "c1", has_next_page: true } }, c1: { data: [], pagination: { cursor: "c1", has_next_page: true } } });
-    expect((stuck.error as Error).message).toContain("GET /audit-logs cursor=c1: has_next_page is true but the cursor did not move");
+    const stuck = await collect({
+      "": { data: [], pagination: { cursor: "c1", has_next_page: true } },
+      c1: { data: [], pagination: { cursor: "c1", has_next_page: true } },
+    });
+    expect((stuck.error as Error).message).toContain(
+      "GET /audit-logs cursor=c1: has_next_page is true but the cursor did not move",
+    );
     const foreign = await collect({}, { until: "2026-03-10T00:00:00Z" });
     expect((foreign.error as Error).message).toMatch(/^source pylon-test: stored checkpoint is not a Pylon checkpoint/);
   });

@@ -2,7 +2,13 @@ import { ConnectorError, formatZodError, type AuditEvent } from "@vigil/core";
 import type { PylonSourceConfig } from "./pylon.config.js";
 import { z } from "zod";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
-import { PROVIDER_RETRY_POLICY, credentialFingerprint, fetchPage, parseRecords, providerRateLimit } from "../../kit/provider-http.js";
+import {
+  PROVIDER_RETRY_POLICY,
+  credentialFingerprint,
+  fetchPage,
+  parseRecords,
+  providerRateLimit,
+} from "../../kit/provider-http.js";
 import { normalizePylonRecord } from "./pylon.normalize.js";
 import { PylonAuditLogPageSchema, PylonAuditLogSchema, type PylonRecord } from "./pylon.records.js";
 
@@ -37,7 +43,11 @@ export interface PylonConnectorOptions {
  * search endpoint has one but a sixth of the budget). The feed is in insert order while
  * `time` is the action time, so a run's records are sorted before they are yielded.
  */
-export function createPylonConnector(config: PylonSourceConfig, deps: ConnectorDeps, options: PylonConnectorOptions = {}): Connector {
+export function createPylonConnector(
+  config: PylonSourceConfig,
+  deps: ConnectorDeps,
+  options: PylonConnectorOptions = {},
+): Connector {
   const source = config.name;
   const baseUrl = config.baseUrl ?? PYLON_BASE_URL;
   const pageSize = Math.min(config.pageSize ?? PYLON_MAX_PAGE_SIZE, PYLON_MAX_PAGE_SIZE);
@@ -59,30 +69,48 @@ export function createPylonConnector(config: PylonSourceConfig, deps: ConnectorD
 
   async function listPage(cursor: string | undefined, limit: number, signal: AbortSignal | undefined) {
     const page = `GET ${LIST_PATH} ${cursor === undefined ? "(first page)" : `cursor=${cursor}`}`;
-    const body = await fetchPage(client, page, { path: LIST_PATH, query: { cursor, limit }, ...(signal ? { signal } : {}) }, PylonAuditLogPageSchema);
+    const body = await fetchPage(
+      client,
+      page,
+      { path: LIST_PATH, query: { cursor, limit }, ...(signal ? { signal } : {}) },
+      PylonAuditLogPageSchema,
+    );
     const logs = parseRecords(source, page, PylonAuditLogSchema, body.data, "data");
-    const records: PylonRecord[] = logs.map((log, index) => ({ log, raw: body.data[index] as Record<string, unknown> }));
+    const records: PylonRecord[] = logs.map((log, index) => ({
+      log,
+      raw: body.data[index] as Record<string, unknown>,
+    }));
     return { page, records, pagination: body.pagination };
   }
 
   /** Where to start: the stored cursor, or the feed's beginning with a lower bound on action time. */
-  function startingPoint(from: Checkpoint | undefined, { now, since }: PullOptions): { cursor?: string; notBeforeMs?: number; beforeMs?: number } {
+  function startingPoint(
+    from: Checkpoint | undefined,
+    { now, since }: PullOptions,
+  ): { cursor?: string; notBeforeMs?: number; beforeMs?: number } {
     if (since) return { notBeforeMs: since.getTime(), beforeMs: now.getTime() };
     if (from === undefined) return { notBeforeMs: now.getTime() - config.startFrom };
     const parsed = PylonCheckpointSchema.safeParse(from);
     if (!parsed.success) {
-      throw new ConnectorError(source, `stored checkpoint is not a Pylon checkpoint (${formatZodError(parsed.error)}); reset the source's checkpoint`, {
-        retryable: false,
-      });
+      throw new ConnectorError(
+        source,
+        `stored checkpoint is not a Pylon checkpoint (${formatZodError(parsed.error)}); reset the source's checkpoint`,
+        {
+          retryable: false,
+        },
+      );
     }
-    return "cursor" in parsed.data ? { cursor: parsed.data.cursor } : { notBeforeMs: Date.parse(parsed.data.notBefore) };
+    return "cursor" in parsed.data
+      ? { cursor: parsed.data.cursor }
+      : { notBeforeMs: Date.parse(parsed.data.notBefore) };
   }
 
   async function* pull(from: Checkpoint | undefined, pullOptions: PullOptions): AsyncGenerator<SourcePage> {
     const { signal } = pullOptions;
     const start = startingPoint(from, pullOptions);
     let cursor = start.cursor;
-    let committed: Checkpoint = cursor !== undefined ? { cursor } : { notBefore: new Date(start.notBeforeMs ?? 0).toISOString() };
+    let committed: Checkpoint =
+      cursor !== undefined ? { cursor } : { notBefore: new Date(start.notBeforeMs ?? 0).toISOString() };
     // By id: a record served twice (the order is undocumented) is still one event.
     const buffered = new Map<string, { event: AuditEvent; ms: number }>();
 
@@ -107,7 +135,8 @@ export function createPylonConnector(config: PylonSourceConfig, deps: ConnectorD
         result = await listPage(cursor, pageSize, signal);
       } catch (err) {
         // The good records before a bad page are queued; the checkpoint stops right before it.
-        if (err instanceof ConnectorError && buffered.size > 0) yield* flush(cursor !== undefined ? { cursor } : committed);
+        if (err instanceof ConnectorError && buffered.size > 0)
+          yield* flush(cursor !== undefined ? { cursor } : committed);
         throw err;
       }
       for (const record of result.records) {
@@ -119,10 +148,14 @@ export function createPylonConnector(config: PylonSourceConfig, deps: ConnectorD
       }
       const { cursor: nextCursor, has_next_page: hasNextPage } = result.pagination;
       if (hasNextPage && (nextCursor === "" || nextCursor === cursor)) {
-        throw new ConnectorError(source, `${result.page}: has_next_page is true but the cursor did not move; stopping rather than reading the same page again`, {
-          retryable: false,
-          page: result.page,
-        });
+        throw new ConnectorError(
+          source,
+          `${result.page}: has_next_page is true but the cursor did not move; stopping rather than reading the same page again`,
+          {
+            retryable: false,
+            page: result.page,
+          },
+        );
       }
       // An empty cursor (none to hand out) keeps the one we have.
       if (nextCursor !== "") cursor = nextCursor;

@@ -79,14 +79,29 @@ describe("Pylon normalization", () => {
 
   it("takes a contact as the actor of an issue they opened, and Pylon itself for system entries", () => {
     const opened = normalize({
-      id: "a1", action: "IssueOpened", action_happened_at: "2025-03-04T09:00:00Z", created_at: "2025-03-04T09:00:00Z",
-      actor_contact_id: "con_42", object_type: "issue", object_id: "iss_9", source: "email", attributes: { issue_number: "1041" }, metadata: {},
+      id: "a1",
+      action: "IssueOpened",
+      action_happened_at: "2025-03-04T09:00:00Z",
+      created_at: "2025-03-04T09:00:00Z",
+      actor_contact_id: "con_42",
+      object_type: "issue",
+      object_id: "iss_9",
+      source: "email",
+      attributes: { issue_number: "1041" },
+      metadata: {},
     });
     expect(opened).toMatchObject({ category: "create", outcome: "success", actor: { id: "con_42", type: "contact" } });
     expect(opened.ip).toBeUndefined();
     const breached = normalize({
-      id: "a2", action: "IssueResolutionSLABreached", action_happened_at: "2025-03-04T09:00:00Z", created_at: "2025-03-04T09:00:00Z",
-      object_type: "issue", object_id: "iss_9", source: "system", attributes: {}, metadata: {},
+      id: "a2",
+      action: "IssueResolutionSLABreached",
+      action_happened_at: "2025-03-04T09:00:00Z",
+      created_at: "2025-03-04T09:00:00Z",
+      object_type: "issue",
+      object_id: "iss_9",
+      source: "system",
+      attributes: {},
+      metadata: {},
     });
     expect(breached).toMatchObject({ category: "other", outcome: "unknown", actor: { type: "system" } });
   });
@@ -133,15 +148,17 @@ describe("Pylon normalization", () => {
     const { action_happened_at: _dropped, ...withoutTime } = tokenCreated;
     const attempt = () => parseRecords(SOURCE, PAGE, PylonAuditLogSchema, [tokenCreated, withoutTime], "data");
     expect(attempt).toThrow(ConnectorError);
-    expect(attempt).toThrow(`source ${SOURCE}: ${PAGE}: malformed response (record id ${tokenCreated.id}): data.1.action_happened_at: is required`);
+    expect(attempt).toThrow(
+      `source ${SOURCE}: ${PAGE}: malformed response (record id ${tokenCreated.id}): data.1.action_happened_at: is required`,
+    );
     try {
       attempt();
     } catch (err) {
       expect((err as ConnectorError).context).toMatchObject({ page: PAGE, field: "data.1.action_happened_at" });
       expect((err as ConnectorError).retryable).toBe(false);
     }
-    expect(() => parseRecords(SOURCE, PAGE, PylonAuditLogSchema, [{ ...tokenCreated, action_happened_at: "yesterday" }], "data")).toThrow(
-      "data.0.action_happened_at",
-    );
+    expect(() =>
+      parseRecords(SOURCE, PAGE, PylonAuditLogSchema, [{ ...tokenCreated, action_happened_at: "yesterday" }], "data"),
+    ).toThrow("data.0.action_happened_at");
   });
 });

@@ -40,7 +40,12 @@ export const PYLON_ACTION_MEANINGS: Readonly<Record<string, ActionMeaning>> = {
 };
 
 export function pylonActionMeaning(action: string): ActionMeaning {
-  return PYLON_ACTION_MEANINGS[action] ?? { category: categoryFromActionName(action), outcome: outcomeFromActionName(action) };
+  return (
+    PYLON_ACTION_MEANINGS[action] ?? {
+      category: categoryFromActionName(action),
+      outcome: outcomeFromActionName(action),
+    }
+  );
 }
 
 /** A user of the org, else a customer contact, else Pylon itself for `source: system`; a failed login has none. */

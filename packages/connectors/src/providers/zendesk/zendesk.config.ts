@@ -7,6 +7,9 @@ export const ZendeskSourceSchema = z.strictObject({
   ...PROVIDER_SOURCE_SHAPE,
   type: z.literal("zendesk"),
   baseUrl: HttpsUrlSchema.describe("the account's https://<subdomain>.zendesk.com"),
-  auth: z.union([z.strictObject({ email: z.string().min(1), token: SecretSchema }), z.strictObject({ oauthToken: SecretSchema })]),
+  auth: z.union([
+    z.strictObject({ email: z.string().min(1), token: SecretSchema }),
+    z.strictObject({ oauthToken: SecretSchema }),
+  ]),
 });
 export type ZendeskSourceConfig = z.infer<typeof ZendeskSourceSchema>;

@@ -1,5 +1,5 @@
 import { ConnectorError, Keyspace, silentLogger } from "@vigil/core";
-import { ZendeskSourceSchema, type ZendeskSourceConfig } from "./zendesk.config.js";
+import { ZendeskSourceSchema } from "./zendesk.config.js";
 import { describe, expect, it } from "vitest";
 import type { ConnectorDeps } from "../../kit/connector.js";
 import type { HttpClient, HttpClientOptions, HttpRequest } from "../../kit/http-client.js";
@@ -22,15 +22,24 @@ function stubDeps(bodies: unknown[]) {
     },
   };
   const deps: ConnectorDeps = {
-    createHttpClient: (options) => (clientOptions.push(options), client),
-   
+    createHttpClient: (options) => {
+      clientOptions.push(options);
+      return client;
+    },
+
     keyspace: new Keyspace("unused"),
     logger: silentLogger,
   };
   return { deps, requests, clientOptions };
 }
 
-const baseConfig = { name: "zendesk-test", type: "zendesk", baseUrl: "https://acme.zendesk.com", startFrom: "1d", lookback: "1m" };
+const baseConfig = {
+  name: "zendesk-test",
+  type: "zendesk",
+  baseUrl: "https://acme.zendesk.com",
+  startFrom: "1d",
+  lookback: "1m",
+};
 
 async function pull(auth: Record<string, string>, bodies: unknown[]) {
   const { deps, requests, clientOptions } = stubDeps(bodies);
@@ -63,10 +72,14 @@ describe("Zendesk connector", () => {
   });
 
   it("refuses an offset-pagination body, and a page that promises more without a cursor", async () => {
-    const offset = await pull({ oauthToken: "oauth-t0ken" }, [{ audit_logs: [], next_page: null, previous_page: null, count: 0 }]);
+    const offset = await pull({ oauthToken: "oauth-t0ken" }, [
+      { audit_logs: [], next_page: null, previous_page: null, count: 0 },
+    ]);
     expect(offset.error).toBeInstanceOf(ConnectorError);
     expect(offset.error?.message).toMatch(/\(first page\): malformed response: meta: is required/);
-    const stuck = await pull({ oauthToken: "oauth-t0ken" }, [{ audit_logs: [], meta: { has_more: true, after_cursor: null } }]);
+    const stuck = await pull({ oauthToken: "oauth-t0ken" }, [
+      { audit_logs: [], meta: { has_more: true, after_cursor: null } },
+    ]);
     expect(stuck.error?.message).toContain("meta.has_more is true but there is no new after_cursor to follow");
   });
 });

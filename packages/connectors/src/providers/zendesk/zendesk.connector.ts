@@ -49,10 +49,22 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
     },
   });
 
-  async function listPage(query: Record<string, string | number | readonly string[] | undefined>, page: string, signal: AbortSignal | undefined) {
-    const body = await fetchPage(client, page, { path: LIST_PATH, query, ...(signal ? { signal } : {}) }, ZendeskAuditLogPageSchema);
+  async function listPage(
+    query: Record<string, string | number | readonly string[] | undefined>,
+    page: string,
+    signal: AbortSignal | undefined,
+  ) {
+    const body = await fetchPage(
+      client,
+      page,
+      { path: LIST_PATH, query, ...(signal ? { signal } : {}) },
+      ZendeskAuditLogPageSchema,
+    );
     const logs = parseRecords(source, page, ZendeskAuditLogSchema, body.audit_logs, "audit_logs");
-    const records: ZendeskRecord[] = logs.map((log, index) => ({ log, raw: body.audit_logs[index] as Record<string, unknown> }));
+    const records: ZendeskRecord[] = logs.map((log, index) => ({
+      log,
+      raw: body.audit_logs[index] as Record<string, unknown>,
+    }));
     return { records, meta: body.meta };
   }
 
@@ -79,7 +91,10 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
       yield fresh;
       if (!meta.has_more) return;
       if (!meta.after_cursor || meta.after_cursor === after) {
-        throw new ConnectorError(source, `${page}: meta.has_more is true but there is no new after_cursor to follow`, { retryable: false, page });
+        throw new ConnectorError(source, `${page}: meta.has_more is true but there is no new after_cursor to follow`, {
+          retryable: false,
+          page,
+        });
       }
       after = meta.after_cursor;
     }

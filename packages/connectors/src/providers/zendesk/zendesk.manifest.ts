@@ -9,7 +9,10 @@ export const zendeskManifest = defineSource({
   create: createZendeskConnector,
   provider: {
     limits: { rateLimit: ZENDESK_DEFAULT_RATE_LIMIT, maxPageSize: ZENDESK_MAX_PAGE_SIZE },
-    simulatorAuth: (credentials, secret = (value) => value) => ({ email: credentials.email ?? "", token: secret(credentials.apiToken ?? "") }),
+    simulatorAuth: (credentials, secret = (value) => value) => ({
+      email: credentials.email ?? "",
+      token: secret(credentials.apiToken ?? ""),
+    }),
     conformancePageSize: 25,
   },
 });

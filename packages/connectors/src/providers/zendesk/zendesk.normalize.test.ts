@@ -60,31 +60,55 @@ describe("Zendesk normalization", () => {
       source_label: "Automation: Close ticket 4 days after status is set to solved",
       change_description: "Active: changed from true to false",
     });
-    expect(event).toMatchObject({ category: "update", actor: { id: "-1", name: "Zendesk", type: "system" }, target: { type: "rule" } });
+    expect(event).toMatchObject({
+      category: "update",
+      actor: { id: "-1", name: "Zendesk", type: "system" },
+      target: { type: "rule" },
+    });
     expect(event.ip).toBeUndefined();
   });
 
   it("maps every documented action, and the source types that make it a permission change", () => {
     const cases: [{ action: string; source_type: string; change_description: string }, string, string][] = [
-      [{ action: "login", source_type: "user", change_description: "Successful sign-in using Zendesk password" }, "authentication", "success"],
-      [{ action: "login", source_type: "user", change_description: "Failed sign-in attempt using Zendesk password" }, "authentication", "failure"],
+      [
+        { action: "login", source_type: "user", change_description: "Successful sign-in using Zendesk password" },
+        "authentication",
+        "success",
+      ],
+      [
+        { action: "login", source_type: "user", change_description: "Failed sign-in attempt using Zendesk password" },
+        "authentication",
+        "failure",
+      ],
       [{ action: "exported", source_type: "account", change_description: "Export requested" }, "export", "success"],
       [{ action: "create", source_type: "rule", change_description: "Created" }, "create", "success"],
       [{ action: "update", source_type: "rule", change_description: "Conditions: changed" }, "update", "success"],
       [{ action: "destroy", source_type: "ticket", change_description: "Deleted" }, "delete", "success"],
       [{ action: "destroy", source_type: "user", change_description: "Deleted" }, "delete", "success"],
-      [{ action: "update", source_type: "user", change_description: "Role changed from Agent to Administrator" }, "permission", "success"],
+      [
+        { action: "update", source_type: "user", change_description: "Role changed from Agent to Administrator" },
+        "permission",
+        "success",
+      ],
       [{ action: "update", source_type: "user", change_description: "Name changed" }, "update", "success"],
       [{ action: "create", source_type: "apitoken", change_description: "Created" }, "permission", "success"],
       [{ action: "destroy", source_type: "apitoken", change_description: "Deleted" }, "permission", "success"],
       [{ action: "create", source_type: "api_token", change_description: "Created" }, "permission", "success"],
       [{ action: "update", source_type: "account_setting", change_description: "Disabled" }, "update", "success"],
       [{ action: "update", source_type: "user_setting", change_description: "User suspended" }, "update", "success"],
-      [{ action: "create", source_type: "zendesk/app_market/app", change_description: "Installed" }, "create", "success"],
+      [
+        { action: "create", source_type: "zendesk/app_market/app", change_description: "Installed" },
+        "create",
+        "success",
+      ],
       [{ action: "impersonate", source_type: "user", change_description: "" }, "other", "unknown"],
     ];
     for (const [fields, category, outcome] of cases) {
-      expect({ ...fields, category: zendeskCategory(fields), outcome: zendeskOutcome(fields) }).toEqual({ ...fields, category, outcome });
+      expect({ ...fields, category: zendeskCategory(fields), outcome: zendeskOutcome(fields) }).toEqual({
+        ...fields,
+        category,
+        outcome,
+      });
     }
   });
 
@@ -92,7 +116,11 @@ describe("Zendesk normalization", () => {
     const { actor_id: _dropped, ...withoutActor } = roleChange;
     const attempt = () => parseRecords(SOURCE, PAGE, ZendeskAuditLogSchema, [withoutActor], "audit_logs");
     expect(attempt).toThrow(ConnectorError);
-    expect(attempt).toThrow(`source ${SOURCE}: ${PAGE}: malformed response (record id 498483): audit_logs.0.actor_id: is required`);
-    expect(() => parseRecords(SOURCE, PAGE, ZendeskAuditLogSchema, [{ ...roleChange, id: "498483" }], "audit_logs")).toThrow("audit_logs.0.id");
+    expect(attempt).toThrow(
+      `source ${SOURCE}: ${PAGE}: malformed response (record id 498483): audit_logs.0.actor_id: is required`,
+    );
+    expect(() =>
+      parseRecords(SOURCE, PAGE, ZendeskAuditLogSchema, [{ ...roleChange, id: "498483" }], "audit_logs"),
+    ).toThrow("audit_logs.0.id");
   });
 });

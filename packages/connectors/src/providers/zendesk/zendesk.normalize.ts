@@ -19,10 +19,14 @@ const CATEGORY_BY_ACTION: Readonly<Record<string, EventCategory>> = {
  * to who may do what are `permission` — API tokens created or deleted, and a user's role
  * changed (`update` of a `user` whose description reads "Role changed from A to B").
  */
-export function zendeskCategory(log: Pick<ZendeskAuditLog, "action" | "source_type" | "change_description">): EventCategory {
+export function zendeskCategory(
+  log: Pick<ZendeskAuditLog, "action" | "source_type" | "change_description">,
+): EventCategory {
   const category = CATEGORY_BY_ACTION[log.action] ?? "other";
-  if (API_TOKEN_TYPES.has(log.source_type) && (category === "create" || category === "delete" || category === "update")) return "permission";
-  if (log.source_type === "user" && log.action === "update" && /^role changed/i.test(log.change_description ?? "")) return "permission";
+  if (API_TOKEN_TYPES.has(log.source_type) && (category === "create" || category === "delete" || category === "update"))
+    return "permission";
+  if (log.source_type === "user" && log.action === "update" && /^role changed/i.test(log.change_description ?? ""))
+    return "permission";
   return category;
 }
 
@@ -31,7 +35,8 @@ export function zendeskCategory(log: Pick<ZendeskAuditLog, "action" | "source_ty
  * describing a failed attempt (UNCONFIRMED that Zendesk writes them) is a failure.
  */
 export function zendeskOutcome(log: Pick<ZendeskAuditLog, "action" | "change_description">): EventOutcome {
-  if (log.action === "login" && /\b(fail(ed|ure)?|unsuccessful|denied|invalid)\b/i.test(log.change_description ?? "")) return "failure";
+  if (log.action === "login" && /\b(fail(ed|ure)?|unsuccessful|denied|invalid)\b/i.test(log.change_description ?? ""))
+    return "failure";
   return log.action in CATEGORY_BY_ACTION ? "success" : "unknown";
 }
 

@@ -13,7 +13,16 @@ export const matchReference: KindReference = {
       if (!isNew) ctx.duplicate(u);
     }
     if (isNew) {
-      ctx.fire({ rule: u.rule, event: u.event, group: u.group, span: 0, windowStart: u.time, windowEnd: u.time, count: 1, eventIds: [ctx.eventIds[u.event]!] });
+      ctx.fire({
+        rule: u.rule,
+        event: u.event,
+        group: u.group,
+        span: 0,
+        windowStart: u.time,
+        windowEnd: u.time,
+        count: 1,
+        eventIds: [ctx.eventIds[u.event]!],
+      });
     }
   },
 };

@@ -23,7 +23,14 @@ export const newValueKind: RuleKind<NewValue> = {
     const readFields = fields.map(pathReader);
     const hashes = new Map<string, string>();
     return {
-      params: { learning, forget: forgetAfter, lateness, suppress, maxValues: maxValuesPerGroup, ttl: 2 * (forgetAfter + learning + lateness + suppress) + 3_600_000 },
+      params: {
+        learning,
+        forget: forgetAfter,
+        lateness,
+        suppress,
+        maxValues: maxValuesPerGroup,
+        ttl: 2 * (forgetAfter + learning + lateness + suppress) + 3_600_000,
+      },
       semantics: { groupBy, fields, learning, forgetAfter, maxValuesPerGroup, suppress },
       groupPaths: groupBy,
       read(event) {

@@ -29,7 +29,11 @@ export interface NewValueParams {
 export const newValueReference: KindReference = {
   update(ctx, rule, u) {
     const p = rule.params as unknown as NewValueParams;
-    const state = ctx.state<GroupState>(rule, u.group, () => ({ occurrences: new Map(), latest: new Map(), fired: new Set() }));
+    const state = ctx.state<GroupState>(rule, u.group, () => ({
+      occurrences: new Map(),
+      latest: new Map(),
+      fired: new Set(),
+    }));
     if (state.max !== undefined && u.time < state.max - p.lateness) return ctx.late(u);
     const value = u.value!;
     const id = ctx.eventIds[u.event]!;
@@ -51,12 +55,24 @@ export const newValueReference: KindReference = {
       const key = `${span}:${value}`;
       if (!state.fired.has(key)) {
         state.fired.add(key);
-        const fired = { rule: u.rule, event: u.event, group: u.group, span, windowStart: u.time, windowEnd: u.time, count: 1, eventIds: [id], value };
+        const fired = {
+          rule: u.rule,
+          event: u.event,
+          group: u.group,
+          span,
+          windowStart: u.time,
+          windowEnd: u.time,
+          count: 1,
+          eventIds: [id],
+          value,
+        };
         ctx.fire(lastSeen === undefined ? fired : { ...fired, lastSeen });
       }
     }
     if (state.latest.size > p.maxValues) {
-      const [oldest] = [...state.latest.entries()].sort(([va, ta], [vb, tb]) => ta - tb || (va < vb ? -1 : va > vb ? 1 : 0));
+      const [oldest] = [...state.latest.entries()].sort(
+        ([va, ta], [vb, tb]) => ta - tb || (va < vb ? -1 : va > vb ? 1 : 0),
+      );
       state.latest.delete(oldest![0]);
       state.occurrences.delete(oldest![0]);
       ctx.forgotten(u);

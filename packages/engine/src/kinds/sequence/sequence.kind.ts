@@ -13,7 +13,10 @@ export const sequenceKind: RuleKind<Sequence> = {
   reference: sequenceReference,
   conditions: (spec) =>
     Array.isArray((spec as { steps?: unknown })?.steps)
-      ? ((spec as { steps: { when?: unknown }[] }).steps).map((step, i) => ({ path: ["steps", i, "when"], logic: step?.when }))
+      ? (spec as { steps: { when?: unknown }[] }).steps.map((step, i) => ({
+          path: ["steps", i, "when"],
+          logic: step?.when,
+        }))
       : [],
   compile(rule, spec) {
     const { groupBy, within, ordered, steps } = spec;
@@ -22,7 +25,14 @@ export const sequenceKind: RuleKind<Sequence> = {
     const readGroup = groupBy.map(pathReader);
     const tests = steps.map((step) => compileCondition(step.when).test);
     return {
-      params: { counts: steps.map((s) => s.count), within, suppress, lateness, ordered, ttl: 2 * (within + lateness + suppress) + 3_600_000 },
+      params: {
+        counts: steps.map((s) => s.count),
+        within,
+        suppress,
+        lateness,
+        ordered,
+        ttl: 2 * (within + lateness + suppress) + 3_600_000,
+      },
       semantics: { groupBy, within, ordered, steps: steps.map((s) => ({ when: s.when, count: s.count })), suppress },
       anyOf: steps.map((s) => s.when),
       groupPaths: groupBy,
@@ -46,7 +56,10 @@ export const sequenceKind: RuleKind<Sequence> = {
       eventIds: fired.eventIds,
       summaries: summariesOf(fired.eventIds, batchEvents, trigger),
       chain,
-      view: { chain, steps: Object.fromEntries(chain.map((c) => [c.name, { count: c.eventIds.length, eventIds: c.eventIds }])) },
+      view: {
+        chain,
+        steps: Object.fromEntries(chain.map((c) => [c.name, { count: c.eventIds.length, eventIds: c.eventIds }])),
+      },
     };
   },
 };

@@ -66,7 +66,12 @@ export function findChain(params: SequenceParams, entries: readonly Entry[], tEn
 }
 
 /** Whether `chain` (ids per step) is a chain of the definition over `entries`, ending at tEnd. */
-export function isSequenceChain(params: SequenceParams, entries: readonly Entry[], chain: readonly (readonly string[])[], tEnd: number): boolean {
+export function isSequenceChain(
+  params: SequenceParams,
+  entries: readonly Entry[],
+  chain: readonly (readonly string[])[],
+  tEnd: number,
+): boolean {
   const byId = new Map(entries.map((e) => [e.id, e]));
   const seen = new Set<string>();
   if (chain.length !== params.counts.length) return false;
@@ -120,7 +125,9 @@ export const sequenceReference: KindReference = {
         windowStart: Math.min(...all.map((e) => e.time)),
         windowEnd: tEnd,
         count: all.length,
-        eventIds: chain.flatMap((set) => [...set].sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1)).map((e) => e.id)).slice(0, ctx.maxEventIds),
+        eventIds: chain
+          .flatMap((set) => [...set].sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1)).map((e) => e.id))
+          .slice(0, ctx.maxEventIds),
         chain: chain.map((set) => [...set].sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1)).map((e) => e.id)),
       });
     }

@@ -2,7 +2,10 @@ import { z } from "zod";
 import { ConditionSchema, DurationSchema, GroupBySchema } from "@vigil/core";
 
 export const SequenceStepSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' only").describe("The step's name, shown in the alert's chain"),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' only")
+    .describe("The step's name, shown in the alert's chain"),
   when: ConditionSchema.describe("JsonLogic condition an event must also satisfy to count for this step"),
   count: z.number().int().min(1).default(1).describe("How many distinct events this step needs (default 1)"),
 });
@@ -19,7 +22,12 @@ export const SequenceSchema = z
     for (const [i, step] of (sequence.steps ?? []).entries()) {
       if (typeof step?.name !== "string") continue;
       const first = seen.get(step.name);
-      if (first !== undefined) ctx.addIssue({ code: "custom", path: ["steps", i, "name"], message: `step name "${step.name}" is already step ${first + 1}'s` });
+      if (first !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["steps", i, "name"],
+          message: `step name "${step.name}" is already step ${first + 1}'s`,
+        });
       else seen.set(step.name, i);
     }
   });

@@ -17,7 +17,14 @@ export const thresholdKind: RuleKind<Threshold> = {
     const readGroup = groupBy.map(pathReader);
     const readDistinct = distinct ? pathReader(distinct) : undefined;
     return {
-      params: { count, within, suppress, lateness, distinct: distinct !== undefined, ttl: 2 * (within + lateness + suppress) + 3_600_000 },
+      params: {
+        count,
+        within,
+        suppress,
+        lateness,
+        distinct: distinct !== undefined,
+        ttl: 2 * (within + lateness + suppress) + 3_600_000,
+      },
       semantics: { count, within, groupBy, distinct: distinct ?? null, suppress },
       groupPaths: groupBy,
       read(event) {

@@ -14,7 +14,8 @@ interface GroupState {
   newest?: number;
 }
 
-const byTimeThenMember = (a: Entry, b: Entry) => a.time - b.time || (a.member < b.member ? -1 : a.member > b.member ? 1 : 0);
+const byTimeThenMember = (a: Entry, b: Entry) =>
+  a.time - b.time || (a.member < b.member ? -1 : a.member > b.member ? 1 : 0);
 
 /**
  * Definition: span b of a group fires when some accepted event time tEnd with
@@ -25,7 +26,13 @@ const byTimeThenMember = (a: Entry, b: Entry) => a.time - b.time || (a.member < 
  */
 export const thresholdReference: KindReference = {
   update(ctx, rule, u) {
-    const { count, within, suppress, lateness, distinct } = rule.params as { count: number; within: number; suppress: number; lateness: number; distinct: boolean };
+    const { count, within, suppress, lateness, distinct } = rule.params as {
+      count: number;
+      within: number;
+      suppress: number;
+      lateness: number;
+      distinct: boolean;
+    };
     const state = ctx.state<GroupState>(rule, u.group, () => ({ entries: new Map(), fired: new Set() }));
     if (state.newest !== undefined && u.time < state.newest - lateness) return ctx.late(u);
     const id = ctx.eventIds[u.event]!;

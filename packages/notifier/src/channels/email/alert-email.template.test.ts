@@ -5,7 +5,9 @@ import { renderAlertEmail } from "./alert-email.template.js";
 describe("renderAlertEmail", () => {
   it("escapes HTML in the HTML part and keeps the text part verbatim", () => {
     const title = `<script>alert("x")</script> & co`;
-    const email = renderAlertEmail(makeAlert({ title, events: [{ id: "e1", time: "2026-01-31T12:00:00Z", action: "<img src=x onerror=1>" }] }));
+    const email = renderAlertEmail(
+      makeAlert({ title, events: [{ id: "e1", time: "2026-01-31T12:00:00Z", action: "<img src=x onerror=1>" }] }),
+    );
 
     expect(email.html).not.toContain("<script>");
     expect(email.html).not.toContain("<img src=x");
@@ -39,12 +41,18 @@ describe("renderAlertEmail", () => {
       }
     }
     expect(text).toContain("Group:     actor.id=u-42");
-    expect(text).toContain("- 2026-01-31T12:00:10.000Z  destroy  actor: agent@example.com  target: user 7  ip: 203.0.113.9  (zendesk-prod:1001)");
-    expect(html).toContain("<tr><td>2026-01-31T12:00:20.000Z</td><td>destroy</td><td>agent@example.com</td><td>user 8</td><td>-</td>");
+    expect(text).toContain(
+      "- 2026-01-31T12:00:10.000Z  destroy  actor: agent@example.com  target: user 7  ip: 203.0.113.9  (zendesk-prod:1001)",
+    );
+    expect(html).toContain(
+      "<tr><td>2026-01-31T12:00:20.000Z</td><td>destroy</td><td>agent@example.com</td><td>user 8</td><td>-</td>",
+    );
   });
 
   it("keeps the subject on one line and says when there is no event summary", () => {
-    const email = renderAlertEmail(makeAlert({ title: "two\r\nlines", severity: "critical", events: [], groupKey: {} }));
+    const email = renderAlertEmail(
+      makeAlert({ title: "two\r\nlines", severity: "critical", events: [], groupKey: {} }),
+    );
     expect(email.subject).toBe("[CRITICAL] two lines");
     expect(email.text).toContain("(no event summary)");
     expect(email.text).toContain("Group:     (none)");

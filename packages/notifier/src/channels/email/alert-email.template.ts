@@ -72,7 +72,10 @@ const HTML_TEMPLATE = `<!doctype html>
 </html>
 `;
 
-const SEVERITY_COLORS = { low: "#57606a", medium: "#9a6700", high: "#cf222e", critical: "#82071e" } satisfies Record<Alert["severity"], string>;
+const SEVERITY_COLORS = { low: "#57606a", medium: "#9a6700", high: "#cf222e", critical: "#82071e" } satisfies Record<
+  Alert["severity"],
+  string
+>;
 
 /** Renders an alert as an email: HTML-escaped in the HTML part, verbatim in the text part. */
 export function renderAlertEmail(alert: Alert): AlertEmail {

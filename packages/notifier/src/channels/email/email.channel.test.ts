@@ -10,7 +10,10 @@ import { EmailChannelSchema, type EmailChannelConfig } from "./email.config.js";
 
 const PASSWORD = "hunter2-smtp-password";
 
-function emailConfig(port: number, overrides: Partial<z.input<typeof EmailChannelSchema>["smtp"]> = {}): EmailChannelConfig {
+function emailConfig(
+  port: number,
+  overrides: Partial<z.input<typeof EmailChannelSchema>["smtp"]> = {},
+): EmailChannelConfig {
   return EmailChannelSchema.parse({
     name: "soc-email",
     type: "email",
@@ -67,7 +70,10 @@ describe("EmailChannel", () => {
   it("sends subject, text and HTML to every recipient, logged in with the configured user", async () => {
     const sink = await startSmtpSink();
     const channel = new EmailChannel(emailConfig(sink.port));
-    cleanups.push(() => channel.close(), () => sink.close());
+    cleanups.push(
+      () => channel.close(),
+      () => sink.close(),
+    );
     const alert = makeAlert({ title: "<b>bold</b> move" });
 
     await channel.send(alert, `${alert.id}-soc-email`);
@@ -88,7 +94,10 @@ describe("EmailChannel", () => {
   it("gives the same Message-ID to a resent delivery", async () => {
     const sink = await startSmtpSink();
     const channel = new EmailChannel(emailConfig(sink.port));
-    cleanups.push(() => channel.close(), () => sink.close());
+    cleanups.push(
+      () => channel.close(),
+      () => sink.close(),
+    );
     const alert = makeAlert();
     await channel.send(alert, "delivery-a");
     await channel.send(alert, "delivery-a");
@@ -103,14 +112,20 @@ describe("EmailChannel", () => {
   it("treats a 4xx reply as retryable and a 5xx reply as permanent, naming the server", async () => {
     const sink = await startSmtpSink();
     const channel = new EmailChannel(emailConfig(sink.port));
-    cleanups.push(() => channel.close(), () => sink.close());
+    cleanups.push(
+      () => channel.close(),
+      () => sink.close(),
+    );
     sink.rejectWith((n) => (n === 1 ? { code: 452, message: "mailbox full" } : { code: 550, message: "no such user" }));
 
     await expect(channel.send(makeAlert(), "d")).rejects.toMatchObject({
       permanent: false,
       message: expect.stringMatching(`^channel soc-email: SMTP 127.0.0.1:${sink.port} answered 452`),
     });
-    await expect(channel.send(makeAlert(), "d")).rejects.toMatchObject({ permanent: true, message: expect.stringContaining("550") });
+    await expect(channel.send(makeAlert(), "d")).rejects.toMatchObject({
+      permanent: true,
+      message: expect.stringContaining("550"),
+    });
   });
 
   it("reports a closed port without the password", async () => {

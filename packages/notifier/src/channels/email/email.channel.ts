@@ -6,7 +6,16 @@ import type { Channel } from "../channel.js";
 import type { EmailChannelConfig } from "./email.config.js";
 
 /** Error codes nodemailer gives when it could not reach or keep talking to the server. */
-const NETWORK_ERROR_CODES = new Set(["ECONNECTION", "ETIMEDOUT", "ESOCKET", "EDNS", "ECONNREFUSED", "ECONNRESET", "EPIPE", "EHOSTUNREACH"]);
+const NETWORK_ERROR_CODES = new Set([
+  "ECONNECTION",
+  "ETIMEDOUT",
+  "ESOCKET",
+  "EDNS",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "EHOSTUNREACH",
+]);
 
 /** Sends alerts by SMTP through one nodemailer transport per channel. */
 export class EmailChannel implements Channel {
@@ -56,11 +65,17 @@ export class EmailChannel implements Channel {
 
   /** Only the server, codes and the server's reply go into the message: never the login. */
   private toDeliveryError(err: unknown): DeliveryError {
-    const { code, responseCode, response } = (err ?? {}) as { code?: unknown; responseCode?: unknown; response?: unknown };
+    const { code, responseCode, response } = (err ?? {}) as {
+      code?: unknown;
+      responseCode?: unknown;
+      response?: unknown;
+    };
     const reply = typeof response === "string" ? `: ${this.scrub(response)}` : "";
     if (typeof responseCode === "number") {
       const permanent = responseCode >= 500;
-      return new DeliveryError(this.name, `SMTP ${this.server} answered ${responseCode}${reply}`, permanent, { cause: err });
+      return new DeliveryError(this.name, `SMTP ${this.server} answered ${responseCode}${reply}`, permanent, {
+        cause: err,
+      });
     }
     const codeText = typeof code === "string" ? code : "no code";
     const what = NETWORK_ERROR_CODES.has(codeText) ? "cannot reach" : "failed talking to";

@@ -22,7 +22,9 @@ describe("Standard Webhooks signing", () => {
     const headers = standardWebhookHeaders(SECRET, "msg_1", body);
     const verifier = new Webhook(SECRET);
     expect(() => verifier.verify(body, { ...headers, "webhook-id": "msg_2" })).toThrow();
-    expect(() => verifier.verify(body, { ...headers, "webhook-timestamp": String(Number(headers["webhook-timestamp"]) - 1) })).toThrow();
+    expect(() =>
+      verifier.verify(body, { ...headers, "webhook-timestamp": String(Number(headers["webhook-timestamp"]) - 1) }),
+    ).toThrow();
     expect(() => verifier.verify('{"x":1}', headers)).toThrow();
     expect(() => new Webhook(`whsec_${Buffer.from("another key").toString("base64")}`).verify(body, headers)).toThrow();
   });

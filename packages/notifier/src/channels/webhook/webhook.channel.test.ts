@@ -12,8 +12,18 @@ import { WebhookChannelSchema, type WebhookChannelConfig } from "./webhook.confi
 const SECRET = `whsec_${Buffer.from("webhook-channel-test-key-0123456").toString("base64")}`;
 const URL_TOKEN = "query-token-s3cr3t";
 
-function webhookConfig(url: string, overrides: Partial<z.input<typeof WebhookChannelSchema>> = {}): WebhookChannelConfig {
-  return WebhookChannelSchema.parse({ name: "soc-webhook", type: "webhook", url, secret: SECRET, timeout: "5s", ...overrides });
+function webhookConfig(
+  url: string,
+  overrides: Partial<z.input<typeof WebhookChannelSchema>> = {},
+): WebhookChannelConfig {
+  return WebhookChannelSchema.parse({
+    name: "soc-webhook",
+    type: "webhook",
+    url,
+    secret: SECRET,
+    timeout: "5s",
+    ...overrides,
+  });
 }
 
 describeChannelConformance("webhook", {
@@ -45,7 +55,9 @@ describeChannelConformance("webhook", {
     };
   },
   async startUnreachable() {
-    const channel = new WebhookChannel(webhookConfig(`http://127.0.0.1:${await closedPort()}/hooks?token=${URL_TOKEN}`));
+    const channel = new WebhookChannel(
+      webhookConfig(`http://127.0.0.1:${await closedPort()}/hooks?token=${URL_TOKEN}`),
+    );
     return { channel, secrets: [SECRET, URL_TOKEN], close: async () => {} };
   },
 });

@@ -47,7 +47,8 @@ export class WebhookChannel implements Channel {
     if (response.ok) return;
     const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
     const excerpt = answer.trim() ? `: ${answer.replace(/\s+/g, " ").trim().slice(0, 200)}` : "";
-    const permanent = response.status >= 400 && response.status < 500 && !RETRYABLE_CLIENT_STATUSES.has(response.status);
+    const permanent =
+      response.status >= 400 && response.status < 500 && !RETRYABLE_CLIENT_STATUSES.has(response.status);
     throw new DeliveryError(this.name, `webhook ${this.host} answered ${status}${excerpt}`, permanent);
   }
 

@@ -20,7 +20,16 @@ export type AshbyAuditLogEntry = z.infer<typeof AshbyAuditLogEntrySchema>;
 
 export const ASHBY_PRECISION: InstantPrecision = "ms";
 
-export const ASHBY_ACTOR_TYPES = ["User", "ApiUser", "Automation", "Support", "Other", "Candidate", "Operations", "System"] as const;
+export const ASHBY_ACTOR_TYPES = [
+  "User",
+  "ApiUser",
+  "Automation",
+  "Support",
+  "Other",
+  "Candidate",
+  "Operations",
+  "System",
+] as const;
 export type AshbyActorType = (typeof ASHBY_ACTOR_TYPES)[number];
 
 interface CategorySpec {
@@ -39,33 +48,117 @@ const BY_USER = [{ type: "User", weight: 1 }] as const;
  */
 export const ASHBY_CATEGORIES: Readonly<Record<string, CategorySpec>> = {
   JobCreated: { targetType: "job", weight: 3, actors: BY_USER },
-  JobUpdated: { targetType: "job", weight: 8, actors: [{ type: "User", weight: 8 }, { type: "ApiUser", weight: 1 }, { type: "Support", weight: 0.3 }] },
-  JobStatusChanged: { targetType: "job", weight: 4, actors: [{ type: "User", weight: 6 }, { type: "System", weight: 1 }] },
+  JobUpdated: {
+    targetType: "job",
+    weight: 8,
+    actors: [
+      { type: "User", weight: 8 },
+      { type: "ApiUser", weight: 1 },
+      { type: "Support", weight: 0.3 },
+    ],
+  },
+  JobStatusChanged: {
+    targetType: "job",
+    weight: 4,
+    actors: [
+      { type: "User", weight: 6 },
+      { type: "System", weight: 1 },
+    ],
+  },
   JobPostingPublished: { targetType: "job_posting", weight: 2, actors: BY_USER },
   JobPostingUnpublished: { targetType: "job_posting", weight: 1, actors: BY_USER },
-  ApplicationCreated: { targetType: "application", weight: 14, actors: [{ type: "Candidate", weight: 5 }, { type: "User", weight: 3 }, { type: "ApiUser", weight: 2 }] },
-  ApplicationStageChanged: { targetType: "application", weight: 20, actors: [{ type: "User", weight: 8 }, { type: "Automation", weight: 2 }, { type: "ApiUser", weight: 1 }] },
-  ApplicationArchived: { targetType: "application", weight: 6, actors: [{ type: "User", weight: 4 }, { type: "Automation", weight: 2 }, { type: "System", weight: 0.5 }] },
-  CandidateCreated: { targetType: "candidate", weight: 8, actors: [{ type: "User", weight: 3 }, { type: "ApiUser", weight: 2 }] },
-  CandidateUpdated: { targetType: "candidate", weight: 10, actors: [{ type: "User", weight: 5 }, { type: "Candidate", weight: 2 }, { type: "Other", weight: 0.3 }] },
+  ApplicationCreated: {
+    targetType: "application",
+    weight: 14,
+    actors: [
+      { type: "Candidate", weight: 5 },
+      { type: "User", weight: 3 },
+      { type: "ApiUser", weight: 2 },
+    ],
+  },
+  ApplicationStageChanged: {
+    targetType: "application",
+    weight: 20,
+    actors: [
+      { type: "User", weight: 8 },
+      { type: "Automation", weight: 2 },
+      { type: "ApiUser", weight: 1 },
+    ],
+  },
+  ApplicationArchived: {
+    targetType: "application",
+    weight: 6,
+    actors: [
+      { type: "User", weight: 4 },
+      { type: "Automation", weight: 2 },
+      { type: "System", weight: 0.5 },
+    ],
+  },
+  CandidateCreated: {
+    targetType: "candidate",
+    weight: 8,
+    actors: [
+      { type: "User", weight: 3 },
+      { type: "ApiUser", weight: 2 },
+    ],
+  },
+  CandidateUpdated: {
+    targetType: "candidate",
+    weight: 10,
+    actors: [
+      { type: "User", weight: 5 },
+      { type: "Candidate", weight: 2 },
+      { type: "Other", weight: 0.3 },
+    ],
+  },
   CandidateMerged: { targetType: "candidate", weight: 1, actors: BY_USER },
   CandidateDeleted: { targetType: "candidate", weight: 0.5, actors: BY_USER },
   OfferCreated: { targetType: "offer", weight: 1.5, actors: BY_USER },
   OfferApproved: { targetType: "offer", weight: 1, actors: BY_USER },
-  AppUserInvited: { targetType: "app_user", weight: 1, actors: [{ type: "User", weight: 5 }, { type: "Support", weight: 0.3 }] },
+  AppUserInvited: {
+    targetType: "app_user",
+    weight: 1,
+    actors: [
+      { type: "User", weight: 5 },
+      { type: "Support", weight: 0.3 },
+    ],
+  },
   AppUserDeactivated: { targetType: "app_user", weight: 0.5, actors: BY_USER },
-  AppUserReactivated: { targetType: "app_user", weight: 0.2, actors: [{ type: "User", weight: 3 }, { type: "Operations", weight: 0.5 }] },
-  AppUserPermissionsChanged: { targetType: "app_user", weight: 0.6, actors: [{ type: "User", weight: 5 }, { type: "Support", weight: 0.5 }] },
+  AppUserReactivated: {
+    targetType: "app_user",
+    weight: 0.2,
+    actors: [
+      { type: "User", weight: 3 },
+      { type: "Operations", weight: 0.5 },
+    ],
+  },
+  AppUserPermissionsChanged: {
+    targetType: "app_user",
+    weight: 0.6,
+    actors: [
+      { type: "User", weight: 5 },
+      { type: "Support", weight: 0.5 },
+    ],
+  },
   AppUserSignedIn: { targetType: "app_user", weight: 12, actors: BY_USER },
   ApiKeyCreated: { targetType: "api_key", weight: 0.4, actors: BY_USER },
   ApiKeyRevoked: { targetType: "api_key", weight: 0.3, actors: BY_USER },
   ReportExported: { targetType: "report", weight: 1, actors: BY_USER },
 };
 
-export const ASHBY_TARGET_TYPES: readonly string[] = [...new Set(Object.values(ASHBY_CATEGORIES).map((c) => c.targetType))];
+export const ASHBY_TARGET_TYPES: readonly string[] = [
+  ...new Set(Object.values(ASHBY_CATEGORIES).map((c) => c.targetType)),
+];
 
 const CATEGORY_LIST = Object.entries(ASHBY_CATEGORIES).map(([category, spec]) => ({ category, ...spec }));
-const JOB_TITLES = ["Senior Backend Engineer", "Product Designer", "Account Executive, EMEA", "Data Scientist", "Head of Security", "Recruiting Coordinator"];
+const JOB_TITLES = [
+  "Senior Backend Engineer",
+  "Product Designer",
+  "Account Executive, EMEA",
+  "Data Scientist",
+  "Head of Security",
+  "Recruiting Coordinator",
+];
 const REPORTS = ["Pipeline by source", "Offer acceptance rate", "Time to hire by department", "EEO summary"];
 const API_KEYS = ["HRIS sync", "BI warehouse export", "Greenhouse migration"];
 const AUTOMATIONS = ["Auto-archive after 30 days", "Move to phone screen on referral", "Reject on knockout question"];
@@ -91,7 +184,9 @@ export function createAshbyRecordFactory(context: { seed: number }): RecordFacto
       }
       case "Automation": {
         const automation = rng.pick(automations);
-        return rng.chance(0.3) ? { type, id: null, name: automation.name } : { type, id: automation.id, name: automation.name };
+        return rng.chance(0.3)
+          ? { type, id: null, name: automation.name }
+          : { type, id: automation.id, name: automation.name };
       }
       case "Candidate":
         // The candidate portal: Ashby never returns the candidate's name here.
@@ -139,7 +234,10 @@ export function createAshbyRecordFactory(context: { seed: number }): RecordFacto
   function build(category: string, spec: CategorySpec, timeUs: number): AshbyAuditLogEntry {
     const actor = actorOf(rng.weighted(spec.actors).type);
     // Signing in acts on oneself.
-    const target = category === "AppUserSignedIn" && actor.id !== null ? { type: "app_user", id: actor.id, name: actor.name } : targetOf(spec.targetType);
+    const target =
+      category === "AppUserSignedIn" && actor.id !== null
+        ? { type: "app_user", id: actor.id, name: actor.name }
+        : targetOf(spec.targetType);
     return { id: rng.uuid(), createdAt: formatInstant(timeUs, ASHBY_PRECISION), category, actor, target };
   }
 

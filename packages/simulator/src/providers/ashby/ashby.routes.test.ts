@@ -25,9 +25,14 @@ describe("Ashby audit-log simulator", () => {
 
   const call = (body: unknown, init: { authorization?: string | null; contentType?: string } = {}) => {
     const headers: Record<string, string> = { "Content-Type": init.contentType ?? "application/json" };
-    const authorization = init.authorization === undefined ? basic(sim.credentials("ashby").apiKey, "") : init.authorization;
+    const authorization =
+      init.authorization === undefined ? basic(sim.credentials("ashby").apiKey, "") : init.authorization;
     if (authorization !== null) headers.Authorization = authorization;
-    return fetch(`${sim.baseUrl("ashby")}/auditLog.list`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+    return fetch(`${sim.baseUrl("ashby")}/auditLog.list`, {
+      method: "POST",
+      headers,
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
   };
   const results = async (body: unknown) => {
     const response = await call(body);
@@ -37,7 +42,9 @@ describe("Ashby audit-log simulator", () => {
     return page;
   };
 
-  async function pageAll(body: Record<string, unknown>): Promise<{ pages: AshbyPage[]; records: AshbyAuditLogEntry[] }> {
+  async function pageAll(
+    body: Record<string, unknown>,
+  ): Promise<{ pages: AshbyPage[]; records: AshbyAuditLogEntry[] }> {
     const pages: AshbyPage[] = [];
     let cursor: string | undefined;
     for (;;) {
@@ -52,7 +59,13 @@ describe("Ashby audit-log simulator", () => {
   beforeAll(async () => {
     span = recentSpan();
     fullWindow = { startDate: span.start.toISOString(), endDate: new Date(span.end.getTime() + 1).toISOString() };
-    sim = await startProviderSimulator({ providers: ["ashby"], records: { ashby: 240 }, seed: 5, ...span, rateLimit: { ashby: UNREACHABLE_LIMIT } });
+    sim = await startProviderSimulator({
+      providers: ["ashby"],
+      records: { ashby: 240 },
+      seed: 5,
+      ...span,
+      rateLimit: { ashby: UNREACHABLE_LIMIT },
+    });
   });
   afterAll(async () => {
     await sim.close();
@@ -110,13 +123,21 @@ describe("Ashby audit-log simulator", () => {
     ]) {
       const response = await call(body);
       expect(response.status, JSON.stringify(body)).toBe(200);
-      expect(await response.json()).toMatchObject({ success: false, errors: ["invalid_input"], errorInfo: { code: "invalid_input" } });
+      expect(await response.json()).toMatchObject({
+        success: false,
+        errors: ["invalid_input"],
+        errorInfo: { code: "invalid_input" },
+      });
     }
     expect((await results({ startDate: "2024-01-01T00:00:00Z", endDate: "2025-07-01T00:00:00Z" })).success).toBe(true);
   });
 
   it("refuses values outside the vocabulary and lists over 100 items with HTTP 400", async () => {
-    for (const body of [{ categories: ["NoSuchCategory"] }, { targetTypes: ["spaceship"] }, { actorIds: Array.from({ length: 101 }, (_, i) => `a${i}`) }]) {
+    for (const body of [
+      { categories: ["NoSuchCategory"] },
+      { targetTypes: ["spaceship"] },
+      { actorIds: Array.from({ length: 101 }, (_, i) => `a${i}`) },
+    ]) {
       const response = await call(body);
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ success: false, errors: ["invalid_input"] });
@@ -129,7 +150,9 @@ describe("Ashby audit-log simulator", () => {
     expect(records).toEqual(truth.filter((r) => r.target.type === "app_user" || r.category === "JobStatusChanged"));
     const someActor = truth.find((r) => r.actor.type === "User")?.actor.id ?? "";
     const byActor = await pageAll({ ...fullWindow, actorIds: [someActor], categories: ["ApplicationStageChanged"] });
-    expect(byActor.records).toEqual(truth.filter((r) => r.actor.id === someActor && r.category === "ApplicationStageChanged"));
+    expect(byActor.records).toEqual(
+      truth.filter((r) => r.actor.id === someActor && r.category === "ApplicationStageChanged"),
+    );
   });
 
   it("binds the cursor to its parameters: garbage is cursor_invalid, another window gets an empty page", async () => {
@@ -173,7 +196,11 @@ describe("Ashby audit-log simulator", () => {
   it("serves appended records in the default last-24-hours window", async () => {
     const generated = sim.append("ashby", 3);
     const drafted = sim.append("ashby", [{ category: "AppUserPermissionsChanged", actor: { type: "Support" } }]);
-    expect(drafted[0]).toMatchObject({ category: "AppUserPermissionsChanged", actor: { type: "Support", name: "Ashby Support" }, target: { type: "app_user" } });
+    expect(drafted[0]).toMatchObject({
+      category: "AppUserPermissionsChanged",
+      actor: { type: "Support", name: "Ashby Support" },
+      target: { type: "app_user" },
+    });
     const page = await results({});
     expect(page.results).toEqual([...generated, ...drafted].reverse());
   });
@@ -181,7 +208,11 @@ describe("Ashby audit-log simulator", () => {
 
 describe("Ashby rate limit", () => {
   it("answers 429 with Retry-After and rate_limit_exceeded once the key's budget is spent", async () => {
-    const sim = await startProviderSimulator({ providers: ["ashby"], records: { ashby: 5 }, rateLimit: { ashby: { requests: 2, perMs: 60_000 } } });
+    const sim = await startProviderSimulator({
+      providers: ["ashby"],
+      records: { ashby: 5 },
+      rateLimit: { ashby: { requests: 2, perMs: 60_000 } },
+    });
     try {
       const call = () =>
         fetch(`${sim.baseUrl("ashby")}/auditLog.list`, {

@@ -38,8 +38,18 @@ export function ashbyRequestId(request: SimRequest): string {
  * Ashby's failure body: the classic `errors: [code]` and the newer `errorInfo` side by side
  * (UNCONFIRMED that both coexist; a connector reading either works).
  */
-export function ashbyFailure(request: SimRequest, status: number, code: string, message: string, headers: Record<string, string> = {}): SimResponse {
-  return jsonResponse(status, { success: false, errors: [code], errorInfo: { code, message, requestId: ashbyRequestId(request) } }, headers);
+export function ashbyFailure(
+  request: SimRequest,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): SimResponse {
+  return jsonResponse(
+    status,
+    { success: false, errors: [code], errorInfo: { code, message, requestId: ashbyRequestId(request) } },
+    headers,
+  );
 }
 
 // UNCONFIRMED (third-party): missing key 401; unknown key or missing permission 403. The
@@ -47,20 +57,45 @@ export function ashbyFailure(request: SimRequest, status: number, code: string, 
 export function authenticateAshby(request: SimRequest, runtime: ProviderRuntime<"ashby">): AuthOutcome {
   const basic = parseBasicAuthorization(headerValue(request, "authorization"));
   if (!basic || basic.user === "") {
-    return { ok: false, response: ashbyFailure(request, 401, "unauthenticated", "Missing API key: send it as the username of HTTP Basic authentication") };
+    return {
+      ok: false,
+      response: ashbyFailure(
+        request,
+        401,
+        "unauthenticated",
+        "Missing API key: send it as the username of HTTP Basic authentication",
+      ),
+    };
   }
   if (secretEquals(basic.user, runtime.credentials.apiKey)) return { ok: true, principal: "api-key" };
   if (secretEquals(basic.user, runtime.credentials.forbiddenApiKey)) {
-    return { ok: false, response: ashbyFailure(request, 403, "missing_endpoint_permission", "The API key lacks the auditLogsRead permission") };
+    return {
+      ok: false,
+      response: ashbyFailure(
+        request,
+        403,
+        "missing_endpoint_permission",
+        "The API key lacks the auditLogsRead permission",
+      ),
+    };
   }
-  return { ok: false, response: ashbyFailure(request, 403, "invalid_api_key", "The API key is invalid or has been deactivated") };
+  return {
+    ok: false,
+    response: ashbyFailure(request, 403, "invalid_api_key", "The API key is invalid or has been deactivated"),
+  };
 }
 
 export function ashbyTooManyRequests(request: SimRequest, verdict: RateLimitVerdict): SimResponse {
   const seconds = retryAfterSeconds(verdict);
-  return ashbyFailure(request, 429, "rate_limit_exceeded", `Rate limit exceeded for this API key; retry in ${seconds} seconds`, {
-    "Retry-After": String(seconds),
-  });
+  return ashbyFailure(
+    request,
+    429,
+    "rate_limit_exceeded",
+    `Rate limit exceeded for this API key; retry in ${seconds} seconds`,
+    {
+      "Retry-After": String(seconds),
+    },
+  );
 }
 
 export function finalizeAshby(request: SimRequest, response: SimResponse): SimResponse {
@@ -82,7 +117,13 @@ type ListBody = z.infer<typeof ListBodySchema>;
 
 // The cursor carries the resolved window of the first page, so a paging run over a defaulted
 // ("last 24 hours") window keeps one window, and a fingerprint of the parameters it belongs to.
-const CursorSchema = z.strictObject({ v: z.literal(1), t: z.number(), s: z.number(), w: z.tuple([z.number(), z.number()]), f: z.string() });
+const CursorSchema = z.strictObject({
+  v: z.literal(1),
+  t: z.number(),
+  s: z.number(),
+  w: z.tuple([z.number(), z.number()]),
+  f: z.string(),
+});
 type Cursor = z.infer<typeof CursorSchema>;
 
 function encodeCursor(cursor: Cursor): string {
@@ -169,9 +210,11 @@ const listAuditLog: ProviderRoute<"ashby"> = {
     if (!parsed.success) return ashbyFailure(request, 200, "invalid_input", z.prettifyError(parsed.error));
     const body = parsed.data;
     const unknownType = body.targetTypes?.find((t) => !ASHBY_TARGET_TYPES.includes(t));
-    if (unknownType !== undefined) return ashbyFailure(request, 400, "invalid_input", `Unknown targetTypes value: ${unknownType}`);
+    if (unknownType !== undefined)
+      return ashbyFailure(request, 400, "invalid_input", `Unknown targetTypes value: ${unknownType}`);
     const unknownCategory = body.categories?.find((c) => !(c in ASHBY_CATEGORIES));
-    if (unknownCategory !== undefined) return ashbyFailure(request, 400, "invalid_input", `Unknown categories value: ${unknownCategory}`);
+    if (unknownCategory !== undefined)
+      return ashbyFailure(request, 400, "invalid_input", `Unknown categories value: ${unknownCategory}`);
 
     const print = fingerprint(body);
     let window: [number, number];
@@ -201,10 +244,13 @@ const listAuditLog: ProviderRoute<"ashby"> = {
       if (actorIds && (entry.actor.id === null || !actorIds.includes(entry.actor.id))) return false;
       if (targetIds && (entry.target.id === null || !targetIds.includes(entry.target.id))) return false;
       // targetTypes and categories combine with OR; both combine with the id filters by AND.
-      if (targetTypes || categories) return (targetTypes?.includes(entry.target.type) ?? false) || (categories?.includes(entry.category) ?? false);
+      if (targetTypes || categories)
+        return (targetTypes?.includes(entry.target.type) ?? false) || (categories?.includes(entry.category) ?? false);
       return true;
     };
-    const remaining = runtime.store.descending().filter((e) => (after === undefined || compareDescending(e, after) > 0) && matches(e.record));
+    const remaining = runtime.store
+      .descending()
+      .filter((e) => (after === undefined || compareDescending(e, after) > 0) && matches(e.record));
     const page = remaining.slice(0, body.limit ?? MAX_LIMIT);
     const last = page.at(-1);
     const moreDataAvailable = remaining.length > page.length;
@@ -213,7 +259,9 @@ const listAuditLog: ProviderRoute<"ashby"> = {
       success: true,
       results: page.map((e) => e.record),
       moreDataAvailable,
-      ...(moreDataAvailable && last ? { nextCursor: encodeCursor({ v: 1, t: last.timeUs, s: last.seq, w: window, f: print }) } : {}),
+      ...(moreDataAvailable && last
+        ? { nextCursor: encodeCursor({ v: 1, t: last.timeUs, s: last.seq, w: window, f: print }) }
+        : {}),
     });
   },
 };

@@ -49,7 +49,12 @@ export const bloodhoundProvider: ProviderDefinition<"bloodhound"> = {
   requiredFields: ["id", "created_at", "action", "status", "commit_id"],
   authenticate: authenticateBloodHound,
   notFound: (request) => bloodHoundError(request, 404, "resource not found"),
-  serverError: (request) => bloodHoundError(request, 500, "an internal error has occurred that is preventing the service from servicing this request"),
+  serverError: (request) =>
+    bloodHoundError(
+      request,
+      500,
+      "an internal error has occurred that is preventing the service from servicing this request",
+    ),
   tooManyRequests: bloodHoundTooManyRequests,
   rateLimitHeaders: bloodHoundRateLimitHeaders,
   preflight: bloodHoundPreflight,

@@ -74,8 +74,18 @@ const tokenFields = ({ rng, actor }: FieldContext) => ({
 
 /** The action vocabulary of `model/audit.go`, weighted like a quiet week of a BloodHound tenant. */
 export const BLOODHOUND_ACTIONS: Readonly<Record<string, ActionSpec>> = {
-  LoginAttempt: { weight: 24, rows: "pair", failureRate: 0.15, fields: ({ actor }) => ({ username: actor.principalName }) },
-  UnauthorizedAccessAttempt: { weight: 1, rows: "single", failureRate: 1, fields: ({ rng }) => ({ path: rng.pick(["/api/v2/audit", "/api/v2/bloodhound-users", "/api/v2/clear-database"]) }) },
+  LoginAttempt: {
+    weight: 24,
+    rows: "pair",
+    failureRate: 0.15,
+    fields: ({ actor }) => ({ username: actor.principalName }),
+  },
+  UnauthorizedAccessAttempt: {
+    weight: 1,
+    rows: "single",
+    failureRate: 1,
+    fields: ({ rng }) => ({ path: rng.pick(["/api/v2/audit", "/api/v2/bloodhound-users", "/api/v2/clear-database"]) }),
+  },
   AcceptEULA: { weight: 0.3, rows: "pair", failureRate: 0, fields: () => ({}) },
   CreateUser: { weight: 1, rows: "pair", failureRate: 0.05, fields: ({ rng, users }) => userFields(rng.pick(users)) },
   UpdateUser: { weight: 2, rows: "pair", failureRate: 0.05, fields: ({ rng, users }) => userFields(rng.pick(users)) },
@@ -83,36 +93,157 @@ export const BLOODHOUND_ACTIONS: Readonly<Record<string, ActionSpec>> = {
   CreateAuthToken: { weight: 2, rows: "pair", failureRate: 0.02, fields: tokenFields },
   UpdateAuthTokenExpiration: { weight: 0.4, rows: "pair", failureRate: 0, fields: tokenFields },
   DeleteAuthToken: { weight: 1.5, rows: "pair", failureRate: 0.02, fields: tokenFields },
-  DeleteAllAuthTokens: { weight: 0.05, rows: "pair", failureRate: 0, fields: ({ rng, users }) => ({ user_id: rng.pick(users).id }) },
-  CreateAuthSecret: { weight: 0.4, rows: "pair", failureRate: 0.05, fields: ({ rng, actor }) => ({ id: rng.int(1, 400), user_id: actor.id }) },
-  UpdateAuthSecret: { weight: 0.6, rows: "pair", failureRate: 0.1, fields: ({ rng, actor }) => ({ id: rng.int(1, 400), user_id: actor.id }) },
-  CreateSAMLIdentityProvider: { weight: 0.05, rows: "pair", failureRate: 0, fields: () => ({ name: "okta", display_name: "Okta" }) },
-  UpdateSAMLIdentityProvider: { weight: 0.05, rows: "pair", failureRate: 0, fields: () => ({ name: "okta", display_name: "Okta" }) },
-  CreateOIDCIdentityProvider: { weight: 0.05, rows: "pair", failureRate: 0, fields: () => ({ name: "entra", client_id: "bh-oidc-client" }) },
-  UpdateSSOIdentityProvider: { weight: 0.1, rows: "pair", failureRate: 0, fields: () => ({ name: "okta", type: "SAML" }) },
-  DeleteSSOIdentityProvider: { weight: 0.03, rows: "pair", failureRate: 0, fields: () => ({ name: "okta", type: "SAML" }) },
-  CreateAssetGroup: { weight: 0.3, rows: "pair", failureRate: 0.05, fields: ({ rng }) => ({ name: rng.pick(ASSET_GROUPS), tag: "custom", system_group: false }) },
-  UpdateAssetGroupTag: { weight: 0.8, rows: "pair", failureRate: 0.05, fields: ({ rng }) => ({ id: rng.int(1, 20), name: rng.pick(ASSET_GROUPS) }) },
-  CreateAssetGroupTagSelector: { weight: 1.5, rows: "pair", failureRate: 0.05, fields: ({ rng }) => ({ asset_group_tag_id: rng.int(1, 20), name: `selector-${rng.int(1, 99)}` }) },
-  DeleteAssetGroupTagSelector: { weight: 0.5, rows: "pair", failureRate: 0.05, fields: ({ rng }) => ({ asset_group_tag_id: rng.int(1, 20), id: rng.int(1, 300) }) },
-  AcceptRisk: { weight: 0.8, rows: "pair", failureRate: 0, fields: ({ rng }) => ({ finding: rng.pick(RISK_IDS), accepted_until: ZERO_TIME }) },
+  DeleteAllAuthTokens: {
+    weight: 0.05,
+    rows: "pair",
+    failureRate: 0,
+    fields: ({ rng, users }) => ({ user_id: rng.pick(users).id }),
+  },
+  CreateAuthSecret: {
+    weight: 0.4,
+    rows: "pair",
+    failureRate: 0.05,
+    fields: ({ rng, actor }) => ({ id: rng.int(1, 400), user_id: actor.id }),
+  },
+  UpdateAuthSecret: {
+    weight: 0.6,
+    rows: "pair",
+    failureRate: 0.1,
+    fields: ({ rng, actor }) => ({ id: rng.int(1, 400), user_id: actor.id }),
+  },
+  CreateSAMLIdentityProvider: {
+    weight: 0.05,
+    rows: "pair",
+    failureRate: 0,
+    fields: () => ({ name: "okta", display_name: "Okta" }),
+  },
+  UpdateSAMLIdentityProvider: {
+    weight: 0.05,
+    rows: "pair",
+    failureRate: 0,
+    fields: () => ({ name: "okta", display_name: "Okta" }),
+  },
+  CreateOIDCIdentityProvider: {
+    weight: 0.05,
+    rows: "pair",
+    failureRate: 0,
+    fields: () => ({ name: "entra", client_id: "bh-oidc-client" }),
+  },
+  UpdateSSOIdentityProvider: {
+    weight: 0.1,
+    rows: "pair",
+    failureRate: 0,
+    fields: () => ({ name: "okta", type: "SAML" }),
+  },
+  DeleteSSOIdentityProvider: {
+    weight: 0.03,
+    rows: "pair",
+    failureRate: 0,
+    fields: () => ({ name: "okta", type: "SAML" }),
+  },
+  CreateAssetGroup: {
+    weight: 0.3,
+    rows: "pair",
+    failureRate: 0.05,
+    fields: ({ rng }) => ({ name: rng.pick(ASSET_GROUPS), tag: "custom", system_group: false }),
+  },
+  UpdateAssetGroupTag: {
+    weight: 0.8,
+    rows: "pair",
+    failureRate: 0.05,
+    fields: ({ rng }) => ({ id: rng.int(1, 20), name: rng.pick(ASSET_GROUPS) }),
+  },
+  CreateAssetGroupTagSelector: {
+    weight: 1.5,
+    rows: "pair",
+    failureRate: 0.05,
+    fields: ({ rng }) => ({ asset_group_tag_id: rng.int(1, 20), name: `selector-${rng.int(1, 99)}` }),
+  },
+  DeleteAssetGroupTagSelector: {
+    weight: 0.5,
+    rows: "pair",
+    failureRate: 0.05,
+    fields: ({ rng }) => ({ asset_group_tag_id: rng.int(1, 20), id: rng.int(1, 300) }),
+  },
+  AcceptRisk: {
+    weight: 0.8,
+    rows: "pair",
+    failureRate: 0,
+    fields: ({ rng }) => ({ finding: rng.pick(RISK_IDS), accepted_until: ZERO_TIME }),
+  },
   UnacceptRisk: { weight: 0.3, rows: "pair", failureRate: 0, fields: ({ rng }) => ({ finding: rng.pick(RISK_IDS) }) },
-  ExportListRisks: { weight: 0.6, rows: "pair", failureRate: 0, fields: ({ rng }) => ({ finding: rng.pick(RISK_IDS), format: "csv" }) },
+  ExportListRisks: {
+    weight: 0.6,
+    rows: "pair",
+    failureRate: 0,
+    fields: ({ rng }) => ({ finding: rng.pick(RISK_IDS), format: "csv" }),
+  },
   ExportAllRisks: { weight: 0.2, rows: "pair", failureRate: 0, fields: () => ({ format: "csv" }) },
-  ExportRelationshipRisks: { weight: 0.2, rows: "pair", failureRate: 0, fields: ({ rng }) => ({ finding: rng.pick(RISK_IDS) }) },
-  DeleteBloodhoundData: { weight: 0.03, rows: "pair", failureRate: 0, fields: () => ({ deleteCollectedGraphData: true, deleteFileIngestHistory: false }) },
-  MutateGraph: { weight: 1.5, rows: "pair", failureRate: 0.1, fields: ({ rng }) => ({ query: rng.pick(["MATCH (n:User {name:'SVC_SQL@CORP.LOCAL'}) SET n.owned = true", "MATCH (n) WHERE n.objectid = 'S-1-5-21-1004' SET n.hvt = true"]) }) },
-  UpdateParameter: { weight: 0.3, rows: "pair", failureRate: 0, fields: ({ rng }) => ({ key: rng.pick(["auth.password_expiration_window", "analysis.citrix_rdp_support", "neo4j.configuration"]) }) },
-  ToggleEarlyAccessFeatureFlag: { weight: 0.1, rows: "pair", failureRate: 0, fields: ({ rng }) => ({ id: rng.int(1, 12), enabled: rng.chance(0.5) }) },
-  CreateClient: { weight: 0.3, rows: "pair", failureRate: 0, fields: ({ rng }) => ({ id: rng.uuid(), name: `sharphound-${rng.int(1, 9)}`, type: "sharphound" }) },
-  ReplaceClientToken: { weight: 0.2, rows: "pair", failureRate: 0, fields: ({ rng }) => ({ id: rng.uuid(), name: `sharphound-${rng.int(1, 9)}` }) },
+  ExportRelationshipRisks: {
+    weight: 0.2,
+    rows: "pair",
+    failureRate: 0,
+    fields: ({ rng }) => ({ finding: rng.pick(RISK_IDS) }),
+  },
+  DeleteBloodhoundData: {
+    weight: 0.03,
+    rows: "pair",
+    failureRate: 0,
+    fields: () => ({ deleteCollectedGraphData: true, deleteFileIngestHistory: false }),
+  },
+  MutateGraph: {
+    weight: 1.5,
+    rows: "pair",
+    failureRate: 0.1,
+    fields: ({ rng }) => ({
+      query: rng.pick([
+        "MATCH (n:User {name:'SVC_SQL@CORP.LOCAL'}) SET n.owned = true",
+        "MATCH (n) WHERE n.objectid = 'S-1-5-21-1004' SET n.hvt = true",
+      ]),
+    }),
+  },
+  UpdateParameter: {
+    weight: 0.3,
+    rows: "pair",
+    failureRate: 0,
+    fields: ({ rng }) => ({
+      key: rng.pick(["auth.password_expiration_window", "analysis.citrix_rdp_support", "neo4j.configuration"]),
+    }),
+  },
+  ToggleEarlyAccessFeatureFlag: {
+    weight: 0.1,
+    rows: "pair",
+    failureRate: 0,
+    fields: ({ rng }) => ({ id: rng.int(1, 12), enabled: rng.chance(0.5) }),
+  },
+  CreateClient: {
+    weight: 0.3,
+    rows: "pair",
+    failureRate: 0,
+    fields: ({ rng }) => ({ id: rng.uuid(), name: `sharphound-${rng.int(1, 9)}`, type: "sharphound" }),
+  },
+  ReplaceClientToken: {
+    weight: 0.2,
+    rows: "pair",
+    failureRate: 0,
+    fields: ({ rng }) => ({ id: rng.uuid(), name: `sharphound-${rng.int(1, 9)}` }),
+  },
   ImportSavedQueries: { weight: 0.2, rows: "pair", failureRate: 0.1, fields: ({ rng }) => ({ count: rng.int(1, 25) }) },
   ExportSavedQuery: { weight: 0.3, rows: "pair", failureRate: 0, fields: ({ rng }) => ({ id: rng.int(1, 80) }) },
-  CreateSupportUserSessionAttempt: { weight: 0.05, rows: "pair", failureRate: 0.2, fields: () => ({ reason: "support ticket 4411" }) },
+  CreateSupportUserSessionAttempt: {
+    weight: 0.05,
+    rows: "pair",
+    failureRate: 0.2,
+    fields: () => ({ reason: "support ticket 4411" }),
+  },
 };
 
 const ACTION_LIST = Object.entries(BLOODHOUND_ACTIONS).map(([action, spec]) => ({ action, ...spec }));
-const FAILURE_ERRORS = ["unique constraint was violated", "resource not found", "an internal error has occurred that is preventing the service from servicing this request"];
+const FAILURE_ERRORS = [
+  "unique constraint was violated",
+  "resource not found",
+  "an internal error has occurred that is preventing the service from servicing this request",
+];
 const GUESSED_USERNAMES = ["admin", "administrator", "bloodhound", "root", "test"];
 const ROLE_SETS = [["Administrator"], ["Power User"], ["User"], ["Read-Only"], ["Upload-Only"]];
 
@@ -140,9 +271,18 @@ export function createBloodHoundRecordFactory(context: { seed: number }): Record
    * An event's rows: `intent` at `timeUs`, its outcome a few milliseconds later (never after
    * `latestUs`); or a single row. `outcome` forces success or failure.
    */
-  function eventRows(action: string, timeUs: number, latestUs: number, options: { single?: boolean; outcome?: "success" | "failure" } = {}): Row[] {
+  function eventRows(
+    action: string,
+    timeUs: number,
+    latestUs: number,
+    options: { single?: boolean; outcome?: "success" | "failure" } = {},
+  ): Row[] {
     const spec = BLOODHOUND_ACTIONS[action] ?? { weight: 0, rows: "pair", failureRate: 0.05, fields: () => ({}) };
-    const privileged = action !== "LoginAttempt" && !action.startsWith("Export") && action !== "MutateGraph" && action !== "UnauthorizedAccessAttempt";
+    const privileged =
+      action !== "LoginAttempt" &&
+      !action.startsWith("Export") &&
+      action !== "MutateGraph" &&
+      action !== "UnauthorizedAccessAttempt";
     const actor = privileged ? rng.pick(admins) : rng.pick(users);
     const failed = options.outcome === undefined ? rng.chance(spec.failureRate) : options.outcome === "failure";
     const fields = spec.fields({ rng, actor, users });
@@ -162,12 +302,25 @@ export function createBloodHoundRecordFactory(context: { seed: number }): Record
         fields: failed ? { username, error: "invalid authentication" } : { username },
         status: failed ? "failure" : "success",
       };
-      return pairOf({ ...shared, ...nobody, created_at: "", fields: { username }, status: "intent" }, outcome, timeUs, latestUs);
+      return pairOf(
+        { ...shared, ...nobody, created_at: "", fields: { username }, status: "intent" },
+        outcome,
+        timeUs,
+        latestUs,
+      );
     }
     if (spec.rows === "single" || options.single) {
-      return [{ ...shared, ...who, created_at: formatInstant(timeUs, BLOODHOUND_PRECISION), fields, status: "failure" }];
+      return [
+        { ...shared, ...who, created_at: formatInstant(timeUs, BLOODHOUND_PRECISION), fields, status: "failure" },
+      ];
     }
-    const outcome: Row = { ...shared, ...who, created_at: "", fields: failed ? { ...fields, error: rng.pick(FAILURE_ERRORS) } : fields, status: failed ? "failure" : "success" };
+    const outcome: Row = {
+      ...shared,
+      ...who,
+      created_at: "",
+      fields: failed ? { ...fields, error: rng.pick(FAILURE_ERRORS) } : fields,
+      status: failed ? "failure" : "success",
+    };
     return pairOf({ ...shared, ...who, created_at: "", fields, status: "intent" }, outcome, timeUs, latestUs);
   }
 
@@ -201,20 +354,38 @@ export function createBloodHoundRecordFactory(context: { seed: number }): Record
     },
     fromDraft(draft, timeUs) {
       const action = typeof draft.action === "string" ? draft.action : rng.weighted(ACTION_LIST).action;
-      const asSingleRow = draft.status === "intent" || typeof draft.commit_id === "string" || BLOODHOUND_ACTIONS[action]?.rows === "single";
+      const asSingleRow =
+        draft.status === "intent" ||
+        typeof draft.commit_id === "string" ||
+        BLOODHOUND_ACTIONS[action]?.rows === "single";
       if (asSingleRow) {
         const [row] = eventRows(action, timeUs, timeUs, { single: true });
         if (!row) throw new Error(`BloodHound: no row for action ${action}`);
-        return withIds([mergeDraft({ ...row, ...actorForDraft(action, draft), status: draft.status === "intent" ? "intent" : "failure" }, draft)]);
+        return withIds([
+          mergeDraft(
+            { ...row, ...actorForDraft(action, draft), status: draft.status === "intent" ? "intent" : "failure" },
+            draft,
+          ),
+        ]);
       }
       // The draft is the outcome; its intent row comes just before it, with the same commit_id.
       const outcomeStatus = draft.status === "success" || draft.status === "failure" ? draft.status : undefined;
       const [intent, outcome] = eventRows(action, timeUs - 5 * MICROS_PER_MS, timeUs, { outcome: outcomeStatus });
       if (!intent || !outcome) throw new Error(`BloodHound: no rows for action ${action}`);
-      const outcomeRow = mergeDraft({ ...outcome, ...actorForDraft(action, draft), created_at: formatInstant(timeUs, BLOODHOUND_PRECISION) }, draft);
-      const shared = { request_id: outcomeRow.request_id, commit_id: outcomeRow.commit_id, source_ip_address: outcomeRow.source_ip_address };
+      const outcomeRow = mergeDraft(
+        { ...outcome, ...actorForDraft(action, draft), created_at: formatInstant(timeUs, BLOODHOUND_PRECISION) },
+        draft,
+      );
+      const shared = {
+        request_id: outcomeRow.request_id,
+        commit_id: outcomeRow.commit_id,
+        source_ip_address: outcomeRow.source_ip_address,
+      };
       const { error: _error, ...intentFields } = outcomeRow.fields;
-      const intentActor = action === "LoginAttempt" ? {} : { actor_id: outcomeRow.actor_id, actor_name: outcomeRow.actor_name, actor_email: outcomeRow.actor_email };
+      const intentActor =
+        action === "LoginAttempt"
+          ? {}
+          : { actor_id: outcomeRow.actor_id, actor_name: outcomeRow.actor_name, actor_email: outcomeRow.actor_email };
       return withIds([{ ...intent, ...shared, ...intentActor, action, fields: intentFields }, outcomeRow]);
     },
   };
@@ -224,7 +395,9 @@ export function createBloodHoundRecordFactory(context: { seed: number }): Record
     const username = (draft.fields as { username?: unknown } | undefined)?.username;
     if (action !== "LoginAttempt" || typeof username !== "string") return {};
     const user = users.find((u) => u.principalName === username);
-    return user ? { actor_id: user.id, actor_name: user.principalName, actor_email: user.email } : { actor_id: "", actor_name: "", actor_email: "" };
+    return user
+      ? { actor_id: user.id, actor_name: user.principalName, actor_email: user.email }
+      : { actor_id: "", actor_name: "", actor_email: "" };
   }
 }
 

@@ -23,12 +23,22 @@ const HOUR_MS = 3_600_000;
 describe("BloodHound request signature", () => {
   it("matches the HMAC-SHA256 chain's reference vectors", () => {
     const tokenKey = "TESTKEY-not-a-real-key";
-    expect(bloodHoundSignature({ tokenKey, method: "GET", requestUri: "/api/v2/audit?limit=2&after=2024-11-22T00:00:00Z", requestDate: "2024-11-22T13:28:27Z" })).toBe(
-      "gDvmqjZkEguzFwFqQJvGCBkPkjDpgFqpz1QnlcVBbbc=",
-    );
-    expect(bloodHoundSignature({ tokenKey, method: "GET", requestUri: "/api/v2/audit", requestDate: "2024-11-22T13:05:00Z" })).toBe(
-      "SU8OYTFjlfiFyehUH+dLO3C4tvNUtGOEfw7GtIi0o5Q=",
-    );
+    expect(
+      bloodHoundSignature({
+        tokenKey,
+        method: "GET",
+        requestUri: "/api/v2/audit?limit=2&after=2024-11-22T00:00:00Z",
+        requestDate: "2024-11-22T13:28:27Z",
+      }),
+    ).toBe("gDvmqjZkEguzFwFqQJvGCBkPkjDpgFqpz1QnlcVBbbc=");
+    expect(
+      bloodHoundSignature({
+        tokenKey,
+        method: "GET",
+        requestUri: "/api/v2/audit",
+        requestDate: "2024-11-22T13:05:00Z",
+      }),
+    ).toBe("SU8OYTFjlfiFyehUH+dLO3C4tvNUtGOEfw7GtIi0o5Q=");
   });
 });
 
@@ -38,7 +48,10 @@ describe("BloodHound audit-log simulator", () => {
   const url = (pathAndQuery: string) => `${sim.baseUrl("bloodhound")}${pathAndQuery}`;
   const withJwt = (pathAndQuery: string, headers: Record<string, string> = {}) =>
     fetch(url(pathAndQuery), { headers: { Authorization: `Bearer ${sim.credentials("bloodhound").jwt}`, ...headers } });
-  const signed = (pathAndQuery: string, options: { tokenKey?: string; tokenId?: string; date?: Date; requestUri?: (u: URL) => string } = {}) => {
+  const signed = (
+    pathAndQuery: string,
+    options: { tokenKey?: string; tokenId?: string; date?: Date; requestUri?: (u: URL) => string } = {},
+  ) => {
     const target = new URL(url(pathAndQuery));
     const { tokenId, tokenKey } = sim.credentials("bloodhound");
     const headers = signBloodHoundRequest({
@@ -63,7 +76,13 @@ describe("BloodHound audit-log simulator", () => {
   };
 
   beforeAll(async () => {
-    sim = await startProviderSimulator({ providers: ["bloodhound"], records: { bloodhound: 240 }, seed: 9, ...recentSpan(), rateLimit: { bloodhound: UNREACHABLE_LIMIT } });
+    sim = await startProviderSimulator({
+      providers: ["bloodhound"],
+      records: { bloodhound: 240 },
+      seed: 9,
+      ...recentSpan(),
+      rateLimit: { bloodhound: UNREACHABLE_LIMIT },
+    });
   });
   afterAll(async () => {
     await sim.close();
@@ -75,35 +94,63 @@ describe("BloodHound audit-log simulator", () => {
     expect(await failure(await fetch(url("/api/v2/audit"), { headers: { Authorization: "Bearer a b" } }), 400)).toBe(
       "Expected only two components for the Authorization header.",
     );
-    expect(await failure(await fetch(url("/api/v2/audit"), { headers: { Authorization: "Basic abc" } }), 400)).toBe("Unexpected authorization scheme: basic.");
-    expect(await failure(await fetch(url("/api/v2/audit"), { headers: { Authorization: "Bearer not.a.jwt" } }), 401)).toBe("Token Authorization failed.");
+    expect(await failure(await fetch(url("/api/v2/audit"), { headers: { Authorization: "Basic abc" } }), 400)).toBe(
+      "Unexpected authorization scheme: basic.",
+    );
+    expect(
+      await failure(await fetch(url("/api/v2/audit"), { headers: { Authorization: "Bearer not.a.jwt" } }), 401),
+    ).toBe("Token Authorization failed.");
     expect((await withJwt("/api/v2/audit?limit=1")).status).toBe(200);
   });
 
   it("accepts a correctly signed request and refuses bad keys, stale dates and malformed signing headers", async () => {
     expect((await signed("/api/v2/audit?limit=2&after=2020-01-01T00:00:00Z")).status).toBe(200);
     // A real server sees no routing prefix; a signature over the path without it is accepted too.
-    expect((await signed("/api/v2/audit?limit=2", { requestUri: (u) => u.pathname.replace(/^\/bloodhound/, "") + u.search })).status).toBe(200);
-    expect(await failure(await signed("/api/v2/audit", { tokenKey: "wrong-key" }), 401)).toMatch(/signature digest mismatch$/);
-    expect(await failure(await signed("/api/v2/audit?limit=5", { requestUri: () => "/bloodhound/api/v2/audit?limit=500" }), 401)).toMatch(/digest mismatch/);
+    expect(
+      (await signed("/api/v2/audit?limit=2", { requestUri: (u) => u.pathname.replace(/^\/bloodhound/, "") + u.search }))
+        .status,
+    ).toBe(200);
+    expect(await failure(await signed("/api/v2/audit", { tokenKey: "wrong-key" }), 401)).toMatch(
+      /signature digest mismatch$/,
+    );
+    expect(
+      await failure(
+        await signed("/api/v2/audit?limit=5", { requestUri: () => "/bloodhound/api/v2/audit?limit=500" }),
+        401,
+      ),
+    ).toMatch(/digest mismatch/);
     const stale = await failure(await signed("/api/v2/audit", { date: new Date(Date.now() - 2 * HOUR_MS) }), 401);
-    expect(stale).toMatch(/^unable to validate request signature for client: signature too far behind by \d+\.\d\d minutes\. Server time is /);
-    expect(await failure(await signed("/api/v2/audit", { date: new Date(Date.now() + 2 * HOUR_MS) }), 401)).toMatch(/too far ahead/);
+    expect(stale).toMatch(
+      /^unable to validate request signature for client: signature too far behind by \d+\.\d\d minutes\. Server time is /,
+    );
+    expect(await failure(await signed("/api/v2/audit", { date: new Date(Date.now() + 2 * HOUR_MS) }), 401)).toMatch(
+      /too far ahead/,
+    );
     expect((await signed("/api/v2/audit", { date: new Date(Date.now() - 50 * 60_000) })).status).toBe(200);
     expect(await failure(await signed("/api/v2/audit", { tokenId: "not-a-uuid" }), 400)).toBe("Token ID is malformed.");
-    expect(await failure(await signed("/api/v2/audit", { tokenId: "00000000-0000-4000-8000-000000000000" }), 401)).toMatch(/resource not found$/);
+    expect(
+      await failure(await signed("/api/v2/audit", { tokenId: "00000000-0000-4000-8000-000000000000" }), 401),
+    ).toMatch(/resource not found$/);
     const { tokenId } = sim.credentials("bloodhound");
-    const noDate = await fetch(url("/api/v2/audit"), { headers: { Authorization: `bhesignature ${tokenId}`, Signature: "AAAA" } });
+    const noDate = await fetch(url("/api/v2/audit"), {
+      headers: { Authorization: `bhesignature ${tokenId}`, Signature: "AAAA" },
+    });
     expect(await failure(noDate, 400)).toBe("unable to validate request signature for client: no request date header");
   });
 
   it("answers a user without the permission with 403 and records an UnauthorizedAccessAttempt", async () => {
     const before = sim.groundTruth("bloodhound").length;
-    const response = await fetch(url("/api/v2/audit"), { headers: { Authorization: `Bearer ${sim.credentials("bloodhound").forbiddenJwt}` } });
+    const response = await fetch(url("/api/v2/audit"), {
+      headers: { Authorization: `Bearer ${sim.credentials("bloodhound").forbiddenJwt}` },
+    });
     expect(await failure(response, 403)).toBe("not authorized");
     const truth = sim.groundTruth("bloodhound");
     expect(truth).toHaveLength(before + 1);
-    expect(truth[0]).toMatchObject({ action: "UnauthorizedAccessAttempt", status: "failure", actor_name: "readonly-analyst" });
+    expect(truth[0]).toMatchObject({
+      action: "UnauthorizedAccessAttempt",
+      status: "failure",
+      actor_name: "readonly-analyst",
+    });
   });
 
   it("pages newest first with offset (or skip) and limit through exactly the ground truth", async () => {
@@ -132,10 +179,15 @@ describe("BloodHound audit-log simulator", () => {
     expect(outcomes.length).toBeGreaterThan(50);
     for (const outcome of outcomes) {
       const intent = intents.get(outcome.commit_id);
-      expect(intent, `intent of ${outcome.id}`).toMatchObject({ action: outcome.action, request_id: outcome.request_id });
+      expect(intent, `intent of ${outcome.id}`).toMatchObject({
+        action: outcome.action,
+        request_id: outcome.request_id,
+      });
       expect(intent?.id).toBeLessThan(outcome.id);
     }
-    expect(rows.some((r) => r.action === "LoginAttempt" && r.status === "failure" && typeof r.fields.error === "string")).toBe(true);
+    expect(
+      rows.some((r) => r.action === "LoginAttempt" && r.status === "failure" && typeof r.fields.error === "string"),
+    ).toBe(true);
   });
 
   it("windows with inclusive before and after, and counts ignoring the window", async () => {
@@ -147,18 +199,33 @@ describe("BloodHound audit-log simulator", () => {
     expect(exact.count).toBe(truth.length);
     const older = truth[120]?.created_at ?? "";
     const span = await page(await withJwt(`/api/v2/audit?after=${older}&before=${instant}`));
-    const inSpan = (r: BloodHoundAuditLog) => Date.parse(r.created_at) >= Date.parse(older) && Date.parse(r.created_at) <= Date.parse(instant);
+    const inSpan = (r: BloodHoundAuditLog) =>
+      Date.parse(r.created_at) >= Date.parse(older) && Date.parse(r.created_at) <= Date.parse(instant);
     expect(span.data.logs.map((r) => r.id)).toEqual(truth.filter(inSpan).map((r) => r.id));
-    expect(await failure(await withJwt("/api/v2/audit?before=yesterday"), 400)).toMatch(/^query parameter "before" is malformed/);
+    expect(await failure(await withJwt("/api/v2/audit?before=yesterday"), 400)).toMatch(
+      /^query parameter "before" is malformed/,
+    );
   });
 
   it("validates limit, filters and sort_by the way the handler does", async () => {
-    expect(await failure(await withJwt("/api/v2/audit?limit=-1"), 400)).toMatch(/^query parameter "limit" is malformed/);
-    expect(await failure(await withJwt("/api/v2/audit?limit=ten"), 400)).toMatch(/^query parameter "limit" is malformed/);
-    expect(await failure(await withJwt("/api/v2/audit?action=~eq:Login"), 400)).toBe("the specified filter predicate is not supported for this column: action ~eq");
-    expect(await failure(await withJwt("/api/v2/audit?fields=eq:x"), 400)).toBe("the specified column cannot be filtered: fields");
-    expect(await failure(await withJwt("/api/v2/audit?action=zz:LoginAttempt"), 400)).toBe("there are errors in the query parameter filters specified");
-    expect(await failure(await withJwt("/api/v2/audit?sort_by=fields"), 400)).toBe("column format does not support sorting");
+    expect(await failure(await withJwt("/api/v2/audit?limit=-1"), 400)).toMatch(
+      /^query parameter "limit" is malformed/,
+    );
+    expect(await failure(await withJwt("/api/v2/audit?limit=ten"), 400)).toMatch(
+      /^query parameter "limit" is malformed/,
+    );
+    expect(await failure(await withJwt("/api/v2/audit?action=~eq:Login"), 400)).toBe(
+      "the specified filter predicate is not supported for this column: action ~eq",
+    );
+    expect(await failure(await withJwt("/api/v2/audit?fields=eq:x"), 400)).toBe(
+      "the specified column cannot be filtered: fields",
+    );
+    expect(await failure(await withJwt("/api/v2/audit?action=zz:LoginAttempt"), 400)).toBe(
+      "there are errors in the query parameter filters specified",
+    );
+    expect(await failure(await withJwt("/api/v2/audit?sort_by=fields"), 400)).toBe(
+      "column format does not support sorting",
+    );
 
     const truth = sim.groundTruth("bloodhound");
     const failedLogins = await page(await withJwt("/api/v2/audit?action=eq:LoginAttempt&status=eq:failure"));
@@ -181,15 +248,24 @@ describe("BloodHound audit-log simulator", () => {
       [...rows].sort((a, b) => time(b) - time(a) || micros(b) - micros(a) || direction * (a.id - b.id));
     const after = truth[180]?.created_at ?? "";
     const before = truth[20]?.created_at ?? "";
-    const inWindow = truth.filter((r) => time(r) >= time({ created_at: after } as BloodHoundAuditLog) && time(r) <= time({ created_at: before } as BloodHoundAuditLog));
-    for (const [sortBy, direction, filter] of [["id", 1, ""], ["-id", -1, ""], ["id", 1, "&status=eq:success"]] as const) {
+    const inWindow = truth.filter(
+      (r) =>
+        time(r) >= time({ created_at: after } as BloodHoundAuditLog) &&
+        time(r) <= time({ created_at: before } as BloodHoundAuditLog),
+    );
+    for (const [sortBy, direction, filter] of [
+      ["id", 1, ""],
+      ["-id", -1, ""],
+      ["id", 1, "&status=eq:success"],
+    ] as const) {
       const rows = filter === "" ? inWindow : inWindow.filter((r) => r.status === "success");
       const query = `/api/v2/audit?after=${after}&before=${before}&sort_by=${sortBy}${filter}`;
       const whole = await page(await withJwt(`${query}&limit=0`));
       expect(whole.data.logs.map((r) => r.id)).toEqual(expected(rows, direction).map((r) => r.id));
       const paged: BloodHoundAuditLog[] = [];
       // Pages of 7 end inside runs of equal timestamps.
-      for (let offset = 0; offset <= rows.length; offset += 7) paged.push(...(await page(await withJwt(`${query}&limit=7&offset=${offset}`))).data.logs);
+      for (let offset = 0; offset <= rows.length; offset += 7)
+        paged.push(...(await page(await withJwt(`${query}&limit=7&offset=${offset}`))).data.logs);
       expect(paged).toEqual(whole.data.logs);
     }
     expect(new Set(inWindow.map((r) => r.created_at)).size).toBeLessThan(inWindow.length);
@@ -224,11 +300,22 @@ describe("BloodHound audit-log simulator", () => {
   });
 
   it("appends a drafted failed login as an intent row plus its failure, served first", async () => {
-    const added = sim.append("bloodhound", [{ action: "LoginAttempt", status: "failure", fields: { username: "administrator" } }]);
+    const added = sim.append("bloodhound", [
+      { action: "LoginAttempt", status: "failure", fields: { username: "administrator" } },
+    ]);
     expect(added).toHaveLength(2);
     const [intent, outcome] = added;
-    expect(intent).toMatchObject({ status: "intent", action: "LoginAttempt", fields: { username: "administrator" }, actor_id: "" });
-    expect(outcome).toMatchObject({ status: "failure", fields: { username: "administrator", error: expect.any(String) }, commit_id: intent?.commit_id });
+    expect(intent).toMatchObject({
+      status: "intent",
+      action: "LoginAttempt",
+      fields: { username: "administrator" },
+      actor_id: "",
+    });
+    expect(outcome).toMatchObject({
+      status: "failure",
+      fields: { username: "administrator", error: expect.any(String) },
+      commit_id: intent?.commit_id,
+    });
     const generated = sim.append("bloodhound", 4);
     const top = await page(await withJwt("/api/v2/audit?limit=6"));
     expect(top.data.logs).toEqual([...added, ...generated].reverse());
@@ -237,16 +324,27 @@ describe("BloodHound audit-log simulator", () => {
 
 describe("BloodHound rate limit", () => {
   it("answers tollbooth's 429 in the error wrapper once the per-address budget is spent", async () => {
-    const sim = await startProviderSimulator({ providers: ["bloodhound"], records: { bloodhound: 6 }, rateLimit: { bloodhound: { requests: 2, perMs: 60_000 } } });
+    const sim = await startProviderSimulator({
+      providers: ["bloodhound"],
+      records: { bloodhound: 6 },
+      rateLimit: { bloodhound: { requests: 2, perMs: 60_000 } },
+    });
     try {
-      const call = () => fetch(`${sim.baseUrl("bloodhound")}/api/v2/audit`, { headers: { Authorization: `Bearer ${sim.credentials("bloodhound").jwt}` } });
+      const call = () =>
+        fetch(`${sim.baseUrl("bloodhound")}/api/v2/audit`, {
+          headers: { Authorization: `Bearer ${sim.credentials("bloodhound").jwt}` },
+        });
       expect((await call()).status).toBe(200);
       expect((await call()).status).toBe(200);
       const refused = await call();
       expect(refused.status).toBe(429);
       expect(refused.headers.get("x-rate-limit-duration")).toBe("1");
       expect(Number(refused.headers.get("x-rate-limit-limit"))).toBeCloseTo(2 / 60, 2);
-      expect(await refused.json()).toMatchObject({ http_status: 429, request_id: "", errors: [{ context: "middleware", message: "You have reached maximum request limit." }] });
+      expect(await refused.json()).toMatchObject({
+        http_status: 429,
+        request_id: "",
+        errors: [{ context: "middleware", message: "You have reached maximum request limit." }],
+      });
     } finally {
       await sim.close();
     }

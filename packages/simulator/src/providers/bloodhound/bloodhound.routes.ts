@@ -1,6 +1,20 @@
 import type { AuthOutcome, ProviderRoute, ProviderRuntime } from "../provider.types.js";
-import { headerValue, jsonResponse, secretEquals, withHeaders, type SimRequest, type SimResponse } from "../shared/http-kit.js";
-import { MICROS_PER_HOUR, MICROS_PER_MS, MICROS_PER_MINUTE, formatInstant, parseIsoLenientUs, parseRfc3339Us } from "../shared/instant.js";
+import {
+  headerValue,
+  jsonResponse,
+  secretEquals,
+  withHeaders,
+  type SimRequest,
+  type SimResponse,
+} from "../shared/http-kit.js";
+import {
+  MICROS_PER_HOUR,
+  MICROS_PER_MS,
+  MICROS_PER_MINUTE,
+  formatInstant,
+  parseIsoLenientUs,
+  parseRfc3339Us,
+} from "../shared/instant.js";
 import type { RateLimitVerdict } from "../shared/rate-limiter.js";
 import type { StoredEntry } from "../shared/record-store.js";
 import type { BloodHoundAuditLog } from "./bloodhound.records.js";
@@ -20,12 +34,26 @@ export const BLOODHOUND_FORBIDDEN_USER = {
 } as const;
 
 /** BloodHound's V2 error wrapper (`api.ErrorWrapper`). */
-export function bloodHoundError(request: SimRequest, status: number, message: string, context = "", requestId = request.requestId): SimResponse {
-  return jsonResponse(status, { http_status: status, timestamp: new Date().toISOString(), request_id: requestId, errors: [{ context, message }] });
+export function bloodHoundError(
+  request: SimRequest,
+  status: number,
+  message: string,
+  context = "",
+  requestId = request.requestId,
+): SimResponse {
+  return jsonResponse(status, {
+    http_status: status,
+    timestamp: new Date().toISOString(),
+    request_id: requestId,
+    errors: [{ context, message }],
+  });
 }
 
 function signatureFailure(request: SimRequest, status: number, reason: string): AuthOutcome {
-  return { ok: false, response: bloodHoundError(request, status, `unable to validate request signature for client: ${reason}`) };
+  return {
+    ok: false,
+    response: bloodHoundError(request, status, `unable to validate request signature for client: ${reason}`),
+  };
 }
 
 const goTime = (us: number) => formatInstant(us - (us % 1_000_000), "s");
@@ -36,14 +64,19 @@ function validateSignature(request: SimRequest, runtime: ProviderRuntime<"bloodh
   if (!requestDate) return signatureFailure(request, 400, "no request date header");
   const clientUs = parseRfc3339Us(requestDate);
   if (clientUs === undefined) {
-    return signatureFailure(request, 400, `malformed request date: malformed request date: parsing time "${requestDate}" as "2006-01-02T15:04:05Z07:00": cannot parse`);
+    return signatureFailure(
+      request,
+      400,
+      `malformed request date: malformed request date: parsing time "${requestDate}" as "2006-01-02T15:04:05Z07:00": cannot parse`,
+    );
   }
   const signature = headerValue(request, "signature");
   if (!signature) return signatureFailure(request, 400, "no signature header");
   if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(signature)) {
     return signatureFailure(request, 400, "malformed signature header: illegal base64 data at input byte 0");
   }
-  if (tokenId.toLowerCase() !== runtime.credentials.tokenId.toLowerCase()) return signatureFailure(request, 401, "resource not found");
+  if (tokenId.toLowerCase() !== runtime.credentials.tokenId.toLowerCase())
+    return signatureFailure(request, 401, "resource not found");
   const serverUs = request.receivedAtMs * MICROS_PER_MS;
   const skew = Math.abs(serverUs - clientUs) - MAX_CLOCK_SKEW_US;
   if (skew > 0) {
@@ -57,9 +90,16 @@ function validateSignature(request: SimRequest, runtime: ProviderRuntime<"bloodh
   // The server signs request.RequestURI: the raw path and query as sent. A real server has no
   // routing prefix, so a signature over the path without the simulator's `/bloodhound` is accepted too.
   const expected = [request.rawTarget, request.target].map((requestUri) =>
-    bloodHoundSignature({ tokenKey: runtime.credentials.tokenKey, method: request.method, requestUri, requestDate, body: request.body }),
+    bloodHoundSignature({
+      tokenKey: runtime.credentials.tokenKey,
+      method: request.method,
+      requestUri,
+      requestDate,
+      body: request.body,
+    }),
   );
-  if (!expected.some((digest) => secretEquals(signature, digest))) return signatureFailure(request, 401, "digest validation failed: signature digest mismatch");
+  if (!expected.some((digest) => secretEquals(signature, digest)))
+    return signatureFailure(request, 401, "digest validation failed: signature digest mismatch");
   return { ok: true, principal: `token:${tokenId}` };
 }
 
@@ -68,7 +108,11 @@ export function authenticateBloodHound(request: SimRequest, runtime: ProviderRun
   const header = headerValue(request, "authorization") ?? "";
   if (header === "") return { ok: false, response: bloodHoundError(request, 401, "not authenticated") };
   const parts = header.split(" ");
-  if (parts.length !== 2) return { ok: false, response: bloodHoundError(request, 400, "Expected only two components for the Authorization header.") };
+  if (parts.length !== 2)
+    return {
+      ok: false,
+      response: bloodHoundError(request, 400, "Expected only two components for the Authorization header."),
+    };
   const scheme = (parts[0] ?? "").toLowerCase();
   const parameter = parts[1] ?? "";
   if (scheme === "bhesignature") {
@@ -77,7 +121,8 @@ export function authenticateBloodHound(request: SimRequest, runtime: ProviderRun
   }
   if (scheme === "bearer") {
     if (secretEquals(parameter, runtime.credentials.jwt)) return { ok: true, principal: "jwt" };
-    if (!secretEquals(parameter, runtime.credentials.forbiddenJwt)) return { ok: false, response: bloodHoundError(request, 401, "Token Authorization failed.") };
+    if (!secretEquals(parameter, runtime.credentials.forbiddenJwt))
+      return { ok: false, response: bloodHoundError(request, 401, "Token Authorization failed.") };
     // UNCONFIRMED: the row's exact fields; we record the refused path.
     runtime.appendDrafts([
       {
@@ -112,7 +157,13 @@ export const bloodHoundRateLimitHeaders = tollboothHeaders;
  * announces the rate (`X-Rate-Limit-Limit` per `X-Rate-Limit-Duration` seconds).
  */
 export function bloodHoundTooManyRequests(request: SimRequest, verdict: RateLimitVerdict): SimResponse {
-  const response = bloodHoundError(request, 429, "You have reached maximum request limit.", "middleware", headerValue(request, "requestid") ?? "");
+  const response = bloodHoundError(
+    request,
+    429,
+    "You have reached maximum request limit.",
+    "middleware",
+    headerValue(request, "requestid") ?? "",
+  );
   return withHeaders(response, tollboothHeaders(verdict, request));
 }
 
@@ -133,7 +184,9 @@ function preferredWait(request: SimRequest): number | string {
 /** The `Prefer: wait=N` check of ContextMiddleware, which runs before anything else. */
 export function bloodHoundPreflight(request: SimRequest): SimResponse | undefined {
   const wait = preferredWait(request);
-  return typeof wait === "string" ? bloodHoundError(request, 400, `Prefer header has an invalid value: ${wait}`) : undefined;
+  return typeof wait === "string"
+    ? bloodHoundError(request, 400, `Prefer header has an invalid value: ${wait}`)
+    : undefined;
 }
 
 export function finalizeBloodHound(request: SimRequest, response: SimResponse): SimResponse {
@@ -187,14 +240,25 @@ function parseFilters(request: SimRequest): Predicate[] | SimResponse {
     if (!match) continue;
     const predicate = match[1] ?? "";
     const value = match[2] ?? "";
-    if (!KNOWN_PREDICATES.includes(predicate)) return bloodHoundError(request, 400, "there are errors in the query parameter filters specified");
+    if (!KNOWN_PREDICATES.includes(predicate))
+      return bloodHoundError(request, 400, "there are errors in the query parameter filters specified");
     const allowed = FILTERABLE[column];
     if (!allowed) return bloodHoundError(request, 400, `the specified column cannot be filtered: ${column}`);
     if (!allowed.includes(predicate)) {
-      return bloodHoundError(request, 400, `the specified filter predicate is not supported for this column: ${column} ${predicate}`);
+      return bloodHoundError(
+        request,
+        400,
+        `the specified filter predicate is not supported for this column: ${column} ${predicate}`,
+      );
     }
     const operand: number | string | undefined =
-      column === "id" ? (/^-?\d+$/.test(value) ? Number(value) : undefined) : column === "created_at" ? parseIsoLenientUs(value) : value;
+      column === "id"
+        ? /^-?\d+$/.test(value)
+          ? Number(value)
+          : undefined
+        : column === "created_at"
+          ? parseIsoLenientUs(value)
+          : value;
     if (operand === undefined) {
       predicates.push(() => false);
       continue;
@@ -249,7 +313,12 @@ function parseOffset(request: SimRequest): number | SimResponse {
 function parseLimit(request: SimRequest): number | SimResponse {
   const raw = request.query.get("limit");
   if (raw === null || raw === "") return DEFAULT_LIMIT;
-  if (!/^[+-]?\d+$/.test(raw)) return malformed(request, "limit", `error converting limit value ${raw} to int: strconv.Atoi: parsing "${raw}": invalid syntax`);
+  if (!/^[+-]?\d+$/.test(raw))
+    return malformed(
+      request,
+      "limit",
+      `error converting limit value ${raw} to int: strconv.Atoi: parsing "${raw}": invalid syntax`,
+    );
   const limit = Number(raw);
   if (limit < 0) return malformed(request, "limit", `invalid limit: ${raw}`);
   return limit;
@@ -262,7 +331,8 @@ function parseTime(request: SimRequest, name: "before" | "after", fallbackUs: nu
   return us ?? malformed(request, name, `parsing time "${raw}" as "2006-01-02T15:04:05.999999999Z07:00": cannot parse`);
 }
 
-const isResponse = (value: unknown): value is SimResponse => typeof value === "object" && value !== null && "status" in value && "body" in value;
+const isResponse = (value: unknown): value is SimResponse =>
+  typeof value === "object" && value !== null && "status" in value && "body" in value;
 
 const listAuditLogs: ProviderRoute<"bloodhound"> = {
   method: "GET",
@@ -294,7 +364,9 @@ const listAuditLogs: ProviderRoute<"bloodhound"> = {
     const { from, to } = runtime.store.indexRange(after, before);
     const matching = filters.length === 0 ? undefined : stored.slice(from, to).filter(passes).reverse();
     const total = matching ? matching.length : to - from;
-    const at = matching ? (k: number) => matching[k] as StoredEntry<Row> : (k: number) => stored[to - 1 - k] as StoredEntry<Row>;
+    const at = matching
+      ? (k: number) => matching[k] as StoredEntry<Row>
+      : (k: number) => stored[to - 1 - k] as StoredEntry<Row>;
     // A limit of 0 adds no LIMIT clause (UNCONFIRMED: gorm's paginate scope skips zero).
     const first = Math.min(offset, total);
     const end = limit === 0 ? total : Math.min(total, offset + limit);

@@ -6,8 +6,16 @@ import { createHmac } from "node:crypto";
  * first 13 characters of RequestDate (`YYYY-MM-DDTHH`, in the offset the client wrote), (3) over
  * the body (run even when it is empty). Standard base64 with padding.
  */
-export function bloodHoundSignature(input: { tokenKey: string; method: string; requestUri: string; requestDate: string; body?: Buffer | string }): string {
-  const operation = createHmac("sha256", Buffer.from(input.tokenKey, "utf8")).update(input.method + input.requestUri).digest();
+export function bloodHoundSignature(input: {
+  tokenKey: string;
+  method: string;
+  requestUri: string;
+  requestDate: string;
+  body?: Buffer | string;
+}): string {
+  const operation = createHmac("sha256", Buffer.from(input.tokenKey, "utf8"))
+    .update(input.method + input.requestUri)
+    .digest();
   const date = createHmac("sha256", operation).update(input.requestDate.slice(0, 13)).digest();
   return createHmac("sha256", date)
     .update(input.body ?? "")

@@ -2,7 +2,13 @@ import { z } from "zod";
 import type { ProviderDefinition } from "../provider.types.js";
 import { isRecordList } from "../shared/http-kit.js";
 import { logfireRecordKit } from "./logfire.records.js";
-import { authenticateLogfire, logfireDetail, logfireRoutes, logfireServerError, logfireTooManyRequests } from "./logfire.routes.js";
+import {
+  authenticateLogfire,
+  logfireDetail,
+  logfireRoutes,
+  logfireServerError,
+  logfireTooManyRequests,
+} from "./logfire.routes.js";
 
 export const LogfireCredentialsSchema = z.strictObject({
   /** An organization API key with the audit-log scope: `Authorization: Bearer <apiKey>`. */
@@ -38,6 +44,8 @@ export const logfireProvider: ProviderDefinition<"logfire"> = {
   tooManyRequests: logfireTooManyRequests,
   recordsInBody: (body) => {
     if (isRecordList(body)) return body;
-    return typeof body === "object" && body !== null && !Array.isArray(body) ? [body as Record<string, unknown>] : undefined;
+    return typeof body === "object" && body !== null && !Array.isArray(body)
+      ? [body as Record<string, unknown>]
+      : undefined;
   },
 };

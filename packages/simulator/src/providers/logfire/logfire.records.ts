@@ -37,15 +37,67 @@ export type LogfireAuditLogDetail = z.infer<typeof LogfireAuditLogDetailSchema>;
 export const LOGFIRE_PRECISION: InstantPrecision = "us-python";
 
 /** Documented: projects, read_tokens, write_tokens. The rest are UNCONFIRMED table-like names. */
-const RESOURCES: readonly { type: string; projectScoped: boolean; weight: number; updatable: readonly { path: string; values: readonly unknown[] }[] }[] = [
-  { type: "projects", projectScoped: true, weight: 3, updatable: [{ path: "/project_name", values: ["checkout-api-old", "sandbox"] }, { path: "/description", values: [null, "Main API"] }, { path: "/visibility", values: ["private", "public"] }] },
-  { type: "read_tokens", projectScoped: true, weight: 3, updatable: [{ path: "/description", values: ["grafana", null] }] },
-  { type: "write_tokens", projectScoped: true, weight: 4, updatable: [{ path: "/description", values: ["prod ingest", null] }] },
-  { type: "api_keys", projectScoped: false, weight: 1, updatable: [{ path: "/scopes", values: [["project:read"], ["organizations:auditlog"]] }] },
-  { type: "organization_members", projectScoped: false, weight: 2, updatable: [{ path: "/role", values: ["member", "guest"] }] },
-  { type: "alerts", projectScoped: true, weight: 4, updatable: [{ path: "/query", values: ["level >= error", "duration > 2s"] }, { path: "/active", values: [true, false] }] },
-  { type: "dashboards", projectScoped: true, weight: 3, updatable: [{ path: "/name", values: ["Latency", "Errors by service"] }] },
-  { type: "channels", projectScoped: false, weight: 1, updatable: [{ path: "/url", values: ["https://hooks.slack.example/T000/B000"] }] },
+const RESOURCES: readonly {
+  type: string;
+  projectScoped: boolean;
+  weight: number;
+  updatable: readonly { path: string; values: readonly unknown[] }[];
+}[] = [
+  {
+    type: "projects",
+    projectScoped: true,
+    weight: 3,
+    updatable: [
+      { path: "/project_name", values: ["checkout-api-old", "sandbox"] },
+      { path: "/description", values: [null, "Main API"] },
+      { path: "/visibility", values: ["private", "public"] },
+    ],
+  },
+  {
+    type: "read_tokens",
+    projectScoped: true,
+    weight: 3,
+    updatable: [{ path: "/description", values: ["grafana", null] }],
+  },
+  {
+    type: "write_tokens",
+    projectScoped: true,
+    weight: 4,
+    updatable: [{ path: "/description", values: ["prod ingest", null] }],
+  },
+  {
+    type: "api_keys",
+    projectScoped: false,
+    weight: 1,
+    updatable: [{ path: "/scopes", values: [["project:read"], ["organizations:auditlog"]] }],
+  },
+  {
+    type: "organization_members",
+    projectScoped: false,
+    weight: 2,
+    updatable: [{ path: "/role", values: ["member", "guest"] }],
+  },
+  {
+    type: "alerts",
+    projectScoped: true,
+    weight: 4,
+    updatable: [
+      { path: "/query", values: ["level >= error", "duration > 2s"] },
+      { path: "/active", values: [true, false] },
+    ],
+  },
+  {
+    type: "dashboards",
+    projectScoped: true,
+    weight: 3,
+    updatable: [{ path: "/name", values: ["Latency", "Errors by service"] }],
+  },
+  {
+    type: "channels",
+    projectScoped: false,
+    weight: 1,
+    updatable: [{ path: "/url", values: ["https://hooks.slack.example/T000/B000"] }],
+  },
 ];
 const PROJECTS = ["checkout-api", "fastapi-example", "web-frontend", "ml-pipeline", "billing-worker"];
 const ACTION_WEIGHTS: readonly { action: LogfireAction; weight: number }[] = [
@@ -88,14 +140,17 @@ export function createLogfireRecordFactory(context: { seed: number }): RecordFac
       project_name: resource.projectScoped ? rng.pick(PROJECTS) : null,
       resource_type: resource.type,
       record_id: rng.uuid(),
-      downgrade_patches: action === "UPDATE" ? [{ op: "replace", path: field.path, value: rng.pick(field.values) }] : null,
+      downgrade_patches:
+        action === "UPDATE" ? [{ op: "replace", path: field.path, value: rng.pick(field.values) }] : null,
       metadata: null,
     };
   }
 
   return {
     generate(count, startUs, endUs) {
-      return randomSortedTimes(rng, count, startUs, endUs, LOGFIRE_PRECISION).map((timeUs) => build(rng.weighted(ACTION_WEIGHTS).action, timeUs));
+      return randomSortedTimes(rng, count, startUs, endUs, LOGFIRE_PRECISION).map((timeUs) =>
+        build(rng.weighted(ACTION_WEIGHTS).action, timeUs),
+      );
     },
     fromDraft(draft, timeUs) {
       const action = LOGFIRE_ACTIONS.find((a) => a === draft.action) ?? rng.weighted(ACTION_WEIGHTS).action;

@@ -26,7 +26,13 @@ describe("Logfire audit-log simulator", () => {
     span = recentSpan();
     from = seconds(span.start.getTime() - 1_000);
     to = seconds(span.end.getTime() + 1_000);
-    sim = await startProviderSimulator({ providers: ["logfire"], records: { logfire: 200 }, seed: 3, ...span, rateLimit: { logfire: UNREACHABLE_LIMIT } });
+    sim = await startProviderSimulator({
+      providers: ["logfire"],
+      records: { logfire: 200 },
+      seed: 3,
+      ...span,
+      rateLimit: { logfire: UNREACHABLE_LIMIT },
+    });
   });
   afterAll(async () => {
     await sim.close();
@@ -60,14 +66,18 @@ describe("Logfire audit-log simulator", () => {
     const boundary = seconds(span.start.getTime() + DAY_MS);
     const [planted] = sim.append("logfire", [{ created_at: boundary, action: "DELETE", resource_type: "projects" }]);
     expect(planted?.created_at).toBe(boundary);
-    expect((await list(`start_time=${boundary}&end_time=${seconds(Date.parse(boundary) + 1_000)}`)).map((r) => r.id)).toContain(planted?.id);
+    expect(
+      (await list(`start_time=${boundary}&end_time=${seconds(Date.parse(boundary) + 1_000)}`)).map((r) => r.id),
+    ).toContain(planted?.id);
     expect((await list(`start_time=${from}&end_time=${boundary}`)).map((r) => r.id)).not.toContain(planted?.id);
   });
 
   it("requires start_time (422) and caps the window at 90 days (400)", async () => {
     const missing = await get("/v1/audit-logs/");
     expect(missing.status).toBe(422);
-    expect(await missing.json()).toEqual({ detail: [{ type: "missing", loc: ["query", "start_time"], msg: "Field required", input: null }] });
+    expect(await missing.json()).toEqual({
+      detail: [{ type: "missing", loc: ["query", "start_time"], msg: "Field required", input: null }],
+    });
     const garbled = await get("/v1/audit-logs/?start_time=last-week&action=EXPORT");
     expect(garbled.status).toBe(422);
     expect(((await garbled.json()) as { detail: { loc: string[] }[] }).detail.map((d) => d.loc)).toEqual([
@@ -77,7 +87,9 @@ describe("Logfire audit-log simulator", () => {
     const tooWide = await get("/v1/audit-logs/?start_time=2025-01-01T00:00:00Z&end_time=2025-04-01T00:00:01Z");
     expect(tooWide.status).toBe(400);
     expect(((await tooWide.json()) as { detail: string }).detail).toMatch(/90 days/);
-    expect((await get("/v1/audit-logs/?start_time=2025-01-01T00:00:00Z&end_time=2025-04-01T00:00:00Z")).status).toBe(200);
+    expect((await get("/v1/audit-logs/?start_time=2025-01-01T00:00:00Z&end_time=2025-04-01T00:00:00Z")).status).toBe(
+      200,
+    );
     expect((await get(`/v1/audit-logs/?start_time=${to}&end_time=${from}`)).status).toBe(400);
   });
 
@@ -118,14 +130,23 @@ describe("Logfire audit-log simulator", () => {
     expect(sim.requestLog.at(-1)?.fault).toBe("slow");
     sim.setFaults({ rate: 1, kinds: ["malformed"] });
     for (let i = 0; i < 4; i++) {
-      expect(looksIntact(await (await get(query)).text(), (b) => b as Record<string, unknown>[], logfireProvider.requiredFields)).toBe(false);
+      expect(
+        looksIntact(
+          await (await get(query)).text(),
+          (b) => b as Record<string, unknown>[],
+          logfireProvider.requiredFields,
+        ),
+      ).toBe(false);
     }
     sim.setFaults(undefined);
     expect(sim.groundTruth("logfire")).toEqual(before);
   });
 
   it("serves appended records in a window ending now", async () => {
-    const added = [...sim.append("logfire", 2), ...sim.append("logfire", [{ action: "INSERT", resource_type: "write_tokens", user_name: "mallory" }])];
+    const added = [
+      ...sim.append("logfire", 2),
+      ...sim.append("logfire", [{ action: "INSERT", resource_type: "write_tokens", user_name: "mallory" }]),
+    ];
     expect(added[2]).toMatchObject({ action: "INSERT", resource_type: "write_tokens", user_name: "mallory" });
     const rows = await list(`start_time=${seconds(span.end.getTime())}`);
     expect(rows).toEqual([...added].reverse());
@@ -134,7 +155,11 @@ describe("Logfire audit-log simulator", () => {
 
 describe("Logfire rate limit", () => {
   it("answers 429 with Retry-After once the budget is spent", async () => {
-    const sim = await startProviderSimulator({ providers: ["logfire"], records: { logfire: 5 }, rateLimit: { logfire: { requests: 2, perMs: 60_000 } } });
+    const sim = await startProviderSimulator({
+      providers: ["logfire"],
+      records: { logfire: 5 },
+      rateLimit: { logfire: { requests: 2, perMs: 60_000 } },
+    });
     try {
       const call = () =>
         fetch(`${sim.baseUrl("logfire")}/v1/audit-logs/?start_time=${seconds(Date.now() - DAY_MS)}`, {

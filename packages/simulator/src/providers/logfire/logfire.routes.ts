@@ -24,13 +24,16 @@ export function logfireDetail(status: number, detail: unknown, headers: Record<s
 // 403 is for a key without access to the organization.
 export function authenticateLogfire(request: SimRequest, runtime: ProviderRuntime<"logfire">): AuthOutcome {
   const token = parseBearerAuthorization(headerValue(request, "authorization"));
-  if (token !== undefined && secretEquals(token, runtime.credentials.apiKey)) return { ok: true, principal: "org-api-key" };
+  if (token !== undefined && secretEquals(token, runtime.credentials.apiKey))
+    return { ok: true, principal: "org-api-key" };
   if (token !== undefined && secretEquals(token, runtime.credentials.forbiddenApiKey)) {
     return { ok: false, response: logfireDetail(403, "The token does not have access to this organization.") };
   }
   return {
     ok: false,
-    response: logfireDetail(401, token === undefined ? "Not authenticated" : "Invalid API key", { "WWW-Authenticate": "Bearer" }),
+    response: logfireDetail(401, token === undefined ? "Not authenticated" : "Invalid API key", {
+      "WWW-Authenticate": "Bearer",
+    }),
   };
 }
 
@@ -62,7 +65,9 @@ function datetimeIssue(name: string, value: string): ValidationIssue {
   };
 }
 
-const EXPECTED_ACTIONS = LOGFIRE_ACTIONS.map((a) => `'${a}'`).join(", ").replace(/, ([^,]*)$/, " or $1");
+const EXPECTED_ACTIONS = LOGFIRE_ACTIONS.map((a) => `'${a}'`)
+  .join(", ")
+  .replace(/, ([^,]*)$/, " or $1");
 
 const listAuditLogs: ProviderRoute<"logfire"> = {
   method: "GET",
@@ -79,11 +84,18 @@ const listAuditLogs: ProviderRoute<"logfire"> = {
     // Pydantic reads ISO 8601 leniently (a date alone, no offset meaning UTC); the docs ask for YYYY-MM-DDTHH:MM:SSZ.
     const startUs = rawStart === null ? undefined : parseIsoLenientUs(rawStart);
     const endUs = rawEnd === null ? undefined : parseIsoLenientUs(rawEnd);
-    if (rawStart === null) issues.push({ type: "missing", loc: ["query", "start_time"], msg: "Field required", input: null });
+    if (rawStart === null)
+      issues.push({ type: "missing", loc: ["query", "start_time"], msg: "Field required", input: null });
     else if (startUs === undefined) issues.push(datetimeIssue("start_time", rawStart));
     if (rawEnd !== null && endUs === undefined) issues.push(datetimeIssue("end_time", rawEnd));
     if (action !== null && !(LOGFIRE_ACTIONS as readonly string[]).includes(action)) {
-      issues.push({ type: "enum", loc: ["query", "action"], msg: `Input should be ${EXPECTED_ACTIONS}`, input: action, ctx: { expected: EXPECTED_ACTIONS } });
+      issues.push({
+        type: "enum",
+        loc: ["query", "action"],
+        msg: `Input should be ${EXPECTED_ACTIONS}`,
+        input: action,
+        ctx: { expected: EXPECTED_ACTIONS },
+      });
     }
     if (issues.length > 0 || startUs === undefined) return logfireDetail(422, issues);
 
@@ -92,7 +104,10 @@ const listAuditLogs: ProviderRoute<"logfire"> = {
     // UNCONFIRMED: a reversed window is refused like an oversized one.
     if (end < startUs) return logfireDetail(400, "end_time must be after start_time");
     if (end - startUs > MAX_WINDOW_DAYS * MICROS_PER_DAY) {
-      return logfireDetail(400, `The maximum query window is ${MAX_WINDOW_DAYS} days. Make multiple requests to retrieve records over a longer period.`);
+      return logfireDetail(
+        400,
+        `The maximum query window is ${MAX_WINDOW_DAYS} days. Make multiple requests to retrieve records over a longer period.`,
+      );
     }
     // Start inclusive, end exclusive; everything in the window at once, newest first.
     const rows = runtime.store
@@ -111,7 +126,9 @@ const getAuditLog: ProviderRoute<"logfire"> = {
   handle(_request, { runtime, params }) {
     const id = decodeURIComponent(params[0] ?? "");
     if (!UUID.test(id)) {
-      return logfireDetail(422, [{ type: "uuid_parsing", loc: ["path", "audit_log_id"], msg: "Input should be a valid UUID", input: id }]);
+      return logfireDetail(422, [
+        { type: "uuid_parsing", loc: ["path", "audit_log_id"], msg: "Input should be a valid UUID", input: id },
+      ]);
     }
     const entry = runtime.store.get(id.toLowerCase()) ?? runtime.store.get(id);
     return entry ? jsonResponse(200, entry.record) : logfireDetail(404, "Audit log not found");

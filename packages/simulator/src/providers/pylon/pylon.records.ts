@@ -62,12 +62,25 @@ export const PYLON_ACTIONS: readonly PylonActionSpec[] = [
   { action: "TeamMemberRemoved", objectType: "team", weight: 1, actor: "admin" },
 ];
 
-const ACCOUNT_NAMES = ["Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Foods", "Hooli", "Vandelay Imports"];
+const ACCOUNT_NAMES = [
+  "Globex",
+  "Initech",
+  "Umbrella Health",
+  "Stark Logistics",
+  "Wayne Foods",
+  "Hooli",
+  "Vandelay Imports",
+];
 const TEAM_NAMES = ["Tier 1 Support", "Escalations", "Onboarding", "Enterprise Success"];
 const ISSUE_TITLES = [
-  "Cannot export invoices to CSV", "SSO login loops back to sign-in page", "Webhook deliveries delayed",
-  "Billing address not saved", "API returns 502 on bulk update", "Dashboard charts empty since Monday",
-  "Need to add a new admin", "Question about data retention",
+  "Cannot export invoices to CSV",
+  "SSO login loops back to sign-in page",
+  "Webhook deliveries delayed",
+  "Billing address not saved",
+  "API returns 502 on bulk update",
+  "Dashboard charts empty since Monday",
+  "Need to add a new admin",
+  "Question about data retention",
 ];
 const ROLES = ["Member", "Admin", "Viewer"];
 
@@ -90,7 +103,8 @@ export function createPylonRecordFactory(context: { seed: number }): RecordFacto
     const admin = rng.pick(admins);
     const contact = rng.pick(contacts);
     const actor = spec.actor === "admin" ? admin : member;
-    const viaApi = spec.actor !== "contact" && spec.actor !== "system" && !spec.action.startsWith("Login") && rng.chance(0.08);
+    const viaApi =
+      spec.actor !== "contact" && spec.actor !== "system" && !spec.action.startsWith("Login") && rng.chance(0.08);
     const lagUs = rng.int(0, 2) * 1_000_000;
     const ip = ipFor(rng, actor);
     const browserMetadata = { ip_address: ip, user_agent: rng.pick(USER_AGENTS.slice(0, 3)) };
@@ -113,12 +127,21 @@ export function createPylonRecordFactory(context: { seed: number }): RecordFacto
         const target = spec.action.startsWith("Login") ? actor : rng.pick(members);
         record.object_id = target.userId;
         record.attributes.user_email = target.email;
-        if (spec.action === "LoginSucceeded") record.attributes.login_method = rng.pick(["password", "google_sso", "saml"]);
+        if (spec.action === "LoginSucceeded")
+          record.attributes.login_method = rng.pick(["password", "google_sso", "saml"]);
         if (spec.action === "LoginFailed") {
           // A failed login has no authenticated actor; the attempt is recorded against the account.
           delete record.actor_user_id;
-          record.metadata = { ip_address: rng.chance(0.6) ? ip : `198.51.100.${rng.int(1, 254)}`, user_agent: rng.pick(USER_AGENTS) };
-          record.attributes.reason = rng.pick(["invalid_password", "invalid_password", "mfa_failed", "sso_assertion_rejected"]);
+          record.metadata = {
+            ip_address: rng.chance(0.6) ? ip : `198.51.100.${rng.int(1, 254)}`,
+            user_agent: rng.pick(USER_AGENTS),
+          };
+          record.attributes.reason = rng.pick([
+            "invalid_password",
+            "invalid_password",
+            "mfa_failed",
+            "sso_assertion_rejected",
+          ]);
         }
         if (spec.action === "UserRoleChanged") {
           const previous = rng.pick(ROLES);
@@ -188,7 +211,9 @@ export function createPylonRecordFactory(context: { seed: number }): RecordFacto
 
   return {
     generate(count, startUs, endUs) {
-      return randomSortedTimes(rng, count, startUs, endUs, PYLON_PRECISION).map((timeUs) => build(rng.weighted(PYLON_ACTIONS), timeUs));
+      return randomSortedTimes(rng, count, startUs, endUs, PYLON_PRECISION).map((timeUs) =>
+        build(rng.weighted(PYLON_ACTIONS), timeUs),
+      );
     },
     fromDraft(draft, timeUs) {
       const spec = PYLON_ACTIONS.find((s) => s.action === draft.action) ?? rng.weighted(PYLON_ACTIONS);
@@ -207,7 +232,11 @@ export const pylonRecordKit: RecordKit<"pylon"> = {
   timeOf: (record) => parseRfc3339Us(record.created_at) ?? 0,
   withTime(record, timeUs) {
     const lagUs = (parseRfc3339Us(record.created_at) ?? 0) - (parseRfc3339Us(record.action_happened_at) ?? 0);
-    return { ...record, created_at: formatInstant(timeUs, PYLON_PRECISION), action_happened_at: formatInstant(timeUs - lagUs, PYLON_PRECISION) };
+    return {
+      ...record,
+      created_at: formatInstant(timeUs, PYLON_PRECISION),
+      action_happened_at: formatInstant(timeUs - lagUs, PYLON_PRECISION),
+    };
   },
   idOf: (record) => record.id,
   draftTimeUs: (draft) => draftTime(draft, "created_at", "action_happened_at"),

@@ -14,7 +14,8 @@ describe("Pylon audit-log simulator", () => {
   let sim: ProviderSimulator;
   let token: string;
 
-  const get = (path: string, bearer = token) => fetch(`${sim.baseUrl("pylon")}${path}`, { headers: { Authorization: `Bearer ${bearer}` } });
+  const get = (path: string, bearer = token) =>
+    fetch(`${sim.baseUrl("pylon")}${path}`, { headers: { Authorization: `Bearer ${bearer}` } });
   const search = (body: unknown) =>
     fetch(`${sim.baseUrl("pylon")}/audit-logs/search`, {
       method: "POST",
@@ -36,7 +37,13 @@ describe("Pylon audit-log simulator", () => {
   }
 
   beforeAll(async () => {
-    sim = await startProviderSimulator({ providers: ["pylon"], records: { pylon: 250 }, seed: 7, ...recentSpan(), rateLimit: { pylon: UNREACHABLE_LIMIT } });
+    sim = await startProviderSimulator({
+      providers: ["pylon"],
+      records: { pylon: 250 },
+      seed: 7,
+      ...recentSpan(),
+      rateLimit: { pylon: UNREACHABLE_LIMIT },
+    });
     token = sim.credentials("pylon").token;
   });
   afterAll(async () => {
@@ -75,7 +82,9 @@ describe("Pylon audit-log simulator", () => {
       expect(response.status, `limit=${limit}`).toBe(400);
       expect(((await response.json()) as { errors: string[] }).errors[0]).toMatch(/limit/);
     }
-    expect(((await (await get("/audit-logs?limit=999")).json()) as PylonPage).data.length).toBe(sim.groundTruth("pylon").length);
+    expect(((await (await get("/audit-logs?limit=999")).json()) as PylonPage).data.length).toBe(
+      sim.groundTruth("pylon").length,
+    );
     expect(((await (await get("/audit-logs?limit=1")).json()) as PylonPage).data).toHaveLength(1);
     expect(((await (await get("/audit-logs")).json()) as PylonPage).data).toHaveLength(100);
   });
@@ -88,7 +97,10 @@ describe("Pylon audit-log simulator", () => {
 
   it("searches by action and time range and validates the filter tree", async () => {
     const truth = sim.groundTruth("pylon");
-    const logins = await search({ limit: 999, filter: { field: "action", operator: "in", values: ["LoginFailed", "LoginSucceeded"] } });
+    const logins = await search({
+      limit: 999,
+      filter: { field: "action", operator: "in", values: ["LoginFailed", "LoginSucceeded"] },
+    });
     expect(logins.status).toBe(200);
     const loginData = ((await logins.json()) as PylonPage).data;
     expect(loginData).toEqual(truth.filter((r) => r.action === "LoginFailed" || r.action === "LoginSucceeded"));
@@ -109,8 +121,20 @@ describe("Pylon audit-log simulator", () => {
     const expected = truth.filter((r) => r.action_happened_at < middle && r.action !== "IssueOpened");
     expect(ranged.map((r) => r.id).sort()).toEqual(expected.map((r) => r.id).sort());
 
-    const tooDeep = { operator: "and", subfilters: [{ operator: "or", subfilters: [{ operator: "and", subfilters: [{ field: "action", operator: "equals", value: "X" }] }] }] };
-    for (const filter of [tooDeep, { field: "object_type", operator: "equals", value: "user" }, { field: "action", operator: "time_is_after", value: middle }]) {
+    const tooDeep = {
+      operator: "and",
+      subfilters: [
+        {
+          operator: "or",
+          subfilters: [{ operator: "and", subfilters: [{ field: "action", operator: "equals", value: "X" }] }],
+        },
+      ],
+    };
+    for (const filter of [
+      tooDeep,
+      { field: "object_type", operator: "equals", value: "user" },
+      { field: "action", operator: "time_is_after", value: middle },
+    ]) {
       const response = await search({ filter });
       expect(response.status).toBe(400);
       expect(((await response.json()) as { errors: string[] }).errors[0]).toMatch(/^invalid filter/);
@@ -137,7 +161,9 @@ describe("Pylon audit-log simulator", () => {
     for (let i = 0; i < 4; i++) {
       const response = await get("/audit-logs?limit=5");
       expect(response.status).toBe(200);
-      expect(looksIntact(await response.text(), (b) => (b as PylonPage).data, pylonProvider.requiredFields)).toBe(false);
+      expect(looksIntact(await response.text(), (b) => (b as PylonPage).data, pylonProvider.requiredFields)).toBe(
+        false,
+      );
     }
     sim.setFaults(undefined);
     expect(sim.groundTruth("pylon")).toEqual(before);
@@ -147,7 +173,11 @@ describe("Pylon audit-log simulator", () => {
     const { cursor } = await pageAll(999);
     const generated = sim.append("pylon", 3);
     const drafted = sim.append("pylon", [{ action: "LoginFailed", metadata: { ip_address: "203.0.113.66" } }]);
-    expect(drafted[0]).toMatchObject({ action: "LoginFailed", object_type: "user", metadata: { ip_address: "203.0.113.66", user_agent: expect.any(String) } });
+    expect(drafted[0]).toMatchObject({
+      action: "LoginFailed",
+      object_type: "user",
+      metadata: { ip_address: "203.0.113.66", user_agent: expect.any(String) },
+    });
     const { pages } = await pageAll(100, cursor);
     expect(pages.flatMap((p) => p.data)).toEqual([...generated, ...drafted]);
   });
@@ -155,7 +185,11 @@ describe("Pylon audit-log simulator", () => {
 
 describe("Pylon rate limit", () => {
   it("answers 429 with X-Retry-After and X-Rate-Limit-Remaining: 0 once an endpoint's budget is spent", async () => {
-    const sim = await startProviderSimulator({ providers: ["pylon"], records: { pylon: 5 }, rateLimit: { pylon: { requests: 3, perMs: 60_000 } } });
+    const sim = await startProviderSimulator({
+      providers: ["pylon"],
+      records: { pylon: 5 },
+      rateLimit: { pylon: { requests: 3, perMs: 60_000 } },
+    });
     try {
       const headers = { Authorization: `Bearer ${sim.credentials("pylon").token}` };
       const remaining: (string | null)[] = [];
@@ -171,7 +205,11 @@ describe("Pylon rate limit", () => {
       expect(refused.headers.get("x-rate-limit-remaining")).toBe("0");
       expect(((await refused.json()) as { errors: string[] }).errors).toHaveLength(1);
       // Each endpoint has its own budget: search still answers.
-      const searched = await fetch(`${sim.baseUrl("pylon")}/audit-logs/search`, { method: "POST", headers: { ...headers, "Content-Type": "application/json" }, body: "{}" });
+      const searched = await fetch(`${sim.baseUrl("pylon")}/audit-logs/search`, {
+        method: "POST",
+        headers: { ...headers, "Content-Type": "application/json" },
+        body: "{}",
+      });
       expect(searched.status).toBe(200);
     } finally {
       await sim.close();

@@ -21,7 +21,12 @@ const MAX_LIMIT = 999;
 const MAX_FILTER_DEPTH = 3;
 
 /** Pylon's `ErrorApiResponseBody`. */
-export function pylonError(request: SimRequest, status: number, message: string, headers: Record<string, string> = {}): SimResponse {
+export function pylonError(
+  request: SimRequest,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): SimResponse {
   return jsonResponse(status, { errors: [message], request_id: request.requestId }, headers);
 }
 
@@ -30,11 +35,18 @@ export function pylonError(request: SimRequest, status: number, message: string,
 // keep 403 for a valid token that lacks audit-log access (non-admin or non-Enterprise).
 export function authenticatePylon(request: SimRequest, runtime: ProviderRuntime<"pylon">): AuthOutcome {
   const token = parseBearerAuthorization(headerValue(request, "authorization"));
-  if (token !== undefined && secretEquals(token, runtime.credentials.token)) return { ok: true, principal: "admin-token" };
+  if (token !== undefined && secretEquals(token, runtime.credentials.token))
+    return { ok: true, principal: "admin-token" };
   if (token !== undefined && secretEquals(token, runtime.credentials.forbiddenToken)) {
-    return { ok: false, response: pylonError(request, 403, "audit logs are only available to admins on the Enterprise plan") };
+    return {
+      ok: false,
+      response: pylonError(request, 403, "audit logs are only available to admins on the Enterprise plan"),
+    };
   }
-  return { ok: false, response: pylonError(request, 401, token === undefined ? "missing bearer token" : "invalid api token") };
+  return {
+    ok: false,
+    response: pylonError(request, 401, token === undefined ? "missing bearer token" : "invalid api token"),
+  };
 }
 
 export function pylonTooManyRequests(request: SimRequest, verdict: RateLimitVerdict): SimResponse {
@@ -49,7 +61,9 @@ const CursorSchema = z.strictObject({ o: z.enum(["a", "d"]), t: z.number(), s: z
 type Cursor = z.infer<typeof CursorSchema>;
 
 function encodeCursor(position: FeedPosition, order: "a" | "d"): string {
-  return Buffer.from(JSON.stringify({ o: order, t: position.timeUs, s: position.seq } satisfies Cursor)).toString("base64url");
+  return Buffer.from(JSON.stringify({ o: order, t: position.timeUs, s: position.seq } satisfies Cursor)).toString(
+    "base64url",
+  );
 }
 
 function decodeCursor(value: string): Cursor | undefined {
@@ -84,12 +98,14 @@ function listPage(
     if (!cursor || cursor.o !== order) return pylonError(request, 400, "invalid cursor");
     after = { timeUs: cursor.t, seq: cursor.s };
   }
-  const feed: StoredEntry<PylonAuditLog>[] = order === "a" ? [...runtime.store.ascending()] : runtime.store.descending();
+  const feed: StoredEntry<PylonAuditLog>[] =
+    order === "a" ? [...runtime.store.ascending()] : runtime.store.descending();
   const remaining = feed.filter((entry) => (after === undefined || compare(entry, after) > 0) && matches(entry.record));
   const page = remaining.slice(0, limit);
   const last = page.at(-1);
   // With nothing served yet, the cursor points before the first record, so it still resumes correctly.
-  const position = last ?? after ?? (order === "a" ? { timeUs: -Infinity, seq: -1 } : { timeUs: Infinity, seq: Infinity });
+  const position =
+    last ?? after ?? (order === "a" ? { timeUs: -Infinity, seq: -1 } : { timeUs: Infinity, seq: Infinity });
   return jsonResponse(200, {
     data: page.map((entry) => entry.record),
     pagination: { cursor: encodeCursor(sanitize(position), order), has_next_page: remaining.length > page.length },
@@ -104,7 +120,12 @@ function sanitize(position: FeedPosition): FeedPosition {
 }
 
 function parseLimit(value: unknown): number | undefined {
-  const limit = typeof value === "string" ? parseStrictInt(value) : typeof value === "number" && Number.isInteger(value) ? value : undefined;
+  const limit =
+    typeof value === "string"
+      ? parseStrictInt(value)
+      : typeof value === "number" && Number.isInteger(value)
+        ? value
+        : undefined;
   return limit !== undefined && limit > 0 && limit <= MAX_LIMIT ? limit : undefined;
 }
 
@@ -164,7 +185,8 @@ function compileFilter(filter: PylonFilter, depth: number): RecordPredicate | st
     return filter.operator === "and" ? (r) => compiled.every((p) => p(r)) : (r) => compiled.some((p) => p(r));
   }
   if (filter.field === "action") {
-    if (!ACTION_OPERATORS.includes(filter.operator)) return `operator ${filter.operator} is not supported for field action`;
+    if (!ACTION_OPERATORS.includes(filter.operator))
+      return `operator ${filter.operator} is not supported for field action`;
     if (filter.operator === "in" || filter.operator === "not_in") {
       const values = filter.values;
       if (!values) return `operator ${filter.operator} requires values`;
@@ -177,7 +199,8 @@ function compileFilter(filter: PylonFilter, depth: number): RecordPredicate | st
     return (r) => !r.action.includes(value);
   }
   if (filter.field === "action_happened_at") {
-    if (!TIME_OPERATORS.includes(filter.operator)) return `operator ${filter.operator} is not supported for field action_happened_at`;
+    if (!TIME_OPERATORS.includes(filter.operator))
+      return `operator ${filter.operator} is not supported for field action_happened_at`;
     const happenedAt = (r: PylonAuditLog) => parseRfc3339Us(r.action_happened_at) ?? 0;
     if (filter.operator === "time_range") {
       // UNCONFIRMED: how time_range takes its bounds. We read values: [start, end], start
@@ -228,7 +251,10 @@ const me: ProviderRoute<"pylon"> = {
   endpoint: "GET /me",
   rateLimit: { requests: 60, perMs: 60_000 },
   handle(request) {
-    return jsonResponse(200, { data: { id: "3f1c9e52-6c1f-4f7a-9a55-2d9a7c1b0e11", name: "Vigil audit export" }, request_id: request.requestId });
+    return jsonResponse(200, {
+      data: { id: "3f1c9e52-6c1f-4f7a-9a55-2d9a7c1b0e11", name: "Vigil audit export" },
+      request_id: request.requestId,
+    });
   },
 };
 

@@ -90,6 +90,9 @@ export class FaultInjector {
     }
     const text = JSON.stringify(value);
     const cut = Math.max(1, Math.min(text.length - 1, Math.floor(text.length * (0.3 + this.rng.next() * 0.5))));
-    return { ...response, body: { kind: "text", text: text.slice(0, cut), contentType: "application/json; charset=utf-8" } };
+    return {
+      ...response,
+      body: { kind: "text", text: text.slice(0, cut), contentType: "application/json; charset=utf-8" },
+    };
   }
 }

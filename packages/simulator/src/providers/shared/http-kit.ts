@@ -98,7 +98,9 @@ export function parseStrictInt(value: string): number | undefined {
 
 /** An array of JSON objects (what list endpoints return records as). */
 export function isRecordList(value: unknown): value is Record<string, unknown>[] {
-  return Array.isArray(value) && value.every((item) => typeof item === "object" && item !== null && !Array.isArray(item));
+  return (
+    Array.isArray(value) && value.every((item) => typeof item === "object" && item !== null && !Array.isArray(item))
+  );
 }
 
 /** The caller's address as a limiter keyed by client sees it: X-Forwarded-For first, then the socket. */

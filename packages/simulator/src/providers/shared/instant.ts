@@ -52,7 +52,8 @@ export function formatInstant(us: number, precision: InstantPrecision): string {
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/;
-const LENIENT = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
+const LENIENT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
 
 /** Parses a strict RFC 3339 timestamp (offset required); fractions beyond microseconds are truncated. */
 export function parseRfc3339Us(value: string): number | undefined {
@@ -86,7 +87,14 @@ function toMicros(
   const ms = Date.UTC(y, mo - 1, d, h, mi, s);
   const check = new Date(ms);
   // Date.UTC rolls 2025-02-30 over to March; a real parser rejects it.
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
+  if (
+    check.getUTCFullYear() !== y ||
+    check.getUTCMonth() !== mo - 1 ||
+    check.getUTCDate() !== d ||
+    h > 23 ||
+    mi > 59 ||
+    s > 59
+  ) {
     return undefined;
   }
   const micros = fraction ? Number(fraction.padEnd(6, "0").slice(0, 6)) : 0;

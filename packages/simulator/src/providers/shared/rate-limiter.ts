@@ -35,7 +35,14 @@ export class SlidingWindowRateLimiter {
     const oldest = log[0];
     if (log.length >= setting.requests && oldest !== undefined) {
       const retryAfterMs = Math.max(1, oldest + setting.perMs - now);
-      return { allowed: false, limit: setting.requests, remaining: 0, resetInMs: retryAfterMs, retryAfterMs, windowMs: setting.perMs };
+      return {
+        allowed: false,
+        limit: setting.requests,
+        remaining: 0,
+        resetInMs: retryAfterMs,
+        retryAfterMs,
+        windowMs: setting.perMs,
+      };
     }
     log.push(now);
     const first = log[0] ?? now;

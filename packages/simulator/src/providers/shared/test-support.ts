@@ -28,7 +28,11 @@ export function assertUniqueIds(ids: readonly (string | number)[]): void {
 }
 
 /** Whether the body parses as JSON and every record in it still has all `required` fields. */
-export function looksIntact(text: string, recordsOf: (body: unknown) => Record<string, unknown>[], required: readonly string[]): boolean {
+export function looksIntact(
+  text: string,
+  recordsOf: (body: unknown) => Record<string, unknown>[],
+  required: readonly string[],
+): boolean {
   let body: unknown;
   try {
     body = JSON.parse(text);

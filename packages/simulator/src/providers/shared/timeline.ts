@@ -2,7 +2,13 @@ import { type InstantPrecision, MICROS_PER_SECOND, precisionUnitUs, truncateUs }
 import type { SeededRandom } from "@vigil/core";
 
 /** `count` instants drawn uniformly from [startUs, endUs], at the provider's precision, oldest first. */
-export function randomSortedTimes(rng: SeededRandom, count: number, startUs: number, endUs: number, precision: InstantPrecision): number[] {
+export function randomSortedTimes(
+  rng: SeededRandom,
+  count: number,
+  startUs: number,
+  endUs: number,
+  precision: InstantPrecision,
+): number[] {
   const span = Math.max(0, endUs - startUs);
   const times: number[] = [];
   for (let i = 0; i < count; i++) times.push(truncateUs(startUs + Math.floor(rng.next() * (span + 1)), precision));
@@ -51,7 +57,12 @@ export function plantBoundaryTies<T>(
  * already sees them. When the latest record is that recent there is no room left: the new
  * records then share its time (still after it in feed order) rather than lie in the future.
  */
-export function appendSpan(latestUs: number | undefined, nowUs: number, count: number, precision: InstantPrecision): { startUs: number; endUs: number } {
+export function appendSpan(
+  latestUs: number | undefined,
+  nowUs: number,
+  count: number,
+  precision: InstantPrecision,
+): { startUs: number; endUs: number } {
   const unit = precisionUnitUs(precision);
   const latest = latestUs === undefined ? -Infinity : truncateUs(latestUs, precision);
   const last = truncateUs(nowUs, precision) - unit;
@@ -64,10 +75,17 @@ export function appendSpan(latestUs: number | undefined, nowUs: number, count: n
  * Times for drafts that name none, in draft order: one second apart ending just before now,
  * after the latest record when there is room, otherwise squeezed up to (and sharing) its time.
  */
-export function draftTimes(count: number, latestUs: number | undefined, nowUs: number, precision: InstantPrecision): number[] {
+export function draftTimes(
+  count: number,
+  latestUs: number | undefined,
+  nowUs: number,
+  precision: InstantPrecision,
+): number[] {
   const unit = precisionUnitUs(precision);
   const latest = latestUs === undefined ? -Infinity : truncateUs(latestUs, precision);
   const last = truncateUs(nowUs, precision) - unit;
   const cap = Math.max(last, latest);
-  return Array.from({ length: count }, (_, i) => Math.min(Math.max(latest + unit * (i + 1), last - MICROS_PER_SECOND * (count - 1 - i)), cap));
+  return Array.from({ length: count }, (_, i) =>
+    Math.min(Math.max(latest + unit * (i + 1), last - MICROS_PER_SECOND * (count - 1 - i)), cap),
+  );
 }

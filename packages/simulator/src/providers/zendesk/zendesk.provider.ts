@@ -2,7 +2,13 @@ import { z } from "zod";
 import type { ProviderDefinition } from "../provider.types.js";
 import { isRecordList } from "../shared/http-kit.js";
 import { zendeskRecordKit } from "./zendesk.records.js";
-import { authenticateZendesk, zendeskError, zendeskRateLimitHeaders, zendeskRoutes, zendeskTooManyRequests } from "./zendesk.routes.js";
+import {
+  authenticateZendesk,
+  zendeskError,
+  zendeskRateLimitHeaders,
+  zendeskRoutes,
+  zendeskTooManyRequests,
+} from "./zendesk.routes.js";
 
 export const ZendeskCredentialsSchema = z.strictObject({
   /** The admin whose API token is used: `Authorization: Basic base64("{email}/token:{apiToken}")`. */

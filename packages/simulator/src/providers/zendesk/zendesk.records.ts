@@ -66,11 +66,22 @@ interface TemplateContext {
 }
 
 const RULES = [
-  "Trigger: Notify requester of comment update", "Trigger: Notify assignee of assignment", "Macro: Close and redirect to help center",
-  "Macro: Downgrade and inform", "View: Unassigned tickets", "View: Pending tickets", "Automation: Close ticket 4 days after status is set to solved",
+  "Trigger: Notify requester of comment update",
+  "Trigger: Notify assignee of assignment",
+  "Macro: Close and redirect to help center",
+  "Macro: Downgrade and inform",
+  "View: Unassigned tickets",
+  "View: Pending tickets",
+  "Automation: Close ticket 4 days after status is set to solved",
   "SLA policy: Enterprise customers",
 ];
-const RULE_CHANGES = ["Conditions: changed", "Actions: changed", "Active: changed from false to true", "Active: changed from true to false", "Position: changed from 3 to 1"];
+const RULE_CHANGES = [
+  "Conditions: changed",
+  "Actions: changed",
+  "Active: changed from false to true",
+  "Active: changed from true to false",
+  "Position: changed from 3 to 1",
+];
 const ACCOUNT_SETTINGS: readonly { label: string; descriptions: readonly string[] }[] = [
   { label: "Credit Card Redaction", descriptions: ["Enabled", "Disabled"] },
   { label: "Account Assumption", descriptions: ["Enabled", "Disabled", "Expires: changed from 1 day to 1 month"] },
@@ -78,10 +89,19 @@ const ACCOUNT_SETTINGS: readonly { label: string; descriptions: readonly string[
   { label: "Password policy", descriptions: ["Changed from Medium to High", "Changed from High to Low"] },
   { label: "Allow agents to use API tokens", descriptions: ["Enabled", "Disabled"] },
 ];
-const TICKET_SUBJECTS = ["Printer on fire", "Refund request for order 55012", "Cannot reset password", "Invoice shows wrong VAT", "App crashes on login"];
+const TICKET_SUBJECTS = [
+  "Printer on fire",
+  "Refund request for order 55012",
+  "Cannot reset password",
+  "Invoice shows wrong VAT",
+  "App crashes on login",
+];
 const ROLE_CHANGES = [
-  "Role changed from End User to Agent", "Role changed from Agent to Administrator", "Role changed from Administrator to Agent",
-  "Role changed from Agent to End User", "Role changed from Light Agent to Agent",
+  "Role changed from End User to Agent",
+  "Role changed from Agent to Administrator",
+  "Role changed from Administrator to Agent",
+  "Role changed from Agent to End User",
+  "Role changed from Light Agent to Agent",
 ];
 
 /** Weighted templates over the documented actions and source types. */
@@ -112,13 +132,23 @@ const TEMPLATES: readonly ZendeskTemplate[] = [
     action: "create",
     sourceType: "rule",
     weight: 5,
-    change: ({ rng, randomId }) => ({ source_id: randomId(), source_label: rng.pick(RULES), change_description: "Created", by: "agent" }),
+    change: ({ rng, randomId }) => ({
+      source_id: randomId(),
+      source_label: rng.pick(RULES),
+      change_description: "Created",
+      by: "agent",
+    }),
   },
   {
     action: "destroy",
     sourceType: "rule",
     weight: 3,
-    change: ({ rng, randomId }) => ({ source_id: randomId(), source_label: rng.pick(RULES), change_description: "Deleted", by: "agent" }),
+    change: ({ rng, randomId }) => ({
+      source_id: randomId(),
+      source_label: rng.pick(RULES),
+      change_description: "Deleted",
+      by: "agent",
+    }),
   },
   {
     action: "destroy",
@@ -126,7 +156,12 @@ const TEMPLATES: readonly ZendeskTemplate[] = [
     weight: 3,
     change: ({ rng }) => {
       const ticket = rng.int(1000, 9999);
-      return { source_id: ticket, source_label: `#${ticket} ${rng.pick(TICKET_SUBJECTS)}`, change_description: "Deleted", by: "agent" };
+      return {
+        source_id: ticket,
+        source_label: `#${ticket} ${rng.pick(TICKET_SUBJECTS)}`,
+        change_description: "Deleted",
+        by: "agent",
+      };
     },
   },
   {
@@ -135,7 +170,12 @@ const TEMPLATES: readonly ZendeskTemplate[] = [
     weight: 2,
     change: ({ rng, agents }) => {
       const target = rng.pick(agents);
-      return { source_id: target.userId, source_label: target.fullName, change_description: rng.pick(ROLE_CHANGES), by: "admin" };
+      return {
+        source_id: target.userId,
+        source_label: target.fullName,
+        change_description: rng.pick(ROLE_CHANGES),
+        by: "admin",
+      };
     },
   },
   {
@@ -164,13 +204,23 @@ const TEMPLATES: readonly ZendeskTemplate[] = [
     action: "create",
     sourceType: "apitoken",
     weight: 1,
-    change: ({ randomId }) => ({ source_id: randomId(), source_label: "API token", change_description: "Created", by: "admin" }),
+    change: ({ randomId }) => ({
+      source_id: randomId(),
+      source_label: "API token",
+      change_description: "Created",
+      by: "admin",
+    }),
   },
   {
     action: "destroy",
     sourceType: "apitoken",
     weight: 1,
-    change: ({ randomId }) => ({ source_id: randomId(), source_label: "API token", change_description: "Deleted", by: "admin" }),
+    change: ({ randomId }) => ({
+      source_id: randomId(),
+      source_label: "API token",
+      change_description: "Deleted",
+      by: "admin",
+    }),
   },
   {
     action: "update",
@@ -178,7 +228,12 @@ const TEMPLATES: readonly ZendeskTemplate[] = [
     weight: 2,
     change: ({ rng, randomId }) => {
       const setting = rng.pick(ACCOUNT_SETTINGS);
-      return { source_id: randomId(), source_label: setting.label, change_description: rng.pick(setting.descriptions), by: "admin" };
+      return {
+        source_id: randomId(),
+        source_label: setting.label,
+        change_description: rng.pick(setting.descriptions),
+        by: "admin",
+      };
     },
   },
   {
@@ -201,7 +256,12 @@ const TEMPLATES: readonly ZendeskTemplate[] = [
     weight: 0.2,
     change: ({ rng, agents, randomId }) => {
       const [from, to] = [rng.pick(agents), rng.pick(agents)];
-      return { source_id: randomId(), source_label: "Account", change_description: `Owner changed from ${from.fullName} to ${to.fullName}`, by: "admin" };
+      return {
+        source_id: randomId(),
+        source_label: "Account",
+        change_description: `Owner changed from ${from.fullName} to ${to.fullName}`,
+        by: "admin",
+      };
     },
   },
   {
@@ -230,7 +290,10 @@ const TEMPLATES: readonly ZendeskTemplate[] = [
 
 export function createZendeskRecordFactory(context: { seed: number; baseUrl: string }): RecordFactory<ZendeskAuditLog> {
   const rng = new SeededRandom(context.seed);
-  const agents: Agent[] = createPeople(rng, 14, "acme.example").map((p) => ({ ...p, userId: rng.int(360_000_000_000, 399_999_999_999) }));
+  const agents: Agent[] = createPeople(rng, 14, "acme.example").map((p) => ({
+    ...p,
+    userId: rng.int(360_000_000_000, 399_999_999_999),
+  }));
   const admins = agents.filter((a) => a.admin);
   // Audit-log ids are a serial shared with other accounts on the pod, hence the gaps.
   let nextId = rng.int(498_000, 499_000);
@@ -260,10 +323,14 @@ export function createZendeskRecordFactory(context: { seed: number; baseUrl: str
 
   return {
     generate(count, startUs, endUs) {
-      return randomSortedTimes(rng, count, startUs, endUs, ZENDESK_PRECISION).map((timeUs) => build(rng.weighted(TEMPLATES), timeUs));
+      return randomSortedTimes(rng, count, startUs, endUs, ZENDESK_PRECISION).map((timeUs) =>
+        build(rng.weighted(TEMPLATES), timeUs),
+      );
     },
     fromDraft(draft, timeUs) {
-      const candidates = TEMPLATES.filter((t) => t.action === draft.action && (draft.source_type === undefined || t.sourceType === draft.source_type));
+      const candidates = TEMPLATES.filter(
+        (t) => t.action === draft.action && (draft.source_type === undefined || t.sourceType === draft.source_type),
+      );
       const template = candidates.length > 0 ? rng.weighted(candidates) : rng.weighted(TEMPLATES);
       const merged = mergeDraft(build(template, timeUs), draft);
       // A draft that sets its own id or action keeps url and label consistent with it.
@@ -271,7 +338,10 @@ export function createZendeskRecordFactory(context: { seed: number; baseUrl: str
         {
           ...merged,
           url: typeof draft.url === "string" ? draft.url : `${context.baseUrl}/api/v2/audit_logs/${merged.id}.json`,
-          action_label: typeof draft.action_label === "string" ? draft.action_label : (ZENDESK_ACTION_LABELS[merged.action] ?? merged.action),
+          action_label:
+            typeof draft.action_label === "string"
+              ? draft.action_label
+              : (ZENDESK_ACTION_LABELS[merged.action] ?? merged.action),
         },
       ];
     },

@@ -21,7 +21,9 @@ describe("Zendesk audit-log simulator", () => {
   let auth: string;
 
   const list = (query: string, authorization = auth) =>
-    fetch(`${sim.baseUrl("zendesk")}/api/v2/audit_logs.json${query ? `?${query}` : ""}`, { headers: { Authorization: authorization } });
+    fetch(`${sim.baseUrl("zendesk")}/api/v2/audit_logs.json${query ? `?${query}` : ""}`, {
+      headers: { Authorization: authorization },
+    });
   const follow = (url: string) => fetch(url, { headers: { Authorization: auth } });
 
   async function walk(firstQuery: string): Promise<{ records: ZendeskAuditLog[]; pages: CursorPage[] }> {
@@ -37,7 +39,13 @@ describe("Zendesk audit-log simulator", () => {
   }
 
   beforeAll(async () => {
-    sim = await startProviderSimulator({ providers: ["zendesk"], records: { zendesk: 230 }, seed: 11, ...recentSpan(), rateLimit: { zendesk: UNREACHABLE_LIMIT } });
+    sim = await startProviderSimulator({
+      providers: ["zendesk"],
+      records: { zendesk: 230 },
+      seed: 11,
+      ...recentSpan(),
+      rateLimit: { zendesk: UNREACHABLE_LIMIT },
+    });
     const { email, apiToken } = sim.credentials("zendesk");
     auth = basic(`${email}/token`, apiToken);
   });
@@ -56,7 +64,10 @@ describe("Zendesk audit-log simulator", () => {
     }
     const forbidden = await list("", `Bearer ${forbiddenOAuthToken}`);
     expect(forbidden.status).toBe(403);
-    expect(await forbidden.json()).toMatchObject({ error: "Forbidden", description: expect.stringMatching(/do not have access/) });
+    expect(await forbidden.json()).toMatchObject({
+      error: "Forbidden",
+      description: expect.stringMatching(/do not have access/),
+    });
     expect((await list("", `Bearer ${oauthToken}`)).status).toBe(200);
     expect((await list("")).status).toBe(200);
   });
@@ -109,10 +120,17 @@ describe("Zendesk audit-log simulator", () => {
   it("needs filter[created_at][] exactly twice, and includes both bounds", async () => {
     const truth = sim.groundTruth("zendesk");
     const [newer, older] = [truth[20]?.created_at ?? "", truth[60]?.created_at ?? ""];
-    for (const query of [`filter[created_at][]=${older}`, `filter[created_at]=${older}&filter[created_at]=${newer}`, `filter[created_at][]=${older}&filter[created_at][]=nonsense`]) {
+    for (const query of [
+      `filter[created_at][]=${older}`,
+      `filter[created_at]=${older}&filter[created_at]=${newer}`,
+      `filter[created_at][]=${older}&filter[created_at][]=nonsense`,
+    ]) {
       const response = await list(query);
       expect(response.status, query).toBe(400);
-      expect(await response.json()).toMatchObject({ error: "InvalidValue", description: expect.stringMatching(/filter\[created_at\]/) });
+      expect(await response.json()).toMatchObject({
+        error: "InvalidValue",
+        description: expect.stringMatching(/filter\[created_at\]/),
+      });
     }
     const { records } = await walk(`page[size]=100&filter[created_at][]=${older}&filter[created_at][]=${newer}`);
     expect(records).toEqual(truth.filter((r) => r.created_at >= older && r.created_at <= newer));
@@ -153,7 +171,9 @@ describe("Zendesk audit-log simulator", () => {
     sim.setFaults({ rate: 1, kinds: ["malformed"] });
     for (let i = 0; i < 4; i++) {
       const response = await list("page[size]=5");
-      expect(looksIntact(await response.text(), (b) => (b as CursorPage).audit_logs, zendeskProvider.requiredFields)).toBe(false);
+      expect(
+        looksIntact(await response.text(), (b) => (b as CursorPage).audit_logs, zendeskProvider.requiredFields),
+      ).toBe(false);
     }
     sim.setFaults(undefined);
     expect(sim.groundTruth("zendesk")).toEqual(before);
@@ -162,9 +182,19 @@ describe("Zendesk audit-log simulator", () => {
   it("serves appended records after the last cursor of an oldest-first walk", async () => {
     const { pages } = await walk("page[size]=100&sort=created_at");
     const lastCursor = pages.at(-1)?.meta.after_cursor ?? "";
-    const added = [...sim.append("zendesk", 2), ...sim.append("zendesk", [{ action: "destroy", source_type: "user", actor_name: "Mallory" }])];
-    expect(added[2]).toMatchObject({ action: "destroy", action_label: "Deleted", source_type: "user", actor_name: "Mallory" });
-    const after = (await (await list(`page[size]=100&sort=created_at&page[after]=${encodeURIComponent(lastCursor)}`)).json()) as CursorPage;
+    const added = [
+      ...sim.append("zendesk", 2),
+      ...sim.append("zendesk", [{ action: "destroy", source_type: "user", actor_name: "Mallory" }]),
+    ];
+    expect(added[2]).toMatchObject({
+      action: "destroy",
+      action_label: "Deleted",
+      source_type: "user",
+      actor_name: "Mallory",
+    });
+    const after = (await (
+      await list(`page[size]=100&sort=created_at&page[after]=${encodeURIComponent(lastCursor)}`)
+    ).json()) as CursorPage;
     expect(after.audit_logs).toEqual(added);
     expect(after.meta.has_more).toBe(false);
   });
@@ -172,10 +202,17 @@ describe("Zendesk audit-log simulator", () => {
 
 describe("Zendesk rate limit", () => {
   it("answers 429 with Retry-After and a plain-text body once the account's budget is spent", async () => {
-    const sim = await startProviderSimulator({ providers: ["zendesk"], records: { zendesk: 5 }, rateLimit: { zendesk: { requests: 2, perMs: 60_000 } } });
+    const sim = await startProviderSimulator({
+      providers: ["zendesk"],
+      records: { zendesk: 5 },
+      rateLimit: { zendesk: { requests: 2, perMs: 60_000 } },
+    });
     try {
       const { oauthToken } = sim.credentials("zendesk");
-      const call = () => fetch(`${sim.baseUrl("zendesk")}/api/v2/audit_logs.json?page[size]=5`, { headers: { Authorization: `Bearer ${oauthToken}` } });
+      const call = () =>
+        fetch(`${sim.baseUrl("zendesk")}/api/v2/audit_logs.json?page[size]=5`, {
+          headers: { Authorization: `Bearer ${oauthToken}` },
+        });
       const ok = await call();
       expect(ok.status).toBe(200);
       expect(ok.headers.get("x-rate-limit")).toBe("2");

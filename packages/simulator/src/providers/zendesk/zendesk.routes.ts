@@ -21,7 +21,12 @@ const OFFSET_DEFAULT_PER_PAGE = 100;
 const OFFSET_MAX_RECORDS = 10_000;
 
 /** Zendesk's usual error envelope. */
-export function zendeskError(status: number, error: string, description?: string, headers: Record<string, string> = {}): SimResponse {
+export function zendeskError(
+  status: number,
+  error: string,
+  description?: string,
+  headers: Record<string, string> = {},
+): SimResponse {
   return jsonResponse(status, description === undefined ? { error } : { error, description }, headers);
 }
 
@@ -31,16 +36,26 @@ export function authenticateZendesk(request: SimRequest, runtime: ProviderRuntim
   const { email, apiToken, oauthToken, forbiddenOAuthToken } = runtime.credentials;
   const basic = parseBasicAuthorization(header);
   // `{email}/token:{api_token}`; `{email}:{password}` would need password access, which is off.
-  if (basic && secretEquals(basic.user, `${email}/token`) && secretEquals(basic.password, apiToken)) return { ok: true, principal: "api-token" };
+  if (basic && secretEquals(basic.user, `${email}/token`) && secretEquals(basic.password, apiToken))
+    return { ok: true, principal: "api-token" };
   const bearer = parseBearerAuthorization(header);
   if (bearer !== undefined && secretEquals(bearer, oauthToken)) return { ok: true, principal: "oauth" };
   if (bearer !== undefined && secretEquals(bearer, forbiddenOAuthToken)) {
     return {
       ok: false,
-      response: zendeskError(403, "Forbidden", "You do not have access to this page. Please contact the account owner of this help desk for further help."),
+      response: zendeskError(
+        403,
+        "Forbidden",
+        "You do not have access to this page. Please contact the account owner of this help desk for further help.",
+      ),
     };
   }
-  return { ok: false, response: zendeskError(401, "Couldn't authenticate you", undefined, { "WWW-Authenticate": 'Basic realm="Web Password"' }) };
+  return {
+    ok: false,
+    response: zendeskError(401, "Couldn't authenticate you", undefined, {
+      "WWW-Authenticate": 'Basic realm="Web Password"',
+    }),
+  };
 }
 
 /** Zendesk answers rate-limited requests with a plain-text sentence, not JSON. */
@@ -112,7 +127,8 @@ function parseFilters(query: URLSearchParams): Predicate | SimResponse {
   for (const name of ["actor_id", "source_id"] as const) {
     const raw = filterValues(query, name);
     const ids = raw.map(parseStrictInt);
-    if (ids.some((id) => id === undefined)) return zendeskError(400, "InvalidValue", `Invalid filter[${name}] specified; it must be an integer`);
+    if (ids.some((id) => id === undefined))
+      return zendeskError(400, "InvalidValue", `Invalid filter[${name}] specified; it must be an integer`);
     if (name === "source_id" && raw.length > 0 && sourceTypes.length === 0) {
       return zendeskError(400, "InvalidValue", "filter[source_id] requires filter[source_type]");
     }
@@ -135,7 +151,11 @@ function parseFilters(query: URLSearchParams): Predicate | SimResponse {
   return (r) => predicates.every((p) => p(r));
 }
 
-function listLink(runtime: ProviderRuntime<"zendesk">, query: URLSearchParams, replacements: [string, string][]): string {
+function listLink(
+  runtime: ProviderRuntime<"zendesk">,
+  query: URLSearchParams,
+  replacements: [string, string][],
+): string {
   const replaced = new Set(replacements.map(([key]) => key));
   const dropped = new Set([...replaced, "page[after]", "page[before]"]);
   const pairs = [...query.entries()].filter(([key]) => !dropped.has(key));
@@ -157,7 +177,8 @@ function cursorPage(request: SimRequest, runtime: ProviderRuntime<"zendesk">, ma
   }
   const sort = query.get("sort") ?? "-created_at";
   // UNCONFIRMED: only created_at is documented as sortable; other values are refused.
-  if (sort !== "created_at" && sort !== "-created_at") return zendeskError(400, "InvalidValue", `Invalid sort specified: ${sort}`);
+  if (sort !== "created_at" && sort !== "-created_at")
+    return zendeskError(400, "InvalidValue", `Invalid sort specified: ${sort}`);
   const direction: Direction = sort === "created_at" ? "asc" : "desc";
   const afterValue = query.get("page[after]");
   const beforeValue = query.get("page[before]");
@@ -165,16 +186,21 @@ function cursorPage(request: SimRequest, runtime: ProviderRuntime<"zendesk">, ma
     return zendeskError(400, "InvalidPaginationParameter", "page[after] and page[before] cannot be used together");
   }
   const compare = direction === "asc" ? compareAscending : compareDescending;
-  const feed: StoredEntry<ZendeskAuditLog>[] = (direction === "asc" ? [...runtime.store.ascending()] : runtime.store.descending()).filter((e) =>
-    matches(e.record),
-  );
+  const feed: StoredEntry<ZendeskAuditLog>[] = (
+    direction === "asc" ? [...runtime.store.ascending()] : runtime.store.descending()
+  ).filter((e) => matches(e.record));
 
   let page: StoredEntry<ZendeskAuditLog>[];
   let hasMore: boolean;
   const cursorValue = afterValue ?? beforeValue;
   if (cursorValue !== null) {
     const position = decodeCursor(cursorValue, direction);
-    if (!position) return zendeskError(400, "InvalidPaginationParameter", `page[${afterValue !== null ? "after" : "before"}] is not a valid cursor`);
+    if (!position)
+      return zendeskError(
+        400,
+        "InvalidPaginationParameter",
+        `page[${afterValue !== null ? "after" : "before"}] is not a valid cursor`,
+      );
     if (afterValue !== null) {
       const start = feed.findIndex((e) => compare(e, position) > 0);
       const from = start < 0 ? feed.length : start;
@@ -214,13 +240,17 @@ function cursorPage(request: SimRequest, runtime: ProviderRuntime<"zendesk">, ma
 function offsetPage(request: SimRequest, runtime: ProviderRuntime<"zendesk">, matches: Predicate): SimResponse {
   const { query } = request;
   const page = Math.max(1, parseStrictInt(query.get("page") ?? "") ?? 1);
-  const perPage = Math.min(MAX_PAGE_SIZE, Math.max(1, parseStrictInt(query.get("per_page") ?? "") ?? OFFSET_DEFAULT_PER_PAGE));
+  const perPage = Math.min(
+    MAX_PAGE_SIZE,
+    Math.max(1, parseStrictInt(query.get("per_page") ?? "") ?? OFFSET_DEFAULT_PER_PAGE),
+  );
   if (page * perPage > OFFSET_MAX_RECORDS) {
     return jsonResponse(400, {
       errors: [
         {
           code: "InvalidPaginationDepth",
-          title: "Pagination requests using Offset Pagination are limited to page 100 or up to 10000 records (page * per_page)",
+          title:
+            "Pagination requests using Offset Pagination are limited to page 100 or up to 10000 records (page * per_page)",
           detail:
             "There are limits to the page depth in Offset Pagination. Offset Pagination will be deprecated fully in the near future.\nPlease switch to Cursor Pagination at the earliest. Cursor Pagination does not have any limits.",
         },
@@ -230,10 +260,17 @@ function offsetPage(request: SimRequest, runtime: ProviderRuntime<"zendesk">, ma
   const sortBy = query.get("sort_by") ?? "created_at";
   if (sortBy !== "created_at") return zendeskError(400, "InvalidValue", `Invalid sort_by specified: ${sortBy}`);
   const sortOrder = query.get("sort_order") ?? "desc";
-  if (sortOrder !== "asc" && sortOrder !== "desc") return zendeskError(400, "InvalidValue", `Invalid sort_order specified: ${sortOrder}`);
-  const feed = (sortOrder === "asc" ? [...runtime.store.ascending()] : runtime.store.descending()).filter((e) => matches(e.record));
+  if (sortOrder !== "asc" && sortOrder !== "desc")
+    return zendeskError(400, "InvalidValue", `Invalid sort_order specified: ${sortOrder}`);
+  const feed = (sortOrder === "asc" ? [...runtime.store.ascending()] : runtime.store.descending()).filter((e) =>
+    matches(e.record),
+  );
   const start = (page - 1) * perPage;
-  const link = (n: number) => listLink(runtime, query, [["page", String(n)], ["per_page", String(perPage)]]);
+  const link = (n: number) =>
+    listLink(runtime, query, [
+      ["page", String(n)],
+      ["per_page", String(perPage)],
+    ]);
   return jsonResponse(200, {
     audit_logs: feed.slice(start, start + perPage).map((e) => e.record),
     next_page: start + perPage < feed.length ? link(page + 1) : null,
@@ -254,7 +291,9 @@ const listAuditLogs: ProviderRoute<"zendesk"> = {
   handle(request, { runtime }) {
     const matches = parseFilters(request.query);
     if (typeof matches !== "function") return matches;
-    return request.query.has("page[size]") ? cursorPage(request, runtime, matches) : offsetPage(request, runtime, matches);
+    return request.query.has("page[size]")
+      ? cursorPage(request, runtime, matches)
+      : offsetPage(request, runtime, matches);
   },
 };
 
