@@ -1,0 +1,3 @@
+// `@vigil/connectors/testing`: what a provider connector's tests are written with.
+export { describeProviderConformance, type ProviderConformanceOptions } from "./provider-conformance.js";
+export { failedPull, pullAll } from "./pull-all.js";
