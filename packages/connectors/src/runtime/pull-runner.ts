@@ -145,7 +145,7 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
       if (progress.events > 0) metrics.sourceEventsPulled.inc({ source: name }, progress.events);
       const fields = {
         source: name,
-        error: message,
+        err: reason,
         ...errorDetails(reason),
         events: progress.events,
         pages: progress.pages,
@@ -197,8 +197,9 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
   };
 }
 
+/** Where a connector failed (the `err` serializer gives type, code and message; not a ConnectorError's context). */
 function errorDetails(err: unknown): Record<string, unknown> {
   if (!(err instanceof ConnectorError)) return {};
   const { page, field, status } = err.context as { page?: unknown; field?: unknown; status?: unknown };
-  return { code: err.code, retryable: err.retryable, page, field, status };
+  return { retryable: err.retryable, page, field, status };
 }
