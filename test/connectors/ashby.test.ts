@@ -132,6 +132,19 @@ describe("Ashby connector against the simulator", () => {
     ).toBe(true);
   });
 
+  it("still reads everything exactly while the API fails and throttles, both seen", async () => {
+    sim.setFaults({ rate: 0.2, kinds: ["500", "429", "slow"], seed: 3, maxDelayMs: 200 });
+    const { events } = await pullAll(connectorFor(sourceInput("ashby-faults")));
+    expect(events.map((e) => e.nativeId).sort()).toEqual(
+      sim
+        .groundTruth("ashby")
+        .map((record) => record.id)
+        .sort(),
+    );
+    expect(sim.requestLog.some((r) => r.fault === "429")).toBe(true);
+    expect(sim.requestLog.some((r) => r.fault === "500")).toBe(true);
+  });
+
   it("reports an unknown key and a key without auditLogsRead as 403, clearly, once, without the key", async () => {
     for (const apiKey of ["ashby-not-a-real-key-1234", sim.credentials("ashby").forbiddenApiKey]) {
       sim.clearRequestLog();

@@ -165,6 +165,20 @@ describe("BloodHound connector against the simulator", () => {
     }
   });
 
+  it("still backfills exactly while the server fails and throttles, both seen", async () => {
+    sim.clearRequestLog();
+    sim.setFaults({ rate: 0.25, kinds: ["500", "429", "slow"], seed: 8, maxDelayMs: 100 });
+    try {
+      const { events } = await pullAll(connectorFor(sim, { pageSize: 20 }));
+      expectExactly(events, sim.groundTruth("bloodhound"));
+      const faults = new Set(auditRequests(sim).map((r) => r.fault));
+      expect(faults).toContain("500");
+      expect(faults).toContain("429");
+    } finally {
+      sim.setFaults(undefined);
+    }
+  });
+
   it("reports a wrong token key, an unknown JWT and a user without the permission clearly, once, without the secret", async () => {
     const { tokenId, tokenKey, forbiddenJwt } = sim.credentials("bloodhound");
     const cases = [

@@ -99,6 +99,19 @@ describe("Pylon connector against the simulator", () => {
     expect(span.events.map((e) => e.nativeId).sort()).toEqual(expected(middle));
   });
 
+  it("still reads everything exactly while the API fails and throttles, both seen", async () => {
+    sim.setFaults({ rate: 0.2, kinds: ["500", "429", "slow"], seed: 3, maxDelayMs: 200 });
+    const { events } = await pullAll(connectorFor(sourceInput("pylon-faults")));
+    expect(events.map((e) => e.nativeId).sort()).toEqual(
+      sim
+        .groundTruth("pylon")
+        .map((record) => record.id)
+        .sort(),
+    );
+    expect(sim.requestLog.filter((r) => r.fault === "429").length).toBeGreaterThan(0);
+    expect(sim.requestLog.filter((r) => r.fault === "500").length).toBeGreaterThan(0);
+  });
+
   it("waits as X-Retry-After says when Pylon's own limit refuses it", async () => {
     const strict = await startProviderSimulator({
       providers: ["pylon"],
