@@ -9,8 +9,8 @@ import {
   type ConnectorDeps,
   SourceConfigSchema,
 } from "@vigil/connectors";
-import { failedPull, pullAll } from "@vigil/connectors/testing";
-import { ConnectorError, silentLogger } from "@vigil/core";
+import { expectCredentialsRefused, expectMalformedPage, pullAll } from "@vigil/connectors/testing";
+import { silentLogger } from "@vigil/core";
 import type { VigilConfigInput as ConfigInput } from "@vigil/cli";
 import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
@@ -148,16 +148,11 @@ describe("Ashby connector against the simulator", () => {
   it("reports an unknown key and a key without auditLogsRead as 403, clearly, once, without the key", async () => {
     for (const apiKey of ["ashby-not-a-real-key-1234", sim.credentials("ashby").forbiddenApiKey]) {
       sim.clearRequestLog();
-      const connector = connectorFor(sourceInput("ashby-badauth", { auth: { apiKey } }));
-      const error = await pullAll(connector).catch((err: unknown) => err);
-      expect(error).toBeInstanceOf(ConnectorError);
-      expect((error as ConnectorError).retryable).toBe(false);
-      expect((error as Error).message).toMatch(
-        /^source ashby-badauth: authentication failed \(HTTP 403\): check the credentials of source ashby-badauth/,
-      );
-      expect((error as Error).message).not.toContain(apiKey);
-      expect(sim.requestLog).toHaveLength(1);
-      await expect(connector.check()).rejects.toThrow(/check the credentials/);
+      await expectCredentialsRefused(connectorFor(sourceInput("ashby-badauth", { auth: { apiKey } })), {
+        status: "403",
+        secret: apiKey,
+        requests: () => sim.requestLog.length,
+      });
     }
   });
 
@@ -166,12 +161,11 @@ describe("Ashby connector against the simulator", () => {
     const { checkpoint } = await pullAll(connector);
     sim.append("ashby", 4);
     sim.setFaults({ rate: 1, kinds: ["malformed"], seed: 8 });
-    const { pages, error } = await failedPull(connector, checkpoint);
-    expect(pages).toBe(0);
-    expect(error).toBeInstanceOf(ConnectorError);
-    expect((error as Error).message).toMatch(
+    const error = await expectMalformedPage(
+      connector,
+      checkpoint,
       /^source ashby-malformed: POST \/auditLog\.list window=\[\S+, \S+\) \(first page\)/,
     );
-    expect((error as Error).message).toMatch(/not valid JSON|: results\.\d+\./);
+    expect(error.message).toMatch(/not valid JSON|: results\.\d+\./);
   });
 });

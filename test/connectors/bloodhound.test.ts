@@ -4,7 +4,7 @@
 // JWTs, the malformed page's name.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConnector, createConnectorDeps, type Connector, SourceConfigSchema } from "@vigil/connectors";
-import { failedPull, pullAll } from "@vigil/connectors/testing";
+import { expectMalformedPage, pullAll } from "@vigil/connectors/testing";
 import { ConnectorError, silentLogger, type AuditEvent } from "@vigil/core";
 import type { VigilConfigInput as ConfigInput } from "@vigil/cli";
 import { startProviderSimulator, type BloodHoundAuditLog, type ProviderSimulator } from "@vigil/simulator";
@@ -212,10 +212,9 @@ describe("BloodHound connector against the simulator", () => {
     try {
       for (const seed of [1, 2, 3, 4]) {
         sim.setFaults({ rate: 1, kinds: ["malformed"], seed });
-        const { pages, error } = await failedPull(connector, checkpoint);
-        expect(pages).toBe(0);
-        expect(error).toBeInstanceOf(ConnectorError);
-        expect((error as Error).message).toMatch(
+        await expectMalformedPage(
+          connector,
+          checkpoint,
           /^source bloodhound-malformed: GET \/api\/v2\/audit after=\S+ before=\S+ offset=\d+ limit=7: /,
         );
       }

@@ -3,7 +3,7 @@
 // late records in the lookback, `since`, unauthorized keys, the malformed window's name.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createConnector, createConnectorDeps, type Connector, SourceConfigSchema } from "@vigil/connectors";
-import { failedPull, pullAll } from "@vigil/connectors/testing";
+import { expectMalformedPage, pullAll } from "@vigil/connectors/testing";
 import { ConnectorError, silentLogger, type AuditEvent } from "@vigil/core";
 import type { VigilConfigInput as ConfigInput } from "@vigil/cli";
 import { startProviderSimulator, type LogfireAuditLog, type ProviderSimulator } from "@vigil/simulator";
@@ -202,10 +202,9 @@ describe("Logfire connector against the simulator", () => {
     try {
       for (const seed of [1, 2, 3, 4]) {
         sim.setFaults({ rate: 1, kinds: ["malformed"], seed });
-        const { pages, error } = await failedPull(connector, checkpoint);
-        expect(pages).toBe(0);
-        expect(error).toBeInstanceOf(ConnectorError);
-        expect((error as Error).message).toMatch(
+        await expectMalformedPage(
+          connector,
+          checkpoint,
           /^source logfire-malformed: GET \/v1\/audit-logs\/ start_time=\S+ end_time=\S+: /,
         );
       }

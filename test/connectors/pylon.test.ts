@@ -3,8 +3,8 @@
 // startFrom and `since`, Pylon's X-Retry-After, a non-admin token, the malformed page's name.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PylonCheckpointSchema, createConnector, createConnectorDeps, SourceConfigSchema } from "@vigil/connectors";
-import { failedPull, pullAll } from "@vigil/connectors/testing";
-import { ConnectorError, silentLogger } from "@vigil/core";
+import { expectCredentialsRefused, expectMalformedPage, pullAll } from "@vigil/connectors/testing";
+import { silentLogger } from "@vigil/core";
 import type { VigilConfigInput as ConfigInput } from "@vigil/cli";
 import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
@@ -135,18 +135,11 @@ describe("Pylon connector against the simulator", () => {
       [sim.credentials("pylon").forbiddenToken, 403],
     ] as const) {
       sim.clearRequestLog();
-      const connector = connectorFor(sourceInput("pylon-badauth", { auth: { token } }));
-      const error = await pullAll(connector).catch((err: unknown) => err);
-      expect(error).toBeInstanceOf(ConnectorError);
-      expect((error as ConnectorError).retryable).toBe(false);
-      expect((error as Error).message).toMatch(
-        new RegExp(
-          `^source pylon-badauth: authentication failed \\(HTTP ${status}\\): check the credentials of source pylon-badauth`,
-        ),
-      );
-      expect((error as Error).message).not.toContain(token);
-      expect(sim.requestLog).toHaveLength(1);
-      await expect(connector.check()).rejects.toThrow(/check the credentials/);
+      await expectCredentialsRefused(connectorFor(sourceInput("pylon-badauth", { auth: { token } })), {
+        status: String(status),
+        secret: token,
+        requests: () => sim.requestLog.length,
+      });
     }
   });
 
@@ -155,12 +148,11 @@ describe("Pylon connector against the simulator", () => {
     const { checkpoint } = await pullAll(connector);
     sim.append("pylon", 4);
     sim.setFaults({ rate: 1, kinds: ["malformed"], seed: 2 });
-    const { pages, error } = await failedPull(connector, checkpoint);
-    expect(pages).toBe(0);
-    expect(error).toBeInstanceOf(ConnectorError);
-    expect((error as Error).message).toContain(
+    const error = await expectMalformedPage(
+      connector,
+      checkpoint,
       `source pylon-malformed: GET /audit-logs cursor=${(checkpoint as { cursor: string }).cursor}`,
     );
-    expect((error as Error).message).toMatch(/not valid JSON|: data\.\d+\./);
+    expect(error.message).toMatch(/not valid JSON|: data\.\d+\./);
   });
 });

@@ -3,8 +3,8 @@
 // windows of at most 30 days, the lookback re-read, OAuth, a forbidden OAuth token, the malformed page's name.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { WindowCheckpointSchema, createConnector, createConnectorDeps, SourceConfigSchema } from "@vigil/connectors";
-import { failedPull, pullAll } from "@vigil/connectors/testing";
-import { ConnectorError, silentLogger } from "@vigil/core";
+import { expectCredentialsRefused, expectMalformedPage, pullAll } from "@vigil/connectors/testing";
+import { silentLogger } from "@vigil/core";
 import type { VigilConfigInput as ConfigInput } from "@vigil/cli";
 import { startProviderSimulator, type ProviderSimulator } from "@vigil/simulator";
 import { useRedis } from "../helpers.js";
@@ -128,18 +128,11 @@ describe("Zendesk connector against the simulator", () => {
       [{ oauthToken: forbiddenOAuthToken }, forbiddenOAuthToken, 403],
     ] as const) {
       sim.clearRequestLog();
-      const connector = connectorFor(sourceInput("zendesk-badauth", { auth }));
-      const error = await pullAll(connector).catch((err: unknown) => err);
-      expect(error).toBeInstanceOf(ConnectorError);
-      expect((error as ConnectorError).retryable).toBe(false);
-      expect((error as Error).message).toMatch(
-        new RegExp(
-          `^source zendesk-badauth: authentication failed \\(HTTP ${status}\\): check the credentials of source zendesk-badauth`,
-        ),
-      );
-      expect((error as Error).message).not.toContain(secret);
-      expect(sim.requestLog).toHaveLength(1);
-      await expect(connector.check()).rejects.toThrow(/check the credentials/);
+      await expectCredentialsRefused(connectorFor(sourceInput("zendesk-badauth", { auth })), {
+        status: String(status),
+        secret,
+        requests: () => sim.requestLog.length,
+      });
     }
   });
 
@@ -148,12 +141,11 @@ describe("Zendesk connector against the simulator", () => {
     const { checkpoint } = await pullAll(connector);
     sim.append("zendesk", 4);
     sim.setFaults({ rate: 1, kinds: ["malformed"], seed: 8 });
-    const { pages, error } = await failedPull(connector, checkpoint);
-    expect(pages).toBe(0);
-    expect(error).toBeInstanceOf(ConnectorError);
-    expect((error as Error).message).toMatch(
+    const error = await expectMalformedPage(
+      connector,
+      checkpoint,
       /^source zendesk-malformed: GET \/api\/v2\/audit_logs created_at=\[\S+, \S+\] \(first page\)/,
     );
-    expect((error as Error).message).toMatch(/not valid JSON|: audit_logs\.\d+\./);
+    expect(error.message).toMatch(/not valid JSON|: audit_logs\.\d+\./);
   });
 });
