@@ -49,6 +49,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ["channel", "outcome"] as const,
       registers: [registry],
     }),
+    deliveriesSkipped: new Counter({
+      name: "vigil_deliveries_skipped_total",
+      help: "Deliveries not sent, by channel and reason (already_sent: the delivery ledger says the receiver accepted it)",
+      labelNames: ["channel", "reason"] as const,
+      registers: [registry],
+    }),
     sourceEventsPulled: new Counter({
       name: "vigil_source_events_pulled_total",
       help: "Events pulled per source",
