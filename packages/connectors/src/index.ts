@@ -6,6 +6,7 @@ export {
   type ConnectorFactory,
   type ConnectorHttpOptions,
   type PullOptions,
+  type RefusedRecord,
   type SourcePage,
 } from "./kit/connector.js";
 export { createConnectorDeps } from "./kit/connector-deps.js";
@@ -55,6 +56,12 @@ export {
   type SourceHealth,
 } from "./runtime/checkpoint-store.js";
 export { eventBatchJobId } from "./runtime/event-sink.js";
+export {
+  QUARANTINE_RAW_BYTES,
+  QuarantineEntrySchema,
+  QuarantineStore,
+  type QuarantineEntry,
+} from "./runtime/quarantine-store.js";
 export { startPollWorker, type PollWorker, type PollWorkerOptions } from "./runtime/poll-worker.js";
 export type { PullResult } from "./runtime/pull-runner.js";
 export { getSourcesStatus, type SourceStatus } from "./runtime/source-status.js";

@@ -73,6 +73,18 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ["source"] as const,
       registers: [registry],
     }),
+    recordsQuarantined: new Counter({
+      name: "vigil_records_quarantined_total",
+      help: "Records a source refused and quarantined (vigil sources quarantine list), per source",
+      labelNames: ["source"] as const,
+      registers: [registry],
+    }),
+    quarantineHeld: new Gauge({
+      name: "vigil_quarantine_records",
+      help: "Quarantined records held per source, as of its last pull",
+      labelNames: ["source"] as const,
+      registers: [registry],
+    }),
     sourceErrors: new Counter({
       name: "vigil_source_errors_total",
       help: "Failed pulls per source",

@@ -1,6 +1,6 @@
 import { ConnectorError, type AuditEvent } from "@vigil/core";
 import { z } from "zod";
-import type { Checkpoint, PullOptions, SourcePage } from "./connector.js";
+import type { Checkpoint, PullOptions, RefusedRecord, SourcePage } from "./connector.js";
 
 /** The checkpoint of a time-windowed source: every record filtered-on before `until` is queued. */
 export const WindowCheckpointSchema = z.object({ until: z.iso.datetime({ offset: true }) });
@@ -26,8 +26,13 @@ export interface WindowedSource<R> {
   fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncIterable<R[]>;
   /** The time the provider filters on, in ms (usually the action time; an insert time where only that filters). */
   filterTimeMs(record: R): number;
-  /** The normalized event; throws ConnectorError naming the field when the record is malformed. */
+  /**
+   * The normalized event; throws ConnectorError naming the field when the record is malformed.
+   * Such a record is refused (quarantined with the window and the reason) and the pull goes on.
+   */
   normalize(record: R): AuditEvent;
+  /** The record as the provider sent it, kept when it is refused (default: the record itself). */
+  received?(record: R): unknown;
 }
 
 export interface WindowedPullSettings {
@@ -158,6 +163,7 @@ export async function* windowedPull<R>(
       ahead = undefined;
 
       const held: { event: AuditEvent; ms: number }[] = [];
+      const refused: RefusedRecord[] = [];
       let overflow = false;
       let earliestSeen = windowEnd;
       try {
@@ -165,7 +171,14 @@ export async function* windowedPull<R>(
           for (const record of page.value) {
             const t = spec.filterTimeMs(record);
             if (t >= cursor && t < windowEnd) {
-              const event = spec.normalize(record);
+              let event: AuditEvent;
+              try {
+                event = spec.normalize(record);
+              } catch (err) {
+                if (!(err instanceof ConnectorError)) throw err;
+                refused.push(refusal(spec, record, err, cursor, windowEnd));
+                continue;
+              }
               held.push({ event, ms: Date.parse(event.time) });
               if (t < earliestSeen) earliestSeen = t;
             }
@@ -210,14 +223,38 @@ export async function* windowedPull<R>(
         const events: AuditEvent[] = [];
         for (let j = i; j < Math.min(i + pageEvents, held.length); j++)
           events.push((held[j] as { event: AuditEvent }).event);
-        yield { events, checkpoint: checkpointAt(last ? windowEnd : cursor) };
+        yield {
+          events,
+          checkpoint: checkpointAt(last ? windowEnd : cursor),
+          ...(last && refused.length ? { refused } : {}),
+        };
       }
-      if (held.length === 0 && windowEnd === end) yield { events: [], checkpoint: checkpointAt(windowEnd) };
+      if (held.length === 0 && (windowEnd === end || refused.length))
+        yield { events: [], checkpoint: checkpointAt(windowEnd), ...(refused.length ? { refused } : {}) };
       cursor = windowEnd;
     }
   } finally {
     await ahead?.cancel();
   }
+}
+
+/** A record `normalize` refused, as the quarantine keeps it. */
+function refusal<R>(
+  spec: WindowedSource<R>,
+  record: R,
+  err: ConnectorError,
+  start: number,
+  end: number,
+): RefusedRecord {
+  const { field } = err.context as { field?: unknown };
+  const position = `${spec.source} window [${new Date(start).toISOString()}, ${new Date(end).toISOString()})`;
+  return {
+    position,
+    reason: err.message,
+    ...(typeof field === "string" ? { field } : {}),
+    raw: JSON.stringify(spec.received ? spec.received(record) : record) ?? "null",
+    format: "provider-record",
+  };
 }
 
 /**

@@ -120,6 +120,7 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
         fetchWindow,
         filterTimeMs: (record) => Date.parse(record.entry.createdAt),
         normalize: (record) => normalizeAshbyRecord(source, record),
+        received: (record) => record.raw,
       },
       from,
       options,

@@ -138,6 +138,7 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
         // Microseconds are truncated to the millisecond, consistently with the inclusive bounds sent in milliseconds.
         filterTimeMs: (record) => Date.parse(record.log.created_at),
         normalize: (record) => normalizeBloodHoundRecord(source, record),
+        received: (record) => record.raw,
       },
       from,
       options,

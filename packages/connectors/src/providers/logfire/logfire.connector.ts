@@ -94,6 +94,7 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
         fetchWindow,
         filterTimeMs: (record) => Date.parse(record.log.created_at),
         normalize: (record) => normalizeLogfireRecord(source, record),
+        received: (record) => record.raw,
       },
       from,
       options,

@@ -108,6 +108,7 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
         fetchWindow,
         filterTimeMs: (record) => Date.parse(record.log.created_at),
         normalize: (record) => normalizeZendeskRecord(source, record),
+        received: (record) => record.raw,
       },
       from,
       options,
