@@ -62,6 +62,11 @@ export {
   QuarantineStore,
   type QuarantineEntry,
 } from "./runtime/quarantine-store.js";
+export {
+  resetSourceCheckpoint,
+  retryQuarantined,
+  type QuarantineRetryOutcome,
+} from "./runtime/source-maintenance.js";
 export { startPollWorker, type PollWorker, type PollWorkerOptions } from "./runtime/poll-worker.js";
 export type { PullResult } from "./runtime/pull-runner.js";
 export { getSourcesStatus, type SourceStatus } from "./runtime/source-status.js";

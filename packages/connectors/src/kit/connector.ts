@@ -71,6 +71,11 @@ export interface Connector {
    * page and field) on a malformed page, after yielding every good page before it.
    */
   pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage>;
+  /**
+   * The checkpoint from which the next pull reads the records of `time` and later
+   * (`vigil sources reset <name> --to <time>`); absent where a source cannot be placed by time.
+   */
+  checkpointAt?(time: Date, options?: { signal?: AbortSignal }): Promise<Checkpoint>;
   /** One cheap request (or file access) proving credentials and reachability; throws ConnectorError. */
   check(options?: { signal?: AbortSignal }): Promise<void>;
 }

@@ -6,6 +6,11 @@ import type { Checkpoint, PullOptions, RefusedRecord, SourcePage } from "./conne
 export const WindowCheckpointSchema = z.object({ until: z.iso.datetime({ offset: true }) });
 export type WindowCheckpoint = z.infer<typeof WindowCheckpointSchema>;
 
+/** The checkpoint from which a windowed pull reads the records of `time` on (it re-reads `lookbackMs` behind `until`). */
+export async function windowCheckpointAt(time: Date, lookbackMs: number): Promise<WindowCheckpoint> {
+  return { until: new Date(time.getTime() + lookbackMs).toISOString() };
+}
+
 /** A half-open span of the provider's filter time: `start <= t < end`. */
 export interface TimeWindow {
   start: Date;
@@ -137,9 +142,13 @@ export async function* windowedPull<R>(
   } else if (from) {
     const parsed = WindowCheckpointSchema.safeParse(from);
     if (!parsed.success) {
-      throw new ConnectorError(spec.source, `stored checkpoint is not a time checkpoint: ${JSON.stringify(from)}`, {
-        retryable: false,
-      });
+      throw new ConnectorError(
+        spec.source,
+        `stored checkpoint is not a time checkpoint: ${JSON.stringify(from)}; start again with \`vigil sources reset ${spec.source}\``,
+        {
+          retryable: false,
+        },
+      );
     }
     cursor = Date.parse(parsed.data.until) - settings.lookbackMs;
   } else {

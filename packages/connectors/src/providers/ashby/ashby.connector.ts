@@ -8,7 +8,7 @@ import {
   parseRecords,
   providerRateLimit,
 } from "../../kit/provider-http.js";
-import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
+import { windowedPull, type TimeWindow, windowCheckpointAt } from "../../kit/windowed-pull.js";
 import { normalizeAshbyRecord } from "./ashby.normalize.js";
 import { AshbyAuditLogEntrySchema, AshbyListResponseSchema, type AshbyRecord } from "./ashby.records.js";
 
@@ -132,6 +132,7 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
     source,
     provider: "ashby",
     pull,
+    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
     async check(options) {
       // No dates: the last 24 hours, one entry at most.
       await listPage({ limit: 1 }, `POST ${LIST_PATH} limit=1`, options?.signal);

@@ -2,7 +2,7 @@ import { ConnectorError } from "@vigil/core";
 import type { BloodhoundSourceConfig } from "./bloodhound.config.js";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
 import { PROVIDER_RETRY_POLICY, fetchPage, parseRecords, providerRateLimit } from "../../kit/provider-http.js";
-import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
+import { windowedPull, type TimeWindow, windowCheckpointAt } from "../../kit/windowed-pull.js";
 import { normalizeBloodHoundRecord } from "./bloodhound.normalize.js";
 import { BloodHoundAuditLogSchema, BloodHoundAuditPageSchema, type BloodHoundRecord } from "./bloodhound.records.js";
 import { bloodHoundSigner } from "./bloodhound.signature.js";
@@ -154,6 +154,7 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
     source,
     provider: "bloodhound",
     pull,
+    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
     async check(options) {
       const page = `GET ${AUDIT_PATH} limit=1`;
       await fetchPage(

@@ -128,10 +128,28 @@ export function createFileConnector(
     }
   }
 
+  /** Before the first complete line whose event is of `time` or later (lines that do not parse are passed over); else after the last. */
+  async function checkpointAt(time: Date, options: { signal?: AbortSignal } = {}): Promise<FileCheckpoint> {
+    const handle = await openFile();
+    try {
+      let at: FileCheckpoint = { offset: 0, line: 0 };
+      for await (const line of completeLines(handle, 0, chunkBytes, maxLineBytes)) {
+        options.signal?.throwIfAborted();
+        const accepted = line.tooLong ? undefined : acceptEventLine(line.text);
+        if (accepted?.ok && Date.parse(accepted.event.time) >= time.getTime()) return at;
+        at = { offset: at.offset + line.bytes, line: at.line + 1 };
+      }
+      return at;
+    } finally {
+      await handle.close();
+    }
+  }
+
   return {
     source,
     provider: "file",
     pull,
+    checkpointAt,
     async check() {
       try {
         await access(config.path, constants.R_OK);

@@ -7,7 +7,7 @@ import {
   parseRecords,
   providerRateLimit,
 } from "../../kit/provider-http.js";
-import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
+import { windowedPull, type TimeWindow, windowCheckpointAt } from "../../kit/windowed-pull.js";
 import { normalizeLogfireRecord } from "./logfire.normalize.js";
 import { LogfireAuditLogListSchema, LogfireAuditLogSchema, type LogfireRecord } from "./logfire.records.js";
 
@@ -106,6 +106,7 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
     source,
     provider: "logfire",
     pull,
+    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
     async check(options) {
       const now = Date.now();
       await listWindow(now - 60_000, now, options?.signal);

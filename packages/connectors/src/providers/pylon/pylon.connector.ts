@@ -94,7 +94,7 @@ export function createPylonConnector(
     if (!parsed.success) {
       throw new ConnectorError(
         source,
-        `stored checkpoint is not a Pylon checkpoint (${formatZodError(parsed.error)}); reset the source's checkpoint`,
+        `stored checkpoint is not a Pylon checkpoint (${formatZodError(parsed.error)}); start again with \`vigil sources reset ${source}\``,
         {
           retryable: false,
         },
@@ -173,6 +173,8 @@ export function createPylonConnector(
     source,
     provider: "pylon",
     pull,
+    // The feed from its beginning, keeping only records of `time` on.
+    checkpointAt: async (time) => ({ notBefore: time.toISOString() }),
     async check(checkOptions) {
       await listPage(undefined, 1, checkOptions?.signal);
     },

@@ -2,7 +2,7 @@ import { ConnectorError } from "@vigil/core";
 import type { ZendeskSourceConfig } from "./zendesk.config.js";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
 import { PROVIDER_RETRY_POLICY, fetchPage, parseRecords, providerRateLimit } from "../../kit/provider-http.js";
-import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
+import { windowedPull, type TimeWindow, windowCheckpointAt } from "../../kit/windowed-pull.js";
 import { normalizeZendeskRecord } from "./zendesk.normalize.js";
 import { ZendeskAuditLogPageSchema, ZendeskAuditLogSchema, type ZendeskRecord } from "./zendesk.records.js";
 
@@ -120,6 +120,7 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
     source,
     provider: "zendesk",
     pull,
+    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
     async check(options) {
       await listPage({ "page[size]": 1 }, `GET ${LIST_PATH} page[size]=1`, options?.signal);
     },
