@@ -20,7 +20,14 @@ const logDir = mkdtempSync(join(tmpdir(), "vigil-fault-logs-"));
 const secrets = makeSecrets();
 
 /** An input file: audit events in time order; failed-login bursts and token creations raise alerts. */
-function generateEvents(random: () => number, count: number, hostile: readonly HostileKind[] = []): string[] {
+function generateEvents(
+  random: () => number,
+  count: number,
+  hostile: readonly HostileKind[] = [],
+  once: readonly HostileKind[] = [],
+): string[] {
+  // Kinds too heavy to repeat (a 17 MiB line) appear once each, at random lines.
+  const onceAt = new Map(once.map((kind) => [Math.floor(random() * count), kind]));
   const lines: string[] = [];
   let t = Date.UTC(2026, 2, 1, 8, 0, 0);
   for (let n = 0; n < count; n++) {
@@ -35,7 +42,8 @@ function generateEvents(random: () => number, count: number, hostile: readonly H
           : roll < 0.92
             ? { action: "token.create", outcome: "success" }
             : { action: "read", outcome: "success" };
-    const kind = hostile.length && random() < 0.3 ? hostile[Math.floor(random() * hostile.length)]! : "good";
+    const kind =
+      onceAt.get(n) ?? (hostile.length && random() < 0.3 ? hostile[Math.floor(random() * hostile.length)]! : "good");
     lines.push(
       hostileLine(kind, n, new Date(t).toISOString(), {
         ...fields,
@@ -51,6 +59,8 @@ function generateEvents(random: () => number, count: number, hostile: readonly H
 interface ScenarioResult extends Outcome {
   name: string;
   notes: string;
+  /** Outcomes besides the alerts that differ from what the scenario expects (e.g. quarantined records); any fails it. */
+  mismatches?: string[];
 }
 
 type Scenario = {
@@ -86,6 +96,10 @@ async function pipelineScenario(
   options: {
     events?: number;
     hostile?: readonly HostileKind[];
+    /** Hostile kinds written once each. */
+    once?: readonly HostileKind[];
+    /** Compare the records quarantined with the lines `vigil replay` refused. */
+    checkQuarantine?: boolean;
     replicas?: number;
     attempts?: number;
     faults?: (pipeline: Pipeline, random: () => number) => Promise<string>;
@@ -94,7 +108,7 @@ async function pipelineScenario(
   } = {},
 ): Promise<ScenarioResult> {
   const pipeline = new Pipeline(name, secrets, logDir, { attempts: options.attempts ?? 6 });
-  const lines = generateEvents(random, options.events ?? 300, options.hostile);
+  const lines = generateEvents(random, options.events ?? 300, options.hostile, options.once);
   try {
     await pipeline.start(lines);
     const expected = await pipeline.expectedAlertIds();
@@ -110,10 +124,39 @@ async function pipelineScenario(
       afterNotes = await options.after(pipeline);
       outcome = await pipeline.settle(expected, 30_000);
     }
-    return { name, ...outcome, notes: [notes, afterNotes].filter(Boolean).join("; ") };
+    const quarantine = options.checkQuarantine ? await compareQuarantine(pipeline) : undefined;
+    return {
+      name,
+      ...outcome,
+      notes: [quarantine?.note, notes, afterNotes].filter(Boolean).join("; "),
+      ...(quarantine?.mismatches.length ? { mismatches: quarantine.mismatches } : {}),
+    };
   } finally {
     await pipeline.stop();
   }
+}
+
+/** The records quarantined (through `vigil sources quarantine list`) against the lines replay refused: the same positions, each once. */
+async function compareQuarantine(pipeline: Pipeline): Promise<{ note: string; mismatches: string[] }> {
+  const listed = await runVigil(
+    ["--config", pipeline.configPath, "sources", "quarantine", "list", "file", "--json"],
+    pipeline.env,
+  );
+  const held = listed.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { position: string }).position);
+  const refused = new Set(pipeline.replayRefused);
+  const kept = new Set(held);
+  const mismatches = [
+    ...(listed.code === 0 ? [] : [`quarantine list exit ${listed.code}: ${listed.stderr.trim().slice(0, 200)}`]),
+    ...[...refused].filter((position) => !kept.has(position)).map((position) => `not quarantined: ${position}`),
+    ...[...kept]
+      .filter((position) => !refused.has(position))
+      .map((position) => `quarantined, replay accepts: ${position}`),
+    ...(held.length === kept.size ? [] : [`${held.length - kept.size} position(s) held twice`]),
+  ];
+  return { note: `quarantined=${held.length} (replay refused ${refused.size})`, mismatches };
 }
 
 /** Kills a random running process of `role` `times` times at random moments, restarting it each time; the second kill of a pair lands while the restarted process takes up the stalled jobs. */
@@ -233,6 +276,24 @@ const scenarios: Scenario[] = [
         hostile: ["lone-surrogate-id", "lone-surrogate-attribute", "control-characters", "partial", "huge-attribute"],
       }),
   },
+  {
+    name: "bad-records",
+    run: (random) =>
+      pipelineScenario("bad-records", random, {
+        hostile: ["unknown-field", "invalid-json", "bad-time", "huge-id"],
+        once: ["huge-line"],
+        checkQuarantine: true,
+      }),
+  },
+  {
+    name: "huge-attributes",
+    run: (random) =>
+      pipelineScenario("huge-attributes", random, {
+        events: 200,
+        hostile: ["two-mib-attribute", "many-large-attributes"],
+        checkQuarantine: true,
+      }),
+  },
   { name: "redis-startup", run: () => redisStartup() },
 ];
 
@@ -285,10 +346,11 @@ function configEnv(url: string): Record<string, string> {
 }
 
 function formatLine(result: ScenarioResult): string {
-  const pass = result.lost === 0 && result.doubled === 0 && result.unexpected === 0;
+  const pass = result.lost === 0 && result.doubled === 0 && result.unexpected === 0 && !result.mismatches?.length;
   const extra = result.unexpected ? ` unexpected=${result.unexpected}` : "";
   const doubles = result.doubled ? ` (emails ${result.emailsDoubled}, webhooks ${result.webhooksDoubled})` : "";
-  return `${pass ? "PASS" : "FAIL"}  ${result.name.padEnd(16)} expected=${String(result.expected).padStart(4)} delivered=${String(result.delivered).padStart(4)} lost=${result.lost} doubled=${result.doubled}${doubles}${extra}  ${result.notes}`;
+  const wrong = result.mismatches?.length ? `  MISMATCH ${result.mismatches.slice(0, 5).join(", ")}` : "";
+  return `${pass ? "PASS" : "FAIL"}  ${result.name.padEnd(16)} expected=${String(result.expected).padStart(4)} delivered=${String(result.delivered).padStart(4)} lost=${result.lost} doubled=${result.doubled}${doubles}${extra}  ${result.notes}${wrong}`;
 }
 
 async function main(): Promise<void> {

@@ -94,6 +94,8 @@ export class Pipeline {
   readonly rulesPath = join(this.dir, "rules.yaml");
   readonly logPath: string;
   private readonly processes: RoleProcess[] = [];
+  /** The `file:line` positions `vigil replay` refused (set by {@link expectedAlertIds}). */
+  replayRefused: string[] = [];
   redis!: OwnRedisServer;
   smtp!: SmtpSink;
   webhook!: WebhookSink;
@@ -149,6 +151,11 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
       this.env,
     );
     this.log(`replay exit ${result.code}\n${result.stderr}`);
+    const refusedLine = /^(.*:\d+): /;
+    this.replayRefused = result.stderr
+      .split("\n")
+      .filter((line) => line.startsWith(`${this.eventsPath}:`))
+      .flatMap((line) => refusedLine.exec(line)?.[1] ?? []);
     const ids = result.stdout
       .split("\n")
       .filter(Boolean)
