@@ -13,6 +13,7 @@ import { seededRandom } from "../helpers.js";
 import { hostileLine, type HostileKind } from "./hostile-records.js";
 import { makeSecrets, Pipeline, ROLES, runVigil, sleep, type Outcome, type Role } from "./pipeline-harness.js";
 import { freePort, startRedisServer } from "./redis-server.js";
+import { startProviderSimulator } from "@vigil/simulator";
 
 const seed = Number(process.env.VIGIL_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const only = process.env.VIGIL_FAULT_SCENARIOS?.split(",").filter(Boolean);
@@ -294,8 +295,79 @@ const scenarios: Scenario[] = [
         checkQuarantine: true,
       }),
   },
+  { name: "provider-faults", run: (random) => providerFaults(random) },
   { name: "redis-startup", run: () => redisStartup() },
 ];
+
+/** Rules over any provider's events: busy actors, and every deletion. */
+const PROVIDER_RULES = `id: faults.busy-actor
+name: Busy actor
+severity: high
+when: { "!=": [{ var: action }, ""] }
+threshold: { count: 4, within: 30m, groupBy: [actor.id] }
+lateness: 30d
+title: "{{actor.id}} did {{count}} things"
+---
+id: faults.delete
+name: Deletion
+severity: critical
+when: { "==": [{ var: category }, delete] }
+title: "{{actor.id}} deleted {{target.name}}"
+`;
+
+/**
+ * A Zendesk source through the simulator answering 500s, 429 bursts, answers slower than the
+ * source's timeout and malformed pages (truncated JSON, a record missing a field) to a share of
+ * the requests. Expected: replay of what a fault-free pull of the same records gives.
+ */
+async function providerFaults(random: () => number): Promise<ScenarioResult> {
+  const now = Date.now();
+  const sim = await startProviderSimulator({
+    providers: ["zendesk"],
+    seed: Math.floor(random() * 1_000_000),
+    records: { zendesk: 400 },
+    start: new Date(now - 2 * 86_400_000),
+    end: new Date(now - 60_000),
+    rateLimit: { zendesk: { requests: 100_000, perMs: 1_000 } },
+    credentials: { zendesk: { apiToken: secrets.providerToken } },
+  });
+  const { email } = sim.credentials("zendesk");
+  const source = `{ name: zendesk-sim, type: zendesk, baseUrl: ${JSON.stringify(sim.baseUrl("zendesk"))}, auth: { email: ${JSON.stringify(email)}, token: "\${FAULT_PROVIDER_TOKEN}" }, startFrom: 30d, pageSize: 20, pollInterval: 1s, timeout: 1s, rateLimit: { requests: 5000, per: 1s } }`;
+  const pipeline = new Pipeline("provider-faults", secrets, logDir, { source, rules: PROVIDER_RULES });
+  try {
+    await pipeline.start([]);
+    // What the source holds, normalized by the same connector, pulled while nothing fails.
+    const truth = await runVigil(
+      ["--config", pipeline.configPath, "sources", "pull", "zendesk-sim", "--since", "30d"],
+      pipeline.env,
+    );
+    pipeline.log(truth.stderr, "truth");
+    writeFileSync(pipeline.eventsPath, truth.stdout);
+    const expected = await pipeline.expectedAlertIds();
+    sim.clearRequestLog();
+    sim.setFaults({
+      rate: 0.3,
+      kinds: ["500", "429", "slow", "malformed"],
+      maxDelayMs: 2_500,
+      seed: Math.floor(random() * 1_000_000),
+    });
+    for (const role of ROLES) pipeline.spawn(role);
+    await pipeline.waitStarted();
+    const outcome = await pipeline.settle(expected, 120_000);
+    const faults = new Map<string, number>();
+    for (const entry of sim.requestLog) if (entry.fault) faults.set(entry.fault, (faults.get(entry.fault) ?? 0) + 1);
+    const events = truth.stdout.split("\n").filter(Boolean).length;
+    const injected = [...faults].map(([kind, n]) => `${kind}×${n}`).join(" ");
+    return {
+      name: "provider-faults",
+      ...outcome,
+      notes: `${events} events; ${sim.requestLog.length} requests, faults ${injected || "none"}`,
+    };
+  } finally {
+    await pipeline.stop();
+    await sim.close();
+  }
+}
 
 /** Redis absent, wrong password, malformed URL: each its own one-line error and exit 2. */
 async function redisStartup(): Promise<ScenarioResult> {
