@@ -124,7 +124,7 @@ describe.each(PROVIDERS)("%s connector", (provider) => {
   });
 
   it("still backfills everything exactly while the provider fails, throttles and stalls", async () => {
-    sim.setFaults({ rate: 0.15, kinds: ["500", "429", "slow"], seed: 5, maxDelayMs: 200 });
+    sim.setFaults({ rate: 0.3, kinds: ["500", "429", "slow"], seed: 5, maxDelayMs: 200 });
     try {
       const source = sourceFor(provider, sim, { name: `${provider}-faults` });
       const { events } = await pullAll(createConnector(source, deps()));

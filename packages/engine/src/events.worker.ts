@@ -12,7 +12,8 @@ import {
 import type { Engine } from "./engine.js";
 
 export interface EventsWorkerOptions {
-  engine: Engine;
+  /** The engine, or where to get the current one when the rule set can be reloaded while running. */
+  engine: Engine | (() => Engine);
   connection: Redis;
   queuePrefix: string;
   queues: Pick<VigilQueues, "alerts">;
@@ -43,7 +44,9 @@ async function evaluateBatch(
   options: Pick<EventsWorkerOptions, "engine" | "queues" | "metrics">,
 ): Promise<EventsWorkerResult> {
   const timer = options.metrics?.batchDuration.startTimer();
-  const outcome = await options.engine.processBatch(batch.events, jobId);
+  // Taken once per batch: a rule set reloaded meanwhile applies from the next batch on.
+  const engine = typeof options.engine === "function" ? options.engine() : options.engine;
+  const outcome = await engine.processBatch(batch.events, jobId);
   if (outcome.alerts.length) {
     await options.queues.alerts.addBulk(
       outcome.alerts.map((alert) => ({ name: alert.ruleId, data: alert, opts: { jobId: alert.id } })),

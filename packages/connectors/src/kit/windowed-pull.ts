@@ -20,8 +20,14 @@ export interface TimeWindow {
 /** What a time-filtered provider connector supplies to {@link windowedPull}. */
 export interface WindowedSource<R> {
   source: string;
-  /** The longest span one query may cover (the provider's window limit). */
+  /** The longest span one query may cover: the provider's window limit, or a cap of ours where it has none. */
   maxWindowMs: number;
+  /**
+   * The first window's span, before anything is known of the records' density (default
+   * `maxWindowMs`). Later windows are sized from the density seen, up to `maxWindowMs`, so a sparse
+   * backfill takes a few wide windows and a dense one as many as its records need.
+   */
+  firstWindowMs?: number;
   /**
    * Every record whose filter time lies in the window, page by page, in any order. Records
    * outside it (inclusive provider bounds) may be yielded; they are dropped here by `filterTimeMs`.
@@ -154,7 +160,7 @@ export async function* windowedPull<R>(
   } else {
     cursor = end - settings.startFromMs;
   }
-  let span = spec.maxWindowMs;
+  let span = Math.min(spec.firstWindowMs ?? spec.maxWindowMs, spec.maxWindowMs);
   const checkpointAt = (ms: number): Checkpoint => ({ until: new Date(ms).toISOString() });
   let ahead: WindowFetch<R> | undefined;
 

@@ -14,8 +14,10 @@ export const ZENDESK_MAX_PAGE_SIZE = 100;
  * audit logs need (UNCONFIRMED exact figure; set `rateLimit` for Enterprise Plus or a shared budget).
  */
 export const ZENDESK_DEFAULT_RATE_LIMIT = { requests: 700, perMs: 60_000 };
-/** Zendesk keeps audit logs forever and sets no window limit; a month per query keeps windows small. */
-export const ZENDESK_MAX_WINDOW_MS = 30 * 86_400_000;
+/** Zendesk keeps audit logs forever and sets no window limit: a year is our cap. */
+export const ZENDESK_MAX_WINDOW_MS = 365 * 86_400_000;
+/** The first window, before the density is known: a month (cursor pages make any window cheap to read). */
+const ZENDESK_FIRST_WINDOW_MS = 30 * 86_400_000;
 
 /** `YYYY-MM-DDTHH:MM:SSZ`, the format Zendesk's error message gives for `filter[created_at]`. */
 function querySeconds(ms: number): string {
@@ -105,6 +107,7 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
       {
         source,
         maxWindowMs: ZENDESK_MAX_WINDOW_MS,
+        firstWindowMs: ZENDESK_FIRST_WINDOW_MS,
         fetchWindow,
         filterTimeMs: (record) => Date.parse(record.log.created_at),
         normalize: (record) => normalizeZendeskRecord(source, record),
