@@ -11,6 +11,12 @@ export async function windowCheckpointAt(time: Date, lookbackMs: number): Promis
   return { until: new Date(time.getTime() + lookbackMs).toISOString() };
 }
 
+/** Records of a window page, with the ones the connector refused per record (quarantined, the pull goes on). */
+export interface WindowBatch<R> {
+  records: R[];
+  refused: RefusedRecord[];
+}
+
 /** A half-open span of the provider's filter time: `start <= t < end`. */
 export interface TimeWindow {
   start: Date;
@@ -34,7 +40,7 @@ export interface WindowedSource<R> {
    * The next window's first page is asked for while this window's events are still being
    * handed on; `signal` aborts when a window is given up (split, or the pull stopped).
    */
-  fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncIterable<R[]>;
+  fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncIterable<R[] | WindowBatch<R>>;
   /** The time the provider filters on, in ms (usually the action time; an insert time where only that filters). */
   filterTimeMs(record: R): number;
   /**
@@ -71,7 +77,7 @@ const SPLIT_FILL = 0.5;
 interface WindowFetch<R> {
   start: number;
   end: number;
-  next(): Promise<IteratorResult<R[]>>;
+  next(): Promise<IteratorResult<R[] | WindowBatch<R>>>;
   /** Stops the fetch early: aborts what is in flight and finishes the source's iterator. */
   cancel(): Promise<void>;
 }
@@ -88,7 +94,7 @@ function startWindowFetch<R>(spec: WindowedSource<R>, start: number, end: number
   const iterator = spec
     .fetchWindow({ start: new Date(start), end: new Date(end) }, controller.signal)
     [Symbol.asyncIterator]();
-  let first: Promise<IteratorResult<R[]>> | undefined = iterator.next();
+  let first: Promise<IteratorResult<R[] | WindowBatch<R>>> | undefined = iterator.next();
   // Observed by the first next(); until then a failure must not count as unhandled.
   first.catch(() => undefined);
   let finished = false;
@@ -183,7 +189,9 @@ export async function* windowedPull<R>(
       let earliestSeen = windowEnd;
       try {
         for (let page = await fetch.next(); !page.done; page = await fetch.next()) {
-          for (const record of page.value) {
+          const batch = Array.isArray(page.value) ? { records: page.value, refused: [] } : page.value;
+          refused.push(...batch.refused);
+          for (const record of batch.records) {
             const t = spec.filterTimeMs(record);
             if (t >= cursor && t < windowEnd) {
               let event: AuditEvent;

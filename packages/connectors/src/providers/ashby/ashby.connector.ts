@@ -5,10 +5,11 @@ import {
   PROVIDER_RETRY_POLICY,
   credentialFingerprint,
   fetchPage,
-  parseRecords,
   providerRateLimit,
+  readWholePage,
+  splitRecords,
 } from "../../kit/provider-http.js";
-import { windowedPull, type TimeWindow, windowCheckpointAt } from "../../kit/windowed-pull.js";
+import { windowedPull, type TimeWindow, type WindowBatch, windowCheckpointAt } from "../../kit/windowed-pull.js";
 import { normalizeAshbyRecord } from "./ashby.normalize.js";
 import { AshbyAuditLogEntrySchema, AshbyListResponseSchema, type AshbyRecord } from "./ashby.records.js";
 
@@ -53,7 +54,11 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
     },
   });
 
-  async function listPage(body: ListBody, page: string, signal: AbortSignal | undefined) {
+  function listPage(body: ListBody, page: string, signal: AbortSignal | undefined) {
+    return readWholePage(source, page, () => listPageOnce(body, page, signal));
+  }
+
+  async function listPageOnce(body: ListBody, page: string, signal: AbortSignal | undefined) {
     const response = await fetchPage(
       client,
       page,
@@ -73,33 +78,34 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
         },
       );
     }
-    const entries = parseRecords(source, page, AshbyAuditLogEntrySchema, response.results, "results");
-    const records: AshbyRecord[] = entries.map((entry, index) => ({
-      entry,
-      raw: response.results[index] as Record<string, unknown>,
-    }));
-    return { records, moreDataAvailable: response.moreDataAvailable, nextCursor: response.nextCursor ?? undefined };
+    const { records, refused } = splitRecords(source, page, AshbyAuditLogEntrySchema, response.results, "results");
+    return {
+      records: records.map(({ value, raw }): AshbyRecord => ({ entry: value, raw })),
+      refused,
+      moreDataAvailable: response.moreDataAvailable,
+      nextCursor: response.nextCursor ?? undefined,
+    };
   }
 
   /**
    * Bounds are UNCONFIRMED (the simulator takes start inclusive, end exclusive), so the span
    * asked for reaches a second past the window on both sides; windowedPull drops the excess.
    */
-  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<AshbyRecord[]> {
+  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<WindowBatch<AshbyRecord>> {
     const startDate = new Date(window.start.getTime() - 1000).toISOString();
     const endDate = new Date(window.end.getTime() + 1000).toISOString();
     const seen = new Set<string>();
     let cursor: string | undefined;
     for (;;) {
       const page = `POST ${LIST_PATH} window=[${startDate}, ${endDate}) ${cursor === undefined ? "(first page)" : `cursor=${cursor}`}`;
-      const { records, moreDataAvailable, nextCursor } = await listPage(
+      const { records, refused, moreDataAvailable, nextCursor } = await listPage(
         { startDate, endDate, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) },
         page,
         signal,
       );
       const fresh = records.filter((record) => !seen.has(record.entry.id));
       for (const record of fresh) seen.add(record.entry.id);
-      yield fresh;
+      yield { records: fresh, refused };
       if (!moreDataAvailable) return;
       if (!nextCursor || nextCursor === cursor) {
         throw new ConnectorError(

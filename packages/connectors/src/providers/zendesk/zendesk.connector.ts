@@ -1,8 +1,14 @@
 import { ConnectorError } from "@vigil/core";
 import type { ZendeskSourceConfig } from "./zendesk.config.js";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
-import { PROVIDER_RETRY_POLICY, fetchPage, parseRecords, providerRateLimit } from "../../kit/provider-http.js";
-import { windowedPull, type TimeWindow, windowCheckpointAt } from "../../kit/windowed-pull.js";
+import {
+  PROVIDER_RETRY_POLICY,
+  fetchPage,
+  providerRateLimit,
+  readWholePage,
+  splitRecords,
+} from "../../kit/provider-http.js";
+import { windowedPull, type TimeWindow, type WindowBatch, windowCheckpointAt } from "../../kit/windowed-pull.js";
 import { normalizeZendeskRecord } from "./zendesk.normalize.js";
 import { ZendeskAuditLogPageSchema, ZendeskAuditLogSchema, type ZendeskRecord } from "./zendesk.records.js";
 
@@ -56,25 +62,27 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
     page: string,
     signal: AbortSignal | undefined,
   ) {
-    const body = await fetchPage(
-      client,
-      page,
-      { path: LIST_PATH, query, ...(signal ? { signal } : {}) },
-      ZendeskAuditLogPageSchema,
-    );
-    const logs = parseRecords(source, page, ZendeskAuditLogSchema, body.audit_logs, "audit_logs");
-    const records: ZendeskRecord[] = logs.map((log, index) => ({
-      log,
-      raw: body.audit_logs[index] as Record<string, unknown>,
-    }));
-    return { records, meta: body.meta };
+    return readWholePage(source, page, async () => {
+      const body = await fetchPage(
+        client,
+        page,
+        { path: LIST_PATH, query, ...(signal ? { signal } : {}) },
+        ZendeskAuditLogPageSchema,
+      );
+      const { records, refused } = splitRecords(source, page, ZendeskAuditLogSchema, body.audit_logs, "audit_logs");
+      return {
+        records: records.map(({ value, raw }): ZendeskRecord => ({ log: value, raw })),
+        refused,
+        meta: body.meta,
+      };
+    });
   }
 
   /**
    * Whether Zendesk's bounds are inclusive is UNCONFIRMED, so the range asked for reaches a
    * second past the window on both sides; windowedPull drops what lies outside it.
    */
-  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<ZendeskRecord[]> {
+  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<WindowBatch<ZendeskRecord>> {
     const range = [
       querySeconds(Math.floor(window.start.getTime() / 1000) * 1000 - 1000),
       querySeconds(Math.ceil(window.end.getTime() / 1000) * 1000 + 1000),
@@ -83,14 +91,14 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
     let after: string | undefined;
     for (;;) {
       const page = `GET ${LIST_PATH} created_at=[${range[0]}, ${range[1]}] ${after === undefined ? "(first page)" : `page[after]=${after}`}`;
-      const { records, meta } = await listPage(
+      const { records, refused, meta } = await listPage(
         { "page[size]": pageSize, sort: "created_at", "filter[created_at][]": range, "page[after]": after },
         page,
         signal,
       );
       const fresh = records.filter((record) => !seen.has(record.log.id));
       for (const record of fresh) seen.add(record.log.id);
-      yield fresh;
+      yield { records: fresh, refused };
       if (!meta.has_more) return;
       if (!meta.after_cursor || meta.after_cursor === after) {
         throw new ConnectorError(source, `${page}: meta.has_more is true but there is no new after_cursor to follow`, {
