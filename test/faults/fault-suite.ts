@@ -358,10 +358,19 @@ async function providerFaults(random: () => number): Promise<ScenarioResult> {
     for (const entry of sim.requestLog) if (entry.fault) faults.set(entry.fault, (faults.get(entry.fault) ?? 0) + 1);
     const events = truth.stdout.split("\n").filter(Boolean).length;
     const injected = [...faults].map(([kind, n]) => `${kind}×${n}`).join(" ");
+    // The simulator corrupts responses, never its records: nothing may be quarantined.
+    const listed = await runVigil(
+      ["--config", pipeline.configPath, "sources", "quarantine", "list", "zendesk-sim", "--json"],
+      pipeline.env,
+    );
+    const quarantined = listed.stdout.split("\n").filter(Boolean).length;
     return {
       name: "provider-faults",
       ...outcome,
-      notes: `${events} events; ${sim.requestLog.length} requests, faults ${injected || "none"}`,
+      notes: `${events} events; ${sim.requestLog.length} requests, faults ${injected || "none"}; quarantined=${quarantined}`,
+      ...(quarantined || listed.code !== 0
+        ? { mismatches: [`${quarantined} intact record(s) quarantined (exit ${listed.code})`] }
+        : {}),
     };
   } finally {
     await pipeline.stop();
