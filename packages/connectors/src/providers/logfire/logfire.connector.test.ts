@@ -1,4 +1,4 @@
-import { ConnectorError, silentLogger } from "@vigil/core";
+import { silentLogger } from "@vigil/core";
 import { LogfireSourceSchema, type LogfireSourceConfig } from "./logfire.config.js";
 import { describe, expect, it } from "vitest";
 import type { ConnectorDeps, ConnectorHttpOptions, SourcePage } from "../../kit/connector.js";

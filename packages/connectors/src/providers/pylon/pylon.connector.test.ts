@@ -1,4 +1,4 @@
-import { ConnectorError, Keyspace, silentLogger } from "@vigil/core";
+import { Keyspace, silentLogger } from "@vigil/core";
 import { PylonSourceSchema } from "./pylon.config.js";
 import { describe, expect, it } from "vitest";
 import type { ConnectorDeps, SourcePage } from "../../kit/connector.js";
