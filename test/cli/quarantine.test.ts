@@ -87,6 +87,13 @@ describe("vigil sources quarantine and reset", () => {
     expect((await vigil("sources", "quarantine", "list", "another")).stdout.trim()).toBe(
       "no quarantined records of another",
     );
+
+    const status = await vigil("status");
+    expect(status.stdout).toContain("quarantined records: 2 (see `vigil sources quarantine list`)");
+    const statusJson = JSON.parse((await vigil("status", "--json")).stdout) as { sources: { quarantined: number }[] };
+    expect(statusJson.sources.map((s) => s.quarantined)).toEqual([2]);
+    const listed = await vigil("sources", "list", "--json");
+    expect((JSON.parse(listed.stdout) as { quarantined: number }[])[0]?.quarantined).toBe(2);
   });
 
   it("shows one record with its text as received, and names the list command for an unknown id", async () => {

@@ -73,12 +73,13 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
               "last success": s.health.lastSuccessAt ? `${elapsed(s.health.lastSuccessAt, now)} ago` : "-",
               lag: elapsed(s.health.newestEventTime, now),
               "events pulled": s.health.eventsPulled,
+              quarantined: s.quarantined,
               "last error":
                 s.health.lastError && (!s.health.lastSuccessAt || (s.health.lastErrorAt ?? "") > s.health.lastSuccessAt)
                   ? s.health.lastError
                   : "-",
             })),
-            ["source", "type", "enabled", "every", "last success", "lag", "events pulled", "last error"],
+            ["source", "type", "enabled", "every", "last success", "lag", "events pulled", "quarantined", "last error"],
           ),
         );
       });
