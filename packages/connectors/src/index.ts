@@ -6,7 +6,6 @@ export {
   type ConnectorFactory,
   type ConnectorHttpOptions,
   type PullOptions,
-  type RefusedRecord,
   type SourcePage,
 } from "./kit/connector.js";
 export { createConnectorDeps } from "./kit/connector-deps.js";
@@ -56,17 +55,8 @@ export {
   type SourceHealth,
 } from "./runtime/checkpoint-store.js";
 export { eventBatchJobId } from "./runtime/event-sink.js";
-export {
-  QUARANTINE_RAW_BYTES,
-  QuarantineEntrySchema,
-  QuarantineStore,
-  type QuarantineEntry,
-} from "./runtime/quarantine-store.js";
-export {
-  resetSourceCheckpoint,
-  retryQuarantined,
-  type QuarantineRetryOutcome,
-} from "./runtime/source-maintenance.js";
+export { QuarantineStore, type QuarantineEntry } from "./runtime/quarantine-store.js";
+export { resetSourceCheckpoint, retryQuarantined } from "./runtime/source-maintenance.js";
 export { startPollWorker, type PollWorker, type PollWorkerOptions } from "./runtime/poll-worker.js";
 export type { PullResult } from "./runtime/pull-runner.js";
 export { getSourcesStatus, type SourceStatus } from "./runtime/source-status.js";

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { z } from "zod";
 
 /** What the ledger keeps per delivery: when the receiver accepted it, and on which job attempt. */
-export const LedgerEntrySchema = z.object({
+const LedgerEntrySchema = z.object({
   sentAt: z.iso.datetime(),
   attempt: z.number().int().min(1),
 });

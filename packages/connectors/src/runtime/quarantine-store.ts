@@ -10,7 +10,7 @@ export const QUARANTINE_RAW_BYTES = REFUSED_RECORD_BYTES;
 export const QUARANTINE_MAX_PER_SOURCE = 10_000;
 
 /** How a kept record is re-parsed by `vigil sources quarantine retry`. */
-export const RefusedFormatSchema = z.enum(["event-line", "event", "provider-record"]);
+const RefusedFormatSchema = z.enum(["event-line", "event", "provider-record"]);
 
 /** One quarantined record: where it came from, why it was refused, and its text as received (capped). */
 export const QuarantineEntrySchema = z.object({
