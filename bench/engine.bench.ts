@@ -3,11 +3,12 @@ import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { Worker, type Job } from "bullmq";
+import { Queue, Worker, type Job } from "bullmq";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Redis } from "ioredis";
 import {
   createRedis,
+  DEFAULT_EVENT_BATCH_SIZE,
   deleteKeyspace,
   EVENT_JOB_OPTIONS,
   EventBatchJobSchema,
@@ -17,6 +18,7 @@ import {
   type AuditEvent,
   type EventBatchJob,
   type VigilQueues,
+  MAX_ALERT_EVENT_IDS,
 } from "@vigil/core";
 import {
   Engine,
@@ -28,8 +30,6 @@ import {
   type RuleStateStore,
 } from "@vigil/engine";
 import { generateEvents, generateRules } from "./workload.js";
-
-const BATCH_SIZE = 200;
 
 function loadBenchRules(
   total: number,
@@ -185,7 +185,7 @@ const vigil =
   ({ keyspace, queues, store }: RunContext): Processor => {
     const engine = new Engine(
       rules,
-      new RedisRuleStateStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+      new RedisRuleStateStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
       { ruleIndex },
     );
     return async (job) => (await processEventBatch(job, { engine, queues })).alerts;
@@ -205,7 +205,9 @@ const ceiling = () => (): Processor => async (job) => {
  */
 const naive =
   (rules: LoadedRule[]) =>
-  ({ keyspace, queues, store }: RunContext): Processor => {
+  ({ keyspace, store }: RunContext): Processor => {
+    // Its own plain queue for its own alert shape (rule and event), as such an assembly would have.
+    const alertQueue = new Queue("naive-alerts", { connection: store, prefix: keyspace.queuePrefix });
     const limiters = new Map(
       rules
         .filter((r) => r.rule.threshold)
@@ -244,7 +246,7 @@ const naive =
           }
         }
       }
-      if (alerts.length) await queues.alerts.addBulk(alerts.map((a) => ({ name: a.ruleId, data: a as never })));
+      if (alerts.length) await alertQueue.addBulk(alerts.map((a) => ({ name: a.ruleId, data: a })));
       return alerts.length;
     };
   };
@@ -277,7 +279,7 @@ export async function runEngineBench(options: {
   const rules200 = loadBenchRules(200);
   const rules50Stateful = loadBenchRules(50, "compiled", true);
   const reference50 = loadBenchRules(50, "json-logic-js");
-  const batches = chunk(generateEvents(options.events), BATCH_SIZE);
+  const batches = chunk(generateEvents(options.events), DEFAULT_EVENT_BATCH_SIZE);
   const unused: RuleStateStore = { apply: () => Promise.reject(new Error("not used")) };
   const evaluationOnly = options.only
     ? { vigil50: Number.NaN, jsonLogic50: Number.NaN }

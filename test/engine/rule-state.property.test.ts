@@ -12,6 +12,7 @@ import {
   type LoadedRule,
 } from "@vigil/engine";
 import { event, seededRandom, shuffle, useRedis } from "../helpers.js";
+import { MAX_ALERT_EVENT_IDS } from "@vigil/core";
 
 // The Redis store against the in-memory definition: random rules, random events with
 // duplicates, delivered in shuffled orders (within the lateness, and beyond it), split into
@@ -114,8 +115,8 @@ function randomBatches(events: AuditEvent[], random: () => number): AuditEvent[]
 
 async function run(rules: LoadedRule[], batches: AuditEvent[][], memory: boolean): Promise<BatchOutcome[]> {
   const store = memory
-    ? new MemoryRuleStateStore({ maxEventIds: 50 })
-    : new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 });
+    ? new MemoryRuleStateStore({ maxEventIds: MAX_ALERT_EVENT_IDS })
+    : new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
   const engine = new Engine(rules, store, { now: NOW });
   const outcomes: BatchOutcome[] = [];
   for (const batch of batches) {

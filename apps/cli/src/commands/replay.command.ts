@@ -2,14 +2,19 @@ import { createReadStream } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
-import { acceptEventLine, deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type AuditEvent } from "@vigil/core";
+import {
+  acceptEventLine,
+  DEFAULT_EVENT_BATCH_SIZE,
+  deleteKeyspace,
+  Keyspace,
+  MAX_ALERT_EVENT_IDS,
+  type AuditEvent,
+} from "@vigil/core";
 import { Engine, loadRules, RedisRuleStateStore } from "@vigil/engine";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
 
-const REPLAY_BATCH = 200;
-
 /** Parses one JSON line into an event, or says what is wrong with it (core's `acceptEventLine`, as the live file source). */
-export function parseEventLine(line: string): { event: AuditEvent } | { error: string } {
+function parseEventLine(line: string): { event: AuditEvent } | { error: string } {
   const accepted = acceptEventLine(line);
   return accepted.ok ? { event: accepted.event } : { error: accepted.reason };
 }
@@ -71,7 +76,7 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
           }
           stats.events++;
           batch.push(parsed.event);
-          if (batch.length >= REPLAY_BATCH) await flush();
+          if (batch.length >= DEFAULT_EVENT_BATCH_SIZE) await flush();
         }
         await flush();
       } finally {

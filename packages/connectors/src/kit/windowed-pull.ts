@@ -1,6 +1,7 @@
 import { ConnectorError, type AuditEvent } from "@vigil/core";
 import { z } from "zod";
 import type { Checkpoint, PullOptions, RefusedRecord, SourcePage } from "./connector.js";
+import { timeOrderedPages, type TimedEvent } from "./paging.js";
 
 /** The checkpoint of a time-windowed source: every record filtered-on before `until` is queued. */
 export const WindowCheckpointSchema = z.object({ until: z.iso.datetime({ offset: true }) });
@@ -183,7 +184,7 @@ export async function* windowedPull<R>(
       }
       ahead = undefined;
 
-      const held: { event: AuditEvent; ms: number }[] = [];
+      const held: TimedEvent[] = [];
       const refused: RefusedRecord[] = [];
       let overflow = false;
       let earliestSeen = windowEnd;
@@ -240,12 +241,9 @@ export async function* windowedPull<R>(
       );
       if (windowEnd < end) ahead = startWindowFetch(spec, windowEnd, Math.min(windowEnd + span, end), options.signal);
 
-      held.sort((a, b) => a.ms - b.ms || (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
-      for (let i = 0; i < held.length; i += pageEvents) {
-        const last = i + pageEvents >= held.length;
-        const events: AuditEvent[] = [];
-        for (let j = i; j < Math.min(i + pageEvents, held.length); j++)
-          events.push((held[j] as { event: AuditEvent }).event);
+      const pages = timeOrderedPages(held, pageEvents);
+      for (const [i, events] of pages.entries()) {
+        const last = i === pages.length - 1;
         yield {
           events,
           checkpoint: checkpointAt(last ? windowEnd : cursor),

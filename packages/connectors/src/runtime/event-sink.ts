@@ -24,7 +24,7 @@ export interface EventSinkOptions {
 }
 
 /** What queuing one page did. */
-export interface QueuedPage {
+interface QueuedPage {
   /** Events queued to `vigil-events`. */
   queued: number;
   /** Events dropped: repeated in the page or queued recently. */

@@ -7,13 +7,13 @@ import { REFUSED_RECORD_BYTES, type RefusedRecord } from "../kit/connector.js";
 /** The most of a refused record's text that is kept; the rest is cut (and `rawBytes` says how long it was). */
 export const QUARANTINE_RAW_BYTES = REFUSED_RECORD_BYTES;
 /** The most entries kept per source; beyond it the oldest is dropped for the newest (each is still counted). */
-export const QUARANTINE_MAX_PER_SOURCE = 10_000;
+const QUARANTINE_MAX_PER_SOURCE = 10_000;
 
 /** How a kept record is re-parsed by `vigil sources quarantine retry`. */
 const RefusedFormatSchema = z.enum(["event-line", "event", "provider-record"]);
 
 /** One quarantined record: where it came from, why it was refused, and its text as received (capped). */
-export const QuarantineEntrySchema = z.object({
+const QuarantineEntrySchema = z.object({
   id: z.string(),
   source: z.string(),
   /** `file:line` for the file source; the provider page (endpoint and cursor or window) otherwise. */

@@ -9,6 +9,7 @@ import {
   readWholePage,
   splitRecords,
 } from "../../kit/provider-http.js";
+import { followCursor } from "../../kit/paging.js";
 import { windowedPull, type TimeWindow, type WindowBatch, windowCheckpointAt } from "../../kit/windowed-pull.js";
 import { normalizeAshbyRecord } from "./ashby.normalize.js";
 import { AshbyAuditLogEntrySchema, AshbyListResponseSchema, type AshbyRecord } from "./ashby.records.js";
@@ -94,28 +95,21 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
   async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<WindowBatch<AshbyRecord>> {
     const startDate = new Date(window.start.getTime() - 1000).toISOString();
     const endDate = new Date(window.end.getTime() + 1000).toISOString();
-    const seen = new Set<string>();
-    let cursor: string | undefined;
-    for (;;) {
-      const page = `POST ${LIST_PATH} window=[${startDate}, ${endDate}) ${cursor === undefined ? "(first page)" : `cursor=${cursor}`}`;
-      const { records, refused, moreDataAvailable, nextCursor } = await listPage(
-        { startDate, endDate, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) },
-        page,
-        signal,
-      );
-      const fresh = records.filter((record) => !seen.has(record.entry.id));
-      for (const record of fresh) seen.add(record.entry.id);
-      yield { records: fresh, refused };
-      if (!moreDataAvailable) return;
-      if (!nextCursor || nextCursor === cursor) {
-        throw new ConnectorError(
-          source,
-          `${page}: moreDataAvailable is true but there is no new nextCursor to follow`,
-          { retryable: false, page },
+    yield* followCursor<AshbyRecord>({
+      source,
+      label: (cursor) =>
+        `POST ${LIST_PATH} window=[${startDate}, ${endDate}) ${cursor === undefined ? "(first page)" : `cursor=${cursor}`}`,
+      fetch: async (cursor, label) => {
+        const { records, refused, moreDataAvailable, nextCursor } = await listPage(
+          { startDate, endDate, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) },
+          label,
+          signal,
         );
-      }
-      cursor = nextCursor;
-    }
+        return { records, refused, more: moreDataAvailable, next: nextCursor };
+      },
+      idOf: (record) => record.entry.id,
+      stuck: "moreDataAvailable is true but there is no new nextCursor",
+    });
   }
 
   function pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage> {

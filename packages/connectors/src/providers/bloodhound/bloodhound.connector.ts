@@ -21,7 +21,7 @@ export const BLOODHOUND_DEFAULT_PAGE_SIZE = 1000;
 /** tollbooth's limit: 55 requests a second per client address. */
 export const BLOODHOUND_DEFAULT_RATE_LIMIT = { requests: 55, perMs: 1_000 };
 /** No window limit is documented: a year is our cap (windows narrow to the density seen; busy ones keep offsets shallow). */
-export const BLOODHOUND_MAX_WINDOW_MS = 365 * DAY_MS;
+const BLOODHOUND_MAX_WINDOW_MS = 365 * DAY_MS;
 /** The first window, before the density is known: a week, so a busy server's offsets stay shallow. */
 const BLOODHOUND_FIRST_WINDOW_MS = 7 * DAY_MS;
 /**
@@ -30,7 +30,7 @@ const BLOODHOUND_FIRST_WINDOW_MS = 7 * DAY_MS;
  * partly filled page and pages are large here, so windows of some 30 pages rather than 15
  * halve that overhead (about 3% of the requests at 1,000 rows a page).
  */
-export const BLOODHOUND_MAX_BUFFERED_RECORDS = 40_000;
+const BLOODHOUND_MAX_BUFFERED_RECORDS = 40_000;
 /** Full pages in a row that bring no new row before the server is deemed to ignore the offset. */
 const MAX_STALLED_PAGES = 3;
 

@@ -17,6 +17,7 @@ import {
   splitRecords,
   providerRateLimit,
 } from "../../kit/provider-http.js";
+import { timeOrderedPages, type TimedEvent } from "../../kit/paging.js";
 import { normalizePylonRecord } from "./pylon.normalize.js";
 import { PylonAuditLogPageSchema, PylonAuditLogSchema, type PylonRecord } from "./pylon.records.js";
 
@@ -123,27 +124,21 @@ export function createPylonConnector(
     let committed: Checkpoint =
       cursor !== undefined ? { cursor } : { notBefore: new Date(start.notBeforeMs ?? 0).toISOString() };
     // By id: a record served twice (the order is undocumented) is still one event.
-    const buffered = new Map<string, { event: AuditEvent; ms: number }>();
-    // Records the normalizer refused since the last flush; they ride on the page that moves past them.
+    const buffered = new Map<string, TimedEvent>();
+    // Records refused since the last flush; they ride on the page that moves past them.
     const refused: RefusedRecord[] = [];
 
     /** Yields the buffered events in time order; only the last page carries `next`. */
     function* flush(next: Checkpoint): Generator<SourcePage> {
-      const events = [...buffered.values()]
-        .sort((a, b) => a.ms - b.ms || (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0))
-        .map(({ event }) => event);
+      const pages = timeOrderedPages([...buffered.values()], pageEvents);
       buffered.clear();
       const kept = refused.splice(0);
       const withRefused = kept.length ? { refused: kept } : {};
-      for (let i = 0; i < events.length; i += pageEvents) {
-        const last = i + pageEvents >= events.length;
-        yield {
-          events: events.slice(i, i + pageEvents),
-          checkpoint: last ? next : committed,
-          ...(last ? withRefused : {}),
-        };
+      for (const [i, events] of pages.entries()) {
+        const last = i === pages.length - 1;
+        yield { events, checkpoint: last ? next : committed, ...(last ? withRefused : {}) };
       }
-      if (events.length === 0) yield { events: [], checkpoint: next, ...withRefused };
+      if (pages.length === 0) yield { events: [], checkpoint: next, ...withRefused };
       committed = next;
     }
 

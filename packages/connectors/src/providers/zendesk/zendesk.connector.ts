@@ -1,4 +1,3 @@
-import { ConnectorError } from "@vigil/core";
 import type { ZendeskSourceConfig } from "./zendesk.config.js";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
 import {
@@ -8,6 +7,7 @@ import {
   readWholePage,
   splitRecords,
 } from "../../kit/provider-http.js";
+import { followCursor } from "../../kit/paging.js";
 import { windowedPull, type TimeWindow, type WindowBatch, windowCheckpointAt } from "../../kit/windowed-pull.js";
 import { normalizeZendeskRecord } from "./zendesk.normalize.js";
 import { ZendeskAuditLogPageSchema, ZendeskAuditLogSchema, type ZendeskRecord } from "./zendesk.records.js";
@@ -21,7 +21,7 @@ export const ZENDESK_MAX_PAGE_SIZE = 100;
  */
 export const ZENDESK_DEFAULT_RATE_LIMIT = { requests: 700, perMs: 60_000 };
 /** Zendesk keeps audit logs forever and sets no window limit: a year is our cap. */
-export const ZENDESK_MAX_WINDOW_MS = 365 * 86_400_000;
+const ZENDESK_MAX_WINDOW_MS = 365 * 86_400_000;
 /** The first window, before the density is known: a month (cursor pages make any window cheap to read). */
 const ZENDESK_FIRST_WINDOW_MS = 30 * 86_400_000;
 
@@ -87,27 +87,21 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
       querySeconds(Math.floor(window.start.getTime() / 1000) * 1000 - 1000),
       querySeconds(Math.ceil(window.end.getTime() / 1000) * 1000 + 1000),
     ];
-    const seen = new Set<number>();
-    let after: string | undefined;
-    for (;;) {
-      const page = `GET ${LIST_PATH} created_at=[${range[0]}, ${range[1]}] ${after === undefined ? "(first page)" : `page[after]=${after}`}`;
-      const { records, refused, meta } = await listPage(
-        { "page[size]": pageSize, sort: "created_at", "filter[created_at][]": range, "page[after]": after },
-        page,
-        signal,
-      );
-      const fresh = records.filter((record) => !seen.has(record.log.id));
-      for (const record of fresh) seen.add(record.log.id);
-      yield { records: fresh, refused };
-      if (!meta.has_more) return;
-      if (!meta.after_cursor || meta.after_cursor === after) {
-        throw new ConnectorError(source, `${page}: meta.has_more is true but there is no new after_cursor to follow`, {
-          retryable: false,
-          page,
-        });
-      }
-      after = meta.after_cursor;
-    }
+    yield* followCursor<ZendeskRecord>({
+      source,
+      label: (after) =>
+        `GET ${LIST_PATH} created_at=[${range[0]}, ${range[1]}] ${after === undefined ? "(first page)" : `page[after]=${after}`}`,
+      fetch: async (after, label) => {
+        const { records, refused, meta } = await listPage(
+          { "page[size]": pageSize, sort: "created_at", "filter[created_at][]": range, "page[after]": after },
+          label,
+          signal,
+        );
+        return { records, refused, more: meta.has_more, next: meta.after_cursor ?? undefined };
+      },
+      idOf: (record) => record.log.id,
+      stuck: "meta.has_more is true but there is no new after_cursor",
+    });
   }
 
   function pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage> {
