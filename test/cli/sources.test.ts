@@ -310,6 +310,7 @@ describe("vigil sources", () => {
         "last success",
         "lag",
         "events pulled",
+        "quarantined",
         "last error",
       ]);
       return new Map(

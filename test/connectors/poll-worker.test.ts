@@ -7,6 +7,7 @@ import {
   CheckpointStore,
   eventBatchJobId,
   getSourcesStatus,
+  QuarantineStore,
   startPollWorker,
   type Connector,
   type PollWorker,
@@ -108,7 +109,7 @@ describe("poll worker (file source, real Redis)", () => {
     writeFileSync(path, lines(range(1, 5)));
     const worker = await start();
     const result = await worker.pullOnce(SOURCE);
-    expect(result).toEqual({ source: SOURCE, events: 5, duplicates: 0, pages: 3, skipped: false });
+    expect(result).toEqual({ source: SOURCE, events: 5, duplicates: 0, quarantined: 0, pages: 3, skipped: false });
 
     const jobs = await queuedJobs();
     expect(jobs.map((job) => job.data.events.length)).toEqual([2, 2, 1]);
@@ -131,32 +132,44 @@ describe("poll worker (file source, real Redis)", () => {
     expect(await queuedIds()).toHaveLength(6);
   });
 
-  it("a malformed line leaves the checkpoint before it and queues nothing after it; the next pull after the fix resumes", async () => {
+  it("quarantines a malformed line with its position, reason and text, and queues the lines after it", async () => {
     const good = lines(range(1, 3));
-    const bad = `${JSON.stringify({ ...auditEvent(4), outcome: "maybe" })}\n`;
-    writeFileSync(path, good + bad + lines([5, 6]));
+    const badLine = JSON.stringify({ ...auditEvent(4), outcome: "maybe" });
+    writeFileSync(path, `${good}${badLine}\n${lines([5, 6])}`);
     const worker = await start();
 
-    const failed = await worker.pullOnce(SOURCE);
-    expect(failed.events).toBe(3);
-    expect(failed.error).toContain(`${path}:4`);
-    expect(failed.error).toContain("field outcome: ");
-    expect(await queuedIds()).toEqual(range(1, 3).map((n) => `${SOURCE}:${n}`));
+    const result = await worker.pullOnce(SOURCE);
+    expect(result).toMatchObject({ events: 5, quarantined: 1, skipped: false });
+    expect(result.error).toBeUndefined();
+    expect(await queuedIds()).toEqual([1, 2, 3, 5, 6].map((n) => `${SOURCE}:${n}`));
     const store = new CheckpointStore(redis, keyspace);
-    expect(await store.get(SOURCE)).toEqual({ offset: Buffer.byteLength(good), line: 3 });
-    const [health] = (await store.getHealth([SOURCE])).values();
-    expect(health?.lastError).toContain(`${path}:4`);
-    expect(health?.lastErrorAt).toBeDefined();
+    expect(await store.get(SOURCE)).toEqual({
+      offset: Buffer.byteLength(`${good}${badLine}\n${lines([5, 6])}`),
+      line: 6,
+    });
 
-    const stillBroken = await worker.pullOnce(SOURCE);
-    expect(stillBroken).toMatchObject({ events: 0 });
-    expect(stillBroken.error).toContain(`${path}:4`);
+    const quarantine = new QuarantineStore(redis, keyspace);
+    const held = await quarantine.list(SOURCE);
+    expect(held).toEqual([
+      expect.objectContaining({
+        source: SOURCE,
+        position: `${path}:4`,
+        reason: expect.stringContaining("outcome"),
+        field: "outcome",
+        raw: badLine,
+        format: "event-line",
+        truncated: false,
+      }),
+    ]);
+    const counted = await metrics.recordsQuarantined.get();
+    expect(counted.values.find((v) => v.labels.source === SOURCE)?.value).toBe(1);
+    const gauge = await metrics.quarantineHeld.get();
+    expect(gauge.values.find((v) => v.labels.source === SOURCE)?.value).toBe(1);
 
-    writeFileSync(path, good + line(4) + lines([5, 6]));
-    const fixed = await worker.pullOnce(SOURCE);
-    expect(fixed).toMatchObject({ events: 3, skipped: false });
-    expect(fixed.error).toBeUndefined();
-    expect(await queuedIds()).toEqual(range(1, 6).map((n) => `${SOURCE}:${n}`));
+    // Read again from the start (a reset checkpoint): the same line is held once.
+    await store.reset(SOURCE);
+    expect(await worker.pullOnce(SOURCE)).toMatchObject({ events: 0, duplicates: 5, quarantined: 0 });
+    expect(await quarantine.list(SOURCE)).toHaveLength(1);
   });
 
   it("two concurrent pulls of one source queue each event once", async () => {
@@ -177,6 +190,7 @@ describe("poll worker (file source, real Redis)", () => {
       source: SOURCE,
       events: 0,
       duplicates: 0,
+      quarantined: 0,
       pages: 0,
       skipped: true,
     });

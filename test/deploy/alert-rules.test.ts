@@ -39,6 +39,15 @@ describe("the chart's alerts, evaluated by promtool", () => {
               values: "0x10 1+1x30",
             },
             { series: `vigil_deliveries_total{${sel}, pod="n-1", channel="mail", outcome="sent"}`, values: "0+1x40" },
+            // Source "files" has records quarantined from minute 11 on; "pylon" none.
+            { series: `vigil_records_quarantined_total{${sel}, pod="c-1", source="files"}`, values: "0x10 2+1x30" },
+            { series: `vigil_records_quarantined_total{${sel}, pod="c-1", source="pylon"}`, values: "0x40" },
+            // Three event batches fail for good at minute 11; no delivery job does.
+            {
+              series: `vigil_queue_jobs{${sel}, pod="e-1", queue="vigil-events", state="failed"}`,
+              values: "0x10 3x30",
+            },
+            { series: `vigil_queue_jobs{${sel}, pod="e-1", queue="vigil-deliveries", state="failed"}`, values: "0x40" },
             // The engine pod stops answering at minute 20; connectors and notifier stay up.
             { series: `up{${sel}, pod="e-1", role="engine"}`, values: "1x20 0x20" },
             { series: `up{${sel}, pod="c-1", role="connectors"}`, values: "1x40" },
@@ -71,6 +80,36 @@ describe("the chart's alerts, evaluated by promtool", () => {
                     summary: "Alerts to channel hook are not delivered",
                     description:
                       "2 deliveries to hook spent their attempts in 15 minutes. `vigil deliveries failed` lists them; `vigil deliveries retry --all` sends them again once the channel works.",
+                  },
+                },
+              ],
+            },
+            { eval_time: "10m", alertname: "VigilRecordsQuarantined", exp_alerts: [] },
+            {
+              eval_time: "12m",
+              alertname: "VigilRecordsQuarantined",
+              exp_alerts: [
+                {
+                  exp_labels: { severity: "warning", source: "files" },
+                  exp_annotations: {
+                    summary: "Source files sent records Vigil refused",
+                    description:
+                      "3 records of files were refused (unparsable, missing or invalid fields) and quarantined in the last hour; the rules did not see them. `vigil sources quarantine list files` shows where and why; `vigil sources quarantine retry` queues them once they are accepted, `vigil sources quarantine drop` forgets them.",
+                  },
+                },
+              ],
+            },
+            { eval_time: "14m", alertname: "VigilJobsFailed", exp_alerts: [] },
+            {
+              eval_time: "17m",
+              alertname: "VigilJobsFailed",
+              exp_alerts: [
+                {
+                  exp_labels: { severity: "critical", queue: "vigil-events" },
+                  exp_annotations: {
+                    summary: "3 failed jobs wait in vigil-events",
+                    description:
+                      "Jobs of vigil-events failed for good (a poison batch, a job that stalled more than 50 times, a delivery out of attempts): their work is not done until re-driven. `vigil jobs failed` lists them with the reason; `vigil jobs retry --queue events --all` re-drives them.",
                   },
                 },
               ],

@@ -328,7 +328,9 @@ describe("the Helm chart", () => {
     for (const name of [
       "VigilSourceLagging",
       "VigilSourceFailing",
+      "VigilRecordsQuarantined",
       "VigilDeliveriesFailing",
+      "VigilJobsFailed",
       "VigilEventsLate",
       "VigilEventsBacklogGrowing",
       "VigilWorkerDown",

@@ -20,12 +20,14 @@ async function liveVerdict(line: string): Promise<{ ok: true; event: AuditEvent 
   const connector = createFileConnector(FileSourceSchema.parse({ name: "file", type: "file", path }));
   try {
     const events: AuditEvent[] = [];
-    for await (const page of connector.pull(undefined, { signal: new AbortController().signal, now: new Date() }))
+    const refused: string[] = [];
+    for await (const page of connector.pull(undefined, { signal: new AbortController().signal, now: new Date() })) {
       events.push(...page.events);
-    expect(events).toHaveLength(1);
-    return { ok: true, event: events[0]! };
-  } catch (err) {
-    return { ok: false, reason: (err as Error).message };
+      refused.push(...(page.refused ?? []).map((record) => record.reason));
+    }
+    // One line: either one event or one refusal (quarantined, the source going on past it).
+    expect(events.length + refused.length).toBe(1);
+    return events[0] ? { ok: true, event: events[0] } : { ok: false, reason: refused[0]! };
   } finally {
     rmSync(path);
   }

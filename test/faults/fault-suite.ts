@@ -13,6 +13,7 @@ import { seededRandom } from "../helpers.js";
 import { hostileLine, type HostileKind } from "./hostile-records.js";
 import { makeSecrets, Pipeline, ROLES, runVigil, sleep, type Outcome, type Role } from "./pipeline-harness.js";
 import { freePort, startRedisServer } from "./redis-server.js";
+import { startProviderSimulator } from "@vigil/simulator";
 
 const seed = Number(process.env.VIGIL_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const only = process.env.VIGIL_FAULT_SCENARIOS?.split(",").filter(Boolean);
@@ -20,7 +21,14 @@ const logDir = mkdtempSync(join(tmpdir(), "vigil-fault-logs-"));
 const secrets = makeSecrets();
 
 /** An input file: audit events in time order; failed-login bursts and token creations raise alerts. */
-function generateEvents(random: () => number, count: number, hostile: readonly HostileKind[] = []): string[] {
+function generateEvents(
+  random: () => number,
+  count: number,
+  hostile: readonly HostileKind[] = [],
+  once: readonly HostileKind[] = [],
+): string[] {
+  // Kinds too heavy to repeat (a 17 MiB line) appear once each, at random lines.
+  const onceAt = new Map(once.map((kind) => [Math.floor(random() * count), kind]));
   const lines: string[] = [];
   let t = Date.UTC(2026, 2, 1, 8, 0, 0);
   for (let n = 0; n < count; n++) {
@@ -35,7 +43,8 @@ function generateEvents(random: () => number, count: number, hostile: readonly H
           : roll < 0.92
             ? { action: "token.create", outcome: "success" }
             : { action: "read", outcome: "success" };
-    const kind = hostile.length && random() < 0.3 ? hostile[Math.floor(random() * hostile.length)]! : "good";
+    const kind =
+      onceAt.get(n) ?? (hostile.length && random() < 0.3 ? hostile[Math.floor(random() * hostile.length)]! : "good");
     lines.push(
       hostileLine(kind, n, new Date(t).toISOString(), {
         ...fields,
@@ -51,6 +60,8 @@ function generateEvents(random: () => number, count: number, hostile: readonly H
 interface ScenarioResult extends Outcome {
   name: string;
   notes: string;
+  /** Outcomes besides the alerts that differ from what the scenario expects (e.g. quarantined records); any fails it. */
+  mismatches?: string[];
 }
 
 type Scenario = {
@@ -86,6 +97,10 @@ async function pipelineScenario(
   options: {
     events?: number;
     hostile?: readonly HostileKind[];
+    /** Hostile kinds written once each. */
+    once?: readonly HostileKind[];
+    /** Compare the records quarantined with the lines `vigil replay` refused. */
+    checkQuarantine?: boolean;
     replicas?: number;
     attempts?: number;
     faults?: (pipeline: Pipeline, random: () => number) => Promise<string>;
@@ -94,7 +109,7 @@ async function pipelineScenario(
   } = {},
 ): Promise<ScenarioResult> {
   const pipeline = new Pipeline(name, secrets, logDir, { attempts: options.attempts ?? 6 });
-  const lines = generateEvents(random, options.events ?? 300, options.hostile);
+  const lines = generateEvents(random, options.events ?? 300, options.hostile, options.once);
   try {
     await pipeline.start(lines);
     const expected = await pipeline.expectedAlertIds();
@@ -110,10 +125,39 @@ async function pipelineScenario(
       afterNotes = await options.after(pipeline);
       outcome = await pipeline.settle(expected, 30_000);
     }
-    return { name, ...outcome, notes: [notes, afterNotes].filter(Boolean).join("; ") };
+    const quarantine = options.checkQuarantine ? await compareQuarantine(pipeline) : undefined;
+    return {
+      name,
+      ...outcome,
+      notes: [quarantine?.note, notes, afterNotes].filter(Boolean).join("; "),
+      ...(quarantine?.mismatches.length ? { mismatches: quarantine.mismatches } : {}),
+    };
   } finally {
     await pipeline.stop();
   }
+}
+
+/** The records quarantined (through `vigil sources quarantine list`) against the lines replay refused: the same positions, each once. */
+async function compareQuarantine(pipeline: Pipeline): Promise<{ note: string; mismatches: string[] }> {
+  const listed = await runVigil(
+    ["--config", pipeline.configPath, "sources", "quarantine", "list", "file", "--json"],
+    pipeline.env,
+  );
+  const held = listed.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { position: string }).position);
+  const refused = new Set(pipeline.replayRefused);
+  const kept = new Set(held);
+  const mismatches = [
+    ...(listed.code === 0 ? [] : [`quarantine list exit ${listed.code}: ${listed.stderr.trim().slice(0, 200)}`]),
+    ...[...refused].filter((position) => !kept.has(position)).map((position) => `not quarantined: ${position}`),
+    ...[...kept]
+      .filter((position) => !refused.has(position))
+      .map((position) => `quarantined, replay accepts: ${position}`),
+    ...(held.length === kept.size ? [] : [`${held.length - kept.size} position(s) held twice`]),
+  ];
+  return { note: `quarantined=${held.length} (replay refused ${refused.size})`, mismatches };
 }
 
 /** Kills a random running process of `role` `times` times at random moments, restarting it each time; the second kill of a pair lands while the restarted process takes up the stalled jobs. */
@@ -148,10 +192,6 @@ const scenarios: Scenario[] = [
   {
     name: "kill-notifier",
     run: (random) => pipelineScenario("kill-notifier", random, { faults: killRandomly("notifier", 3) }),
-    open: {
-      why: "issue 10 item 3: no delivery ledger yet, so an email the SMTP server accepted just before the SIGKILL is sent again",
-      excuses: (r) => r.lost === 0 && r.unexpected === 0 && r.webhooksDoubled === 0 && r.doubled === r.emailsDoubled,
-    },
   },
   {
     name: "replicas",
@@ -237,8 +277,106 @@ const scenarios: Scenario[] = [
         hostile: ["lone-surrogate-id", "lone-surrogate-attribute", "control-characters", "partial", "huge-attribute"],
       }),
   },
+  {
+    name: "bad-records",
+    run: (random) =>
+      pipelineScenario("bad-records", random, {
+        hostile: ["unknown-field", "invalid-json", "bad-time", "huge-id"],
+        once: ["huge-line"],
+        checkQuarantine: true,
+      }),
+  },
+  {
+    name: "huge-attributes",
+    run: (random) =>
+      pipelineScenario("huge-attributes", random, {
+        events: 200,
+        hostile: ["two-mib-attribute", "many-large-attributes"],
+        checkQuarantine: true,
+      }),
+  },
+  { name: "provider-faults", run: (random) => providerFaults(random) },
   { name: "redis-startup", run: () => redisStartup() },
 ];
+
+/** Rules over any provider's events: busy actors, and every deletion. */
+const PROVIDER_RULES = `id: faults.busy-actor
+name: Busy actor
+severity: high
+when: { "!=": [{ var: action }, ""] }
+threshold: { count: 4, within: 30m, groupBy: [actor.id] }
+lateness: 30d
+title: "{{actor.id}} did {{count}} things"
+---
+id: faults.delete
+name: Deletion
+severity: critical
+when: { "==": [{ var: category }, delete] }
+title: "{{actor.id}} deleted {{target.name}}"
+`;
+
+/**
+ * A Zendesk source through the simulator answering 500s, 429 bursts, answers slower than the
+ * source's timeout and malformed pages (truncated JSON, a record missing a field) to a share of
+ * the requests. Expected: replay of what a fault-free pull of the same records gives.
+ */
+async function providerFaults(random: () => number): Promise<ScenarioResult> {
+  const now = Date.now();
+  const sim = await startProviderSimulator({
+    providers: ["zendesk"],
+    seed: Math.floor(random() * 1_000_000),
+    records: { zendesk: 400 },
+    start: new Date(now - 2 * 86_400_000),
+    end: new Date(now - 60_000),
+    rateLimit: { zendesk: { requests: 100_000, perMs: 1_000 } },
+    credentials: { zendesk: { apiToken: secrets.providerToken } },
+  });
+  const { email } = sim.credentials("zendesk");
+  const source = `{ name: zendesk-sim, type: zendesk, baseUrl: ${JSON.stringify(sim.baseUrl("zendesk"))}, auth: { email: ${JSON.stringify(email)}, token: "\${FAULT_PROVIDER_TOKEN}" }, startFrom: 30d, pageSize: 20, pollInterval: 1s, timeout: 1s, rateLimit: { requests: 5000, per: 1s } }`;
+  const pipeline = new Pipeline("provider-faults", secrets, logDir, { source, rules: PROVIDER_RULES });
+  try {
+    await pipeline.start([]);
+    // What the source holds, normalized by the same connector, pulled while nothing fails.
+    const truth = await runVigil(
+      ["--config", pipeline.configPath, "sources", "pull", "zendesk-sim", "--since", "30d"],
+      pipeline.env,
+    );
+    pipeline.log(truth.stderr, "truth");
+    writeFileSync(pipeline.eventsPath, truth.stdout);
+    const expected = await pipeline.expectedAlertIds();
+    sim.clearRequestLog();
+    sim.setFaults({
+      rate: 0.3,
+      kinds: ["500", "429", "slow", "malformed"],
+      maxDelayMs: 2_500,
+      seed: Math.floor(random() * 1_000_000),
+    });
+    for (const role of ROLES) pipeline.spawn(role);
+    await pipeline.waitStarted();
+    const outcome = await pipeline.settle(expected, 120_000);
+    const faults = new Map<string, number>();
+    for (const entry of sim.requestLog) if (entry.fault) faults.set(entry.fault, (faults.get(entry.fault) ?? 0) + 1);
+    const events = truth.stdout.split("\n").filter(Boolean).length;
+    const injected = [...faults].map(([kind, n]) => `${kind}×${n}`).join(" ");
+    // The simulator corrupts responses, never its records: nothing may be quarantined.
+    const listed = await runVigil(
+      ["--config", pipeline.configPath, "sources", "quarantine", "list", "zendesk-sim", "--json"],
+      pipeline.env,
+    );
+    const quarantined = listed.stdout.split("\n").filter(Boolean).length;
+    return {
+      name: "provider-faults",
+      ...outcome,
+      notes: `${events} events; ${sim.requestLog.length} requests, faults ${injected || "none"}; quarantined=${quarantined}`,
+      ...(quarantined || listed.code !== 0
+        ? { mismatches: [`${quarantined} intact record(s) quarantined (exit ${listed.code})`] }
+        : {}),
+    };
+  } finally {
+    await pipeline.stop();
+    await sim.close();
+  }
+}
 
 /** Redis absent, wrong password, malformed URL: each its own one-line error and exit 2. */
 async function redisStartup(): Promise<ScenarioResult> {
@@ -289,10 +427,11 @@ function configEnv(url: string): Record<string, string> {
 }
 
 function formatLine(result: ScenarioResult): string {
-  const pass = result.lost === 0 && result.doubled === 0 && result.unexpected === 0;
+  const pass = result.lost === 0 && result.doubled === 0 && result.unexpected === 0 && !result.mismatches?.length;
   const extra = result.unexpected ? ` unexpected=${result.unexpected}` : "";
   const doubles = result.doubled ? ` (emails ${result.emailsDoubled}, webhooks ${result.webhooksDoubled})` : "";
-  return `${pass ? "PASS" : "FAIL"}  ${result.name.padEnd(16)} expected=${String(result.expected).padStart(4)} delivered=${String(result.delivered).padStart(4)} lost=${result.lost} doubled=${result.doubled}${doubles}${extra}  ${result.notes}`;
+  const wrong = result.mismatches?.length ? `  MISMATCH ${result.mismatches.slice(0, 5).join(", ")}` : "";
+  return `${pass ? "PASS" : "FAIL"}  ${result.name.padEnd(16)} expected=${String(result.expected).padStart(4)} delivered=${String(result.delivered).padStart(4)} lost=${result.lost} doubled=${result.doubled}${doubles}${extra}  ${result.notes}${wrong}`;
 }
 
 async function main(): Promise<void> {

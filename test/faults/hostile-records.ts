@@ -14,7 +14,9 @@ export type HostileKind =
   | "invalid-json"
   | "bad-time"
   | "huge-id"
-  | "huge-line";
+  | "huge-line"
+  | "two-mib-attribute"
+  | "many-large-attributes";
 
 export const SAFE_KINDS: readonly HostileKind[] = [
   "good",
@@ -76,5 +78,14 @@ export function hostileLine(kind: HostileKind, n: number, time: string, fields: 
       return JSON.stringify({ ...full, id: `file:${"9".repeat(2000)}${n}` });
     case "huge-line":
       return JSON.stringify({ ...full, attributes: { blob: "B".repeat(17 * 1024 * 1024) } });
+    case "two-mib-attribute":
+      // One string far over the 64 Ki-character cut: accepted, cut with a marker.
+      return JSON.stringify({ ...full, attributes: { blob: "C".repeat(2 * 1024 * 1024 + (n % 1000)) } });
+    case "many-large-attributes": {
+      // Twenty strings under the cut that still add up to more than an event may hold: refused.
+      const attributes: Record<string, string> = {};
+      for (let i = 0; i < 20; i++) attributes[`part${i}`] = "D".repeat(60 * 1024);
+      return JSON.stringify({ ...full, attributes });
+    }
   }
 }

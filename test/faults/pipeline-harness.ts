@@ -22,6 +22,8 @@ export interface SuiteSecrets {
   redisPassword: string;
   smtpPassword: string;
   webhookSecret: string;
+  /** The provider token of the provider-faults scenario's simulated Zendesk. */
+  providerToken: string;
 }
 
 export function makeSecrets(): SuiteSecrets {
@@ -29,6 +31,7 @@ export function makeSecrets(): SuiteSecrets {
     redisPassword: `redis-${randomBytes(12).toString("hex")}`,
     smtpPassword: `smtp-${randomBytes(12).toString("hex")}`,
     webhookSecret: `whsec_${randomBytes(24).toString("base64")}`,
+    providerToken: `zd-${randomBytes(16).toString("hex")}`,
   };
 }
 
@@ -94,6 +97,8 @@ export class Pipeline {
   readonly rulesPath = join(this.dir, "rules.yaml");
   readonly logPath: string;
   private readonly processes: RoleProcess[] = [];
+  /** The `file:line` positions `vigil replay` refused (set by {@link expectedAlertIds}). */
+  replayRefused: string[] = [];
   redis!: OwnRedisServer;
   smtp!: SmtpSink;
   webhook!: WebhookSink;
@@ -102,7 +107,14 @@ export class Pipeline {
     readonly name: string,
     readonly secrets: SuiteSecrets,
     logDir: string,
-    private readonly options: { attempts?: number; backoff?: string } = {},
+    private readonly options: {
+      attempts?: number;
+      backoff?: string;
+      /** The `sources` entry (YAML flow mapping) instead of the file source over `eventsPath`. */
+      source?: string;
+      /** Rule file text instead of {@link RULES}. */
+      rules?: string;
+    } = {},
   ) {
     this.logPath = join(logDir, `${name}.log`);
   }
@@ -112,6 +124,7 @@ export class Pipeline {
       FAULT_REDIS_URL: this.redis.url,
       FAULT_SMTP_PASSWORD: this.secrets.smtpPassword,
       FAULT_WEBHOOK_SECRET: this.secrets.webhookSecret,
+      FAULT_PROVIDER_TOKEN: this.secrets.providerToken,
     };
   }
 
@@ -119,13 +132,13 @@ export class Pipeline {
     this.redis = await startRedisServer({ password: this.secrets.redisPassword, appendOnly: true });
     this.smtp = await startSmtpSink({ port: 0 });
     this.webhook = await startWebhookSink({ port: 0, secret: this.secrets.webhookSecret });
-    writeFileSync(this.rulesPath, RULES);
+    writeFileSync(this.rulesPath, this.options.rules ?? RULES);
     writeFileSync(this.eventsPath, lines.map((line) => `${line}\n`).join(""));
     writeFileSync(
       this.configPath,
       `redis: { url: "\${FAULT_REDIS_URL}", prefix: faults }
 sources:
-  - { name: file, type: file, path: ${JSON.stringify(this.eventsPath)}, pollInterval: 500ms, batchSize: 20 }
+  - ${this.options.source ?? `{ name: file, type: file, path: ${JSON.stringify(this.eventsPath)}, pollInterval: 500ms, batchSize: 20 }`}
 rules: { paths: [${JSON.stringify(this.rulesPath)}] }
 channels:
   - name: mail
@@ -149,6 +162,11 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
       this.env,
     );
     this.log(`replay exit ${result.code}\n${result.stderr}`);
+    const refusedLine = /^(.*:\d+): /;
+    this.replayRefused = result.stderr
+      .split("\n")
+      .filter((line) => line.startsWith(`${this.eventsPath}:`))
+      .flatMap((line) => refusedLine.exec(line)?.[1] ?? []);
     const ids = result.stdout
       .split("\n")
       .filter(Boolean)

@@ -55,6 +55,8 @@ export {
   type SourceHealth,
 } from "./runtime/checkpoint-store.js";
 export { eventBatchJobId } from "./runtime/event-sink.js";
+export { QuarantineStore, type QuarantineEntry } from "./runtime/quarantine-store.js";
+export { resetSourceCheckpoint, retryQuarantined } from "./runtime/source-maintenance.js";
 export { startPollWorker, type PollWorker, type PollWorkerOptions } from "./runtime/poll-worker.js";
 export type { PullResult } from "./runtime/pull-runner.js";
 export { getSourcesStatus, type SourceStatus } from "./runtime/source-status.js";

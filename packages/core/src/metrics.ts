@@ -70,6 +70,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ["channel", "outcome"] as const,
       registers: [registry],
     }),
+    deliveriesSkipped: new Counter({
+      name: "vigil_deliveries_skipped_total",
+      help: "Deliveries not sent, by channel and reason (already_sent: the delivery ledger says the receiver accepted it)",
+      labelNames: ["channel", "reason"] as const,
+      registers: [registry],
+    }),
     sourceEventsPulled: new Counter({
       name: "vigil_source_events_pulled_total",
       help: "Events pulled per source",
@@ -85,6 +91,18 @@ export function createMetrics(registry = new Registry()) {
     sourceLag: new Gauge({
       name: "vigil_source_lag_seconds",
       help: "Now minus the newest event time seen per source",
+      labelNames: ["source"] as const,
+      registers: [registry],
+    }),
+    recordsQuarantined: new Counter({
+      name: "vigil_records_quarantined_total",
+      help: "Records a source refused and quarantined (vigil sources quarantine list), per source",
+      labelNames: ["source"] as const,
+      registers: [registry],
+    }),
+    quarantineHeld: new Gauge({
+      name: "vigil_quarantine_records",
+      help: "Quarantined records held per source, as of its last pull",
       labelNames: ["source"] as const,
       registers: [registry],
     }),

@@ -41,6 +41,13 @@ export type PollJob = z.infer<typeof PollJobSchema>;
 const DAY_S = 86_400;
 
 /**
+ * How long a delivered alert is remembered, in seconds: completed delivery and alert jobs are kept
+ * this long (a re-added job id is dropped) and the notifier's delivery ledger holds its "sent"
+ * entries as long, so nothing inside this horizon re-sends a delivery.
+ */
+export const DELIVERED_RETENTION_S = 7 * DAY_S;
+
+/**
  * Lock and stall settings every Vigil worker runs with. A killed worker's jobs are taken up by
  * another within `lockDuration + stalledInterval` (≤ 7.5 s) rather than BullMQ's default 30–60 s;
  * the lock is renewed every `lockDuration / 2`, far more often than any batch runs. A crash
@@ -65,7 +72,7 @@ export const EVENT_JOB_OPTIONS: JobsOptions = {
 export const ALERT_JOB_OPTIONS: JobsOptions = {
   attempts: 20,
   backoff: { type: "exponential", delay: 1_000 },
-  removeOnComplete: { age: 7 * DAY_S },
+  removeOnComplete: { age: DELIVERED_RETENTION_S },
   removeOnFail: false,
 };
 
@@ -109,7 +116,7 @@ export const QUEUES = {
     jobOptions: ({ notifier }) => ({
       attempts: notifier.attempts,
       backoff: { type: "exponential", delay: notifier.backoff },
-      removeOnComplete: { age: 7 * DAY_S },
+      removeOnComplete: { age: DELIVERED_RETENTION_S },
       removeOnFail: false,
     }),
   }),

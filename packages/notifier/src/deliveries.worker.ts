@@ -1,4 +1,4 @@
-import { UnrecoverableError, type ConnectionOptions, type Worker } from "bullmq";
+import { UnrecoverableError, type Worker } from "bullmq";
 import {
   DeliveryError,
   QUEUE_NAMES,
@@ -11,12 +11,16 @@ import {
   type Logger,
   type Metrics,
 } from "@vigil/core";
+import type { Redis } from "ioredis";
 import type { Channel } from "./channels/channel.js";
+import type { DeliveryLedger } from "./delivery-ledger.js";
 
 export interface DeliveriesWorkerOptions {
   config: Config;
-  connection: ConnectionOptions;
+  connection: Redis;
   keyspace: Keyspace;
+  /** Read before each send and written right after the receiver accepts one. */
+  ledger: DeliveryLedger;
   logger: Logger;
   metrics: Metrics;
   /** Configured channels by name. */
@@ -26,12 +30,14 @@ export interface DeliveriesWorkerOptions {
 /**
  * Sends each `vigil-deliveries` job through its channel. Transient failures ride BullMQ's
  * retries; permanent ones (and spent attempts) leave the job in the failed set, which is
- * the failed-delivery store.
+ * the failed-delivery store. A delivery the ledger records as sent (a job run again after a
+ * crash, a retry or a re-add) completes without reaching the receiver again.
  */
 export function startDeliveriesWorker({
   config,
   connection,
   keyspace,
+  ledger,
   logger,
   metrics,
   channels,
@@ -54,8 +60,19 @@ export function startDeliveriesWorker({
         throw new UnrecoverableError(message);
       }
 
+      const deliveryId = deliveryJobId(alert.id, channelName);
+      const sent = await ledger.sent(deliveryId);
+      if (sent) {
+        metrics.deliveriesSkipped.inc({ channel: channelName, reason: "already_sent" });
+        jobLog.info(
+          { attempt, sentAt: sent.sentAt, sentOnAttempt: sent.attempt },
+          "delivery already accepted by the receiver (delivery ledger); not sent again",
+        );
+        return;
+      }
+
       try {
-        await channel.send(alert, deliveryJobId(alert.id, channelName));
+        await channel.send(alert, deliveryId);
       } catch (err) {
         const permanent = err instanceof DeliveryError ? err.permanent : err instanceof UnrecoverableError;
         const final = permanent || attempt >= attempts;
@@ -67,6 +84,8 @@ export function startDeliveriesWorker({
         if (permanent && !(err instanceof UnrecoverableError)) throw new UnrecoverableError(errorMessage(err));
         throw err;
       }
+      // The one write after acceptance: a crash before it is the only way this delivery is sent twice.
+      await ledger.markSent(deliveryId, attempt);
       metrics.deliveries.inc({ channel: channelName, outcome: "sent" });
       jobLog.info({ attempt }, "alert delivered");
     },

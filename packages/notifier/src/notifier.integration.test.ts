@@ -5,6 +5,7 @@ import {
   createRedis,
   deleteKeyspace,
   deliveryJobId,
+  DELIVERED_RETENTION_S,
   QUEUE_NAMES,
   openQueue,
   openQueues,
@@ -17,6 +18,7 @@ import { startSmtpSink, startWebhookSink, type SmtpSink, type WebhookSink } from
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DeliveryLedger } from "./delivery-ledger.js";
 import { listFailedDeliveries } from "./failed-deliveries.js";
 import { startNotifier, type Notifier } from "./notifier.js";
 import {
@@ -38,6 +40,11 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = WA
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+async function skippedCount(metrics: Metrics, channel: string): Promise<number> {
+  const { values } = await metrics.deliveriesSkipped.get();
+  return values.find((value) => value.labels.channel === channel && value.labels.reason === "already_sent")?.value ?? 0;
 }
 
 async function deliveryCount(metrics: Metrics, channel: string, outcome: "sent" | "retry" | "failed"): Promise<number> {
@@ -190,6 +197,8 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     expect(logText).not.toContain(URL_TOKEN);
     expect(logText).not.toContain(SECRET.slice("whsec_".length));
     expect(await deliveryCount(metrics, "soc-webhook", "failed")).toBe(1);
+    const ledger = new DeliveryLedger(redis, keyspace);
+    expect(await redis.exists(ledger.key(id))).toBe(0); // refused: nothing recorded as sent
 
     hooks.respondWith(() => 200);
     expect(await retryFailedJobs(queues.deliveries, [id, "no-such-delivery"])).toEqual({
@@ -203,6 +212,7 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     await until("the retried delivery completes", async () => (await queues.deliveries.getCompletedCount()) === 1);
     expect(await listFailedDeliveries(queues.deliveries)).toEqual([]);
     expect(await retryFailedJobs(queues.deliveries, [id])).toEqual({ retried: [], missing: [id] });
+    expect(await ledger.sent(id)).toMatchObject({ attempt: 1 });
   });
 
   it("retries an SMTP server that is down, keeps the delivery, and sends it once the server is back", async () => {
@@ -255,6 +265,78 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     expect(smtp.messages).toHaveLength(1);
     expect(hooks.requests).toHaveLength(1);
   });
+
+  it("does not send a delivery again once the ledger records it as sent, however its job runs again", async () => {
+    await start();
+    const alert = makeAlert();
+    await enqueue(alert);
+    const ids = ["soc-email", "soc-webhook"].map((channel) => deliveryJobId(alert.id, channel));
+    await until("both deliveries complete", async () => (await queues.deliveries.getCompletedCount()) === 2);
+
+    const ledger = new DeliveryLedger(redis, keyspace);
+    for (const id of ids) {
+      expect(await ledger.sent(id)).toMatchObject({ attempt: 1, sentAt: expect.stringMatching(/^\d{4}-/) });
+      const ttl = await redis.ttl(ledger.key(id));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(DELIVERED_RETENTION_S);
+    }
+
+    // Run again under the same job ids (what a retried or re-driven job does).
+    for (const id of ids) await (await queues.deliveries.getJob(id))?.retry("completed");
+    await until("both re-runs are skipped", async () => (await skippedCount(metrics, "soc-webhook")) === 1);
+    await until("the email re-run is skipped", async () => (await skippedCount(metrics, "soc-email")) === 1);
+
+    // The completed jobs gone (removed by hand, or aged out of the queue), the alert routed again.
+    for (const id of ids) await (await queues.deliveries.getJob(id))?.remove();
+    await enqueue(alert, `${alert.id}-again`);
+    await until("the re-added deliveries are skipped", async () => (await skippedCount(metrics, "soc-webhook")) === 2);
+    await until("the re-added email is skipped", async () => (await skippedCount(metrics, "soc-email")) === 2);
+    await until("both deliveries complete", async () => (await queues.deliveries.getCompletedCount()) === 2);
+
+    expect(smtp.messages).toHaveLength(1);
+    expect(hooks.requests).toHaveLength(1);
+    expect(await deliveryCount(metrics, "soc-email", "sent")).toBe(1);
+    expect(await deliveryCount(metrics, "soc-webhook", "sent")).toBe(1);
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: "info",
+        component: "notifier.deliveries",
+        jobId: ids[1],
+        msg: expect.stringContaining("not sent again"),
+      }),
+    );
+  });
+
+  it("does not send again a delivery whose worker lost it after the receiver accepted it", async () => {
+    const alert = makeAlert();
+    const lockKey = (channel: string) =>
+      `${keyspace.queuePrefix}:${QUEUE_NAMES.deliveries}:${deliveryJobId(alert.id, channel)}:lock`;
+    // The receivers accept, and the worker's lock is gone before it can complete the job: as if it
+    // had been killed between the acceptance and the completion. The job stalls and runs again.
+    hooks.respondWith(async () => {
+      await redis.del(lockKey("soc-webhook"));
+      return 200;
+    });
+    smtp.rejectWith(() => {
+      // Sent before the sink answers 250, so Redis has it before the worker learns of the acceptance.
+      void redis.del(lockKey("soc-email"));
+      return undefined;
+    });
+    await start();
+    await enqueue(alert);
+
+    await until(
+      "both stalled deliveries are run again and skipped",
+      async () => {
+        return (await skippedCount(metrics, "soc-email")) === 1 && (await skippedCount(metrics, "soc-webhook")) === 1;
+      },
+      30_000,
+    );
+    await until("both deliveries complete", async () => (await queues.deliveries.getCompletedCount()) === 2, 30_000);
+    expect(smtp.messages).toHaveLength(1);
+    expect(hooks.requests).toHaveLength(1);
+    expect(await queues.deliveries.getFailedCount()).toBe(0);
+  }, 60_000);
 
   it("fails a job with a broken payload clearly and keeps going", async () => {
     await start();

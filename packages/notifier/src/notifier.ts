@@ -1,4 +1,4 @@
-import type { ConnectionOptions } from "bullmq";
+import type { Redis } from "ioredis";
 import {
   createMetrics,
   silentLogger,
@@ -12,11 +12,12 @@ import { startAlertsWorker } from "./alerts.worker.js";
 import type { Channel } from "./channels/channel.js";
 import { createChannel } from "./channels/channel-registry.js";
 import { startDeliveriesWorker } from "./deliveries.worker.js";
+import { DeliveryLedger } from "./delivery-ledger.js";
 
 export interface NotifierOptions {
   config: Config;
-  /** An ioredis instance (made with `createRedis`) or BullMQ connection options. */
-  connection: ConnectionOptions;
+  /** An ioredis instance made with `createRedis`: the workers' connection and the delivery ledger's. */
+  connection: Redis;
   keyspace: Keyspace;
   /** From core's `openQueues(…, config)`; alerts are routed into `deliveries`. The caller closes it. */
   queues: Pick<VigilQueues, "deliveries">;
@@ -46,7 +47,8 @@ export function startNotifier({
   );
   const { deliveries } = queues;
   const alertsWorker = startAlertsWorker({ config, connection, keyspace, logger, deliveries });
-  const deliveriesWorker = startDeliveriesWorker({ config, connection, keyspace, logger, metrics, channels });
+  const ledger = new DeliveryLedger(connection, keyspace);
+  const deliveriesWorker = startDeliveriesWorker({ config, connection, keyspace, ledger, logger, metrics, channels });
 
   log.info({ channels: [...channels.keys()], routes: config.routes.length }, "notifier started");
 

@@ -2,7 +2,15 @@ import type { Command } from "commander";
 import type { SourceConfig } from "@vigil/connectors";
 import { formatDuration, Keyspace, parseDuration } from "@vigil/core";
 import type { VigilConfig as Config } from "../vigil-config.js";
-import { createConnector, createConnectorDeps, getSourcesStatus } from "@vigil/connectors";
+import {
+  createConnector,
+  createConnectorDeps,
+  getSourcesStatus,
+  QuarantineStore,
+  resetSourceCheckpoint,
+  retryQuarantined,
+  type QuarantineEntry,
+} from "@vigil/connectors";
 import { CliError, cliContext, requireRedis, withQueues, type GlobalOptions } from "../context.js";
 import { formatTable } from "../format.js";
 
@@ -65,12 +73,13 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
               "last success": s.health.lastSuccessAt ? `${elapsed(s.health.lastSuccessAt, now)} ago` : "-",
               lag: elapsed(s.health.newestEventTime, now),
               "events pulled": s.health.eventsPulled,
+              quarantined: s.quarantined,
               "last error":
                 s.health.lastError && (!s.health.lastSuccessAt || (s.health.lastErrorAt ?? "") > s.health.lastSuccessAt)
                   ? s.health.lastError
                   : "-",
             })),
-            ["source", "type", "enabled", "every", "last success", "lag", "events pulled", "last error"],
+            ["source", "type", "enabled", "every", "last success", "lag", "events pulled", "quarantined", "last error"],
           ),
         );
       });
@@ -144,4 +153,152 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
         await redis.quit();
       }
     });
+
+  sources
+    .command("reset")
+    .description("move a source's checkpoint: to its start, or to where it reads the records of a time on")
+    .argument("<name>", "source name")
+    .option("--to <time>", "ISO time (or a duration before now, e.g. 2h) the next pull reads from")
+    .action(async (name: string, options: { to?: string }) => {
+      const { config, logger } = cliContext(globals());
+      const source = findSource(config, name);
+      const to = options.to === undefined ? undefined : parseSince(options.to, new Date(), "--to");
+      const redis = await requireRedis(config);
+      try {
+        const keyspace = new Keyspace(config.redis.prefix);
+        const connector = createConnector(source, createConnectorDeps({ redis, keyspace, logger }));
+        const checkpoint = await resetSourceCheckpoint(redis, keyspace, connector, to);
+        console.log(
+          checkpoint === undefined
+            ? `reset ${name}: its next pull starts from the beginning (events queued within engine.dedupFor are dropped as duplicates)`
+            : `reset ${name} to ${to?.toISOString()}: checkpoint ${JSON.stringify(checkpoint)}`,
+        );
+      } catch (err) {
+        throw new CliError((err as Error).message, 1);
+      } finally {
+        await redis.quit();
+      }
+    });
+
+  const quarantine = sources
+    .command("quarantine")
+    .description("records a source refused (bad lines, malformed records), kept with their position and reason");
+
+  quarantine
+    .command("list")
+    .description("quarantined records, oldest first")
+    .argument("[source]", "only this source's")
+    .option("--json", "print JSON lines")
+    .action(async (sourceName: string | undefined, options: { json?: boolean }) => {
+      const { config } = cliContext(globals());
+      await withQueues(config, async ({ redis, keyspace }) => {
+        const entries = await new QuarantineStore(redis, keyspace).list(sourceName);
+        if (options.json) {
+          for (const entry of entries) console.log(JSON.stringify(entry));
+          return;
+        }
+        if (!entries.length) {
+          console.log(`no quarantined records${sourceName ? ` of ${sourceName}` : ""}`);
+          return;
+        }
+        console.log(
+          formatTable(
+            entries.map((entry) => ({
+              id: entry.id,
+              source: entry.source,
+              position: entry.position,
+              "quarantined at": entry.quarantinedAt,
+              reason: oneLine(entry.reason, 100),
+            })),
+            ["id", "source", "position", "quarantined at", "reason"],
+          ),
+        );
+      });
+    });
+
+  quarantine
+    .command("show")
+    .description("one quarantined record: where it came from, why it was refused, and its text as received")
+    .argument("<id>", "record id (from `vigil sources quarantine list`)")
+    .option("--json", "print one JSON document")
+    .action(async (id: string, options: { json?: boolean }) => {
+      const { config } = cliContext(globals());
+      await withQueues(config, async ({ redis, keyspace }) => {
+        const entry = await new QuarantineStore(redis, keyspace).get(id);
+        if (!entry)
+          throw new CliError(`no quarantined record has the id "${id}" (see \`vigil sources quarantine list\`)`, 1);
+        console.log(options.json ? JSON.stringify(entry, null, 2) : formatEntry(entry));
+      });
+    });
+
+  quarantine
+    .command("retry")
+    .description("re-parse quarantined records with the current acceptance rule and queue those it accepts")
+    .argument("[ids...]", "record ids (from `vigil sources quarantine list`)")
+    .option("--all", "retry every quarantined record")
+    .action(async (ids: string[], options: { all?: boolean }) => {
+      const selection = selectIds(ids, options.all);
+      const { config } = cliContext(globals());
+      await withQueues(config, async ({ redis, keyspace, queues }) => {
+        const outcomes = await retryQuarantined({ redis, keyspace, config, queues, ids: selection });
+        for (const outcome of outcomes) {
+          if ("reason" in outcome)
+            console.log(
+              `still refused ${outcome.id}${outcome.source ? ` (${outcome.source})` : ""}: ${outcome.reason}`,
+            );
+          else if (outcome.outcome === "queued") console.log(`queued ${outcome.id} (${outcome.source})`);
+          else console.log(`already queued ${outcome.id} (${outcome.source}): dropped from the quarantine`);
+        }
+        const done = outcomes.filter((o) => o.outcome === "queued" || o.outcome === "duplicate").length;
+        console.log(`${done} of ${outcomes.length} record(s) queued`);
+        if (done < outcomes.length) process.exitCode = 1;
+      });
+    });
+
+  quarantine
+    .command("drop")
+    .description("forget quarantined records")
+    .argument("[ids...]", "record ids (from `vigil sources quarantine list`)")
+    .option("--all", "drop every quarantined record")
+    .action(async (ids: string[], options: { all?: boolean }) => {
+      const selection = selectIds(ids, options.all);
+      const { config } = cliContext(globals());
+      await withQueues(config, async ({ redis, keyspace }) => {
+        const store = new QuarantineStore(redis, keyspace);
+        const targets = selection === "all" ? (await store.list()).map((entry) => entry.id) : selection;
+        let dropped = 0;
+        for (const id of targets) {
+          if (await store.drop(id)) dropped++;
+          else console.log(`no quarantined record has the id ${id}`);
+        }
+        console.log(`${dropped} record(s) dropped`);
+        if (dropped < targets.length) process.exitCode = 1;
+      });
+    });
+}
+
+function selectIds(ids: string[], all: boolean | undefined): string[] | "all" {
+  if (!all && ids.length === 0) throw new CliError("name record ids or pass --all", 2);
+  if (all && ids.length) throw new CliError("pass either ids or --all, not both", 2);
+  return all ? "all" : ids;
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, " ");
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function formatEntry(entry: QuarantineEntry): string {
+  return [
+    `id:             ${entry.id}`,
+    `source:         ${entry.source}`,
+    `position:       ${entry.position}`,
+    `reason:         ${entry.reason}`,
+    ...(entry.field ? [`field:          ${entry.field}`] : []),
+    `format:         ${entry.format}`,
+    `quarantined at: ${entry.quarantinedAt}`,
+    `size:           ${entry.rawBytes} bytes${entry.truncated ? ` (only the first ${entry.raw.length} characters kept)` : ""}`,
+    "raw:",
+    entry.raw,
+  ].join("\n");
 }

@@ -44,7 +44,11 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
           `\nfailed jobs: ${failedJobs}${failedJobs ? " (see `vigil jobs failed`; re-drive with `vigil jobs retry --queue <queue> --all`)" : ""}`,
         );
         console.log(
-          `failed deliveries: ${failedDeliveries.length}${failedDeliveries.length ? " (see `vigil deliveries failed`)" : ""}\n`,
+          `failed deliveries: ${failedDeliveries.length}${failedDeliveries.length ? " (see `vigil deliveries failed`)" : ""}`,
+        );
+        const quarantined = sources.reduce((sum, s) => sum + s.quarantined, 0);
+        console.log(
+          `quarantined records: ${quarantined}${quarantined ? " (see `vigil sources quarantine list`)" : ""}\n`,
         );
         if (sources.length === 0) {
           console.log("no sources configured");
@@ -57,9 +61,10 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
                 checkpoint: s.checkpoint ? JSON.stringify(s.checkpoint) : "-",
                 "last success": s.health.lastSuccessAt ?? "-",
                 "events pulled": String(s.health.eventsPulled ?? 0),
+                quarantined: String(s.quarantined),
                 "last error": s.health.lastError ?? "-",
               })),
-              ["source", "type", "checkpoint", "last success", "events pulled", "last error"],
+              ["source", "type", "checkpoint", "last success", "events pulled", "quarantined", "last error"],
             ),
           );
         }

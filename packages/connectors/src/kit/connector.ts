@@ -11,6 +11,28 @@ export type Checkpoint = Record<string, unknown>;
 /** Validates a checkpoint read back from storage (any JSON object). */
 export const CheckpointSchema = z.record(z.string(), z.unknown());
 
+/** The most of a refused record's text that is kept (UTF-8 bytes); the quarantine cuts the rest. */
+export const REFUSED_RECORD_BYTES = 64 * 1024;
+
+/**
+ * A record the connector refused (unparsable, missing or invalid fields): it is quarantined with
+ * its position and reason, and the pull goes on past it.
+ */
+export interface RefusedRecord {
+  /** Where it sits: `path:line` for a file, the provider page (endpoint and cursor or window) otherwise. */
+  position: string;
+  /** Why it was refused, as the acceptance rule or the record schema says. */
+  reason: string;
+  /** The field at fault, when one is. */
+  field?: string;
+  /** The record as received: the line, or the provider's JSON. */
+  raw: string;
+  /** How it is re-parsed on retry: a JSON line (core's `acceptEventLine`), a normalized event (`acceptEvent`), or a provider record. */
+  format: "event-line" | "event" | "provider-record";
+  /** What makes it the same record when read again (a file position, a provider record id); else its text. */
+  identity?: string;
+}
+
 /** One page of a pull: events and where to resume once they are queued. */
 export interface SourcePage {
   /**
@@ -20,6 +42,8 @@ export interface SourcePage {
   events: AuditEvent[];
   /** Where to resume once this page's events, and all pages before it, are queued. */
   checkpoint: Checkpoint;
+  /** Records of this page the connector refused; quarantined before the checkpoint moves past them. */
+  refused?: RefusedRecord[];
 }
 
 /** What a pull is given besides its checkpoint. */
@@ -47,6 +71,11 @@ export interface Connector {
    * page and field) on a malformed page, after yielding every good page before it.
    */
   pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage>;
+  /**
+   * The checkpoint from which the next pull reads the records of `time` and later
+   * (`vigil sources reset <name> --to <time>`); absent where a source cannot be placed by time.
+   */
+  checkpointAt?(time: Date, options?: { signal?: AbortSignal }): Promise<Checkpoint>;
   /** One cheap request (or file access) proving credentials and reachability; throws ConnectorError. */
   check(options?: { signal?: AbortSignal }): Promise<void>;
 }

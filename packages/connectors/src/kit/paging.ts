@@ -1,4 +1,6 @@
 import { ConnectorError, type AuditEvent } from "@vigil/core";
+import type { RefusedRecord } from "./connector.js";
+import type { WindowBatch } from "./windowed-pull.js";
 
 /** One page read by {@link followCursor}. */
 interface CursorPage<R> {
@@ -7,6 +9,8 @@ interface CursorPage<R> {
   more: boolean;
   /** The cursor to the next page, when the provider gave one. */
   next: string | undefined;
+  /** Records of the page refused per record (quarantined; the listing goes on). */
+  refused?: RefusedRecord[];
 }
 
 export interface CursorFollowing<R> {
@@ -25,15 +29,15 @@ export interface CursorFollowing<R> {
  * until the provider says there is no more. A cursor that does not move is an error rather than
  * a loop over the same page.
  */
-export async function* followCursor<R>(spec: CursorFollowing<R>): AsyncGenerator<R[]> {
+export async function* followCursor<R>(spec: CursorFollowing<R>): AsyncGenerator<WindowBatch<R>> {
   const seen = new Set<string | number>();
   let cursor: string | undefined;
   for (;;) {
     const label = spec.label(cursor);
-    const { records, more, next } = await spec.fetch(cursor, label);
+    const { records, more, next, refused = [] } = await spec.fetch(cursor, label);
     const fresh = records.filter((record) => !seen.has(spec.idOf(record)));
     for (const record of fresh) seen.add(spec.idOf(record));
-    yield fresh;
+    yield { records: fresh, refused };
     if (!more) return;
     if (!next || next === cursor) {
       throw new ConnectorError(spec.source, `${label}: ${spec.stuck} to follow`, { retryable: false, page: label });

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { ConnectorError, firstZodProblem, formatZodProblem, type RateLimit, type RateLimitConfig } from "@vigil/core";
 import { z } from "zod";
+import type { RefusedRecord } from "./connector.js";
 import type { HttpClient, HttpRequest, RetryPolicy } from "./http-client.js";
 
 /** Retries of provider requests: enough for a 429 burst (one refusal and one or two more) plus a 5xx. */
@@ -60,6 +61,80 @@ export function parseRecords<T>(
   return rows.map((row, index) =>
     validate(source, page, schema, row, path === "" ? String(index) : `${path}.${index}`),
   );
+}
+
+/** A page's records validated one by one: the accepted with their row as received, and the refused. */
+export interface PageRecords<T> {
+  records: { value: T; raw: Record<string, unknown> }[];
+  refused: RefusedRecord[];
+}
+
+/**
+ * Like {@link parseRecords}, but a malformed record is set apart (to be quarantined) rather than
+ * failing the page: the others are kept. Its reason names the page, the record id and the field.
+ */
+export function splitRecords<T>(
+  source: string,
+  page: string,
+  schema: z.ZodType<T>,
+  rows: readonly unknown[],
+  path: string,
+): PageRecords<T> {
+  const records: PageRecords<T>["records"] = [];
+  const refused: RefusedRecord[] = [];
+  rows.forEach((row, index) => {
+    try {
+      const value = validate(source, page, schema, row, path === "" ? String(index) : `${path}.${index}`);
+      records.push({ value, raw: row as Record<string, unknown> });
+    } catch (err) {
+      if (!(err instanceof ConnectorError)) throw err;
+      const { field } = err.context as { field?: unknown };
+      refused.push({
+        position: page,
+        reason: err.message,
+        ...(typeof field === "string" ? { field } : {}),
+        raw: JSON.stringify(row) ?? String(row),
+        format: "provider-record",
+      });
+    }
+  });
+  return { records, refused };
+}
+
+/** How many times a page holding malformed records is read before they are refused or the pull gives up. */
+export const MALFORMED_PAGE_READS = 3;
+
+/**
+ * Reads a page again while it holds malformed records: only records malformed the same way in two
+ * reads in a row are the provider's data, refused per record; a response corrupted on its way
+ * differs from one read to the next. Records that still differ after {@link MALFORMED_PAGE_READS}
+ * reads fail the pull, retryable, so the next one reads the page again.
+ */
+export async function readWholePage<P extends { refused: readonly RefusedRecord[] }>(
+  source: string,
+  page: string,
+  read: () => Promise<P>,
+): Promise<P> {
+  let result = await read();
+  for (let reads = 1; result.refused.length > 0; reads++) {
+    if (reads >= MALFORMED_PAGE_READS)
+      throw new ConnectorError(
+        source,
+        `${page}: malformed records differ from one read to the next (${result.refused[0]?.reason}); the next pull reads the page again`,
+        { retryable: true, page },
+      );
+    const again = await read();
+    if (sameRefusals(result.refused, again.refused)) return again;
+    result = again;
+  }
+  return result;
+}
+
+/** Whether two reads of a page refused the same records for the same reasons. */
+export function sameRefusals(a: readonly RefusedRecord[], b: readonly RefusedRecord[]): boolean {
+  const key = (r: RefusedRecord) => `${r.reason}\n${r.raw}`;
+  const left = new Set(a.map(key));
+  return a.length === b.length && b.every((r) => left.has(key(r)));
 }
 
 function validate<T>(source: string, page: string, schema: z.ZodType<T>, value: unknown, path: string): T {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PartialAuditEventSchema, type AuditEvent } from "@vigil/core";
+import { ConnectorError, PartialAuditEventSchema, type AuditEvent } from "@vigil/core";
 import { windowedPull, type TimeWindow, type WindowedSource } from "./windowed-pull.js";
 
 interface FakeRecord {
@@ -208,6 +208,30 @@ describe("windowed pull", () => {
     ))
       pages.push(page);
     expect(pages.flatMap((p) => p.events.map((e) => e.id))).toEqual(["fake:b", "fake:c"]);
+  });
+
+  it("refuses a malformed record per record, with its window, and moves on past it", async () => {
+    const { source } = fakeSource(records);
+    const refusing: WindowedSource<FakeRecord> = {
+      ...source,
+      normalize: (r) => {
+        if (r.id === "c" || r.id === "tie3")
+          throw new ConnectorError("fake", `record ${r.id}: field actor.id: expected a string`, { field: "actor.id" });
+        return source.normalize(r);
+      },
+      received: (r) => ({ as: "received", id: r.id }),
+    };
+    const pages = await collect(refusing, undefined);
+    const ids = pages.flatMap((p) => p.events.map((e) => e.id.slice(5)));
+    expect(ids).toEqual(["a", "b", "d", "tie0", "tie1", "tie2", "tie4", "tie5", "tie6"]);
+    const refused = pages.flatMap((p) => p.refused ?? []);
+    expect(refused.map((r) => [r.raw, r.field, r.format])).toEqual([
+      ['{"as":"received","id":"c"}', "actor.id", "provider-record"],
+      ['{"as":"received","id":"tie3"}', "actor.id", "provider-record"],
+    ]);
+    expect(refused[0]?.position).toMatch(/^fake window \[2026-03-0\dT.*Z, 2026-03-0\dT.*Z\)$/);
+    expect(refused[0]?.reason).toContain("record c");
+    expect(pages.at(-1)?.checkpoint).toEqual({ until: new Date(NOW).toISOString() });
   });
 
   it("reads a sparse backfill in few wide windows: the first span, then sized from the density, up to the limit", async () => {

@@ -1,11 +1,22 @@
 import { ConnectorError, type AuditEvent } from "@vigil/core";
 import { z } from "zod";
-import type { Checkpoint, PullOptions, SourcePage } from "./connector.js";
+import type { Checkpoint, PullOptions, RefusedRecord, SourcePage } from "./connector.js";
 import { timeOrderedPages, type TimedEvent } from "./paging.js";
 
 /** The checkpoint of a time-windowed source: every record filtered-on before `until` is queued. */
 export const WindowCheckpointSchema = z.object({ until: z.iso.datetime({ offset: true }) });
 export type WindowCheckpoint = z.infer<typeof WindowCheckpointSchema>;
+
+/** The checkpoint from which a windowed pull reads the records of `time` on (it re-reads `lookbackMs` behind `until`). */
+export async function windowCheckpointAt(time: Date, lookbackMs: number): Promise<WindowCheckpoint> {
+  return { until: new Date(time.getTime() + lookbackMs).toISOString() };
+}
+
+/** Records of a window page, with the ones the connector refused per record (quarantined, the pull goes on). */
+export interface WindowBatch<R> {
+  records: R[];
+  refused: RefusedRecord[];
+}
 
 /** A half-open span of the provider's filter time: `start <= t < end`. */
 export interface TimeWindow {
@@ -30,11 +41,16 @@ export interface WindowedSource<R> {
    * The next window's first page is asked for while this window's events are still being
    * handed on; `signal` aborts when a window is given up (split, or the pull stopped).
    */
-  fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncIterable<R[]>;
+  fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncIterable<R[] | WindowBatch<R>>;
   /** The time the provider filters on, in ms (usually the action time; an insert time where only that filters). */
   filterTimeMs(record: R): number;
-  /** The normalized event; throws ConnectorError naming the field when the record is malformed. */
+  /**
+   * The normalized event; throws ConnectorError naming the field when the record is malformed.
+   * Such a record is refused (quarantined with the window and the reason) and the pull goes on.
+   */
   normalize(record: R): AuditEvent;
+  /** The record as the provider sent it, kept when it is refused (default: the record itself). */
+  received?(record: R): unknown;
 }
 
 export interface WindowedPullSettings {
@@ -62,7 +78,7 @@ const SPLIT_FILL = 0.5;
 interface WindowFetch<R> {
   start: number;
   end: number;
-  next(): Promise<IteratorResult<R[]>>;
+  next(): Promise<IteratorResult<R[] | WindowBatch<R>>>;
   /** Stops the fetch early: aborts what is in flight and finishes the source's iterator. */
   cancel(): Promise<void>;
 }
@@ -79,7 +95,7 @@ function startWindowFetch<R>(spec: WindowedSource<R>, start: number, end: number
   const iterator = spec
     .fetchWindow({ start: new Date(start), end: new Date(end) }, controller.signal)
     [Symbol.asyncIterator]();
-  let first: Promise<IteratorResult<R[]>> | undefined = iterator.next();
+  let first: Promise<IteratorResult<R[] | WindowBatch<R>>> | undefined = iterator.next();
   // Observed by the first next(); until then a failure must not count as unhandled.
   first.catch(() => undefined);
   let finished = false;
@@ -139,9 +155,13 @@ export async function* windowedPull<R>(
   } else if (from) {
     const parsed = WindowCheckpointSchema.safeParse(from);
     if (!parsed.success) {
-      throw new ConnectorError(spec.source, `stored checkpoint is not a time checkpoint: ${JSON.stringify(from)}`, {
-        retryable: false,
-      });
+      throw new ConnectorError(
+        spec.source,
+        `stored checkpoint is not a time checkpoint: ${JSON.stringify(from)}; start again with \`vigil sources reset ${spec.source}\``,
+        {
+          retryable: false,
+        },
+      );
     }
     cursor = Date.parse(parsed.data.until) - settings.lookbackMs;
   } else {
@@ -165,14 +185,24 @@ export async function* windowedPull<R>(
       ahead = undefined;
 
       const held: TimedEvent[] = [];
+      const refused: RefusedRecord[] = [];
       let overflow = false;
       let earliestSeen = windowEnd;
       try {
         for (let page = await fetch.next(); !page.done; page = await fetch.next()) {
-          for (const record of page.value) {
+          const batch = Array.isArray(page.value) ? { records: page.value, refused: [] } : page.value;
+          refused.push(...batch.refused);
+          for (const record of batch.records) {
             const t = spec.filterTimeMs(record);
             if (t >= cursor && t < windowEnd) {
-              const event = spec.normalize(record);
+              let event: AuditEvent;
+              try {
+                event = spec.normalize(record);
+              } catch (err) {
+                if (!(err instanceof ConnectorError)) throw err;
+                refused.push(refusal(spec, record, err, cursor, windowEnd));
+                continue;
+              }
               held.push({ event, ms: Date.parse(event.time) });
               if (t < earliestSeen) earliestSeen = t;
             }
@@ -213,14 +243,39 @@ export async function* windowedPull<R>(
 
       const pages = timeOrderedPages(held, pageEvents);
       for (const [i, events] of pages.entries()) {
-        yield { events, checkpoint: checkpointAt(i === pages.length - 1 ? windowEnd : cursor) };
+        const last = i === pages.length - 1;
+        yield {
+          events,
+          checkpoint: checkpointAt(last ? windowEnd : cursor),
+          ...(last && refused.length ? { refused } : {}),
+        };
       }
-      if (held.length === 0 && windowEnd === end) yield { events: [], checkpoint: checkpointAt(windowEnd) };
+      if (held.length === 0 && (windowEnd === end || refused.length))
+        yield { events: [], checkpoint: checkpointAt(windowEnd), ...(refused.length ? { refused } : {}) };
       cursor = windowEnd;
     }
   } finally {
     await ahead?.cancel();
   }
+}
+
+/** A record `normalize` refused, as the quarantine keeps it. */
+function refusal<R>(
+  spec: WindowedSource<R>,
+  record: R,
+  err: ConnectorError,
+  start: number,
+  end: number,
+): RefusedRecord {
+  const { field } = err.context as { field?: unknown };
+  const position = `${spec.source} window [${new Date(start).toISOString()}, ${new Date(end).toISOString()})`;
+  return {
+    position,
+    reason: err.message,
+    ...(typeof field === "string" ? { field } : {}),
+    raw: JSON.stringify(spec.received ? spec.received(record) : record) ?? "null",
+    format: "provider-record",
+  };
 }
 
 /**

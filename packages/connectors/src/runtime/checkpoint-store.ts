@@ -112,15 +112,19 @@ function parseCheckpoint(source: string, text: string): Checkpoint {
   } catch (err) {
     throw new ConnectorError(
       source,
-      "stored checkpoint is not JSON; reset the source's checkpoint",
+      `stored checkpoint is not JSON; start again with \`vigil sources reset ${source}\``,
       { retryable: false },
       { cause: err },
     );
   }
   const result = CheckpointSchema.safeParse(json);
   if (!result.success)
-    throw new ConnectorError(source, "stored checkpoint is not a JSON object; reset the source's checkpoint", {
-      retryable: false,
-    });
+    throw new ConnectorError(
+      source,
+      `stored checkpoint is not a JSON object; start again with \`vigil sources reset ${source}\``,
+      {
+        retryable: false,
+      },
+    );
   return result.data;
 }

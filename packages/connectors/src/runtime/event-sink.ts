@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import {
   acceptEvent,
-  ConnectorError,
   type AuditEvent,
   type EventBatchJob,
   type Keyspace,
@@ -9,6 +8,7 @@ import {
   type VigilQueues,
 } from "@vigil/core";
 import type { Redis } from "ioredis";
+import type { RefusedRecord } from "../kit/connector.js";
 
 const EVENT_JOB_NAME = "event-batch";
 
@@ -29,6 +29,8 @@ interface QueuedPage {
   queued: number;
   /** Events dropped: repeated in the page or queued recently. */
   duplicates: number;
+  /** Events core's `acceptEvent` refused, to be quarantined. */
+  refused: RefusedRecord[];
 }
 
 /** Turns pulled events into batch jobs on `vigil-events`: accepted, deduplicated, in deterministic jobs. */
@@ -41,15 +43,15 @@ export function createEventSink(options: EventSinkOptions): EventSink {
   const { connection, keyspace, queues, dedupForMs, recentIdsLimit } = options;
   return {
     async queuePage(source, pageEvents) {
-      if (pageEvents.length === 0) return { queued: 0, duplicates: 0 };
+      if (pageEvents.length === 0) return { queued: 0, duplicates: 0, refused: [] };
       // Normalized first: ids, job ids and the recent-ids set all see the safe strings.
-      const events = acceptedEvents(source.name, pageEvents);
+      const { events, refused } = acceptedEvents(pageEvents);
       const unique = [...new Map(events.map((event) => [event.id, event])).values()];
       const recentKey = keyspace.key("source", source.name, "recent-ids");
       const scores = await connection.zmscore(recentKey, ...unique.map((event) => event.id));
       const fresh = unique.filter((_, i) => scores[i] === null || scores[i] === undefined);
       const duplicates = events.length - fresh.length;
-      if (fresh.length === 0) return { queued: 0, duplicates };
+      if (fresh.length === 0) return { queued: 0, duplicates, refused };
 
       const { batchSize } = source;
       const jobs: { name: string; data: EventBatchJob; opts: { jobId: string } }[] = [];
@@ -73,7 +75,7 @@ export function createEventSink(options: EventSinkOptions): EventSink {
         .zremrangebyrank(recentKey, 0, -(recentIdsLimit + 1))
         .pexpire(recentKey, dedupForMs)
         .exec();
-      return { queued: fresh.length, duplicates };
+      return { queued: fresh.length, duplicates, refused };
     },
   };
 }
@@ -85,18 +87,24 @@ export function eventBatchJobId(source: string, events: readonly Pick<AuditEvent
   return `${source}-${digest.digest("hex")}`;
 }
 
-/** Every event through core's `acceptEvent` (strings made safe, limits applied), as replay and the file source do. */
-function acceptedEvents(source: string, events: AuditEvent[]): AuditEvent[] {
-  return events.map((event) => {
+/** Every event through core's `acceptEvent` (strings made safe, limits applied), as replay and the file source do; the refused are set apart. */
+function acceptedEvents(pageEvents: AuditEvent[]): { events: AuditEvent[]; refused: RefusedRecord[] } {
+  const events: AuditEvent[] = [];
+  const refused: RefusedRecord[] = [];
+  for (const event of pageEvents) {
     const result = acceptEvent(event);
-    if (result.ok) return result.event;
-    throw new ConnectorError(
-      source,
-      `connector produced an invalid event ${JSON.stringify(event.id)}: ${result.reason}`,
-      {
-        retryable: false,
-        ...(result.field === undefined ? {} : { field: result.field }),
-      },
-    );
-  });
+    if (result.ok) {
+      events.push(result.event);
+      continue;
+    }
+    const raw = JSON.stringify(event);
+    refused.push({
+      position: `event ${JSON.stringify(String(event.id).slice(0, 200))}`,
+      reason: result.reason,
+      ...(result.field === undefined ? {} : { field: result.field }),
+      raw,
+      format: "event",
+    });
+  }
+  return { events, refused };
 }

@@ -18,6 +18,7 @@ import { createConnector } from "../providers/registry.js";
 import { CheckpointStore } from "./checkpoint-store.js";
 import { createEventSink } from "./event-sink.js";
 import { createPullRunner, type PullResult } from "./pull-runner.js";
+import { QuarantineStore } from "./quarantine-store.js";
 import { reconcileSchedulers } from "./schedules.js";
 
 export interface PollWorkerOptions {
@@ -87,6 +88,7 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
       dedupForMs: config.engine.dedupFor,
       recentIdsLimit: options.recentIdsLimit ?? DEFAULT_RECENT_IDS_LIMIT,
     }),
+    quarantine: new QuarantineStore(connection, keyspace),
     connectorFor,
     logger,
     metrics,

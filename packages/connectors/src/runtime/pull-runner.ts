@@ -8,9 +8,10 @@ import {
   type SourceConfigBase,
 } from "@vigil/core";
 import type { Redis } from "ioredis";
-import type { Checkpoint, Connector } from "../kit/connector.js";
+import type { Checkpoint, Connector, RefusedRecord } from "../kit/connector.js";
 import type { CheckpointStore } from "./checkpoint-store.js";
 import type { EventSink } from "./event-sink.js";
+import type { QuarantineStore } from "./quarantine-store.js";
 import { SourceLock } from "./source-lock.js";
 
 /** What one pull did. */
@@ -20,6 +21,8 @@ export interface PullResult {
   events: number;
   /** Events dropped because their id was queued recently. */
   duplicates: number;
+  /** Records refused and newly quarantined (one already held is not counted again). */
+  quarantined: number;
   /** Pages read from the connector. */
   pages: number;
   /** True when another pull of this source held the lock; nothing was read. */
@@ -33,6 +36,8 @@ export interface PullRunnerOptions {
   keyspace: Keyspace;
   store: CheckpointStore;
   sink: EventSink;
+  /** Where refused records are kept; the pull goes on past them. */
+  quarantine: QuarantineStore;
   /** The connector of a source (built once, then reused). */
   connectorFor(source: SourceConfigBase): Connector;
   logger: Logger;
@@ -56,7 +61,7 @@ class WorkerClosingError extends Error {
 }
 
 export function createPullRunner(options: PullRunnerOptions): PullRunner {
-  const { connection, keyspace, store, sink, connectorFor, logger, metrics, lockTtlMs } = options;
+  const { connection, keyspace, store, sink, quarantine, connectorFor, logger, metrics, lockTtlMs } = options;
   const running = new Set<AbortController>();
 
   async function pull(source: SourceConfigBase): Promise<PullResult> {
@@ -64,7 +69,7 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
     const lock = await SourceLock.acquire(connection, keyspace.key("source", name, "lock"), lockTtlMs);
     if (!lock) {
       logger.debug({ source: name }, "pull skipped: another pull holds the source lock");
-      return { source: name, events: 0, duplicates: 0, pages: 0, skipped: true };
+      return { source: name, events: 0, duplicates: 0, quarantined: 0, pages: 0, skipped: true };
     }
 
     const controller = new AbortController();
@@ -86,7 +91,7 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
 
     const startedMs = Date.now();
     /** What the pull did so far: the counts of its result and its log lines. */
-    const progress = { events: 0, duplicates: 0, pages: 0 };
+    const progress = { events: 0, duplicates: 0, quarantined: 0, pages: 0 };
     let newestMs: number | undefined;
     const newestEventTime = () => (newestMs === undefined ? undefined : new Date(newestMs).toISOString());
     try {
@@ -96,7 +101,9 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
         now: new Date(startedMs),
       })) {
         controller.signal.throwIfAborted();
-        const { queued, duplicates } = await sink.queuePage(source, page.events);
+        const { queued, duplicates, refused } = await sink.queuePage(source, page.events);
+        // Kept before the checkpoint moves past them: a crash in between re-reads and re-keeps them (once).
+        progress.quarantined += await keepRefused(name, [...(page.refused ?? []), ...refused]);
         await storeCheckpoint(lock, name, page.checkpoint);
         progress.pages += 1;
         progress.events += queued;
@@ -140,11 +147,31 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
       return { source: name, ...progress, skipped: false, error: message };
     } finally {
       clearInterval(renewal);
+      await quarantine.count(name).then(
+        (held) => metrics.quarantineHeld.set({ source: name }, held),
+        (err: unknown) => logger.warn({ source: name, err }, "could not count the quarantined records"),
+      );
       running.delete(controller);
       await lock
         .release()
         .catch((err: unknown) => logger.warn({ source: name, err }, "could not release the source lock"));
     }
+  }
+
+  /** Quarantines a page's refused records, logs each newly kept one, and returns how many were new. */
+  async function keepRefused(name: string, refused: readonly RefusedRecord[]): Promise<number> {
+    let added = 0;
+    for (const record of refused) {
+      const entry = await quarantine.add(name, record);
+      if (!entry) continue;
+      added += 1;
+      metrics.recordsQuarantined.inc({ source: name });
+      logger.warn(
+        { source: name, quarantineId: entry.id, position: entry.position, reason: entry.reason, field: entry.field },
+        "record refused and quarantined; the source goes on past it (vigil sources quarantine show <id>)",
+      );
+    }
+    return added;
   }
 
   async function storeCheckpoint(lock: SourceLock, name: string, checkpoint: Checkpoint): Promise<void> {

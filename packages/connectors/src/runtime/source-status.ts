@@ -1,6 +1,7 @@
 import { errorMessage, type Config, type Keyspace } from "@vigil/core";
 import type { Redis } from "ioredis";
 import type { Checkpoint } from "../kit/connector.js";
+import { QuarantineStore } from "./quarantine-store.js";
 import { CheckpointStore, type SourceHealth } from "./checkpoint-store.js";
 
 /** What `vigil status` and `vigil sources list` show per configured source. */
@@ -13,12 +14,15 @@ export interface SourceStatus {
   /** Set when the stored checkpoint cannot be read. */
   checkpointError?: string;
   health: SourceHealth;
+  /** Records of this source held in the quarantine (`vigil sources quarantine list <name>`). */
+  quarantined: number;
 }
 
 /** The status read model: each configured source with its stored checkpoint and health. */
 export async function getSourcesStatus(connection: Redis, keyspace: Keyspace, config: Config): Promise<SourceStatus[]> {
   const store = new CheckpointStore(connection, keyspace);
   const health = await store.getHealth(config.sources.map((source) => source.name));
+  const quarantine = new QuarantineStore(connection, keyspace);
   return Promise.all(
     config.sources.map(async (source): Promise<SourceStatus> => {
       const base = {
@@ -27,6 +31,7 @@ export async function getSourcesStatus(connection: Redis, keyspace: Keyspace, co
         enabled: source.enabled,
         pollIntervalMs: source.pollInterval,
         health: health.get(source.name) ?? { eventsPulled: 0 },
+        quarantined: await quarantine.count(source.name),
       };
       try {
         return { ...base, checkpoint: await store.get(source.name) };

@@ -5,11 +5,12 @@ import {
   PROVIDER_RETRY_POLICY,
   credentialFingerprint,
   fetchPage,
-  parseRecords,
   providerRateLimit,
+  readWholePage,
+  splitRecords,
 } from "../../kit/provider-http.js";
 import { followCursor } from "../../kit/paging.js";
-import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
+import { windowedPull, type TimeWindow, type WindowBatch, windowCheckpointAt } from "../../kit/windowed-pull.js";
 import { normalizeAshbyRecord } from "./ashby.normalize.js";
 import { AshbyAuditLogEntrySchema, AshbyListResponseSchema, type AshbyRecord } from "./ashby.records.js";
 
@@ -54,7 +55,11 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
     },
   });
 
-  async function listPage(body: ListBody, page: string, signal: AbortSignal | undefined) {
+  function listPage(body: ListBody, page: string, signal: AbortSignal | undefined) {
+    return readWholePage(source, page, () => listPageOnce(body, page, signal));
+  }
+
+  async function listPageOnce(body: ListBody, page: string, signal: AbortSignal | undefined) {
     const response = await fetchPage(
       client,
       page,
@@ -74,19 +79,20 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
         },
       );
     }
-    const entries = parseRecords(source, page, AshbyAuditLogEntrySchema, response.results, "results");
-    const records: AshbyRecord[] = entries.map((entry, index) => ({
-      entry,
-      raw: response.results[index] as Record<string, unknown>,
-    }));
-    return { records, moreDataAvailable: response.moreDataAvailable, nextCursor: response.nextCursor ?? undefined };
+    const { records, refused } = splitRecords(source, page, AshbyAuditLogEntrySchema, response.results, "results");
+    return {
+      records: records.map(({ value, raw }): AshbyRecord => ({ entry: value, raw })),
+      refused,
+      moreDataAvailable: response.moreDataAvailable,
+      nextCursor: response.nextCursor ?? undefined,
+    };
   }
 
   /**
    * Bounds are UNCONFIRMED (the simulator takes start inclusive, end exclusive), so the span
    * asked for reaches a second past the window on both sides; windowedPull drops the excess.
    */
-  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<AshbyRecord[]> {
+  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<WindowBatch<AshbyRecord>> {
     const startDate = new Date(window.start.getTime() - 1000).toISOString();
     const endDate = new Date(window.end.getTime() + 1000).toISOString();
     yield* followCursor<AshbyRecord>({
@@ -94,12 +100,12 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
       label: (cursor) =>
         `POST ${LIST_PATH} window=[${startDate}, ${endDate}) ${cursor === undefined ? "(first page)" : `cursor=${cursor}`}`,
       fetch: async (cursor, label) => {
-        const { records, moreDataAvailable, nextCursor } = await listPage(
+        const { records, refused, moreDataAvailable, nextCursor } = await listPage(
           { startDate, endDate, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) },
           label,
           signal,
         );
-        return { records, more: moreDataAvailable, next: nextCursor };
+        return { records, refused, more: moreDataAvailable, next: nextCursor };
       },
       idOf: (record) => record.entry.id,
       stuck: "moreDataAvailable is true but there is no new nextCursor",
@@ -114,6 +120,7 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
         fetchWindow,
         filterTimeMs: (record) => Date.parse(record.entry.createdAt),
         normalize: (record) => normalizeAshbyRecord(source, record),
+        received: (record) => record.raw,
       },
       from,
       options,
@@ -125,6 +132,7 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
     source,
     provider: "ashby",
     pull,
+    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
     async check(options) {
       // No dates: the last 24 hours, one entry at most.
       await listPage({ limit: 1 }, `POST ${LIST_PATH} limit=1`, options?.signal);

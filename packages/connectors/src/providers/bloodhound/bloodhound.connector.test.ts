@@ -212,7 +212,7 @@ describe("BloodHound connector", () => {
     ]);
   });
 
-  it("fails the window, naming the page and the row's field, when a row is malformed", async () => {
+  it("refuses a row malformed the same way on two reads of its page, naming the page and the field, and keeps the others", async () => {
     const rows = sampleRows();
     const server = fakeServer(rows, {
       corrupt: (query, logs) =>
@@ -220,22 +220,33 @@ describe("BloodHound connector", () => {
           ? logs.map((log, i) => (i === 2 ? { ...(log as Row), created_at: undefined } : log))
           : logs,
     });
-    const error = await pullAll(createBloodhoundConnector(config({ pageSize: 5 }), fakeDeps(server.answer).deps)).catch(
-      (err: unknown) => err,
+    const { ids, pages } = await pullAll(
+      createBloodhoundConnector(config({ pageSize: 5 }), fakeDeps(server.answer).deps),
     );
-    expect(error).toBeInstanceOf(ConnectorError);
-    expect((error as ConnectorError).retryable).toBe(false);
-    expect((error as Error).message).toBe(
-      "source bh-prod: GET /api/v2/audit after=2026-03-09T12:00:00.000Z before=2026-03-10T12:00:00.000Z offset=5 limit=5: malformed response (record id 115): data.logs.2.created_at: is required (string)",
-    );
-    expect((error as ConnectorError).context).toMatchObject({ field: "data.logs.2.created_at" });
+    expect(ids).toHaveLength(rows.length - 1);
+    expect(ids).not.toContain(115);
+    expect(pages.flatMap((p) => p.refused ?? [])).toEqual([
+      {
+        position: "GET /api/v2/audit after=2026-03-09T12:00:00.000Z before=2026-03-10T12:00:00.000Z offset=5 limit=5",
+        reason:
+          "source bh-prod: GET /api/v2/audit after=2026-03-09T12:00:00.000Z before=2026-03-10T12:00:00.000Z offset=5 limit=5: malformed response (record id 115): data.logs.2.created_at: is required (string)",
+        field: "data.logs.2.created_at",
+        raw: JSON.stringify({ ...rows.find((r) => r.id === 115), created_at: undefined }),
+        format: "provider-record",
+      },
+    ]);
+    // Read twice: the refusal is the provider's data, not a response corrupted on its way.
+    expect(server.queries.filter((q) => q.offset === "5")).toHaveLength(2);
   });
 
-  it("asks for the next page before validating the current one, and drops it when the window fails", async () => {
+  it("reads a page again while its malformed row differs between reads, then fails retryable; the page asked for ahead is aborted", async () => {
     const rows = sampleRows();
+    let reads = 0;
     const server = fakeServer(rows, {
       corrupt: (query, logs) =>
-        query.offset === "5" ? logs.map((log, i) => (i === 0 ? { ...(log as Row), id: "115" } : log)) : logs,
+        query.offset === "5"
+          ? logs.map((log, i) => (i === 0 ? { ...(log as Row), id: `corrupt-${++reads}` } : log))
+          : logs,
     });
     const signals: AbortSignal[] = [];
     const { deps } = fakeDeps((query) => server.answer(query));
@@ -251,13 +262,14 @@ describe("BloodHound connector", () => {
       };
     };
     const error = await pullAll(createBloodhoundConnector(config({ pageSize: 5 }), deps)).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect((error as ConnectorError).retryable).toBe(true);
     expect((error as Error).message).toMatch(
-      /offset=5 limit=5: malformed response \(record id 115\): data\.logs\.0\.id: /,
+      /offset=5 limit=5: malformed records differ from one read to the next \(.*data\.logs\.0\.id: .*\); the next pull reads the page again$/,
     );
-    // The page after the malformed one was already asked for; its request is aborted.
-    expect(server.queries.map((q) => q.offset)).toEqual(["0", "5", "10"]);
-    expect(signals).toHaveLength(3);
-    expect(signals.at(-1)?.aborted).toBe(true);
+    // The page after the malformed one was asked for before it was validated; its request is aborted.
+    expect(server.queries.map((q) => q.offset)).toEqual(["0", "5", "10", "5", "5"]);
+    expect(signals[2]?.aborted).toBe(true);
   });
 
   it("stops with a clear error when the server does not page by offset", async () => {

@@ -1,8 +1,15 @@
 import { ConnectorError } from "@vigil/core";
 import type { BloodhoundSourceConfig } from "./bloodhound.config.js";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
-import { PROVIDER_RETRY_POLICY, fetchPage, parseRecords, providerRateLimit } from "../../kit/provider-http.js";
-import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
+import {
+  MALFORMED_PAGE_READS,
+  PROVIDER_RETRY_POLICY,
+  fetchPage,
+  providerRateLimit,
+  sameRefusals,
+  splitRecords,
+} from "../../kit/provider-http.js";
+import { windowedPull, type TimeWindow, type WindowBatch, windowCheckpointAt } from "../../kit/windowed-pull.js";
 import { normalizeBloodHoundRecord } from "./bloodhound.normalize.js";
 import { BloodHoundAuditLogSchema, BloodHoundAuditPageSchema, type BloodHoundRecord } from "./bloodhound.records.js";
 import { bloodHoundSigner } from "./bloodhound.signature.js";
@@ -65,7 +72,7 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
     return { page, offset, body };
   }
 
-  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<BloodHoundRecord[]> {
+  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<WindowBatch<BloodHoundRecord>> {
     const after = window.start.toISOString();
     const before = window.end.toISOString();
     const seen = new Set<number>();
@@ -103,13 +110,26 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
           // Observed on the next turn; until then a failure must not count as unhandled.
           pending.body.catch(() => undefined);
         }
-        const logs = parseRecords(source, page, BloodHoundAuditLogSchema, rows, "data.logs");
+        let split = splitRecords(source, page, BloodHoundAuditLogSchema, rows, "data.logs");
+        // Malformed rows are read again with their page: only rows malformed the same way twice in a row are refused.
+        for (let reads = 1; split.refused.length > 0; reads++) {
+          if (reads >= MALFORMED_PAGE_READS)
+            throw new ConnectorError(
+              source,
+              `${page}: malformed records differ from one read to the next (${split.refused[0]?.reason}); the next pull reads the page again`,
+              { retryable: true, page },
+            );
+          const again = await requestPage(after, before, offset, controller.signal).body;
+          const next = splitRecords(source, page, BloodHoundAuditLogSchema, again.data.logs, "data.logs");
+          const same = sameRefusals(split.refused, next.refused);
+          split = next;
+          if (same) break;
+        }
         const fresh: BloodHoundRecord[] = [];
-        for (let index = 0; index < logs.length; index++) {
-          const log = logs[index] as BloodHoundRecord["log"];
+        for (const { value: log, raw } of split.records) {
           if (seen.has(log.id)) continue;
           seen.add(log.id);
-          fresh.push({ log, raw: rows[index] as Record<string, unknown> });
+          fresh.push({ log, raw });
         }
         stalled = stalledAfter;
         if (stalled >= MAX_STALLED_PAGES) {
@@ -119,7 +139,7 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
             { retryable: false, page },
           );
         }
-        if (fresh.length > 0) yield fresh;
+        if (fresh.length > 0 || split.refused.length > 0) yield { records: fresh, refused: split.refused };
       }
     } finally {
       signal.removeEventListener("abort", forward);
@@ -141,6 +161,7 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
         // Microseconds are truncated to the millisecond, consistently with the inclusive bounds sent in milliseconds.
         filterTimeMs: (record) => Date.parse(record.log.created_at),
         normalize: (record) => normalizeBloodHoundRecord(source, record),
+        received: (record) => record.raw,
       },
       from,
       options,
@@ -156,6 +177,7 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
     source,
     provider: "bloodhound",
     pull,
+    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
     async check(options) {
       const page = `GET ${AUDIT_PATH} limit=1`;
       await fetchPage(

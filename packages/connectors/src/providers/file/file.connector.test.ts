@@ -106,46 +106,50 @@ describe("file connector", () => {
     expect(events.map((event) => event.nativeId)).toEqual(["1", "2"]);
   });
 
-  it("yields the good events before a bad line, then throws naming file:line and the field", async () => {
+  it("refuses a bad line with file:line, the reason, the field and its text, and goes on past it", async () => {
     const bad = JSON.stringify({ ...auditEvent(4), actor: { email: 42 } });
     writeFileSync(path, `${lines(1, 2, 3)}\n${bad}\n${lines(5)}`);
     const { pages, error, events } = await collect(connector(2));
-    expect(events.map((event) => event.nativeId)).toEqual(["1", "2", "3"]);
-    // The last checkpoint sits before the bad line (the blank line 4 is consumed, line 5 is not).
-    expect(pages.at(-1)?.checkpoint).toEqual({ offset: Buffer.byteLength(`${lines(1, 2, 3)}\n`), line: 4 });
-    expect(error).toBeInstanceOf(ConnectorError);
-    const connectorError = error as ConnectorError;
-    expect(connectorError.message).toContain(`source audit-file: ${path}:5`);
-    expect(connectorError.message).toContain("actor.email");
-    expect(connectorError.context).toMatchObject({ page: `${path}:5`, field: "actor.email" });
-    expect(connectorError.retryable).toBe(false);
+    expect(error).toBeUndefined();
+    expect(events.map((event) => event.nativeId)).toEqual(["1", "2", "3", "5"]);
+    expect(pages.flatMap((page) => page.refused ?? [])).toEqual([
+      {
+        position: `${path}:5`,
+        reason: expect.stringContaining("actor.email"),
+        field: "actor.email",
+        raw: bad,
+        format: "event-line",
+        identity: `${path}:5`,
+      },
+    ]);
+    expect(pages.at(-1)?.checkpoint).toEqual({
+      offset: Buffer.byteLength(`${lines(1, 2, 3)}\n${bad}\n${lines(5)}`),
+      line: 6,
+    });
   });
 
-  it("names unknown keys and invalid JSON with their line", async () => {
-    writeFileSync(path, `${JSON.stringify({ ...auditEvent(1), colour: "red" })}\n`);
-    const unknownKey = (await collect(connector())).error as ConnectorError;
-    expect(unknownKey.message).toContain(`${path}:1`);
-    expect(unknownKey.context).toMatchObject({ field: "colour" });
-
-    writeFileSync(path, `${line(1)}{"id": "x",\n`);
-    const invalidJson = await collect(connector());
-    expect(invalidJson.events).toHaveLength(1);
-    expect((invalidJson.error as ConnectorError).message).toContain(`${path}:2: invalid JSON`);
+  it("refuses unknown keys and invalid JSON with their line, as acceptEventLine does", async () => {
+    writeFileSync(path, `${JSON.stringify({ ...auditEvent(1), colour: "red" })}\n${line(2)}{"id": "x",\n`);
+    const { pages, events, error } = await collect(connector());
+    expect(error).toBeUndefined();
+    expect(events.map((event) => event.nativeId)).toEqual(["2"]);
+    const refused = pages.flatMap((page) => page.refused ?? []);
+    expect(refused.map((record) => [record.position, record.field])).toEqual([
+      [`${path}:1`, "colour"],
+      [`${path}:3`, undefined],
+    ]);
+    expect(refused[1]?.reason).toMatch(/^invalid JSON/);
+    expect(refused[1]?.raw).toBe(`{"id": "x",`);
   });
 
-  it("fails on the same bad line again when resumed, and continues once it is fixed", async () => {
-    const good = lines(1, 2);
-    writeFileSync(path, `${good}{"broken"\n${line(4)}`);
-    const first = await collect(connector());
-    expect(first.last).toEqual({ offset: Buffer.byteLength(good), line: 2 });
-    const again = await collect(connector(), first.last);
-    expect(again.pages).toEqual([]);
-    expect((again.error as ConnectorError).message).toContain(`${path}:3`);
-
-    writeFileSync(path, `${good}${line(3)}${line(4)}`);
-    const fixed = await collect(connector(), first.last);
-    expect(fixed.error).toBeUndefined();
-    expect(fixed.events.map((event) => event.nativeId)).toEqual(["3", "4"]);
+  it("moves its checkpoint past a file of bad lines only, in pages of at most batchSize refusals", async () => {
+    writeFileSync(path, "a\nb\nc\n");
+    const { pages, error } = await collect(connector(2));
+    expect(error).toBeUndefined();
+    expect(pages.map((page) => [page.events.length, page.refused?.length, page.checkpoint])).toEqual([
+      [0, 2, { offset: 4, line: 2 }],
+      [0, 1, { offset: 6, line: 3 }],
+    ]);
   });
 
   it("reads lines that span many small chunks", async () => {
@@ -155,11 +159,35 @@ describe("file connector", () => {
     expect(events).toEqual([auditEvent(1), auditEvent(2), auditEvent(3)]);
   });
 
-  it("refuses a line longer than maxLineBytes instead of buffering it", async () => {
-    writeFileSync(path, `${line(1)}${"x".repeat(5_000)}`);
-    const { events, error } = await collect(connector(200, { chunkBytes: 1024, maxLineBytes: 2048 }));
-    expect(events.map((event) => event.nativeId)).toEqual(["1"]);
-    expect((error as ConnectorError).message).toContain(`${path}:2: line is longer than 2048 bytes`);
+  it("refuses a line longer than maxLineBytes unparsed, keeping only its head, and reads on after it", async () => {
+    const long = `{"id":"${"x".repeat(5_000)}"}`;
+    writeFileSync(path, `${line(1)}${long}\n${line(3)}${"y".repeat(5_000)}`);
+    const { events, pages, error, last } = await collect(connector(200, { chunkBytes: 1024, maxLineBytes: 2048 }));
+    expect(error).toBeUndefined();
+    expect(events.map((event) => event.nativeId)).toEqual(["1", "3"]);
+    expect(pages.flatMap((page) => page.refused ?? [])).toEqual([
+      expect.objectContaining({
+        position: `${path}:2`,
+        reason: "line is longer than 2048 bytes",
+        raw: long.slice(0, 2048),
+      }),
+    ]);
+    // The unfinished long tail waits for its newline.
+    expect(last).toEqual({ offset: Buffer.byteLength(`${line(1)}${long}\n${line(3)}`), line: 3 });
+  });
+
+  it("refuses a long line found within one chunk the same way", async () => {
+    const long = "z".repeat(3_000);
+    writeFileSync(path, `${long}\n${line(2)}`);
+    const { events, pages } = await collect(connector(200, { maxLineBytes: 2048 }));
+    expect(events.map((event) => event.nativeId)).toEqual(["2"]);
+    expect(pages.flatMap((page) => page.refused ?? [])).toEqual([
+      expect.objectContaining({
+        position: `${path}:1`,
+        reason: "line is longer than 2048 bytes",
+        raw: long.slice(0, 2048),
+      }),
+    ]);
   });
 
   it("reports a file shorter than its checkpoint instead of skipping or re-reading silently", async () => {

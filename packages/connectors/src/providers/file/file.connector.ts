@@ -3,7 +3,15 @@ import type { FileSourceConfig } from "./file.config.js";
 import { access, open, type FileHandle } from "node:fs/promises";
 import { acceptEventLine, ConnectorError, EVENT_LIMITS, formatZodError, type AuditEvent } from "@vigil/core";
 import { z } from "zod";
-import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
+import type {
+  Checkpoint,
+  Connector,
+  ConnectorDeps,
+  PullOptions,
+  RefusedRecord,
+  SourcePage,
+} from "../../kit/connector.js";
+import { REFUSED_RECORD_BYTES } from "../../kit/connector.js";
 
 /** Where the file connector resumes: the byte offset after the last consumed line, and that line's number. */
 export const FileCheckpointSchema = z.strictObject({
@@ -15,7 +23,7 @@ export type FileCheckpoint = z.infer<typeof FileCheckpointSchema>;
 export interface FileConnectorOptions {
   /** Bytes read per `read()` call. */
   chunkBytes?: number;
-  /** A line longer than this is an error rather than a reason to grow the buffer without bound. */
+  /** A line longer than this is refused (quarantined, its head kept) rather than a reason to grow the buffer without bound. */
   maxLineBytes?: number;
 }
 
@@ -43,7 +51,7 @@ export function createFileConnector(
     if (parsed.success) return parsed.data;
     throw new ConnectorError(
       source,
-      `stored checkpoint is not a file checkpoint (${formatZodError(parsed.error)}); reset the source's checkpoint`,
+      `stored checkpoint is not a file checkpoint (${formatZodError(parsed.error)}); start again with \`vigil sources reset ${source}\``,
       {
         retryable: false,
       },
@@ -64,15 +72,20 @@ export function createFileConnector(
   }
 
   /** Core's `acceptEventLine`: the live source and `vigil replay` accept and refuse exactly the same lines. */
-  function parseLine(text: string, lineNumber: number): AuditEvent {
-    const page = `${config.path}:${lineNumber}`;
-    const accepted = acceptEventLine(text);
+  function parseLine(line: Line, lineNumber: number): AuditEvent | RefusedRecord {
+    const position = `${config.path}:${lineNumber}`;
+    const accepted: ReturnType<typeof acceptEventLine> = line.tooLong
+      ? { ok: false, reason: `line is longer than ${maxLineBytes} bytes` }
+      : acceptEventLine(line.text);
     if (accepted.ok) return accepted.event;
-    throw new ConnectorError(source, `${page}: ${accepted.reason}`, {
-      retryable: false,
-      page,
+    return {
+      position,
+      reason: accepted.reason,
       ...(accepted.field === undefined ? {} : { field: accepted.field }),
-    });
+      raw: line.text,
+      format: "event-line",
+      identity: position,
+    };
   }
 
   async function* pull(from: Checkpoint | undefined, { signal }: PullOptions): AsyncGenerator<SourcePage> {
@@ -83,41 +96,50 @@ export function createFileConnector(
       if (start.offset > size) {
         throw new ConnectorError(
           source,
-          `${config.path} has ${size} bytes but its checkpoint is at byte ${start.offset}: the file was truncated or replaced; reset the source's checkpoint to read it again`,
+          `${config.path} has ${size} bytes but its checkpoint is at byte ${start.offset}: the file was truncated or replaced; read it again from the start with \`vigil sources reset ${source}\``,
           { retryable: false, page: config.path },
         );
       }
       let consumed = start;
       let yielded = start;
       let events: AuditEvent[] = [];
-      const hasUnyielded = () => events.length > 0 || consumed.offset !== yielded.offset;
-      try {
-        for await (const line of completeLines(
-          handle,
-          start.offset,
-          chunkBytes,
-          maxLineBytes,
-          () => consumed.line + 1,
-          source,
-          config.path,
-        )) {
-          signal.throwIfAborted();
-          const lineNumber = consumed.line + 1;
-          const next = { offset: consumed.offset + line.bytes, line: lineNumber };
-          if (line.text.trim() !== "") events.push(parseLine(line.text, lineNumber));
-          consumed = next;
-          if (events.length >= config.batchSize) {
-            yield { events, checkpoint: consumed };
-            yielded = consumed;
-            events = [];
-          }
+      let refused: RefusedRecord[] = [];
+      const page = (): SourcePage => ({ events, checkpoint: consumed, ...(refused.length ? { refused } : {}) });
+      for await (const line of completeLines(handle, start.offset, chunkBytes, maxLineBytes)) {
+        signal.throwIfAborted();
+        const lineNumber = consumed.line + 1;
+        const next = { offset: consumed.offset + line.bytes, line: lineNumber };
+        if (line.tooLong || line.text.trim() !== "") {
+          const parsed = parseLine(line, lineNumber);
+          if ("format" in parsed) refused.push(parsed);
+          else events.push(parsed);
         }
-      } catch (err) {
-        // Hand over the good events before a bad line so they are queued and checkpointed.
-        if (err instanceof ConnectorError && hasUnyielded()) yield { events, checkpoint: consumed };
-        throw err;
+        consumed = next;
+        if (events.length >= config.batchSize || refused.length >= config.batchSize) {
+          yield page();
+          yielded = consumed;
+          events = [];
+          refused = [];
+        }
       }
-      if (hasUnyielded()) yield { events, checkpoint: consumed };
+      if (events.length > 0 || refused.length > 0 || consumed.offset !== yielded.offset) yield page();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Before the first complete line whose event is of `time` or later (lines that do not parse are passed over); else after the last. */
+  async function checkpointAt(time: Date, options: { signal?: AbortSignal } = {}): Promise<FileCheckpoint> {
+    const handle = await openFile();
+    try {
+      let at: FileCheckpoint = { offset: 0, line: 0 };
+      for await (const line of completeLines(handle, 0, chunkBytes, maxLineBytes)) {
+        options.signal?.throwIfAborted();
+        const accepted = line.tooLong ? undefined : acceptEventLine(line.text);
+        if (accepted?.ok && Date.parse(accepted.event.time) >= time.getTime()) return at;
+        at = { offset: at.offset + line.bytes, line: at.line + 1 };
+      }
+      return at;
     } finally {
       await handle.close();
     }
@@ -127,6 +149,7 @@ export function createFileConnector(
     source,
     provider: "file",
     pull,
+    checkpointAt,
     async check() {
       try {
         await access(config.path, constants.R_OK);
@@ -152,24 +175,33 @@ export function createFileConnector(
   };
 }
 
+/** One complete line: its text (only the first {@link REFUSED_RECORD_BYTES} of an over-long one) and its size with the newline. */
+interface Line {
+  text: string;
+  bytes: number;
+  /** Longer than the limit: its text is cut and it is refused unparsed. */
+  tooLong: boolean;
+}
+
 /**
  * Newline-terminated lines from `offset` on, read in chunks; the unterminated tail is left
- * alone. `bytes` includes the newline. Memory stays within one chunk plus one line.
+ * alone. Memory stays within one chunk plus one line of at most `maxLineBytes`: of a longer
+ * line only the head is kept, the rest is skipped up to its newline.
  */
 async function* completeLines(
   handle: FileHandle,
   offset: number,
   chunkBytes: number,
   maxLineBytes: number,
-  currentLine: () => number,
-  source: string,
-  path: string,
-): AsyncGenerator<{ text: string; bytes: number }> {
+): AsyncGenerator<Line> {
   const chunk = Buffer.allocUnsafe(chunkBytes);
+  const keptOfLong = Math.min(maxLineBytes, REFUSED_RECORD_BYTES);
   let position = offset;
   // The start of a line still waiting for its newline, as copied chunks (joined once, when it ends).
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  // Bytes of an over-long line seen so far (its head is in `pending`), or 0.
+  let longBytes = 0;
   for (;;) {
     const { bytesRead } = await handle.read(chunk, 0, chunkBytes, position);
     if (bytesRead === 0) return;
@@ -178,22 +210,31 @@ async function* completeLines(
     let newline = buffer.indexOf(NEWLINE);
     while (newline !== -1) {
       const head = buffer.subarray(0, newline);
-      const lineBytes = pendingBytes === 0 ? head : Buffer.concat([...pending, head]);
-      yield { text: lineBytes.toString("utf8").replace(/\r$/, ""), bytes: pendingBytes + newline + 1 };
+      if (longBytes > 0) {
+        yield { text: Buffer.concat(pending).toString("utf8"), bytes: longBytes + newline + 1, tooLong: true };
+        longBytes = 0;
+      } else {
+        const lineBytes = pendingBytes === 0 ? head : Buffer.concat([...pending, head]);
+        const tooLong = pendingBytes + newline > maxLineBytes;
+        const text = (tooLong ? lineBytes.subarray(0, keptOfLong) : lineBytes).toString("utf8");
+        yield { text: tooLong ? text : text.replace(/\r$/, ""), bytes: pendingBytes + newline + 1, tooLong };
+      }
       pending = [];
       pendingBytes = 0;
       buffer = buffer.subarray(newline + 1);
       newline = buffer.indexOf(NEWLINE);
     }
-    if (pendingBytes + buffer.length > maxLineBytes) {
-      const page = `${path}:${currentLine()}`;
-      throw new ConnectorError(source, `${page}: line is longer than ${maxLineBytes} bytes`, {
-        retryable: false,
-        page,
-      });
-    }
-    // Copied: `chunk` is reused by the next read.
-    if (buffer.length > 0) {
+    if (buffer.length === 0) continue;
+    if (longBytes > 0) {
+      longBytes += buffer.length;
+    } else if (pendingBytes + buffer.length > maxLineBytes) {
+      // Too long to parse: keep its head for the quarantine and skip the rest up to its newline.
+      const all = Buffer.concat([...pending, buffer]);
+      longBytes = all.length;
+      pending = [Buffer.from(all.subarray(0, keptOfLong))];
+      pendingBytes = 0;
+    } else {
+      // Copied: `chunk` is reused by the next read.
       pending.push(Buffer.from(buffer));
       pendingBytes += buffer.length;
     }

@@ -1,4 +1,4 @@
-import { ConnectorError, silentLogger } from "@vigil/core";
+import { silentLogger } from "@vigil/core";
 import { LogfireSourceSchema, type LogfireSourceConfig } from "./logfire.config.js";
 import { describe, expect, it } from "vitest";
 import type { ConnectorDeps, ConnectorHttpOptions, SourcePage } from "../../kit/connector.js";
@@ -143,31 +143,31 @@ describe("Logfire connector", () => {
     expect(pages.at(-1)?.events.map((e) => e.time)).toEqual(["2026-03-10T11:59:00.500Z", "2026-03-10T11:59:00.500Z"]);
   });
 
-  it("fails a malformed window naming the source, the window and the field, before yielding any of it", async () => {
+  it("refuses a record malformed on two reads of its window, naming the source, the window and the field, and goes on", async () => {
+    const broken = { ...row("y", "2026-03-09T14:00:00Z"), user_name: null };
     const { deps } = fakeDeps((q) =>
       q.start_time === "2026-03-08T12:00:00Z"
-        ? [row("x", "2026-03-09T13:00:00Z"), { ...row("y", "2026-03-09T14:00:00Z"), user_name: null }]
+        ? [row("x", "2026-03-09T13:00:00Z"), broken]
         : [row(`ok-${q.start_time}`, new Date(Date.parse(q.start_time!) + 3_600_000).toISOString())],
     );
     const pages: SourcePage[] = [];
-    const error = await (async () => {
-      for await (const page of createLogfireConnector(config(), deps).pull(undefined, {
-        signal: new AbortController().signal,
-        now: NOW,
-      }))
-        pages.push(page);
-    })().catch((err: unknown) => err);
-    expect(error).toBeInstanceOf(ConnectorError);
-    expect((error as ConnectorError).message).toBe(
-      "source logfire-prod: GET /v1/audit-logs/ start_time=2026-03-08T12:00:00Z end_time=2026-03-10T12:00:01Z: malformed response (record id y): 1.user_name: is required (string)",
-    );
-    expect((error as ConnectorError).context).toMatchObject({
-      field: "1.user_name",
-      page: expect.stringContaining("start_time=2026-03-08T12:00:00Z"),
-    });
-    // Only the window before the bad one was handed over; the checkpoint stops at its end.
-    expect(pages.at(-1)?.checkpoint).toEqual({ until: "2026-03-08T12:00:00.250Z" });
-    expect(pages.flatMap((p) => p.events.map((e) => e.nativeId))).toEqual(["ok-2026-03-07T12:00:00Z"]);
+    for await (const page of createLogfireConnector(config(), deps).pull(undefined, {
+      signal: new AbortController().signal,
+      now: NOW,
+    }))
+      pages.push(page);
+    const page = "GET /v1/audit-logs/ start_time=2026-03-08T12:00:00Z end_time=2026-03-10T12:00:01Z";
+    expect(pages.flatMap((p) => p.refused ?? [])).toEqual([
+      {
+        position: page,
+        reason: `source logfire-prod: ${page}: malformed response (record id y): 1.user_name: is required (string)`,
+        field: "1.user_name",
+        raw: JSON.stringify(broken),
+        format: "provider-record",
+      },
+    ]);
+    expect(pages.flatMap((p) => p.events.map((e) => e.nativeId))).toEqual(["ok-2026-03-07T12:00:00Z", "x"]);
+    expect(pages.at(-1)?.checkpoint).toEqual({ until: NOW.toISOString() });
   });
 
   it("refuses a body that is not a list", async () => {

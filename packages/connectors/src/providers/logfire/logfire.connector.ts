@@ -4,10 +4,11 @@ import {
   PROVIDER_RETRY_POLICY,
   credentialFingerprint,
   fetchPage,
-  parseRecords,
   providerRateLimit,
+  readWholePage,
+  splitRecords,
 } from "../../kit/provider-http.js";
-import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
+import { windowedPull, type TimeWindow, type WindowBatch, windowCheckpointAt } from "../../kit/windowed-pull.js";
 import { normalizeLogfireRecord } from "./logfire.normalize.js";
 import { LogfireAuditLogListSchema, LogfireAuditLogSchema, type LogfireRecord } from "./logfire.records.js";
 
@@ -70,27 +71,33 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
    * Start inclusive, end exclusive, in whole seconds: the start is rounded down and the end up,
    * so the query covers the window; what lies outside it is dropped by windowedPull.
    */
-  async function listWindow(startMs: number, endMs: number, signal: AbortSignal | undefined): Promise<LogfireRecord[]> {
+  async function listWindow(
+    startMs: number,
+    endMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<WindowBatch<LogfireRecord>> {
     const query = {
       start_time: querySeconds(Math.floor(startMs / 1000) * 1000),
       end_time: querySeconds(Math.ceil(endMs / 1000) * 1000),
     };
     const page = `GET ${LIST_PATH} start_time=${query.start_time} end_time=${query.end_time}`;
-    const rows = await fetchPage(
-      client,
-      page,
-      { path: LIST_PATH, query, ...(signal ? { signal } : {}) },
-      LogfireAuditLogListSchema,
-    );
-    const logs = parseRecords(source, page, LogfireAuditLogSchema, rows, "");
-    return logs.map((log, index) => ({ log, raw: rows[index] as Record<string, unknown> }));
+    return readWholePage(source, page, async () => {
+      const rows = await fetchPage(
+        client,
+        page,
+        { path: LIST_PATH, query, ...(signal ? { signal } : {}) },
+        LogfireAuditLogListSchema,
+      );
+      const { records, refused } = splitRecords(source, page, LogfireAuditLogSchema, rows, "");
+      return { records: records.map(({ value, raw }): LogfireRecord => ({ log: value, raw })), refused };
+    });
   }
 
-  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<LogfireRecord[]> {
-    const records = await listWindow(window.start.getTime(), window.end.getTime(), signal);
+  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<WindowBatch<LogfireRecord>> {
+    const { records, refused } = await listWindow(window.start.getTime(), window.end.getTime(), signal);
     // Entries are immutable and the window is served whole; an id served twice is still one event.
     const unique = new Map(records.map((record) => [record.log.id, record]));
-    yield [...unique.values()];
+    yield { records: [...unique.values()], refused };
   }
 
   function pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage> {
@@ -102,6 +109,7 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
         fetchWindow,
         filterTimeMs: (record) => Date.parse(record.log.created_at),
         normalize: (record) => normalizeLogfireRecord(source, record),
+        received: (record) => record.raw,
       },
       from,
       options,
@@ -113,6 +121,7 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
     source,
     provider: "logfire",
     pull,
+    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
     async check(options) {
       const now = Date.now();
       await listWindow(now - 60_000, now, options?.signal);

@@ -1,4 +1,4 @@
-import { ConnectorError, Keyspace, silentLogger } from "@vigil/core";
+import { Keyspace, silentLogger } from "@vigil/core";
 import { PylonSourceSchema } from "./pylon.config.js";
 import { describe, expect, it } from "vitest";
 import type { ConnectorDeps, SourcePage } from "../../kit/connector.js";
@@ -84,26 +84,36 @@ describe("Pylon connector paging", () => {
     ]);
   });
 
-  it("queues the good records before a malformed page, checkpointed at the cursor that reached it", async () => {
-    const { yielded, error } = await collect(
+  it("refuses a record malformed on two reads of its page and moves past it with the others", async () => {
+    const broken = { ...log("c", "2026-03-10T10:00:03Z"), object_type: undefined };
+    const { yielded, requests, error } = await collect(
       {
         c1: { data: [log("a", "2026-03-10T10:00:01Z")], pagination: { cursor: "c2", has_next_page: true } },
         c2: {
-          data: [log("b", "2026-03-10T10:00:02Z"), { ...log("c", "2026-03-10T10:00:03Z"), object_type: undefined }],
-          pagination: { cursor: "c3", has_next_page: true },
+          data: [log("b", "2026-03-10T10:00:02Z"), broken],
+          pagination: { cursor: "c3", has_next_page: false },
         },
       },
       { cursor: "c1" },
     );
-    expect(yielded).toEqual([{ events: [expect.objectContaining({ nativeId: "a" })], checkpoint: { cursor: "c2" } }]);
-    expect(error).toBeInstanceOf(ConnectorError);
-    expect((error as ConnectorError).message).toBe(
-      "source pylon-test: GET /audit-logs cursor=c2: malformed response (record id c): data.1.object_type: is required (string)",
-    );
-    expect((error as ConnectorError).context).toMatchObject({
-      page: "GET /audit-logs cursor=c2",
-      field: "data.1.object_type",
-    });
+    expect(error).toBeUndefined();
+    expect(yielded).toEqual([
+      {
+        events: [expect.objectContaining({ nativeId: "a" }), expect.objectContaining({ nativeId: "b" })],
+        checkpoint: { cursor: "c3" },
+        refused: [
+          {
+            position: "GET /audit-logs cursor=c2",
+            reason:
+              "source pylon-test: GET /audit-logs cursor=c2: malformed response (record id c): data.1.object_type: is required (string)",
+            field: "data.1.object_type",
+            raw: JSON.stringify(broken),
+            format: "provider-record",
+          },
+        ],
+      },
+    ]);
+    expect(requests.map((r) => r.query?.cursor)).toEqual(["c1", "c2", "c2"]);
   });
 
   it("keeps the checkpoint moving through pages older than startFrom", async () => {

@@ -1,12 +1,20 @@
-import { ConnectorError, formatZodError } from "@vigil/core";
+import { ConnectorError, formatZodError, type AuditEvent } from "@vigil/core";
 import type { PylonSourceConfig } from "./pylon.config.js";
 import { z } from "zod";
-import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
+import type {
+  Checkpoint,
+  Connector,
+  ConnectorDeps,
+  PullOptions,
+  RefusedRecord,
+  SourcePage,
+} from "../../kit/connector.js";
 import {
   PROVIDER_RETRY_POLICY,
   credentialFingerprint,
   fetchPage,
-  parseRecords,
+  readWholePage,
+  splitRecords,
   providerRateLimit,
 } from "../../kit/provider-http.js";
 import { timeOrderedPages, type TimedEvent } from "../../kit/paging.js";
@@ -70,18 +78,21 @@ export function createPylonConnector(
 
   async function listPage(cursor: string | undefined, limit: number, signal: AbortSignal | undefined) {
     const page = `GET ${LIST_PATH} ${cursor === undefined ? "(first page)" : `cursor=${cursor}`}`;
-    const body = await fetchPage(
-      client,
-      page,
-      { path: LIST_PATH, query: { cursor, limit }, ...(signal ? { signal } : {}) },
-      PylonAuditLogPageSchema,
-    );
-    const logs = parseRecords(source, page, PylonAuditLogSchema, body.data, "data");
-    const records: PylonRecord[] = logs.map((log, index) => ({
-      log,
-      raw: body.data[index] as Record<string, unknown>,
-    }));
-    return { page, records, pagination: body.pagination };
+    return readWholePage(source, page, async () => {
+      const body = await fetchPage(
+        client,
+        page,
+        { path: LIST_PATH, query: { cursor, limit }, ...(signal ? { signal } : {}) },
+        PylonAuditLogPageSchema,
+      );
+      const { records, refused } = splitRecords(source, page, PylonAuditLogSchema, body.data, "data");
+      return {
+        page,
+        records: records.map(({ value, raw }): PylonRecord => ({ log: value, raw })),
+        refused,
+        pagination: body.pagination,
+      };
+    });
   }
 
   /** Where to start: the stored cursor, or the feed's beginning with a lower bound on action time. */
@@ -95,7 +106,7 @@ export function createPylonConnector(
     if (!parsed.success) {
       throw new ConnectorError(
         source,
-        `stored checkpoint is not a Pylon checkpoint (${formatZodError(parsed.error)}); reset the source's checkpoint`,
+        `stored checkpoint is not a Pylon checkpoint (${formatZodError(parsed.error)}); start again with \`vigil sources reset ${source}\``,
         {
           retryable: false,
         },
@@ -114,15 +125,20 @@ export function createPylonConnector(
       cursor !== undefined ? { cursor } : { notBefore: new Date(start.notBeforeMs ?? 0).toISOString() };
     // By id: a record served twice (the order is undocumented) is still one event.
     const buffered = new Map<string, TimedEvent>();
+    // Records refused since the last flush; they ride on the page that moves past them.
+    const refused: RefusedRecord[] = [];
 
     /** Yields the buffered events in time order; only the last page carries `next`. */
     function* flush(next: Checkpoint): Generator<SourcePage> {
       const pages = timeOrderedPages([...buffered.values()], pageEvents);
       buffered.clear();
+      const kept = refused.splice(0);
+      const withRefused = kept.length ? { refused: kept } : {};
       for (const [i, events] of pages.entries()) {
-        yield { events, checkpoint: i === pages.length - 1 ? next : committed };
+        const last = i === pages.length - 1;
+        yield { events, checkpoint: last ? next : committed, ...(last ? withRefused : {}) };
       }
-      if (pages.length === 0) yield { events: [], checkpoint: next };
+      if (pages.length === 0) yield { events: [], checkpoint: next, ...withRefused };
       committed = next;
     }
 
@@ -137,8 +153,23 @@ export function createPylonConnector(
           yield* flush(cursor !== undefined ? { cursor } : committed);
         throw err;
       }
+      refused.push(...result.refused);
       for (const record of result.records) {
-        const event = normalizePylonRecord(source, record);
+        let event: AuditEvent;
+        try {
+          event = normalizePylonRecord(source, record);
+        } catch (err) {
+          if (!(err instanceof ConnectorError)) throw err;
+          const { field } = err.context as { field?: unknown };
+          refused.push({
+            position: result.page,
+            reason: err.message,
+            ...(typeof field === "string" ? { field } : {}),
+            raw: JSON.stringify(record.raw),
+            format: "provider-record",
+          });
+          continue;
+        }
         const ms = Date.parse(event.time);
         if (start.notBeforeMs !== undefined && ms < start.notBeforeMs) continue;
         if (start.beforeMs !== undefined && ms >= start.beforeMs) continue;
@@ -163,7 +194,7 @@ export function createPylonConnector(
         return;
       }
       // Checkpoint progress through stretches of old records; order what was kept only when there is plenty.
-      if (buffered.size === 0 || buffered.size >= maxBuffered) yield* flush(next);
+      if (buffered.size === 0 || buffered.size >= maxBuffered || refused.length >= maxBuffered) yield* flush(next);
     }
   }
 
@@ -171,6 +202,8 @@ export function createPylonConnector(
     source,
     provider: "pylon",
     pull,
+    // The feed from its beginning, keeping only records of `time` on.
+    checkpointAt: async (time) => ({ notBefore: time.toISOString() }),
     async check(checkOptions) {
       await listPage(undefined, 1, checkOptions?.signal);
     },

@@ -26,7 +26,7 @@ export const PylonAuditLogSchema = z.object({
 });
 export type PylonAuditLog = z.infer<typeof PylonAuditLogSchema>;
 
-/** One page of `GET /audit-logs`; records are validated one by one (`parseRecords`) to keep each as received. */
+/** One page of `GET /audit-logs`; records are validated one by one (`splitRecords`) to keep each as received. */
 export const PylonAuditLogPageSchema = z.object({
   data: z.array(z.unknown()),
   /** Both required by the OpenAPI schema; the cursor is opaque. */

@@ -1,8 +1,14 @@
 import type { ZendeskSourceConfig } from "./zendesk.config.js";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
-import { PROVIDER_RETRY_POLICY, fetchPage, parseRecords, providerRateLimit } from "../../kit/provider-http.js";
+import {
+  PROVIDER_RETRY_POLICY,
+  fetchPage,
+  providerRateLimit,
+  readWholePage,
+  splitRecords,
+} from "../../kit/provider-http.js";
 import { followCursor } from "../../kit/paging.js";
-import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
+import { windowedPull, type TimeWindow, type WindowBatch, windowCheckpointAt } from "../../kit/windowed-pull.js";
 import { normalizeZendeskRecord } from "./zendesk.normalize.js";
 import { ZendeskAuditLogPageSchema, ZendeskAuditLogSchema, type ZendeskRecord } from "./zendesk.records.js";
 
@@ -56,25 +62,27 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
     page: string,
     signal: AbortSignal | undefined,
   ) {
-    const body = await fetchPage(
-      client,
-      page,
-      { path: LIST_PATH, query, ...(signal ? { signal } : {}) },
-      ZendeskAuditLogPageSchema,
-    );
-    const logs = parseRecords(source, page, ZendeskAuditLogSchema, body.audit_logs, "audit_logs");
-    const records: ZendeskRecord[] = logs.map((log, index) => ({
-      log,
-      raw: body.audit_logs[index] as Record<string, unknown>,
-    }));
-    return { records, meta: body.meta };
+    return readWholePage(source, page, async () => {
+      const body = await fetchPage(
+        client,
+        page,
+        { path: LIST_PATH, query, ...(signal ? { signal } : {}) },
+        ZendeskAuditLogPageSchema,
+      );
+      const { records, refused } = splitRecords(source, page, ZendeskAuditLogSchema, body.audit_logs, "audit_logs");
+      return {
+        records: records.map(({ value, raw }): ZendeskRecord => ({ log: value, raw })),
+        refused,
+        meta: body.meta,
+      };
+    });
   }
 
   /**
    * Whether Zendesk's bounds are inclusive is UNCONFIRMED, so the range asked for reaches a
    * second past the window on both sides; windowedPull drops what lies outside it.
    */
-  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<ZendeskRecord[]> {
+  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<WindowBatch<ZendeskRecord>> {
     const range = [
       querySeconds(Math.floor(window.start.getTime() / 1000) * 1000 - 1000),
       querySeconds(Math.ceil(window.end.getTime() / 1000) * 1000 + 1000),
@@ -84,12 +92,12 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
       label: (after) =>
         `GET ${LIST_PATH} created_at=[${range[0]}, ${range[1]}] ${after === undefined ? "(first page)" : `page[after]=${after}`}`,
       fetch: async (after, label) => {
-        const { records, meta } = await listPage(
+        const { records, refused, meta } = await listPage(
           { "page[size]": pageSize, sort: "created_at", "filter[created_at][]": range, "page[after]": after },
           label,
           signal,
         );
-        return { records, more: meta.has_more, next: meta.after_cursor ?? undefined };
+        return { records, refused, more: meta.has_more, next: meta.after_cursor ?? undefined };
       },
       idOf: (record) => record.log.id,
       stuck: "meta.has_more is true but there is no new after_cursor",
@@ -105,6 +113,7 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
         fetchWindow,
         filterTimeMs: (record) => Date.parse(record.log.created_at),
         normalize: (record) => normalizeZendeskRecord(source, record),
+        received: (record) => record.raw,
       },
       from,
       options,
@@ -116,6 +125,7 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
     source,
     provider: "zendesk",
     pull,
+    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
     async check(options) {
       await listPage({ "page[size]": 1 }, `GET ${LIST_PATH} page[size]=1`, options?.signal);
     },

@@ -1,0 +1,143 @@
+import {
+  acceptEvent,
+  acceptEventLine,
+  ConnectorError,
+  type Config,
+  type EventAcceptance,
+  type EventRefusal,
+  type Keyspace,
+  type SourceConfigBase,
+  type VigilQueues,
+} from "@vigil/core";
+import type { Redis } from "ioredis";
+import type { Checkpoint, Connector } from "../kit/connector.js";
+import { CheckpointStore } from "./checkpoint-store.js";
+import { createEventSink } from "./event-sink.js";
+import { QuarantineStore, type QuarantineEntry } from "./quarantine-store.js";
+import { SourceLock } from "./source-lock.js";
+
+/** Most event ids remembered per source, as the poll worker's default. */
+const RECENT_IDS_LIMIT = 50_000;
+const RESET_LOCK_TTL_MS = 30_000;
+
+/**
+ * Moves a source's checkpoint (`vigil sources reset`): without `to`, forgets it (the next pull
+ * starts as a first run); with `to`, places it where the connector reads the records of that
+ * time on. Takes the source's pull lock, so no running pull writes over it. Events re-read that
+ * were queued within `engine.dedupFor` are still dropped as duplicates.
+ */
+export async function resetSourceCheckpoint(
+  redis: Redis,
+  keyspace: Keyspace,
+  connector: Connector,
+  to?: Date,
+): Promise<Checkpoint | undefined> {
+  const name = connector.source;
+  const lock = await SourceLock.acquire(redis, keyspace.key("source", name, "lock"), RESET_LOCK_TTL_MS);
+  if (!lock)
+    throw new ConnectorError(name, "a pull of this source is running; run the reset again once it ends", {
+      retryable: true,
+    });
+  try {
+    const store = new CheckpointStore(redis, keyspace);
+    if (to === undefined) {
+      await store.reset(name);
+      return undefined;
+    }
+    if (!connector.checkpointAt)
+      throw new ConnectorError(
+        name,
+        `a ${connector.provider} source cannot be placed at a time; \`vigil sources reset ${name}\` reads it from its start`,
+        { retryable: false },
+      );
+    const checkpoint = await connector.checkpointAt(to, { signal: AbortSignal.timeout(RESET_LOCK_TTL_MS) });
+    if (!(await lock.setWhileHeld(store.checkpointKey(name), JSON.stringify(checkpoint))))
+      throw new ConnectorError(name, "lost the source's pull lock while resetting; run the reset again", {
+        retryable: true,
+      });
+    return checkpoint;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** What `vigil sources quarantine retry` did with one entry. */
+export type QuarantineRetryOutcome =
+  | { id: string; source: string; outcome: "queued" | "duplicate" }
+  | { id: string; source: string; outcome: "refused" | "missing"; reason: string };
+
+/**
+ * Re-parses quarantined records with the current acceptance rule and queues each accepted one as
+ * an event batch through the sources' own path (the event sink: same job ids, same dedup), then
+ * forgets it. A record still refused stays, with the reason why.
+ */
+export async function retryQuarantined(options: {
+  redis: Redis;
+  keyspace: Keyspace;
+  config: Pick<Config, "sources" | "engine">;
+  queues: Pick<VigilQueues, "events">;
+  ids: readonly string[] | "all";
+}): Promise<QuarantineRetryOutcome[]> {
+  const { redis, keyspace, config, queues } = options;
+  const quarantine = new QuarantineStore(redis, keyspace);
+  const sink = createEventSink({
+    connection: redis,
+    keyspace,
+    queues,
+    dedupForMs: config.engine.dedupFor,
+    recentIdsLimit: RECENT_IDS_LIMIT,
+  });
+  const entries: (QuarantineEntry | string)[] =
+    options.ids === "all"
+      ? await quarantine.list()
+      : await Promise.all(options.ids.map(async (id) => (await quarantine.get(id)) ?? id));
+
+  const outcomes: QuarantineRetryOutcome[] = [];
+  for (const entry of entries) {
+    if (typeof entry === "string") {
+      outcomes.push({ id: entry, source: "", outcome: "missing", reason: "no quarantined record has this id" });
+      continue;
+    }
+    const { id, source } = entry;
+    const sourceConfig: SourceConfigBase | undefined = config.sources.find((s) => s.name === source);
+    if (!sourceConfig) {
+      outcomes.push({ id, source, outcome: "refused", reason: `source "${source}" is not in the config` });
+      continue;
+    }
+    const accepted = reparse(entry);
+    if (!accepted.ok) {
+      outcomes.push({ id, source, outcome: "refused", reason: accepted.reason });
+      continue;
+    }
+    const { queued } = await sink.queuePage(sourceConfig, [accepted.event]);
+    await quarantine.drop(id);
+    outcomes.push({ id, source, outcome: queued ? "queued" : "duplicate" });
+  }
+  return outcomes;
+}
+
+/** The current acceptance rule applied to a kept record. */
+function reparse(entry: QuarantineEntry): EventAcceptance | EventRefusal {
+  const resetHint = `fix it at the source, then \`vigil sources reset ${entry.source} --to <time>\` reads it again`;
+  if (entry.truncated)
+    return {
+      ok: false,
+      reason: `only the first ${entry.raw.length} characters of its ${entry.rawBytes} bytes were kept; ${resetHint}`,
+    };
+  switch (entry.format) {
+    case "event-line":
+      return acceptEventLine(entry.raw);
+    case "event": {
+      try {
+        return acceptEvent(JSON.parse(entry.raw));
+      } catch (err) {
+        return { ok: false, reason: `invalid JSON: ${(err as Error).message}` };
+      }
+    }
+    case "provider-record":
+      return {
+        ok: false,
+        reason: `a provider record is normalized only while it is pulled; once the connector accepts it, \`vigil sources reset ${entry.source} --to <time>\` reads it again`,
+      };
+  }
+}

@@ -1,0 +1,171 @@
+// `vigil sources quarantine list|show|retry|drop` and `vigil sources reset`, run as a user would, over a file source.
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createMetrics,
+  createRedis,
+  deleteKeyspace,
+  EventBatchJobSchema,
+  Keyspace,
+  openQueues,
+  silentLogger,
+  type VigilQueues,
+} from "@vigil/core";
+import { VigilConfigSchema } from "@vigil/cli";
+import { CheckpointStore, eventBatchJobId, QuarantineStore, startPollWorker } from "@vigil/connectors";
+import { runCli } from "../cli.js";
+import { event, REDIS_URL } from "../helpers.js";
+
+const SOURCE = "files";
+const line = (n: number) =>
+  JSON.stringify(event({ id: `files:${n}`, source: SOURCE, time: new Date(Date.UTC(2026, 2, 1, 0, n)).toISOString() }));
+
+describe("vigil sources quarantine and reset", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-cli-quarantine-"));
+  const configPath = join(dir, "vigil.config.yaml");
+  const eventsPath = join(dir, "events.jsonl");
+  const keyspace = new Keyspace(`test-${randomUUID()}`);
+  const redis = createRedis(REDIS_URL);
+  const store = new CheckpointStore(redis, keyspace);
+  const quarantine = new QuarantineStore(redis, keyspace);
+  let queues: VigilQueues;
+  const vigil = (...args: string[]) => runCli(["--config", configPath, ...args]);
+  const badJson = '{"id": "files:3", "time": ';
+  const badField = JSON.stringify({ id: "files:5", time: "2026-03-01T00:05:00Z", outcome: "maybe" });
+
+  beforeAll(async () => {
+    const config = {
+      redis: { url: REDIS_URL, prefix: keyspace.prefix },
+      sources: [{ name: SOURCE, type: "file", path: eventsPath, batchSize: 2 }],
+    };
+    writeFileSync(configPath, JSON.stringify(config, null, 2));
+    writeFileSync(eventsPath, [line(1), line(2), badJson, line(4), badField, line(6)].map((l) => `${l}\n`).join(""));
+    queues = openQueues(redis, keyspace.queuePrefix);
+    const worker = await startPollWorker({
+      config: VigilConfigSchema.parse(config),
+      connection: redis,
+      keyspace,
+      queues,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      schedule: false,
+    });
+    try {
+      expect(await worker.pullOnce(SOURCE)).toMatchObject({ events: 4, quarantined: 2 });
+    } finally {
+      await worker.close();
+    }
+  });
+
+  afterAll(async () => {
+    await queues?.close();
+    await deleteKeyspace(redis, keyspace);
+    await redis.quit();
+  });
+
+  it("lists the refused lines with id, source, position and reason, oldest first", async () => {
+    const result = await vigil("sources", "quarantine", "list");
+    expect(result.code).toBe(0);
+    const [header, ...rows] = result.stdout.trimEnd().split("\n");
+    expect(header?.split(/\s{2,}/)).toEqual(["id", "source", "position", "quarantined at", "reason"]);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toContain(`${eventsPath}:3`);
+    expect(rows[0]).toContain("invalid JSON");
+    expect(rows[1]).toContain(`${eventsPath}:5`);
+    expect(rows[1]).toContain("outcome");
+
+    const json = await vigil("sources", "quarantine", "list", SOURCE, "--json");
+    expect(
+      json.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).position),
+    ).toEqual([`${eventsPath}:3`, `${eventsPath}:5`]);
+    expect((await vigil("sources", "quarantine", "list", "another")).stdout.trim()).toBe(
+      "no quarantined records of another",
+    );
+
+    const status = await vigil("status");
+    expect(status.stdout).toContain("quarantined records: 2 (see `vigil sources quarantine list`)");
+    const statusJson = JSON.parse((await vigil("status", "--json")).stdout) as { sources: { quarantined: number }[] };
+    expect(statusJson.sources.map((s) => s.quarantined)).toEqual([2]);
+    const listed = await vigil("sources", "list", "--json");
+    expect((JSON.parse(listed.stdout) as { quarantined: number }[])[0]?.quarantined).toBe(2);
+  });
+
+  it("shows one record with its text as received, and names the list command for an unknown id", async () => {
+    const [entry] = await quarantine.list(SOURCE);
+    const shown = await vigil("sources", "quarantine", "show", entry!.id);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`position:       ${eventsPath}:3`);
+    expect(shown.stdout).toContain(`raw:\n${badJson}`);
+
+    const missing = await vigil("sources", "quarantine", "show", "q-nope");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no quarantined record has the id "q-nope" (see `vigil sources quarantine list`)');
+  });
+
+  it("retries: a record still refused stays with the reason; one the rule accepts now is queued as the source would", async () => {
+    const [stillBad] = await quarantine.list(SOURCE);
+    const refused = await vigil("sources", "quarantine", "retry", stillBad!.id);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(`still refused ${stillBad!.id} (${SOURCE}): invalid JSON`);
+    expect(await quarantine.get(stillBad!.id)).toBeDefined();
+
+    // A line an earlier, stricter rule refused: kept as it was read, accepted today.
+    const accepted = await quarantine.add(SOURCE, {
+      position: `${eventsPath}:7`,
+      reason: "refused by an earlier release",
+      raw: line(7),
+      format: "event-line",
+      identity: `${eventsPath}:7`,
+    });
+    const retried = await vigil("sources", "quarantine", "retry", accepted!.id, "q-nope");
+    expect(retried.stdout).toContain(`queued ${accepted!.id} (${SOURCE})`);
+    expect(retried.stdout).toContain("still refused q-nope: no quarantined record has this id");
+    expect(retried.code).toBe(1);
+    const job = await queues.events.getJob(eventBatchJobId(SOURCE, [{ id: "files:7" }]));
+    expect(EventBatchJobSchema.parse(job?.data).events.map((e) => e.id)).toEqual(["files:7"]);
+    expect(await quarantine.get(accepted!.id)).toBeUndefined();
+
+    const usage = await vigil("sources", "quarantine", "retry");
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("name record ids or pass --all");
+  });
+
+  it("resets the checkpoint to a time, to the start, and refuses while a pull holds the source", async () => {
+    const to = await vigil("sources", "reset", SOURCE, "--to", "2026-03-01T00:04:00Z");
+    expect(to.code).toBe(0);
+    // Before line 4, the first event of 00:04 or later (the bad line 3 is passed over).
+    const beforeLine4 = Buffer.byteLength([line(1), line(2), badJson].map((l) => `${l}\n`).join(""));
+    expect(await store.get(SOURCE)).toEqual({ offset: beforeLine4, line: 3 });
+    expect(to.stdout).toContain(`reset ${SOURCE} to 2026-03-01T00:04:00.000Z`);
+
+    const start = await vigil("sources", "reset", SOURCE);
+    expect(start.code).toBe(0);
+    expect(start.stdout).toContain("its next pull starts from the beginning");
+    expect(await store.get(SOURCE)).toBeUndefined();
+
+    await redis.set(keyspace.key("source", SOURCE, "lock"), "a-running-pull", "PX", 30_000);
+    const busy = await vigil("sources", "reset", SOURCE);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toContain("a pull of this source is running; run the reset again once it ends");
+    await redis.del(keyspace.key("source", SOURCE, "lock"));
+
+    const unknown = await vigil("sources", "reset", "nope");
+    expect(unknown.code).toBe(2);
+  });
+
+  it("drops records by id or all of them", async () => {
+    const held = await quarantine.list(SOURCE);
+    expect(held.length).toBeGreaterThan(0);
+    const one = await vigil("sources", "quarantine", "drop", held[0]!.id);
+    expect(one.stdout).toContain("1 record(s) dropped");
+    const all = await vigil("sources", "quarantine", "drop", "--all");
+    expect(all.stdout).toContain(`${held.length - 1} record(s) dropped`);
+    expect(await quarantine.list()).toEqual([]);
+  });
+});
