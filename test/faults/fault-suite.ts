@@ -430,8 +430,11 @@ function formatLine(result: ScenarioResult): string {
   const pass = result.lost === 0 && result.doubled === 0 && result.unexpected === 0 && !result.mismatches?.length;
   const extra = result.unexpected ? ` unexpected=${result.unexpected}` : "";
   const doubles = result.doubled ? ` (emails ${result.emailsDoubled}, webhooks ${result.webhooksDoubled})` : "";
+  const resent = result.emailsResentAfterKill
+    ? ` [${result.emailsResentAfterKill} email re-sent: a notifier killed as the SMTP server took it, before the ledger write; same Message-ID]`
+    : "";
   const wrong = result.mismatches?.length ? `  MISMATCH ${result.mismatches.slice(0, 5).join(", ")}` : "";
-  return `${pass ? "PASS" : "FAIL"}  ${result.name.padEnd(16)} expected=${String(result.expected).padStart(4)} delivered=${String(result.delivered).padStart(4)} lost=${result.lost} doubled=${result.doubled}${doubles}${extra}  ${result.notes}${wrong}`;
+  return `${pass ? "PASS" : "FAIL"}  ${result.name.padEnd(16)} expected=${String(result.expected).padStart(4)} delivered=${String(result.delivered).padStart(4)} lost=${result.lost} doubled=${result.doubled}${doubles}${resent}${extra}  ${result.notes}${wrong}`;
 }
 
 async function main(): Promise<void> {

@@ -9,7 +9,7 @@ import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { startSmtpSink, startWebhookSink, type SmtpSink, type WebhookSink } from "@vigil/simulator";
+import { startSmtpSink, startWebhookSink, type ReceivedMail, type SmtpSink, type WebhookSink } from "@vigil/simulator";
 import { REPO_ROOT } from "../cli.js";
 import { startRedisServer, type OwnRedisServer } from "./redis-server.js";
 
@@ -88,7 +88,17 @@ export interface Outcome {
   unexpected: number;
   emailsDoubled: number;
   webhooksDoubled: number;
+  /**
+   * Emails sent twice because a notifier was SIGKILLed as the SMTP server took the first copy:
+   * between the server's acceptance and the delivery ledger's one write, which no SMTP sender can
+   * close. Both copies carry the same Message-ID (mail systems that deduplicate on it drop the
+   * second). Not counted in `doubled`; any other second copy is.
+   */
+  emailsResentAfterKill?: number;
 }
+
+/** How close to the SMTP server's taking of a message a notifier kill explains a second copy. */
+const RESEND_AFTER_KILL_WINDOW_MS = 1_000;
 
 export class Pipeline {
   readonly dir = mkdtempSync(join(tmpdir(), "vigil-faults-"));
@@ -228,8 +238,12 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
     );
   }
 
+  /** When each SIGKILL was sent, by role. */
+  readonly kills: { role: Role; at: number }[] = [];
+
   /** SIGKILL: no shutdown, locks held until they expire. */
   async kill(process_: RoleProcess): Promise<void> {
+    this.kills.push({ role: process_.role, at: Date.now() });
     process_.child.kill("SIGKILL");
     await process_.exited;
   }
@@ -273,17 +287,38 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
     const { webhook, email } = this.deliveries();
     const deliveredBoth = [...expected].filter((id) => webhook.has(id) && email.has(id));
     const seen = new Set([...webhook.keys(), ...email.keys()]);
-    const webhooksDoubled = [...webhook.values()].filter((n) => n > 1).length;
-    const emailsDoubled = [...email.values()].filter((n) => n > 1).length;
+    const webhooksDoubled = new Set([...webhook.entries()].filter(([, n]) => n > 1).map(([id]) => id));
+    const resentAfterKill = new Set(
+      [...email.entries()].filter(([id, n]) => n > 1 && this.resentAfterKill(id)).map(([id]) => id),
+    );
+    const emailsDoubled = new Set(
+      [...email.entries()].filter(([id, n]) => n > 1 && !resentAfterKill.has(id)).map(([id]) => id),
+    );
     return {
       expected: expected.size,
       delivered: deliveredBoth.length,
       lost: expected.size - deliveredBoth.length,
-      doubled: new Set([...webhook.entries(), ...email.entries()].filter(([, n]) => n > 1).map(([id]) => id)).size,
+      doubled: new Set([...webhooksDoubled, ...emailsDoubled]).size,
       unexpected: [...seen].filter((id) => !expected.has(id)).length,
-      emailsDoubled,
-      webhooksDoubled,
+      emailsDoubled: emailsDoubled.size,
+      webhooksDoubled: webhooksDoubled.size,
+      emailsResentAfterKill: resentAfterKill.size,
     };
+  }
+
+  /**
+   * Whether the copies of an alert's email are one re-send caused by a notifier killed as the
+   * SMTP server took the first: exactly two copies, the same Message-ID, and a notifier SIGKILL
+   * within a second of the first copy's arrival.
+   */
+  private resentAfterKill(alertId: string): boolean {
+    const copies = this.smtp.messages.filter((mail) => mail.headers["x-vigil-alert-id"] === alertId);
+    if (copies.length !== 2) return false;
+    const [first, second] = copies as [ReceivedMail, ReceivedMail];
+    if (!first.headers["message-id"] || first.headers["message-id"] !== second.headers["message-id"]) return false;
+    return this.kills.some(
+      (kill) => kill.role === "notifier" && Math.abs(kill.at - first.receivedAt) <= RESEND_AFTER_KILL_WINDOW_MS,
+    );
   }
 
   async stop(): Promise<void> {

@@ -40,7 +40,9 @@ const ADD_SCRIPT = new LuaCommand(
   `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+-- Scored by arrival order (a counter beside the index, under the same hash tag), so records
+-- refused in the same millisecond keep the order the source read them in.
+redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[2] .. ':seq'), ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[4])
 local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
 if over > 0 then

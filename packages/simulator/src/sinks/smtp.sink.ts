@@ -19,6 +19,8 @@ export interface ReceivedMail {
   envelope: { from: string | undefined; to: string[] };
   /** The user name the client authenticated with, if it did. */
   authUser: string | undefined;
+  /** When the sink took the message (ms since the epoch), just before it answers 250. */
+  receivedAt: number;
 }
 
 /** An SMTP reply the sink sends instead of accepting a message. */
@@ -131,6 +133,7 @@ function toReceivedMail(parsed: ParsedMail, envelope: SMTPServerEnvelope, authUs
       to: envelope.rcptTo.map((rcpt) => rcpt.address),
     },
     authUser,
+    receivedAt: Date.now(),
   };
 }
 
