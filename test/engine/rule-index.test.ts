@@ -20,7 +20,10 @@ import { event, seededRandom, useRedis } from "../helpers.js";
 
 const { redis, keyspace } = useRedis();
 const NOW = new Date("2026-03-02T00:00:00Z");
-const unusedStore: RuleStateStore = { apply: () => Promise.reject(new Error("not used")) };
+const unusedStore: RuleStateStore = {
+  apply: () => Promise.reject(new Error("not used")),
+  advance: () => Promise.reject(new Error("not used")),
+};
 
 function load(inputs: RuleInput[]): LoadedRule[] {
   return inputs.flatMap((input) => {

@@ -20,8 +20,44 @@ import { formatZodError } from "./zod-problem.js";
 export const EventBatchJobSchema = z.object({
   source: z.string(),
   events: z.array(AuditEventSchema).min(1),
+  /**
+   * Per event id, how far (ms) the event lay behind the newest event its source had delivered
+   * before it (core's DeliveryOrder); only events with a lag above 0. Lateness is judged on it.
+   */
+  lags: z.record(z.string(), z.number().int().positive()).optional(),
 });
 export type EventBatchJob = z.infer<typeof EventBatchJobSchema>;
+
+/** A source's progress, as of one pull step: what the engine's watermark of the source advances to. */
+export const SourceMarkSchema = z.object({
+  /** Per source, 1, 2, 3…: the engine applies marks only contiguously (mark k once every mark below k is applied). */
+  seq: z.number().int().positive(),
+  /** The newest event time (ms) the source had delivered, up to and including this step. */
+  delivered: z.number().int().optional(),
+  /** An event time (ms) below which the source will deliver nothing more (a windowed connector's checkpoint minus its lookback). */
+  bound: z.number().int().optional(),
+});
+export type SourceMark = z.infer<typeof SourceMarkSchema>;
+
+/**
+ * A `vigil-events` job that carries a source's watermark in band: queued as the parent of a
+ * pull step's batches (a BullMQ flow), so it runs only once each of them is processed.
+ */
+export const WatermarkJobSchema = z.object({ source: z.string().min(1), mark: SourceMarkSchema });
+export type WatermarkJob = z.infer<typeof WatermarkJobSchema>;
+
+export type EventsJob = EventBatchJob | WatermarkJob;
+/**
+ * Every `vigil-events` payload: a source watermark when it has a `mark`, else an event batch
+ * (each checked by its own schema, so problems name their fields).
+ */
+export const EventsJobSchema = z.unknown().transform((value, ctx): EventsJob => {
+  const isMark = typeof value === "object" && value !== null && "mark" in value;
+  const parsed = (isMark ? WatermarkJobSchema : EventBatchJobSchema).safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+  return z.NEVER;
+});
 
 /** Payload of a `vigil-alerts` job: the alert itself (job id = alert id). */
 export const AlertJobSchema = AlertSchema;
@@ -90,7 +126,7 @@ export const QUEUES = {
   /** Batches of normalized events, from the connectors to the engine. */
   events: defineQueue({
     name: "vigil-events",
-    schema: EventBatchJobSchema,
+    schema: EventsJobSchema,
     jobOptions: () => EVENT_JOB_OPTIONS,
   }),
   /** One job per alert (job id = alert id), from the engine to the notifier. */

@@ -1,5 +1,13 @@
 import Mustache from "mustache";
-import { eventTimeMs, silentLogger, type Alert, type AuditEvent, type Logger, type Metrics } from "@vigil/core";
+import {
+  eventTimeMs,
+  silentLogger,
+  type Alert,
+  type AuditEvent,
+  type Logger,
+  type Metrics,
+  type SourceMark,
+} from "@vigil/core";
 import type { RuleKindName } from "./kinds/kind-names.js";
 import { hashKey } from "./kinds/kind-support.js";
 import { kindOf } from "./kinds/registry.js";
@@ -8,7 +16,13 @@ import { stateKeyOf } from "./kinds/state-key.js";
 import { RuleIndex } from "./rule-index.js";
 import type { LoadedRule } from "./rule-loader.js";
 import type { Rule } from "./rule-schema.js";
-import type { RuleStateBatch, RuleStateRule, RuleStateStore, RuleStateUpdate } from "./rule-state/rule-state.store.js";
+import type {
+  RuleStateBatch,
+  RuleStateRule,
+  RuleStateStore,
+  RuleStateUpdate,
+  SourceProgress,
+} from "./rule-state/rule-state.store.js";
 
 export { matchAlertId, windowAlertId } from "./kinds/kind-support.js";
 
@@ -32,6 +46,14 @@ export interface Evaluation {
   ruleOf: number[];
   /** The groupBy values of each (batch rule, group) touched, keyed `${rule}\u0000${group}`. */
   groupValues: Map<string, unknown[]>;
+}
+
+/** Where a batch comes from, as its `vigil-events` job says (see EventBatchJob). */
+export interface BatchDelivery {
+  /** The sources that delivered the batch; their watermarks then hold back the trimming of state. */
+  sources?: readonly string[];
+  /** Per event id, its lag in its source's delivery order (ms, only those above 0; core's DeliveryOrder). */
+  lags?: Readonly<Record<string, number>>;
 }
 
 export interface BatchOutcome {
@@ -108,7 +130,7 @@ export class Engine {
   }
 
   /** Runs every rule over the events: pure CPU, no Redis. */
-  evaluate(events: readonly AuditEvent[]): Evaluation {
+  evaluate(events: readonly AuditEvent[], lags?: Readonly<Record<string, number>>): Evaluation {
     const eventIds: string[] = [];
     const matchedEvents: AuditEvent[] = [];
     const batchRules: RuleStateRule[] = [];
@@ -147,6 +169,8 @@ export class Engine {
           if (!groupValues.has(key)) groupValues.set(key, read.group);
         }
         const update: RuleStateUpdate = { rule, event: eventIndex, group, time };
+        const lag = lags?.[event.id];
+        if (lag) update.lag = lag;
         if (read.value !== undefined) update.value = read.value;
         if (read.steps !== undefined) update.steps = read.steps;
         updates.push(update);
@@ -156,10 +180,18 @@ export class Engine {
   }
 
   /** Evaluates a batch and returns its alerts; the same batchId always yields the same alert ids. */
-  async processBatch(events: readonly AuditEvent[], batchId: string): Promise<BatchOutcome> {
-    const evaluation = this.evaluate(events);
+  async processBatch(
+    events: readonly AuditEvent[],
+    batchId: string,
+    delivery: BatchDelivery = {},
+  ): Promise<BatchOutcome> {
+    const evaluation = this.evaluate(events, delivery.lags);
     const result = evaluation.batch.eventIds.length
-      ? await this.store.apply({ batchId, ...evaluation.batch })
+      ? await this.store.apply({
+          batchId,
+          ...(delivery.sources?.length ? { sources: delivery.sources } : {}),
+          ...evaluation.batch,
+        })
       : { fired: [], late: [], duplicates: 0 };
     const createdAt = (this.options.now?.() ?? new Date()).toISOString();
     const alerts: Alert[] = [];
@@ -201,6 +233,11 @@ export class Engine {
       duplicates: result.duplicates,
       late,
     };
+  }
+
+  /** Records a source's watermark mark (a `watermark` job); marks apply in seq order only. */
+  async advance(source: string, mark: SourceMark): Promise<SourceProgress> {
+    return this.store.advance(source, mark);
   }
 
   private buildAlert(rule: Rule, groupKey: Record<string, unknown>, parts: AlertParts, createdAt: string): Alert {

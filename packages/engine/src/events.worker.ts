@@ -5,6 +5,7 @@ import {
   openWorker,
   parseQueuePayload,
   type EventBatchJob,
+  type EventsJob,
   type Logger,
   type Metrics,
   type VigilQueues,
@@ -26,14 +27,35 @@ export interface EventsWorkerResult {
   alerts: number;
   duplicates: number;
   late: number;
+  /** A watermark job: the source's last mark applied after it. */
+  watermark?: { source: string; seq: number };
 }
 
-/** Validates a batch (as the worker does), evaluates it and enqueues its alerts. */
+/** Validates a `vigil-events` job (as the worker does) and processes it: a batch, or a source's watermark. */
 export async function processEventBatch(
-  job: Pick<Job<EventBatchJob>, "id" | "data">,
+  job: Pick<Job<EventsJob>, "id" | "data">,
   options: Pick<EventsWorkerOptions, "engine" | "queues" | "metrics">,
 ): Promise<EventsWorkerResult> {
-  return evaluateBatch(parseQueuePayload("events", job.data), String(job.id), options);
+  return processEventsJob(parseQueuePayload("events", job.data), String(job.id), options);
+}
+
+function processEventsJob(
+  payload: EventsJob,
+  jobId: string,
+  options: Pick<EventsWorkerOptions, "engine" | "queues" | "metrics">,
+): Promise<EventsWorkerResult> {
+  if ("mark" in payload) return applyWatermark(payload.source, payload.mark, options);
+  return evaluateBatch(payload, jobId, options);
+}
+
+/** A watermark job runs once every batch of its pull step is processed (it is their flow parent). */
+async function applyWatermark(
+  source: string,
+  mark: Extract<EventsJob, { mark: unknown }>["mark"],
+  options: Pick<EventsWorkerOptions, "engine">,
+): Promise<EventsWorkerResult> {
+  const progress = await options.engine.advance(source, mark);
+  return { events: 0, alerts: 0, duplicates: 0, late: 0, watermark: { source, seq: progress.seq } };
 }
 
 /** Evaluates a validated batch and enqueues its alerts (job id = alert id, so never twice). */
@@ -43,7 +65,10 @@ async function evaluateBatch(
   options: Pick<EventsWorkerOptions, "engine" | "queues" | "metrics">,
 ): Promise<EventsWorkerResult> {
   const timer = options.metrics?.batchDuration.startTimer();
-  const outcome = await options.engine.processBatch(batch.events, jobId);
+  const outcome = await options.engine.processBatch(batch.events, jobId, {
+    sources: [batch.source],
+    ...(batch.lags ? { lags: batch.lags } : {}),
+  });
   if (outcome.alerts.length) {
     await options.queues.alerts.addBulk(
       outcome.alerts.map((alert) => ({ name: alert.ruleId, data: alert, opts: { jobId: alert.id } })),
@@ -57,16 +82,17 @@ async function evaluateBatch(
 }
 
 /** The engine role: a worker on `vigil-events`. A bad job fails alone; the worker keeps going. */
-export function startEventsWorker(options: EventsWorkerOptions): Worker<EventBatchJob, EventsWorkerResult> {
+export function startEventsWorker(options: EventsWorkerOptions): Worker<EventsJob, EventsWorkerResult> {
   const logger = options.logger.child({ component: "engine", queue: QUEUE_NAMES.events });
-  const worker = openWorker("events", (batch, job) => evaluateBatch(batch, String(job.id), options), {
+  const worker = openWorker("events", (payload, job) => processEventsJob(payload, String(job.id), options), {
     connection: options.connection,
     queuePrefix: options.queuePrefix,
     concurrency: options.concurrency ?? 8,
     logger: options.logger.child({ component: "engine" }),
   });
   worker.on("completed", (job, result) => {
-    if (result.alerts || result.late)
+    if (result.watermark) logger.debug({ jobId: job.id, ...result.watermark }, "source watermark applied");
+    else if (result.alerts || result.late)
       logger.info({ jobId: job.id, source: job.data.source, ...result }, "batch evaluated");
     else logger.debug({ jobId: job.id, source: job.data.source, ...result }, "batch evaluated");
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type Alert, type RuleTest } from "@vigil/core";
+import { DeliveryOrder, deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type Alert, type RuleTest } from "@vigil/core";
 import { Engine } from "./engine.js";
 import type { LoadedRule } from "./rule-loader.js";
 import { RedisRuleStateStore } from "./rule-state/redis-rule-state.store.js";
@@ -63,7 +63,9 @@ export async function runRuleTests(rules: readonly LoadedRule[], redis: Redis): 
           maxEventIds: MAX_ALERT_EVENT_IDS,
         });
         const engine = new Engine([{ ...loaded, rule: { ...loaded.rule, enabled: true } }], store);
-        const { alerts } = await engine.processBatch(test.events, "rule-test");
+        // Lateness is judged in the order the test lists its events, as a source would deliver them.
+        const lags = new DeliveryOrder().lags(test.events);
+        const { alerts } = await engine.processBatch(test.events, "rule-test", lags ? { lags } : {});
         const failures = checkRuleTest(test.expect, alerts);
         results.push({
           ruleId: loaded.rule.id,

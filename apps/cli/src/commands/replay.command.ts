@@ -2,7 +2,14 @@ import { createReadStream } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
-import { acceptEventLine, deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type AuditEvent } from "@vigil/core";
+import {
+  acceptEventLine,
+  DeliveryOrder,
+  deleteKeyspace,
+  Keyspace,
+  MAX_ALERT_EVENT_IDS,
+  type AuditEvent,
+} from "@vigil/core";
 import { Engine, loadRules, RedisRuleStateStore } from "@vigil/engine";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
 
@@ -44,9 +51,23 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
       const stats = { events: 0, alerts: 0, badLines: 0, late: 0 };
       let batch: AuditEvent[] = [];
       let batchNumber = 0;
+      // Lateness is judged in file order, per source, as the live sources judge it in theirs; after
+      // each batch every source's watermark advances to the newest event time it delivered.
+      const order = new DeliveryOrder();
+      const marks = new Map<string, number>();
       const flush = async () => {
         if (!batch.length) return;
-        const outcome = await engine.processBatch(batch, `replay-${batchNumber++}`);
+        const lags = order.lags(batch);
+        const sources = [...new Set(batch.map((event) => event.source))];
+        const outcome = await engine.processBatch(batch, `replay-${batchNumber++}`, {
+          sources,
+          ...(lags ? { lags } : {}),
+        });
+        for (const source of sources) {
+          const seq = (marks.get(source) ?? 0) + 1;
+          marks.set(source, seq);
+          await engine.advance(source, { seq, delivered: order.newestOf(source) });
+        }
         for (const alert of outcome.alerts) process.stdout.write(`${JSON.stringify(alert)}\n`);
         stats.alerts += outcome.alerts.length;
         stats.late += outcome.late.length;

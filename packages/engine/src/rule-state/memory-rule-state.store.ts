@@ -1,3 +1,4 @@
+import type { SourceMark } from "@vigil/core";
 import { RULE_KINDS } from "../kinds/registry.js";
 import type { ReferenceContext } from "../kinds/rule-kind.js";
 import type {
@@ -6,6 +7,7 @@ import type {
   RuleStateOptions,
   RuleStateResult,
   RuleStateStore,
+  SourceProgress,
 } from "./rule-state.store.js";
 
 /**
@@ -17,6 +19,7 @@ export class MemoryRuleStateStore implements RuleStateStore {
   private readonly states = new Map<string, unknown>();
   private readonly seenEvents = new Set<string>();
   private readonly results = new Map<string, RuleStateResult>();
+  private readonly progress = new Map<string, { applied: SourceProgress; pending: Map<number, SourceMark> }>();
 
   constructor(private readonly options: Pick<RuleStateOptions, "maxEventIds">) {}
 
@@ -57,5 +60,24 @@ export class MemoryRuleStateStore implements RuleStateStore {
       result.forgotten = [...forgotten].sort(([a], [b]) => a - b).map(([rule, values]) => ({ rule, values }));
     this.results.set(batch.batchId, structuredClone(result));
     return result;
+  }
+
+  /** Marks apply in seq order only, each taking the source's delivered time and bound up (never down). */
+  async advance(source: string, mark: SourceMark): Promise<SourceProgress> {
+    let state = this.progress.get(source);
+    if (!state) {
+      state = { applied: { seq: 0 }, pending: new Map() };
+      this.progress.set(source, state);
+    }
+    const { applied, pending } = state;
+    if (mark.seq > applied.seq && !pending.has(mark.seq)) pending.set(mark.seq, mark);
+    for (let next = pending.get(applied.seq + 1); next; next = pending.get(applied.seq + 1)) {
+      pending.delete(next.seq);
+      applied.seq = next.seq;
+      if (next.delivered !== undefined)
+        applied.delivered = Math.max(applied.delivered ?? next.delivered, next.delivered);
+      if (next.bound !== undefined) applied.bound = Math.max(applied.bound ?? next.bound, next.bound);
+    }
+    return { ...applied };
   }
 }

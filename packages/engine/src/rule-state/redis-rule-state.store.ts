@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
-import type { Keyspace } from "@vigil/core";
+import { LuaCommand, type Keyspace, type SourceMark } from "@vigil/core";
 import type {
+  SourceProgress,
   FiredState,
   RuleStateBatch,
   RuleStateOptions,
@@ -10,6 +12,11 @@ import type {
 import { ruleStateScript } from "./rule-state.script.js";
 
 const SCRIPT = ruleStateScript();
+const ADVANCE = new LuaCommand(
+  "vigilSourceProgress",
+  1,
+  readFileSync(new URL("./source-progress.lua", import.meta.url), "utf8"),
+);
 
 type ScriptRedis = Redis & {
   vigilRuleState(numKeys: number, ...args: string[]): Promise<string>;
@@ -52,12 +59,14 @@ export class RedisRuleStateStore implements RuleStateStore {
       batchTtl: this.options.batchTtlMs ?? 86_400_000,
       maxIds: this.options.maxEventIds,
       eventIds: batch.eventIds,
+      sources: batch.sources?.length ? batch.sources : undefined,
       rules: batch.rules.map((rule) => ({ ...rule.params, kind: rule.kind, key: rule.key })),
       updates: batch.updates.map((u) => ({
         r: u.rule + 1,
         e: u.event + 1,
         g: u.group,
         t: u.time,
+        l: u.lag,
         v: u.value,
         s: u.steps?.map((s) => s + 1),
       })),
@@ -87,6 +96,20 @@ export class RedisRuleStateStore implements RuleStateStore {
       }),
       late: asArray<[number, number]>(result.late).map(([rule, event]) => ({ rule: rule - 1, event: event - 1 })),
       duplicates: Number(result.duplicates ?? 0),
+    };
+  }
+
+  async advance(source: string, mark: SourceMark): Promise<SourceProgress> {
+    const raw = await ADVANCE.run(
+      this.redis,
+      [this.keyspace.key("src:seq")],
+      [this.keyspace.key(""), source, JSON.stringify(mark)],
+    );
+    const applied = JSON.parse(String(raw)) as { seq: number; delivered?: number; bound?: number };
+    return {
+      seq: applied.seq,
+      ...(applied.delivered !== undefined ? { delivered: applied.delivered } : {}),
+      ...(applied.bound !== undefined ? { bound: applied.bound } : {}),
     };
   }
 }

@@ -48,6 +48,8 @@ let batchNumber = 0;
 function batch(
   rules: RuleStateRule[],
   rows: [id: string, minute: number, rule?: number, group?: string, value?: string][],
+  /** Per event id, its lag in its source's order (minutes); and the sources the batch comes from. */
+  delivery: { lags?: Record<string, number>; sources?: string[] } = {},
 ): RuleStateBatch {
   const eventIds: string[] = [];
   const updates: RuleStateUpdate[] = rows.map(([id, minute, rule = 0, group = "g", value], i) => {
@@ -62,9 +64,13 @@ function batch(
     };
     if (rules[rule]!.kind === "sequence") update.steps = (value ?? "0").split(",").map(Number);
     else if (value !== undefined) update.value = value;
+    const lag = delivery.lags?.[id];
+    if (lag) update.lag = lag * MIN;
     return update;
   });
-  return { batchId: `b${++batchNumber}`, eventIds, rules, updates };
+  const applied: RuleStateBatch = { batchId: `b${++batchNumber}`, eventIds, rules, updates };
+  if (delivery.sources) applied.sources = delivery.sources;
+  return applied;
 }
 
 export function ruleStateConformance(name: string, makeStore: () => RuleStateStore): void {
@@ -156,7 +162,7 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
       expect(fired).toMatchObject([{ count: 3, eventIds: ["a", "b", "c", "d"] }]);
     });
 
-    it("threshold: refuses events older than newest minus lateness, and late events complete later windows", async () => {
+    it("threshold: refuses events whose lag is beyond the lateness, and late events complete later windows", async () => {
       const store = makeStore();
       const rules = [threshold({ lateness: 10 * MIN })];
       await store.apply(
@@ -165,15 +171,68 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
           ["b", 61],
         ]),
       );
-      expect(await store.apply(batch(rules, [["old", 30]]))).toEqual({
+      expect(await store.apply(batch(rules, [["old", 30]], { lags: { old: 31 } }))).toEqual({
         fired: [],
         late: [{ rule: 0, event: 0 }],
         duplicates: 0,
       });
-      const { fired } = await store.apply(batch(rules, [["c", 57]]));
+      const { fired } = await store.apply(batch(rules, [["c", 57]], { lags: { c: 4 } }));
       expect(fired).toMatchObject([
         { windowStart: T0 + 57 * MIN, windowEnd: T0 + 61 * MIN, count: 3, eventIds: ["c", "a", "b"] },
       ]);
+    });
+
+    it("lateness is the source's lag, not the processing order: batches applied in reverse all count", async () => {
+      const store = makeStore();
+      const rules = [threshold({ lateness: 10 * MIN, within: 10 * MIN })];
+      // The source delivered a, b (minutes 0, 1) long before c, d (days later); Vigil applies them last.
+      expect(
+        (
+          await store.apply(
+            batch(
+              rules,
+              [
+                ["c", 3000],
+                ["d", 3001],
+              ],
+              { sources: ["s"] },
+            ),
+          )
+        ).fired,
+      ).toEqual([]);
+      const older = await store.apply(
+        batch(
+          rules,
+          [
+            ["a", 0],
+            ["b", 1],
+          ],
+          { sources: ["s"] },
+        ),
+      );
+      expect(older.late).toEqual([]);
+      const { fired } = await store.apply(batch(rules, [["x", 2]], { sources: ["s"] }));
+      expect(fired).toMatchObject([{ windowStart: T0, windowEnd: T0 + 2 * MIN, count: 3, eventIds: ["a", "b", "x"] }]);
+    });
+
+    it("source marks apply in seq order only, monotone, a seq applied twice once", async () => {
+      const store = makeStore();
+      expect(await store.advance("s", { seq: 2, delivered: T0 + 20 * MIN })).toEqual({ seq: 0 });
+      expect(await store.advance("s", { seq: 1, delivered: T0 + 10 * MIN, bound: T0 })).toEqual({
+        seq: 2,
+        delivered: T0 + 20 * MIN,
+        bound: T0,
+      });
+      expect(await store.advance("s", { seq: 1, delivered: T0 + 90 * MIN })).toEqual({
+        seq: 2,
+        delivered: T0 + 20 * MIN,
+        bound: T0,
+      });
+      expect(await store.advance("s", { seq: 3, delivered: T0 + 5 * MIN })).toMatchObject({
+        seq: 3,
+        delivered: T0 + 20 * MIN,
+      });
+      expect(await store.advance("other", { seq: 1 })).toEqual({ seq: 1 });
     });
 
     it("threshold: one alert per group and suppress span", async () => {

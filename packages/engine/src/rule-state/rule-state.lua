@@ -4,9 +4,9 @@
 --
 -- KEYS[1]   the batch's result key: a retried batch returns its first result unchanged
 -- ARGV[1]   JSON payload (redis-rule-state.store.ts):
---           prefix, seenTtl, batchTtl, maxIds, eventIds[],
+--           prefix, seenTtl, batchTtl, maxIds, eventIds[], sources[]?,
 --           rules[]   { kind, key, ...params }
---           updates[] { r = rule, e = event, g = group, t = time ms, v = value?, s = steps? }
+--           updates[] { r = rule, e = event, g = group, t = time ms, l = lag ms?, v = value?, s = steps? }
 -- Returns (and caches) JSON { fired = [...], late = [[r, e]...], duplicates = n,
 --                            forgotten = [[r, values forgotten]...] }.
 --
@@ -24,6 +24,56 @@ local kinds = {}
 -- The base of one rule and group's keys.
 local function stateBase(rule, group)
   return p.prefix .. 'rs:' .. rule.key .. ':' .. group
+end
+
+-- Lateness: an update is refused as late iff its lag (how far its event lay behind the newest
+-- event its source had delivered before it) is beyond the rule's lateness: a fact of the
+-- source's order, the same whatever order batches are applied in.
+local function isLate(rule, u)
+  return u.l ~= nil and u.l > rule.lateness
+end
+
+-- Sources' progress (source-progress.lua keeps it): per source, the newest event time delivered
+-- up to its last mark applied in order ('-inf' while a source has batches but no mark yet), and
+-- its own bound. A batch registers its sources. Every event still to be applied is then no
+-- older than, for each source, max(delivered - lateness, bound) if it is accepted at all.
+for _, source in ipairs(p.sources or {}) do redis.call('HSETNX', p.prefix .. 'src:d', source, '-inf') end
+local sourceFloors = nil
+local floorOf = {}
+local function acceptedFloor(lateness)
+  if floorOf[lateness] ~= nil then return floorOf[lateness] end
+  if sourceFloors == nil then
+    sourceFloors = {}
+    local delivered = redis.call('HGETALL', p.prefix .. 'src:d')
+    for i = 1, #delivered, 2 do
+      local d = tonumber(delivered[i + 1]) or -math.huge
+      local b = tonumber(redis.call('HGET', p.prefix .. 'src:b', delivered[i])) or -math.huge
+      sourceFloors[#sourceFloors + 1] = { d = d, b = b }
+    end
+  end
+  local floor = false
+  for _, s in ipairs(sourceFloors) do
+    local f = math.max(s.d - lateness, s.b)
+    if floor == false or f < floor then floor = f end
+  end
+  floorOf[lateness] = floor
+  return floor
+end
+
+-- The event time from which a group's state must be kept: every event still to be applied to
+-- it (if accepted) is at least this recent. Without any source known, the group's newest minus
+-- the lateness (right when batches come in their source's order); otherwise no later than the
+-- sources' floor. -math.huge: keep everything.
+local function keepFrom(newest, lateness)
+  local from = newest - lateness
+  local floor = acceptedFloor(lateness)
+  if floor and floor < from then from = floor end
+  return from
+end
+
+-- ZREMRANGEBYSCORE below `limit` (exclusive), unless the limit is -inf.
+local function trimBelow(key, limit)
+  if limit > -math.huge then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. limit) end
 end
 
 --- @kinds
