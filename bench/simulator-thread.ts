@@ -10,7 +10,7 @@ export type SimulatorThreadReply =
   | { type: "error"; message: string };
 
 /** What the bench needs of the simulator's request log. */
-export interface RequestLogSummary {
+interface RequestLogSummary {
   requests: number;
   /** Requests answered 429. */
   throttled: number;

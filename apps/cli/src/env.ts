@@ -2,7 +2,7 @@ import { DurationSchema, formatZodError } from "@vigil/core";
 import { z } from "zod";
 
 /** The environment the CLI reads, parsed once. */
-export const CliEnvSchema = z.object({
+const CliEnvSchema = z.object({
   VIGIL_CONFIG: z.string().optional(),
   VIGIL_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** How long a command waits for Redis to answer at start-up before it exits 2 (default 10s). */

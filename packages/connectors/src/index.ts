@@ -54,15 +54,10 @@ export {
   type RunProgress,
   type SourceHealth,
 } from "./runtime/checkpoint-store.js";
-export {
-  eventBatchJobId,
-  getSourcesStatus,
-  startPollWorker,
-  type PollWorker,
-  type PollWorkerOptions,
-  type PullResult,
-  type SourceStatus,
-} from "./runtime/poll-worker.js";
+export { eventBatchJobId } from "./runtime/event-sink.js";
+export { startPollWorker, type PollWorker, type PollWorkerOptions } from "./runtime/poll-worker.js";
+export type { PullResult } from "./runtime/pull-runner.js";
+export { getSourcesStatus, type SourceStatus } from "./runtime/source-status.js";
 export {
   WindowCheckpointSchema,
   windowedPull,

@@ -1,21 +1,11 @@
 import { isDeepStrictEqual } from "node:util";
+import { seededRandom } from "@vigil/core";
 import jsonLogic from "json-logic-js";
 import { describe, expect, it } from "vitest";
 import { JSONLOGIC_OPERATORS } from "./condition.js";
 import { compileExpression, compilePredicate } from "./jsonlogic-compiler.js";
 
 // json-logic-js (with Vigil's operators, registered by condition.ts) is the reference.
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Random = () => number;
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -241,7 +231,7 @@ function run(fn: () => unknown): Outcome {
 
 describe("JsonLogic closure compiler", () => {
   it("agrees with json-logic-js on random condition trees over every allowed operator and random events", () => {
-    const random = mulberry32(20261129);
+    const random = seededRandom(20261129);
     const seenOperators = new Set<string>();
     let pairs = 0;
     let truthyPairs = 0;

@@ -20,7 +20,7 @@ interface Node {
 }
 
 /** json-logic-js's truthiness: JavaScript's, except that an empty array is false. */
-export function truthy(value: unknown): boolean {
+function truthy(value: unknown): boolean {
   if (Array.isArray(value) && value.length === 0) return false;
   return !!value;
 }
@@ -45,7 +45,7 @@ export function cachedRegex(pattern: string): RegExp | null {
 }
 
 /** Vigil's operators, shared with the json-logic-js registration in condition.ts. */
-export const VIGIL_OPERATIONS = {
+const VIGIL_OPERATIONS = {
   starts_with: (text: unknown, prefix: unknown): boolean =>
     typeof text === "string" && typeof prefix === "string" && text.startsWith(prefix),
   ends_with: (text: unknown, suffix: unknown): boolean =>
@@ -72,7 +72,7 @@ function splitPath(key: string): string[] {
 }
 
 /** json-logic-js's `var`: a dotted path into the data, the default (or null) when absent. */
-export function readVar(data: unknown, path: unknown, fallback: unknown): unknown {
+function readVar(data: unknown, path: unknown, fallback: unknown): unknown {
   const notFound = fallback === undefined ? null : fallback;
   if (path === undefined || path === "" || path === null) return data;
   let current = data;

@@ -16,7 +16,7 @@ import { CliError, cliContext, requireRedis, type GlobalOptions } from "../conte
 const REPLAY_BATCH = 200;
 
 /** Parses one JSON line into an event, or says what is wrong with it (core's `acceptEventLine`, as the live file source). */
-export function parseEventLine(line: string): { event: AuditEvent } | { error: string } {
+function parseEventLine(line: string): { event: AuditEvent } | { error: string } {
   const accepted = acceptEventLine(line);
   return accepted.ok ? { event: accepted.event } : { error: accepted.reason };
 }

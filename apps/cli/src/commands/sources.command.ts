@@ -7,7 +7,7 @@ import { CliError, cliContext, requireRedis, withQueues, type GlobalOptions } fr
 import { formatTable } from "../format.js";
 
 /** An ISO instant, or a duration meaning "that long before now"; `option` names the flag in the error. */
-export function parseSince(text: string, now: Date, option = "--since"): Date {
+function parseSince(text: string, now: Date, option = "--since"): Date {
   const duration = parseDuration(text);
   if (duration !== undefined) return new Date(now.getTime() - duration);
   const ms = Date.parse(text);

@@ -4,7 +4,7 @@ import type { Logger } from "@vigil/core";
  * The longest a shutdown may take before the remaining steps are abandoned. A pod's
  * terminationGracePeriodSeconds must exceed it (the Helm chart's schema requires at least 35s).
  */
-export const SHUTDOWN_TIMEOUT_MS = 30_000;
+const SHUTDOWN_TIMEOUT_MS = 30_000;
 
 type Step = { name: string; run: () => Promise<unknown> | unknown };
 

@@ -28,7 +28,7 @@ export function matchAlertId(ruleId: string, eventId: string): string {
   return hashKey("match", ruleId, eventId);
 }
 
-export const MAX_ALERT_EVENT_SUMMARIES = 10;
+const MAX_ALERT_EVENT_SUMMARIES = 10;
 
 export function summarize(event: AuditEvent): AlertEventSummary {
   return {

@@ -41,7 +41,7 @@ export interface AlertParts {
   lastSeen?: string;
 }
 
-export interface AlertInput {
+interface AlertInput {
   rule: Rule;
   plan: KindPlan;
   fired: FiredState;

@@ -6,7 +6,7 @@ import { pylonProvider } from "./pylon/pylon.provider.js";
 import { zendeskProvider } from "./zendesk/zendesk.provider.js";
 
 /** Every simulated provider, by name. */
-export const PROVIDER_DEFINITIONS = {
+const PROVIDER_DEFINITIONS = {
   pylon: pylonProvider,
   zendesk: zendeskProvider,
   ashby: ashbyProvider,

@@ -24,7 +24,7 @@ export function isSimulatedProvider(name: string): name is ProviderName {
 }
 
 /** Per provider: the record its list endpoint serves, the record kept (with detail-only fields), its credentials. */
-export interface ProviderTypeMap {
+interface ProviderTypeMap {
   pylon: { record: PylonAuditLog; stored: PylonAuditLog; credentials: PylonCredentials };
   zendesk: { record: ZendeskAuditLog; stored: ZendeskAuditLog; credentials: ZendeskCredentials };
   ashby: { record: AshbyAuditLogEntry; stored: AshbyAuditLogEntry; credentials: AshbyCredentials };
@@ -87,7 +87,7 @@ export interface ProviderRuntime<P extends ProviderName> {
   appendDrafts(drafts: Record<string, unknown>[]): StoredRecord<P>[];
 }
 
-export interface RouteContext<P extends ProviderName> {
+interface RouteContext<P extends ProviderName> {
   /** Capture groups of the route's path pattern. */
   params: string[];
   runtime: ProviderRuntime<P>;

@@ -19,7 +19,7 @@ export const ASHBY_MAX_PAGE_SIZE = 100;
 /** Ashby limits each API key but publishes no figure (UNCONFIRMED); two requests a second is modest. */
 export const ASHBY_DEFAULT_RATE_LIMIT = { requests: 120, perMs: 60_000 };
 /** Explicit windows may span at most 18 months; 540 days (plus the 2 s margin) is inside any 18 months. */
-export const ASHBY_MAX_WINDOW_MS = 540 * 86_400_000;
+const ASHBY_MAX_WINDOW_MS = 540 * 86_400_000;
 /** Failures that a later pull, starting its windows afresh, gets past. */
 const TRANSIENT_CODES = new Set(["next_cursor_expired", "invalid_next_cursor", "cursor_invalid"]);
 

@@ -51,7 +51,6 @@ export const AshbyListResponseSchema = z.discriminatedUnion("success", [
       .optional(),
   }),
 ]);
-export type AshbyListResponse = z.infer<typeof AshbyListResponseSchema>;
 
 /** A record as received (for `raw`) with its validated view. */
 export interface AshbyRecord {

@@ -14,14 +14,14 @@ export const BLOODHOUND_DEFAULT_PAGE_SIZE = 1000;
 /** tollbooth's limit: 55 requests a second per client address. */
 export const BLOODHOUND_DEFAULT_RATE_LIMIT = { requests: 55, perMs: 1_000 };
 /** No window limit is documented; a week keeps offsets shallow (busy windows are split further by windowedPull). */
-export const BLOODHOUND_MAX_WINDOW_MS = 7 * DAY_MS;
+const BLOODHOUND_MAX_WINDOW_MS = 7 * DAY_MS;
 /**
  * Rows a window may hold before windowedPull splits it: about 40 MB of events at the most
  * (the default 20,000 held rows and then their events, about 30 MB). Every window ends in a
  * partly filled page and pages are large here, so windows of some 30 pages rather than 15
  * halve that overhead (about 3% of the requests at 1,000 rows a page).
  */
-export const BLOODHOUND_MAX_BUFFERED_RECORDS = 40_000;
+const BLOODHOUND_MAX_BUFFERED_RECORDS = 40_000;
 /** Full pages in a row that bring no new row before the server is deemed to ignore the offset. */
 const MAX_STALLED_PAGES = 3;
 

@@ -1,8 +1,5 @@
 import { z } from "zod";
 
-/** `status` of a row: every audited change writes an `intent` row, then a `success` or `failure` row with the same `commit_id`. */
-export const BLOODHOUND_STATUSES = ["intent", "success", "failure"] as const;
-
 /**
  * A BloodHound audit log row (`model.AuditLog`). What every row has is required; the actor is
  * empty (or absent) when the request was not authenticated. Older builds named the address
@@ -22,7 +19,10 @@ export const BloodHoundAuditLogSchema = z.object({
   request_id: z.string().nullish(),
   source_ip_address: z.string().nullish(),
   source: z.string().nullish(),
-  /** Verbatim: a value outside {@link BLOODHOUND_STATUSES} maps to outcome `unknown`. */
+  /**
+   * Every audited change writes an `intent` row, then a `success` or `failure` row with the same
+   * `commit_id`. Verbatim: any other value maps to outcome `unknown`.
+   */
   status: z.string().min(1),
   commit_id: z.string().min(1),
 });
@@ -38,7 +38,6 @@ export const BloodHoundAuditPageSchema = z.object({
   skip: z.number().int().optional(),
   data: z.object({ logs: z.array(z.unknown()) }),
 });
-export type BloodHoundAuditPage = z.infer<typeof BloodHoundAuditPageSchema>;
 
 /** A row as received (for `raw`) with its validated view. */
 export interface BloodHoundRecord {

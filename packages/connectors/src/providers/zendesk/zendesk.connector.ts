@@ -15,7 +15,7 @@ export const ZENDESK_MAX_PAGE_SIZE = 100;
  */
 export const ZENDESK_DEFAULT_RATE_LIMIT = { requests: 700, perMs: 60_000 };
 /** Zendesk keeps audit logs forever and sets no window limit; a month per query keeps windows small. */
-export const ZENDESK_MAX_WINDOW_MS = 30 * 86_400_000;
+const ZENDESK_MAX_WINDOW_MS = 30 * 86_400_000;
 
 /** `YYYY-MM-DDTHH:MM:SSZ`, the format Zendesk's error message gives for `filter[created_at]`. */
 function querySeconds(ms: number): string {

@@ -6,7 +6,7 @@ import { newValueReference } from "./new-value.reference.js";
 import type { NewValue } from "./new-value.schema.js";
 
 /** Deterministic alert id for a newValue rule's group, span and value. */
-export function newValueAlertId(ruleId: string, groupValues: unknown[], spanStartMs: number, value: unknown[]): string {
+function newValueAlertId(ruleId: string, groupValues: unknown[], spanStartMs: number, value: unknown[]): string {
   return hashKey("new-value", ruleId, JSON.stringify(groupValues), String(spanStartMs), JSON.stringify(value));
 }
 

@@ -11,7 +11,7 @@ interface GroupState {
   fired: Set<string>;
 }
 
-export interface NewValueParams {
+interface NewValueParams {
   learning: number;
   forget: number;
   lateness: number;

@@ -13,7 +13,7 @@ interface GroupState {
   newest?: number;
 }
 
-export interface SequenceParams {
+interface SequenceParams {
   counts: number[];
   within: number;
   suppress: number;
@@ -40,7 +40,7 @@ function* subsets<T>(items: readonly T[], size: number, start = 0, picked: T[] =
  * event is at tEnd and whose first is more recent than tEnd − within. Exact-size sets suffice:
  * any larger chain contains one.
  */
-export function findChain(params: SequenceParams, entries: readonly Entry[], tEnd: number): Entry[][] | undefined {
+function findChain(params: SequenceParams, entries: readonly Entry[], tEnd: number): Entry[][] | undefined {
   const inWindow = entries.filter((e) => e.time > tEnd - params.within && e.time <= tEnd);
   const k = params.counts.length;
   const chain: Entry[][] = [];
@@ -63,34 +63,6 @@ export function findChain(params: SequenceParams, entries: readonly Entry[], tEn
     return false;
   };
   return search(0) ? chain : undefined;
-}
-
-/** Whether `chain` (ids per step) is a chain of the definition over `entries`, ending at tEnd. */
-export function isSequenceChain(
-  params: SequenceParams,
-  entries: readonly Entry[],
-  chain: readonly (readonly string[])[],
-  tEnd: number,
-): boolean {
-  const byId = new Map(entries.map((e) => [e.id, e]));
-  const seen = new Set<string>();
-  if (chain.length !== params.counts.length) return false;
-  let previousMax = -Infinity;
-  const times: number[] = [];
-  for (const [step, ids] of chain.entries()) {
-    if (ids.length < params.counts[step]!) return false;
-    const stepTimes: number[] = [];
-    for (const id of ids) {
-      const entry = byId.get(id);
-      if (!entry || seen.has(id) || !entry.steps.includes(step)) return false;
-      seen.add(id);
-      stepTimes.push(entry.time);
-    }
-    if (params.ordered && Math.min(...stepTimes) < previousMax) return false;
-    previousMax = Math.max(...stepTimes);
-    times.push(...stepTimes);
-  }
-  return Math.max(...times) === tEnd && tEnd - Math.min(...times) < params.within;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ConditionSchema, DurationSchema, GroupBySchema } from "@vigil/core";
 
-export const SequenceStepSchema = z.strictObject({
+const SequenceStepSchema = z.strictObject({
   name: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' only")

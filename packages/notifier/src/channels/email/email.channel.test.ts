@@ -1,10 +1,7 @@
 import { startSmtpSink } from "@vigil/simulator";
 import { afterEach, describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { makeAlert } from "../../testing/alert.fixture.js";
-import { rejectionOf } from "../../testing/rejection.js";
-import { closedPort } from "../../testing/free-port.js";
-import { describeChannelConformance } from "../channel.conformance.js";
+import { closedPort, describeChannelConformance, makeAlert, rejectionOf } from "@vigil/notifier/testing";
 import { EmailChannel } from "./email.channel.js";
 import { EmailChannelSchema, type EmailChannelConfig } from "./email.config.js";
 

@@ -2,10 +2,7 @@ import type { Alert } from "@vigil/core";
 import { startWebhookSink, type WebhookSink } from "@vigil/simulator";
 import { afterEach, describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { makeAlert } from "../../testing/alert.fixture.js";
-import { rejectionOf } from "../../testing/rejection.js";
-import { closedPort } from "../../testing/free-port.js";
-import { describeChannelConformance } from "../channel.conformance.js";
+import { closedPort, describeChannelConformance, makeAlert, rejectionOf } from "@vigil/notifier/testing";
 import { WebhookChannel } from "./webhook.channel.js";
 import { WebhookChannelSchema, type WebhookChannelConfig } from "./webhook.config.js";
 

@@ -18,7 +18,7 @@ export const AshbyAuditLogEntrySchema = z.object({
 });
 export type AshbyAuditLogEntry = z.infer<typeof AshbyAuditLogEntrySchema>;
 
-export const ASHBY_PRECISION: InstantPrecision = "ms";
+const ASHBY_PRECISION: InstantPrecision = "ms";
 
 export const ASHBY_ACTOR_TYPES = [
   "User",
@@ -30,7 +30,7 @@ export const ASHBY_ACTOR_TYPES = [
   "Operations",
   "System",
 ] as const;
-export type AshbyActorType = (typeof ASHBY_ACTOR_TYPES)[number];
+type AshbyActorType = (typeof ASHBY_ACTOR_TYPES)[number];
 
 interface CategorySpec {
   targetType: string;
@@ -163,7 +163,7 @@ const REPORTS = ["Pipeline by source", "Offer acceptance rate", "Time to hire by
 const API_KEYS = ["HRIS sync", "BI warehouse export", "Greenhouse migration"];
 const AUTOMATIONS = ["Auto-archive after 30 days", "Move to phone screen on referral", "Reject on knockout question"];
 
-export function createAshbyRecordFactory(context: { seed: number }): RecordFactory<AshbyAuditLogEntry> {
+function createAshbyRecordFactory(context: { seed: number }): RecordFactory<AshbyAuditLogEntry> {
   const rng = new SeededRandom(context.seed);
   const users = createPeople(rng, 10, "acme-talent.example").map((p) => ({ ...p, id: rng.uuid() }));
   const candidates = createPeople(rng, 30, "mail.example").map((p) => ({ ...p, id: rng.uuid() }));

@@ -22,7 +22,7 @@ const MAX_SPAN_MONTHS = 18;
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /** A ULID-like request id (`01JRVWPBWZ40S39G83ZETPXF2E`), stable for one request. */
-export function ashbyRequestId(request: SimRequest): string {
+function ashbyRequestId(request: SimRequest): string {
   let time = "";
   let ms = request.receivedAtMs;
   for (let i = 0; i < 10; i++) {

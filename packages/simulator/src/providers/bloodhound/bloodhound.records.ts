@@ -29,9 +29,9 @@ export const BloodHoundAuditLogSchema = z.object({
 export type BloodHoundAuditLog = z.infer<typeof BloodHoundAuditLogSchema>;
 
 /** Postgres microseconds, written by Go's RFC3339Nano (trailing zeros trimmed). */
-export const BLOODHOUND_PRECISION: InstantPrecision = "us-go";
+const BLOODHOUND_PRECISION: InstantPrecision = "us-go";
 
-export interface BloodHoundUser extends Person {
+interface BloodHoundUser extends Person {
   id: string;
   principalName: string;
   roles: string[];
@@ -249,7 +249,7 @@ const ROLE_SETS = [["Administrator"], ["Power User"], ["User"], ["Read-Only"], [
 
 type Row = Omit<BloodHoundAuditLog, "id">;
 
-export function createBloodHoundRecordFactory(context: { seed: number }): RecordFactory<BloodHoundAuditLog> {
+function createBloodHoundRecordFactory(context: { seed: number }): RecordFactory<BloodHoundAuditLog> {
   const rng = new SeededRandom(context.seed);
   const users: BloodHoundUser[] = createPeople(rng, 8, "corp.example").map((p) => ({
     ...p,

@@ -27,7 +27,7 @@ const DEFAULT_WAIT_SECONDS = 30;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The user behind `forbiddenJwt`: authenticated, but without the audit-log permission. */
-export const BLOODHOUND_FORBIDDEN_USER = {
+const BLOODHOUND_FORBIDDEN_USER = {
   actor_id: "6f1d2c3b-4a59-4e8d-9c7b-1a2b3c4d5e6f",
   actor_name: "readonly-analyst",
   actor_email: "readonly.analyst@corp.example",

@@ -8,7 +8,7 @@ import { SeededRandom } from "@vigil/core";
 import { randomSortedTimes } from "../shared/timeline.js";
 
 export const LOGFIRE_ACTIONS = ["LOGIN", "LOGOUT", "INSERT", "UPDATE", "DELETE"] as const;
-export type LogfireAction = (typeof LOGFIRE_ACTIONS)[number];
+type LogfireAction = (typeof LOGFIRE_ACTIONS)[number];
 
 /** A Logfire audit log as `GET /v1/audit-logs/` lists it. */
 export const LogfireAuditLogSchema = z.object({
@@ -25,7 +25,7 @@ export const LogfireAuditLogSchema = z.object({
 export type LogfireAuditLog = z.infer<typeof LogfireAuditLogSchema>;
 
 /** JSON-Patch operations that revert the change. */
-export const LogfirePatchSchema = z.object({ op: z.string(), path: z.string(), value: z.unknown().optional() });
+const LogfirePatchSchema = z.object({ op: z.string(), path: z.string(), value: z.unknown().optional() });
 
 /** The same record as `GET /v1/audit-logs/{id}/` serves it, with the diff. */
 export const LogfireAuditLogDetailSchema = LogfireAuditLogSchema.extend({
@@ -34,7 +34,7 @@ export const LogfireAuditLogDetailSchema = LogfireAuditLogSchema.extend({
 });
 export type LogfireAuditLogDetail = z.infer<typeof LogfireAuditLogDetailSchema>;
 
-export const LOGFIRE_PRECISION: InstantPrecision = "us-python";
+const LOGFIRE_PRECISION: InstantPrecision = "us-python";
 
 /** Documented: projects, read_tokens, write_tokens. The rest are UNCONFIRMED table-like names. */
 const RESOURCES: readonly {
@@ -108,7 +108,7 @@ const ACTION_WEIGHTS: readonly { action: LogfireAction; weight: number }[] = [
   { action: "DELETE", weight: 3 },
 ];
 
-export function createLogfireRecordFactory(context: { seed: number }): RecordFactory<LogfireAuditLogDetail> {
+function createLogfireRecordFactory(context: { seed: number }): RecordFactory<LogfireAuditLogDetail> {
   const rng = new SeededRandom(context.seed);
   const members = createPeople(rng, 9, "acme.example").map((p) => ({ ...p, userName: `${p.firstName}${p.lastName}` }));
   const organizationName = "acme-observability";

@@ -25,7 +25,7 @@ export const PylonAuditLogSchema = z.object({
 });
 export type PylonAuditLog = z.infer<typeof PylonAuditLogSchema>;
 
-export const PYLON_PRECISION: InstantPrecision = "s";
+const PYLON_PRECISION: InstantPrecision = "s";
 const APP = "https://app.usepylon.com";
 
 type ActorKind = "member" | "admin" | "contact" | "system";
@@ -88,7 +88,7 @@ interface Member extends Person {
   userId: string;
 }
 
-export function createPylonRecordFactory(context: { seed: number }): RecordFactory<PylonAuditLog> {
+function createPylonRecordFactory(context: { seed: number }): RecordFactory<PylonAuditLog> {
   const rng = new SeededRandom(context.seed);
   const members: Member[] = createPeople(rng, 12, "acme-support.example").map((p) => ({ ...p, userId: rng.uuid() }));
   const admins = members.filter((m) => m.admin);

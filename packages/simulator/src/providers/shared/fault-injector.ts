@@ -3,7 +3,7 @@ import type { SimResponse } from "./http-kit.js";
 import { SeededRandom } from "@vigil/core";
 
 export const FAULT_KINDS = ["500", "429", "slow", "malformed"] as const;
-export const FaultKindSchema = z.enum(FAULT_KINDS);
+const FaultKindSchema = z.enum(FAULT_KINDS);
 export type FaultKind = z.infer<typeof FaultKindSchema>;
 
 export const FaultSettingsSchema = z.strictObject({
@@ -18,7 +18,7 @@ export const FaultSettingsSchema = z.strictObject({
 });
 export type FaultSettings = z.infer<typeof FaultSettingsSchema>;
 
-export const DEFAULT_MAX_DELAY_MS = 1_500;
+const DEFAULT_MAX_DELAY_MS = 1_500;
 
 export interface FaultPlan {
   kind: FaultKind;

@@ -20,7 +20,7 @@ export interface SimRequest {
   receivedAtMs: number;
 }
 
-export type SimResponseBody =
+type SimResponseBody =
   | { kind: "json"; value: unknown }
   | { kind: "text"; text: string; contentType: string }
   | { kind: "empty" };

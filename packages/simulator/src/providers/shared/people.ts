@@ -70,7 +70,7 @@ const LAST_NAMES = [
  * Client addresses from the documentation ranges (RFC 5737), so generated data never
  * names a real host, plus office NAT addresses in private space.
  */
-export function randomPublicIp(rng: SeededRandom): string {
+function randomPublicIp(rng: SeededRandom): string {
   const prefix = rng.pick(["203.0.113", "198.51.100", "192.0.2"]);
   return `${prefix}.${rng.int(1, 254)}`;
 }

@@ -16,7 +16,7 @@ export function randomSortedTimes(
 }
 
 /** Every how many records a group of equal timestamps is planted (divides the default page sizes 100 and 1000, and 50). */
-export const TIE_GROUP_EVERY = 50;
+const TIE_GROUP_EVERY = 50;
 
 /**
  * Gives four neighbouring records the exact same time around every `every`-th position,

@@ -24,7 +24,7 @@ export const ZendeskAuditLogSchema = z.object({
 });
 export type ZendeskAuditLog = z.infer<typeof ZendeskAuditLogSchema>;
 
-export const ZENDESK_PRECISION: InstantPrecision = "s";
+const ZENDESK_PRECISION: InstantPrecision = "s";
 
 /** The documented `action` values and their English `action_label`. */
 export const ZENDESK_ACTION_LABELS: Readonly<Record<string, string>> = {
@@ -288,7 +288,7 @@ const TEMPLATES: readonly ZendeskTemplate[] = [
   },
 ];
 
-export function createZendeskRecordFactory(context: { seed: number; baseUrl: string }): RecordFactory<ZendeskAuditLog> {
+function createZendeskRecordFactory(context: { seed: number; baseUrl: string }): RecordFactory<ZendeskAuditLog> {
   const rng = new SeededRandom(context.seed);
   const agents: Agent[] = createPeople(rng, 14, "acme.example").map((p) => ({
     ...p,

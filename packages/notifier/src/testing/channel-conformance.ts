@@ -1,8 +1,8 @@
 import { DeliveryError } from "@vigil/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { makeAlert } from "../testing/alert.fixture.js";
-import { rejectionOf } from "../testing/rejection.js";
-import type { Channel } from "./channel.js";
+import { makeAlert } from "./alert.fixture.js";
+import { rejectionOf } from "./rejection.js";
+import type { Channel } from "../channels/channel.js";
 
 /** What a receiver saw of one accepted delivery. */
 export interface AcceptedDelivery {

@@ -1,0 +1,102 @@
+import { createHash } from "node:crypto";
+import {
+  acceptEvent,
+  ConnectorError,
+  type AuditEvent,
+  type EventBatchJob,
+  type Keyspace,
+  type SourceConfigBase,
+  type VigilQueues,
+} from "@vigil/core";
+import type { Redis } from "ioredis";
+
+const EVENT_JOB_NAME = "event-batch";
+
+export interface EventSinkOptions {
+  connection: Redis;
+  keyspace: Keyspace;
+  /** Only `events` is written (the catalog queue validates every batch before adding it). */
+  queues: Pick<VigilQueues, "events">;
+  /** How long a queued id is remembered (the engine's `dedupFor`). */
+  dedupForMs: number;
+  /** Most event ids remembered per source. */
+  recentIdsLimit: number;
+}
+
+/** What queuing one page did. */
+interface QueuedPage {
+  /** Events queued to `vigil-events`. */
+  queued: number;
+  /** Events dropped: repeated in the page or queued recently. */
+  duplicates: number;
+}
+
+/** Turns pulled events into batch jobs on `vigil-events`: accepted, deduplicated, in deterministic jobs. */
+export interface EventSink {
+  /** Queues a page's new events in jobs of at most the source's `batchSize`, then remembers their ids. */
+  queuePage(source: SourceConfigBase, pageEvents: AuditEvent[]): Promise<QueuedPage>;
+}
+
+export function createEventSink(options: EventSinkOptions): EventSink {
+  const { connection, keyspace, queues, dedupForMs, recentIdsLimit } = options;
+  return {
+    async queuePage(source, pageEvents) {
+      if (pageEvents.length === 0) return { queued: 0, duplicates: 0 };
+      // Normalized first: ids, job ids and the recent-ids set all see the safe strings.
+      const events = acceptedEvents(source.name, pageEvents);
+      const unique = [...new Map(events.map((event) => [event.id, event])).values()];
+      const recentKey = keyspace.key("source", source.name, "recent-ids");
+      const scores = await connection.zmscore(recentKey, ...unique.map((event) => event.id));
+      const fresh = unique.filter((_, i) => scores[i] === null || scores[i] === undefined);
+      const duplicates = events.length - fresh.length;
+      if (fresh.length === 0) return { queued: 0, duplicates };
+
+      const { batchSize } = source;
+      const jobs: { name: string; data: EventBatchJob; opts: { jobId: string } }[] = [];
+      for (let start = 0; start < fresh.length; start += batchSize) {
+        const chunk = fresh.slice(start, start + batchSize);
+        jobs.push({
+          name: EVENT_JOB_NAME,
+          data: { source: source.name, events: chunk },
+          opts: { jobId: eventBatchJobId(source.name, chunk) },
+        });
+      }
+      await queues.events.addBulk(jobs);
+
+      // Remembered only once queued: an id marked before a crash would otherwise be dropped on the re-read.
+      const nowMs = Date.now();
+      const members = fresh.flatMap((event) => [nowMs, event.id]);
+      await connection
+        .multi()
+        .zadd(recentKey, ...members)
+        .zremrangebyscore(recentKey, "-inf", nowMs - dedupForMs)
+        .zremrangebyrank(recentKey, 0, -(recentIdsLimit + 1))
+        .pexpire(recentKey, dedupForMs)
+        .exec();
+      return { queued: fresh.length, duplicates };
+    },
+  };
+}
+
+/** Deterministic per chunk, so re-queuing a page after a crash hits BullMQ's duplicate-id check. */
+export function eventBatchJobId(source: string, events: readonly Pick<AuditEvent, "id">[]): string {
+  const digest = createHash("sha1");
+  for (const event of events) digest.update(event.id).update("\n");
+  return `${source}-${digest.digest("hex")}`;
+}
+
+/** Every event through core's `acceptEvent` (strings made safe, limits applied), as replay and the file source do. */
+function acceptedEvents(source: string, events: AuditEvent[]): AuditEvent[] {
+  return events.map((event) => {
+    const result = acceptEvent(event);
+    if (result.ok) return result.event;
+    throw new ConnectorError(
+      source,
+      `connector produced an invalid event ${JSON.stringify(event.id)}: ${result.reason}`,
+      {
+        retryable: false,
+        ...(result.field === undefined ? {} : { field: result.field }),
+      },
+    );
+  });
+}

@@ -1,0 +1,204 @@
+import {
+  ConnectorError,
+  errorMessage,
+  eventTimeMs,
+  type Keyspace,
+  type Logger,
+  type Metrics,
+  type SourceConfigBase,
+} from "@vigil/core";
+import type { Redis } from "ioredis";
+import type { Checkpoint, Connector } from "../kit/connector.js";
+import type { CheckpointStore } from "./checkpoint-store.js";
+import type { EventSink } from "./event-sink.js";
+import { SourceLock } from "./source-lock.js";
+
+/** What one pull did. */
+export interface PullResult {
+  source: string;
+  /** Events queued to `vigil-events` (duplicates excluded). */
+  events: number;
+  /** Events dropped because their id was queued recently. */
+  duplicates: number;
+  /** Pages read from the connector. */
+  pages: number;
+  /** True when another pull of this source held the lock; nothing was read. */
+  skipped: boolean;
+  /** Why the pull stopped early; pages before the failure stay queued and checkpointed. */
+  error?: string;
+}
+
+export interface PullRunnerOptions {
+  connection: Redis;
+  keyspace: Keyspace;
+  store: CheckpointStore;
+  sink: EventSink;
+  /** The connector of a source (built once, then reused). */
+  connectorFor(source: SourceConfigBase): Connector;
+  logger: Logger;
+  metrics: Metrics;
+  /** Lease of the per-source pull lock, renewed every third of it while pulling. */
+  lockTtlMs: number;
+}
+
+/** Runs one pull of one source under its lock; a page's checkpoint is stored only after its events are queued. */
+export interface PullRunner {
+  /** Reports its own failures in the result (and in health, metrics and logs); never throws. */
+  pull(source: SourceConfigBase): Promise<PullResult>;
+  /** Aborts running pulls for shutdown; their queued pages stay checkpointed. */
+  abortAll(): void;
+}
+
+class WorkerClosingError extends Error {
+  constructor() {
+    super("pull stopped: the poll worker is closing");
+  }
+}
+
+export function createPullRunner(options: PullRunnerOptions): PullRunner {
+  const { connection, keyspace, store, sink, connectorFor, logger, metrics, lockTtlMs } = options;
+  const running = new Set<AbortController>();
+
+  async function pull(source: SourceConfigBase): Promise<PullResult> {
+    const name = source.name;
+    const lock = await SourceLock.acquire(connection, keyspace.key("source", name, "lock"), lockTtlMs);
+    if (!lock) {
+      logger.debug({ source: name }, "pull skipped: another pull holds the source lock");
+      return { source: name, events: 0, duplicates: 0, pages: 0, skipped: true };
+    }
+
+    const controller = new AbortController();
+    running.add(controller);
+    const renewal = setInterval(
+      () => {
+        lock.renew().then(
+          (held) => {
+            if (!held)
+              controller.abort(
+                new ConnectorError(name, "lost the pull lock (another replica took over); stopping this pull"),
+              );
+          },
+          (err: unknown) => logger.warn({ source: name, err }, "could not renew the source lock"),
+        );
+      },
+      Math.max(1, Math.floor(lockTtlMs / 3)),
+    );
+
+    const startedMs = Date.now();
+    const progress = { events: 0, duplicates: 0, pages: 0, newestMs: undefined as number | undefined };
+    const newestEventTime = () =>
+      progress.newestMs === undefined ? undefined : new Date(progress.newestMs).toISOString();
+    try {
+      const from = await store.get(name);
+      for await (const page of connectorFor(source).pull(from, {
+        signal: controller.signal,
+        now: new Date(startedMs),
+      })) {
+        controller.signal.throwIfAborted();
+        const { queued, duplicates } = await sink.queuePage(source, page.events);
+        await storeCheckpoint(lock, name, page.checkpoint);
+        progress.pages += 1;
+        progress.events += queued;
+        progress.duplicates += duplicates;
+        for (const event of page.events)
+          progress.newestMs = Math.max(progress.newestMs ?? -Infinity, eventTimeMs(event));
+      }
+      const at = new Date();
+      const newest = newestEventTime();
+      await store.recordSuccess(name, { at, events: progress.events, ...(newest ? { newestEventTime: newest } : {}) });
+      const lagSeconds = await recordSuccessMetrics(name, at, progress.events);
+      logger.info(
+        {
+          source: name,
+          events: progress.events,
+          duplicates: progress.duplicates,
+          pages: progress.pages,
+          durationMs: Date.now() - startedMs,
+          lagSeconds,
+        },
+        "source pulled",
+      );
+      return {
+        source: name,
+        events: progress.events,
+        duplicates: progress.duplicates,
+        pages: progress.pages,
+        skipped: false,
+      };
+    } catch (err) {
+      const reason = controller.signal.aborted ? controller.signal.reason : err;
+      const message = errorMessage(reason);
+      const newest = newestEventTime();
+      if (!(reason instanceof WorkerClosingError)) {
+        metrics.sourceErrors.inc({ source: name });
+        await store
+          .recordError(name, {
+            at: new Date(),
+            message,
+            events: progress.events,
+            ...(newest ? { newestEventTime: newest } : {}),
+          })
+          .catch((storeErr: unknown) =>
+            logger.warn({ source: name, err: storeErr }, "could not record the source error"),
+          );
+      }
+      if (progress.events > 0) metrics.sourceEventsPulled.inc({ source: name }, progress.events);
+      const fields = {
+        source: name,
+        error: message,
+        ...errorDetails(reason),
+        events: progress.events,
+        pages: progress.pages,
+        durationMs: Date.now() - startedMs,
+      };
+      if (reason instanceof WorkerClosingError) logger.info(fields, "source pull stopped for shutdown");
+      else logger.error(fields, "source pull failed");
+      return {
+        source: name,
+        events: progress.events,
+        duplicates: progress.duplicates,
+        pages: progress.pages,
+        skipped: false,
+        error: message,
+      };
+    } finally {
+      clearInterval(renewal);
+      running.delete(controller);
+      await lock
+        .release()
+        .catch((err: unknown) => logger.warn({ source: name, err }, "could not release the source lock"));
+    }
+  }
+
+  async function storeCheckpoint(lock: SourceLock, name: string, checkpoint: Checkpoint): Promise<void> {
+    const held = await lock.setWhileHeld(store.checkpointKey(name), JSON.stringify(checkpoint));
+    if (!held)
+      throw new ConnectorError(
+        name,
+        "lost the pull lock before storing the checkpoint; another pull continues from the last stored one",
+      );
+  }
+
+  async function recordSuccessMetrics(name: string, at: Date, events: number): Promise<number | undefined> {
+    metrics.sourceEventsPulled.inc({ source: name }, events);
+    metrics.sourceLastSuccess.set({ source: name }, at.getTime() / 1000);
+    const newestStored = (await store.getHealth([name])).get(name)?.newestEventTime;
+    if (newestStored === undefined) return undefined;
+    const lagSeconds = Math.max(0, (at.getTime() - Date.parse(newestStored)) / 1000);
+    metrics.sourceLag.set({ source: name }, lagSeconds);
+    return lagSeconds;
+  }
+
+  return {
+    pull,
+    abortAll() {
+      for (const controller of running) controller.abort(new WorkerClosingError());
+    },
+  };
+}
+
+function errorDetails(err: unknown): Record<string, unknown> {
+  if (!(err instanceof ConnectorError)) return {};
+  const { page, field, status } = err.context as { page?: unknown; field?: unknown; status?: unknown };
+  return { code: err.code, retryable: err.retryable, page, field, status };
+}
