@@ -1,4 +1,5 @@
 import {
+  FlowProducer,
   Queue,
   UnrecoverableError,
   Worker,
@@ -223,6 +224,36 @@ export class CatalogQueue<K extends QueueKey> extends Queue<
     jobs: { name: string; data: QueuePayload<K>; opts?: BulkJobOptions }[],
   ): Promise<Job<QueuePayload<K>, unknown, string>[]> {
     return super.addBulk(jobs.map((job) => ({ ...job, data: parseQueuePayload(this.key, job.data) })));
+  }
+
+  private flows: FlowProducer | undefined;
+
+  /**
+   * Adds `parent` and `children` in one transaction (a BullMQ flow): the parent runs only once
+   * every child is processed. Payloads are validated and the queue's job options applied. Children
+   * whose job id already exists are left out (a re-queued batch is not added twice, and a job that
+   * already has a parent keeps it); returns how many children were added.
+   */
+  async addWithChildren(
+    parent: { name: string; data: QueuePayload<K>; opts: { jobId: string } },
+    children: { name: string; data: QueuePayload<K>; opts: { jobId: string } }[],
+  ): Promise<number> {
+    const existing = await Promise.all(children.map((child) => this.getJob(child.opts.jobId)));
+    const fresh = children.filter((_, i) => existing[i] === undefined);
+    this.flows ??= new FlowProducer({ connection: this.opts.connection, prefix: this.opts.prefix });
+    const node = (job: { name: string; data: QueuePayload<K>; opts: { jobId: string } }) => ({
+      name: job.name,
+      queueName: this.name,
+      data: parseQueuePayload(this.key, job.data),
+      opts: { ...this.defaultJobOptions, ...job.opts },
+    });
+    await this.flows.add({ ...node(parent), children: fresh.map(node) });
+    return fresh.length;
+  }
+
+  override async close(): Promise<void> {
+    await this.flows?.close();
+    await super.close();
   }
 }
 

@@ -3,6 +3,7 @@ import {
   acceptEvent,
   ConnectorError,
   type AuditEvent,
+  type DeliveryOrder,
   type EventBatchJob,
   type Keyspace,
   type SourceConfigBase,
@@ -11,6 +12,7 @@ import {
 import type { Redis } from "ioredis";
 
 const EVENT_JOB_NAME = "event-batch";
+const WATERMARK_JOB_NAME = "watermark";
 
 export interface EventSinkOptions {
   connection: Redis;
@@ -31,16 +33,30 @@ interface QueuedPage {
   duplicates: number;
 }
 
+/** Where a page's events stand in their source's delivery, and what marks it (see SourceDelivery). */
+export interface PageDelivery {
+  /** The source's delivery order: each fresh event's lag is measured against it, then recorded in it. */
+  order: DeliveryOrder;
+  /** The seq of the page's watermark mark. */
+  seq: number;
+  /** Called once the page has fresh events, before their flow is queued (reserves `seq`). */
+  reserve(): Promise<void>;
+}
+
 /** Turns pulled events into batch jobs on `vigil-events`: accepted, deduplicated, in deterministic jobs. */
 export interface EventSink {
-  /** Queues a page's new events in jobs of at most the source's `batchSize`, then remembers their ids. */
-  queuePage(source: SourceConfigBase, pageEvents: AuditEvent[]): Promise<QueuedPage>;
+  /**
+   * Queues a page's new events in jobs of at most the source's `batchSize`, each event's lag in the
+   * source's order with it, as the children of one watermark job (a flow: it runs once they are all
+   * processed, and carries the source's mark `seq`); then remembers their ids.
+   */
+  queuePage(source: SourceConfigBase, pageEvents: AuditEvent[], delivery: PageDelivery): Promise<QueuedPage>;
 }
 
 export function createEventSink(options: EventSinkOptions): EventSink {
   const { connection, keyspace, queues, dedupForMs, recentIdsLimit } = options;
   return {
-    async queuePage(source, pageEvents) {
+    async queuePage(source, pageEvents, delivery) {
       if (pageEvents.length === 0) return { queued: 0, duplicates: 0 };
       // Normalized first: ids, job ids and the recent-ids set all see the safe strings.
       const events = acceptedEvents(source.name, pageEvents);
@@ -52,16 +68,27 @@ export function createEventSink(options: EventSinkOptions): EventSink {
       if (fresh.length === 0) return { queued: 0, duplicates };
 
       const { batchSize } = source;
+      const lags = delivery.order.lags(fresh) ?? {};
       const jobs: { name: string; data: EventBatchJob; opts: { jobId: string } }[] = [];
       for (let start = 0; start < fresh.length; start += batchSize) {
         const chunk = fresh.slice(start, start + batchSize);
+        const chunkLags = Object.fromEntries(chunk.filter((e) => lags[e.id]).map((e) => [e.id, lags[e.id]!]));
         jobs.push({
           name: EVENT_JOB_NAME,
-          data: { source: source.name, events: chunk },
+          data: { source: source.name, events: chunk, ...(Object.keys(chunkLags).length ? { lags: chunkLags } : {}) },
           opts: { jobId: eventBatchJobId(source.name, chunk) },
         });
       }
-      await queues.events.addBulk(jobs);
+      await delivery.reserve();
+      const mark = { seq: delivery.seq, delivered: delivery.order.newestOf(source.name)! };
+      await queues.events.addWithChildren(
+        {
+          name: WATERMARK_JOB_NAME,
+          data: { source: source.name, mark },
+          opts: { jobId: watermarkJobId(source.name, delivery.seq) },
+        },
+        jobs,
+      );
 
       // Remembered only once queued: an id marked before a crash would otherwise be dropped on the re-read.
       const nowMs = Date.now();
@@ -76,6 +103,11 @@ export function createEventSink(options: EventSinkOptions): EventSink {
       return { queued: fresh.length, duplicates };
     },
   };
+}
+
+/** A source's mark `seq`: the same when a step that died is queued again, so its flow is the same. */
+export function watermarkJobId(source: string, seq: number): string {
+  return `${source}-watermark-${seq}`;
 }
 
 /** Deterministic per chunk, so re-queuing a page after a crash hits BullMQ's duplicate-id check. */

@@ -11,6 +11,7 @@ import type { Redis } from "ioredis";
 import type { Checkpoint, Connector } from "../kit/connector.js";
 import type { CheckpointStore } from "./checkpoint-store.js";
 import type { EventSink } from "./event-sink.js";
+import { SourceDelivery } from "./source-delivery.js";
 import { SourceLock } from "./source-lock.js";
 
 /** What one pull did. */
@@ -90,12 +91,25 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
       progress.newestMs === undefined ? undefined : new Date(progress.newestMs).toISOString();
     try {
       const from = await store.get(name);
+      const delivery = await SourceDelivery.load(connection, keyspace, name);
+      const held = (stored: boolean) => {
+        if (!stored) throw new ConnectorError(name, "lost the pull lock before storing the source's delivery");
+      };
       for await (const page of connectorFor(source).pull(from, {
         signal: controller.signal,
         now: new Date(startedMs),
       })) {
         controller.signal.throwIfAborted();
-        const { queued, duplicates } = await sink.queuePage(source, page.events);
+        let marked = false;
+        const { queued, duplicates } = await sink.queuePage(source, page.events, {
+          order: delivery.order,
+          seq: delivery.nextSeq,
+          reserve: async () => {
+            held(await delivery.reserve(lock));
+            marked = true;
+          },
+        });
+        if (marked) held(await delivery.commit(lock));
         await storeCheckpoint(lock, name, page.checkpoint);
         progress.pages += 1;
         progress.events += queued;
