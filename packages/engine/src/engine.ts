@@ -173,6 +173,7 @@ export class Engine {
         if (lag) update.lag = lag;
         if (read.value !== undefined) update.value = read.value;
         if (read.steps !== undefined) update.steps = read.steps;
+        if (read.data !== undefined) update.data = read.data;
         updates.push(update);
       }
     }
@@ -235,9 +236,37 @@ export class Engine {
     };
   }
 
-  /** Records a source's watermark mark (a `watermark` job); marks apply in seq order only. */
-  async advance(source: string, mark: SourceMark): Promise<SourceProgress> {
-    return this.store.advance(source, mark);
+  /**
+   * Records a source's watermark mark (a `watermark` job; `id`: its job id, so a retry yields the
+   * same alerts); marks apply in seq order only. Rules that decide on watermarks (absence) then
+   * raise what the new watermark allows.
+   */
+  async advance(source: string, mark: SourceMark, id?: string): Promise<{ progress: SourceProgress; alerts: Alert[] }> {
+    const deciding = this.rules.filter((r) => r.kind.decides);
+    const result = await this.store.advance(source, mark, {
+      ...(id === undefined ? {} : { id }),
+      rules: deciding.map((r) => ({ kind: r.kindName, key: r.stateKey, params: r.plan.params })),
+    });
+    const createdAt = (this.options.now?.() ?? new Date()).toISOString();
+    const alerts = result.fired.map((fired) => {
+      const compiled = deciding[fired.rule]!;
+      const kept = JSON.parse(fired.data ?? "{}") as { event?: AuditEvent; group?: unknown[] };
+      const trigger = { raw: {}, ...kept.event } as AuditEvent;
+      const groupValues = kept.group ?? [];
+      const parts = compiled.kind.alert({
+        rule: compiled.rule,
+        plan: compiled.plan,
+        fired,
+        groupValues,
+        trigger,
+        batchEvents: [trigger],
+      });
+      const groupKey = Object.fromEntries(compiled.plan.groupPaths.map((path, i) => [path, groupValues[i]]));
+      return this.buildAlert(compiled.rule, groupKey, parts, createdAt);
+    });
+    for (const alert of alerts)
+      this.options.metrics?.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });
+    return { progress: result.progress, alerts };
   }
 
   private buildAlert(rule: Rule, groupKey: Record<string, unknown>, parts: AlertParts, createdAt: string): Alert {

@@ -44,7 +44,7 @@ function processEventsJob(
   jobId: string,
   options: Pick<EventsWorkerOptions, "engine" | "queues" | "metrics">,
 ): Promise<EventsWorkerResult> {
-  if ("mark" in payload) return applyWatermark(payload.source, payload.mark, options);
+  if ("mark" in payload) return applyWatermark(payload.source, payload.mark, jobId, options);
   return evaluateBatch(payload, jobId, options);
 }
 
@@ -52,10 +52,15 @@ function processEventsJob(
 async function applyWatermark(
   source: string,
   mark: Extract<EventsJob, { mark: unknown }>["mark"],
-  options: Pick<EventsWorkerOptions, "engine">,
+  jobId: string,
+  options: Pick<EventsWorkerOptions, "engine" | "queues">,
 ): Promise<EventsWorkerResult> {
-  const progress = await options.engine.advance(source, mark);
-  return { events: 0, alerts: 0, duplicates: 0, late: 0, watermark: { source, seq: progress.seq } };
+  const { progress, alerts } = await options.engine.advance(source, mark, jobId);
+  if (alerts.length)
+    await options.queues.alerts.addBulk(
+      alerts.map((alert) => ({ name: alert.ruleId, data: alert, opts: { jobId: alert.id } })),
+    );
+  return { events: 0, alerts: alerts.length, duplicates: 0, late: 0, watermark: { source, seq: progress.seq } };
 }
 
 /** Evaluates a validated batch and enqueues its alerts (job id = alert id, so never twice). */

@@ -6,6 +6,9 @@ import type {
   RuleStateBatch,
   RuleStateOptions,
   RuleStateResult,
+  AdvanceOptions,
+  AdvanceResult,
+  RuleStateRule,
   RuleStateStore,
   SourceProgress,
 } from "./rule-state.store.js";
@@ -18,7 +21,7 @@ import type {
 export class MemoryRuleStateStore implements RuleStateStore {
   private readonly states = new Map<string, unknown>();
   private readonly seenEvents = new Set<string>();
-  private readonly results = new Map<string, RuleStateResult>();
+  private readonly results = new Map<string, RuleStateResult | AdvanceResult>();
   private readonly progress = new Map<string, { applied: SourceProgress; pending: Map<number, SourceMark> }>();
 
   constructor(private readonly options: Pick<RuleStateOptions, "maxEventIds">) {}
@@ -26,14 +29,34 @@ export class MemoryRuleStateStore implements RuleStateStore {
   async apply(batch: RuleStateBatch): Promise<RuleStateResult> {
     if (batch.eventIds.length === 0) return { fired: [], late: [], duplicates: 0 };
     const cached = this.results.get(batch.batchId);
-    if (cached) return structuredClone(cached);
+    if (cached) return structuredClone(cached as RuleStateResult);
+    for (const source of batch.sources ?? []) this.sourceState(source);
     const fired: FiredState[] = [];
     const late: RuleStateResult["late"] = [];
     const duplicates = new Set<number>();
     const forgotten = new Map<number, number>();
+    const ctx = this.context(batch.eventIds, fired, late, duplicates, forgotten);
+    for (const update of batch.updates) {
+      const rule = batch.rules[update.rule]!;
+      RULE_KINDS[rule.kind].reference.update(ctx, rule, update);
+    }
+    const result: RuleStateResult = { fired, late, duplicates: duplicates.size };
+    if (forgotten.size)
+      result.forgotten = [...forgotten].sort(([a], [b]) => a - b).map(([rule, values]) => ({ rule, values }));
+    this.results.set(batch.batchId, structuredClone(result));
+    return result;
+  }
+
+  private context(
+    eventIds: readonly string[],
+    fired: FiredState[],
+    late: RuleStateResult["late"],
+    duplicates: Set<number>,
+    forgotten: Map<number, number>,
+  ): ReferenceContext {
     const states = this.states;
-    const ctx: ReferenceContext = {
-      eventIds: batch.eventIds,
+    return {
+      eventIds,
       maxEventIds: this.options.maxEventIds,
       seenEvents: this.seenEvents,
       batch: new Map(),
@@ -51,25 +74,37 @@ export class MemoryRuleStateStore implements RuleStateStore {
       duplicate: (u) => void duplicates.add(u.event),
       forgotten: (u) => void forgotten.set(u.rule, (forgotten.get(u.rule) ?? 0) + 1),
     };
-    for (const update of batch.updates) {
-      const rule = batch.rules[update.rule]!;
-      RULE_KINDS[rule.kind].reference.update(ctx, rule, update);
-    }
-    const result: RuleStateResult = { fired, late, duplicates: duplicates.size };
-    if (forgotten.size)
-      result.forgotten = [...forgotten].sort(([a], [b]) => a - b).map(([rule, values]) => ({ rule, values }));
-    this.results.set(batch.batchId, structuredClone(result));
-    return result;
   }
 
-  /** Marks apply in seq order only, each taking the source's delivered time and bound up (never down). */
-  async advance(source: string, mark: SourceMark): Promise<SourceProgress> {
+  private sourceState(source: string): { applied: SourceProgress; pending: Map<number, SourceMark> } {
     let state = this.progress.get(source);
     if (!state) {
       state = { applied: { seq: 0 }, pending: new Map() };
       this.progress.set(source, state);
     }
-    const { applied, pending } = state;
+    return state;
+  }
+
+  /** A rule's watermark: min over its sources (listed, else every one known) of max(delivered − lateness, bound). */
+  private watermarkOf(rule: RuleStateRule): number {
+    const listed = (rule.params.sources as readonly string[] | undefined) ?? [];
+    const names = listed.length ? listed : [...this.progress.keys()];
+    if (names.length === 0) return -Infinity;
+    const lateness = Number(rule.params.lateness);
+    return Math.min(
+      ...names.map((name) => {
+        const applied = this.progress.get(name)?.applied;
+        if (!applied) return -Infinity;
+        return Math.max((applied.delivered ?? -Infinity) - lateness, applied.bound ?? -Infinity);
+      }),
+    );
+  }
+
+  /** Marks apply in seq order only, each taking the source's delivered time and bound up (never down). */
+  async advance(source: string, mark: SourceMark, options: AdvanceOptions = {}): Promise<AdvanceResult> {
+    const cached = options.id === undefined ? undefined : this.results.get(`advance\u0000${options.id}`);
+    if (cached) return structuredClone(cached as AdvanceResult);
+    const { applied, pending } = this.sourceState(source);
     if (mark.seq > applied.seq && !pending.has(mark.seq)) pending.set(mark.seq, mark);
     for (let next = pending.get(applied.seq + 1); next; next = pending.get(applied.seq + 1)) {
       pending.delete(next.seq);
@@ -78,6 +113,12 @@ export class MemoryRuleStateStore implements RuleStateStore {
         applied.delivered = Math.max(applied.delivered ?? next.delivered, next.delivered);
       if (next.bound !== undefined) applied.bound = Math.max(applied.bound ?? next.bound, next.bound);
     }
-    return { ...applied };
+    const fired: FiredState[] = [];
+    const ctx = this.context([], fired, [], new Set(), new Map());
+    for (const [index, rule] of (options.rules ?? []).entries())
+      RULE_KINDS[rule.kind].reference.decide?.(ctx, rule, index, this.watermarkOf(rule));
+    const result: AdvanceResult = { progress: { ...applied }, fired };
+    if (options.id !== undefined) this.results.set(`advance\u0000${options.id}`, structuredClone(result));
+    return result;
   }
 }

@@ -9,6 +9,9 @@
 --           updates[] { r = rule, e = event, g = group, t = time ms, l = lag ms?, v = value?, s = steps? }
 -- Returns (and caches) JSON { fired = [...], late = [[r, e]...], duplicates = n,
 --                            forgotten = [[r, values forgotten]...] }.
+-- With ARGV payload `advance = { source, mark }` (a watermark job) instead of updates: applies
+-- the mark (source-progress.lua), lets each rule of `rules` that decides on watermarks decide,
+-- and returns (and caches) { progress = { seq, delivered?, bound? }, fired = [...] }.
 --
 -- A rule's state lives under prefix .. 'rs:' .. rule.key .. ':' .. group .. ':' .. part. Every
 -- key shares the keyspace's hash tag, so the script stays on one Redis Cluster slot.
@@ -38,26 +41,50 @@ end
 -- its own bound. A batch registers its sources. Every event still to be applied is then no
 -- older than, for each source, max(delivered - lateness, bound) if it is accepted at all.
 for _, source in ipairs(p.sources or {}) do redis.call('HSETNX', p.prefix .. 'src:d', source, '-inf') end
-local sourceFloors = nil
-local floorOf = {}
-local function acceptedFloor(lateness)
-  if floorOf[lateness] ~= nil then return floorOf[lateness] end
-  if sourceFloors == nil then
-    sourceFloors = {}
+local sources = nil -- name -> { d = delivered, b = bound }, read once per call
+local function loadSources()
+  if sources == nil then
+    sources = {}
     local delivered = redis.call('HGETALL', p.prefix .. 'src:d')
     for i = 1, #delivered, 2 do
       local d = tonumber(delivered[i + 1]) or -math.huge
       local b = tonumber(redis.call('HGET', p.prefix .. 'src:b', delivered[i])) or -math.huge
-      sourceFloors[#sourceFloors + 1] = { d = d, b = b }
+      sources[delivered[i]] = { d = d, b = b }
     end
   end
+  return sources
+end
+local floorOf = {}
+-- The lowest event time an accepted event still to be applied can have, for this lateness (false: no source known).
+local function acceptedFloor(lateness)
+  if floorOf[lateness] ~= nil then return floorOf[lateness] end
   local floor = false
-  for _, s in ipairs(sourceFloors) do
+  for _, s in pairs(loadSources()) do
     local f = math.max(s.d - lateness, s.b)
     if floor == false or f < floor then floor = f end
   end
   floorOf[lateness] = floor
   return floor
+end
+
+-- A rule's watermark: no event it accepts from its sources (listed, else every source known) is
+-- still to come below it. -math.huge while a listed source is unknown or none is known.
+local function ruleWatermark(rule)
+  local known = loadSources()
+  local names = rule.sources
+  if names == nil or #names == 0 then
+    names = {}
+    for name in pairs(known) do names[#names + 1] = name end
+  end
+  if #names == 0 then return -math.huge end
+  local w = math.huge
+  for _, name in ipairs(names) do
+    local s = known[name]
+    if not s then return -math.huge end
+    local f = math.max(s.d - rule.lateness, s.b)
+    if f < w then w = f end
+  end
+  return w
 end
 
 -- The event time from which a group's state must be kept: every event still to be applied to
@@ -76,24 +103,38 @@ local function trimBelow(key, limit)
   if limit > -math.huge then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. limit) end
 end
 
+--- @include "./source-progress.lua"
+
 --- @kinds
 
-local touchedKinds = {}
-local updates, rules = p.updates, p.rules
-for ui = 1, #updates do
-  local u = updates[ui]
-  local rule = rules[u.r]
-  local kind = kinds[rule.kind]
-  touchedKinds[rule.kind] = kind
-  kind.update(rule, u)
-end
-for _, kind in pairs(touchedKinds) do
-  if kind.finish then kind.finish() end
-end
+local result
+if p.advance then
+  -- A source's mark (a watermark job): applied in seq order, then every rule that decides on
+  -- watermarks (absence) decides what its watermark now allows.
+  local progress = advanceSource(p.advance.source, p.advance.mark)
+  sources = nil
+  for ri, rule in ipairs(p.rules) do
+    local kind = kinds[rule.kind]
+    if kind.decide then kind.decide(rule, ri, ruleWatermark(rule)) end
+  end
+  result = cjson.encode({ progress = progress, fired = fired })
+else
+  local touchedKinds = {}
+  local updates, rules = p.updates, p.rules
+  for ui = 1, #updates do
+    local u = updates[ui]
+    local rule = rules[u.r]
+    local kind = kinds[rule.kind]
+    touchedKinds[rule.kind] = kind
+    kind.update(rule, u)
+  end
+  for _, kind in pairs(touchedKinds) do
+    if kind.finish then kind.finish() end
+  end
 
-local duplicates = 0
-for _ in pairs(duplicate) do duplicates = duplicates + 1 end
-
-local result = cjson.encode({ fired = fired, late = late, duplicates = duplicates, forgotten = forgottenValues })
+  local duplicates = 0
+  for _ in pairs(duplicate) do duplicates = duplicates + 1 end
+  result = cjson.encode({ fired = fired, late = late, duplicates = duplicates, forgotten = forgottenValues })
+end
 redis.call('SET', KEYS[1], result, 'PX', p.batchTtl)
 return result

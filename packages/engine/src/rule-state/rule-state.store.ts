@@ -33,6 +33,8 @@ export interface RuleStateUpdate {
   value?: string;
   /** Sequence rules: the (0-based) steps whose condition the event matches. */
   steps?: number[];
+  /** What the kind keeps of the event for a later decision (an absence rule's anchor). */
+  data?: string;
 }
 
 /** One batch of work for the store. */
@@ -70,6 +72,8 @@ export interface FiredState {
   /** newValue rules: the value, and when it was last seen before (ms), if ever. */
   value?: string;
   lastSeen?: number;
+  /** Decided on a watermark: the data the update kept (see RuleStateUpdate.data). */
+  data?: string;
 }
 
 export interface RuleStateResult {
@@ -94,7 +98,20 @@ export interface RuleStateStore {
    * Records a source's mark; marks apply in seq order only (a mark arriving before a lower one
    * waits for it), a seq already applied is ignored. Returns the source's applied watermark.
    */
-  advance(source: string, mark: SourceMark): Promise<SourceProgress>;
+  advance(source: string, mark: SourceMark, options?: AdvanceOptions): Promise<AdvanceResult>;
+}
+
+export interface AdvanceOptions {
+  /** Applying the same id again returns the first result unchanged (the watermark job's id). */
+  id?: string;
+  /** The rules that decide on watermarks (absence): each decides what the new watermark allows. */
+  rules?: RuleStateRule[];
+}
+
+export interface AdvanceResult {
+  progress: SourceProgress;
+  /** Alerts decided (`rule` indexes AdvanceOptions.rules; `event` is 0, the decision has its `data`). */
+  fired: FiredState[];
 }
 
 /** What the store knows of a source's progress: its marks applied contiguously up to `seq`. */

@@ -3,45 +3,44 @@
 -- applied, so a source's progress never overtakes a batch still to be applied, whatever order
 -- replicas finish batches and marks in. Monotone; a seq already applied is ignored.
 --
--- ARGV[1] prefix, ARGV[2] source, ARGV[3] JSON { seq, delivered?, bound? }
 -- Keys (all under the prefix's hash tag): src:seq (source -> last seq applied), src:d (source ->
 -- newest event time delivered up to it, '-inf' before any), src:b (source -> bound),
 -- src:pending:<source> (seq -> JSON mark, waiting for a lower one).
--- Returns JSON { seq, delivered?, bound? } as applied.
-local prefix, source = ARGV[1], ARGV[2]
-local mark = cjson.decode(ARGV[3])
-local seqKey, dKey, bKey = prefix .. 'src:seq', prefix .. 'src:d', prefix .. 'src:b'
-local pendingKey = prefix .. 'src:pending:' .. source
+-- Returns { seq, delivered?, bound? } as applied.
+local function advanceSource(source, mark)
+  local seqKey, dKey, bKey = p.prefix .. 'src:seq', p.prefix .. 'src:d', p.prefix .. 'src:b'
+  local pendingKey = p.prefix .. 'src:pending:' .. source
 
-local applied = tonumber(redis.call('HGET', seqKey, source)) or 0
-if mark.seq > applied then
-  redis.call('HSETNX', pendingKey, mark.seq, ARGV[3])
-  while true do
-    local nextMark = redis.call('HGET', pendingKey, applied + 1)
-    if not nextMark then break end
-    local m = cjson.decode(nextMark)
-    if m.delivered then
-      local d = tonumber(redis.call('HGET', dKey, source))
-      if d == nil or m.delivered > d then redis.call('HSET', dKey, source, m.delivered) end
-    else
-      redis.call('HSETNX', dKey, source, '-inf')
+  redis.call('HSETNX', dKey, source, '-inf')
+  local applied = tonumber(redis.call('HGET', seqKey, source)) or 0
+  if mark.seq > applied then
+    redis.call('HSETNX', pendingKey, mark.seq, cjson.encode(mark))
+    while true do
+      local nextMark = redis.call('HGET', pendingKey, applied + 1)
+      if not nextMark then break end
+      local m = cjson.decode(nextMark)
+      if m.delivered then
+        local d = tonumber(redis.call('HGET', dKey, source))
+        if d == nil or m.delivered > d then redis.call('HSET', dKey, source, m.delivered) end
+      end
+      if m.bound then
+        local b = tonumber(redis.call('HGET', bKey, source))
+        if b == nil or m.bound > b then redis.call('HSET', bKey, source, m.bound) end
+      end
+      redis.call('HDEL', pendingKey, applied + 1)
+      applied = applied + 1
     end
-    if m.bound then
-      local b = tonumber(redis.call('HGET', bKey, source))
-      if b == nil or m.bound > b then redis.call('HSET', bKey, source, m.bound) end
-    end
-    redis.call('HDEL', pendingKey, applied + 1)
-    applied = applied + 1
+    redis.call('HSET', seqKey, source, applied)
   end
-  redis.call('HSET', seqKey, source, applied)
-end
 
-local function finite(value)
-  local n = tonumber(value)
-  if n and n > -math.huge and n < math.huge then return n end
-  return nil
+  local function finite(value)
+    local n = tonumber(value)
+    if n and n > -math.huge and n < math.huge then return n end
+    return nil
+  end
+  return {
+    seq = applied,
+    delivered = finite(redis.call('HGET', dKey, source)),
+    bound = finite(redis.call('HGET', bKey, source)),
+  }
 end
-local result = { seq = applied }
-result.delivered = finite(redis.call('HGET', dKey, source))
-result.bound = finite(redis.call('HGET', bKey, source))
-return cjson.encode(result)
