@@ -1,6 +1,7 @@
 export * from "./condition.js";
 export * from "./rule-index.js";
 export * from "./engine.js";
+export * from "./ordered-feed.js";
 export * from "./rule-loader.js";
 export * from "./rule-schema.js";
 export * from "./rule-state/rule-state.store.js";
