@@ -4,7 +4,6 @@ import type { Keyspace, SourceMark } from "@vigil/core";
 import type {
   AdvanceOptions,
   AdvanceResult,
-  SourceProgress,
   FiredState,
   RuleStateBatch,
   RuleStateOptions,
