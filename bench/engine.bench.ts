@@ -8,6 +8,7 @@ import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Redis } from "ioredis";
 import {
   createRedis,
+  DEFAULT_EVENT_BATCH_SIZE,
   deleteKeyspace,
   EVENT_JOB_OPTIONS,
   EventBatchJobSchema,
@@ -17,6 +18,7 @@ import {
   type AuditEvent,
   type EventBatchJob,
   type VigilQueues,
+  MAX_ALERT_EVENT_IDS,
 } from "@vigil/core";
 import {
   Engine,
@@ -28,8 +30,6 @@ import {
   type RuleStateStore,
 } from "@vigil/engine";
 import { generateEvents, generateRules } from "./workload.js";
-
-const BATCH_SIZE = 200;
 
 function loadBenchRules(
   total: number,
@@ -185,7 +185,7 @@ const vigil =
   ({ keyspace, queues, store }: RunContext): Processor => {
     const engine = new Engine(
       rules,
-      new RedisRuleStateStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+      new RedisRuleStateStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
       { ruleIndex },
     );
     return async (job) => (await processEventBatch(job, { engine, queues })).alerts;
@@ -277,7 +277,7 @@ export async function runEngineBench(options: {
   const rules200 = loadBenchRules(200);
   const rules50Stateful = loadBenchRules(50, "compiled", true);
   const reference50 = loadBenchRules(50, "json-logic-js");
-  const batches = chunk(generateEvents(options.events), BATCH_SIZE);
+  const batches = chunk(generateEvents(options.events), DEFAULT_EVENT_BATCH_SIZE);
   const unused: RuleStateStore = {
     apply: () => Promise.reject(new Error("not used")),
     advance: () => Promise.reject(new Error("not used")),

@@ -1,7 +1,8 @@
 // `pnpm bench [engine] [backfill]`: Vigil's benchmarks (both when none is named).
 // Figures vary ±20% on a shared 2-core machine; run twice.
-import { PROVIDER_NAMES as PROVIDERS } from "@vigil/simulator";
-import { runBackfillBench } from "./backfill.bench.js";
+import { PROVIDER_MANIFESTS } from "@vigil/connectors";
+import { PROVIDER_NAMES as PROVIDERS, type ProviderName } from "@vigil/simulator";
+import { runBackfillBench, runSparseBackfillBench } from "./backfill.bench.js";
 import { runEngineBench } from "./engine.bench.js";
 
 const redisUrl = process.env.VIGIL_BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -67,13 +68,26 @@ async function backfillBench() {
     `\nbackfill: a full pull from the simulator at each provider's documented rate limit (target ≥ 90% of the bound, no 429)`,
   );
   console.log(
-    `  ${"provider".padEnd(11)}${"records".padStart(9)}${"requests".padStart(10)}${"seconds".padStart(9)}${"records/s".padStart(11)}${"bound".padStart(9)}${"of bound".padStart(10)}${"429s".padStart(6)}`,
+    `  ${"provider".padEnd(11)}${"records".padStart(9)}${"requests".padStart(10)}${"seconds".padStart(9)}${"records/s".padStart(11)}${"bound".padStart(9)}${"of bound".padStart(10)}${"429s".padStart(6)}${"heap".padStart(10)}`,
   );
   for (const provider of PROVIDERS) {
     const r = await runBackfillBench(provider, { redisUrl, seconds: backfillSeconds });
     const share = r.bound ? `${((r.rate / r.bound) * 100).toFixed(0)}%` : "n/a";
     console.log(
-      `  ${provider.padEnd(11)}${fmt(r.records).padStart(9)}${fmt(r.requests).padStart(10)}${r.seconds.toFixed(1).padStart(9)}${fmt(r.rate).padStart(11)}${(r.bound ? fmt(r.bound) : "no pages").padStart(9)}${share.padStart(10)}${String(r.throttled).padStart(6)}`,
+      `  ${provider.padEnd(11)}${fmt(r.records).padStart(9)}${fmt(r.requests).padStart(10)}${r.seconds.toFixed(1).padStart(9)}${fmt(r.rate).padStart(11)}${(r.bound ? fmt(r.bound) : "no pages").padStart(9)}${share.padStart(10)}${String(r.throttled).padStart(6)}${`${r.peakHeapMiB.toFixed(0)} MiB`.padStart(10)}`,
+    );
+  }
+  console.log(
+    `\nbackfill, sparse: 300 records over 120 days per time-windowed provider (target ≤ 2× the fewest requests its window limit and page allow)`,
+  );
+  console.log(
+    `  ${"provider".padEnd(11)}${"records".padStart(9)}${"requests".padStart(10)}${"fewest".padStart(8)}${"ratio".padStart(8)}${"seconds".padStart(9)}${"heap".padStart(10)}`,
+  );
+  for (const manifest of PROVIDER_MANIFESTS.filter((m) => m.provider.limits.timeWindows)) {
+    const r = await runSparseBackfillBench(manifest.type as ProviderName, { redisUrl });
+    const ratio = r.requests / r.minimumRequests;
+    console.log(
+      `  ${r.provider.padEnd(11)}${fmt(r.records).padStart(9)}${fmt(r.requests).padStart(10)}${fmt(r.minimumRequests).padStart(8)}${`${ratio.toFixed(1)}×`.padStart(8)}${r.seconds.toFixed(1).padStart(9)}${`${r.peakHeapMiB.toFixed(0)} MiB`.padStart(10)}  ${ratio <= 2 ? "ok" : "MISSED"}`,
     );
   }
 }

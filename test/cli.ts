@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 
 export const REPO_ROOT = join(import.meta.dirname, "..");
-const TSX = join(REPO_ROOT, "node_modules/.bin/tsx");
+// Node itself runs the CLI with tsx's loader (not the tsx wrapper, which forks a child): a test that
+// kills the process on timeout kills the CLI, and leaves no orphan behind.
+const TSX_LOADER = pathToFileURL(join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs")).href;
 const MAIN = join(REPO_ROOT, "apps/cli/src/main.ts");
+const CLI = ["--import", TSX_LOADER, MAIN];
 
 export interface CliResult {
   code: number | null;
@@ -17,7 +21,7 @@ export function runCli(
   options: { input?: string; env?: Record<string, string>; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [MAIN, ...args], {
+    const child = spawn(process.execPath, [...CLI, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, VIGIL_LOG_LEVEL: "warn", ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
@@ -37,7 +41,7 @@ export function startCli(
   args: string[],
   options: { env?: Record<string, string> } = {},
 ): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(TSX, [MAIN, ...args], {
+  const child = spawn(process.execPath, [...CLI, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, VIGIL_LOG_LEVEL: "info", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -22,6 +22,7 @@ import {
   deleteKeyspace,
   openQueue,
   openQueues,
+  serializeError,
   silentLogger,
   type AuditEvent,
   type Metrics,
@@ -370,7 +371,7 @@ describe("poll worker (file source, real Redis)", () => {
     const errors = records.filter((r) => r.level === "error");
     expect(errors).toHaveLength(1);
     expect(errors[0]?.fields).toMatchObject({ source: SOURCE });
-    expect(String(errors[0]?.fields.error)).toContain("ENOENT");
+    expect(serializeError(errors[0]?.fields.err).message).toContain("ENOENT");
   });
 
   it("close() stops a running pull, waits for it and releases its lock without recording an error", async () => {

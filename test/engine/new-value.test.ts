@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createMetrics, type AuditEvent } from "@vigil/core";
+import { createMetrics, type AuditEvent, MAX_ALERT_EVENT_IDS } from "@vigil/core";
 import { Engine, parseRules, RedisRuleStateStore, type LoadedRule } from "@vigil/engine";
 import { event, useRedis } from "../helpers.js";
 
@@ -42,7 +42,7 @@ const login = (id: string, hours: number, ip: string | undefined, email = "eve@e
 async function run(loaded: LoadedRule[], batches: AuditEvent[][], metrics?: ReturnType<typeof createMetrics>) {
   const engine = new Engine(
     loaded,
-    new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+    new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
     { metrics },
   );
   const alerts = [];

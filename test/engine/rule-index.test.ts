@@ -14,6 +14,7 @@ import {
 } from "@vigil/engine";
 import { generateEvents, generateRules } from "../../bench/workload.js";
 import { event, seededRandom, useRedis } from "../helpers.js";
+import { MAX_ALERT_EVENT_IDS } from "@vigil/core";
 
 // The rule index only skips rules that cannot match: with and without it, the engine must
 // produce exactly the same work for Redis and exactly the same alerts.
@@ -157,7 +158,7 @@ function outcome(run: () => unknown): unknown {
 async function alertsOf(rules: LoadedRule[], batches: readonly AuditEvent[][], ruleIndex: boolean) {
   const engine = new Engine(
     rules,
-    new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+    new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
     { ruleIndex, now: () => NOW },
   );
   const alerts = [];

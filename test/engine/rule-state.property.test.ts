@@ -13,6 +13,7 @@ import {
 } from "@vigil/engine";
 import { DeliveryOrder } from "@vigil/core";
 import { event, seededRandom, shuffle, useRedis } from "../helpers.js";
+import { MAX_ALERT_EVENT_IDS } from "@vigil/core";
 
 // The Redis store against the in-memory definition: random rules, random events with
 // duplicates, delivered by their source in shuffled orders (within the lateness, and beyond it),
@@ -144,8 +145,8 @@ async function run(
   marks: boolean,
 ): Promise<BatchOutcome[]> {
   const store = memory
-    ? new MemoryRuleStateStore({ maxEventIds: 50 })
-    : new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 });
+    ? new MemoryRuleStateStore({ maxEventIds: MAX_ALERT_EVENT_IDS })
+    : new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
   const engine = new Engine(rules, store, { now: NOW });
   const outcomes: BatchOutcome[] = [];
   for (const i of processing) {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { AuditEvent } from "@vigil/core";
 import { Engine, parseRules, RedisRuleStateStore, windowAlertId, type LoadedRule } from "@vigil/engine";
 import { event, useRedis } from "../helpers.js";
+import { MAX_ALERT_EVENT_IDS } from "@vigil/core";
 
 const { redis, keyspace } = useRedis();
 const T0 = Date.parse("2026-03-01T10:00:00Z");
@@ -50,7 +51,7 @@ const login = (
 async function run(loaded: LoadedRule[], batches: AuditEvent[][]) {
   const engine = new Engine(
     loaded,
-    new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+    new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
   );
   const alerts = [];
   for (const batch of batches) alerts.push(...(await engine.processBatch(batch, randomUUID())).alerts);
@@ -162,7 +163,7 @@ sequence:
     for (const ruleIndex of [true, false]) {
       const engine = new Engine(
         loaded,
-        new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+        new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
         { ruleIndex },
       );
       expect(engine.evaluate(batch).batch.eventIds).toEqual(["1", "3", "4"]);

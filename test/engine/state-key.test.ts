@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Engine, compileRule, parseRules, RedisRuleStateStore, type LoadedRule } from "@vigil/engine";
 import { event, useRedis } from "../helpers.js";
+import { MAX_ALERT_EVENT_IDS } from "@vigil/core";
 
 const { redis, keyspace } = useRedis();
 
@@ -63,7 +64,7 @@ describe("a rule's state key", () => {
 
   it("keeps state across a reload that edits only cosmetic fields, and starts afresh on a semantic edit", async () => {
     const ks = keyspace();
-    const store = () => new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: 50 });
+    const store = () => new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
     const del = (id: string, minute: number) =>
       event({
         id,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { acceptEventLine, type AuditEvent } from "@vigil/core";
+import { acceptEventLine, type AuditEvent, MAX_ALERT_EVENT_IDS } from "@vigil/core";
 import { createFileConnector, FileSourceSchema } from "@vigil/connectors";
 import { Engine, parseRules, RedisRuleStateStore } from "@vigil/engine";
 import { runCli } from "../cli.js";
@@ -81,7 +81,7 @@ describe("hostile strings in the window script", () => {
   it("evaluates a 200-event batch holding lone surrogates and control characters in ids and group keys", async () => {
     const engine = new Engine(
       rules,
-      new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: 50 }),
+      new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
     );
     const events = Array.from({ length: 200 }, (_, n) => {
       const kind =

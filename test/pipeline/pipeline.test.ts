@@ -1,5 +1,4 @@
 import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -8,18 +7,7 @@ import { Webhook } from "standardwebhooks";
 import { createRedis, deleteKeyspace, Keyspace } from "@vigil/core";
 import { startSmtpSink, startWebhookSink, type SmtpSink, type WebhookSink } from "@vigil/simulator";
 import { runCli, startCli } from "../cli.js";
-import { REDIS_URL, waitUntil } from "../helpers.js";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
+import { freePort, REDIS_URL, waitUntil } from "../helpers.js";
 
 const RULES = `id: e2e.mass-delete
 name: Mass deletion

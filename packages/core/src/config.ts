@@ -64,7 +64,14 @@ export type RouteConfig = z.infer<typeof RouteConfigSchema>;
 /** Every config section but `sources` and `channels`, whose schemas come from the registries. */
 const CONFIG_SHAPE = {
   redis: RedisConfigSchema.prefault({}),
-  rules: z.strictObject({ paths: z.array(z.string()).default(["rules"]) }).prefault({}),
+  rules: z
+    .strictObject({
+      paths: z.array(z.string()).default(["rules"]),
+      /** Engines reload the rule files when they change (a ConfigMap update), checking every `watchEvery`. */
+      watch: z.boolean().default(true),
+      watchEvery: DurationSchema.prefault("10s"),
+    })
+    .prefault({}),
   routes: z.array(RouteConfigSchema).default([]),
   engine: z
     .strictObject({

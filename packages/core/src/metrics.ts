@@ -37,6 +37,27 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ["rule"] as const,
       registers: [registry],
     }),
+    rulesInfo: new Gauge({
+      name: "vigil_rules_info",
+      help: "The rule set this engine evaluates: 1 for the hash of its files (every pod of a deployment converges on one)",
+      labelNames: ["hash"] as const,
+      registers: [registry],
+    }),
+    rulesLoaded: new Gauge({
+      name: "vigil_rules_loaded",
+      help: "Enabled rules in the rule set this engine evaluates",
+      registers: [registry],
+    }),
+    rulesReloads: new Counter({
+      name: "vigil_rules_reloads_total",
+      help: "Changed rule sets this engine loaded and swapped in while running",
+      registers: [registry],
+    }),
+    rulesReloadFailures: new Counter({
+      name: "vigil_rules_reload_failures_total",
+      help: "Changed rule sets this engine refused (it keeps the previous set; the log names each problem)",
+      registers: [registry],
+    }),
     batchDuration: new Histogram({
       name: "vigil_engine_batch_duration_seconds",
       help: "Time to evaluate one vigil-events batch",

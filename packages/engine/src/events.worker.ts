@@ -13,7 +13,8 @@ import {
 import type { Engine } from "./engine.js";
 
 export interface EventsWorkerOptions {
-  engine: Engine;
+  /** The engine, or where to get the current one when the rule set can be reloaded while running. */
+  engine: Engine | (() => Engine);
   connection: Redis;
   queuePrefix: string;
   queues: Pick<VigilQueues, "alerts">;
@@ -55,7 +56,8 @@ async function applyWatermark(
   jobId: string,
   options: Pick<EventsWorkerOptions, "engine" | "queues">,
 ): Promise<EventsWorkerResult> {
-  const { progress, alerts } = await options.engine.advance(source, mark, jobId);
+  const engine = typeof options.engine === "function" ? options.engine() : options.engine;
+  const { progress, alerts } = await engine.advance(source, mark, jobId);
   if (alerts.length)
     await options.queues.alerts.addBulk(
       alerts.map((alert) => ({ name: alert.ruleId, data: alert, opts: { jobId: alert.id } })),
@@ -70,7 +72,9 @@ async function evaluateBatch(
   options: Pick<EventsWorkerOptions, "engine" | "queues" | "metrics">,
 ): Promise<EventsWorkerResult> {
   const timer = options.metrics?.batchDuration.startTimer();
-  const outcome = await options.engine.processBatch(batch.events, jobId, {
+  // Taken once per batch: a rule set reloaded meanwhile applies from the next batch on.
+  const engine = typeof options.engine === "function" ? options.engine() : options.engine;
+  const outcome = await engine.processBatch(batch.events, jobId, {
     sources: [batch.source],
     ...(batch.lags ? { lags: batch.lags } : {}),
   });

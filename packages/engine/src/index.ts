@@ -3,6 +3,7 @@ export * from "./rule-index.js";
 export * from "./engine.js";
 export * from "./ordered-feed.js";
 export * from "./rule-loader.js";
+export * from "./rule-set-watcher.js";
 export * from "./rule-schema.js";
 export * from "./rule-state/rule-state.store.js";
 export * from "./rule-state/redis-rule-state.store.js";

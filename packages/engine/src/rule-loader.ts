@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import Mustache from "mustache";
 import {
   errorMessage,
+  formatProblem,
   parseSourceDocuments,
   keyPositionOf,
   positionOf,
@@ -117,22 +119,49 @@ export function parseRules(text: string, file: string): { rules: LoadedRule[]; p
   return { rules, problems: all };
 }
 
+/** The rule files under `paths`, read once: what a rule set is loaded from and hashed over. */
+function readRuleFiles(paths: readonly string[]): { texts: { file: string; text: string }[]; problems: RuleProblem[] } {
+  const { files, problems } = collectRuleFiles(paths);
+  const texts: { file: string; text: string }[] = [];
+  for (const file of files) {
+    try {
+      texts.push({ file, text: readFileSync(file, "utf8") });
+    } catch (err) {
+      problems.push({ file, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}` });
+    }
+  }
+  return { texts, problems };
+}
+
+/** sha256 (first 16 hex digits) of the files' names and contents and of what could not be read. */
+function hashRuleFiles({ texts, problems }: ReturnType<typeof readRuleFiles>): string {
+  const hash = createHash("sha256");
+  for (const { file, text } of texts) hash.update(`${file}\u0000${text}\u0000`);
+  for (const problem of problems) hash.update(`!${formatProblem(problem)}\u0000`);
+  return hash.digest("hex").slice(0, 16);
+}
+
+/** The hash `loadRuleSet` would give the files under `paths` as they are now: cheap enough to poll. */
+export function ruleFilesHash(paths: readonly string[]): string {
+  return hashRuleFiles(readRuleFiles(paths));
+}
+
+/** Validated rules with the hash of the files they were loaded from (the same bytes). */
+export interface RuleSet {
+  rules: LoadedRule[];
+  hash: string;
+}
+
 /**
  * Loads and validates every rule under `paths`. Collects every problem across every file
  * (syntax, schema, unknown operators, duplicate ids) and throws them together as a RuleError.
  */
-export function loadRules(paths: readonly string[]): LoadedRule[] {
-  const { files, problems } = collectRuleFiles(paths);
+export function loadRuleSet(paths: readonly string[]): RuleSet {
+  const read = readRuleFiles(paths);
+  const problems = [...read.problems];
   const rules: LoadedRule[] = [];
   const firstSeen = new Map<string, LoadedRule>();
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      problems.push({ file, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}` });
-      continue;
-    }
+  for (const { file, text } of read.texts) {
     const parsed = parseRules(text, file);
     problems.push(
       ...parsed.problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0)),
@@ -154,5 +183,10 @@ export function loadRules(paths: readonly string[]): LoadedRule[] {
     }
   }
   if (problems.length) throw new RuleError(problems);
-  return rules;
+  return { rules, hash: hashRuleFiles(read) };
+}
+
+/** `loadRuleSet` without the hash. */
+export function loadRules(paths: readonly string[]): LoadedRule[] {
+  return loadRuleSet(paths).rules;
 }

@@ -4,6 +4,7 @@ import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import {
   acceptEventLine,
+  DEFAULT_EVENT_BATCH_SIZE,
   deleteKeyspace,
   Keyspace,
   MAX_ALERT_EVENT_IDS,
@@ -14,8 +15,6 @@ import {
 } from "@vigil/core";
 import { Engine, loadRules, OrderedFeed, RedisRuleStateStore } from "@vigil/engine";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
-
-const REPLAY_BATCH = 200;
 
 /** Parses one JSON line into an event, or says what is wrong with it (core's `acceptEventLine`, as the live file source). */
 function parseEventLine(line: string): { event: AuditEvent } | { error: string } {
@@ -104,7 +103,7 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
           }
           stats.events++;
           batch.push(parsed.event);
-          if (batch.length >= REPLAY_BATCH) await flush();
+          if (batch.length >= DEFAULT_EVENT_BATCH_SIZE) await flush();
         }
         await flush();
         report(await feed.end());

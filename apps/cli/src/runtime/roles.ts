@@ -12,7 +12,15 @@ import {
   type Metrics,
   type VigilQueues,
 } from "@vigil/core";
-import { Engine, loadRules, RedisRuleStateStore, startEventsWorker, type LoadedRule } from "@vigil/engine";
+import {
+  Engine,
+  loadRuleSet,
+  RedisRuleStateStore,
+  RuleSetWatcher,
+  startEventsWorker,
+  type LoadedRule,
+  type RuleSet,
+} from "@vigil/engine";
 import { startPollWorker, type PollWorker } from "@vigil/connectors";
 import { startNotifier, type Notifier } from "@vigil/notifier";
 import { startHealthServer } from "./http-server.js";
@@ -54,7 +62,8 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   const { config, logger, metrics } = options;
   const roles = new Set(options.roles);
   // Load rules before touching Redis: a broken rule file should fail fast and clearly.
-  const rules = roles.has("engine") ? loadRules(config.rules.paths) : [];
+  const ruleSet: RuleSet = roles.has("engine") ? loadRuleSet(config.rules.paths) : { rules: [], hash: "" };
+  const rules = ruleSet.rules;
   const shutdown = options.shutdown ?? new ShutdownManager(logger);
   let accepting = true;
   let closeServer: (() => Promise<void>) | undefined;
@@ -120,9 +129,25 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
       seenTtlMs: config.engine.dedupFor,
       maxEventIds: MAX_ALERT_EVENT_IDS,
     });
-    const engine = new Engine(rules, store, { logger: logger.child({ component: "engine" }), metrics });
+    const engineLogger = logger.child({ component: "engine" });
+    let engine = new Engine(rules, store, { logger: engineLogger, metrics });
+    const watcher = new RuleSetWatcher({
+      paths: config.rules.paths,
+      initial: ruleSet,
+      everyMs: config.rules.watchEvery,
+      // Swapped between batches: a batch in flight finishes with the rules it started with.
+      apply: (set) => {
+        engine = new Engine(set.rules, store, { logger: engineLogger, metrics });
+      },
+      logger,
+      metrics,
+    });
+    if (config.rules.watch) {
+      watcher.start();
+      shutdown.add("rules watcher", () => watcher.stop());
+    }
     started.engineWorker = startEventsWorker({
-      engine,
+      engine: () => engine,
       connection: redis,
       queuePrefix: keyspace.queuePrefix,
       queues,
@@ -131,7 +156,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
       concurrency: config.engine.concurrency,
     });
     shutdown.add("engine worker", () => started.engineWorker?.close());
-    logger.info({ rules: engine.ruleIds.length }, "engine started");
+    logger.info({ rules: engine.ruleIds.length, hash: ruleSet.hash, watch: config.rules.watch }, "engine started");
   }
   if (roles.has("notifier")) {
     started.notifier = startNotifier({ config, connection: redis, keyspace, queues, logger, metrics });

@@ -60,11 +60,7 @@ export class ShutdownManager {
       stop(signal, 0);
     };
     const onCrash = (kind: "uncaughtException" | "unhandledRejection") => (reason: unknown) => {
-      const err = reason instanceof Error ? reason : new Error(String(reason));
-      this.logger.fatal(
-        { err: { type: err.name, message: err.message, stack: err.stack } },
-        `${kind}: draining, then exiting with code 1`,
-      );
+      this.logger.fatal({ err: reason }, `${kind}: draining, then exiting with code 1`);
       stop(kind, 1);
     };
     process.on("SIGTERM", onSignal);
@@ -88,7 +84,7 @@ export class ShutdownManager {
         try {
           await step.run();
         } catch (err) {
-          this.logger.error({ step: step.name, err: (err as Error).message }, "shutdown step failed");
+          this.logger.error({ step: step.name, err }, "shutdown step failed");
         }
       }
     })();

@@ -92,7 +92,7 @@ app.kubernetes.io/component: {{ .role }}
 {{- define "vigil.config" -}}
 {{- $config := deepCopy .Values.config -}}
 {{- $_ := set $config "redis" (dict "url" "${REDIS_URL}" "prefix" .Values.redisPrefix) -}}
-{{- $_ := set $config "rules" (dict "paths" (include "vigil.rulePaths" . | fromJsonArray)) -}}
+{{- $_ := set $config "rules" (dict "paths" (include "vigil.rulePaths" . | fromJsonArray) "watchEvery" .Values.rules.watchEvery) -}}
 {{- $_ := set $config "server" (dict "host" "0.0.0.0" "port" (int .Values.metricsPort)) -}}
 {{- toYaml $config -}}
 {{- end -}}

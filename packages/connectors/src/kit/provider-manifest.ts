@@ -20,8 +20,16 @@ export interface SourceManifest<S extends z.ZodType<SourceConfigBase, unknown> =
 
 /** What an HTTP API provider adds to its manifest. */
 export interface ProviderTraits {
-  /** The documented request budget (the default `rateLimit`) and largest page (`undefined` where the API has no pages). */
-  readonly limits: { readonly rateLimit: RateLimit; readonly maxPageSize: number | undefined };
+  /**
+   * The documented request budget (the default `rateLimit`), largest page (`undefined` where the
+   * API has no pages), and for APIs queried by time window the longest span one query may cover
+   * (`timeWindows.maxMs`, `undefined` where none is documented).
+   */
+  readonly limits: {
+    readonly rateLimit: RateLimit;
+    readonly maxPageSize: number | undefined;
+    readonly timeWindows?: { readonly maxMs: number | undefined };
+  };
   /**
    * A source's `auth` from the provider simulator's credentials of this provider; `secret` wraps
    * each secret value (tests pass one that corrupts it, to prove a wrong credential is refused).

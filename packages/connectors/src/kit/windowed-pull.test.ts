@@ -11,11 +11,12 @@ const NOW = Date.parse("2026-03-10T00:00:00Z");
 const HOUR = 3_600_000;
 
 /** A newest-first API with inclusive bounds and pages of 3, over the given records. */
-function fakeSource(records: FakeRecord[], maxWindowMs = 24 * HOUR) {
+function fakeSource(records: FakeRecord[], maxWindowMs = 24 * HOUR, firstWindowMs?: number) {
   const windows: TimeWindow[] = [];
   const source: WindowedSource<FakeRecord> = {
     source: "fake",
     maxWindowMs,
+    ...(firstWindowMs ? { firstWindowMs } : {}),
     async *fetchWindow(window) {
       windows.push(window);
       const inside = records
@@ -207,6 +208,36 @@ describe("windowed pull", () => {
     ))
       pages.push(page);
     expect(pages.flatMap((p) => p.events.map((e) => e.id))).toEqual(["fake:b", "fake:c"]);
+  });
+
+  it("reads a sparse backfill in few wide windows: the first span, then sized from the density, up to the limit", async () => {
+    const DAY = 24 * HOUR;
+    // 300 records over 120 days, a 90-day limit and a one-day first window (Logfire's shape).
+    const sparse = Array.from({ length: 300 }, (_, i) => ({ id: `s${i}`, at: NOW - 120 * DAY + i * 9.6 * HOUR + 1 }));
+    const { source, windows } = fakeSource(sparse, 90 * DAY, DAY);
+    const pages = await collect(source, undefined, { startFromMs: 121 * DAY, pageEvents: 500 });
+    expect(pages.flatMap((p) => p.events.map((e) => e.id))).toEqual(sparse.map((r) => `fake:${r.id}`));
+    const spans = windows.map((w) => w.end.getTime() - w.start.getTime());
+    expect(spans[0]).toBe(DAY);
+    expect(Math.max(...spans)).toBe(90 * DAY);
+    // The fewest the 90-day limit allows is 2. Here the one-day probe falls before the first record,
+    // so the next window only grows fourfold (an unpaged answer must not balloon): 1 + 4 + 90 + 26 days.
+    expect(spans.map((s) => s / DAY)).toEqual([1, 4, 90, 26]);
+    expect(windows.length).toBeLessThanOrEqual(2 * 2);
+  });
+
+  it("narrows where records are dense, whatever the first span", async () => {
+    const DAY = 24 * HOUR;
+    // Two quiet days, then one dense day: no window may hold more than the buffer.
+    const dense = [
+      { id: "q1", at: NOW - 70 * HOUR },
+      ...Array.from({ length: 400 }, (_, i) => ({ id: `d${i}`, at: NOW - 20 * HOUR + i * 60_000 })),
+    ];
+    const { source, windows } = fakeSource(dense, 30 * DAY, DAY);
+    const pages = await collect(source, undefined, { maxBufferedRecords: 100, pageEvents: 500 });
+    expect(pages.flatMap((p) => p.events)).toHaveLength(401);
+    for (const page of pages) expect(page.events.length).toBeLessThanOrEqual(100);
+    expect(windows.length).toBeGreaterThan(4);
   });
 
   it("refuses a checkpoint of another shape", async () => {

@@ -1,6 +1,7 @@
 import { ConnectorError, type AuditEvent } from "@vigil/core";
 import { z } from "zod";
 import type { Checkpoint, PullOptions, SourcePage } from "./connector.js";
+import { timeOrderedPages, type TimedEvent } from "./paging.js";
 
 /** The checkpoint of a time-windowed source: every record filtered-on before `until` is queued. */
 export const WindowCheckpointSchema = z.object({ until: z.iso.datetime({ offset: true }) });
@@ -15,8 +16,14 @@ export interface TimeWindow {
 /** What a time-filtered provider connector supplies to {@link windowedPull}. */
 export interface WindowedSource<R> {
   source: string;
-  /** The longest span one query may cover (the provider's window limit). */
+  /** The longest span one query may cover: the provider's window limit, or a cap of ours where it has none. */
   maxWindowMs: number;
+  /**
+   * The first window's span, before anything is known of the records' density (default
+   * `maxWindowMs`). Later windows are sized from the density seen, up to `maxWindowMs`, so a sparse
+   * backfill takes a few wide windows and a dense one as many as its records need.
+   */
+  firstWindowMs?: number;
   /**
    * Every record whose filter time lies in the window, page by page, in any order. Records
    * outside it (inclusive provider bounds) may be yielded; they are dropped here by `filterTimeMs`.
@@ -140,7 +147,7 @@ export async function* windowedPull<R>(
   } else {
     cursor = end - settings.startFromMs;
   }
-  let span = spec.maxWindowMs;
+  let span = Math.min(spec.firstWindowMs ?? spec.maxWindowMs, spec.maxWindowMs);
   const checkpointAt = (ms: number): Checkpoint => ({ until: new Date(ms).toISOString() });
   let ahead: WindowFetch<R> | undefined;
 
@@ -157,7 +164,7 @@ export async function* windowedPull<R>(
       }
       ahead = undefined;
 
-      const held: { event: AuditEvent; ms: number }[] = [];
+      const held: TimedEvent[] = [];
       let overflow = false;
       let earliestSeen = windowEnd;
       try {
@@ -204,13 +211,9 @@ export async function* windowedPull<R>(
       );
       if (windowEnd < end) ahead = startWindowFetch(spec, windowEnd, Math.min(windowEnd + span, end), options.signal);
 
-      held.sort((a, b) => a.ms - b.ms || (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0));
-      for (let i = 0; i < held.length; i += pageEvents) {
-        const last = i + pageEvents >= held.length;
-        const events: AuditEvent[] = [];
-        for (let j = i; j < Math.min(i + pageEvents, held.length); j++)
-          events.push((held[j] as { event: AuditEvent }).event);
-        yield { events, checkpoint: checkpointAt(last ? windowEnd : cursor) };
+      const pages = timeOrderedPages(held, pageEvents);
+      for (const [i, events] of pages.entries()) {
+        yield { events, checkpoint: checkpointAt(i === pages.length - 1 ? windowEnd : cursor) };
       }
       if (held.length === 0 && windowEnd === end) yield { events: [], checkpoint: checkpointAt(windowEnd) };
       cursor = windowEnd;

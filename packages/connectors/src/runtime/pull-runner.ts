@@ -86,9 +86,10 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
     );
 
     const startedMs = Date.now();
-    const progress = { events: 0, duplicates: 0, pages: 0, newestMs: undefined as number | undefined };
-    const newestEventTime = () =>
-      progress.newestMs === undefined ? undefined : new Date(progress.newestMs).toISOString();
+    /** What the pull did so far: the counts of its result and its log lines. */
+    const progress = { events: 0, duplicates: 0, pages: 0 };
+    let newestMs: number | undefined;
+    const newestEventTime = () => (newestMs === undefined ? undefined : new Date(newestMs).toISOString());
     try {
       const from = await store.get(name);
       const delivery = await SourceDelivery.load(connection, keyspace, name);
@@ -114,31 +115,14 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
         progress.pages += 1;
         progress.events += queued;
         progress.duplicates += duplicates;
-        for (const event of page.events)
-          progress.newestMs = Math.max(progress.newestMs ?? -Infinity, eventTimeMs(event));
+        for (const event of page.events) newestMs = Math.max(newestMs ?? -Infinity, eventTimeMs(event));
       }
       const at = new Date();
       const newest = newestEventTime();
       await store.recordSuccess(name, { at, events: progress.events, ...(newest ? { newestEventTime: newest } : {}) });
       const lagSeconds = await recordSuccessMetrics(name, at, progress.events);
-      logger.info(
-        {
-          source: name,
-          events: progress.events,
-          duplicates: progress.duplicates,
-          pages: progress.pages,
-          durationMs: Date.now() - startedMs,
-          lagSeconds,
-        },
-        "source pulled",
-      );
-      return {
-        source: name,
-        events: progress.events,
-        duplicates: progress.duplicates,
-        pages: progress.pages,
-        skipped: false,
-      };
+      logger.info({ source: name, ...progress, durationMs: Date.now() - startedMs, lagSeconds }, "source pulled");
+      return { source: name, ...progress, skipped: false };
     } catch (err) {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
       const message = errorMessage(reason);
@@ -159,7 +143,7 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
       if (progress.events > 0) metrics.sourceEventsPulled.inc({ source: name }, progress.events);
       const fields = {
         source: name,
-        error: message,
+        err: reason,
         ...errorDetails(reason),
         events: progress.events,
         pages: progress.pages,
@@ -167,14 +151,7 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
       };
       if (reason instanceof WorkerClosingError) logger.info(fields, "source pull stopped for shutdown");
       else logger.error(fields, "source pull failed");
-      return {
-        source: name,
-        events: progress.events,
-        duplicates: progress.duplicates,
-        pages: progress.pages,
-        skipped: false,
-        error: message,
-      };
+      return { source: name, ...progress, skipped: false, error: message };
     } finally {
       clearInterval(renewal);
       running.delete(controller);
@@ -211,8 +188,9 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
   };
 }
 
+/** Where a connector failed (the `err` serializer gives type, code and message; not a ConnectorError's context). */
 function errorDetails(err: unknown): Record<string, unknown> {
   if (!(err instanceof ConnectorError)) return {};
   const { page, field, status } = err.context as { page?: unknown; field?: unknown; status?: unknown };
-  return { code: err.code, retryable: err.retryable, page, field, status };
+  return { retryable: err.retryable, page, field, status };
 }

@@ -20,7 +20,7 @@ import { clientAddress, emptyResponse, textResponse, type SimRequest, type SimRe
 import { MICROS_PER_DAY, MICROS_PER_MS, nowUs } from "./shared/instant.js";
 import { SlidingWindowRateLimiter, type RateLimitSetting, type RateLimitVerdict } from "./shared/rate-limiter.js";
 import { RecordStore } from "./shared/record-store.js";
-import { deriveSeed } from "@vigil/core";
+import { deriveSeed, errorMessage } from "@vigil/core";
 import { appendSpan, draftTimes, plantBoundaryTies } from "./shared/timeline.js";
 import {
   DEFAULT_RECORD_COUNT,
@@ -240,7 +240,7 @@ function createHost<P extends ProviderName>(definition: ProviderDefinition<P>, s
       return {
         response: finish(definition.serverError(request)),
         ...tag,
-        error: err instanceof Error ? err.message : String(err),
+        error: errorMessage(err),
       };
     }
     if (fault?.kind === "malformed" && response.status >= 200 && response.status < 300) {
@@ -321,10 +321,7 @@ export async function startProviderSimulator(options: ProviderSimulatorOptions =
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      writeResponse(
-        res,
-        textResponse(500, `provider simulator failed: ${err instanceof Error ? err.message : String(err)}`),
-      );
+      writeResponse(res, textResponse(500, `provider simulator failed: ${errorMessage(err)}`));
     });
   });
 

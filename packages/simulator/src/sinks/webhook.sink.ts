@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { errorMessage } from "@vigil/core";
 import { Webhook } from "standardwebhooks";
 import { Inbox } from "./wait-for.js";
 
@@ -71,7 +72,7 @@ export async function startWebhookSink(options: WebhookSinkOptions = {}): Promis
       })
       .catch((err: unknown) => {
         res.writeHead(500, { "content-type": "text/plain" });
-        res.end(`webhook sink failed: ${err instanceof Error ? err.message : String(err)}`);
+        res.end(`webhook sink failed: ${errorMessage(err)}`);
       });
   });
 
@@ -134,7 +135,7 @@ function describeRequest(
       verified = true;
       verifyError = undefined;
     } catch (err) {
-      verifyError = err instanceof Error ? err.message : String(err);
+      verifyError = errorMessage(err);
     }
   }
   return {

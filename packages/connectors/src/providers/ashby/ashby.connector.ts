@@ -8,6 +8,7 @@ import {
   parseRecords,
   providerRateLimit,
 } from "../../kit/provider-http.js";
+import { followCursor } from "../../kit/paging.js";
 import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
 import { normalizeAshbyRecord } from "./ashby.normalize.js";
 import { AshbyAuditLogEntrySchema, AshbyListResponseSchema, type AshbyRecord } from "./ashby.records.js";
@@ -19,7 +20,7 @@ export const ASHBY_MAX_PAGE_SIZE = 100;
 /** Ashby limits each API key but publishes no figure (UNCONFIRMED); two requests a second is modest. */
 export const ASHBY_DEFAULT_RATE_LIMIT = { requests: 120, perMs: 60_000 };
 /** Explicit windows may span at most 18 months; 540 days (plus the 2 s margin) is inside any 18 months. */
-const ASHBY_MAX_WINDOW_MS = 540 * 86_400_000;
+export const ASHBY_MAX_WINDOW_MS = 540 * 86_400_000;
 /** Failures that a later pull, starting its windows afresh, gets past. */
 const TRANSIENT_CODES = new Set(["next_cursor_expired", "invalid_next_cursor", "cursor_invalid"]);
 
@@ -88,28 +89,21 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
   async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<AshbyRecord[]> {
     const startDate = new Date(window.start.getTime() - 1000).toISOString();
     const endDate = new Date(window.end.getTime() + 1000).toISOString();
-    const seen = new Set<string>();
-    let cursor: string | undefined;
-    for (;;) {
-      const page = `POST ${LIST_PATH} window=[${startDate}, ${endDate}) ${cursor === undefined ? "(first page)" : `cursor=${cursor}`}`;
-      const { records, moreDataAvailable, nextCursor } = await listPage(
-        { startDate, endDate, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) },
-        page,
-        signal,
-      );
-      const fresh = records.filter((record) => !seen.has(record.entry.id));
-      for (const record of fresh) seen.add(record.entry.id);
-      yield fresh;
-      if (!moreDataAvailable) return;
-      if (!nextCursor || nextCursor === cursor) {
-        throw new ConnectorError(
-          source,
-          `${page}: moreDataAvailable is true but there is no new nextCursor to follow`,
-          { retryable: false, page },
+    yield* followCursor<AshbyRecord>({
+      source,
+      label: (cursor) =>
+        `POST ${LIST_PATH} window=[${startDate}, ${endDate}) ${cursor === undefined ? "(first page)" : `cursor=${cursor}`}`,
+      fetch: async (cursor, label) => {
+        const { records, moreDataAvailable, nextCursor } = await listPage(
+          { startDate, endDate, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) },
+          label,
+          signal,
         );
-      }
-      cursor = nextCursor;
-    }
+        return { records, more: moreDataAvailable, next: nextCursor };
+      },
+      idOf: (record) => record.entry.id,
+      stuck: "moreDataAvailable is true but there is no new nextCursor",
+    });
   }
 
   function pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage> {

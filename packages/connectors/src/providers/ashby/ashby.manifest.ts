@@ -1,6 +1,11 @@
 import { defineSource } from "../../kit/provider-manifest.js";
 import { AshbySourceSchema } from "./ashby.config.js";
-import { ASHBY_DEFAULT_RATE_LIMIT, ASHBY_MAX_PAGE_SIZE, createAshbyConnector } from "./ashby.connector.js";
+import {
+  ASHBY_DEFAULT_RATE_LIMIT,
+  ASHBY_MAX_PAGE_SIZE,
+  ASHBY_MAX_WINDOW_MS,
+  createAshbyConnector,
+} from "./ashby.connector.js";
 
 /** The `ashby` source type: config, connector, documented limits, simulator credentials. */
 export const ashbyManifest = defineSource({
@@ -8,7 +13,11 @@ export const ashbyManifest = defineSource({
   configSchema: AshbySourceSchema,
   create: createAshbyConnector,
   provider: {
-    limits: { rateLimit: ASHBY_DEFAULT_RATE_LIMIT, maxPageSize: ASHBY_MAX_PAGE_SIZE },
+    limits: {
+      rateLimit: ASHBY_DEFAULT_RATE_LIMIT,
+      maxPageSize: ASHBY_MAX_PAGE_SIZE,
+      timeWindows: { maxMs: ASHBY_MAX_WINDOW_MS },
+    },
     simulatorAuth: (credentials, secret = (value) => value) => ({ apiKey: secret(credentials.apiKey ?? "") }),
     conformancePageSize: 30,
   },

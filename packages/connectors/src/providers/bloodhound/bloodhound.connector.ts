@@ -13,8 +13,10 @@ const DAY_MS = 86_400_000;
 export const BLOODHOUND_DEFAULT_PAGE_SIZE = 1000;
 /** tollbooth's limit: 55 requests a second per client address. */
 export const BLOODHOUND_DEFAULT_RATE_LIMIT = { requests: 55, perMs: 1_000 };
-/** No window limit is documented; a week keeps offsets shallow (busy windows are split further by windowedPull). */
-const BLOODHOUND_MAX_WINDOW_MS = 7 * DAY_MS;
+/** No window limit is documented: a year is our cap (windows narrow to the density seen; busy ones keep offsets shallow). */
+const BLOODHOUND_MAX_WINDOW_MS = 365 * DAY_MS;
+/** The first window, before the density is known: a week, so a busy server's offsets stay shallow. */
+const BLOODHOUND_FIRST_WINDOW_MS = 7 * DAY_MS;
 /**
  * Rows a window may hold before windowedPull splits it: about 40 MB of events at the most
  * (the default 20,000 held rows and then their events, about 30 MB). Every window ends in a
@@ -134,6 +136,7 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
       {
         source,
         maxWindowMs: BLOODHOUND_MAX_WINDOW_MS,
+        firstWindowMs: BLOODHOUND_FIRST_WINDOW_MS,
         fetchWindow,
         // Microseconds are truncated to the millisecond, consistently with the inclusive bounds sent in milliseconds.
         filterTimeMs: (record) => Date.parse(record.log.created_at),

@@ -12,7 +12,11 @@ export const bloodhoundManifest = defineSource({
   configSchema: BloodhoundSourceSchema,
   create: createBloodhoundConnector,
   provider: {
-    limits: { rateLimit: BLOODHOUND_DEFAULT_RATE_LIMIT, maxPageSize: BLOODHOUND_DEFAULT_PAGE_SIZE },
+    limits: {
+      rateLimit: BLOODHOUND_DEFAULT_RATE_LIMIT,
+      maxPageSize: BLOODHOUND_DEFAULT_PAGE_SIZE,
+      timeWindows: { maxMs: undefined },
+    },
     simulatorAuth: (credentials, secret = (value) => value) => ({
       tokenId: credentials.tokenId ?? "",
       tokenKey: secret(credentials.tokenKey ?? ""),

@@ -111,13 +111,13 @@ describe("Logfire connector", () => {
     expect(warnings).toEqual(["pageSize has no effect on a Logfire source: the API returns each window whole"]);
   });
 
-  it("queries whole-second windows of at most a day that cover the span from startFrom to now", async () => {
+  it("queries whole-second windows that cover the span from startFrom to now: a first day, then wider", async () => {
     const { deps, requests } = fakeDeps(() => []);
     const pages = await pull(createLogfireConnector(config(), deps));
     expect(requests.map((q) => [q.start_time, q.end_time])).toEqual([
       ["2026-03-07T12:00:00Z", "2026-03-08T12:00:01Z"],
-      ["2026-03-08T12:00:00Z", "2026-03-09T12:00:01Z"],
-      ["2026-03-09T12:00:00Z", "2026-03-10T12:00:01Z"],
+      // The first day was empty: the next window grows fourfold, here up to now.
+      ["2026-03-08T12:00:00Z", "2026-03-10T12:00:01Z"],
     ]);
     for (const q of requests)
       expect(Date.parse(q.end_time!) - Date.parse(q.start_time!)).toBeLessThanOrEqual(LOGFIRE_MAX_WINDOW_MS + 1_000);
@@ -145,7 +145,7 @@ describe("Logfire connector", () => {
 
   it("fails a malformed window naming the source, the window and the field, before yielding any of it", async () => {
     const { deps } = fakeDeps((q) =>
-      q.start_time === "2026-03-09T12:00:00Z"
+      q.start_time === "2026-03-08T12:00:00Z"
         ? [row("x", "2026-03-09T13:00:00Z"), { ...row("y", "2026-03-09T14:00:00Z"), user_name: null }]
         : [row(`ok-${q.start_time}`, new Date(Date.parse(q.start_time!) + 3_600_000).toISOString())],
     );
@@ -159,18 +159,15 @@ describe("Logfire connector", () => {
     })().catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ConnectorError);
     expect((error as ConnectorError).message).toBe(
-      "source logfire-prod: GET /v1/audit-logs/ start_time=2026-03-09T12:00:00Z end_time=2026-03-10T12:00:01Z: malformed response (record id y): 1.user_name: is required (string)",
+      "source logfire-prod: GET /v1/audit-logs/ start_time=2026-03-08T12:00:00Z end_time=2026-03-10T12:00:01Z: malformed response (record id y): 1.user_name: is required (string)",
     );
     expect((error as ConnectorError).context).toMatchObject({
       field: "1.user_name",
-      page: expect.stringContaining("start_time=2026-03-09T12:00:00Z"),
+      page: expect.stringContaining("start_time=2026-03-08T12:00:00Z"),
     });
-    // Only the windows before the bad one were handed over; the checkpoint stops at their end.
-    expect(pages.at(-1)?.checkpoint).toEqual({ until: "2026-03-09T12:00:00.250Z" });
-    expect(pages.flatMap((p) => p.events.map((e) => e.nativeId))).toEqual([
-      "ok-2026-03-07T12:00:00Z",
-      "ok-2026-03-08T12:00:00Z",
-    ]);
+    // Only the window before the bad one was handed over; the checkpoint stops at its end.
+    expect(pages.at(-1)?.checkpoint).toEqual({ until: "2026-03-08T12:00:00.250Z" });
+    expect(pages.flatMap((p) => p.events.map((e) => e.nativeId))).toEqual(["ok-2026-03-07T12:00:00Z"]);
   });
 
   it("refuses a body that is not a list", async () => {

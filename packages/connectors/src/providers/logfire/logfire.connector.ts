@@ -20,10 +20,17 @@ export const LOGFIRE_BASE_URLS = {
 const LIST_PATH = "/v1/audit-logs/";
 const DAY_MS = 86_400_000;
 /**
- * The API allows 90 days per query, but answers each window whole, unpaged: one-day windows keep
- * a busy organization's response small enough to arrive within the timeout and to retry cheaply.
+ * The API's limit: a query may span 90 days (more is a 400). Queries are widened to whole seconds
+ * (up to 2 s), so a window spans at most 90 days less 2 s.
  */
-export const LOGFIRE_MAX_WINDOW_MS = DAY_MS;
+export const LOGFIRE_MAX_WINDOW_MS = 90 * DAY_MS - 2_000;
+/**
+ * The API answers each window whole, unpaged, so the first window, sized before the density is
+ * known, is one day: a busy organization's answer stays small enough to arrive within the timeout
+ * and to retry cheaply. Later windows are sized from the density seen (a quiet organization's
+ * backfill then takes 90-day windows).
+ */
+const LOGFIRE_FIRST_WINDOW_MS = DAY_MS;
 /** Logfire documents no limit for this API (UNCONFIRMED); one request a second is far more than a pull needs. */
 export const LOGFIRE_DEFAULT_RATE_LIMIT = { requests: 60, perMs: 60_000 };
 
@@ -34,7 +41,7 @@ function querySeconds(ms: number): string {
 
 /**
  * Pydantic Logfire audit logs: `GET /v1/audit-logs/?start_time&end_time` with an organization
- * API key as bearer token. No pagination: each window (at most a day; the API allows 90) comes back whole, as one
+ * API key as bearer token. No pagination: each window (sized from the density seen, at most the 90 days the API allows) comes back whole, as one
  * bare array, newest first; `windowedPull` orders it and moves the `{until}` checkpoint.
  */
 export function createLogfireConnector(config: LogfireSourceConfig, deps: ConnectorDeps): Connector {
@@ -91,6 +98,7 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
       {
         source,
         maxWindowMs: LOGFIRE_MAX_WINDOW_MS,
+        firstWindowMs: LOGFIRE_FIRST_WINDOW_MS,
         fetchWindow,
         filterTimeMs: (record) => Date.parse(record.log.created_at),
         normalize: (record) => normalizeLogfireRecord(source, record),

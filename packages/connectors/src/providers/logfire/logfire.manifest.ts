@@ -1,6 +1,6 @@
 import { defineSource } from "../../kit/provider-manifest.js";
 import { LogfireSourceSchema } from "./logfire.config.js";
-import { LOGFIRE_DEFAULT_RATE_LIMIT, createLogfireConnector } from "./logfire.connector.js";
+import { LOGFIRE_DEFAULT_RATE_LIMIT, LOGFIRE_MAX_WINDOW_MS, createLogfireConnector } from "./logfire.connector.js";
 
 /** The `logfire` source type: config, connector, documented limits, simulator credentials. */
 export const logfireManifest = defineSource({
@@ -8,7 +8,11 @@ export const logfireManifest = defineSource({
   configSchema: LogfireSourceSchema,
   create: createLogfireConnector,
   provider: {
-    limits: { rateLimit: LOGFIRE_DEFAULT_RATE_LIMIT, maxPageSize: undefined },
+    limits: {
+      rateLimit: LOGFIRE_DEFAULT_RATE_LIMIT,
+      maxPageSize: undefined,
+      timeWindows: { maxMs: LOGFIRE_MAX_WINDOW_MS },
+    },
     simulatorAuth: (credentials, secret = (value) => value) => ({ token: secret(credentials.apiKey ?? "") }),
     conformancePageSize: undefined,
   },

@@ -1,4 +1,4 @@
-import { ConnectorError, formatZodError, type AuditEvent } from "@vigil/core";
+import { ConnectorError, formatZodError } from "@vigil/core";
 import type { PylonSourceConfig } from "./pylon.config.js";
 import { z } from "zod";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
@@ -9,6 +9,7 @@ import {
   parseRecords,
   providerRateLimit,
 } from "../../kit/provider-http.js";
+import { timeOrderedPages, type TimedEvent } from "../../kit/paging.js";
 import { normalizePylonRecord } from "./pylon.normalize.js";
 import { PylonAuditLogPageSchema, PylonAuditLogSchema, type PylonRecord } from "./pylon.records.js";
 
@@ -112,19 +113,16 @@ export function createPylonConnector(
     let committed: Checkpoint =
       cursor !== undefined ? { cursor } : { notBefore: new Date(start.notBeforeMs ?? 0).toISOString() };
     // By id: a record served twice (the order is undocumented) is still one event.
-    const buffered = new Map<string, { event: AuditEvent; ms: number }>();
+    const buffered = new Map<string, TimedEvent>();
 
     /** Yields the buffered events in time order; only the last page carries `next`. */
     function* flush(next: Checkpoint): Generator<SourcePage> {
-      const events = [...buffered.values()]
-        .sort((a, b) => a.ms - b.ms || (a.event.id < b.event.id ? -1 : a.event.id > b.event.id ? 1 : 0))
-        .map(({ event }) => event);
+      const pages = timeOrderedPages([...buffered.values()], pageEvents);
       buffered.clear();
-      for (let i = 0; i < events.length; i += pageEvents) {
-        const last = i + pageEvents >= events.length;
-        yield { events: events.slice(i, i + pageEvents), checkpoint: last ? next : committed };
+      for (const [i, events] of pages.entries()) {
+        yield { events, checkpoint: i === pages.length - 1 ? next : committed };
       }
-      if (events.length === 0) yield { events: [], checkpoint: next };
+      if (pages.length === 0) yield { events: [], checkpoint: next };
       committed = next;
     }
 

@@ -1,7 +1,7 @@
-import { ConnectorError } from "@vigil/core";
 import type { ZendeskSourceConfig } from "./zendesk.config.js";
 import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
 import { PROVIDER_RETRY_POLICY, fetchPage, parseRecords, providerRateLimit } from "../../kit/provider-http.js";
+import { followCursor } from "../../kit/paging.js";
 import { windowedPull, type TimeWindow } from "../../kit/windowed-pull.js";
 import { normalizeZendeskRecord } from "./zendesk.normalize.js";
 import { ZendeskAuditLogPageSchema, ZendeskAuditLogSchema, type ZendeskRecord } from "./zendesk.records.js";
@@ -14,8 +14,10 @@ export const ZENDESK_MAX_PAGE_SIZE = 100;
  * audit logs need (UNCONFIRMED exact figure; set `rateLimit` for Enterprise Plus or a shared budget).
  */
 export const ZENDESK_DEFAULT_RATE_LIMIT = { requests: 700, perMs: 60_000 };
-/** Zendesk keeps audit logs forever and sets no window limit; a month per query keeps windows small. */
-const ZENDESK_MAX_WINDOW_MS = 30 * 86_400_000;
+/** Zendesk keeps audit logs forever and sets no window limit: a year is our cap. */
+const ZENDESK_MAX_WINDOW_MS = 365 * 86_400_000;
+/** The first window, before the density is known: a month (cursor pages make any window cheap to read). */
+const ZENDESK_FIRST_WINDOW_MS = 30 * 86_400_000;
 
 /** `YYYY-MM-DDTHH:MM:SSZ`, the format Zendesk's error message gives for `filter[created_at]`. */
 function querySeconds(ms: number): string {
@@ -77,27 +79,21 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
       querySeconds(Math.floor(window.start.getTime() / 1000) * 1000 - 1000),
       querySeconds(Math.ceil(window.end.getTime() / 1000) * 1000 + 1000),
     ];
-    const seen = new Set<number>();
-    let after: string | undefined;
-    for (;;) {
-      const page = `GET ${LIST_PATH} created_at=[${range[0]}, ${range[1]}] ${after === undefined ? "(first page)" : `page[after]=${after}`}`;
-      const { records, meta } = await listPage(
-        { "page[size]": pageSize, sort: "created_at", "filter[created_at][]": range, "page[after]": after },
-        page,
-        signal,
-      );
-      const fresh = records.filter((record) => !seen.has(record.log.id));
-      for (const record of fresh) seen.add(record.log.id);
-      yield fresh;
-      if (!meta.has_more) return;
-      if (!meta.after_cursor || meta.after_cursor === after) {
-        throw new ConnectorError(source, `${page}: meta.has_more is true but there is no new after_cursor to follow`, {
-          retryable: false,
-          page,
-        });
-      }
-      after = meta.after_cursor;
-    }
+    yield* followCursor<ZendeskRecord>({
+      source,
+      label: (after) =>
+        `GET ${LIST_PATH} created_at=[${range[0]}, ${range[1]}] ${after === undefined ? "(first page)" : `page[after]=${after}`}`,
+      fetch: async (after, label) => {
+        const { records, meta } = await listPage(
+          { "page[size]": pageSize, sort: "created_at", "filter[created_at][]": range, "page[after]": after },
+          label,
+          signal,
+        );
+        return { records, more: meta.has_more, next: meta.after_cursor ?? undefined };
+      },
+      idOf: (record) => record.log.id,
+      stuck: "meta.has_more is true but there is no new after_cursor",
+    });
   }
 
   function pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage> {
@@ -105,6 +101,7 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
       {
         source,
         maxWindowMs: ZENDESK_MAX_WINDOW_MS,
+        firstWindowMs: ZENDESK_FIRST_WINDOW_MS,
         fetchWindow,
         filterTimeMs: (record) => Date.parse(record.log.created_at),
         normalize: (record) => normalizeZendeskRecord(source, record),

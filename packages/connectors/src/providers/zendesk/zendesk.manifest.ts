@@ -8,7 +8,11 @@ export const zendeskManifest = defineSource({
   configSchema: ZendeskSourceSchema,
   create: createZendeskConnector,
   provider: {
-    limits: { rateLimit: ZENDESK_DEFAULT_RATE_LIMIT, maxPageSize: ZENDESK_MAX_PAGE_SIZE },
+    limits: {
+      rateLimit: ZENDESK_DEFAULT_RATE_LIMIT,
+      maxPageSize: ZENDESK_MAX_PAGE_SIZE,
+      timeWindows: { maxMs: undefined },
+    },
     simulatorAuth: (credentials, secret = (value) => value) => ({
       email: credentials.email ?? "",
       token: secret(credentials.apiToken ?? ""),
