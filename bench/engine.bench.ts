@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { Worker, type Job } from "bullmq";
+import { Queue, Worker, type Job } from "bullmq";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Redis } from "ioredis";
 import {
@@ -205,7 +205,9 @@ const ceiling = () => (): Processor => async (job) => {
  */
 const naive =
   (rules: LoadedRule[]) =>
-  ({ keyspace, queues, store }: RunContext): Processor => {
+  ({ keyspace, store }: RunContext): Processor => {
+    // Its own plain queue for its own alert shape (rule and event), as such an assembly would have.
+    const alertQueue = new Queue("naive-alerts", { connection: store, prefix: keyspace.queuePrefix });
     const limiters = new Map(
       rules
         .filter((r) => r.rule.threshold)
@@ -244,7 +246,7 @@ const naive =
           }
         }
       }
-      if (alerts.length) await queues.alerts.addBulk(alerts.map((a) => ({ name: a.ruleId, data: a as never })));
+      if (alerts.length) await alertQueue.addBulk(alerts.map((a) => ({ name: a.ruleId, data: a })));
       return alerts.length;
     };
   };

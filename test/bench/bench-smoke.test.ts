@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { runSparseBackfillBench } from "../../bench/backfill.bench.js";
+import { runEngineBench } from "../../bench/engine.bench.js";
+import { REDIS_URL } from "../helpers.js";
+
+// `pnpm bench` is how throughput is measured; these keep it runnable and its configurations
+// honest at a small size (no figures are asserted: benchmarks measure, tests do not time).
+describe("pnpm bench, at a small size", () => {
+  it("runs every engine configuration on the same batches; the indexed and json-logic-js paths raise the same alerts", async () => {
+    const r = await runEngineBench({ events: 4_000, redisUrl: REDIS_URL, concurrency: 4 });
+    const { ceiling, vigil50, vigil200, vigil50Stateful, jsonLogic50, naive50 } = r.runs;
+    expect(r.events).toBe(4_000);
+    for (const run of [ceiling, vigil50, vigil200, vigil50Stateful, jsonLogic50, naive50])
+      expect(run.rate).toBeGreaterThan(0);
+    expect(ceiling.alerts).toBe(0);
+    expect(vigil50.alerts).toBeGreaterThan(0);
+    expect(jsonLogic50.alerts).toBe(vigil50.alerts);
+    expect(vigil50.roundTripsPerBatch).toBe(1);
+    expect(vigil50.bytesPerTrackedEvent).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("pulls a sparse backfill from the simulated provider and counts its requests against the fewest allowed", async () => {
+    const r = await runSparseBackfillBench("logfire", { redisUrl: REDIS_URL, records: 50 });
+    expect(r.records).toBe(50);
+    expect(r.minimumRequests).toBe(2);
+    expect(r.requests).toBeGreaterThanOrEqual(r.minimumRequests);
+  }, 60_000);
+});
