@@ -20,6 +20,12 @@ export interface SourcePage {
   events: AuditEvent[];
   /** Where to resume once this page's events, and all pages before it, are queued. */
   checkpoint: Checkpoint;
+  /**
+   * The source's watermark once this page is queued (ms): an event time below which it will
+   * deliver nothing more (a time-windowed source: its checkpoint minus its lookback). Absent when
+   * the connector cannot say (the file source); the engine then goes by the events delivered.
+   */
+  watermark?: number;
 }
 
 /** What a pull is given besides its checkpoint. */

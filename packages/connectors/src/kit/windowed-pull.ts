@@ -149,6 +149,8 @@ export async function* windowedPull<R>(
   }
   let span = Math.min(spec.firstWindowMs ?? spec.maxWindowMs, spec.maxWindowMs);
   const checkpointAt = (ms: number): Checkpoint => ({ until: new Date(ms).toISOString() });
+  // The next run re-reads from the checkpoint less the lookback: nothing older is ever read again.
+  const watermarkAt = (ms: number) => (options.since ? {} : { watermark: ms - settings.lookbackMs });
   let ahead: WindowFetch<R> | undefined;
 
   try {
@@ -213,9 +215,11 @@ export async function* windowedPull<R>(
 
       const pages = timeOrderedPages(held, pageEvents);
       for (const [i, events] of pages.entries()) {
-        yield { events, checkpoint: checkpointAt(i === pages.length - 1 ? windowEnd : cursor) };
+        const at = i === pages.length - 1 ? windowEnd : cursor;
+        yield { events, checkpoint: checkpointAt(at), ...watermarkAt(at) };
       }
-      if (held.length === 0 && windowEnd === end) yield { events: [], checkpoint: checkpointAt(windowEnd) };
+      if (held.length === 0 && windowEnd === end)
+        yield { events: [], checkpoint: checkpointAt(windowEnd), ...watermarkAt(windowEnd) };
       cursor = windowEnd;
     }
   } finally {

@@ -39,8 +39,10 @@ export interface PageDelivery {
   order: DeliveryOrder;
   /** The seq of the page's watermark mark. */
   seq: number;
-  /** Called once the page has fresh events, before their flow is queued (reserves `seq`). */
+  /** Called once the page has fresh events (or a bound), before its flow is queued (reserves `seq`). */
   reserve(): Promise<void>;
+  /** The source's watermark bound once the page is queued, when it moved up: marked even without events. */
+  bound?: number;
 }
 
 /** Turns pulled events into batch jobs on `vigil-events`: accepted, deduplicated, in deterministic jobs. */
@@ -57,7 +59,30 @@ export function createEventSink(options: EventSinkOptions): EventSink {
   const { connection, keyspace, queues, dedupForMs, recentIdsLimit } = options;
   return {
     async queuePage(source, pageEvents, delivery) {
-      if (pageEvents.length === 0) return { queued: 0, duplicates: 0 };
+      /** The page's watermark job, parent of its batches: the source's mark `seq`. */
+      const queueMark = async (jobs: { name: string; data: EventBatchJob; opts: { jobId: string } }[]) => {
+        await delivery.reserve();
+        const delivered = delivery.order.newestOf(source.name);
+        const mark = {
+          seq: delivery.seq,
+          ...(delivered === undefined ? {} : { delivered }),
+          ...(delivery.bound === undefined ? {} : { bound: delivery.bound }),
+        };
+        await queues.events.addWithChildren(
+          {
+            name: WATERMARK_JOB_NAME,
+            data: { source: source.name, mark },
+            opts: { jobId: watermarkJobId(source.name, delivery.seq) },
+          },
+          jobs,
+        );
+      };
+      // No new events: a mark alone when the source's bound moved up (silence rules wait for it).
+      const nothingNew = async (duplicates: number) => {
+        if (delivery.bound !== undefined) await queueMark([]);
+        return { queued: 0, duplicates };
+      };
+      if (pageEvents.length === 0) return nothingNew(0);
       // Normalized first: ids, job ids and the recent-ids set all see the safe strings.
       const events = acceptedEvents(source.name, pageEvents);
       const unique = [...new Map(events.map((event) => [event.id, event])).values()];
@@ -65,7 +90,7 @@ export function createEventSink(options: EventSinkOptions): EventSink {
       const scores = await connection.zmscore(recentKey, ...unique.map((event) => event.id));
       const fresh = unique.filter((_, i) => scores[i] === null || scores[i] === undefined);
       const duplicates = events.length - fresh.length;
-      if (fresh.length === 0) return { queued: 0, duplicates };
+      if (fresh.length === 0) return nothingNew(duplicates);
 
       const { batchSize } = source;
       const lags = delivery.order.lags(fresh) ?? {};
@@ -79,16 +104,7 @@ export function createEventSink(options: EventSinkOptions): EventSink {
           opts: { jobId: eventBatchJobId(source.name, chunk) },
         });
       }
-      await delivery.reserve();
-      const mark = { seq: delivery.seq, delivered: delivery.order.newestOf(source.name)! };
-      await queues.events.addWithChildren(
-        {
-          name: WATERMARK_JOB_NAME,
-          data: { source: source.name, mark },
-          opts: { jobId: watermarkJobId(source.name, delivery.seq) },
-        },
-        jobs,
-      );
+      await queueMark(jobs);
 
       // Remembered only once queued: an id marked before a crash would otherwise be dropped on the re-read.
       const nowMs = Date.now();

@@ -105,12 +105,16 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
         const { queued, duplicates } = await sink.queuePage(source, page.events, {
           order: delivery.order,
           seq: delivery.nextSeq,
+          // A mark without events only when the source's bound moves up.
+          ...(page.watermark !== undefined && page.watermark > (delivery.bound ?? Number.NEGATIVE_INFINITY)
+            ? { bound: page.watermark }
+            : {}),
           reserve: async () => {
             held(await delivery.reserve(lock));
             marked = true;
           },
         });
-        if (marked) held(await delivery.commit(lock));
+        if (marked) held(await delivery.commit(lock, page.watermark));
         await storeCheckpoint(lock, name, page.checkpoint);
         progress.pages += 1;
         progress.events += queued;

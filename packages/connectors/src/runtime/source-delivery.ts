@@ -14,6 +14,8 @@ const SourceDeliverySchema = z.object({
   seq: z.number().int().nonnegative(),
   reserved: z.number().int().positive().optional(),
   newest: z.number().int().optional(),
+  /** The highest watermark bound a mark carried. */
+  bound: z.number().int().optional(),
 });
 type SourceDeliveryState = z.infer<typeof SourceDeliverySchema>;
 
@@ -49,10 +51,20 @@ export class SourceDelivery {
     return this.store(lock, { ...this.state, reserved: this.nextSeq });
   }
 
-  /** After the flow is queued: the mark is the source's, and so is the order's newest time. */
-  async commit(lock: SourceLock): Promise<boolean> {
+  /** The highest bound a mark carried so far. */
+  get bound(): number | undefined {
+    return this.state.bound;
+  }
+
+  /** After the flow is queued: the mark is the source's, and so are the order's newest time and the bound. */
+  async commit(lock: SourceLock, bound: number | undefined): Promise<boolean> {
     const newest = this.order.newestOf(this.name);
-    return this.store(lock, { seq: this.nextSeq, ...(newest === undefined ? {} : { newest }) });
+    const highest = Math.max(bound ?? Number.NEGATIVE_INFINITY, this.state.bound ?? Number.NEGATIVE_INFINITY);
+    return this.store(lock, {
+      seq: this.nextSeq,
+      ...(newest === undefined ? {} : { newest }),
+      ...(Number.isFinite(highest) ? { bound: highest } : {}),
+    });
   }
 
   private async store(lock: SourceLock, state: SourceDeliveryState): Promise<boolean> {
