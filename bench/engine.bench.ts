@@ -283,6 +283,7 @@ export async function runEngineBench(options: {
   const unused: RuleStateStore = {
     apply: () => Promise.reject(new Error("not used")),
     advance: () => Promise.reject(new Error("not used")),
+    sources: () => Promise.reject(new Error("not used")),
   };
   const evaluationOnly = options.only
     ? { vigil50: Number.NaN, jsonLogic50: Number.NaN }

@@ -24,6 +24,7 @@ const NOW = new Date("2026-03-02T00:00:00Z");
 const unusedStore: RuleStateStore = {
   apply: () => Promise.reject(new Error("not used")),
   advance: () => Promise.reject(new Error("not used")),
+  sources: () => Promise.reject(new Error("not used")),
 };
 
 function load(inputs: RuleInput[]): LoadedRule[] {

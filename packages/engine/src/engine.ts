@@ -26,6 +26,9 @@ import type {
 
 export { matchAlertId, windowAlertId } from "./kinds/kind-support.js";
 
+/** The rule id of "source blind" alerts (see Engine.blindSources). */
+export const SOURCE_BLIND_RULE_ID = "vigil.source-blind";
+
 /** A rule compiled by its kind. */
 export interface CompiledRule {
   rule: Rule;
@@ -267,6 +270,48 @@ export class Engine {
     for (const alert of alerts)
       this.options.metrics?.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });
     return { progress: result.progress, alerts };
+  }
+
+  /**
+   * "Source blind": each source whose watermark has not moved up for `afterMs` (wall clock) while
+   * absence rules wait for it raises one alert naming it and those rules. The id is derived from
+   * the source and when its watermark last moved, so one stall alerts once, whatever the replicas.
+   */
+  async blindSources(nowMs: number, afterMs: number): Promise<Alert[]> {
+    const absence = this.rules.filter((r) => r.kind.decides);
+    if (absence.length === 0) return [];
+    const alerts: Alert[] = [];
+    for (const status of await this.store.sources()) {
+      if (nowMs - status.advancedAt < afterMs) continue;
+      const blocked = absence
+        .filter((r) => {
+          const listed = (r.plan.params.sources as readonly string[] | undefined) ?? [];
+          return listed.length === 0 || listed.includes(status.source);
+        })
+        .map((r) => r.rule.id);
+      if (blocked.length === 0) continue;
+      const since = new Date(status.advancedAt).toISOString();
+      alerts.push({
+        id: hashKey("source-blind", status.source, String(status.advancedAt)),
+        ruleId: SOURCE_BLIND_RULE_ID,
+        ruleName: "Source blind",
+        severity: "high",
+        title: `source ${status.source} is blind: its watermark has not moved since ${since}; absence rules wait for it: ${blocked.join(", ")}`,
+        description:
+          "A source's watermark stopped advancing (a failing or lagging connector, or a batch that failed and waits for `vigil jobs retry`). Absence rules that depend on it decide nothing until it moves again, so they raise no false absence.",
+        groupKey: { source: status.source, rules: blocked.join(",") },
+        count: 0,
+        windowStart: since,
+        windowEnd: new Date(nowMs).toISOString(),
+        eventIds: [],
+        events: [],
+        tags: ["vigil.health"],
+        createdAt: new Date(nowMs).toISOString(),
+      });
+    }
+    for (const alert of alerts)
+      this.options.metrics?.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });
+    return alerts;
   }
 
   private buildAlert(rule: Rule, groupKey: Record<string, unknown>, parts: AlertParts, createdAt: string): Alert {

@@ -21,6 +21,8 @@ export interface EventsWorkerOptions {
   logger: Logger;
   metrics?: Metrics;
   concurrency?: number;
+  /** Raise a "source blind" alert for a source whose watermark has not moved for this long while absence rules wait for it (default 1h). */
+  sourceBlindAfterMs?: number;
 }
 
 export interface EventsWorkerResult {
@@ -90,6 +92,23 @@ async function evaluateBatch(
   return { events, alerts: outcome.alerts.length, duplicates: outcome.duplicates, late: outcome.late.length };
 }
 
+/** Queues a "source blind" alert per stalled source (alert id = job id, so each stall alerts once). */
+export async function checkBlindSources(
+  options: Pick<EventsWorkerOptions, "engine" | "queues" | "logger">,
+  afterMs: number,
+  nowMs = Date.now(),
+): Promise<number> {
+  const engine = typeof options.engine === "function" ? options.engine() : options.engine;
+  const alerts = await engine.blindSources(nowMs, afterMs);
+  if (alerts.length) {
+    for (const alert of alerts) options.logger.warn({ alertId: alert.id, groupKey: alert.groupKey }, alert.title);
+    await options.queues.alerts.addBulk(
+      alerts.map((alert) => ({ name: alert.ruleId, data: alert, opts: { jobId: alert.id } })),
+    );
+  }
+  return alerts.length;
+}
+
 /** The engine role: a worker on `vigil-events`. A bad job fails alone; the worker keeps going. */
 export function startEventsWorker(options: EventsWorkerOptions): Worker<EventsJob, EventsWorkerResult> {
   const logger = options.logger.child({ component: "engine", queue: QUEUE_NAMES.events });
@@ -108,5 +127,16 @@ export function startEventsWorker(options: EventsWorkerOptions): Worker<EventsJo
   worker.on("failed", (job, err) => {
     logger.error({ jobId: job?.id, attemptsMade: job?.attemptsMade, err }, "batch failed");
   });
+  const blindAfterMs = options.sourceBlindAfterMs ?? 3_600_000;
+  const blindCheck = setInterval(
+    () => {
+      checkBlindSources(options, blindAfterMs).catch((err: unknown) =>
+        logger.warn({ err }, "could not check the sources' watermarks"),
+      );
+    },
+    Math.max(1_000, Math.min(60_000, Math.floor(blindAfterMs / 4))),
+  );
+  blindCheck.unref();
+  worker.on("closing", () => clearInterval(blindCheck));
   return worker;
 }

@@ -11,6 +11,7 @@ import type {
   RuleStateRule,
   RuleStateStore,
   SourceProgress,
+  SourceStatus,
 } from "./rule-state.store.js";
 
 /**
@@ -22,7 +23,10 @@ export class MemoryRuleStateStore implements RuleStateStore {
   private readonly states = new Map<string, unknown>();
   private readonly seenEvents = new Set<string>();
   private readonly results = new Map<string, RuleStateResult | AdvanceResult>();
-  private readonly progress = new Map<string, { applied: SourceProgress; pending: Map<number, SourceMark> }>();
+  private readonly progress = new Map<
+    string,
+    { applied: SourceProgress; pending: Map<number, SourceMark>; advancedAt: number }
+  >();
 
   constructor(private readonly options: Pick<RuleStateOptions, "maxEventIds">) {}
 
@@ -76,10 +80,14 @@ export class MemoryRuleStateStore implements RuleStateStore {
     };
   }
 
-  private sourceState(source: string): { applied: SourceProgress; pending: Map<number, SourceMark> } {
+  private sourceState(source: string): {
+    applied: SourceProgress;
+    pending: Map<number, SourceMark>;
+    advancedAt: number;
+  } {
     let state = this.progress.get(source);
     if (!state) {
-      state = { applied: { seq: 0 }, pending: new Map() };
+      state = { applied: { seq: 0 }, pending: new Map(), advancedAt: Date.now() };
       this.progress.set(source, state);
     }
     return state;
@@ -104,7 +112,9 @@ export class MemoryRuleStateStore implements RuleStateStore {
   async advance(source: string, mark: SourceMark, options: AdvanceOptions = {}): Promise<AdvanceResult> {
     const cached = options.id === undefined ? undefined : this.results.get(`advance\u0000${options.id}`);
     if (cached) return structuredClone(cached as AdvanceResult);
-    const { applied, pending } = this.sourceState(source);
+    const state = this.sourceState(source);
+    const { applied, pending } = state;
+    const before = [applied.delivered, applied.bound];
     if (mark.seq > applied.seq && !pending.has(mark.seq)) pending.set(mark.seq, mark);
     for (let next = pending.get(applied.seq + 1); next; next = pending.get(applied.seq + 1)) {
       pending.delete(next.seq);
@@ -113,6 +123,7 @@ export class MemoryRuleStateStore implements RuleStateStore {
         applied.delivered = Math.max(applied.delivered ?? next.delivered, next.delivered);
       if (next.bound !== undefined) applied.bound = Math.max(applied.bound ?? next.bound, next.bound);
     }
+    if (applied.delivered !== before[0] || applied.bound !== before[1]) state.advancedAt = Date.now();
     const fired: FiredState[] = [];
     const ctx = this.context([], fired, [], new Set(), new Map());
     for (const [index, rule] of (options.rules ?? []).entries())
@@ -120,5 +131,11 @@ export class MemoryRuleStateStore implements RuleStateStore {
     const result: AdvanceResult = { progress: { ...applied }, fired };
     if (options.id !== undefined) this.results.set(`advance\u0000${options.id}`, structuredClone(result));
     return result;
+  }
+
+  async sources(): Promise<SourceStatus[]> {
+    return [...this.progress.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([source, { applied, advancedAt }]) => ({ source, ...applied, advancedAt }));
   }
 }

@@ -4,6 +4,7 @@ import type { Keyspace, SourceMark } from "@vigil/core";
 import type {
   AdvanceOptions,
   AdvanceResult,
+  SourceStatus,
   FiredState,
   RuleStateBatch,
   RuleStateOptions,
@@ -122,5 +123,28 @@ export class RedisRuleStateStore implements RuleStateStore {
       },
       fired: asArray<WireFired>(result.fired).map(toFired),
     };
+  }
+
+  async sources(): Promise<SourceStatus[]> {
+    const [delivered, bounds, seqs, at] = await Promise.all(
+      ["src:d", "src:b", "src:seq", "src:at"].map((part) => this.redis.hgetall(this.keyspace.key(part))),
+    );
+    const finite = (value: string | undefined) => {
+      const n = Number(value);
+      return value !== undefined && Number.isFinite(n) ? n : undefined;
+    };
+    return Object.keys(delivered ?? {})
+      .sort()
+      .map((source) => {
+        const d = finite(delivered?.[source]);
+        const b = finite(bounds?.[source]);
+        return {
+          source,
+          seq: finite(seqs?.[source]) ?? 0,
+          ...(d === undefined ? {} : { delivered: d }),
+          ...(b === undefined ? {} : { bound: b }),
+          advancedAt: finite(at?.[source]) ?? 0,
+        };
+      });
   }
 }

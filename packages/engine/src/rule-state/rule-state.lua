@@ -40,7 +40,14 @@ end
 -- up to its last mark applied in order ('-inf' while a source has batches but no mark yet), and
 -- its own bound. A batch registers its sources. Every event still to be applied is then no
 -- older than, for each source, max(delivered - lateness, bound) if it is accepted at all.
-for _, source in ipairs(p.sources or {}) do redis.call('HSETNX', p.prefix .. 'src:d', source, '-inf') end
+if p.sources then
+  local clock = redis.call('TIME')
+  for _, source in ipairs(p.sources) do
+    if redis.call('HSETNX', p.prefix .. 'src:d', source, '-inf') == 1 then
+      redis.call('HSETNX', p.prefix .. 'src:at', source, tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000))
+    end
+  end
+end
 local sources = nil -- name -> { d = delivered, b = bound }, read once per call
 local function loadSources()
   if sources == nil then

@@ -99,6 +99,14 @@ export interface RuleStateStore {
    * waits for it), a seq already applied is ignored. Returns the source's applied watermark.
    */
   advance(source: string, mark: SourceMark, options?: AdvanceOptions): Promise<AdvanceResult>;
+  /** Every source the store has heard of (by a batch or a mark), with its progress. */
+  sources(): Promise<SourceStatus[]>;
+}
+
+export interface SourceStatus extends SourceProgress {
+  source: string;
+  /** Wall-clock ms when its watermark last moved up (or when it was first heard of). */
+  advancedAt: number;
 }
 
 export interface AdvanceOptions {
