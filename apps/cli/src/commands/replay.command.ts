@@ -23,7 +23,7 @@ function parseEventLine(line: string): { event: AuditEvent } | { error: string }
 }
 
 /** A watermark line (`{"watermark": "<ISO>", "source"?: "<name>"}`), else undefined. */
-export function parseWatermarkLine(line: string): WatermarkEntry | undefined {
+function parseWatermarkLine(line: string): WatermarkEntry | undefined {
   if (!line.includes('"watermark"')) return undefined;
   try {
     const parsed = WatermarkEntrySchema.safeParse(JSON.parse(line));

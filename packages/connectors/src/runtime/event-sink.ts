@@ -34,7 +34,7 @@ interface QueuedPage {
 }
 
 /** Where a page's events stand in their source's delivery, and what marks it (see SourceDelivery). */
-export interface PageDelivery {
+interface PageDelivery {
   /** The source's delivery order: each fresh event's lag is measured against it, then recorded in it. */
   order: DeliveryOrder;
   /** The seq of the page's watermark mark. */
@@ -122,7 +122,7 @@ export function createEventSink(options: EventSinkOptions): EventSink {
 }
 
 /** A source's mark `seq`: the same when a step that died is queued again, so its flow is the same. */
-export function watermarkJobId(source: string, seq: number): string {
+function watermarkJobId(source: string, seq: number): string {
   return `${source}-watermark-${seq}`;
 }
 

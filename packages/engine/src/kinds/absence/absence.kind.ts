@@ -7,8 +7,8 @@ import { absenceReference } from "./absence.reference.js";
 import type { Absence } from "./absence.schema.js";
 
 /** Step 0: the event is an anchor; step 1: it is an expected event (a silence rule's events are both). */
-export const ANCHOR = 0;
-export const EXPECTED = 1;
+const ANCHOR = 0;
+const EXPECTED = 1;
 
 /**
  * An anchor event with no expected event of its group within `within` after it (or, silence, an
