@@ -280,7 +280,11 @@ export async function runEngineBench(options: {
   const rules50Stateful = loadBenchRules(50, "compiled", true);
   const reference50 = loadBenchRules(50, "json-logic-js");
   const batches = chunk(generateEvents(options.events), DEFAULT_EVENT_BATCH_SIZE);
-  const unused: RuleStateStore = { apply: () => Promise.reject(new Error("not used")) };
+  const unused: RuleStateStore = {
+    apply: () => Promise.reject(new Error("not used")),
+    advance: () => Promise.reject(new Error("not used")),
+    sources: () => Promise.reject(new Error("not used")),
+  };
   const evaluationOnly = options.only
     ? { vigil50: Number.NaN, jsonLogic50: Number.NaN }
     : {

@@ -71,6 +71,33 @@ describe("vigil replay", () => {
     ).toEqual(["token"]);
   });
 
+  it("decides absence rules on watermark lines and, at the end of input, at the last event time", async () => {
+    const absenceRules = join(dir, "absence.yaml");
+    writeFileSync(
+      absenceRules,
+      `id: unreviewed\nname: Unreviewed\nseverity: low\nwhen: { in: [{ var: action }, [create, update]] }\nabsence:\n  groupBy: [actor.id]\n  after: { "==": [{ var: action }, create] }\n  expect: { "==": [{ var: action }, update] }\n  within: 10m\ntitle: "{{actor.id}} not reviewed"\n`,
+    );
+    const input = [
+      line("c1", 0, "create", "a"),
+      line("c2", 1, "create", "b"),
+      line("u2", 5, "update", "b"),
+      JSON.stringify({ watermark: "2026-01-01T10:10:30Z", source: "replay" }),
+      line("c3", 15, "create", "c"),
+      line("c4", 40, "create", "d"),
+      line("x", 50, "update", "z"),
+    ].join("\n");
+    const result = await runCli(["replay", "--rules", absenceRules, "--events", "-"], { input });
+    expect(result.code).toBe(0);
+    // a: decided on the watermark line; b: reviewed in time; c: decided at the end (10:50 ≥ 10:25);
+    // d: its deadline (10:50) is reached by the last event exactly.
+    expect(
+      result.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).title),
+    ).toEqual(["a not reviewed", "c not reviewed", "d not reviewed"]);
+  });
+
   it("says clearly when the events file is missing", async () => {
     const result = await runCli(["replay", "--rules", rules, "--events", join(dir, "nope.jsonl")]);
     expect(result.code).toBe(2);

@@ -43,7 +43,7 @@ describe("vigil rules", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("pass  zendesk.mass-user-deletion › ten deletions in five minutes alert once");
-    expect(result.stdout).toMatch(/\n6 passed, 0 failed\n/);
+    expect(result.stdout).toMatch(/\n9 passed, 0 failed\n/);
   });
 
   it("test exits non-zero when a rule test fails", async () => {

@@ -16,6 +16,7 @@ import {
 import {
   ConnectorError,
   EventBatchJobSchema,
+  WatermarkJobSchema,
   Keyspace,
   createMetrics,
   createRedis,
@@ -98,7 +99,7 @@ describe("poll worker (file source, real Redis)", () => {
 
   /** Every queued `vigil-events` job, oldest first, validated as the engine will. */
   async function queuedJobs() {
-    const jobs = await queues.events.getJobs(["wait"], 0, -1, true);
+    const jobs = (await queues.events.getJobs(["wait"], 0, -1, true)).filter((job) => job.name !== "watermark");
     return jobs.map((job) => ({ id: job.id, data: EventBatchJobSchema.parse(job.data) }));
   }
   async function queuedIds(): Promise<string[]> {
@@ -219,6 +220,37 @@ describe("poll worker (file source, real Redis)", () => {
     expect(await queuedIds()).toEqual(range(1, 4).map((n) => `${SOURCE}:${n}`));
   });
 
+  it("carries each event's lag in the source's order, and a watermark job per page that waits for its batches", async () => {
+    writeFileSync(path, lines([5, 3, 6]));
+    const worker = await start();
+    await worker.pullOnce(SOURCE);
+    const [batch] = await queuedJobs();
+    // 3 came 2 s behind 5, the newest the source had delivered before it.
+    expect(batch?.data.lags).toEqual({ [`${SOURCE}:3`]: 2_000 });
+    // One watermark job per page with new events, seq 1, 2…, each the parent of its page's batches.
+    const marks = async () =>
+      (await queues.events.getJobs(["waiting-children"]))
+        .map((job) => ({ id: job.id, data: WatermarkJobSchema.parse(job.data) }))
+        .sort((a, b) => a.data.mark.seq - b.data.mark.seq);
+    const first = await marks();
+    expect(first.map((m) => m.id)).toEqual(first.map((_, i) => `${SOURCE}-watermark-${i + 1}`));
+    expect(first.at(-1)?.data.mark.delivered).toBe(Date.parse(auditEvent(6).time));
+    for (const mark of first) {
+      const job = await queues.events.getJob(mark.id!);
+      expect(Object.keys((await job!.getDependencies()).unprocessed ?? {}).length).toBeGreaterThan(0);
+    }
+
+    // The newest time delivered is kept: the next pull measures lags against 6, under the next seqs.
+    appendFileSync(path, lines([4, 7]));
+    await worker.pullOnce(SOURCE);
+    const second = (await queuedJobs()).find((job) => job.data.events.some((e) => e.id === `${SOURCE}:4`));
+    expect(second?.data.lags).toEqual({ [`${SOURCE}:4`]: 2_000 });
+    const all = await marks();
+    expect(all.map((m) => m.data.mark.seq)).toEqual(all.map((_, i) => i + 1));
+    expect(all.length).toBeGreaterThan(first.length);
+    expect(all.at(-1)?.data.mark.delivered).toBe(Date.parse(auditEvent(7).time));
+  });
+
   it("records health, metrics and status", async () => {
     writeFileSync(path, lines([3, 1, 2]));
     const worker = await start();
@@ -293,7 +325,7 @@ describe("poll worker (file source, real Redis)", () => {
     writeFileSync(path, lines([1, 2, 3]));
     const downQueues = {
       events: {
-        addBulk: async () => Promise.reject(new Error("READONLY You can't write against a read only replica.")),
+        addWithChildren: async () => Promise.reject(new Error("READONLY You can't write against a read only replica.")),
       },
     };
     const worker = await start({ queues: downQueues as unknown as PollWorkerOptions["queues"] });

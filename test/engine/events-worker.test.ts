@@ -67,6 +67,38 @@ describe("the events worker", () => {
     expect(processed.values.find((v) => v.labels.result === "duplicate")?.value).toBe(3);
   });
 
+  it("runs a watermark job only after its batches, and applies marks in seq order", async () => {
+    const mark = (seq: number, second: number) => ({
+      name: "watermark",
+      data: { source: "flow-src", mark: { seq, delivered: Date.UTC(2026, 0, 1, 0, 0, second) } },
+      opts: { jobId: `flow-src-watermark-${seq}` },
+    });
+    const batch = (id: string, second: number) => ({
+      name: "event-batch",
+      data: { source: "flow-src", events: [e(`flow-${id}`, second, "token")] },
+      opts: { jobId: `flow-batch-${id}` },
+    });
+    // The later step's flow first: its mark waits for the earlier one's.
+    expect(await queues.events.addWithChildren(mark(2, 30), [batch("c", 30), batch("d", 29)])).toBe(2);
+    expect(await queues.events.addWithChildren(mark(1, 20), [batch("a", 20), batch("b", 21)])).toBe(2);
+    // A batch queued again (a re-read) is not added twice, nor taken from its flow.
+    expect(await queues.events.addWithChildren(mark(3, 31), [batch("a", 20)])).toBe(0);
+    for (const id of ["flow-src-watermark-1", "flow-src-watermark-2", "flow-src-watermark-3"]) await settle(id);
+    for (const [parent, children] of [
+      ["flow-src-watermark-1", ["a", "b"]],
+      ["flow-src-watermark-2", ["c", "d"]],
+    ] as const) {
+      const done = (await queues.events.getJob(parent))!.processedOn!;
+      for (const child of children)
+        expect((await queues.events.getJob(`flow-batch-${child}`))!.finishedOn!).toBeLessThanOrEqual(done);
+    }
+    const store = new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
+    expect((await store.sources()).find((s) => s.source === "flow-src")).toMatchObject({
+      seq: 3,
+      delivered: Date.UTC(2026, 0, 1, 0, 0, 31),
+    });
+  });
+
   it("fails a malformed job alone, saying where, and keeps working", async () => {
     const badBatch = { source: "s", events: [{ id: "x", time: "not a time" }] };
     // The catalog refuses it on add, naming the queue and the field...

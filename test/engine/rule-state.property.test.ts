@@ -11,12 +11,15 @@ import {
   type BatchOutcome,
   type LoadedRule,
 } from "@vigil/engine";
+import { DeliveryOrder } from "@vigil/core";
 import { event, seededRandom, shuffle, useRedis } from "../helpers.js";
 import { MAX_ALERT_EVENT_IDS } from "@vigil/core";
 
 // The Redis store against the in-memory definition: random rules, random events with
-// duplicates, delivered in shuffled orders (within the lateness, and beyond it), split into
-// random batches. Every batch's outcome must be identical.
+// duplicates, delivered by their source in shuffled orders (within the lateness, and beyond it),
+// split into random batches, which Vigil then applies in the source's order, in reverse and in
+// a random order (its own reordering: replicas, retries). Every batch's outcome must be
+// identical, and the alerts and late events the same whatever the processing order.
 
 const { redis, keyspace } = useRedis();
 const T0 = Date.parse("2026-03-01T00:00:00Z");
@@ -113,15 +116,48 @@ function randomBatches(events: AuditEvent[], random: () => number): AuditEvent[]
   return batches;
 }
 
-async function run(rules: LoadedRule[], batches: AuditEvent[][], memory: boolean): Promise<BatchOutcome[]> {
+interface Delivered {
+  events: AuditEvent[];
+  lags: Record<string, number> | undefined;
+  /** The source's mark once this batch (and every one before it in the source's order) is applied. */
+  mark: { seq: number; delivered: number };
+}
+
+/** Batches in their source's order, with each event's lag in that order and each batch's mark. */
+function deliver(batches: AuditEvent[][]): Delivered[] {
+  const order = new DeliveryOrder();
+  return batches.map((events, i) => {
+    const lags = order.lags(events);
+    return { events, lags, mark: { seq: i + 1, delivered: order.newestOf(events[0]!.source)! } };
+  });
+}
+
+/**
+ * Applies the batches in `processing` order (indexes into `delivered`). `marks`: the batches name
+ * their source and each batch's mark is given to the engine once it is applied, as a watermark
+ * job does; without, nothing names a source (right only in the source's order).
+ */
+async function run(
+  rules: LoadedRule[],
+  delivered: Delivered[],
+  processing: number[],
+  memory: boolean,
+  marks: boolean,
+): Promise<BatchOutcome[]> {
   const store = memory
     ? new MemoryRuleStateStore({ maxEventIds: MAX_ALERT_EVENT_IDS })
     : new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
   const engine = new Engine(rules, store, { now: NOW });
   const outcomes: BatchOutcome[] = [];
-  for (const batch of batches) {
-    const id = randomUUID();
-    outcomes.push(await engine.processBatch(batch, id));
+  for (const i of processing) {
+    const { events, lags, mark } = delivered[i]!;
+    outcomes.push(
+      await engine.processBatch(events, randomUUID(), {
+        ...(lags ? { lags } : {}),
+        ...(marks ? { sources: [events[0]!.source] } : {}),
+      }),
+    );
+    if (marks) await engine.advance(events[0]!.source, mark);
   }
   return outcomes;
 }
@@ -185,24 +221,46 @@ describe("the Redis rule-state store equals the in-memory definition", () => {
       ];
       const within: string[][] = [];
       for (const [o, order] of orders.entries()) {
-        const batches = randomBatches(order, random);
-        const expected = await run(rules, batches, true);
-        const actual = await run(rules, batches, false);
-        expect(normalize(rules, events, actual), `seed ${seed} order ${o}`).toEqual(normalize(rules, events, expected));
-        // (A newValue rule that forgets values beyond its cap depends on arrival order by design.)
-        const capped = new Set(
-          rules.filter((r) => (r.rule.newValue?.maxValuesPerGroup ?? Infinity) < 10_000).map((r) => r.rule.id),
-        );
-        if (o < 2)
-          within.push(expected.flatMap((b) => b.alerts.filter((a) => !capped.has(a.ruleId)).map((a) => a.id)).sort());
-        newValues.set(
-          seed,
-          (newValues.get(seed) ?? 0) + expected.flatMap((b) => b.alerts).filter((a) => a.value).length,
-        );
-        sequences.set(
-          seed,
-          (sequences.get(seed) ?? 0) + expected.flatMap((b) => b.alerts).filter((a) => a.chain).length,
-        );
+        const delivered = deliver(randomBatches(order, random));
+        const inOrder = delivered.map((_, i) => i);
+        // Vigil's own reordering (replicas, retries): the source's batches applied in reverse and
+        // in a random order, each with its mark; the alerts must be those of the source's order.
+        const processings = [
+          { processing: inOrder, marks: false },
+          { processing: [...inOrder].reverse(), marks: true },
+          { processing: shuffle(inOrder, random), marks: true },
+        ];
+        const ids: string[][] = [];
+        const lates: string[][] = [];
+        for (const [p, { processing, marks }] of processings.entries()) {
+          const expected = await run(rules, delivered, processing, true, marks);
+          const actual = await run(rules, delivered, processing, false, marks);
+          expect(normalize(rules, events, actual), `seed ${seed} order ${o} processing ${p}`).toEqual(
+            normalize(rules, events, expected),
+          );
+          // (newValue verdicts are final only in the source's order; not yet deferred to the watermark.)
+          ids.push(expected.flatMap((b) => b.alerts.filter((a) => !a.value).map((a) => a.id)).sort());
+          lates.push(expected.flatMap((b) => b.late.map((l) => `${l.ruleId} ${l.eventId}`)).sort());
+          if (p > 0) continue;
+          // (A newValue rule that forgets values beyond its cap depends on arrival order by design.)
+          const capped = new Set(
+            rules.filter((r) => (r.rule.newValue?.maxValuesPerGroup ?? Infinity) < 10_000).map((r) => r.rule.id),
+          );
+          if (o < 2)
+            within.push(expected.flatMap((b) => b.alerts.filter((a) => !capped.has(a.ruleId)).map((a) => a.id)).sort());
+          newValues.set(
+            seed,
+            (newValues.get(seed) ?? 0) + expected.flatMap((b) => b.alerts).filter((a) => a.value).length,
+          );
+          sequences.set(
+            seed,
+            (sequences.get(seed) ?? 0) + expected.flatMap((b) => b.alerts).filter((a) => a.chain).length,
+          );
+        }
+        expect(new Set(ids[1]), `seed ${seed} order ${o}: reversed`).toEqual(new Set(ids[0]));
+        expect(new Set(ids[2]), `seed ${seed} order ${o}: random`).toEqual(new Set(ids[0]));
+        expect(lates[1], `seed ${seed} order ${o}: late when reversed`).toEqual(lates[0]);
+        expect(lates[2], `seed ${seed} order ${o}: late in a random order`).toEqual(lates[0]);
       }
       expect(within[0]!.length).toBeGreaterThan(5);
       expect(sequences.get(seed) ?? 0).toBeGreaterThan(0);

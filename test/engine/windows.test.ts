@@ -148,13 +148,16 @@ threshold: { count: 2, within: 1h, groupBy: [actor.id, ip] }
     const metrics = createMetrics();
     const engine = engineFor(deletions("lateness: 10m"), { metrics });
     await runAll(engine, [[del("1", 60), del("2", 61)]]);
-    const { alerts, late } = await engine.processBatch([del("old", 30)], "late");
+    // The source delivered "old" 31 minutes behind the newest event it had delivered.
+    const { alerts, late } = await engine.processBatch([del("old", 30)], "late", { lags: { old: 31 * 60_000 } });
     expect(alerts).toEqual([]);
     expect(late).toEqual([{ eventId: "old", ruleId: "test.mass-delete" }]);
     const metric = await metrics.eventsLate.get();
     expect(metric.values[0]).toMatchObject({ value: 1, labels: { rule: "test.mass-delete" } });
     // An event 5 minutes late is within the lateness and completes the window.
-    expect((await engine.processBatch([del("3", 57)], "in-time")).alerts).toHaveLength(1);
+    expect((await engine.processBatch([del("3", 57)], "in-time", { lags: { "3": 4 * 60_000 } })).alerts).toHaveLength(
+      1,
+    );
   });
 
   it("does one Redis round trip per batch, however large", async () => {

@@ -21,11 +21,13 @@ const logDir = mkdtempSync(join(tmpdir(), "vigil-fault-logs-"));
 const secrets = makeSecrets();
 
 /** An input file: audit events in time order; failed-login bursts and token creations raise alerts. */
+/** Events 5–85 s apart; `sparse`: in bursts of about ten, 2–30 hours apart (a backfill of weeks). */
 function generateEvents(
   random: () => number,
   count: number,
   hostile: readonly HostileKind[] = [],
   once: readonly HostileKind[] = [],
+  sparse = false,
 ): string[] {
   // Kinds too heavy to repeat (a 17 MiB line) appear once each, at random lines.
   const onceAt = new Map(once.map((kind) => [Math.floor(random() * count), kind]));
@@ -33,6 +35,7 @@ function generateEvents(
   let t = Date.UTC(2026, 2, 1, 8, 0, 0);
   for (let n = 0; n < count; n++) {
     t += Math.floor(5_000 + random() * 80_000);
+    if (sparse && random() < 0.1) t += Math.floor(2 * 3_600_000 + random() * 28 * 3_600_000);
     const actor = `user-${Math.floor(random() * 8)}`;
     const roll = random();
     const fields =
@@ -90,6 +93,17 @@ async function feed(pipeline: Pipeline, lines: readonly string[], random: () => 
   }
 }
 
+/** Waits until the connectors' logs say they queued `events` events. */
+async function waitForBacklog(pipeline: Pipeline, events: number, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pulled = [...pipeline.logText().matchAll(/"events":(\d+),[^\n]*"msg":"source pulled"/g)];
+    if (pulled.reduce((n, match) => n + Number(match[1]), 0) >= events) return;
+    if (Date.now() > deadline) throw new Error("the connectors did not queue the backlog in time");
+    await sleep(250);
+  }
+}
+
 /** The common shape: start, feed, inject faults while feeding, settle, compare. */
 async function pipelineScenario(
   name: string,
@@ -102,6 +116,8 @@ async function pipelineScenario(
     /** Compare the records quarantined with the lines `vigil replay` refused. */
     checkQuarantine?: boolean;
     replicas?: number;
+    /** Sparse events (see generateEvents), written all at once: the roles start on a backlog. */
+    sparseBacklog?: boolean;
     attempts?: number;
     faults?: (pipeline: Pipeline, random: () => number) => Promise<string>;
     after?: (pipeline: Pipeline) => Promise<string>;
@@ -109,14 +125,22 @@ async function pipelineScenario(
   } = {},
 ): Promise<ScenarioResult> {
   const pipeline = new Pipeline(name, secrets, logDir, { attempts: options.attempts ?? 6 });
-  const lines = generateEvents(random, options.events ?? 300, options.hostile, options.once);
+  const lines = generateEvents(random, options.events ?? 300, options.hostile, options.once, options.sparseBacklog);
   try {
     await pipeline.start(lines);
     const expected = await pipeline.expectedAlertIds();
-    for (const role of ROLES) for (let r = 0; r < (options.replicas ?? 1); r++) pipeline.spawn(role);
+    const replicas = options.replicas ?? 1;
+    if (options.sparseBacklog) {
+      // The connectors queue the whole file first; the other roles then start on that backlog.
+      for (let r = 0; r < replicas; r++) pipeline.spawn("connectors");
+      await pipeline.waitStarted();
+      await feed(pipeline, lines, random, 1);
+      await waitForBacklog(pipeline, lines.length);
+      for (const role of ROLES) for (let r = 0; r < replicas && role !== "connectors"; r++) pipeline.spawn(role);
+    } else for (const role of ROLES) for (let r = 0; r < replicas; r++) pipeline.spawn(role);
     await pipeline.waitStarted();
     const [, notes] = await Promise.all([
-      feed(pipeline, lines, random),
+      options.sparseBacklog ? Promise.resolve() : feed(pipeline, lines, random),
       options.faults ? options.faults(pipeline, random) : Promise.resolve(""),
     ]);
     let outcome = await pipeline.settle(expected, options.settleMs ?? 60_000);
@@ -195,7 +219,15 @@ const scenarios: Scenario[] = [
   },
   {
     name: "replicas",
-    run: (random) => pipelineScenario("replicas", random, { replicas: 2, faults: killRandomly("engine", 2) }),
+    // Two replicas of each role start on the backlog of a sparse backfill: they apply its batches
+    // out of order, and the default-lateness rule must lose nothing to that.
+    run: (random) =>
+      pipelineScenario("replicas", random, {
+        replicas: 2,
+        events: 3000,
+        sparseBacklog: true,
+        faults: killRandomly("engine", 2),
+      }),
   },
   {
     name: "redis-restart",

@@ -43,6 +43,13 @@ threshold: { count: 3, within: 10m, groupBy: [actor.id] }
 lateness: 30d
 title: "{{actor.id}} failed to log in {{count}} times"
 ---
+id: faults.login-burst-default-lateness
+name: Failed logins (default lateness)
+severity: medium
+when: { and: [{ "==": [{ var: action }, login] }, { "==": [{ var: outcome }, failure] }] }
+threshold: { count: 2, within: 30m, groupBy: [actor.id] }
+title: "{{actor.id}} failed to log in {{count}} times in 30 minutes"
+---
 id: faults.token
 name: Token created
 severity: critical

@@ -79,6 +79,8 @@ const CONFIG_SHAPE = {
       concurrency: z.number().int().min(1).max(64).default(8),
       /** How long an event id is remembered to drop redeliveries. */
       dedupFor: DurationSchema.prefault("24h"),
+      /** A source whose watermark has not moved for this long, while absence rules wait for it, raises a "source blind" alert. */
+      sourceBlindAfter: DurationSchema.prefault("1h"),
     })
     .prefault({}),
   notifier: z

@@ -2,6 +2,7 @@ export * from "./abortable-sleep.js";
 export * from "./alert.js";
 export * from "./config.js";
 export * from "./config-loader.js";
+export * from "./delivery-order.js";
 export * from "./duration.js";
 export * from "./errors.js";
 export * from "./event.js";

@@ -1,4 +1,5 @@
 import {
+  FlowProducer,
   Queue,
   UnrecoverableError,
   Worker,
@@ -20,8 +21,44 @@ import { formatZodError } from "./zod-problem.js";
 export const EventBatchJobSchema = z.object({
   source: z.string(),
   events: z.array(AuditEventSchema).min(1),
+  /**
+   * Per event id, how far (ms) the event lay behind the newest event its source had delivered
+   * before it (core's DeliveryOrder); only events with a lag above 0. Lateness is judged on it.
+   */
+  lags: z.record(z.string(), z.number().int().positive()).optional(),
 });
 export type EventBatchJob = z.infer<typeof EventBatchJobSchema>;
+
+/** A source's progress, as of one pull step: what the engine's watermark of the source advances to. */
+export const SourceMarkSchema = z.object({
+  /** Per source, 1, 2, 3…: the engine applies marks only contiguously (mark k once every mark below k is applied). */
+  seq: z.number().int().positive(),
+  /** The newest event time (ms) the source had delivered, up to and including this step. */
+  delivered: z.number().int().optional(),
+  /** An event time (ms) below which the source will deliver nothing more (a windowed connector's checkpoint minus its lookback). */
+  bound: z.number().int().optional(),
+});
+export type SourceMark = z.infer<typeof SourceMarkSchema>;
+
+/**
+ * A `vigil-events` job that carries a source's watermark in band: queued as the parent of a
+ * pull step's batches (a BullMQ flow), so it runs only once each of them is processed.
+ */
+export const WatermarkJobSchema = z.object({ source: z.string().min(1), mark: SourceMarkSchema });
+export type WatermarkJob = z.infer<typeof WatermarkJobSchema>;
+
+export type EventsJob = EventBatchJob | WatermarkJob;
+/**
+ * Every `vigil-events` payload: a source watermark when it has a `mark`, else an event batch
+ * (each checked by its own schema, so problems name their fields).
+ */
+export const EventsJobSchema = z.unknown().transform((value, ctx): EventsJob => {
+  const isMark = typeof value === "object" && value !== null && "mark" in value;
+  const parsed = (isMark ? WatermarkJobSchema : EventBatchJobSchema).safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+  return z.NEVER;
+});
 
 /** Payload of a `vigil-alerts` job: the alert itself (job id = alert id). */
 export const AlertJobSchema = AlertSchema;
@@ -97,7 +134,7 @@ export const QUEUES = {
   /** Batches of normalized events, from the connectors to the engine. */
   events: defineQueue({
     name: "vigil-events",
-    schema: EventBatchJobSchema,
+    schema: EventsJobSchema,
     jobOptions: () => EVENT_JOB_OPTIONS,
   }),
   /** One job per alert (job id = alert id), from the engine to the notifier. */
@@ -194,6 +231,36 @@ export class CatalogQueue<K extends QueueKey> extends Queue<
     jobs: { name: string; data: QueuePayload<K>; opts?: BulkJobOptions }[],
   ): Promise<Job<QueuePayload<K>, unknown, string>[]> {
     return super.addBulk(jobs.map((job) => ({ ...job, data: parseQueuePayload(this.key, job.data) })));
+  }
+
+  private flows: FlowProducer | undefined;
+
+  /**
+   * Adds `parent` and `children` in one transaction (a BullMQ flow): the parent runs only once
+   * every child is processed. Payloads are validated and the queue's job options applied. Children
+   * whose job id already exists are left out (a re-queued batch is not added twice, and a job that
+   * already has a parent keeps it); returns how many children were added.
+   */
+  async addWithChildren(
+    parent: { name: string; data: QueuePayload<K>; opts: { jobId: string } },
+    children: { name: string; data: QueuePayload<K>; opts: { jobId: string } }[],
+  ): Promise<number> {
+    const existing = await Promise.all(children.map((child) => this.getJob(child.opts.jobId)));
+    const fresh = children.filter((_, i) => existing[i] === undefined);
+    this.flows ??= new FlowProducer({ connection: this.opts.connection, prefix: this.opts.prefix });
+    const node = (job: { name: string; data: QueuePayload<K>; opts: { jobId: string } }) => ({
+      name: job.name,
+      queueName: this.name,
+      data: parseQueuePayload(this.key, job.data),
+      opts: { ...this.defaultJobOptions, ...job.opts },
+    });
+    await this.flows.add({ ...node(parent), children: fresh.map(node) });
+    return fresh.length;
+  }
+
+  override async close(): Promise<void> {
+    await this.flows?.close();
+    await super.close();
   }
 }
 

@@ -33,9 +33,18 @@ export const RuleTestGroupExpectSchema = z.strictObject({
   titles: z.array(z.string()).optional().describe("Their titles, in order"),
 });
 
+/** A watermark among a rule test's events (or a replayed file's lines): `source` (else every source seen) delivers nothing older any more. */
+export const WatermarkEntrySchema = z.strictObject({
+  watermark: z.iso.datetime({ offset: true }).describe("An event time, ISO-8601"),
+  source: z.string().min(1).optional(),
+});
+export type WatermarkEntry = z.infer<typeof WatermarkEntrySchema>;
+
 export const RuleTestSchema = z.strictObject({
   name: z.string().min(1),
-  events: z.array(PartialAuditEventSchema),
+  events: z
+    .array(z.union([WatermarkEntrySchema, PartialAuditEventSchema]))
+    .describe("Events in delivery order, and watermark entries ({ watermark: <ISO>, source? }) among them"),
   expect: z.strictObject({
     alerts: z.number().int().min(0).describe("How many alerts this rule raises over the events"),
     titles: z.array(z.string()).optional().describe("The alert titles, in order"),

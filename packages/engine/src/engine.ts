@@ -1,5 +1,13 @@
 import Mustache from "mustache";
-import { eventTimeMs, silentLogger, type Alert, type AuditEvent, type Logger, type Metrics } from "@vigil/core";
+import {
+  eventTimeMs,
+  silentLogger,
+  type Alert,
+  type AuditEvent,
+  type Logger,
+  type Metrics,
+  type SourceMark,
+} from "@vigil/core";
 import type { RuleKindName } from "./kinds/kind-names.js";
 import { hashKey } from "./kinds/kind-support.js";
 import { kindOf } from "./kinds/registry.js";
@@ -8,9 +16,18 @@ import { stateKeyOf } from "./kinds/state-key.js";
 import { RuleIndex } from "./rule-index.js";
 import type { LoadedRule } from "./rule-loader.js";
 import type { Rule } from "./rule-schema.js";
-import type { RuleStateBatch, RuleStateRule, RuleStateStore, RuleStateUpdate } from "./rule-state/rule-state.store.js";
+import type {
+  RuleStateBatch,
+  RuleStateRule,
+  RuleStateStore,
+  RuleStateUpdate,
+  SourceProgress,
+} from "./rule-state/rule-state.store.js";
 
 export { matchAlertId, windowAlertId } from "./kinds/kind-support.js";
+
+/** The rule id of "source blind" alerts (see Engine.blindSources). */
+export const SOURCE_BLIND_RULE_ID = "vigil.source-blind";
 
 /** A rule compiled by its kind. */
 export interface CompiledRule {
@@ -32,6 +49,14 @@ export interface Evaluation {
   ruleOf: number[];
   /** The groupBy values of each (batch rule, group) touched, keyed `${rule}\u0000${group}`. */
   groupValues: Map<string, unknown[]>;
+}
+
+/** Where a batch comes from, as its `vigil-events` job says (see EventBatchJob). */
+export interface BatchDelivery {
+  /** The sources that delivered the batch; their watermarks then hold back the trimming of state. */
+  sources?: readonly string[];
+  /** Per event id, its lag in its source's delivery order (ms, only those above 0; core's DeliveryOrder). */
+  lags?: Readonly<Record<string, number>>;
 }
 
 export interface BatchOutcome {
@@ -108,7 +133,7 @@ export class Engine {
   }
 
   /** Runs every rule over the events: pure CPU, no Redis. */
-  evaluate(events: readonly AuditEvent[]): Evaluation {
+  evaluate(events: readonly AuditEvent[], lags?: Readonly<Record<string, number>>): Evaluation {
     const eventIds: string[] = [];
     const matchedEvents: AuditEvent[] = [];
     const batchRules: RuleStateRule[] = [];
@@ -147,8 +172,11 @@ export class Engine {
           if (!groupValues.has(key)) groupValues.set(key, read.group);
         }
         const update: RuleStateUpdate = { rule, event: eventIndex, group, time };
+        const lag = lags?.[event.id];
+        if (lag) update.lag = lag;
         if (read.value !== undefined) update.value = read.value;
         if (read.steps !== undefined) update.steps = read.steps;
+        if (read.data !== undefined) update.data = read.data;
         updates.push(update);
       }
     }
@@ -156,10 +184,18 @@ export class Engine {
   }
 
   /** Evaluates a batch and returns its alerts; the same batchId always yields the same alert ids. */
-  async processBatch(events: readonly AuditEvent[], batchId: string): Promise<BatchOutcome> {
-    const evaluation = this.evaluate(events);
+  async processBatch(
+    events: readonly AuditEvent[],
+    batchId: string,
+    delivery: BatchDelivery = {},
+  ): Promise<BatchOutcome> {
+    const evaluation = this.evaluate(events, delivery.lags);
     const result = evaluation.batch.eventIds.length
-      ? await this.store.apply({ batchId, ...evaluation.batch })
+      ? await this.store.apply({
+          batchId,
+          ...(delivery.sources?.length ? { sources: delivery.sources } : {}),
+          ...evaluation.batch,
+        })
       : { fired: [], late: [], duplicates: 0 };
     const createdAt = (this.options.now?.() ?? new Date()).toISOString();
     const alerts: Alert[] = [];
@@ -201,6 +237,81 @@ export class Engine {
       duplicates: result.duplicates,
       late,
     };
+  }
+
+  /**
+   * Records a source's watermark mark (a `watermark` job; `id`: its job id, so a retry yields the
+   * same alerts); marks apply in seq order only. Rules that decide on watermarks (absence) then
+   * raise what the new watermark allows.
+   */
+  async advance(source: string, mark: SourceMark, id?: string): Promise<{ progress: SourceProgress; alerts: Alert[] }> {
+    const deciding = this.rules.filter((r) => r.kind.decides);
+    const result = await this.store.advance(source, mark, {
+      ...(id === undefined ? {} : { id }),
+      rules: deciding.map((r) => ({ kind: r.kindName, key: r.stateKey, params: r.plan.params })),
+    });
+    const createdAt = (this.options.now?.() ?? new Date()).toISOString();
+    const alerts = result.fired.map((fired) => {
+      const compiled = deciding[fired.rule]!;
+      const kept = JSON.parse(fired.data ?? "{}") as { event?: AuditEvent; group?: unknown[] };
+      const trigger = { raw: {}, ...kept.event } as AuditEvent;
+      const groupValues = kept.group ?? [];
+      const parts = compiled.kind.alert({
+        rule: compiled.rule,
+        plan: compiled.plan,
+        fired,
+        groupValues,
+        trigger,
+        batchEvents: [trigger],
+      });
+      const groupKey = Object.fromEntries(compiled.plan.groupPaths.map((path, i) => [path, groupValues[i]]));
+      return this.buildAlert(compiled.rule, groupKey, parts, createdAt);
+    });
+    for (const alert of alerts)
+      this.options.metrics?.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });
+    return { progress: result.progress, alerts };
+  }
+
+  /**
+   * "Source blind": each source whose watermark has not moved up for `afterMs` (wall clock) while
+   * absence rules wait for it raises one alert naming it and those rules. The id is derived from
+   * the source and when its watermark last moved, so one stall alerts once, whatever the replicas.
+   */
+  async blindSources(nowMs: number, afterMs: number): Promise<Alert[]> {
+    const absence = this.rules.filter((r) => r.kind.decides);
+    if (absence.length === 0) return [];
+    const alerts: Alert[] = [];
+    for (const status of await this.store.sources()) {
+      if (nowMs - status.advancedAt < afterMs) continue;
+      const blocked = absence
+        .filter((r) => {
+          const listed = (r.plan.params.sources as readonly string[] | undefined) ?? [];
+          return listed.length === 0 || listed.includes(status.source);
+        })
+        .map((r) => r.rule.id);
+      if (blocked.length === 0) continue;
+      const since = new Date(status.advancedAt).toISOString();
+      alerts.push({
+        id: hashKey("source-blind", status.source, String(status.advancedAt)),
+        ruleId: SOURCE_BLIND_RULE_ID,
+        ruleName: "Source blind",
+        severity: "high",
+        title: `source ${status.source} is blind: its watermark has not moved since ${since}; absence rules wait for it: ${blocked.join(", ")}`,
+        description:
+          "A source's watermark stopped advancing (a failing or lagging connector, or a batch that failed and waits for `vigil jobs retry`). Absence rules that depend on it decide nothing until it moves again, so they raise no false absence.",
+        groupKey: { source: status.source, rules: blocked.join(",") },
+        count: 0,
+        windowStart: since,
+        windowEnd: new Date(nowMs).toISOString(),
+        eventIds: [],
+        events: [],
+        tags: ["vigil.health"],
+        createdAt: new Date(nowMs).toISOString(),
+      });
+    }
+    for (const alert of alerts)
+      this.options.metrics?.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });
+    return alerts;
   }
 
   private buildAlert(rule: Rule, groupKey: Record<string, unknown>, parts: AlertParts, createdAt: string): Alert {

@@ -7,6 +7,7 @@ import {
   RuleTestSchema,
   SeveritySchema,
 } from "@vigil/core";
+import { AbsenceSchema } from "./kinds/absence/absence.schema.js";
 import { NewValueSchema } from "./kinds/new-value/new-value.schema.js";
 import { SequenceSchema } from "./kinds/sequence/sequence.schema.js";
 import { ThresholdSchema } from "./kinds/threshold/threshold.schema.js";
@@ -16,6 +17,7 @@ export const KIND_SCHEMAS = {
   threshold: ThresholdSchema,
   sequence: SequenceSchema,
   newValue: NewValueSchema,
+  absence: AbsenceSchema,
 } as const;
 export type StatefulKindName = keyof typeof KIND_SCHEMAS;
 const STATEFUL_KINDS = Object.keys(KIND_SCHEMAS) as StatefulKindName[];

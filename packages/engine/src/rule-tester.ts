@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type Alert, type RuleTest } from "@vigil/core";
+import { deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type Alert, type AuditEvent, type RuleTest } from "@vigil/core";
 import { Engine } from "./engine.js";
+import { OrderedFeed } from "./ordered-feed.js";
 import type { LoadedRule } from "./rule-loader.js";
 import { RedisRuleStateStore } from "./rule-state/redis-rule-state.store.js";
 
@@ -63,7 +64,23 @@ export async function runRuleTests(rules: readonly LoadedRule[], redis: Redis): 
           maxEventIds: MAX_ALERT_EVENT_IDS,
         });
         const engine = new Engine([{ ...loaded, rule: { ...loaded.rule, enabled: true } }], store);
-        const { alerts } = await engine.processBatch(test.events, "rule-test");
+        // In the order the test lists its events, as a source would deliver them: events between
+        // watermark entries make one batch; at the end, the watermark reaches the last event.
+        const feed = new OrderedFeed(engine, "rule-test");
+        const alerts: Alert[] = [];
+        let batch: AuditEvent[] = [];
+        const flush = async () => {
+          if (batch.length) alerts.push(...(await feed.batch(batch)).alerts);
+          batch = [];
+        };
+        for (const entry of test.events) {
+          if ("watermark" in entry) {
+            await flush();
+            alerts.push(...(await feed.watermark(Date.parse(entry.watermark), entry.source)));
+          } else batch.push(entry);
+        }
+        await flush();
+        alerts.push(...(await feed.end()));
         const failures = checkRuleTest(test.expect, alerts);
         results.push({
           ruleId: loaded.rule.id,

@@ -8,15 +8,29 @@ import {
   deleteKeyspace,
   Keyspace,
   MAX_ALERT_EVENT_IDS,
+  WatermarkEntrySchema,
+  type Alert,
   type AuditEvent,
+  type WatermarkEntry,
 } from "@vigil/core";
-import { Engine, loadRules, RedisRuleStateStore } from "@vigil/engine";
+import { Engine, loadRules, OrderedFeed, RedisRuleStateStore } from "@vigil/engine";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
 
 /** Parses one JSON line into an event, or says what is wrong with it (core's `acceptEventLine`, as the live file source). */
 function parseEventLine(line: string): { event: AuditEvent } | { error: string } {
   const accepted = acceptEventLine(line);
   return accepted.ok ? { event: accepted.event } : { error: accepted.reason };
+}
+
+/** A watermark line (`{"watermark": "<ISO>", "source"?: "<name>"}`), else undefined. */
+function parseWatermarkLine(line: string): WatermarkEntry | undefined {
+  if (!line.includes('"watermark"')) return undefined;
+  try {
+    const parsed = WatermarkEntrySchema.safeParse(JSON.parse(line));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function registerReplayCommand(program: Command, globals: () => GlobalOptions): void {
@@ -48,12 +62,19 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
       );
       const stats = { events: 0, alerts: 0, badLines: 0, late: 0 };
       let batch: AuditEvent[] = [];
-      let batchNumber = 0;
+      // Lateness is judged in file order, per source, as the live sources judge it in theirs; after
+      // each batch every source's watermark advances to the newest event time it delivered, a
+      // watermark line ({"watermark": ISO, "source"?}) advances it there, and so does the end of
+      // input to the largest event time read.
+      const feed = new OrderedFeed(engine, "replay");
+      const report = (alerts: readonly Alert[]) => {
+        for (const alert of alerts) process.stdout.write(`${JSON.stringify(alert)}\n`);
+        stats.alerts += alerts.length;
+      };
       const flush = async () => {
         if (!batch.length) return;
-        const outcome = await engine.processBatch(batch, `replay-${batchNumber++}`);
-        for (const alert of outcome.alerts) process.stdout.write(`${JSON.stringify(alert)}\n`);
-        stats.alerts += outcome.alerts.length;
+        const outcome = await feed.batch(batch);
+        report(outcome.alerts);
         stats.late += outcome.late.length;
         for (const late of outcome.late)
           process.stderr.write(
@@ -68,6 +89,12 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
         for await (const line of createInterface({ input, crlfDelay: Infinity })) {
           lineNumber++;
           if (!line.trim()) continue;
+          const mark = parseWatermarkLine(line);
+          if (mark) {
+            await flush();
+            report(await feed.watermark(Date.parse(mark.watermark), mark.source));
+            continue;
+          }
           const parsed = parseEventLine(line);
           if ("error" in parsed) {
             stats.badLines++;
@@ -79,6 +106,7 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
           if (batch.length >= DEFAULT_EVENT_BATCH_SIZE) await flush();
         }
         await flush();
+        report(await feed.end());
       } finally {
         process.off("SIGINT", interrupt);
         await deleteKeyspace(redis, keyspace);

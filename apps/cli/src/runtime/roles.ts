@@ -154,6 +154,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
       logger,
       metrics,
       concurrency: config.engine.concurrency,
+      sourceBlindAfterMs: config.engine.sourceBlindAfter,
     });
     shutdown.add("engine worker", () => started.engineWorker?.close());
     logger.info({ rules: engine.ruleIds.length, hash: ruleSet.hash, watch: config.rules.watch }, "engine started");

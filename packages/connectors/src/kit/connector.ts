@@ -44,6 +44,12 @@ export interface SourcePage {
   checkpoint: Checkpoint;
   /** Records of this page the connector refused; quarantined before the checkpoint moves past them. */
   refused?: RefusedRecord[];
+  /**
+   * The source's watermark once this page is queued (ms): an event time below which it will
+   * deliver nothing more (a time-windowed source: its checkpoint minus its lookback). Absent when
+   * the connector cannot say (the file source); the engine then goes by the events delivered.
+   */
+  watermark?: number;
 }
 
 /** What a pull is given besides its checkpoint. */

@@ -73,6 +73,12 @@ describe("windowed pull", () => {
     ]);
   });
 
+  it("gives each page the source's watermark: its checkpoint less the lookback", async () => {
+    const { source } = fakeSource(records);
+    for (const page of await collect(source, undefined))
+      expect(page.watermark).toBe(Date.parse(String(page.checkpoint.until)) - HOUR);
+  });
+
   it("resumes from the checkpoint less the lookback", async () => {
     const { source, windows } = fakeSource(records);
     const pages = await collect(source, { until: new Date(NOW - 90 * 60_000).toISOString() });

@@ -169,6 +169,8 @@ export async function* windowedPull<R>(
   }
   let span = Math.min(spec.firstWindowMs ?? spec.maxWindowMs, spec.maxWindowMs);
   const checkpointAt = (ms: number): Checkpoint => ({ until: new Date(ms).toISOString() });
+  // The next run re-reads from the checkpoint less the lookback: nothing older is ever read again.
+  const watermarkAt = (ms: number) => (options.since ? {} : { watermark: ms - settings.lookbackMs });
   let ahead: WindowFetch<R> | undefined;
 
   try {
@@ -244,14 +246,21 @@ export async function* windowedPull<R>(
       const pages = timeOrderedPages(held, pageEvents);
       for (const [i, events] of pages.entries()) {
         const last = i === pages.length - 1;
+        const at = last ? windowEnd : cursor;
         yield {
           events,
-          checkpoint: checkpointAt(last ? windowEnd : cursor),
+          checkpoint: checkpointAt(at),
+          ...watermarkAt(at),
           ...(last && refused.length ? { refused } : {}),
         };
       }
       if (held.length === 0 && (windowEnd === end || refused.length))
-        yield { events: [], checkpoint: checkpointAt(windowEnd), ...(refused.length ? { refused } : {}) };
+        yield {
+          events: [],
+          checkpoint: checkpointAt(windowEnd),
+          ...watermarkAt(windowEnd),
+          ...(refused.length ? { refused } : {}),
+        };
       cursor = windowEnd;
     }
   } finally {

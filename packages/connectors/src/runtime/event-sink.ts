@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import {
   acceptEvent,
   type AuditEvent,
+  type DeliveryOrder,
   type EventBatchJob,
   type Keyspace,
   type SourceConfigBase,
@@ -11,6 +12,7 @@ import type { Redis } from "ioredis";
 import type { RefusedRecord } from "../kit/connector.js";
 
 const EVENT_JOB_NAME = "event-batch";
+const WATERMARK_JOB_NAME = "watermark";
 
 export interface EventSinkOptions {
   connection: Redis;
@@ -33,17 +35,56 @@ interface QueuedPage {
   refused: RefusedRecord[];
 }
 
+/** Where a page's events stand in their source's delivery, and what marks it (see SourceDelivery). */
+interface PageDelivery {
+  /** The source's delivery order: each fresh event's lag is measured against it, then recorded in it. */
+  order: DeliveryOrder;
+  /** The seq of the page's watermark mark. */
+  seq: number;
+  /** Called once the page has fresh events (or a bound), before its flow is queued (reserves `seq`). */
+  reserve(): Promise<void>;
+  /** The source's watermark bound once the page is queued, when it moved up: marked even without events. */
+  bound?: number;
+}
+
 /** Turns pulled events into batch jobs on `vigil-events`: accepted, deduplicated, in deterministic jobs. */
 export interface EventSink {
-  /** Queues a page's new events in jobs of at most the source's `batchSize`, then remembers their ids. */
-  queuePage(source: SourceConfigBase, pageEvents: AuditEvent[]): Promise<QueuedPage>;
+  /**
+   * Queues a page's new events in jobs of at most the source's `batchSize`, each event's lag in the
+   * source's order with it, as the children of one watermark job (a flow: it runs once they are all
+   * processed, and carries the source's mark `seq`); then remembers their ids.
+   */
+  queuePage(source: SourceConfigBase, pageEvents: AuditEvent[], delivery: PageDelivery): Promise<QueuedPage>;
 }
 
 export function createEventSink(options: EventSinkOptions): EventSink {
   const { connection, keyspace, queues, dedupForMs, recentIdsLimit } = options;
   return {
-    async queuePage(source, pageEvents) {
-      if (pageEvents.length === 0) return { queued: 0, duplicates: 0, refused: [] };
+    async queuePage(source, pageEvents, delivery) {
+      /** The page's watermark job, parent of its batches: the source's mark `seq`. */
+      const queueMark = async (jobs: { name: string; data: EventBatchJob; opts: { jobId: string } }[]) => {
+        await delivery.reserve();
+        const delivered = delivery.order.newestOf(source.name);
+        const mark = {
+          seq: delivery.seq,
+          ...(delivered === undefined ? {} : { delivered }),
+          ...(delivery.bound === undefined ? {} : { bound: delivery.bound }),
+        };
+        await queues.events.addWithChildren(
+          {
+            name: WATERMARK_JOB_NAME,
+            data: { source: source.name, mark },
+            opts: { jobId: watermarkJobId(source.name, delivery.seq) },
+          },
+          jobs,
+        );
+      };
+      // No new events: a mark alone when the source's bound moved up (silence rules wait for it).
+      const nothingNew = async (duplicates: number, refused: RefusedRecord[]) => {
+        if (delivery.bound !== undefined) await queueMark([]);
+        return { queued: 0, duplicates, refused };
+      };
+      if (pageEvents.length === 0) return nothingNew(0, []);
       // Normalized first: ids, job ids and the recent-ids set all see the safe strings.
       const { events, refused } = acceptedEvents(pageEvents);
       const unique = [...new Map(events.map((event) => [event.id, event])).values()];
@@ -51,19 +92,21 @@ export function createEventSink(options: EventSinkOptions): EventSink {
       const scores = await connection.zmscore(recentKey, ...unique.map((event) => event.id));
       const fresh = unique.filter((_, i) => scores[i] === null || scores[i] === undefined);
       const duplicates = events.length - fresh.length;
-      if (fresh.length === 0) return { queued: 0, duplicates, refused };
+      if (fresh.length === 0) return nothingNew(duplicates, refused);
 
       const { batchSize } = source;
+      const lags = delivery.order.lags(fresh) ?? {};
       const jobs: { name: string; data: EventBatchJob; opts: { jobId: string } }[] = [];
       for (let start = 0; start < fresh.length; start += batchSize) {
         const chunk = fresh.slice(start, start + batchSize);
+        const chunkLags = Object.fromEntries(chunk.filter((e) => lags[e.id]).map((e) => [e.id, lags[e.id]!]));
         jobs.push({
           name: EVENT_JOB_NAME,
-          data: { source: source.name, events: chunk },
+          data: { source: source.name, events: chunk, ...(Object.keys(chunkLags).length ? { lags: chunkLags } : {}) },
           opts: { jobId: eventBatchJobId(source.name, chunk) },
         });
       }
-      await queues.events.addBulk(jobs);
+      await queueMark(jobs);
 
       // Remembered only once queued: an id marked before a crash would otherwise be dropped on the re-read.
       const nowMs = Date.now();
@@ -78,6 +121,11 @@ export function createEventSink(options: EventSinkOptions): EventSink {
       return { queued: fresh.length, duplicates, refused };
     },
   };
+}
+
+/** A source's mark `seq`: the same when a step that died is queued again, so its flow is the same. */
+function watermarkJobId(source: string, seq: number): string {
+  return `${source}-watermark-${seq}`;
 }
 
 /** Deterministic per chunk, so re-queuing a page after a crash hits BullMQ's duplicate-id check. */

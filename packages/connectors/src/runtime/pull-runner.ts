@@ -12,6 +12,7 @@ import type { Checkpoint, Connector, RefusedRecord } from "../kit/connector.js";
 import type { CheckpointStore } from "./checkpoint-store.js";
 import type { EventSink } from "./event-sink.js";
 import type { QuarantineStore } from "./quarantine-store.js";
+import { SourceDelivery } from "./source-delivery.js";
 import { SourceLock } from "./source-lock.js";
 
 /** What one pull did. */
@@ -96,12 +97,29 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
     const newestEventTime = () => (newestMs === undefined ? undefined : new Date(newestMs).toISOString());
     try {
       const from = await store.get(name);
+      const delivery = await SourceDelivery.load(connection, keyspace, name);
+      const held = (stored: boolean) => {
+        if (!stored) throw new ConnectorError(name, "lost the pull lock before storing the source's delivery");
+      };
       for await (const page of connectorFor(source).pull(from, {
         signal: controller.signal,
         now: new Date(startedMs),
       })) {
         controller.signal.throwIfAborted();
-        const { queued, duplicates, refused } = await sink.queuePage(source, page.events);
+        let marked = false;
+        const { queued, duplicates, refused } = await sink.queuePage(source, page.events, {
+          order: delivery.order,
+          seq: delivery.nextSeq,
+          // A mark without events only when the source's bound moves up.
+          ...(page.watermark !== undefined && page.watermark > (delivery.bound ?? Number.NEGATIVE_INFINITY)
+            ? { bound: page.watermark }
+            : {}),
+          reserve: async () => {
+            held(await delivery.reserve(lock));
+            marked = true;
+          },
+        });
+        if (marked) held(await delivery.commit(lock, page.watermark));
         // Kept before the checkpoint moves past them: a crash in between re-reads and re-keeps them (once).
         progress.quarantined += await keepRefused(name, [...(page.refused ?? []), ...refused]);
         await storeCheckpoint(lock, name, page.checkpoint);

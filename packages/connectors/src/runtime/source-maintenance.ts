@@ -14,6 +14,7 @@ import type { Checkpoint, Connector } from "../kit/connector.js";
 import { CheckpointStore } from "./checkpoint-store.js";
 import { createEventSink } from "./event-sink.js";
 import { QuarantineStore, type QuarantineEntry } from "./quarantine-store.js";
+import { SourceDelivery } from "./source-delivery.js";
 import { SourceLock } from "./source-lock.js";
 
 /** Most event ids remembered per source, as the poll worker's default. */
@@ -40,6 +41,11 @@ export async function resetSourceCheckpoint(
     });
   try {
     const store = new CheckpointStore(redis, keyspace);
+    const delivery = await SourceDelivery.load(redis, keyspace, name);
+    if (!(await delivery.forgetNewest(lock)))
+      throw new ConnectorError(name, "lost the source's pull lock while resetting; run the reset again", {
+        retryable: true,
+      });
     if (to === undefined) {
       await store.reset(name);
       return undefined;
@@ -109,9 +115,31 @@ export async function retryQuarantined(options: {
       outcomes.push({ id, source, outcome: "refused", reason: accepted.reason });
       continue;
     }
-    const { queued } = await sink.queuePage(sourceConfig, [accepted.event]);
-    await quarantine.drop(id);
-    outcomes.push({ id, source, outcome: queued ? "queued" : "duplicate" });
+    // Queued as the source queues a page (its lock held, its delivery order and mark seq), so the
+    // engine sees it as delivered now: later than the rules' lateness, it is refused as late.
+    const lock = await SourceLock.acquire(redis, keyspace.key("source", source, "lock"), RESET_LOCK_TTL_MS);
+    if (!lock) {
+      outcomes.push({ id, source, outcome: "refused", reason: "a pull of this source is running; retry once it ends" });
+      continue;
+    }
+    try {
+      const delivery = await SourceDelivery.load(redis, keyspace, source);
+      let marked = false;
+      const { queued } = await sink.queuePage(sourceConfig, [accepted.event], {
+        order: delivery.order,
+        seq: delivery.nextSeq,
+        reserve: async () => {
+          if (!(await delivery.reserve(lock)))
+            throw new ConnectorError(source, "lost the source's pull lock", { retryable: true });
+          marked = true;
+        },
+      });
+      if (marked) await delivery.commit(lock, undefined);
+      await quarantine.drop(id);
+      outcomes.push({ id, source, outcome: queued ? "queued" : "duplicate" });
+    } finally {
+      await lock.release();
+    }
   }
   return outcomes;
 }

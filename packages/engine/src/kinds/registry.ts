@@ -1,6 +1,7 @@
 import type { Rule } from "../rule-schema.js";
 import type { RuleKindName } from "./kind-names.js";
 import type { RuleKind } from "./rule-kind.js";
+import { absenceKind } from "./absence/absence.kind.js";
 import { matchKind } from "./match/match.kind.js";
 import { newValueKind } from "./new-value/new-value.kind.js";
 import { sequenceKind } from "./sequence/sequence.kind.js";
@@ -12,6 +13,7 @@ export const RULE_KINDS = {
   threshold: thresholdKind,
   sequence: sequenceKind,
   newValue: newValueKind,
+  absence: absenceKind,
 } satisfies { [K in RuleKindName]: RuleKind<never> };
 
 /** A rule's kind and its spec (the value of its kind field; undefined for match rules). */

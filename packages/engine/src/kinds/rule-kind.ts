@@ -9,6 +9,8 @@ export interface KindRead {
   group: unknown[];
   value?: string;
   steps?: number[];
+  /** Kept with the rule's state for a decision taken later, on a watermark. */
+  data?: string;
 }
 
 /** A rule compiled by its kind. */
@@ -71,6 +73,11 @@ export interface ReferenceContext {
 /** A kind's plain definition: the reference the Redis handler is tested against. */
 export interface KindReference {
   update(ctx: ReferenceContext, rule: RuleStateRule, update: RuleStateUpdate): void;
+  /**
+   * Kinds that decide on watermarks: everything the rule's watermark `watermark` (ms) allows to
+   * decide, fired through ctx (`rule` is the rule's index among the decided rules).
+   */
+  decide?(ctx: ReferenceContext, rule: RuleStateRule, index: number, watermark: number): void;
 }
 
 /**
@@ -82,6 +89,8 @@ export interface RuleKind<Spec> {
   /** The Lua handler: a file beside the kind's module, composed into the rule-state script. */
   readonly lua: URL;
   readonly reference: KindReference;
+  /** The kind decides when a watermark passes (its handler has `decide`): the engine gives it each mark. */
+  readonly decides?: boolean;
   /** The JsonLogic conditions inside the kind's (unvalidated) spec, to check like `when`; paths below the kind's field. */
   conditions?(spec: unknown): { path: (string | number)[]; logic: unknown }[];
   compile(rule: Rule, spec: Spec): KindPlan;

@@ -1,3 +1,4 @@
+import type { SourceMark } from "@vigil/core";
 import { RULE_KINDS } from "../kinds/registry.js";
 import type { ReferenceContext } from "../kinds/rule-kind.js";
 import type {
@@ -5,7 +6,12 @@ import type {
   RuleStateBatch,
   RuleStateOptions,
   RuleStateResult,
+  AdvanceOptions,
+  AdvanceResult,
+  RuleStateRule,
   RuleStateStore,
+  SourceProgress,
+  SourceStatus,
 } from "./rule-state.store.js";
 
 /**
@@ -16,21 +22,45 @@ import type {
 export class MemoryRuleStateStore implements RuleStateStore {
   private readonly states = new Map<string, unknown>();
   private readonly seenEvents = new Set<string>();
-  private readonly results = new Map<string, RuleStateResult>();
+  private readonly results = new Map<string, RuleStateResult | AdvanceResult>();
+  private readonly progress = new Map<
+    string,
+    { applied: SourceProgress; pending: Map<number, SourceMark>; advancedAt: number }
+  >();
 
   constructor(private readonly options: Pick<RuleStateOptions, "maxEventIds">) {}
 
   async apply(batch: RuleStateBatch): Promise<RuleStateResult> {
     if (batch.eventIds.length === 0) return { fired: [], late: [], duplicates: 0 };
     const cached = this.results.get(batch.batchId);
-    if (cached) return structuredClone(cached);
+    if (cached) return structuredClone(cached as RuleStateResult);
+    for (const source of batch.sources ?? []) this.sourceState(source);
     const fired: FiredState[] = [];
     const late: RuleStateResult["late"] = [];
     const duplicates = new Set<number>();
     const forgotten = new Map<number, number>();
+    const ctx = this.context(batch.eventIds, fired, late, duplicates, forgotten);
+    for (const update of batch.updates) {
+      const rule = batch.rules[update.rule]!;
+      RULE_KINDS[rule.kind].reference.update(ctx, rule, update);
+    }
+    const result: RuleStateResult = { fired, late, duplicates: duplicates.size };
+    if (forgotten.size)
+      result.forgotten = [...forgotten].sort(([a], [b]) => a - b).map(([rule, values]) => ({ rule, values }));
+    this.results.set(batch.batchId, structuredClone(result));
+    return result;
+  }
+
+  private context(
+    eventIds: readonly string[],
+    fired: FiredState[],
+    late: RuleStateResult["late"],
+    duplicates: Set<number>,
+    forgotten: Map<number, number>,
+  ): ReferenceContext {
     const states = this.states;
-    const ctx: ReferenceContext = {
-      eventIds: batch.eventIds,
+    return {
+      eventIds,
       maxEventIds: this.options.maxEventIds,
       seenEvents: this.seenEvents,
       batch: new Map(),
@@ -48,14 +78,64 @@ export class MemoryRuleStateStore implements RuleStateStore {
       duplicate: (u) => void duplicates.add(u.event),
       forgotten: (u) => void forgotten.set(u.rule, (forgotten.get(u.rule) ?? 0) + 1),
     };
-    for (const update of batch.updates) {
-      const rule = batch.rules[update.rule]!;
-      RULE_KINDS[rule.kind].reference.update(ctx, rule, update);
+  }
+
+  private sourceState(source: string): {
+    applied: SourceProgress;
+    pending: Map<number, SourceMark>;
+    advancedAt: number;
+  } {
+    let state = this.progress.get(source);
+    if (!state) {
+      state = { applied: { seq: 0 }, pending: new Map(), advancedAt: Date.now() };
+      this.progress.set(source, state);
     }
-    const result: RuleStateResult = { fired, late, duplicates: duplicates.size };
-    if (forgotten.size)
-      result.forgotten = [...forgotten].sort(([a], [b]) => a - b).map(([rule, values]) => ({ rule, values }));
-    this.results.set(batch.batchId, structuredClone(result));
+    return state;
+  }
+
+  /** A rule's watermark: min over its sources (listed, else every one known) of max(delivered − lateness, bound). */
+  private watermarkOf(rule: RuleStateRule): number {
+    const listed = (rule.params.sources as readonly string[] | undefined) ?? [];
+    const names = listed.length ? listed : [...this.progress.keys()];
+    if (names.length === 0) return -Infinity;
+    const lateness = Number(rule.params.lateness);
+    return Math.min(
+      ...names.map((name) => {
+        const applied = this.progress.get(name)?.applied;
+        if (!applied) return -Infinity;
+        return Math.max((applied.delivered ?? -Infinity) - lateness, applied.bound ?? -Infinity);
+      }),
+    );
+  }
+
+  /** Marks apply in seq order only, each taking the source's delivered time and bound up (never down). */
+  async advance(source: string, mark: SourceMark, options: AdvanceOptions = {}): Promise<AdvanceResult> {
+    const cached = options.id === undefined ? undefined : this.results.get(`advance\u0000${options.id}`);
+    if (cached) return structuredClone(cached as AdvanceResult);
+    const state = this.sourceState(source);
+    const { applied, pending } = state;
+    const before = [applied.delivered, applied.bound];
+    if (mark.seq > applied.seq && !pending.has(mark.seq)) pending.set(mark.seq, mark);
+    for (let next = pending.get(applied.seq + 1); next; next = pending.get(applied.seq + 1)) {
+      pending.delete(next.seq);
+      applied.seq = next.seq;
+      if (next.delivered !== undefined)
+        applied.delivered = Math.max(applied.delivered ?? next.delivered, next.delivered);
+      if (next.bound !== undefined) applied.bound = Math.max(applied.bound ?? next.bound, next.bound);
+    }
+    if (applied.delivered !== before[0] || applied.bound !== before[1]) state.advancedAt = Date.now();
+    const fired: FiredState[] = [];
+    const ctx = this.context([], fired, [], new Set(), new Map());
+    for (const [index, rule] of (options.rules ?? []).entries())
+      RULE_KINDS[rule.kind].reference.decide?.(ctx, rule, index, this.watermarkOf(rule));
+    const result: AdvanceResult = { progress: { ...applied }, fired };
+    if (options.id !== undefined) this.results.set(`advance\u0000${options.id}`, structuredClone(result));
     return result;
+  }
+
+  async sources(): Promise<SourceStatus[]> {
+    return [...this.progress.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([source, { applied, advancedAt }]) => ({ source, ...applied, advancedAt }));
   }
 }

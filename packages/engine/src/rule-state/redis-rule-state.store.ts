@@ -1,6 +1,10 @@
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { Keyspace } from "@vigil/core";
+import type { Keyspace, SourceMark } from "@vigil/core";
 import type {
+  AdvanceOptions,
+  AdvanceResult,
+  SourceStatus,
   FiredState,
   RuleStateBatch,
   RuleStateOptions,
@@ -10,7 +14,6 @@ import type {
 import { ruleStateScript } from "./rule-state.script.js";
 
 const SCRIPT = ruleStateScript();
-
 type ScriptRedis = Redis & {
   vigilRuleState(numKeys: number, ...args: string[]): Promise<string>;
 };
@@ -27,9 +30,28 @@ interface WireFired {
   ch?: unknown;
   val?: string;
   ls?: number;
+  d?: string;
 }
 
 const asArray = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
+
+function toFired(f: WireFired): FiredState {
+  const fired: FiredState = {
+    rule: f.r - 1,
+    event: f.e - 1,
+    group: f.g,
+    span: f.b,
+    windowStart: f.ws,
+    windowEnd: f.we,
+    count: f.c,
+    eventIds: asArray<string>(f.ids),
+  };
+  if (f.ch !== undefined) fired.chain = asArray<unknown>(f.ch).map((ids) => asArray<string>(ids));
+  if (f.val !== undefined) fired.value = f.val;
+  if (f.ls !== undefined) fired.lastSeen = f.ls;
+  if (f.d !== undefined) fired.data = f.d;
+  return fired;
+}
 
 /** Rule state in Redis: each batch is one atomic call of the composed rule-state script. */
 export class RedisRuleStateStore implements RuleStateStore {
@@ -52,14 +74,17 @@ export class RedisRuleStateStore implements RuleStateStore {
       batchTtl: this.options.batchTtlMs ?? 86_400_000,
       maxIds: this.options.maxEventIds,
       eventIds: batch.eventIds,
+      sources: batch.sources?.length ? batch.sources : undefined,
       rules: batch.rules.map((rule) => ({ ...rule.params, kind: rule.kind, key: rule.key })),
       updates: batch.updates.map((u) => ({
         r: u.rule + 1,
         e: u.event + 1,
         g: u.group,
         t: u.time,
+        l: u.lag,
         v: u.value,
         s: u.steps?.map((s) => s + 1),
+        d: u.data,
       })),
     };
     const raw = await this.redis.vigilRuleState(1, this.keyspace.key("batch", batch.batchId), JSON.stringify(payload));
@@ -69,24 +94,57 @@ export class RedisRuleStateStore implements RuleStateStore {
       .sort((a, b) => a.rule - b.rule);
     return {
       ...(forgotten.length ? { forgotten } : {}),
-      fired: asArray<WireFired>(result.fired).map((f) => {
-        const fired: FiredState = {
-          rule: f.r - 1,
-          event: f.e - 1,
-          group: f.g,
-          span: f.b,
-          windowStart: f.ws,
-          windowEnd: f.we,
-          count: f.c,
-          eventIds: asArray<string>(f.ids),
-        };
-        if (f.ch !== undefined) fired.chain = asArray<unknown>(f.ch).map((ids) => asArray<string>(ids));
-        if (f.val !== undefined) fired.value = f.val;
-        if (f.ls !== undefined) fired.lastSeen = f.ls;
-        return fired;
-      }),
+      fired: asArray<WireFired>(result.fired).map(toFired),
       late: asArray<[number, number]>(result.late).map(([rule, event]) => ({ rule: rule - 1, event: event - 1 })),
       duplicates: Number(result.duplicates ?? 0),
     };
+  }
+
+  async advance(source: string, mark: SourceMark, options: AdvanceOptions = {}): Promise<AdvanceResult> {
+    const payload = {
+      prefix: this.keyspace.key(""),
+      batchTtl: this.options.batchTtlMs ?? 86_400_000,
+      maxIds: this.options.maxEventIds,
+      rules: (options.rules ?? []).map((rule) => ({ ...rule.params, kind: rule.kind, key: rule.key })),
+      advance: { source, mark },
+    };
+    const resultKey = this.keyspace.key("batch", `advance:${options.id ?? randomUUID()}`);
+    const raw = await this.redis.vigilRuleState(1, resultKey, JSON.stringify(payload));
+    const result = JSON.parse(raw) as {
+      progress: { seq: number; delivered?: number; bound?: number };
+      fired?: unknown;
+    };
+    const { seq, delivered, bound } = result.progress;
+    return {
+      progress: {
+        seq,
+        ...(delivered !== undefined ? { delivered } : {}),
+        ...(bound !== undefined ? { bound } : {}),
+      },
+      fired: asArray<WireFired>(result.fired).map(toFired),
+    };
+  }
+
+  async sources(): Promise<SourceStatus[]> {
+    const [delivered, bounds, seqs, at] = await Promise.all(
+      ["src:d", "src:b", "src:seq", "src:at"].map((part) => this.redis.hgetall(this.keyspace.key(part))),
+    );
+    const finite = (value: string | undefined) => {
+      const n = Number(value);
+      return value !== undefined && Number.isFinite(n) ? n : undefined;
+    };
+    return Object.keys(delivered ?? {})
+      .sort()
+      .map((source) => {
+        const d = finite(delivered?.[source]);
+        const b = finite(bounds?.[source]);
+        return {
+          source,
+          seq: finite(seqs?.[source]) ?? 0,
+          ...(d === undefined ? {} : { delivered: d }),
+          ...(b === undefined ? {} : { bound: b }),
+          advancedAt: finite(at?.[source]) ?? 0,
+        };
+      });
   }
 }

@@ -38,6 +38,19 @@ const newValue = (over: Partial<Record<string, number>> = {}): RuleStateRule => 
   },
 });
 const match: RuleStateRule = { kind: "match", key: "m1", params: {} };
+const absence = (over: Partial<Record<string, number | boolean | string[]>> = {}): RuleStateRule => ({
+  kind: "absence",
+  key: `ab-${over.silence === true}`,
+  params: {
+    within: 30 * MIN,
+    suppress: 60 * MIN,
+    lateness: 10 * MIN,
+    silence: false,
+    sources: [],
+    ttl: 3_600_000,
+    ...over,
+  },
+});
 
 let batchNumber = 0;
 /**
@@ -48,6 +61,8 @@ let batchNumber = 0;
 function batch(
   rules: RuleStateRule[],
   rows: [id: string, minute: number, rule?: number, group?: string, value?: string][],
+  /** Per event id, its lag in its source's order (minutes); and the sources the batch comes from. */
+  delivery: { lags?: Record<string, number>; sources?: string[] } = {},
 ): RuleStateBatch {
   const eventIds: string[] = [];
   const updates: RuleStateUpdate[] = rows.map(([id, minute, rule = 0, group = "g", value], i) => {
@@ -60,11 +75,17 @@ function batch(
       group: rules[rule]!.kind === "match" ? "" : group,
       time: T0 + minute * MIN,
     };
-    if (rules[rule]!.kind === "sequence") update.steps = (value ?? "0").split(",").map(Number);
+    if (rules[rule]!.kind === "sequence" || rules[rule]!.kind === "absence")
+      update.steps = (value ?? "0").split(",").map(Number);
+    if (rules[rule]!.kind === "absence" && update.steps?.includes(0)) update.data = `anchor ${id}`;
     else if (value !== undefined) update.value = value;
+    const lag = delivery.lags?.[id];
+    if (lag) update.lag = lag * MIN;
     return update;
   });
-  return { batchId: `b${++batchNumber}`, eventIds, rules, updates };
+  const applied: RuleStateBatch = { batchId: `b${++batchNumber}`, eventIds, rules, updates };
+  if (delivery.sources) applied.sources = delivery.sources;
+  return applied;
 }
 
 export function ruleStateConformance(name: string, makeStore: () => RuleStateStore): void {
@@ -156,7 +177,7 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
       expect(fired).toMatchObject([{ count: 3, eventIds: ["a", "b", "c", "d"] }]);
     });
 
-    it("threshold: refuses events older than newest minus lateness, and late events complete later windows", async () => {
+    it("threshold: refuses events whose lag is beyond the lateness, and late events complete later windows", async () => {
       const store = makeStore();
       const rules = [threshold({ lateness: 10 * MIN })];
       await store.apply(
@@ -165,15 +186,68 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
           ["b", 61],
         ]),
       );
-      expect(await store.apply(batch(rules, [["old", 30]]))).toEqual({
+      expect(await store.apply(batch(rules, [["old", 30]], { lags: { old: 31 } }))).toEqual({
         fired: [],
         late: [{ rule: 0, event: 0 }],
         duplicates: 0,
       });
-      const { fired } = await store.apply(batch(rules, [["c", 57]]));
+      const { fired } = await store.apply(batch(rules, [["c", 57]], { lags: { c: 4 } }));
       expect(fired).toMatchObject([
         { windowStart: T0 + 57 * MIN, windowEnd: T0 + 61 * MIN, count: 3, eventIds: ["c", "a", "b"] },
       ]);
+    });
+
+    it("lateness is the source's lag, not the processing order: batches applied in reverse all count", async () => {
+      const store = makeStore();
+      const rules = [threshold({ lateness: 10 * MIN, within: 10 * MIN })];
+      // The source delivered a, b (minutes 0, 1) long before c, d (days later); Vigil applies them last.
+      expect(
+        (
+          await store.apply(
+            batch(
+              rules,
+              [
+                ["c", 3000],
+                ["d", 3001],
+              ],
+              { sources: ["s"] },
+            ),
+          )
+        ).fired,
+      ).toEqual([]);
+      const older = await store.apply(
+        batch(
+          rules,
+          [
+            ["a", 0],
+            ["b", 1],
+          ],
+          { sources: ["s"] },
+        ),
+      );
+      expect(older.late).toEqual([]);
+      const { fired } = await store.apply(batch(rules, [["x", 2]], { sources: ["s"] }));
+      expect(fired).toMatchObject([{ windowStart: T0, windowEnd: T0 + 2 * MIN, count: 3, eventIds: ["a", "b", "x"] }]);
+    });
+
+    it("source marks apply in seq order only, monotone, a seq applied twice once", async () => {
+      const store = makeStore();
+      expect((await store.advance("s", { seq: 2, delivered: T0 + 20 * MIN })).progress).toEqual({ seq: 0 });
+      expect((await store.advance("s", { seq: 1, delivered: T0 + 10 * MIN, bound: T0 })).progress).toEqual({
+        seq: 2,
+        delivered: T0 + 20 * MIN,
+        bound: T0,
+      });
+      expect((await store.advance("s", { seq: 1, delivered: T0 + 90 * MIN })).progress).toEqual({
+        seq: 2,
+        delivered: T0 + 20 * MIN,
+        bound: T0,
+      });
+      expect((await store.advance("s", { seq: 3, delivered: T0 + 5 * MIN })).progress).toMatchObject({
+        seq: 3,
+        delivered: T0 + 20 * MIN,
+      });
+      expect((await store.advance("other", { seq: 1 })).progress).toEqual({ seq: 1 });
     });
 
     it("threshold: one alert per group and suppress span", async () => {
@@ -248,6 +322,77 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
       ).toEqual([]);
       const { fired } = await store.apply(batch(rules, [["f", 2, 0, "g", "0"]]));
       expect(fired).toMatchObject([{ windowStart: T0, windowEnd: T0 + 2 * MIN, count: 3 }]);
+    });
+
+    it("absence: decided only once the watermark passes t(a) + within; an expected event in time prevents it", async () => {
+      const store = makeStore();
+      const rules = [absence()];
+      await store.apply(
+        batch(
+          rules,
+          [
+            ["a1", 0, 0, "g", "0"],
+            ["a2", 5, 0, "h", "0"],
+            ["x", 20, 0, "g", "1"],
+            ["x-late", 40, 0, "h", "1"],
+          ],
+          { sources: ["s"] },
+        ),
+      );
+      // Watermark = delivered − lateness = 20 min: neither deadline (30, 35) is reached.
+      expect(await store.advance("s", { seq: 1, delivered: T0 + 30 * MIN }, { id: "w1", rules })).toEqual({
+        progress: { seq: 1, delivered: T0 + 30 * MIN },
+        fired: [],
+      });
+      const { fired } = await store.advance("s", { seq: 2, delivered: T0 + 45 * MIN }, { id: "w2", rules });
+      expect(fired).toEqual([
+        {
+          rule: 0,
+          event: 0,
+          group: "h",
+          span: Math.floor((T0 + 5 * MIN) / (60 * MIN)),
+          windowStart: T0 + 5 * MIN,
+          windowEnd: T0 + 35 * MIN,
+          count: 0,
+          eventIds: ["a2"],
+          data: "anchor a2",
+        },
+      ]);
+      // The same watermark job again: the same result; another mark: nothing decided twice.
+      expect((await store.advance("s", { seq: 2, delivered: T0 + 45 * MIN }, { id: "w2", rules })).fired).toEqual(
+        fired,
+      );
+      expect((await store.advance("s", { seq: 3, delivered: T0 + 300 * MIN }, { id: "w3", rules })).fired).toEqual([]);
+    });
+
+    it("absence: marks out of order and a listed source not heard of yet hold decisions back", async () => {
+      const store = makeStore();
+      const rules = [absence({ sources: ["s", "t"] })];
+      await store.apply(batch(rules, [["a", 0, 0, "g", "0"]], { sources: ["s"] }));
+      expect((await store.advance("s", { seq: 2, delivered: T0 + 300 * MIN }, { rules })).fired).toEqual([]);
+      expect((await store.advance("s", { seq: 1, delivered: T0 + 10 * MIN }, { rules })).fired).toEqual([]);
+      // s is at 300 − 10 min now, but t is unknown: its bound decides once it comes.
+      const { fired } = await store.advance("t", { seq: 1, bound: T0 + 30 * MIN }, { rules });
+      expect(fired.map((f) => f.eventIds)).toEqual([["a"]]);
+    });
+
+    it("absence (silence): an event alerts when no later event of its group follows within `within`", async () => {
+      const store = makeStore();
+      const rules = [absence({ silence: true })];
+      await store.apply(
+        batch(
+          rules,
+          [
+            ["e1", 0, 0, "g", "0,1"],
+            ["e2", 10, 0, "g", "0,1"],
+            ["e3", 100, 0, "g", "0,1"],
+          ],
+          { sources: ["s"] },
+        ),
+      );
+      const { fired } = await store.advance("s", { seq: 1, delivered: T0 + 100 * MIN }, { rules });
+      // e1 is followed by e2; e2 by nothing within 30 min; e3's deadline (130) is not reached.
+      expect(fired.map((f) => [f.eventIds, f.windowEnd])).toEqual([[["e2"], T0 + 40 * MIN]]);
     });
 
     it("newValue: a value is new unless seen in [t - forgetAfter, t - lateness); the alert says when it was last seen", async () => {

@@ -4,11 +4,14 @@
 --
 -- KEYS[1]   the batch's result key: a retried batch returns its first result unchanged
 -- ARGV[1]   JSON payload (redis-rule-state.store.ts):
---           prefix, seenTtl, batchTtl, maxIds, eventIds[],
+--           prefix, seenTtl, batchTtl, maxIds, eventIds[], sources[]?,
 --           rules[]   { kind, key, ...params }
---           updates[] { r = rule, e = event, g = group, t = time ms, v = value?, s = steps? }
+--           updates[] { r = rule, e = event, g = group, t = time ms, l = lag ms?, v = value?, s = steps? }
 -- Returns (and caches) JSON { fired = [...], late = [[r, e]...], duplicates = n,
 --                            forgotten = [[r, values forgotten]...] }.
+-- With ARGV payload `advance = { source, mark }` (a watermark job) instead of updates: applies
+-- the mark (source-progress.lua), lets each rule of `rules` that decides on watermarks decide,
+-- and returns (and caches) { progress = { seq, delivered?, bound? }, fired = [...] }.
 --
 -- A rule's state lives under prefix .. 'rs:' .. rule.key .. ':' .. group .. ':' .. part. Every
 -- key shares the keyspace's hash tag, so the script stays on one Redis Cluster slot.
@@ -26,24 +29,119 @@ local function stateBase(rule, group)
   return p.prefix .. 'rs:' .. rule.key .. ':' .. group
 end
 
+-- Lateness: an update is refused as late iff its lag (how far its event lay behind the newest
+-- event its source had delivered before it) is beyond the rule's lateness: a fact of the
+-- source's order, the same whatever order batches are applied in.
+local function isLate(rule, u)
+  return u.l ~= nil and u.l > rule.lateness
+end
+
+-- Sources' progress (source-progress.lua keeps it): per source, the newest event time delivered
+-- up to its last mark applied in order ('-inf' while a source has batches but no mark yet), and
+-- its own bound. A batch registers its sources. Every event still to be applied is then no
+-- older than, for each source, max(delivered - lateness, bound) if it is accepted at all.
+if p.sources then
+  local clock = redis.call('TIME')
+  for _, source in ipairs(p.sources) do
+    if redis.call('HSETNX', p.prefix .. 'src:d', source, '-inf') == 1 then
+      redis.call('HSETNX', p.prefix .. 'src:at', source, tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000))
+    end
+  end
+end
+local sources = nil -- name -> { d = delivered, b = bound }, read once per call
+local function loadSources()
+  if sources == nil then
+    sources = {}
+    local delivered = redis.call('HGETALL', p.prefix .. 'src:d')
+    for i = 1, #delivered, 2 do
+      local d = tonumber(delivered[i + 1]) or -math.huge
+      local b = tonumber(redis.call('HGET', p.prefix .. 'src:b', delivered[i])) or -math.huge
+      sources[delivered[i]] = { d = d, b = b }
+    end
+  end
+  return sources
+end
+local floorOf = {}
+-- The lowest event time an accepted event still to be applied can have, for this lateness (false: no source known).
+local function acceptedFloor(lateness)
+  if floorOf[lateness] ~= nil then return floorOf[lateness] end
+  local floor = false
+  for _, s in pairs(loadSources()) do
+    local f = math.max(s.d - lateness, s.b)
+    if floor == false or f < floor then floor = f end
+  end
+  floorOf[lateness] = floor
+  return floor
+end
+
+-- A rule's watermark: no event it accepts from its sources (listed, else every source known) is
+-- still to come below it. -math.huge while a listed source is unknown or none is known.
+local function ruleWatermark(rule)
+  local known = loadSources()
+  local names = rule.sources
+  if names == nil or #names == 0 then
+    names = {}
+    for name in pairs(known) do names[#names + 1] = name end
+  end
+  if #names == 0 then return -math.huge end
+  local w = math.huge
+  for _, name in ipairs(names) do
+    local s = known[name]
+    if not s then return -math.huge end
+    local f = math.max(s.d - rule.lateness, s.b)
+    if f < w then w = f end
+  end
+  return w
+end
+
+-- The event time from which a group's state must be kept: every event still to be applied to
+-- it (if accepted) is at least this recent. Without any source known, the group's newest minus
+-- the lateness (right when batches come in their source's order); otherwise no later than the
+-- sources' floor. -math.huge: keep everything.
+local function keepFrom(newest, lateness)
+  local from = newest - lateness
+  local floor = acceptedFloor(lateness)
+  if floor and floor < from then from = floor end
+  return from
+end
+
+-- ZREMRANGEBYSCORE below `limit` (exclusive), unless the limit is -inf.
+local function trimBelow(key, limit)
+  if limit > -math.huge then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. limit) end
+end
+
+--- @include "./source-progress.lua"
+
 --- @kinds
 
-local touchedKinds = {}
-local updates, rules = p.updates, p.rules
-for ui = 1, #updates do
-  local u = updates[ui]
-  local rule = rules[u.r]
-  local kind = kinds[rule.kind]
-  touchedKinds[rule.kind] = kind
-  kind.update(rule, u)
-end
-for _, kind in pairs(touchedKinds) do
-  if kind.finish then kind.finish() end
-end
+local result
+if p.advance then
+  -- A source's mark (a watermark job): applied in seq order, then every rule that decides on
+  -- watermarks (absence) decides what its watermark now allows.
+  local progress = advanceSource(p.advance.source, p.advance.mark)
+  sources = nil
+  for ri, rule in ipairs(p.rules) do
+    local kind = kinds[rule.kind]
+    if kind.decide then kind.decide(rule, ri, ruleWatermark(rule)) end
+  end
+  result = cjson.encode({ progress = progress, fired = fired })
+else
+  local touchedKinds = {}
+  local updates, rules = p.updates, p.rules
+  for ui = 1, #updates do
+    local u = updates[ui]
+    local rule = rules[u.r]
+    local kind = kinds[rule.kind]
+    touchedKinds[rule.kind] = kind
+    kind.update(rule, u)
+  end
+  for _, kind in pairs(touchedKinds) do
+    if kind.finish then kind.finish() end
+  end
 
-local duplicates = 0
-for _ in pairs(duplicate) do duplicates = duplicates + 1 end
-
-local result = cjson.encode({ fired = fired, late = late, duplicates = duplicates, forgotten = forgottenValues })
+  local duplicates = 0
+  for _ in pairs(duplicate) do duplicates = duplicates + 1 end
+  result = cjson.encode({ fired = fired, late = late, duplicates = duplicates, forgotten = forgottenValues })
+end
 redis.call('SET', KEYS[1], result, 'PX', p.batchTtl)
 return result

@@ -1,3 +1,4 @@
+import type { SourceMark } from "@vigil/core";
 import type { RuleKindName } from "../kinds/kind-names.js";
 
 /** Parameters of one rule's state, as its kind's handler reads them (durations in ms). */
@@ -23,16 +24,30 @@ export interface RuleStateUpdate {
   group: string;
   /** Event time, ms since the epoch. */
   time: number;
+  /**
+   * How far (ms) the event lay behind the newest event its source had delivered before it
+   * (core's DeliveryOrder); absent = 0. The rule refuses it as late iff lag > lateness.
+   */
+  lag?: number;
   /** Kind-specific value: the distinct value of a threshold, the value tuple of a newValue rule. */
   value?: string;
   /** Sequence rules: the (0-based) steps whose condition the event matches. */
   steps?: number[];
+  /** What the kind keeps of the event for a later decision (an absence rule's anchor). */
+  data?: string;
 }
 
 /** One batch of work for the store. */
 export interface RuleStateBatch {
   /** Applying the same batchId again returns the first result unchanged. */
   batchId: string;
+  /**
+   * The sources that delivered the batch's events. A named source holds back the trimming of
+   * state until its watermark (see SourceMark) says which events can still come; with no source
+   * ever named, state is kept from each group's newest minus the lateness, which is safe only
+   * when batches are applied in their source's order (rule tests).
+   */
+  sources?: readonly string[];
   /** Ids of the batch's events that contribute to some rule; updates point into it. */
   eventIds: string[];
   rules: RuleStateRule[];
@@ -57,11 +72,13 @@ export interface FiredState {
   /** newValue rules: the value, and when it was last seen before (ms), if ever. */
   value?: string;
   lastSeen?: number;
+  /** Decided on a watermark: the data the update kept (see RuleStateUpdate.data). */
+  data?: string;
 }
 
 export interface RuleStateResult {
   fired: FiredState[];
-  /** Updates refused because the event is older than the group's newest minus the lateness. */
+  /** Updates refused because the event's lag is beyond the rule's lateness. */
   late: { rule: number; event: number }[];
   /** Events of the batch already counted before (by id), counted once each. */
   duplicates: number;
@@ -77,6 +94,42 @@ export interface RuleStateResult {
 export interface RuleStateStore {
   /** Applies a batch atomically; the same batchId always yields the first result. */
   apply(batch: RuleStateBatch): Promise<RuleStateResult>;
+  /**
+   * Records a source's mark; marks apply in seq order only (a mark arriving before a lower one
+   * waits for it), a seq already applied is ignored. Returns the source's applied watermark.
+   */
+  advance(source: string, mark: SourceMark, options?: AdvanceOptions): Promise<AdvanceResult>;
+  /** Every source the store has heard of (by a batch or a mark), with its progress. */
+  sources(): Promise<SourceStatus[]>;
+}
+
+export interface SourceStatus extends SourceProgress {
+  source: string;
+  /** Wall-clock ms when its watermark last moved up (or when it was first heard of). */
+  advancedAt: number;
+}
+
+export interface AdvanceOptions {
+  /** Applying the same id again returns the first result unchanged (the watermark job's id). */
+  id?: string;
+  /** The rules that decide on watermarks (absence): each decides what the new watermark allows. */
+  rules?: RuleStateRule[];
+}
+
+export interface AdvanceResult {
+  progress: SourceProgress;
+  /** Alerts decided (`rule` indexes AdvanceOptions.rules; `event` is 0, the decision has its `data`). */
+  fired: FiredState[];
+}
+
+/** What the store knows of a source's progress: its marks applied contiguously up to `seq`. */
+export interface SourceProgress {
+  /** The last mark applied (0: none yet). */
+  seq: number;
+  /** The newest event time delivered up to that mark (ms; undefined: none yet). */
+  delivered?: number;
+  /** The source's own bound up to that mark (ms), if it gives one. */
+  bound?: number;
 }
 
 /** Options both implementations share. */

@@ -1,8 +1,10 @@
 -- newValue: an accepted event e of group g with value v qualifies iff the group has an accepted
 -- event at or before t(e) - learning (learning 0: always) and no accepted event of the same
--- group and value has a time in [t(e) - forgetAfter, t(e) - lateness). Accepted events are never
--- older than the group's newest minus the lateness, so nothing arriving later can change that
--- verdict (learning is 0 or longer than the lateness). One alert per group, value and suppress
+-- group and value has a time in [t(e) - forgetAfter, t(e) - lateness). Applied in the source's
+-- order, accepted events are never older than the group's newest minus the lateness, so nothing
+-- applied later can change that verdict (learning is 0 or longer than the lateness); batches
+-- applied out of their source's order can see a value as new that an earlier batch, not yet
+-- applied, holds (the verdict is not yet deferred to the source's watermark). One alert per group, value and suppress
 -- span of t(e); it says when the value was last seen before t(e) - lateness, if ever.
 --
 -- State per rule and group: base:h { min, max } event times; base:o:<value> the value's events
@@ -26,7 +28,7 @@ do
         groups[base] = g
       end
       local t = u.t
-      if g.max and t < g.max - rule.lateness then
+      if isLate(rule, u) then
         late[#late + 1] = { u.r, u.e }
         return
       end
@@ -48,8 +50,11 @@ do
           fired[#fired + 1] = { r = u.r, e = u.e, g = u.g, b = span, ws = t, we = t, c = 1, ids = { eventIds[u.e] }, val = u.v, ls = lastSeen }
         end
       end
-      local old = redis.call('ZREVRANGEBYSCORE', occurrences, '(' .. (g.max - 2 * rule.lateness), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
-      if old[2] then redis.call('ZREMRANGEBYSCORE', occurrences, '-inf', '(' .. old[2]) end
+      local keep = keepFrom(g.max, rule.lateness)
+      if keep > -math.huge then
+        local old = redis.call('ZREVRANGEBYSCORE', occurrences, '(' .. (keep - rule.lateness), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+        if old[2] then redis.call('ZREMRANGEBYSCORE', occurrences, '-inf', '(' .. old[2]) end
+      end
       redis.call('PEXPIRE', occurrences, rule.ttl)
       if redis.call('ZCARD', base .. ':v') > rule.maxValues then
         local popped = redis.call('ZPOPMIN', base .. ':v')
@@ -62,7 +67,7 @@ do
       for base, rule in pairs(touched) do
         local g = groups[base]
         redis.call('HSET', base .. ':h', 'min', g.min, 'max', g.max)
-        redis.call('ZREMRANGEBYSCORE', base .. ':f', '-inf', '(' .. math.floor((g.max - rule.lateness) / rule.suppress))
+        trimBelow(base .. ':f', math.floor(keepFrom(g.max, rule.lateness) / rule.suppress))
         for _, part in ipairs({ ':h', ':v', ':f' }) do redis.call('PEXPIRE', base .. part, rule.ttl) end
       end
       for r, n in pairs(forgotten) do forgottenValues[#forgottenValues + 1] = { r, n } end

@@ -34,7 +34,7 @@ export const newValueReference: KindReference = {
       latest: new Map(),
       fired: new Set(),
     }));
-    if (state.max !== undefined && u.time < state.max - p.lateness) return ctx.late(u);
+    if ((u.lag ?? 0) > p.lateness) return ctx.late(u);
     const value = u.value!;
     const id = ctx.eventIds[u.event]!;
     let events = state.occurrences.get(value);

@@ -173,7 +173,7 @@ do
     end
     fired[#fired + 1] = { r = u.r, e = u.e, g = u.g, b = span, ws = first, we = tEnd, c = count, ids = ids, ch = steps }
     redis.call('ZADD', base .. ':f', span, span)
-    redis.call('ZREMRANGEBYSCORE', base .. ':f', '-inf', '(' .. math.floor((newest[base] - rule.lateness) / rule.suppress))
+    trimBelow(base .. ':f', math.floor(keepFrom(newest[base], rule.lateness) / rule.suppress))
     redis.call('PEXPIRE', base .. ':f', rule.ttl)
   end
 
@@ -187,7 +187,7 @@ do
         maxT = tonumber(top[2]) or false
         newest[base] = maxT
       end
-      if maxT and t < maxT - rule.lateness then
+      if isLate(rule, u) then
         late[#late + 1] = { u.r, u.e }
         return
       end
@@ -216,7 +216,7 @@ do
 
     finish = function()
       for base, rule in pairs(touched) do
-        redis.call('ZREMRANGEBYSCORE', base .. ':z', '-inf', '(' .. (newest[base] - rule.lateness - rule.within))
+        trimBelow(base .. ':z', keepFrom(newest[base], rule.lateness) - rule.within)
         redis.call('PEXPIRE', base .. ':z', rule.ttl)
       end
     end,

@@ -73,7 +73,7 @@ export const sequenceReference: KindReference = {
   update(ctx, rule, u) {
     const params = rule.params as unknown as SequenceParams;
     const state = ctx.state<GroupState>(rule, u.group, () => ({ entries: new Map(), fired: new Set() }));
-    if (state.newest !== undefined && u.time < state.newest - params.lateness) return ctx.late(u);
+    if ((u.lag ?? 0) > params.lateness) return ctx.late(u);
     const id = ctx.eventIds[u.event]!;
     const steps = u.steps ?? [];
     const member = `${steps.join(",")}:${id}`;

@@ -1,7 +1,7 @@
 -- threshold: a group's alert for suppress span b fires when some event time t' with
 -- floor(t' / suppress) == b ends a window (t' - within, t'] holding at least `count` events
 -- (or distinct values). Each trigger is a monotone function of the set of events, so the set
--- of fired spans does not depend on arrival order for events that arrive within the lateness.
+-- of fired spans does not depend on the order batches are applied in.
 -- An event id counts once per group: the events zset is keyed by event id (ZADD NX).
 --
 -- State per rule and group: base:z events (member: id, or "len:value:id" when distinct; score:
@@ -52,7 +52,7 @@ do
     fired[#fired + 1] = { r = u.r, e = u.e, g = u.g, b = span, ws = tonumber(members[2]) or tEnd, we = tEnd, c = count, ids = ids }
     -- Fired spans are kept only while an accepted event could still fall into them.
     redis.call('ZADD', base .. ':f', span, span)
-    redis.call('ZREMRANGEBYSCORE', base .. ':f', '-inf', '(' .. math.floor((newest[base] - rule.lateness) / rule.suppress))
+    trimBelow(base .. ':f', math.floor(keepFrom(newest[base], rule.lateness) / rule.suppress))
     redis.call('PEXPIRE', base .. ':f', rule.ttl)
   end
 
@@ -66,7 +66,7 @@ do
         maxT = tonumber(top[2]) or false
         newest[base] = maxT
       end
-      if maxT and t < maxT - rule.lateness then
+      if isLate(rule, u) then
         late[#late + 1] = { u.r, u.e }
         return
       end
@@ -95,14 +95,14 @@ do
       end
     end,
 
-    -- Forget what no accepted event can reach any more: entries older than newest - lateness - within.
+    -- Forget what no event still to come can reach any more: entries older than keepFrom - within.
     finish = function()
       for base, rule in pairs(touched) do
-        local horizon = '(' .. (newest[base] - rule.lateness - rule.within)
-        redis.call('ZREMRANGEBYSCORE', base .. ':z', '-inf', horizon)
+        local horizon = keepFrom(newest[base], rule.lateness) - rule.within
+        trimBelow(base .. ':z', horizon)
         redis.call('PEXPIRE', base .. ':z', rule.ttl)
         if rule.distinct then
-          redis.call('ZREMRANGEBYSCORE', base .. ':d', '-inf', horizon)
+          trimBelow(base .. ':d', horizon)
           redis.call('PEXPIRE', base .. ':d', rule.ttl)
         end
       end

@@ -20,8 +20,7 @@ const byTimeThenMember = (a: Entry, b: Entry) =>
 /**
  * Definition: span b of a group fires when some accepted event time tEnd with
  * floor(tEnd / suppress) = b ends a window (tEnd − within, tEnd] holding at least `count`
- * events (or distinct values). Events older than the group's newest minus the lateness are
- * refused; an event id counts once per group. Spans are reported in the order of the first
+ * events (or distinct values). Events whose lag is beyond the lateness are refused; an event id counts once per group. Spans are reported in the order of the first
  * window that makes them, with that window's count and events.
  */
 export const thresholdReference: KindReference = {
@@ -34,7 +33,7 @@ export const thresholdReference: KindReference = {
       distinct: boolean;
     };
     const state = ctx.state<GroupState>(rule, u.group, () => ({ entries: new Map(), fired: new Set() }));
-    if (state.newest !== undefined && u.time < state.newest - lateness) return ctx.late(u);
+    if ((u.lag ?? 0) > lateness) return ctx.late(u);
     const id = ctx.eventIds[u.event]!;
     const value = u.value ?? "";
     const member = distinct ? `${Buffer.byteLength(value)}:${value}:${id}` : id;

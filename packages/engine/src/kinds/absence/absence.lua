@@ -1,0 +1,91 @@
+-- absence: an anchor event a (matching `when` and `after`) alerts iff no accepted event b of its
+-- group matches `when` and `expect` with t(a) <= t(b) < t(a) + within; a silence rule's events are
+-- each an anchor and an expected event, and an event alerts iff no other event of its group has
+-- t(e) < t(b) < t(e) + within. Decided only when the rule's watermark (ruleWatermark: no accepted
+-- event below it is still to come) reaches t(a) + within, never before, so the decision is final.
+-- One alert per group and suppress span of t(a).
+--
+-- State per rule: rk:dl deadlines (member group .. '|' .. anchor id, score t(a) + within) and
+-- rk:an the anchors (member -> JSON { t, g, d }: d is what the alert needs of the anchor). Per
+-- rule and group: base:e events (member mask .. ':' .. id, mask 1 = anchor, 2 = expected; score
+-- time), base:f the spans that fired.
+-- Params: within, suppress, lateness, silence, sources[], ttl.
+do
+  local newest = {}
+  local touched = {}
+  local band = bit.band
+
+  local function ruleKey(rule)
+    return p.prefix .. 'rs:' .. rule.key
+  end
+
+  kinds.absence = {
+    update = function(rule, u)
+      if isLate(rule, u) then
+        late[#late + 1] = { u.r, u.e }
+        return
+      end
+      local base = stateBase(rule, u.g)
+      local t = u.t
+      local mask = 0
+      for _, s in ipairs(u.s) do mask = mask + 2 ^ (s - 1) end
+      if redis.call('ZADD', base .. ':e', 'NX', t, mask .. ':' .. eventIds[u.e]) == 0 then
+        duplicate[u.e] = true
+        return
+      end
+      if newest[base] == nil then
+        local top = redis.call('ZRANGE', base .. ':e', -1, -1, 'WITHSCORES')
+        newest[base] = tonumber(top[2]) or t
+      end
+      if t > newest[base] then newest[base] = t end
+      touched[base] = rule
+      if band(mask, 1) ~= 0 then
+        local member = u.g .. '|' .. eventIds[u.e]
+        redis.call('ZADD', ruleKey(rule) .. ':dl', t + rule.within, member)
+        redis.call('HSET', ruleKey(rule) .. ':an', member, cjson.encode({ t = t, g = u.g, d = u.d }))
+      end
+    end,
+
+    -- Events no undecided anchor (nor one still to come) can look at any more are forgotten.
+    finish = function()
+      for base, rule in pairs(touched) do
+        local keep = math.min(keepFrom(newest[base], rule.lateness), ruleWatermark(rule))
+        trimBelow(base .. ':e', keep - rule.within)
+        redis.call('PEXPIRE', base .. ':e', rule.ttl)
+      end
+    end,
+
+    decide = function(rule, ri, watermark)
+      if watermark == -math.huge then return end
+      local rk = ruleKey(rule)
+      local due = redis.call('ZRANGEBYSCORE', rk .. ':dl', '-inf', watermark)
+      for _, member in ipairs(due) do
+        local raw = redis.call('HGET', rk .. ':an', member)
+        if raw then
+          local a = cjson.decode(raw)
+          local base = stateBase(rule, a.g)
+          local from = a.t
+          if rule.silence then from = '(' .. a.t end
+          local found = false
+          for _, m in ipairs(redis.call('ZRANGEBYSCORE', base .. ':e', from, '(' .. (a.t + rule.within))) do
+            local sep = string.find(m, ':', 1, true)
+            if band(tonumber(string.sub(m, 1, sep - 1)), 2) ~= 0 then
+              found = true
+              break
+            end
+          end
+          if not found then
+            local span = math.floor(a.t / rule.suppress)
+            if redis.call('ZADD', base .. ':f', 'NX', span, span) == 1 then
+              local id = string.sub(member, string.find(member, '|', 1, true) + 1)
+              fired[#fired + 1] = { r = ri, e = 1, g = a.g, b = span, ws = a.t, we = a.t + rule.within, c = 0, ids = { id }, d = a.d }
+            end
+            redis.call('PEXPIRE', base .. ':f', rule.ttl)
+          end
+        end
+        redis.call('ZREM', rk .. ':dl', member)
+        redis.call('HDEL', rk .. ':an', member)
+      end
+    end,
+  }
+end
