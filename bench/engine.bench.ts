@@ -43,6 +43,9 @@ function loadBenchRules(
   });
 }
 
+/** Batches per watermark mark when a run queues them as connectors do (a page's worth). */
+const MARK_EVERY = 25;
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -118,7 +121,17 @@ async function windowBytesPerTrackedEvent(redis: Redis, keyspace: Keyspace): Pro
 async function runThroughQueue(
   name: string,
   batches: AuditEvent[][],
-  options: { redisUrl: string; concurrency: number; measureWindows?: boolean; profileDir?: string },
+  options: {
+    redisUrl: string;
+    concurrency: number;
+    measureWindows?: boolean;
+    profileDir?: string;
+    /**
+     * Queue the batches as connectors do: every `MARK_EVERY` batches the children of one watermark
+     * job (a BullMQ flow) that carries the source's mark, so absence rules are decided as they go.
+     */
+    marks?: boolean;
+  },
   makeProcessor: (context: RunContext) => Processor,
 ): Promise<QueueRun> {
   const keyspace = new Keyspace(`bench-${randomBytes(4).toString("hex")}`);
@@ -126,10 +139,29 @@ async function runThroughQueue(
   const store = createRedis(options.redisUrl);
   const queues = openQueues(queueRedis, keyspace.queuePrefix);
   try {
-    for (const group of chunk(batches, 100)) {
-      await queues.events.addBulk(
-        group.map((batch) => ({ name: "bench", data: { source: "bench", events: batch }, opts: EVENT_JOB_OPTIONS })),
-      );
+    let jobs = batches.length;
+    if (options.marks) {
+      let seq = 0;
+      let delivered = Number.NEGATIVE_INFINITY;
+      for (const group of chunk(batches, MARK_EVERY)) {
+        seq += 1;
+        for (const batch of group) for (const event of batch) delivered = Math.max(delivered, Date.parse(event.time));
+        await queues.events.addWithChildren(
+          { name: "watermark", data: { source: "bench", mark: { seq, delivered } }, opts: { jobId: `mark-${seq}` } },
+          group.map((batch, i) => ({
+            name: "bench",
+            data: { source: "bench", events: batch },
+            opts: { jobId: `batch-${seq}-${i}` },
+          })),
+        );
+      }
+      jobs += seq;
+    } else {
+      for (const group of chunk(batches, 100)) {
+        await queues.events.addBulk(
+          group.map((batch) => ({ name: "bench", data: { source: "bench", events: batch }, opts: EVENT_JOB_OPTIONS })),
+        );
+      }
     }
     const commands = countCommands(store);
     const processor = makeProcessor({ keyspace, queues, store });
@@ -153,7 +185,7 @@ async function runThroughQueue(
         { connection: queueRedis, prefix: keyspace.queuePrefix, concurrency: options.concurrency, autorun: true },
       );
       worker.on("completed", () => {
-        if (++done === batches.length) void worker.close().then(resolve);
+        if (++done === jobs) void worker.close().then(resolve);
       });
       worker.on("failed", (_job, err) => reject(err));
     });
@@ -258,7 +290,7 @@ export interface EngineBenchResult {
     ceiling: QueueRun;
     vigil50: QueueRun;
     vigil200: QueueRun;
-    /** 50 rules of which 3 sequence and 3 newValue rules in place of match rules. */
+    /** 50 rules of which 3 sequence, 3 newValue and 2 absence rules in place of match rules, queued with marks. */
     vigil50Stateful: QueueRun;
     jsonLogic50: QueueRun;
     naive50: QueueRun;
@@ -302,7 +334,7 @@ export async function runEngineBench(options: {
   );
   const vigil200 = await maybe("vigil-200", () => runThroughQueue("vigil-200", batches, run, vigil(rules200, true)));
   const vigil50Stateful = await maybe("vigil-50-stateful", () =>
-    runThroughQueue("vigil-50-stateful", batches, run, vigil(rules50Stateful, true)),
+    runThroughQueue("vigil-50-stateful", batches, { ...run, marks: true }, vigil(rules50Stateful, true)),
   );
   const jsonLogic50 = await maybe("json-logic-js-50", () =>
     runThroughQueue("json-logic-js-50", batches, run, vigil(reference50, false)),

@@ -36,7 +36,7 @@ async function engineBench() {
   line("Vigil, 50 rules (10 windowed)", vigil50);
   line("Vigil, 200 rules (40 windowed)", vigil200);
   line(
-    "Vigil, 50 rules (10 windowed, 6 seq./newValue)",
+    "Vigil, 50 rules (10 windowed, 8 seq./newValue/absence)",
     vigil50Stateful,
     `  (${pct(vigil50Stateful.rate, vigil50.rate)} of Vigil-50)`,
   );

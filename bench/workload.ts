@@ -118,7 +118,7 @@ export function generateEvents(
 /**
  * Rules like the shipped ones: `total` rules of which a fifth are threshold rules (50 → 10,
  * 200 → 40), each pinned to one provider and action as real detections are. With `stateful`,
- * 6 of the match rules give way to 3 sequence and 3 newValue rules.
+ * 8 of the match rules give way to 3 sequence, 3 newValue and 2 absence rules.
  */
 export function generateRules(total = 50, options: { stateful?: boolean } = {}): RuleInput[] {
   const thresholdCount = Math.round(total / 5);
@@ -197,7 +197,7 @@ export function generateRules(total = 50, options: { stateful?: boolean } = {}):
   return rules;
 }
 
-/** Sequence and newValue rules over the generated events (they fire now and then). */
+/** Sequence, newValue and absence rules over the generated events (they fire now and then). */
 function statefulRules(): RuleInput[] {
   const on = (provider: string, action: string) => ({
     and: [{ "==": [{ var: "provider" }, provider] }, { "==": [{ var: "action" }, action] }],
@@ -267,6 +267,25 @@ function statefulRules(): RuleInput[] {
       severity: "low",
       when: { "==": [{ var: "provider" }, "ashby"] },
       newValue: { groupBy: ["actor.id"], fields: ["action", "target.type"], learning: "2h", forgetAfter: "7d" },
+    },
+    {
+      id: "bench.absence.zendesk-create-not-destroyed",
+      name: "Zendesk create not followed by a destroy",
+      severity: "low",
+      when: { "==": [{ var: "provider" }, "zendesk"] },
+      absence: {
+        groupBy: ["actor.id"],
+        after: { "==": [{ var: "action" }, "create"] },
+        expect: { "==": [{ var: "action" }, "destroy"] },
+        within: "30m",
+      },
+    },
+    {
+      id: "bench.absence.pylon-actor-silent",
+      name: "Pylon actor silent for a day",
+      severity: "low",
+      when: { "==": [{ var: "provider" }, "pylon"] },
+      absence: { groupBy: ["actor.id"], within: "1d" },
     },
   ];
 }
