@@ -54,7 +54,7 @@ describe("source blind", () => {
       groupKey: { source: "logs", rules: "quiet.project" },
     });
     expect(alert!.title).toMatch(
-      /^source logs is blind: its watermark has not moved since .*; absence rules wait for it: quiet\.project$/,
+      /^source logs is blind: its watermark has not moved since .*; absence and newValue rules wait for it: quiet\.project$/,
     );
     // The same stall, checked again (or by another replica): the same alert id.
     expect((await engine.blindSources(now + 3 * HOUR, HOUR)).map((a) => a.id)).toEqual([alert!.id]);
