@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createMetrics, type AuditEvent, MAX_ALERT_EVENT_IDS } from "@vigil/core";
+import { createMetrics, DeliveryOrder, type AuditEvent, MAX_ALERT_EVENT_IDS } from "@vigil/core";
 import { Engine, parseRules, RedisRuleStateStore, type LoadedRule } from "@vigil/engine";
 import { event, useRedis } from "../helpers.js";
 
@@ -129,6 +129,54 @@ describe("newValue rules", () => {
     expect((await metrics.ruleValuesForgotten.get()).values).toEqual([
       expect.objectContaining({ value: 2, labels: { rule: "nv.new-ip" } }),
     ]);
+  });
+
+  it("batches applied out of their source's order alert on their watermark, as in the source's order", async () => {
+    const pages = [
+      [login("h1", 0, "1.1.1.1"), login("h2", 24, "1.1.1.1"), login("h3", 100, "2.2.2.2")],
+      [login("n1", 8 * 24, "9.9.9.9"), login("old", 8 * 24 + 2, "1.1.1.1")],
+      [login("back", 40 * 24, "2.2.2.2")],
+    ];
+    const order = new DeliveryOrder();
+    const delivered = pages.map((events, i) => ({
+      events,
+      lags: order.lags(events),
+      mark: { seq: i + 1, delivered: order.newestOf("replay")! },
+    }));
+    const apply = async (processing: number[]) => {
+      const engine = new Engine(
+        rules(),
+        new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
+      );
+      const onBatches = [];
+      for (const i of processing) {
+        const { events, lags } = delivered[i]!;
+        const outcome = await engine.processBatch(events, randomUUID(), {
+          ...(lags ? { lags } : {}),
+          sources: ["replay"],
+        });
+        onBatches.push(...outcome.alerts);
+      }
+      const onMarks = [];
+      for (const i of processing) onMarks.push(...(await engine.advance("replay", delivered[i]!.mark)).alerts);
+      return { onBatches, onMarks };
+    };
+    const reversed = await apply([2, 1, 0]);
+    // Nothing decided before the watermark: n1 would have seen a group still learning, `back` a value never seen.
+    expect(reversed.onBatches).toEqual([]);
+    const pick = (a: (typeof reversed.onMarks)[number]) => [a.id, a.eventIds, a.value, a.lastSeen, a.title];
+    expect(reversed.onMarks.map(pick)).toEqual([
+      [expect.any(String), ["n1"], { ip: "9.9.9.9" }, undefined, "eve@example.com from 9.9.9.9 (last seen never)"],
+      [
+        expect.any(String),
+        ["back"],
+        { ip: "2.2.2.2" },
+        new Date(T0 + 100 * HOUR).toISOString(),
+        `eve@example.com from 2.2.2.2 (last seen ${new Date(T0 + 100 * HOUR).toISOString()})`,
+      ],
+    ]);
+    const inOrder = await apply([0, 1, 2]);
+    expect([...inOrder.onBatches, ...inOrder.onMarks].map(pick)).toEqual(reversed.onMarks.map(pick));
   });
 
   it("reports a learning no longer than the lateness, and a forgetAfter within it", () => {

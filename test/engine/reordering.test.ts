@@ -38,6 +38,12 @@ sequence:
   steps:
     - { name: failures, when: { "==": [{ var: action }, fail] }, count: 2 }
     - { name: success, when: { "==": [{ var: action }, ok] } }
+---
+id: r.new-target
+name: New target for an actor
+severity: low
+when: { "==": [{ var: action }, read] }
+newValue: { groupBy: [actor.id], fields: [target.id], learning: 2h, forgetAfter: 3h }
 `;
 
 function rules(): LoadedRule[] {
@@ -113,15 +119,18 @@ async function apply(
       ...(lags ? { lags } : {}),
       ...(options.marks ? { sources: [SOURCE] } : {}),
     });
-    alertIds.push(...outcome.alerts.map((a) => a.id));
+    alertIds.push(...outcome.alerts.map((a) => `${a.ruleId} ${a.id}`));
     late += outcome.late.length;
     if (!options.marks) continue;
     pendingMarks.push(mark);
     // Watermark jobs finish in their own time: a random number of the pending marks is given now.
     const due = options.random ? Math.floor(options.random() * (pendingMarks.length + 1)) : pendingMarks.length;
     for (const m of shuffle(pendingMarks.splice(0, due), options.random ?? Math.random))
-      await engine.advance(SOURCE, m);
+      alertIds.push(...(await engine.advance(SOURCE, m)).alerts.map((a) => `${a.ruleId} ${a.id}`));
   }
+  // The last watermark jobs run in the end (newValue verdicts wait for them).
+  for (const m of shuffle(pendingMarks, options.random ?? Math.random))
+    alertIds.push(...(await engine.advance(SOURCE, m)).alerts.map((a) => `${a.ruleId} ${a.id}`));
   return { alertIds, late };
 }
 
@@ -135,6 +144,8 @@ describe("Vigil's own reordering loses nothing (lateness in the source's order, 
       expect(replay.late).toBe(0);
       expect(new Set(replay.alertIds).size).toBe(replay.alertIds.length);
       expect(replay.alertIds.length).toBeGreaterThan(30);
+      // newValue verdicts (deferred until the watermark passes t − lateness) among them.
+      expect(replay.alertIds.filter((id) => id.startsWith("r.new-target ")).length).toBeGreaterThan(5);
       const expected = [...replay.alertIds].sort();
 
       for (const [what, processing] of [

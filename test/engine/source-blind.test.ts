@@ -30,10 +30,16 @@ id: a.match
 name: Match
 severity: low
 when: { "==": [{ var: action }, x] }
+---
+id: new.ip
+name: New IP
+severity: low
+when: true
+newValue: { groupBy: [actor.id], fields: [ip], learning: 0, forgetAfter: 1d }
 `;
 
 describe("source blind", () => {
-  it("alerts once per stall, naming the source and the absence rules it blocks", async () => {
+  it("alerts once per stall, naming the source and the absence and newValue rules it blocks", async () => {
     const engine = new Engine(
       load(ABSENCE),
       new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: HOUR, maxEventIds: 50 }),
@@ -51,10 +57,10 @@ describe("source blind", () => {
     expect(alert).toMatchObject({
       ruleId: SOURCE_BLIND_RULE_ID,
       severity: "high",
-      groupKey: { source: "logs", rules: "quiet.project" },
+      groupKey: { source: "logs", rules: "quiet.project,new.ip" },
     });
     expect(alert!.title).toMatch(
-      /^source logs is blind: its watermark has not moved since .*; absence rules wait for it: quiet\.project$/,
+      /^source logs is blind: its watermark has not moved since .*; absence and newValue rules wait for it: quiet\.project, new\.ip$/,
     );
     // The same stall, checked again (or by another replica): the same alert id.
     expect((await engine.blindSources(now + 3 * HOUR, HOUR)).map((a) => a.id)).toEqual([alert!.id]);

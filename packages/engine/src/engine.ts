@@ -274,7 +274,7 @@ export class Engine {
 
   /**
    * "Source blind": each source whose watermark has not moved up for `afterMs` (wall clock) while
-   * absence rules wait for it raises one alert naming it and those rules. The id is derived from
+   * absence or newValue rules wait for it raises one alert naming it and those rules. The id is derived from
    * the source and when its watermark last moved, so one stall alerts once, whatever the replicas.
    */
   async blindSources(nowMs: number, afterMs: number): Promise<Alert[]> {
@@ -296,9 +296,9 @@ export class Engine {
         ruleId: SOURCE_BLIND_RULE_ID,
         ruleName: "Source blind",
         severity: "high",
-        title: `source ${status.source} is blind: its watermark has not moved since ${since}; absence rules wait for it: ${blocked.join(", ")}`,
+        title: `source ${status.source} is blind: its watermark has not moved since ${since}; absence and newValue rules wait for it: ${blocked.join(", ")}`,
         description:
-          "A source's watermark stopped advancing (a failing or lagging connector, or a batch that failed and waits for `vigil jobs retry`). Absence rules that depend on it decide nothing until it moves again, so they raise no false absence.",
+          "A source's watermark stopped advancing (a failing or lagging connector, or a batch that failed and waits for `vigil jobs retry`). Absence and newValue rules that depend on it decide nothing until it moves again, so they raise no false absence and no new value too early.",
         groupKey: { source: status.source, rules: blocked.join(",") },
         count: 0,
         windowStart: since,

@@ -78,6 +78,11 @@ export interface KindReference {
    * decide, fired through ctx (`rule` is the rule's index among the decided rules).
    */
   decide?(ctx: ReferenceContext, rule: RuleStateRule, index: number, watermark: number): void;
+  /**
+   * At the end of a batch (after every update of every kind): decide what the rules' watermarks
+   * (`watermarkOf`, +∞ while no source is known at all) already allow of the batch's updates.
+   */
+  finish?(ctx: ReferenceContext, watermarkOf: (rule: RuleStateRule) => number): void;
 }
 
 /**

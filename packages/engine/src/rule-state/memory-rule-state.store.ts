@@ -44,6 +44,9 @@ export class MemoryRuleStateStore implements RuleStateStore {
       const rule = batch.rules[update.rule]!;
       RULE_KINDS[rule.kind].reference.update(ctx, rule, update);
     }
+    const noSource = this.progress.size === 0;
+    for (const kind of new Set(batch.rules.map((rule) => rule.kind)))
+      RULE_KINDS[kind].reference.finish?.(ctx, (rule) => (noSource ? Infinity : this.watermarkOf(rule)));
     const result: RuleStateResult = { fired, late, duplicates: duplicates.size };
     if (forgotten.size)
       result.forgotten = [...forgotten].sort(([a], [b]) => a - b).map(([rule, values]) => ({ rule, values }));

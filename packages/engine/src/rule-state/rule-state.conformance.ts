@@ -451,6 +451,62 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
       expect(result.fired.map((f) => f.eventIds[0])).toEqual(["a", "b"]);
     });
 
+    it("newValue: batches applied out of their source's order wait for the watermark, then decide as in source order", async () => {
+      const store = makeStore();
+      const rules = [newValue({ learning: 120 * MIN })];
+      const early = batch(
+        rules,
+        [
+          ["a", 0, 0, "g", "v1"],
+          ["b", 10, 0, "g", "v2"],
+        ],
+        { sources: ["s"] },
+      );
+      const later = batch(
+        rules,
+        [
+          ["c", 130, 0, "g", "v1"],
+          ["d", 140, 0, "g", "v3"],
+        ],
+        { sources: ["s"] },
+      );
+      // Applied in reverse: deciding now would see v1 as new at c and the group as still learning at d.
+      expect((await store.apply(later)).fired).toEqual([]);
+      expect((await store.apply(early)).fired).toEqual([]);
+      expect((await store.advance("s", { seq: 2, delivered: T0 + 140 * MIN }, { rules })).fired).toEqual([]);
+      // Mark 1 lets mark 2 apply: watermark 140 − 60 = 80 min passes every deadline (t − 60 min).
+      const { fired } = await store.advance("s", { seq: 1, delivered: T0 + 10 * MIN }, { rules });
+      expect(fired).toEqual([
+        {
+          rule: 0,
+          event: 0,
+          group: "g",
+          span: Math.floor((T0 + 140 * MIN) / (60 * MIN)),
+          windowStart: T0 + 140 * MIN,
+          windowEnd: T0 + 140 * MIN,
+          count: 1,
+          eventIds: ["d"],
+          value: "v3",
+        },
+      ]);
+      // A batch after the marks: an event already past the watermark (t − 60 ≤ 80) is decided at
+      // once; a newer one waits for the next mark.
+      const next = await store.apply(
+        batch(
+          rules,
+          [
+            ["e", 150, 0, "g", "v4"],
+            ["f", 125, 0, "g", "v5"],
+          ],
+          { sources: ["s"], lags: { f: 25 } },
+        ),
+      );
+      expect(next.fired).toMatchObject([{ rule: 0, event: 1, eventIds: ["f"], value: "v5" }]);
+      expect((await store.advance("s", { seq: 3, delivered: T0 + 150 * MIN }, { rules })).fired).toMatchObject([
+        { rule: 0, event: 0, eventIds: ["e"], value: "v4" },
+      ]);
+    });
+
     it("kinds mix in one batch, and state keys keep rules apart", async () => {
       const store = makeStore();
       const rules = [threshold(), match, { ...threshold(), key: "t2" }];

@@ -10,11 +10,17 @@ function newValueAlertId(ruleId: string, groupValues: unknown[], spanStartMs: nu
   return hashKey("new-value", ruleId, JSON.stringify(groupValues), String(spanStartMs), JSON.stringify(value));
 }
 
-/** First-seen values per group: alert when a value (tuple of fields) was not seen for forgetAfter. */
+/**
+ * First-seen values per group: alert when a value (tuple of fields) was not seen for forgetAfter.
+ * Each verdict waits until the watermark of the rule's sources reaches the event's time minus the
+ * lateness (new-value.lua says why it is final then): at the end of its batch when it already
+ * has, else on the watermark call that gets there.
+ */
 export const newValueKind: RuleKind<NewValue> = {
   name: "newValue",
   lua: new URL("./new-value.lua", import.meta.url),
   reference: newValueReference,
+  decides: true,
   compile(rule, spec) {
     const { groupBy, fields, learning, forgetAfter, maxValuesPerGroup } = spec;
     const suppress = rule.suppress ?? forgetAfter;
@@ -47,13 +53,17 @@ export const newValueKind: RuleKind<NewValue> = {
           value = hashKey("value", json).slice(0, 24);
           hashes.set(json, value);
         }
-        return { group: readGroup.map((read) => read(event) ?? null), value };
+        const group = readGroup.map((read) => read(event) ?? null);
+        // What the alert needs if the verdict waits for a watermark (the batch is gone by then).
+        const { raw: _raw, ...trigger } = event;
+        return { group, value, data: JSON.stringify({ event: trigger, group, tuple }) };
       },
     };
   },
   alert({ rule, plan, fired, groupValues, trigger }) {
     const fields = rule.newValue?.fields ?? [];
-    const tuple = fields.map((path) => pathReader(path)(trigger));
+    const kept = fired.data === undefined ? undefined : (JSON.parse(fired.data) as { tuple?: unknown[] });
+    const tuple = kept?.tuple ?? fields.map((path) => pathReader(path)(trigger));
     const value = Object.fromEntries(fields.map((path, i) => [path, tuple[i]]));
     const lastSeen = fired.lastSeen === undefined ? undefined : iso(fired.lastSeen);
     return {

@@ -1,32 +1,73 @@
 -- newValue: an accepted event e of group g with value v qualifies iff the group has an accepted
 -- event at or before t(e) - learning (learning 0: always) and no accepted event of the same
--- group and value has a time in [t(e) - forgetAfter, t(e) - lateness). Applied in the source's
--- order, accepted events are never older than the group's newest minus the lateness, so nothing
--- applied later can change that verdict (learning is 0 or longer than the lateness); batches
--- applied out of their source's order can see a value as new that an earlier batch, not yet
--- applied, holds (the verdict is not yet deferred to the source's watermark). One alert per group, value and suppress
--- span of t(e); it says when the value was last seen before t(e) - lateness, if ever.
+-- group and value has a time in [t(e) - forgetAfter, t(e) - lateness). One alert per group,
+-- value and suppress span of t(e); it says when the value was last seen before t(e) - lateness,
+-- if ever.
 --
--- State per rule and group: base:h { min, max } event times; base:o:<value> the value's events
--- (member id, score time), pruned to those newer than max - 2 * lateness plus the newest older
--- one (all a later verdict can ask for); base:v each value's latest time (for the cap of
--- maxValues values per group: beyond it the least recently seen value is forgotten);
--- base:f the (span, value) pairs that fired.
+-- Deferred until final: e's verdict asks only about events older than t(e) - lateness (learning
+-- is 0 or longer than the lateness). The rule's watermark W (ruleWatermark: min over the sources
+-- of max(delivered - lateness, bound)) says that every accepted event still to be applied, in
+-- whatever order batches and replicas go, is at least W: one delivered before the last mark
+-- applied is already applied (a mark is applied after its page's batches and in seq order), one
+-- delivered after it lags its source's newest (>= delivered) by at most the lateness or is
+-- refused, and a bound is the source's own promise. So once W >= t(e) - lateness, every event
+-- the verdict asks about that will ever be accepted is here, and the verdict is final. Each
+-- accepted event is a candidate with deadline t(e) - lateness: decided at the end of its batch
+-- if the watermark already passes it, else kept in rk:nd and decided by the watermark call
+-- (decide) that passes it. Candidates are decided in (deadline, member) order. With no source
+-- known at all (a store fed without sources: batches come in their source's order, as keepFrom
+-- assumes), a batch's candidates are decided at its end.
+--
+-- State per rule: rk:nd pending candidates (member group .. '|' .. value .. '|' .. id, score
+-- t(e) - lateness) and rk:nc their data (member -> JSON { t, g, v, id, d }). Per rule and group:
+-- base:h { min, max } event times; base:o:<value> the value's events (member id, score time),
+-- pruned to those newer than keepFrom(max) - lateness plus the newest older one (all a verdict
+-- still to take can ask for: an undecided candidate has t(e) - lateness > W >= keepFrom);
+-- base:v each value's latest time (for the cap of maxValues values per group: beyond it the least
+-- recently seen value is forgotten); base:f the (span, value) pairs that fired.
 -- Params: learning, forget, lateness, suppress, maxValues, ttl.
 do
   local groups = {}
   local touched = {}
+  local touchedValues = {}
   local forgotten = {}
+  local candidates = {}
+
+  local function ruleKey(rule)
+    return p.prefix .. 'rs:' .. rule.key
+  end
+
+  local function groupOf(base)
+    local g = groups[base]
+    if not g then
+      local h = redis.call('HMGET', base .. ':h', 'min', 'max')
+      g = { min = tonumber(h[1]), max = tonumber(h[2]) }
+      groups[base] = g
+    end
+    return g
+  end
+
+  -- The verdict on candidate c ({ t, g, v, id }), final once the watermark reaches t - lateness;
+  -- returns the fired entry (without r, e) or nil.
+  local function verdict(rule, c)
+    local base = stateBase(rule, c.g)
+    local g = groupOf(base)
+    local t = c.t
+    local learned = rule.learning == 0 or (g.min ~= nil and g.min <= t - rule.learning)
+    if not learned then return nil end
+    local before = redis.call('ZREVRANGEBYSCORE', base .. ':o:' .. c.v, '(' .. (t - rule.lateness), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    local lastSeen = tonumber(before[2])
+    if lastSeen ~= nil and lastSeen >= t - rule.forget then return nil end
+    local span = math.floor(t / rule.suppress)
+    if redis.call('ZADD', base .. ':f', 'NX', span, span .. ':' .. c.v) == 0 then return nil end
+    redis.call('PEXPIRE', base .. ':f', rule.ttl)
+    return { g = c.g, b = span, ws = t, we = t, c = 1, ids = { c.id }, val = c.v, ls = lastSeen }
+  end
 
   kinds.newValue = {
     update = function(rule, u)
       local base = stateBase(rule, u.g)
-      local g = groups[base]
-      if not g then
-        local h = redis.call('HMGET', base .. ':h', 'min', 'max')
-        g = { min = tonumber(h[1]), max = tonumber(h[2]) }
-        groups[base] = g
-      end
+      local g = groupOf(base)
       local t = u.t
       if isLate(rule, u) then
         late[#late + 1] = { u.r, u.e }
@@ -37,33 +78,58 @@ do
         duplicate[u.e] = true
         return
       end
-      local learned = rule.learning == 0 or (g.min ~= nil and g.min <= t - rule.learning)
-      local before = redis.call('ZREVRANGEBYSCORE', occurrences, '(' .. (t - rule.lateness), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
-      local lastSeen = tonumber(before[2])
       if g.min == nil or t < g.min then g.min = t end
       if g.max == nil or t > g.max then g.max = t end
       touched[base] = rule
+      touchedValues[occurrences] = { base = base, rule = rule }
       redis.call('ZADD', base .. ':v', 'GT', t, u.v)
-      if learned and (lastSeen == nil or lastSeen < t - rule.forget) then
-        local span = math.floor(t / rule.suppress)
-        if redis.call('ZADD', base .. ':f', 'NX', span, span .. ':' .. u.v) == 1 then
-          fired[#fired + 1] = { r = u.r, e = u.e, g = u.g, b = span, ws = t, we = t, c = 1, ids = { eventIds[u.e] }, val = u.v, ls = lastSeen }
-        end
-      end
-      local keep = keepFrom(g.max, rule.lateness)
-      if keep > -math.huge then
-        local old = redis.call('ZREVRANGEBYSCORE', occurrences, '(' .. (keep - rule.lateness), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
-        if old[2] then redis.call('ZREMRANGEBYSCORE', occurrences, '-inf', '(' .. old[2]) end
-      end
-      redis.call('PEXPIRE', occurrences, rule.ttl)
+      candidates[#candidates + 1] = { rule = rule, r = u.r, e = u.e, t = t, g = u.g, v = u.v, id = eventIds[u.e], d = u.d, m = u.g .. '|' .. u.v .. '|' .. eventIds[u.e] }
       if redis.call('ZCARD', base .. ':v') > rule.maxValues then
         local popped = redis.call('ZPOPMIN', base .. ':v')
         redis.call('DEL', base .. ':o:' .. popped[1])
+        touchedValues[base .. ':o:' .. popped[1]] = nil
         forgotten[u.r] = (forgotten[u.r] or 0) + 1
       end
     end,
 
     finish = function()
+      -- The batch's candidates: decided now where the watermark passes them, else kept.
+      table.sort(candidates, function(a, b)
+        local da, db = a.t - a.rule.lateness, b.t - b.rule.lateness
+        if da ~= db then return da < db end
+        if a.m ~= b.m then return a.m < b.m end
+        return a.r < b.r
+      end)
+      local noSource = next(loadSources()) == nil
+      local watermarks = {}
+      for _, c in ipairs(candidates) do
+        local rule = c.rule
+        local w = watermarks[rule]
+        if w == nil then
+          w = noSource and math.huge or ruleWatermark(rule)
+          watermarks[rule] = w
+        end
+        local deadline = c.t - rule.lateness
+        if deadline <= w then
+          local f = verdict(rule, c)
+          if f then
+            f.r, f.e = c.r, c.e
+            fired[#fired + 1] = f
+          end
+        else
+          local rk = ruleKey(rule)
+          redis.call('ZADD', rk .. ':nd', deadline, c.m)
+          redis.call('HSET', rk .. ':nc', c.m, cjson.encode({ t = c.t, g = c.g, v = c.v, id = c.id, d = c.d }))
+        end
+      end
+      for occurrences, at in pairs(touchedValues) do
+        local keep = keepFrom(groups[at.base].max, at.rule.lateness)
+        if keep > -math.huge then
+          local old = redis.call('ZREVRANGEBYSCORE', occurrences, '(' .. (keep - at.rule.lateness), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+          if old[2] then redis.call('ZREMRANGEBYSCORE', occurrences, '-inf', '(' .. old[2]) end
+        end
+        redis.call('PEXPIRE', occurrences, at.rule.ttl)
+      end
       for base, rule in pairs(touched) do
         local g = groups[base]
         redis.call('HSET', base .. ':h', 'min', g.min, 'max', g.max)
@@ -71,6 +137,26 @@ do
         for _, part in ipairs({ ':h', ':v', ':f' }) do redis.call('PEXPIRE', base .. part, rule.ttl) end
       end
       for r, n in pairs(forgotten) do forgottenValues[#forgottenValues + 1] = { r, n } end
+    end,
+
+    -- A watermark call: every pending candidate whose deadline the rule's watermark now passes.
+    decide = function(rule, ri, watermark)
+      if watermark == -math.huge then return end
+      local rk = ruleKey(rule)
+      local due = redis.call('ZRANGEBYSCORE', rk .. ':nd', '-inf', watermark)
+      for _, member in ipairs(due) do
+        local raw = redis.call('HGET', rk .. ':nc', member)
+        if raw then
+          local c = cjson.decode(raw)
+          local f = verdict(rule, c)
+          if f then
+            f.r, f.e, f.d = ri, 1, c.d
+            fired[#fired + 1] = f
+          end
+        end
+        redis.call('ZREM', rk .. ':nd', member)
+        redis.call('HDEL', rk .. ':nc', member)
+      end
     end,
   }
 end
