@@ -17,6 +17,7 @@ import { RuleIndex } from "./rule-index.js";
 import type { LoadedRule } from "./rule-loader.js";
 import type { Rule } from "./rule-schema.js";
 import type {
+  FiredState,
   RuleStateBatch,
   RuleStateRule,
   RuleStateStore,
@@ -203,16 +204,7 @@ export class Engine {
       const compiled = this.rules[evaluation.ruleOf[fired.rule]!]!;
       const groupValues = evaluation.groupValues.get(`${fired.rule}\u0000${fired.group}`) ?? [];
       const trigger = evaluation.events[fired.event]!;
-      const parts = compiled.kind.alert({
-        rule: compiled.rule,
-        plan: compiled.plan,
-        fired,
-        groupValues,
-        trigger,
-        batchEvents: evaluation.events,
-      });
-      const groupKey = Object.fromEntries(compiled.plan.groupPaths.map((path, i) => [path, groupValues[i]]));
-      alerts.push(this.buildAlert(compiled.rule, groupKey, parts, createdAt));
+      alerts.push(this.alertOf(compiled, fired, groupValues, trigger, evaluation.events, createdAt));
     }
 
     const late = result.late.map(({ rule, event }) => ({
@@ -239,6 +231,27 @@ export class Engine {
     };
   }
 
+  /** The alert of one fired state: the kind builds its parts, the engine the rest. */
+  private alertOf(
+    compiled: CompiledRule,
+    fired: FiredState,
+    groupValues: unknown[],
+    trigger: AuditEvent,
+    batchEvents: AuditEvent[],
+    createdAt: string,
+  ): Alert {
+    const parts = compiled.kind.alert({
+      rule: compiled.rule,
+      plan: compiled.plan,
+      fired,
+      groupValues,
+      trigger,
+      batchEvents,
+    });
+    const groupKey = Object.fromEntries(compiled.plan.groupPaths.map((path, i) => [path, groupValues[i]]));
+    return this.buildAlert(compiled.rule, groupKey, parts, createdAt);
+  }
+
   /**
    * Records a source's watermark mark (a `watermark` job; `id`: its job id, so a retry yields the
    * same alerts); marks apply in seq order only. Rules that decide on watermarks (absence) then
@@ -255,17 +268,7 @@ export class Engine {
       const compiled = deciding[fired.rule]!;
       const kept = JSON.parse(fired.data ?? "{}") as { event?: AuditEvent; group?: unknown[] };
       const trigger = { raw: {}, ...kept.event } as AuditEvent;
-      const groupValues = kept.group ?? [];
-      const parts = compiled.kind.alert({
-        rule: compiled.rule,
-        plan: compiled.plan,
-        fired,
-        groupValues,
-        trigger,
-        batchEvents: [trigger],
-      });
-      const groupKey = Object.fromEntries(compiled.plan.groupPaths.map((path, i) => [path, groupValues[i]]));
-      return this.buildAlert(compiled.rule, groupKey, parts, createdAt);
+      return this.alertOf(compiled, fired, kept.group ?? [], trigger, [trigger], createdAt);
     });
     for (const alert of alerts)
       this.options.metrics?.alertsRaised.inc({ rule: alert.ruleId, severity: alert.severity });

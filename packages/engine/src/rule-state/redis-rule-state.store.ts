@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { Keyspace, SourceMark } from "@vigil/core";
+import { LuaCommand, type Keyspace, type SourceMark } from "@vigil/core";
 import type {
   AdvanceOptions,
   AdvanceResult,
@@ -13,10 +13,8 @@ import type {
 } from "./rule-state.store.js";
 import { ruleStateScript } from "./rule-state.script.js";
 
-const SCRIPT = ruleStateScript();
-type ScriptRedis = Redis & {
-  vigilRuleState(numKeys: number, ...args: string[]): Promise<string>;
-};
+/** The composed rule-state script: KEYS[1] is where a call's result is kept (a retried job gets it back). */
+const RULE_STATE = new LuaCommand("vigilRuleState", 1, ruleStateScript());
 
 interface WireFired {
   r: number;
@@ -55,14 +53,14 @@ function toFired(f: WireFired): FiredState {
 
 /** Rule state in Redis: each batch is one atomic call of the composed rule-state script. */
 export class RedisRuleStateStore implements RuleStateStore {
-  private readonly redis: ScriptRedis;
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly keyspace: Keyspace,
     private readonly options: RuleStateOptions,
-  ) {
-    if (!("vigilRuleState" in redis)) redis.defineCommand("vigilRuleState", { lua: SCRIPT });
-    this.redis = redis as ScriptRedis;
+  ) {}
+
+  private async run(resultKey: string, payload: unknown): Promise<string> {
+    return String(await RULE_STATE.run(this.redis, [resultKey], [JSON.stringify(payload)]));
   }
 
   async apply(batch: RuleStateBatch): Promise<RuleStateResult> {
@@ -87,7 +85,7 @@ export class RedisRuleStateStore implements RuleStateStore {
         d: u.data,
       })),
     };
-    const raw = await this.redis.vigilRuleState(1, this.keyspace.key("batch", batch.batchId), JSON.stringify(payload));
+    const raw = await this.run(this.keyspace.key("batch", batch.batchId), payload);
     const result = JSON.parse(raw) as { fired?: unknown; late?: unknown; duplicates?: number; forgotten?: unknown };
     const forgotten = asArray<[number, number]>(result.forgotten)
       .map(([rule, values]) => ({ rule: rule - 1, values }))
@@ -109,7 +107,7 @@ export class RedisRuleStateStore implements RuleStateStore {
       advance: { source, mark },
     };
     const resultKey = this.keyspace.key("batch", `advance:${options.id ?? randomUUID()}`);
-    const raw = await this.redis.vigilRuleState(1, resultKey, JSON.stringify(payload));
+    const raw = await this.run(resultKey, payload);
     const result = JSON.parse(raw) as {
       progress: { seq: number; delivered?: number; bound?: number };
       fired?: unknown;

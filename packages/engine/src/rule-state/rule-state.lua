@@ -110,6 +110,26 @@ local function trimBelow(key, limit)
   if limit > -math.huge then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. limit) end
 end
 
+-- A windowed kind's newest event time in a group (`cache`: the kind's table for this call), read
+-- from the group's events zset once per call; false when the group has none.
+local function newestIn(cache, base)
+  local t = cache[base]
+  if t == nil then
+    local top = redis.call('ZRANGE', base .. ':z', -1, -1, 'WITHSCORES')
+    t = tonumber(top[2]) or false
+    cache[base] = t
+  end
+  return t
+end
+
+-- Records that a group fired in suppress span `span`. Fired spans are kept only while an
+-- accepted event could still fall into them.
+local function recordFired(base, rule, span, newest)
+  redis.call('ZADD', base .. ':f', span, span)
+  trimBelow(base .. ':f', math.floor(keepFrom(newest, rule.lateness) / rule.suppress))
+  redis.call('PEXPIRE', base .. ':f', rule.ttl)
+end
+
 --- @include "./source-progress.lua"
 
 --- @kinds

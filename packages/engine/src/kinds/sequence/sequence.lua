@@ -172,21 +172,14 @@ do
       steps[s] = stepIds
     end
     fired[#fired + 1] = { r = u.r, e = u.e, g = u.g, b = span, ws = first, we = tEnd, c = count, ids = ids, ch = steps }
-    redis.call('ZADD', base .. ':f', span, span)
-    trimBelow(base .. ':f', math.floor(keepFrom(newest[base], rule.lateness) / rule.suppress))
-    redis.call('PEXPIRE', base .. ':f', rule.ttl)
+    recordFired(base, rule, span, newest[base])
   end
 
   kinds.sequence = {
     update = function(rule, u)
       local base = stateBase(rule, u.g)
       local t = u.t
-      local maxT = newest[base]
-      if maxT == nil then
-        local top = redis.call('ZRANGE', base .. ':z', -1, -1, 'WITHSCORES')
-        maxT = tonumber(top[2]) or false
-        newest[base] = maxT
-      end
+      local maxT = newestIn(newest, base)
       if isLate(rule, u) then
         late[#late + 1] = { u.r, u.e }
         return

@@ -50,22 +50,14 @@ do
       end
     end
     fired[#fired + 1] = { r = u.r, e = u.e, g = u.g, b = span, ws = tonumber(members[2]) or tEnd, we = tEnd, c = count, ids = ids }
-    -- Fired spans are kept only while an accepted event could still fall into them.
-    redis.call('ZADD', base .. ':f', span, span)
-    trimBelow(base .. ':f', math.floor(keepFrom(newest[base], rule.lateness) / rule.suppress))
-    redis.call('PEXPIRE', base .. ':f', rule.ttl)
+    recordFired(base, rule, span, newest[base])
   end
 
   kinds.threshold = {
     update = function(rule, u)
       local base = stateBase(rule, u.g)
       local t = u.t
-      local maxT = newest[base]
-      if maxT == nil then
-        local top = redis.call('ZRANGE', base .. ':z', -1, -1, 'WITHSCORES')
-        maxT = tonumber(top[2]) or false
-        newest[base] = maxT
-      end
+      local maxT = newestIn(newest, base)
       if isLate(rule, u) then
         late[#late + 1] = { u.r, u.e }
         return
