@@ -462,8 +462,9 @@ function formatLine(result: ScenarioResult): string {
   const pass = result.lost === 0 && result.doubled === 0 && result.unexpected === 0 && !result.mismatches?.length;
   const extra = result.unexpected ? ` unexpected=${result.unexpected}` : "";
   const doubles = result.doubled ? ` (emails ${result.emailsDoubled}, webhooks ${result.webhooksDoubled})` : "";
-  const resent = result.emailsResentAfterKill
-    ? ` [${result.emailsResentAfterKill} email re-sent: a notifier killed as the SMTP server took it, before the ledger write; same Message-ID]`
+  const resentCount = (result.emailsResentAfterKill ?? 0) + (result.webhooksResentAfterKill ?? 0);
+  const resent = resentCount
+    ? ` [re-sent ${result.emailsResentAfterKill ?? 0} email(s), ${result.webhooksResentAfterKill ?? 0} webhook(s): a notifier killed ${result.killOffsetsMs?.map((ms) => `${ms >= 0 ? "+" : ""}${ms} ms`).join(", ")} from the receiver taking them, before the ledger write; same Message-ID / webhook-id]`
     : "";
   const wrong = result.mismatches?.length ? `  MISMATCH ${result.mismatches.slice(0, 5).join(", ")}` : "";
   return `${pass ? "PASS" : "FAIL"}  ${result.name.padEnd(16)} expected=${String(result.expected).padStart(4)} delivered=${String(result.delivered).padStart(4)} lost=${result.lost} doubled=${result.doubled}${doubles}${resent}${extra}  ${result.notes}${wrong}`;

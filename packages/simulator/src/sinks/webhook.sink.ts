@@ -21,10 +21,15 @@ export interface ReceivedWebhook {
   verifyError?: string;
   /** The status the sink answered with. */
   status: number;
+  /** When the sink took the request (ms since the epoch), just before it answers. */
+  receivedAt: number;
 }
 
 /** Decides the status for the n-th request (1-based); may be async to simulate a slow receiver. */
-export type WebhookResponder = (request: Omit<ReceivedWebhook, "status">, n: number) => number | Promise<number>;
+export type WebhookResponder = (
+  request: Omit<ReceivedWebhook, "status" | "receivedAt">,
+  n: number,
+) => number | Promise<number>;
 
 export interface WebhookSinkOptions {
   /** 0 (default) picks a free port. */
@@ -66,7 +71,7 @@ export async function startWebhookSink(options: WebhookSinkOptions = {}): Promis
         received += 1;
         const request = describeRequest(req, body, verifier);
         const status = await responder(request, received);
-        inbox.push({ ...request, status });
+        inbox.push({ ...request, status, receivedAt: Date.now() });
         res.writeHead(status, { "content-type": "application/json" });
         res.end(JSON.stringify({ status }));
       })
@@ -116,7 +121,7 @@ function describeRequest(
   req: IncomingMessage,
   body: string,
   verifier: Webhook | undefined,
-): Omit<ReceivedWebhook, "status"> {
+): Omit<ReceivedWebhook, "status" | "receivedAt"> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
