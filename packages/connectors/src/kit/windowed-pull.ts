@@ -1,6 +1,6 @@
 import { ConnectorError, type AuditEvent } from "@vigil/core";
 import { z } from "zod";
-import type { Checkpoint, PullOptions, RefusedRecord, SourcePage } from "./connector.js";
+import type { Checkpoint, Connector, PullOptions, RefusedRecord, SourcePage } from "./connector.js";
 import { timeOrderedPages, type TimedEvent } from "./paging.js";
 
 /** The checkpoint of a time-windowed source: every record filtered-on before `until` is queued. */
@@ -10,6 +10,28 @@ export type WindowCheckpoint = z.infer<typeof WindowCheckpointSchema>;
 /** The checkpoint from which a windowed pull reads the records of `time` on (it re-reads `lookbackMs` behind `until`). */
 export async function windowCheckpointAt(time: Date, lookbackMs: number): Promise<WindowCheckpoint> {
   return { until: new Date(time.getTime() + lookbackMs).toISOString() };
+}
+
+/**
+ * A connector over a time-windowed source: pulls through {@link windowedPull} from the source's
+ * `startFrom` and `lookback`, is placed at a time by its `{until}` checkpoint, and proves itself
+ * with the provider's own cheap request.
+ */
+export function windowedConnector<R>(
+  provider: string,
+  spec: WindowedSource<R>,
+  config: { startFrom: number; lookback: number },
+  check: Connector["check"],
+  settings: Pick<WindowedPullSettings, "maxBufferedRecords"> = {},
+): Connector {
+  return {
+    source: spec.source,
+    provider,
+    pull: (from, options) =>
+      windowedPull(spec, from, options, { startFromMs: config.startFrom, lookbackMs: config.lookback, ...settings }),
+    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
+    check,
+  };
 }
 
 /** Records of a window page, with the ones the connector refused per record (quarantined, the pull goes on). */

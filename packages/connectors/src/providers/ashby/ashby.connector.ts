@@ -1,6 +1,6 @@
 import { ConnectorError } from "@vigil/core";
 import type { AshbySourceConfig } from "./ashby.config.js";
-import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
+import type { Connector, ConnectorDeps } from "../../kit/connector.js";
 import {
   PROVIDER_RETRY_POLICY,
   credentialFingerprint,
@@ -10,7 +10,7 @@ import {
   splitRecords,
 } from "../../kit/provider-http.js";
 import { followCursor } from "../../kit/paging.js";
-import { windowedPull, type TimeWindow, type WindowBatch, windowCheckpointAt } from "../../kit/windowed-pull.js";
+import { type TimeWindow, type WindowBatch, windowedConnector } from "../../kit/windowed-pull.js";
 import { normalizeAshbyRecord } from "./ashby.normalize.js";
 import { AshbyAuditLogEntrySchema, AshbyListResponseSchema, type AshbyRecord } from "./ashby.records.js";
 
@@ -112,30 +112,20 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
     });
   }
 
-  function pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage> {
-    return windowedPull<AshbyRecord>(
-      {
-        source,
-        maxWindowMs: ASHBY_MAX_WINDOW_MS,
-        fetchWindow,
-        filterTimeMs: (record) => Date.parse(record.entry.createdAt),
-        normalize: (record) => normalizeAshbyRecord(source, record),
-        received: (record) => record.raw,
-      },
-      from,
-      options,
-      { startFromMs: config.startFrom, lookbackMs: config.lookback },
-    );
-  }
-
-  return {
-    source,
-    provider: "ashby",
-    pull,
-    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
-    async check(options) {
+  return windowedConnector<AshbyRecord>(
+    "ashby",
+    {
+      source,
+      maxWindowMs: ASHBY_MAX_WINDOW_MS,
+      fetchWindow,
+      filterTimeMs: (record) => Date.parse(record.entry.createdAt),
+      normalize: (record) => normalizeAshbyRecord(source, record),
+      received: (record) => record.raw,
+    },
+    config,
+    async (options) => {
       // No dates: the last 24 hours, one entry at most.
       await listPage({ limit: 1 }, `POST ${LIST_PATH} limit=1`, options?.signal);
     },
-  };
+  );
 }

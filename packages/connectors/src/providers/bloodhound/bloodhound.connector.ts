@@ -1,6 +1,6 @@
 import { ConnectorError } from "@vigil/core";
 import type { BloodhoundSourceConfig } from "./bloodhound.config.js";
-import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
+import type { Connector, ConnectorDeps } from "../../kit/connector.js";
 import {
   MALFORMED_PAGE_READS,
   PROVIDER_RETRY_POLICY,
@@ -9,7 +9,7 @@ import {
   sameRefusals,
   splitRecords,
 } from "../../kit/provider-http.js";
-import { windowedPull, type TimeWindow, type WindowBatch, windowCheckpointAt } from "../../kit/windowed-pull.js";
+import { type TimeWindow, type WindowBatch, windowedConnector } from "../../kit/windowed-pull.js";
 import { normalizeBloodHoundRecord } from "./bloodhound.normalize.js";
 import { BloodHoundAuditLogSchema, BloodHoundAuditPageSchema, type BloodHoundRecord } from "./bloodhound.records.js";
 import { bloodHoundSigner } from "./bloodhound.signature.js";
@@ -151,34 +151,20 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
     }
   }
 
-  function pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage> {
-    return windowedPull<BloodHoundRecord>(
-      {
-        source,
-        maxWindowMs: BLOODHOUND_MAX_WINDOW_MS,
-        firstWindowMs: BLOODHOUND_FIRST_WINDOW_MS,
-        fetchWindow,
-        // Microseconds are truncated to the millisecond, consistently with the inclusive bounds sent in milliseconds.
-        filterTimeMs: (record) => Date.parse(record.log.created_at),
-        normalize: (record) => normalizeBloodHoundRecord(source, record),
-        received: (record) => record.raw,
-      },
-      from,
-      options,
-      {
-        startFromMs: config.startFrom,
-        lookbackMs: config.lookback,
-        maxBufferedRecords: BLOODHOUND_MAX_BUFFERED_RECORDS,
-      },
-    );
-  }
-
-  return {
-    source,
-    provider: "bloodhound",
-    pull,
-    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
-    async check(options) {
+  return windowedConnector<BloodHoundRecord>(
+    "bloodhound",
+    {
+      source,
+      maxWindowMs: BLOODHOUND_MAX_WINDOW_MS,
+      firstWindowMs: BLOODHOUND_FIRST_WINDOW_MS,
+      fetchWindow,
+      // Microseconds are truncated to the millisecond, consistently with the inclusive bounds sent in milliseconds.
+      filterTimeMs: (record) => Date.parse(record.log.created_at),
+      normalize: (record) => normalizeBloodHoundRecord(source, record),
+      received: (record) => record.raw,
+    },
+    config,
+    async (options) => {
       const page = `GET ${AUDIT_PATH} limit=1`;
       await fetchPage(
         client,
@@ -187,5 +173,6 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
         BloodHoundAuditPageSchema,
       );
     },
-  };
+    { maxBufferedRecords: BLOODHOUND_MAX_BUFFERED_RECORDS },
+  );
 }

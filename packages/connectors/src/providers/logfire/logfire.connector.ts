@@ -1,4 +1,4 @@
-import type { Connector, ConnectorDeps, PullOptions, SourcePage, Checkpoint } from "../../kit/connector.js";
+import type { Connector, ConnectorDeps } from "../../kit/connector.js";
 import type { LogfireSourceConfig } from "./logfire.config.js";
 import {
   PROVIDER_RETRY_POLICY,
@@ -8,7 +8,7 @@ import {
   readWholePage,
   splitRecords,
 } from "../../kit/provider-http.js";
-import { windowedPull, type TimeWindow, type WindowBatch, windowCheckpointAt } from "../../kit/windowed-pull.js";
+import { type TimeWindow, type WindowBatch, windowedConnector } from "../../kit/windowed-pull.js";
 import { normalizeLogfireRecord } from "./logfire.normalize.js";
 import { LogfireAuditLogListSchema, LogfireAuditLogSchema, type LogfireRecord } from "./logfire.records.js";
 
@@ -100,31 +100,21 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
     yield { records: [...unique.values()], refused };
   }
 
-  function pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage> {
-    return windowedPull<LogfireRecord>(
-      {
-        source,
-        maxWindowMs: LOGFIRE_MAX_WINDOW_MS,
-        firstWindowMs: LOGFIRE_FIRST_WINDOW_MS,
-        fetchWindow,
-        filterTimeMs: (record) => Date.parse(record.log.created_at),
-        normalize: (record) => normalizeLogfireRecord(source, record),
-        received: (record) => record.raw,
-      },
-      from,
-      options,
-      { startFromMs: config.startFrom, lookbackMs: config.lookback },
-    );
-  }
-
-  return {
-    source,
-    provider: "logfire",
-    pull,
-    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
-    async check(options) {
+  return windowedConnector<LogfireRecord>(
+    "logfire",
+    {
+      source,
+      maxWindowMs: LOGFIRE_MAX_WINDOW_MS,
+      firstWindowMs: LOGFIRE_FIRST_WINDOW_MS,
+      fetchWindow,
+      filterTimeMs: (record) => Date.parse(record.log.created_at),
+      normalize: (record) => normalizeLogfireRecord(source, record),
+      received: (record) => record.raw,
+    },
+    config,
+    async (options) => {
       const now = Date.now();
       await listWindow(now - 60_000, now, options?.signal);
     },
-  };
+  );
 }

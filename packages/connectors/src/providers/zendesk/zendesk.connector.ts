@@ -1,5 +1,5 @@
 import type { ZendeskSourceConfig } from "./zendesk.config.js";
-import type { Checkpoint, Connector, ConnectorDeps, PullOptions, SourcePage } from "../../kit/connector.js";
+import type { Connector, ConnectorDeps } from "../../kit/connector.js";
 import {
   PROVIDER_RETRY_POLICY,
   fetchPage,
@@ -8,7 +8,7 @@ import {
   splitRecords,
 } from "../../kit/provider-http.js";
 import { followCursor } from "../../kit/paging.js";
-import { windowedPull, type TimeWindow, type WindowBatch, windowCheckpointAt } from "../../kit/windowed-pull.js";
+import { type TimeWindow, type WindowBatch, windowedConnector } from "../../kit/windowed-pull.js";
 import { normalizeZendeskRecord } from "./zendesk.normalize.js";
 import { ZendeskAuditLogPageSchema, ZendeskAuditLogSchema, type ZendeskRecord } from "./zendesk.records.js";
 
@@ -104,30 +104,20 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
     });
   }
 
-  function pull(from: Checkpoint | undefined, options: PullOptions): AsyncIterable<SourcePage> {
-    return windowedPull<ZendeskRecord>(
-      {
-        source,
-        maxWindowMs: ZENDESK_MAX_WINDOW_MS,
-        firstWindowMs: ZENDESK_FIRST_WINDOW_MS,
-        fetchWindow,
-        filterTimeMs: (record) => Date.parse(record.log.created_at),
-        normalize: (record) => normalizeZendeskRecord(source, record),
-        received: (record) => record.raw,
-      },
-      from,
-      options,
-      { startFromMs: config.startFrom, lookbackMs: config.lookback },
-    );
-  }
-
-  return {
-    source,
-    provider: "zendesk",
-    pull,
-    checkpointAt: (time) => windowCheckpointAt(time, config.lookback),
-    async check(options) {
+  return windowedConnector<ZendeskRecord>(
+    "zendesk",
+    {
+      source,
+      maxWindowMs: ZENDESK_MAX_WINDOW_MS,
+      firstWindowMs: ZENDESK_FIRST_WINDOW_MS,
+      fetchWindow,
+      filterTimeMs: (record) => Date.parse(record.log.created_at),
+      normalize: (record) => normalizeZendeskRecord(source, record),
+      received: (record) => record.raw,
+    },
+    config,
+    async (options) => {
       await listPage({ "page[size]": 1 }, `GET ${LIST_PATH} page[size]=1`, options?.signal);
     },
-  };
+  );
 }
