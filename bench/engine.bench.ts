@@ -70,6 +70,10 @@ export interface QueueRun {
   rate: number;
   alerts: number;
   roundTripsPerBatch: number;
+  /** Share of one core Redis's main thread spent during the run (1 = always busy). */
+  redisBusy?: number;
+  /** Share of a core the worker process spent during the run (above 1: its helper threads too). */
+  workerBusy?: number;
   /** Bytes of window state per event held in a window (Vigil's store only). */
   bytesPerTrackedEvent?: number;
 }
@@ -91,6 +95,13 @@ function countCommands(redis: Redis): () => number {
     return send(...args);
   }) as typeof redis.sendCommand;
   return () => commands;
+}
+
+/** CPU seconds Redis's main thread has used (INFO cpu), to tell who is the bottleneck of a run. */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info("cpu");
+  const field = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return field("used_cpu_user_main_thread") + field("used_cpu_sys_main_thread");
 }
 
 /** Bytes of Vigil's window keys per event they hold. */
@@ -173,6 +184,8 @@ async function runThroughQueue(
       await profiler.post("Profiler.enable");
       await profiler.post("Profiler.start");
     }
+    const redisCpuBefore = await redisCpuSeconds(store);
+    const cpuBefore = process.cpuUsage();
     const start = performance.now();
     await new Promise<void>((resolve, reject) => {
       const worker = new Worker<EventBatchJob, number>(
@@ -190,6 +203,9 @@ async function runThroughQueue(
       worker.on("failed", (_job, err) => reject(err));
     });
     const seconds = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const redisBusy = ((await redisCpuSeconds(store)) - redisCpuBefore) / seconds;
+    const workerBusy = (cpu.user + cpu.system) / 1e6 / seconds;
     if (profiler) {
       const { profile } = await profiler.post("Profiler.stop");
       writeFileSync(join(options.profileDir!, `${name}.cpuprofile`), JSON.stringify(profile));
@@ -201,6 +217,8 @@ async function runThroughQueue(
       rate: events / seconds,
       alerts,
       roundTripsPerBatch: commands() / batches.length,
+      redisBusy,
+      workerBusy,
       bytesPerTrackedEvent: options.measureWindows ? await windowBytesPerTrackedEvent(store, keyspace) : undefined,
     };
   } finally {

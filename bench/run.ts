@@ -28,9 +28,13 @@ async function engineBench() {
   const { ceiling, vigil50, vigil200, vigil50Stateful, jsonLogic50, naive50 } = r.runs;
   const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
   const times = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+  const busy = (run: typeof ceiling) =>
+    run.redisBusy === undefined
+      ? ""
+      : `busy: Redis ${pct(run.redisBusy, 1).padStart(4)}, worker ${pct(run.workerBusy ?? 0, 1).padStart(4)}`;
   const line = (label: string, run: typeof ceiling, extra = "") =>
     console.log(
-      `  ${label.padEnd(46)}${fmt(run.rate).padStart(9)} events/s  ${run.roundTripsPerBatch.toFixed(2).padStart(6)} Redis round trips/batch  ${fmt(run.alerts).padStart(6)} alerts${extra}`,
+      `  ${label.padEnd(46)}${fmt(run.rate).padStart(9)} events/s  ${run.roundTripsPerBatch.toFixed(2).padStart(6)} Redis round trips/batch  ${fmt(run.alerts).padStart(6)} alerts  ${busy(run)}${extra}`,
     );
   line("ceiling (validate only, no rule)", ceiling);
   line("Vigil, 50 rules (10 windowed)", vigil50);

@@ -34,9 +34,23 @@ do
     return n
   end
 
+  local firedSpans = {} -- group base -> span -> whether it fired, read once per call
+
+  local function hasFired(base, span)
+    local spans = firedSpans[base]
+    if spans == nil then spans = {}; firedSpans[base] = spans end
+    local known = spans[span]
+    if known == nil then
+      known = redis.call('ZSCORE', base .. ':f', span) ~= false
+      spans[span] = known
+    end
+    return known
+  end
+
+  -- Fires span floor(tEnd / suppress) for the window ending at tEnd unless it fired already.
   local function tryFire(u, base, rule, tEnd, inOrder)
     local span = math.floor(tEnd / rule.suppress)
-    if redis.call('ZSCORE', base .. ':f', span) then return end
+    if hasFired(base, span) then return end
     local count = countWindow(base, rule, tEnd, inOrder)
     if count < rule.count then return end
     local members = redis.call('ZRANGEBYSCORE', base .. ':z', '(' .. (tEnd - rule.within), tEnd, 'WITHSCORES', 'LIMIT', 0, p.maxIds)
@@ -51,17 +65,26 @@ do
     end
     fired[#fired + 1] = { r = u.r, e = u.e, g = u.g, b = span, ws = tonumber(members[2]) or tEnd, we = tEnd, c = count, ids = ids }
     recordFired(base, rule, span, newest[base])
+    firedSpans[base][span] = true
+  end
+
+  -- The first update of a group in a call reads, in one command, the group's newest event time
+  -- and (counting events, not values) the window ending at t, capped at `count` entries: enough
+  -- to tell that most windows are short of the count without any other read.
+  local function firstLook(base, rule, t)
+    local limit = rule.distinct and 1 or rule.count
+    local top = redis.call('ZREVRANGEBYSCORE', base .. ':z', '+inf', '(' .. (t - rule.within), 'WITHSCORES', 'LIMIT', 0, limit)
+    return tonumber(top[2]), #top / 2, limit
   end
 
   kinds.threshold = {
     update = function(rule, u)
-      local base = stateBase(rule, u.g)
-      local t = u.t
-      local maxT = newestIn(newest, base)
       if isLate(rule, u) then
         late[#late + 1] = { u.r, u.e }
         return
       end
+      local base = stateBase(rule, u.g)
+      local t = u.t
       local member = eventIds[u.e]
       if rule.distinct then member = #u.v .. ':' .. u.v .. ':' .. member end
       if redis.call('ZADD', base .. ':z', 'NX', t, member) == 0 then
@@ -70,7 +93,24 @@ do
       end
       if rule.distinct then redis.call('ZADD', base .. ':d', 'GT', t, u.v) end
       touched[base] = rule
-      if not maxT or t >= maxT then
+      local maxT = newest[base]
+      if maxT == nil then
+        -- ZADD came first, so the group holds t: its newest is at least t.
+        local top, inWindow, limit = firstLook(base, rule, t)
+        if top > t then
+          newest[base] = top
+          maxT = top
+        else
+          newest[base] = t
+          if not rule.distinct and inWindow < limit then
+            -- every entry of the window was read: fewer than `count`, so nothing fires
+            return
+          end
+          tryFire(u, base, rule, t, true)
+          return
+        end
+      end
+      if t >= maxT then
         newest[base] = t
         tryFire(u, base, rule, t, true)
       else
