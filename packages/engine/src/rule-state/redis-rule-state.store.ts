@@ -9,6 +9,7 @@ import type {
   RuleStateBatch,
   RuleStateOptions,
   RuleStateResult,
+  RuleStateRule,
   RuleStateStore,
 } from "./rule-state.store.js";
 import { ruleStateScript } from "./rule-state.script.js";
@@ -30,6 +31,25 @@ interface WireFired {
   ls?: number;
   d?: string;
 }
+
+/** A rule's part of a payload; its parameters object lives as long as its compiled rule. */
+const ruleJsonOf = new WeakMap<object, Map<string, string>>();
+function ruleJson(rule: RuleStateRule): string {
+  let byKey = ruleJsonOf.get(rule.params);
+  if (byKey === undefined) {
+    byKey = new Map();
+    ruleJsonOf.set(rule.params, byKey);
+  }
+  let json = byKey.get(rule.key);
+  if (json === undefined) {
+    json = JSON.stringify({ ...rule.params, kind: rule.kind, key: rule.key });
+    byKey.set(rule.key, json);
+  }
+  return json;
+}
+
+/** A number as JSON writes it (non-finite numbers become null, as JSON.stringify makes them). */
+const jsonNumber = (n: number) => (Number.isFinite(n) ? String(n) : "null");
 
 const asArray = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
 
@@ -60,31 +80,45 @@ export class RedisRuleStateStore implements RuleStateStore {
   ) {}
 
   private async run(resultKey: string, payload: unknown): Promise<string> {
-    return String(await RULE_STATE.run(this.redis, [resultKey], [JSON.stringify(payload)]));
+    return String(
+      await RULE_STATE.run(this.redis, [resultKey], [typeof payload === "string" ? payload : JSON.stringify(payload)]),
+    );
   }
 
-  async apply(batch: RuleStateBatch): Promise<RuleStateResult> {
-    if (batch.eventIds.length === 0) return { fired: [], late: [], duplicates: 0 };
-    // Lua indexes from 1; everything else goes through under short names.
-    const payload = {
+  /**
+   * A batch's payload for the script, written out directly (the hot path's one large string):
+   * Lua indexes from 1, groups are sent once and referred to by position, and each rule's
+   * parameters are serialized once per compiled rule.
+   */
+  private batchPayload(batch: RuleStateBatch): string {
+    const groups = new Map<string, number>();
+    const updates: string[] = [];
+    for (const u of batch.updates) {
+      let group = groups.get(u.group);
+      if (group === undefined) {
+        group = groups.size + 1;
+        groups.set(u.group, group);
+      }
+      let update = `{"r":${u.rule + 1},"e":${u.event + 1},"g":${group},"t":${jsonNumber(u.time)}`;
+      if (u.lag !== undefined) update += `,"l":${jsonNumber(u.lag)}`;
+      if (u.value !== undefined) update += `,"v":${JSON.stringify(u.value)}`;
+      if (u.steps !== undefined) update += `,"s":[${u.steps.map((step) => step + 1).join(",")}]`;
+      if (u.data !== undefined) update += `,"d":${JSON.stringify(u.data)}`;
+      updates.push(`${update}}`);
+    }
+    const head = JSON.stringify({
       prefix: this.keyspace.key(""),
       seenTtl: this.options.seenTtlMs,
       batchTtl: this.options.batchTtlMs ?? 86_400_000,
       maxIds: this.options.maxEventIds,
-      eventIds: batch.eventIds,
-      sources: batch.sources?.length ? batch.sources : undefined,
-      rules: batch.rules.map((rule) => ({ ...rule.params, kind: rule.kind, key: rule.key })),
-      updates: batch.updates.map((u) => ({
-        r: u.rule + 1,
-        e: u.event + 1,
-        g: u.group,
-        t: u.time,
-        l: u.lag,
-        v: u.value,
-        s: u.steps?.map((s) => s + 1),
-        d: u.data,
-      })),
-    };
+      ...(batch.sources?.length ? { sources: batch.sources } : {}),
+    });
+    return `${head.slice(0, -1)},"eventIds":${JSON.stringify(batch.eventIds)},"groups":${JSON.stringify([...groups.keys()])},"rules":[${batch.rules.map(ruleJson).join(",")}],"updates":[${updates.join(",")}]}`;
+  }
+
+  async apply(batch: RuleStateBatch): Promise<RuleStateResult> {
+    if (batch.eventIds.length === 0) return { fired: [], late: [], duplicates: 0 };
+    const payload = this.batchPayload(batch);
     const raw = await this.run(this.keyspace.key("batch", batch.batchId), payload);
     const result = JSON.parse(raw) as { fired?: unknown; late?: unknown; duplicates?: number; forgotten?: unknown };
     const forgotten = asArray<[number, number]>(result.forgotten)

@@ -4,9 +4,10 @@
 --
 -- KEYS[1]   the batch's result key: a retried batch returns its first result unchanged
 -- ARGV[1]   JSON payload (redis-rule-state.store.ts):
---           prefix, seenTtl, batchTtl, maxIds, eventIds[], sources[]?,
+--           prefix, seenTtl, batchTtl, maxIds, eventIds[], sources[]?, groups[],
 --           rules[]   { kind, key, ...params }
---           updates[] { r = rule, e = event, g = group, t = time ms, l = lag ms?, v = value?, s = steps? }
+--           updates[] { r = rule, e = event, g = group (index into groups), t = time ms, l = lag ms?,
+--                       v = value?, s = steps?, d = data? }
 -- Returns (and caches) JSON { fired = [...], late = [[r, e]...], duplicates = n,
 --                            forgotten = [[r, values forgotten]...] }.
 -- With ARGV payload `advance = { source, mark }` (a watermark job) instead of updates: applies
@@ -40,11 +41,20 @@ end
 -- up to its last mark applied in order ('-inf' while a source has batches but no mark yet), and
 -- its own bound. A batch registers its sources. Every event still to be applied is then no
 -- older than, for each source, max(delivered - lateness, bound) if it is accepted at all.
+local clockMs = nil
+-- Wall-clock milliseconds (TIME), read once per call.
+local function nowMs()
+  if clockMs == nil then
+    local clock = redis.call('TIME')
+    clockMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  end
+  return clockMs
+end
+
 if p.sources then
-  local clock = redis.call('TIME')
   for _, source in ipairs(p.sources) do
     if redis.call('HSETNX', p.prefix .. 'src:d', source, '-inf') == 1 then
-      redis.call('HSETNX', p.prefix .. 'src:at', source, tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000))
+      redis.call('HSETNX', p.prefix .. 'src:at', source, nowMs())
     end
   end
 end
@@ -148,8 +158,10 @@ if p.advance then
 else
   local touchedKinds = {}
   local updates, rules = p.updates, p.rules
+  local groups = p.groups
   for ui = 1, #updates do
     local u = updates[ui]
+    u.g = groups[u.g]
     local rule = rules[u.r]
     local kind = kinds[rule.kind]
     touchedKinds[rule.kind] = kind

@@ -13,10 +13,8 @@ local function advanceSource(source, mark)
   local pendingKey = p.prefix .. 'src:pending:' .. source
 
   local atKey = p.prefix .. 'src:at'
-  local clock = redis.call('TIME')
-  local nowMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
   redis.call('HSETNX', dKey, source, '-inf')
-  redis.call('HSETNX', atKey, source, nowMs)
+  redis.call('HSETNX', atKey, source, nowMs())
   local applied = tonumber(redis.call('HGET', seqKey, source)) or 0
   if mark.seq > applied then
     redis.call('HSETNX', pendingKey, mark.seq, cjson.encode(mark))
@@ -28,14 +26,14 @@ local function advanceSource(source, mark)
         local d = tonumber(redis.call('HGET', dKey, source))
         if d == nil or m.delivered > d then
           redis.call('HSET', dKey, source, m.delivered)
-          redis.call('HSET', atKey, source, nowMs)
+          redis.call('HSET', atKey, source, nowMs())
         end
       end
       if m.bound then
         local b = tonumber(redis.call('HGET', bKey, source))
         if b == nil or m.bound > b then
           redis.call('HSET', bKey, source, m.bound)
-          redis.call('HSET', atKey, source, nowMs)
+          redis.call('HSET', atKey, source, nowMs())
         end
       end
       redis.call('HDEL', pendingKey, applied + 1)

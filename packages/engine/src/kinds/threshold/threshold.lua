@@ -50,9 +50,10 @@ do
   -- Fires span floor(tEnd / suppress) for the window ending at tEnd unless it fired already.
   local function tryFire(u, base, rule, tEnd, inOrder)
     local span = math.floor(tEnd / rule.suppress)
-    if hasFired(base, span) then return end
+    local spans = firedSpans[base]
+    if spans and spans[span] then return end
     local count = countWindow(base, rule, tEnd, inOrder)
-    if count < rule.count then return end
+    if count < rule.count or hasFired(base, span) then return end
     local members = redis.call('ZRANGEBYSCORE', base .. ':z', '(' .. (tEnd - rule.within), tEnd, 'WITHSCORES', 'LIMIT', 0, p.maxIds)
     local ids = {}
     for j = 1, #members, 2 do
@@ -69,12 +70,11 @@ do
   end
 
   -- The first update of a group in a call reads, in one command, the group's newest event time
-  -- and (counting events, not values) the window ending at t, capped at `count` entries: enough
-  -- to tell that most windows are short of the count without any other read.
+  -- and its window ending at t (events, or values by their latest time), capped at `count`
+  -- entries: enough to tell that most windows are short of the count without another read.
   local function firstLook(base, rule, t)
-    local limit = rule.distinct and 1 or rule.count
-    local top = redis.call('ZREVRANGEBYSCORE', base .. ':z', '+inf', '(' .. (t - rule.within), 'WITHSCORES', 'LIMIT', 0, limit)
-    return tonumber(top[2]), #top / 2, limit
+    local top = redis.call('ZREVRANGEBYSCORE', base .. (rule.distinct and ':d' or ':z'), '+inf', '(' .. (t - rule.within), 'WITHSCORES', 'LIMIT', 0, rule.count)
+    return tonumber(top[2]), #top / 2
   end
 
   kinds.threshold = {
@@ -96,17 +96,13 @@ do
       local maxT = newest[base]
       if maxT == nil then
         -- ZADD came first, so the group holds t: its newest is at least t.
-        local top, inWindow, limit = firstLook(base, rule, t)
+        local top, inWindow = firstLook(base, rule, t)
         if top > t then
           newest[base] = top
           maxT = top
         else
           newest[base] = t
-          if not rule.distinct and inWindow < limit then
-            -- every entry of the window was read: fewer than `count`, so nothing fires
-            return
-          end
-          tryFire(u, base, rule, t, true)
+          if inWindow >= rule.count then tryFire(u, base, rule, t, true) end
           return
         end
       end
