@@ -10,6 +10,7 @@
 do
   local newest = {}   -- per group base: newest event time, read once per batch
   local touched = {}  -- group base -> rule
+  local latest = {}   -- group base -> newest event time accepted in this call
 
   local function valueOf(member)
     local sep = string.find(member, ':', 1, true)
@@ -69,12 +70,12 @@ do
     firedSpans[base][span] = true
   end
 
-  -- The first update of a group in a call reads, in one command, the group's newest event time
-  -- and its window ending at t (events, or values by their latest time), capped at `count`
-  -- entries: enough to tell that most windows are short of the count without another read.
-  local function firstLook(base, rule, t)
-    local top = redis.call('ZREVRANGEBYSCORE', base .. (rule.distinct and ':d' or ':z'), '+inf', '(' .. (t - rule.within), 'WITHSCORES', 'LIMIT', 0, rule.count)
-    return tonumber(top[2]), #top / 2
+  -- At most `count` of the group's events (or values) lie in any window that holds t and ends at
+  -- or after it: all of them are in (t - within, +inf). Below the count, t completes no window
+  -- whatever the order, and nothing more needs reading: the common case, one ZCOUNT.
+  local function cannotComplete(base, rule, t)
+    local key = base .. (rule.distinct and ':d' or ':z')
+    return redis.call('ZCOUNT', key, '(' .. (t - rule.within), '+inf') < rule.count
   end
 
   kinds.threshold = {
@@ -93,19 +94,12 @@ do
       end
       if rule.distinct then redis.call('ZADD', base .. ':d', 'GT', t, u.v) end
       touched[base] = rule
-      local maxT = newest[base]
-      if maxT == nil then
-        -- ZADD came first, so the group holds t: its newest is at least t.
-        local top, inWindow = firstLook(base, rule, t)
-        if top > t then
-          newest[base] = top
-          maxT = top
-        else
-          newest[base] = t
-          if inWindow >= rule.count then tryFire(u, base, rule, t, true) end
-          return
-        end
-      end
+      local maxT = newest[base] -- the group's newest before t, when read earlier in this call
+      if maxT ~= nil and t > maxT then newest[base] = t end
+      if not (latest[base] and latest[base] >= t) then latest[base] = t end
+      if cannotComplete(base, rule, t) then return end
+      -- Read now, after the ZADD: t is the newest unless it arrived out of order.
+      if maxT == nil then maxT = newestIn(newest, base) end
       if t >= maxT then
         newest[base] = t
         tryFire(u, base, rule, t, true)
@@ -123,10 +117,11 @@ do
       end
     end,
 
-    -- Forget what no event still to come can reach any more: entries older than keepFrom - within.
+    -- Forget what no event still to come can reach any more: entries older than keepFrom - within,
+    -- from the group's newest time if read, else the newest accepted here (lower: keeps more).
     finish = function()
       for base, rule in pairs(touched) do
-        local horizon = keepFrom(newest[base], rule.lateness) - rule.within
+        local horizon = keepFrom(newest[base] or latest[base], rule.lateness) - rule.within
         trimBelow(base .. ':z', horizon)
         redis.call('PEXPIRE', base .. ':z', rule.ttl)
         if rule.distinct then
