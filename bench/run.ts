@@ -8,6 +8,7 @@ import { runEngineBench } from "./engine.bench.js";
 const redisUrl = process.env.VIGIL_BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 const events = Number(process.env.VIGIL_BENCH_EVENTS ?? 200_000);
 const concurrency = Number(process.env.VIGIL_BENCH_CONCURRENCY ?? 8);
+const rounds = Number(process.env.VIGIL_BENCH_ROUNDS ?? 3);
 const backfillSeconds = Number(process.env.VIGIL_BENCH_BACKFILL_SECONDS ?? 12);
 const which = process.argv.slice(2);
 const wants = (name: string) => which.length === 0 || which.includes(name);
@@ -16,13 +17,14 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 async function engineBench() {
   console.log(
-    `engine: ${fmt(events)} events in batches of 200 through vigil-events, one worker process (concurrency ${concurrency}), every line from this one run`,
+    `engine: ${fmt(events)} events in batches of 200 through vigil-events, one worker process (concurrency ${concurrency}), every line from this one run: each configuration ran ${rounds} times, interleaved; its median round is shown`,
   );
   const r = await runEngineBench({
     events,
     redisUrl,
     concurrency,
     only: process.env.VIGIL_BENCH_ONLY,
+    rounds,
     profileDir: process.env.VIGIL_BENCH_PROFILE_DIR,
   });
   const { ceiling, vigil50, vigil200, vigil50Stateful, jsonLogic50, naive50 } = r.runs;
@@ -32,9 +34,11 @@ async function engineBench() {
     run.redisBusy === undefined
       ? ""
       : `busy: Redis ${pct(run.redisBusy, 1).padStart(4)}, worker ${pct(run.workerBusy ?? 0, 1).padStart(4)}`;
+  const spread = (run: typeof ceiling) =>
+    run.rates && run.rates.length > 1 ? `  rounds ${run.rates.map((r) => fmt(r / 1000)).join("/")}k` : "";
   const line = (label: string, run: typeof ceiling, extra = "") =>
     console.log(
-      `  ${label.padEnd(46)}${fmt(run.rate).padStart(9)} events/s  ${run.roundTripsPerBatch.toFixed(2).padStart(6)} Redis round trips/batch  ${fmt(run.alerts).padStart(6)} alerts  ${busy(run)}${extra}`,
+      `  ${label.padEnd(46)}${fmt(run.rate).padStart(9)} events/s  ${run.roundTripsPerBatch.toFixed(2).padStart(6)} Redis round trips/batch  ${fmt(run.alerts).padStart(6)} alerts  ${busy(run)}${spread(run)}${extra}`,
     );
   line("ceiling (validate only, no rule)", ceiling);
   line("Vigil, 50 rules (10 windowed)", vigil50);

@@ -31,14 +31,21 @@ function randomRules(random: () => number): LoadedRule[] {
   const docs: string[] = [];
   for (let i = 0; i < 4; i++) {
     const distinct = random() < 0.4 ? "distinct: target.id" : "";
-    docs.push(`id: p.threshold.${i}
+    const when = JSON.stringify(pick([["a"], ["b"], ["a", "b"]]));
+    const groupBy = pick(["actor.id", "target.id", "actor.id, ip"]);
+    const lateness = pick([10, 30, 600]);
+    // Tiers: rules that count the same events with other counts and windows share one log.
+    const tiers = random() < 0.5 ? 2 : 1;
+    for (let tier = 0; tier < tiers; tier++) {
+      docs.push(`id: p.threshold.${i}.${tier}
 name: T${i}
 severity: low
-when: { in: [{ var: action }, ${JSON.stringify(pick([["a"], ["b"], ["a", "b"]]))}] }
-threshold: { count: ${2 + Math.floor(random() * 4)}, within: ${pick([2, 5, 10, 20])}m, groupBy: [${pick(["actor.id", "target.id", "actor.id, ip"])}] ${distinct ? `, ${distinct}` : ""} }
+when: { in: [{ var: action }, ${when}] }
+threshold: { count: ${2 + Math.floor(random() * 4)}, within: ${pick([2, 5, 10, 20])}m, groupBy: [${groupBy}] ${distinct ? `, ${distinct}` : ""} }
 suppress: ${pick([5, 15, 60])}m
-lateness: ${pick([10, 30, 600])}m
+lateness: ${lateness}m
 `);
+    }
   }
   docs.push(`id: p.match\nname: M\nseverity: low\nwhen: { "==": [{ var: action }, b] }\n`);
   for (let i = 0; i < 3; i++) {

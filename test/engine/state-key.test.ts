@@ -78,9 +78,62 @@ describe("a rule's state key", () => {
     const kept = await cosmetic.processBatch([del("3", 2)], "after-cosmetic-reload");
     expect(kept.alerts.map((a) => [a.title, a.count, a.severity])).toEqual([["edited: 3", 3, "low"]]);
 
-    const semantic = new Engine([load(withThreshold({ count: 2 }))], store());
-    const fresh = await semantic.processBatch([del("4", 3)], "after-semantic-reload");
-    expect(fresh.alerts).toEqual([]); // events 1–3 belong to the old rule's state
-    expect((await semantic.processBatch([del("5", 4)], "second")).alerts).toHaveLength(1);
+    // A count edit counts the same events (the log is shared by what decides which events are
+    // counted) but not the old fired spans: the window fires under the same alert id as before,
+    // which the alerts queue takes once.
+    const recount = new Engine([load(withThreshold({ count: 2 }))], store());
+    const again = await recount.processBatch([del("4", 3)], "after-count-edit");
+    expect(again.alerts.map((a) => [a.id, a.count])).toEqual([[kept.alerts[0]!.id, 4]]);
+
+    // A condition edit starts afresh: events 1–4 belong to the old condition's log.
+    const semantic = new Engine([load({ ...BASE, when: { in: [{ var: "action" }, ["destroy"]] } })], store());
+    const fresh = await semantic.processBatch([del("5", 4), del("6", 5)], "after-semantic-reload");
+    expect(fresh.alerts).toEqual([]);
+    expect((await semantic.processBatch([del("7", 6)], "third")).alerts).toHaveLength(1);
+  });
+
+  it("shares one event log between rules that count the same events, each with its own fired spans", async () => {
+    const ks = keyspace();
+    const tiers = [withThreshold({ count: 2 }), { ...withThreshold({ count: 3 }), id: "k.burst.3" }].map(load);
+    const engine = new Engine(
+      tiers,
+      new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
+    );
+    const del = (id: string, minute: number) =>
+      event({
+        id,
+        time: new Date(Date.UTC(2026, 2, 1, 10, minute)).toISOString(),
+        action: "destroy",
+        actor: { id: "a" },
+      });
+    const first = await engine.processBatch([del("1", 0), del("2", 1), del("2", 1)], "b1");
+    expect(first.alerts.map((a) => [a.ruleId, a.count])).toEqual([["k.burst", 2]]);
+    expect(first.duplicates).toBe(1);
+    const second = await engine.processBatch([del("3", 2), del("1", 0)], "b2");
+    expect(second.alerts.map((a) => [a.ruleId, a.count, a.eventIds])).toEqual([["k.burst.3", 3, ["1", "2", "3"]]]);
+    expect(second.duplicates).toBe(1);
+    const logs = (await redis.keys(`${ks.tag}:rs:*`)).filter((k) => k.endsWith(":z"));
+    expect(logs).toHaveLength(1);
+  });
+  it("keeps a shared log as long as its longest window needs", async () => {
+    const MIN = 60_000;
+    const short = load({ ...withThreshold({ count: 2, within: "2m" }), id: "k.short", lateness: "10m" });
+    const long = load({ ...withThreshold({ count: 4, within: "20m" }), id: "k.long", lateness: "10m" });
+    const ks = keyspace();
+    const engine = new Engine(
+      [short, long],
+      new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
+    );
+    const T = Date.UTC(2026, 2, 1, 10, 0);
+    const del = (id: string, minute: number) =>
+      event({ id, time: new Date(T + minute * MIN).toISOString(), action: "destroy", actor: { id: "a" } });
+    await engine.processBatch([del("1", 0), del("2", 15)], "b1", { sources: ["s"] });
+    await engine.advance("s", { seq: 1, delivered: T + 15 * MIN });
+    // The next batch trims the log: the short rule alone would forget event 1 now.
+    await engine.processBatch([del("4", 16)], "b2", { sources: ["s"] });
+    // Event 3 comes 9 minutes behind its source's newest, within the lateness: the long rule's
+    // window ending at event 4 now holds events 1, 3, 2 and 4.
+    const late = await engine.processBatch([del("3", 7)], "b3", { sources: ["s"], lags: { "3": 9 * MIN } });
+    expect(late.alerts.map((a) => [a.ruleId, a.eventIds])).toEqual([["k.long", ["1", "3", "2", "4"]]]);
   });
 });

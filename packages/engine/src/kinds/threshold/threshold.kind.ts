@@ -1,6 +1,6 @@
 import { DEFAULT_LATENESS_MS } from "@vigil/core";
 import { pathReader } from "../../field-path.js";
-import { iso, summariesOf, windowAlertId } from "../kind-support.js";
+import { canonicalJson, hashKey, iso, summariesOf, windowAlertId } from "../kind-support.js";
 import type { RuleKind } from "../rule-kind.js";
 import { thresholdReference } from "./threshold.reference.js";
 import type { Threshold } from "./threshold.schema.js";
@@ -24,6 +24,15 @@ export const thresholdKind: RuleKind<Threshold> = {
         lateness,
         distinct: distinct !== undefined,
         ttl: 2 * (within + lateness + suppress) + 3_600_000,
+        // Rules counting the same events share their log (threshold.lua): what decides which
+        // events a rule counts, and nothing else.
+        stream: hashKey(
+          "threshold-stream",
+          canonicalJson(rule.when),
+          canonicalJson(groupBy),
+          distinct ?? "",
+          String(lateness),
+        ).slice(0, 24),
       },
       semantics: { count, within, groupBy, distinct: distinct ?? null, suppress },
       groupPaths: groupBy,

@@ -4,13 +4,19 @@
 -- of fired spans does not depend on the order batches are applied in.
 -- An event id counts once per group: the events zset is keyed by event id (ZADD NX).
 --
--- State per rule and group: base:z events (member: id, or "len:value:id" when distinct; score:
--- time), base:d the latest time of each distinct value, base:f the spans that fired.
--- Params: count, within, suppress, lateness, distinct, ttl.
+-- Rules that count the same events (same `when`, groupBy, distinct field and lateness: the
+-- `stream` param) share one event log per group, written once per event, so tiers of a
+-- detection (5 in 5m, 20 in 1h) cost one write between them; each keeps its own fired spans.
+-- State per stream and group: sbase:z events (member: id, or "len:value:id" when distinct;
+-- score: time), sbase:d the latest time of each distinct value. Per rule and group: base:f the
+-- spans that fired. Params: count, within, suppress, lateness, distinct, ttl, stream?.
 do
-  local newest = {}   -- per group base: newest event time, read once per batch
-  local touched = {}  -- group base -> rule
-  local latest = {}   -- group base -> newest event time accepted in this call
+  local newest = {}   -- stream base -> the group's newest event time, once read in this call
+  local latest = {}   -- stream base -> newest event time accepted in this call
+  local streams = {}  -- stream base -> { within, ttl, lateness, distinct } of the rules touching it
+  local addedHere = {} -- stream base .. member -> true: written by a rule of the stream in this call
+  local seenBy = {}   -- rule index .. stream base .. member -> true: counted by that rule in this call
+  local firedSpans = {} -- rule base -> span -> whether it fired, read once per call
 
   local function valueOf(member)
     local sep = string.find(member, ':', 1, true)
@@ -18,24 +24,22 @@ do
     return string.sub(member, sep + 1, sep + len), string.sub(member, sep + len + 2)
   end
 
-  local function countWindow(base, rule, tEnd, inOrder)
+  local function countWindow(sbase, rule, tEnd, inOrder)
     local lower = '(' .. (tEnd - rule.within)
     if not rule.distinct then
-      return redis.call('ZCOUNT', base .. ':z', lower, tEnd)
+      return redis.call('ZCOUNT', sbase .. ':z', lower, tEnd)
     end
     if inOrder then
       -- every value's latest time is <= tEnd here, so "latest time in window" == "occurs in window"
-      return redis.call('ZCOUNT', base .. ':d', lower, '+inf')
+      return redis.call('ZCOUNT', sbase .. ':d', lower, '+inf')
     end
     local seen, n = {}, 0
-    for _, member in ipairs(redis.call('ZRANGEBYSCORE', base .. ':z', lower, tEnd)) do
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', sbase .. ':z', lower, tEnd)) do
       local value = valueOf(member)
       if not seen[value] then seen[value] = true; n = n + 1 end
     end
     return n
   end
-
-  local firedSpans = {} -- group base -> span -> whether it fired, read once per call
 
   local function hasFired(base, span)
     local spans = firedSpans[base]
@@ -49,13 +53,13 @@ do
   end
 
   -- Fires span floor(tEnd / suppress) for the window ending at tEnd unless it fired already.
-  local function tryFire(u, base, rule, tEnd, inOrder)
+  local function tryFire(u, base, sbase, rule, tEnd, inOrder)
     local span = math.floor(tEnd / rule.suppress)
     local spans = firedSpans[base]
     if spans and spans[span] then return end
-    local count = countWindow(base, rule, tEnd, inOrder)
+    local count = countWindow(sbase, rule, tEnd, inOrder)
     if count < rule.count or hasFired(base, span) then return end
-    local members = redis.call('ZRANGEBYSCORE', base .. ':z', '(' .. (tEnd - rule.within), tEnd, 'WITHSCORES', 'LIMIT', 0, p.maxIds)
+    local members = redis.call('ZRANGEBYSCORE', sbase .. ':z', '(' .. (tEnd - rule.within), tEnd, 'WITHSCORES', 'LIMIT', 0, p.maxIds)
     local ids = {}
     for j = 1, #members, 2 do
       if rule.distinct then
@@ -66,16 +70,30 @@ do
       end
     end
     fired[#fired + 1] = { r = u.r, e = u.e, g = u.g, b = span, ws = tonumber(members[2]) or tEnd, we = tEnd, c = count, ids = ids }
-    recordFired(base, rule, span, newest[base])
+    recordFired(base, rule, span, newest[sbase])
     firedSpans[base][span] = true
   end
 
   -- At most `count` of the group's events (or values) lie in any window that holds t and ends at
   -- or after it: all of them are in (t - within, +inf). Below the count, t completes no window
   -- whatever the order, and nothing more needs reading: the common case, one ZCOUNT.
-  local function cannotComplete(base, rule, t)
-    local key = base .. (rule.distinct and ':d' or ':z')
+  local function cannotComplete(sbase, rule, t)
+    local key = sbase .. (rule.distinct and ':d' or ':z')
     return redis.call('ZCOUNT', key, '(' .. (t - rule.within), '+inf') < rule.count
+  end
+
+  -- Writes the event into the stream's log once; false when this rule has it already (an
+  -- event delivered again, or twice in one batch).
+  local function record(u, rule, sbase, member)
+    local mine = u.r .. '\0' .. sbase .. '\0' .. member
+    if seenBy[mine] then return false end
+    seenBy[mine] = true
+    local logged = sbase .. '\0' .. member
+    if addedHere[logged] then return true end -- a rule of the same stream wrote it in this call
+    if redis.call('ZADD', sbase .. ':z', 'NX', u.t, member) == 0 then return false end
+    addedHere[logged] = true
+    if rule.distinct then redis.call('ZADD', sbase .. ':d', 'GT', u.t, u.v) end
+    return true
   end
 
   kinds.threshold = {
@@ -85,48 +103,55 @@ do
         return
       end
       local base = stateBase(rule, u.g)
+      local sbase = rule.stream and (p.prefix .. 'rs:' .. rule.stream .. ':' .. u.g) or base
       local t = u.t
       local member = eventIds[u.e]
       if rule.distinct then member = #u.v .. ':' .. u.v .. ':' .. member end
-      if redis.call('ZADD', base .. ':z', 'NX', t, member) == 0 then
+      if not record(u, rule, sbase, member) then
         duplicate[u.e] = true
         return
       end
-      if rule.distinct then redis.call('ZADD', base .. ':d', 'GT', t, u.v) end
-      touched[base] = rule
-      local maxT = newest[base] -- the group's newest before t, when read earlier in this call
-      if maxT ~= nil and t > maxT then newest[base] = t end
-      if not (latest[base] and latest[base] >= t) then latest[base] = t end
-      if cannotComplete(base, rule, t) then return end
-      -- Read now, after the ZADD: t is the newest unless it arrived out of order.
-      if maxT == nil then maxT = newestIn(newest, base) end
+      local stream = streams[sbase]
+      if stream == nil then
+        streams[sbase] = { within = rule.within, ttl = rule.ttl, lateness = rule.lateness, distinct = rule.distinct }
+      else
+        stream.within = math.max(stream.within, rule.within)
+        stream.ttl = math.max(stream.ttl, rule.ttl)
+      end
+      local maxT = newest[sbase] -- the group's newest before t, when read earlier in this call
+      if maxT ~= nil and t > maxT then newest[sbase] = t end
+      if not (latest[sbase] and latest[sbase] >= t) then latest[sbase] = t end
+      if cannotComplete(sbase, rule, t) then return end
+      -- Read now, after the write: t is the newest unless it arrived out of order.
+      if maxT == nil then maxT = newestIn(newest, sbase) end
       if t >= maxT then
-        newest[base] = t
-        tryFire(u, base, rule, t, true)
+        newest[sbase] = t
+        tryFire(u, base, sbase, rule, t, true)
       else
         -- A late event can complete windows ending at any later event time below t + within.
-        local entries = redis.call('ZRANGEBYSCORE', base .. ':z', t, '(' .. (t + rule.within), 'WITHSCORES')
+        local entries = redis.call('ZRANGEBYSCORE', sbase .. ':z', t, '(' .. (t + rule.within), 'WITHSCORES')
         local lastTime = nil
         for j = 2, #entries, 2 do
           local tEnd = tonumber(entries[j])
           if tEnd ~= lastTime then
             lastTime = tEnd
-            tryFire(u, base, rule, tEnd, false)
+            tryFire(u, base, sbase, rule, tEnd, false)
           end
         end
       end
     end,
 
-    -- Forget what no event still to come can reach any more: entries older than keepFrom - within,
-    -- from the group's newest time if read, else the newest accepted here (lower: keeps more).
+    -- Forget what no event still to come can reach any more: entries older than keepFrom - within
+    -- (the longest within of the stream's rules here), from the group's newest time if read, else
+    -- the newest accepted here (lower: keeps more).
     finish = function()
-      for base, rule in pairs(touched) do
-        local horizon = keepFrom(newest[base] or latest[base], rule.lateness) - rule.within
-        trimBelow(base .. ':z', horizon)
-        redis.call('PEXPIRE', base .. ':z', rule.ttl)
-        if rule.distinct then
-          trimBelow(base .. ':d', horizon)
-          redis.call('PEXPIRE', base .. ':d', rule.ttl)
+      for sbase, stream in pairs(streams) do
+        local horizon = keepFrom(newest[sbase] or latest[sbase], stream.lateness) - stream.within
+        trimBelow(sbase .. ':z', horizon)
+        redis.call('PEXPIRE', sbase .. ':z', stream.ttl)
+        if stream.distinct then
+          trimBelow(sbase .. ':d', horizon)
+          redis.call('PEXPIRE', sbase .. ':d', stream.ttl)
         end
       end
     end,
