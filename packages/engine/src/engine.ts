@@ -13,7 +13,8 @@ import { hashKey } from "./kinds/kind-support.js";
 import { kindOf } from "./kinds/registry.js";
 import type { AlertParts, KindPlan, RuleKind } from "./kinds/rule-kind.js";
 import { stateKeyOf } from "./kinds/state-key.js";
-import { RuleIndex } from "./rule-index.js";
+import { compileCondition } from "./condition.js";
+import { residualCondition, RuleIndex } from "./rule-index.js";
 import type { LoadedRule } from "./rule-loader.js";
 import type { Rule } from "./rule-schema.js";
 import type {
@@ -99,6 +100,11 @@ export class Engine {
   private readonly logger: Logger;
   /** Which rules an event can possibly match (rule-index.ts); every rule when the index is off. */
   private readonly candidates: (event: AuditEvent) => readonly number[];
+  /**
+   * For candidates the index keyed: each rule's condition without the field clauses the index has
+   * already found true (rule-index.ts residualCondition). Unset when the index is off.
+   */
+  private readonly keyed?: { unkeyed: readonly number[]; tests: ((event: unknown) => boolean)[] };
 
   constructor(
     loaded: readonly LoadedRule[],
@@ -120,6 +126,10 @@ export class Engine {
       // A kind with steps (sequence) also needs one of its step conditions: the index sees them too.
       const index = new RuleIndex(this.rules.map((r) => ({ when: r.rule.when, anyOf: r.plan.anyOf })));
       this.candidates = (event) => index.candidates(event);
+      this.keyed = {
+        unkeyed: index.unkeyed,
+        tests: this.rules.map((r) => compileCondition(residualCondition(r.rule.when)).test),
+      };
     }
   }
 
@@ -147,10 +157,11 @@ export class Engine {
       let eventIndex = -1;
       let time = Number.NaN;
       const candidates = this.candidates(event);
+      const tests = this.keyed && candidates !== this.keyed.unkeyed ? this.keyed.tests : undefined;
       for (let c = 0; c < candidates.length; c++) {
         const r = candidates[c]!;
         const compiled = rules[r]!;
-        if (!compiled.test(event)) continue;
+        if (!(tests ? tests[r]!(event) : compiled.test(event))) continue;
         const read = compiled.plan.read(event);
         if (read === undefined) continue;
         if (eventIndex === -1) {

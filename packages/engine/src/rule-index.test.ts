@@ -1,9 +1,23 @@
 import { describe, expect, it } from "vitest";
-import { fieldClauses, RuleIndex } from "./rule-index.js";
+import { fieldClauses, residualCondition, RuleIndex } from "./rule-index.js";
 
 const eq = (field: string, value: unknown) => ({ "==": [{ var: field }, value] });
 
 describe("rule index", () => {
+  it("leaves to test what it has not tested itself: the clauses after the field clauses it keys on", () => {
+    const provider = { "==": [{ var: "provider" }, "pylon"] };
+    const action = { in: [{ var: "action" }, ["a", "b"]] };
+    const rest = { ">": [{ var: "count" }, 1] };
+    expect(residualCondition({ and: [provider, action, rest] })).toEqual(rest);
+    // A clause reading any other field may throw on odd data: the index stops there.
+    expect(residualCondition({ and: [provider, { and: [rest, action] }] })).toEqual({ and: [rest, action] });
+    expect(residualCondition(provider)).toBe(true);
+    // After a clause that may throw, the index stops: what follows is left to the condition.
+    const mayThrow = { "*": [{ var: "count" }, 2] };
+    expect(residualCondition({ and: [provider, mayThrow, action] })).toEqual({ and: [mayThrow, action] });
+    expect(residualCondition({ or: [provider, action] })).toEqual({ or: [provider, action] });
+  });
+
   it("derives the clauses on indexed fields, in order, up to the first clause that reads anything else", () => {
     const when = {
       and: [

@@ -112,6 +112,24 @@ export function fieldClauses(when: unknown): FieldClause[] {
 }
 
 /**
+ * The condition left to test on an event the index has keyed: `when` without the field clauses
+ * the index tests (those that cannot throw), in their order. An event is a candidate only if each
+ * of them holds, and and-clauses that hold change neither the truthiness of the rest nor whether
+ * the rest throws. `true` when nothing is left.
+ */
+export function residualCondition(when: unknown): unknown {
+  const kept: unknown[] = [];
+  let indexed = true;
+  for (const clause of topLevelClauses(when)) {
+    if (indexed && soleField(clause) && !mayThrow(clause)) continue;
+    kept.push(clause);
+    if (clauseMayThrow(clause)) indexed = false;
+  }
+  if (kept.length === 0) return true;
+  return kept.length === 1 ? kept[0] : { and: kept };
+}
+
+/**
  * What an event must satisfy for a rule to matter: its `when`, and for a rule of a kind with
  * steps (sequence), at least one of the steps' conditions.
  */
@@ -152,6 +170,11 @@ export class RuleIndex {
     const used = new Set(this.derived.flatMap((d) => [...d.when, ...(d.anyOf ?? []).flat()].map((c) => c.field)));
     this.fields = INDEXED_FIELDS.filter((field) => used.has(field));
     this.all = rules.map((_, i) => i);
+  }
+
+  /** What `candidates` returns for an event it cannot key: every condition, whose field clauses it did not test. */
+  get unkeyed(): readonly number[] {
+    return this.all;
   }
 
   /** Positions (ascending) of the conditions that may hold for this event; a superset of those that do. */
