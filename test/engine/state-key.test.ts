@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Engine, compileRule, parseRules, RedisRuleStateStore, type LoadedRule } from "@vigil/engine";
 import { event, useRedis } from "../helpers.js";
-import { MAX_ALERT_EVENT_IDS } from "@vigil/core";
+import { MAX_ALERT_EVENT_IDS, type Keyspace } from "@vigil/core";
 
 const { redis, keyspace } = useRedis();
 
@@ -25,6 +25,11 @@ function load(doc: Record<string, unknown>): LoadedRule {
   return rules[0]!;
 }
 const keyOf = (doc: Record<string, unknown>) => compileRule(load(doc)).stateKey;
+const storeIn = (ks: Keyspace) =>
+  new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
+/** A deletion by actor "a" at 10:<minute> on 2026-03-01. */
+const del = (id: string, minute: number) =>
+  event({ id, time: new Date(Date.UTC(2026, 2, 1, 10, minute)).toISOString(), action: "destroy", actor: { id: "a" } });
 const withThreshold = (over: Record<string, unknown>) => ({ ...BASE, threshold: { ...BASE.threshold, ...over } });
 
 describe("a rule's state key", () => {
@@ -64,14 +69,7 @@ describe("a rule's state key", () => {
 
   it("keeps state across a reload that edits only cosmetic fields, and starts afresh on a semantic edit", async () => {
     const ks = keyspace();
-    const store = () => new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS });
-    const del = (id: string, minute: number) =>
-      event({
-        id,
-        time: new Date(Date.UTC(2026, 2, 1, 10, minute)).toISOString(),
-        action: "destroy",
-        actor: { id: "a" },
-      });
+    const store = () => storeIn(ks);
     await new Engine([load(BASE)], store()).processBatch([del("1", 0), del("2", 1)], "before-reload");
 
     const cosmetic = new Engine([load({ ...BASE, title: "edited: {{count}}", severity: "low" })], store());
@@ -95,17 +93,7 @@ describe("a rule's state key", () => {
   it("shares one event log between rules that count the same events, each with its own fired spans", async () => {
     const ks = keyspace();
     const tiers = [withThreshold({ count: 2 }), { ...withThreshold({ count: 3 }), id: "k.burst.3" }].map(load);
-    const engine = new Engine(
-      tiers,
-      new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
-    );
-    const del = (id: string, minute: number) =>
-      event({
-        id,
-        time: new Date(Date.UTC(2026, 2, 1, 10, minute)).toISOString(),
-        action: "destroy",
-        actor: { id: "a" },
-      });
+    const engine = new Engine(tiers, storeIn(ks));
     const first = await engine.processBatch([del("1", 0), del("2", 1), del("2", 1)], "b1");
     expect(first.alerts.map((a) => [a.ruleId, a.count])).toEqual([["k.burst", 2]]);
     expect(first.duplicates).toBe(1);
@@ -115,18 +103,14 @@ describe("a rule's state key", () => {
     const logs = (await redis.keys(`${ks.tag}:rs:*`)).filter((k) => k.endsWith(":z"));
     expect(logs).toHaveLength(1);
   });
+
   it("keeps a shared log as long as its longest window needs", async () => {
     const MIN = 60_000;
     const short = load({ ...withThreshold({ count: 2, within: "2m" }), id: "k.short", lateness: "10m" });
     const long = load({ ...withThreshold({ count: 4, within: "20m" }), id: "k.long", lateness: "10m" });
     const ks = keyspace();
-    const engine = new Engine(
-      [short, long],
-      new RedisRuleStateStore(redis, ks, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
-    );
+    const engine = new Engine([short, long], storeIn(ks));
     const T = Date.UTC(2026, 2, 1, 10, 0);
-    const del = (id: string, minute: number) =>
-      event({ id, time: new Date(T + minute * MIN).toISOString(), action: "destroy", actor: { id: "a" } });
     await engine.processBatch([del("1", 0), del("2", 15)], "b1", { sources: ["s"] });
     await engine.advance("s", { seq: 1, delivered: T + 15 * MIN });
     // The next batch trims the log: the short rule alone would forget event 1 now.
