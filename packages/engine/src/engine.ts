@@ -128,7 +128,10 @@ export class Engine {
       this.candidates = (event) => index.candidates(event);
       this.keyed = {
         unkeyed: index.unkeyed,
-        tests: this.rules.map((r) => compileCondition(residualCondition(r.rule.when)).test),
+        tests: this.rules.map((r) => {
+          const residual = residualCondition(r.rule.when);
+          return residual === r.rule.when ? r.test : compileCondition(residual).test;
+        }),
       };
     }
   }

@@ -115,16 +115,18 @@ export function fieldClauses(when: unknown): FieldClause[] {
  * The condition left to test on an event the index has keyed: `when` without the field clauses
  * the index tests (those that cannot throw), in their order. An event is a candidate only if each
  * of them holds, and and-clauses that hold change neither the truthiness of the rest nor whether
- * the rest throws. `true` when nothing is left.
+ * the rest throws. `true` when nothing is left; `when` itself when nothing was taken away.
  */
 export function residualCondition(when: unknown): unknown {
+  const clauses = topLevelClauses(when);
   const kept: unknown[] = [];
   let indexed = true;
-  for (const clause of topLevelClauses(when)) {
+  for (const clause of clauses) {
     if (indexed && soleField(clause) && !mayThrow(clause)) continue;
     kept.push(clause);
     if (clauseMayThrow(clause)) indexed = false;
   }
+  if (kept.length === clauses.length) return when;
   if (kept.length === 0) return true;
   return kept.length === 1 ? kept[0] : { and: kept };
 }

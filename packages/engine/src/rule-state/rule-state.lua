@@ -37,10 +37,6 @@ local function isLate(rule, u)
   return u.l ~= nil and u.l > rule.lateness
 end
 
--- Sources' progress (source-progress.lua keeps it): per source, the newest event time delivered
--- up to its last mark applied in order ('-inf' while a source has batches but no mark yet), and
--- its own bound. A batch registers its sources. Every event still to be applied is then no
--- older than, for each source, max(delivered - lateness, bound) if it is accepted at all.
 local clockMs = nil
 -- Wall-clock milliseconds (TIME), read once per call.
 local function nowMs()
@@ -51,6 +47,10 @@ local function nowMs()
   return clockMs
 end
 
+-- Sources' progress (source-progress.lua keeps it): per source, the newest event time delivered
+-- up to its last mark applied in order ('-inf' while a source has batches but no mark yet), and
+-- its own bound. A batch registers its sources. Every event still to be applied is then no
+-- older than, for each source, max(delivered - lateness, bound) if it is accepted at all.
 if p.sources then
   for _, source in ipairs(p.sources) do
     if redis.call('HSETNX', p.prefix .. 'src:d', source, '-inf') == 1 then
