@@ -365,6 +365,7 @@ export async function runEngineBench(options: {
     apply: () => Promise.reject(new Error("not used")),
     advance: () => Promise.reject(new Error("not used")),
     sources: () => Promise.reject(new Error("not used")),
+    capSource: () => Promise.reject(new Error("not used")),
   };
   const evaluateOnly = () => {
     const batches = makeBatches();

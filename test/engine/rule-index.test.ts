@@ -25,6 +25,7 @@ const unusedStore: RuleStateStore = {
   apply: () => Promise.reject(new Error("not used")),
   advance: () => Promise.reject(new Error("not used")),
   sources: () => Promise.reject(new Error("not used")),
+  capSource: () => Promise.reject(new Error("not used")),
 };
 
 function load(inputs: RuleInput[]): LoadedRule[] {

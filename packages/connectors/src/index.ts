@@ -16,6 +16,7 @@ export {
   SOURCE_MANIFESTS,
   SourceConfigSchema,
   createConnector,
+  sourceIdentities,
   sourceManifest,
   type ProviderManifest,
   type SourceConfig,
@@ -56,7 +57,7 @@ export {
 } from "./runtime/checkpoint-store.js";
 export { eventBatchJobId } from "./runtime/event-sink.js";
 export { QuarantineStore, type QuarantineEntry } from "./runtime/quarantine-store.js";
-export { resetSourceCheckpoint, retryQuarantined } from "./runtime/source-maintenance.js";
+export { resetSourceCheckpoint, retryQuarantined, type WatermarkReset } from "./runtime/source-maintenance.js";
 export { startPollWorker, type PollWorker, type PollWorkerOptions } from "./runtime/poll-worker.js";
 export type { PullResult } from "./runtime/pull-runner.js";
 export { getSourcesStatus, type SourceStatus } from "./runtime/source-status.js";

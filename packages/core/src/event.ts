@@ -210,12 +210,52 @@ export interface EventAcceptance {
 const IDENTITY_FIELDS = ["id", "nativeId", "source", "provider"] as const;
 
 /**
+ * The source a record enters through, when that source speaks only for itself (a file source):
+ * its records carry its name as `source` (a record naming another source is refused: a file
+ * cannot impersonate a provider), its declared `provider` if it has one, and ids namespaced by
+ * the source (`<source>:<id>`, unless already so), so that no source can claim another's event id.
+ */
+export interface SourceBinding {
+  name: string;
+  provider?: string;
+}
+
+function bindToSource(value: unknown, binding: SourceBinding): { value: unknown } | EventRefusal {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { value };
+  const record = { ...(value as Record<string, unknown>) };
+  if (record.source !== undefined && record.source !== binding.name)
+    return {
+      ok: false,
+      reason: `names source ${JSON.stringify(String(record.source).slice(0, 200))}, but its lines are source "${binding.name}"'s: a file source cannot speak for another source`,
+      field: "source",
+    };
+  record.source = binding.name;
+  if (binding.provider !== undefined) {
+    if (record.provider !== undefined && record.provider !== binding.provider)
+      return {
+        ok: false,
+        reason: `names provider ${JSON.stringify(String(record.provider).slice(0, 200))}, but source "${binding.name}" is declared as provider "${binding.provider}"`,
+        field: "provider",
+      };
+    record.provider = binding.provider;
+  }
+  if (typeof record.id === "string" && !record.id.startsWith(`${binding.name}:`))
+    record.id = `${binding.name}:${record.id}`;
+  return { value: record };
+}
+
+/**
  * The one acceptance rule for records entering Vigil: normalizes strings
  * ({@link normalizeEventStrings}), checks the record against {@link PartialAuditEventSchema}
  * (a full AuditEvent passes as is; unknown fields are refused), then the identity and size
  * limits. Refuses per record with a reason; never throws.
  */
-export function acceptEvent(value: unknown): EventAcceptance | EventRefusal {
+export function acceptEvent(value: unknown, binding?: SourceBinding): EventAcceptance | EventRefusal {
+  if (binding) {
+    const bound = bindToSource(value, binding);
+    if ("ok" in bound) return bound;
+    value = bound.value;
+  }
   const normalized = normalizeEventStrings(value);
   if (normalized.chars > EVENT_LIMITS.eventChars) {
     return {
@@ -248,7 +288,7 @@ export function acceptEvent(value: unknown): EventAcceptance | EventRefusal {
 }
 
 /** {@link acceptEvent} for one line of a JSON-lines file (live file source and replay alike). */
-export function acceptEventLine(line: string): EventAcceptance | EventRefusal {
+export function acceptEventLine(line: string, binding?: SourceBinding): EventAcceptance | EventRefusal {
   if (line.length > EVENT_LIMITS.lineBytes || Buffer.byteLength(line, "utf8") > EVENT_LIMITS.lineBytes) {
     return { ok: false, reason: `line is longer than ${EVENT_LIMITS.lineBytes} bytes` };
   }
@@ -258,5 +298,5 @@ export function acceptEventLine(line: string): EventAcceptance | EventRefusal {
   } catch (err) {
     return { ok: false, reason: `invalid JSON: ${(err as Error).message}` };
   }
-  return acceptEvent(value);
+  return acceptEvent(value, binding);
 }

@@ -37,6 +37,12 @@ export const SourceMarkSchema = z.object({
   delivered: z.number().int().optional(),
   /** An event time (ms) below which the source will deliver nothing more (a windowed connector's checkpoint minus its lookback). */
   bound: z.number().int().optional(),
+  /**
+   * `vigil sources reset`: the source reads again from this event time (ms; the earliest time
+   * when it starts from the beginning). The one mark that moves a watermark back: the source's
+   * delivered time is forgotten and its bound set to it.
+   */
+  reset: z.number().int().optional(),
 });
 export type SourceMark = z.infer<typeof SourceMarkSchema>;
 

@@ -14,7 +14,7 @@ import { kindOf } from "./kinds/registry.js";
 import type { AlertParts, KindPlan, RuleKind } from "./kinds/rule-kind.js";
 import { stateKeyOf } from "./kinds/state-key.js";
 import { compileCondition } from "./condition.js";
-import { residualCondition, RuleIndex } from "./rule-index.js";
+import { fieldClauses, residualCondition, RuleIndex } from "./rule-index.js";
 import type { LoadedRule } from "./rule-loader.js";
 import type { Rule } from "./rule-schema.js";
 import type {
@@ -40,6 +40,36 @@ export interface CompiledRule {
   /** Where its state lives; see stateKeyOf. */
   stateKey: string;
   test(event: unknown): boolean;
+}
+
+/** A configured source as the engine sees it: its name, and the provider of its events when known. */
+export interface SourceIdentity {
+  name: string;
+  /** The provider its events carry; undefined when any (a file source that does not declare one). */
+  provider?: string;
+}
+
+/**
+ * The sources whose events a rule can read: those it lists (`sources:`), else the configured
+ * sources whose name and provider its `when` allows (its top-level provider and source clauses;
+ * none: every configured source). Its watermark is the minimum over them.
+ */
+export function sourcesOfRule(
+  compiled: Pick<CompiledRule, "rule" | "plan">,
+  configured: readonly SourceIdentity[],
+): string[] {
+  const listed = compiled.plan.params.sources as readonly string[] | undefined;
+  if (listed?.length) return [...listed];
+  const clauses = fieldClauses(compiled.rule.when).filter((c) => c.field === "provider" || c.field === "source");
+  return configured
+    .filter((source) =>
+      clauses.every((clause) =>
+        clause.field === "source"
+          ? clause.test(source.name)
+          : source.provider === undefined || clause.test(source.provider),
+      ),
+    )
+    .map((source) => source.name);
 }
 
 /** What the rules make of a batch before the store is involved. */
@@ -105,6 +135,11 @@ export class Engine {
    * already found true (rule-index.ts residualCondition). Unset when the index is off.
    */
   private readonly keyed?: { unkeyed: readonly number[]; tests: ((event: unknown) => boolean)[] };
+  /** Each rule as the store sees it (kind, state key, parameters with the sources it reads), made once. */
+  private readonly stateRules: RuleStateRule[];
+  private readonly startedAtMs = Date.now();
+  /** Per rule, the sources it reads (undefined: every source the store knows; see sourcesOfRule). */
+  private readonly ruleSources: (readonly string[] | undefined)[];
 
   constructor(
     loaded: readonly LoadedRule[],
@@ -115,10 +150,36 @@ export class Engine {
       now?: () => Date;
       /** Test only the rules an event can match (default true); off, every rule sees every event. */
       ruleIndex?: boolean;
+      /**
+       * The configured sources (every role reads the same config; replay and rule tests: the sources
+       * of their input). Each rule's watermark is then the minimum over the sources it can read; a
+       * source not listed here holds nothing back. Undefined: every source the store has heard of.
+       */
+      sources?: readonly SourceIdentity[];
     } = {},
   ) {
     this.logger = options.logger ?? silentLogger;
     this.rules = loaded.filter((l) => l.rule.enabled).map(compileRule);
+    const configured = options.sources;
+    this.ruleSources = this.rules.map((r) => (configured ? sourcesOfRule(r, configured) : undefined));
+    this.stateRules = this.rules.map((r, i) => {
+      const sources = this.ruleSources[i];
+      return {
+        kind: r.kindName,
+        key: r.stateKey,
+        params: sources === undefined ? r.plan.params : { ...r.plan.params, sources, sourcesKnown: true },
+      };
+    });
+    if (configured) {
+      const names = new Set(configured.map((source) => source.name));
+      for (const r of this.rules)
+        for (const name of (r.plan.params.sources as readonly string[] | undefined) ?? [])
+          if (!names.has(name))
+            this.logger.warn(
+              { ruleId: r.rule.id, source: name },
+              "rule lists a source that is not configured: its decisions wait until that source delivers a watermark",
+            );
+    }
     if (options.ruleIndex === false) {
       const all = this.rules.map((_, i) => i);
       this.candidates = () => all;
@@ -144,6 +205,11 @@ export class Engine {
   /** The compiled rules, in load order (their kinds and state keys). */
   get compiledRules(): readonly CompiledRule[] {
     return this.rules;
+  }
+
+  /** The sources each rule reads, by rule id (undefined: every source the store knows). */
+  sourcesByRule(): Map<string, readonly string[] | undefined> {
+    return new Map(this.rules.map((r, i) => [r.rule.id, this.ruleSources[i]]));
   }
 
   /** Runs every rule over the events: pure CPU, no Redis. */
@@ -177,7 +243,7 @@ export class Engine {
         if (rule === undefined) {
           rule = batchRules.length;
           batchRuleIndex.set(r, rule);
-          batchRules.push({ kind: compiled.kindName, key: compiled.stateKey, params: compiled.plan.params });
+          batchRules.push(this.stateRules[r]!);
           ruleOf.push(r);
         }
         let group = "";
@@ -273,12 +339,18 @@ export class Engine {
    */
   async advance(source: string, mark: SourceMark, id?: string): Promise<{ progress: SourceProgress; alerts: Alert[] }> {
     const deciding = this.rules.filter((r) => r.kind.decides);
-    const result = await this.store.advance(source, mark, {
-      ...(id === undefined ? {} : { id }),
-      rules: deciding.map((r) => ({ kind: r.kindName, key: r.stateKey, params: r.plan.params })),
-    });
+    const rules = this.rules.flatMap((r, i) => (r.kind.decides ? [this.stateRules[i]!] : []));
+    // A call takes a bounded number of due decisions; the rest come in the next calls (each its
+    // own result key, so a retried watermark job gets the same alerts back).
+    const fired: FiredState[] = [];
+    let result = await this.store.advance(source, mark, { ...(id === undefined ? {} : { id }), rules });
+    fired.push(...result.fired);
+    for (let call = 1; result.more; call++) {
+      result = await this.store.advance(source, mark, { ...(id === undefined ? {} : { id: `${id}:${call}` }), rules });
+      fired.push(...result.fired);
+    }
     const createdAt = (this.options.now?.() ?? new Date()).toISOString();
-    const alerts = result.fired.map((fired) => {
+    const alerts = fired.map((fired) => {
       const compiled = deciding[fired.rule]!;
       const kept = JSON.parse(fired.data ?? "{}") as { event?: AuditEvent; group?: unknown[] };
       const trigger = { raw: {}, ...kept.event } as AuditEvent;
@@ -295,17 +367,22 @@ export class Engine {
    * the source and when its watermark last moved, so one stall alerts once, whatever the replicas.
    */
   async blindSources(nowMs: number, afterMs: number): Promise<Alert[]> {
-    const absence = this.rules.filter((r) => r.kind.decides);
-    if (absence.length === 0) return [];
+    const deciding = this.rules.flatMap((r, i) => (r.kind.decides ? [{ r, sources: this.ruleSources[i] }] : []));
+    if (deciding.length === 0) return [];
     const alerts: Alert[] = [];
-    for (const status of await this.store.sources()) {
+    const known = new Map((await this.store.sources()).map((status) => [status.source, status]));
+    // A configured source never heard of counts from when this engine started waiting for it.
+    const names = this.options.sources?.map((source) => source.name) ?? [...known.keys()];
+    for (const name of names) {
+      const status = known.get(name) ?? { source: name, advancedAt: this.startedAtMs };
       if (nowMs - status.advancedAt < afterMs) continue;
-      const blocked = absence
-        .filter((r) => {
+      const blocked = deciding
+        .filter(({ r, sources }) => {
+          if (sources) return sources.includes(status.source);
           const listed = (r.plan.params.sources as readonly string[] | undefined) ?? [];
           return listed.length === 0 || listed.includes(status.source);
         })
-        .map((r) => r.rule.id);
+        .map(({ r }) => r.rule.id);
       if (blocked.length === 0) continue;
       const since = new Date(status.advancedAt).toISOString();
       alerts.push({

@@ -1,5 +1,25 @@
 import { DeliveryOrder, eventTimeMs, type Alert, type AuditEvent } from "@vigil/core";
-import type { BatchOutcome, Engine } from "./engine.js";
+import type { BatchOutcome, Engine, SourceIdentity } from "./engine.js";
+
+/**
+ * The sources of an input (a file, a rule test) as the engine's configured sources: each with the
+ * provider of its events when they all name one. Replay and rule tests give them to the Engine,
+ * so each rule waits for exactly the sources of the input that can deliver its events, as a live
+ * engine waits for the configured ones.
+ */
+export class InputSources {
+  private readonly providers = new Map<string, string | null>();
+
+  add(event: Pick<AuditEvent, "source" | "provider">): void {
+    const known = this.providers.get(event.source);
+    if (known === undefined) this.providers.set(event.source, event.provider);
+    else if (known !== event.provider) this.providers.set(event.source, null);
+  }
+
+  get identities(): SourceIdentity[] {
+    return [...this.providers].map(([name, provider]) => (provider === null ? { name } : { name, provider }));
+  }
+}
 
 /**
  * Feeds an engine events in one known order (a file's, a rule test's), as the live sources
@@ -35,17 +55,27 @@ export class OrderedFeed {
     return { ...outcome, alerts: [...outcome.alerts, ...decided] };
   }
 
-  /** The input says: `source` (else every source seen so far) delivers nothing below `atMs` any more. */
+  /**
+   * The input says: `source` (else every source seen so far) delivers nothing below `atMs` any
+   * more. Its later events below it are late (as a live source's below its bound).
+   */
   async watermark(atMs: number, source?: string): Promise<Alert[]> {
     const decided: Alert[] = [];
-    for (const name of source === undefined ? [...this.seqs.keys()] : [source])
+    for (const name of source === undefined ? [...this.seqs.keys()] : [source]) {
+      this.order.setBound(name, atMs);
       decided.push(...(await this.mark(name, { bound: atMs })));
+    }
     return decided;
   }
 
-  /** End of input: every source's watermark goes to the largest event time read. */
-  async end(): Promise<Alert[]> {
-    return Number.isFinite(this.largest) ? this.watermark(this.largest) : [];
+  /**
+   * End of input: every source's watermark goes to `atMs` (replay: the wall clock less the file
+   * source's lookback, as a live file source read to its end), else to the largest event time read
+   * (rule tests: the scenario ends with its last event).
+   */
+  async end(atMs?: number): Promise<Alert[]> {
+    const at = atMs ?? this.largest;
+    return Number.isFinite(at) ? this.watermark(at) : [];
   }
 
   private async mark(source: string, fields: { delivered: number } | { bound: number }): Promise<Alert[]> {

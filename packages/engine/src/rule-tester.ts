@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type Alert, type AuditEvent, type RuleTest } from "@vigil/core";
 import { Engine } from "./engine.js";
-import { OrderedFeed } from "./ordered-feed.js";
 import type { LoadedRule } from "./rule-loader.js";
 import { RedisRuleStateStore } from "./rule-state/redis-rule-state.store.js";
+import { InputSources, OrderedFeed } from "./ordered-feed.js";
 
 export interface RuleTestResult {
   ruleId: string;
@@ -63,7 +63,11 @@ export async function runRuleTests(rules: readonly LoadedRule[], redis: Redis): 
           seenTtlMs: 3_600_000,
           maxEventIds: MAX_ALERT_EVENT_IDS,
         });
-        const engine = new Engine([{ ...loaded, rule: { ...loaded.rule, enabled: true } }], store);
+        const sources = new InputSources();
+        for (const entry of test.events) if (!("watermark" in entry)) sources.add(entry);
+        const engine = new Engine([{ ...loaded, rule: { ...loaded.rule, enabled: true } }], store, {
+          sources: sources.identities,
+        });
         // In the order the test lists its events, as a source would deliver them: events between
         // watermark entries make one batch; at the end, the watermark reaches the last event.
         const feed = new OrderedFeed(engine, "rule-test");

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { PROVIDER_MANIFESTS } from "@vigil/connectors";
@@ -6,6 +7,7 @@ import { createLogger, createMetrics, createRedis, deleteKeyspace, type Alert } 
 import type { ProviderName, ProviderSimulator } from "@vigil/simulator";
 import { cliContext, type GlobalOptions } from "../context.js";
 import { formatTable } from "../format.js";
+import { splitEventFile } from "../demo/event-file-sources.js";
 import { ensureRedis } from "../runtime/local-redis.js";
 import { startVigil, type VigilProcess } from "../runtime/roles.js";
 import { VigilConfigSchema as ConfigSchema, type VigilConfigInput as ConfigInput } from "../vigil-config.js";
@@ -44,7 +46,10 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
     .description(
       "the whole pipeline in one process: simulated providers telling an attack, every role, alerts by email and webhook",
     )
-    .option("--events <file>", "feed a JSON-lines file of events through the file connector instead of the providers")
+    .option(
+      "--events <file>",
+      "feed a JSON-lines file of events through file sources (one per source its lines name) instead of the providers",
+    )
     .option("--rules <paths...>", "rule files or folders", [`${REPO_ROOT}rules`])
     .option("--follow", "keep polling (new records keep arriving) until Ctrl-C")
     .action(async (options: DemoOptions) => {
@@ -67,11 +72,10 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
             end: new Date(Date.now() - 10 * 60_000),
             storyRecords: attackStory(new Date()),
           });
+      const split = options.events ? await splitEventFile(options.events) : undefined;
       const config = ConfigSchema.parse({
         redis: { url: redisServer.url, prefix: `vigil-demo-${randomBytes(4).toString("hex")}` },
-        sources: sim
-          ? providerSources(sim, "5s")
-          : [{ name: "sample", type: "file" as const, path: options.events!, pollInterval: "2s" }],
+        sources: sim ? providerSources(sim, "5s") : split!.sources.map((source) => ({ ...source, pollInterval: "2s" })),
         rules: { paths: options.rules },
         channels: [
           {
@@ -95,7 +99,7 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
         schedulePolls: Boolean(options.follow),
       });
       say(
-        `vigil demo: ${vigil.rules.length} rules, ${sim ? `${config.sources.length} simulated providers at ${sim.origin}` : `events from ${options.events}`}`,
+        `vigil demo: ${vigil.rules.length} rules, ${sim ? `${config.sources.length} simulated providers at ${sim.origin}` : `events from ${options.events} (${config.sources.length} file sources: ${config.sources.map((s) => s.name).join(", ")})`}`,
       );
       say(`  SMTP server on 127.0.0.1:${smtp.port}, webhook receiver at ${webhook.url}\n`);
 
@@ -119,6 +123,7 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
         await deleteKeyspace(redis, vigil.keyspace);
         await redis.quit();
         await redisServer.stop();
+        if (split) await rm(split.dir, { recursive: true, force: true });
       };
       process.once("SIGINT", () => void cleanup().finally(() => process.exit(130)));
 

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { SourceConfig } from "@vigil/connectors";
-import { formatDuration, Keyspace, parseDuration } from "@vigil/core";
+import { formatDuration, Keyspace, MAX_ALERT_EVENT_IDS, parseDuration } from "@vigil/core";
+import { RedisRuleStateStore } from "@vigil/engine";
 import type { VigilConfig as Config } from "../vigil-config.js";
 import {
   createConnector,
@@ -163,21 +164,23 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
       const { config, logger } = cliContext(globals());
       const source = findSource(config, name);
       const to = options.to === undefined ? undefined : parseSince(options.to, new Date(), "--to");
-      const redis = await requireRedis(config);
-      try {
-        const keyspace = new Keyspace(config.redis.prefix);
+      const checkpoint = await withQueues(config, async ({ redis, keyspace, queues }) => {
         const connector = createConnector(source, createConnectorDeps({ redis, keyspace, logger }));
-        const checkpoint = await resetSourceCheckpoint(redis, keyspace, connector, to);
-        console.log(
-          checkpoint === undefined
-            ? `reset ${name}: its next pull starts from the beginning (events queued within engine.dedupFor are dropped as duplicates)`
-            : `reset ${name} to ${to?.toISOString()}: checkpoint ${JSON.stringify(checkpoint)}`,
-        );
-      } catch (err) {
-        throw new CliError((err as Error).message, 1);
-      } finally {
-        await redis.quit();
-      }
+        const ruleState = new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 0, maxEventIds: MAX_ALERT_EVENT_IDS });
+        try {
+          return await resetSourceCheckpoint(redis, keyspace, connector, to, {
+            queues,
+            capWatermark: (seq, atMs) => ruleState.capSource(name, seq, atMs),
+          });
+        } catch (err) {
+          throw new CliError((err as Error).message, 1);
+        }
+      });
+      console.log(
+        checkpoint === undefined
+          ? `reset ${name}: its next pull starts from the beginning, and its watermark goes back with it (events queued within engine.dedupFor are dropped as duplicates)`
+          : `reset ${name} to ${to?.toISOString()}: checkpoint ${JSON.stringify(checkpoint)}; its watermark goes back to that time`,
+      );
     });
 
   const quarantine = sources

@@ -21,7 +21,7 @@ import {
   type LoadedRule,
   type RuleSet,
 } from "@vigil/engine";
-import { startPollWorker, type PollWorker } from "@vigil/connectors";
+import { sourceIdentities, startPollWorker, type PollWorker } from "@vigil/connectors";
 import { startNotifier, type Notifier } from "@vigil/notifier";
 import { startHealthServer } from "./http-server.js";
 import { ShutdownManager } from "./shutdown.js";
@@ -130,14 +130,16 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
       maxEventIds: MAX_ALERT_EVENT_IDS,
     });
     const engineLogger = logger.child({ component: "engine" });
-    let engine = new Engine(rules, store, { logger: engineLogger, metrics });
+    // Every role reads the same config: each rule's watermark is taken over the enabled sources it can read.
+    const engineOptions = { logger: engineLogger, metrics, sources: sourceIdentities(config.sources) };
+    let engine = new Engine(rules, store, engineOptions);
     const watcher = new RuleSetWatcher({
       paths: config.rules.paths,
       initial: ruleSet,
       everyMs: config.rules.watchEvery,
       // Swapped between batches: a batch in flight finishes with the rules it started with.
       apply: (set) => {
-        engine = new Engine(set.rules, store, { logger: engineLogger, metrics });
+        engine = new Engine(set.rules, store, engineOptions);
       },
       logger,
       metrics,

@@ -16,6 +16,13 @@ export interface SourceManifest<S extends z.ZodType<SourceConfigBase, unknown> =
   readonly create: ConnectorFactory<z.infer<S>>;
   /** Set for HTTP API providers (not for the `file` source). */
   readonly provider?: ProviderTraits;
+  /**
+   * How its watermark advances, also while it is quiet (listed in the README): every source type
+   * must move it without new events, or one quiet source would hold back every rule reading it.
+   */
+  readonly watermark: string;
+  /** The provider its sources' events carry, when one (default: the type, for HTTP providers). */
+  providerOf?(config: z.infer<S>): string | undefined;
 }
 
 /** What an HTTP API provider adds to its manifest. */

@@ -65,3 +65,15 @@ export function createConnector(config: SourceConfigBase, deps: ConnectorDeps): 
   const factory = sourceManifest(config.type).create as ConnectorFactory<SourceConfigBase>;
   return factory(config, deps);
 }
+
+/** A configured source as the engine sees it: its name, and the provider of its events when one. */
+export function sourceIdentity(config: SourceConfigBase): { name: string; provider?: string } {
+  const manifest = sourceManifest(config.type);
+  const provider = manifest.providerOf ? manifest.providerOf(config) : manifest.provider ? config.type : undefined;
+  return { name: config.name, ...(provider === undefined ? {} : { provider }) };
+}
+
+/** The enabled sources of a config, as the engine sees them (every rule's watermark is taken over them). */
+export function sourceIdentities(sources: readonly SourceConfigBase[]): { name: string; provider?: string }[] {
+  return sources.filter((source) => source.enabled).map(sourceIdentity);
+}

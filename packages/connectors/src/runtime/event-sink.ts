@@ -12,7 +12,7 @@ import type { Redis } from "ioredis";
 import type { RefusedRecord } from "../kit/connector.js";
 
 const EVENT_JOB_NAME = "event-batch";
-const WATERMARK_JOB_NAME = "watermark";
+export const WATERMARK_JOB_NAME = "watermark";
 
 export interface EventSinkOptions {
   connection: Redis;
@@ -124,7 +124,7 @@ export function createEventSink(options: EventSinkOptions): EventSink {
 }
 
 /** A source's mark `seq`: the same when a step that died is queued again, so its flow is the same. */
-function watermarkJobId(source: string, seq: number): string {
+export function watermarkJobId(source: string, seq: number): string {
   return `${source}-watermark-${seq}`;
 }
 

@@ -37,7 +37,10 @@ export class SourceDelivery {
       key,
       name,
       state,
-      new DeliveryOrder(state.newest === undefined ? [] : [[name, state.newest]]),
+      new DeliveryOrder(
+        state.newest === undefined ? [] : [[name, state.newest]],
+        state.bound === undefined ? [] : [[name, state.bound]],
+      ),
     );
   }
 
@@ -60,21 +63,24 @@ export class SourceDelivery {
   async commit(lock: SourceLock, bound: number | undefined): Promise<boolean> {
     const newest = this.order.newestOf(this.name);
     const highest = Math.max(bound ?? Number.NEGATIVE_INFINITY, this.state.bound ?? Number.NEGATIVE_INFINITY);
-    return this.store(lock, {
+    const stored = await this.store(lock, {
       seq: this.nextSeq,
       ...(newest === undefined ? {} : { newest }),
       ...(Number.isFinite(highest) ? { bound: highest } : {}),
     });
+    // Later pages' events below the bound broke the source's promise: late (DeliveryOrder.setBound).
+    if (stored && Number.isFinite(highest)) this.order.setBound(this.name, highest);
+    return stored;
   }
 
   /**
-   * After `vigil sources reset`: the events read again are measured against what the source
-   * delivers from now on, not against the newest event delivered before (they would all be late).
-   * The mark seq and bound stay: the engine never moves a watermark down.
+   * After `vigil sources reset` (with the reset mark of `nextSeq` reserved and queued): the events
+   * read again are measured against what the source delivers from now on, not against the newest
+   * event delivered before (they would all be late), and its bound goes back to where it reads
+   * again from (`at`; undefined: the beginning).
    */
-  async forgetNewest(lock: SourceLock): Promise<boolean> {
-    const { newest: _newest, ...rest } = this.state;
-    return this.store(lock, rest);
+  async commitReset(lock: SourceLock, at: number | undefined): Promise<boolean> {
+    return this.store(lock, { seq: this.nextSeq, ...(at === undefined ? {} : { bound: at }) });
   }
 
   private async store(lock: SourceLock, state: SourceDeliveryState): Promise<boolean> {

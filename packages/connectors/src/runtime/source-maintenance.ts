@@ -12,7 +12,7 @@ import {
 import type { Redis } from "ioredis";
 import type { Checkpoint, Connector } from "../kit/connector.js";
 import { CheckpointStore } from "./checkpoint-store.js";
-import { createEventSink } from "./event-sink.js";
+import { createEventSink, WATERMARK_JOB_NAME, watermarkJobId } from "./event-sink.js";
 import { QuarantineStore, type QuarantineEntry } from "./quarantine-store.js";
 import { SourceDelivery } from "./source-delivery.js";
 import { SourceLock } from "./source-lock.js";
@@ -21,17 +21,35 @@ import { SourceLock } from "./source-lock.js";
 const RECENT_IDS_LIMIT = 50_000;
 const RESET_LOCK_TTL_MS = 30_000;
 
+/** The earliest event time: a reset "from the beginning" moves the source's watermark all the way back. */
+const EARLIEST_MS = -8_640_000_000_000_000;
+
+/** What a reset needs besides the checkpoint: the way to move the source's watermark back. */
+export interface WatermarkReset {
+  /** Where the source's reset mark is queued (a watermark job, applied in the source's seq order). */
+  queues: Pick<VigilQueues, "events">;
+  /**
+   * Caps the source's watermark at `atMs` at once, until mark `seq` is applied (the engine's
+   * `RuleStateStore.capSource`): decisions waiting on the source then wait for what it reads again.
+   */
+  capWatermark(seq: number, atMs: number): Promise<void>;
+}
+
 /**
  * Moves a source's checkpoint (`vigil sources reset`): without `to`, forgets it (the next pull
  * starts as a first run); with `to`, places it where the connector reads the records of that
- * time on. Takes the source's pull lock, so no running pull writes over it. Events re-read that
- * were queued within `engine.dedupFor` are still dropped as duplicates.
+ * time on. Takes the source's pull lock, so no running pull writes over it. Before the
+ * checkpoint moves, the source's watermark is moved back to match (capped at once, then a reset
+ * mark queued in its seq order), so no pending decision is taken before the re-read data is in;
+ * decisions already taken are not taken again. Events re-read that were queued within
+ * `engine.dedupFor` are still dropped as duplicates.
  */
 export async function resetSourceCheckpoint(
   redis: Redis,
   keyspace: Keyspace,
   connector: Connector,
-  to?: Date,
+  to: Date | undefined,
+  watermark: WatermarkReset,
 ): Promise<Checkpoint | undefined> {
   const name = connector.source;
   const lock = await SourceLock.acquire(redis, keyspace.key("source", name, "lock"), RESET_LOCK_TTL_MS);
@@ -39,28 +57,41 @@ export async function resetSourceCheckpoint(
     throw new ConnectorError(name, "a pull of this source is running; run the reset again once it ends", {
       retryable: true,
     });
+  const lost = () =>
+    new ConnectorError(name, "lost the source's pull lock while resetting; run the reset again", { retryable: true });
   try {
     const store = new CheckpointStore(redis, keyspace);
-    const delivery = await SourceDelivery.load(redis, keyspace, name);
-    if (!(await delivery.forgetNewest(lock)))
-      throw new ConnectorError(name, "lost the source's pull lock while resetting; run the reset again", {
-        retryable: true,
-      });
-    if (to === undefined) {
-      await store.reset(name);
-      return undefined;
-    }
-    if (!connector.checkpointAt)
+    if (to !== undefined && !connector.checkpointAt)
       throw new ConnectorError(
         name,
         `a ${connector.provider} source cannot be placed at a time; \`vigil sources reset ${name}\` reads it from its start`,
         { retryable: false },
       );
-    const checkpoint = await connector.checkpointAt(to, { signal: AbortSignal.timeout(RESET_LOCK_TTL_MS) });
-    if (!(await lock.setWhileHeld(store.checkpointKey(name), JSON.stringify(checkpoint))))
-      throw new ConnectorError(name, "lost the source's pull lock while resetting; run the reset again", {
-        retryable: true,
-      });
+    const checkpoint =
+      to === undefined
+        ? undefined
+        : await connector.checkpointAt!(to, { signal: AbortSignal.timeout(RESET_LOCK_TTL_MS) });
+
+    const delivery = await SourceDelivery.load(redis, keyspace, name);
+    const seq = delivery.nextSeq;
+    const at = to?.getTime() ?? EARLIEST_MS;
+    if (!(await delivery.reserve(lock))) throw lost();
+    await watermark.capWatermark(seq, at);
+    await watermark.queues.events.addWithChildren(
+      {
+        name: WATERMARK_JOB_NAME,
+        data: { source: name, mark: { seq, reset: at } },
+        opts: { jobId: watermarkJobId(name, seq) },
+      },
+      [],
+    );
+    if (!(await delivery.commitReset(lock, to?.getTime()))) throw lost();
+
+    if (checkpoint === undefined) {
+      await store.reset(name);
+      return undefined;
+    }
+    if (!(await lock.setWhileHeld(store.checkpointKey(name), JSON.stringify(checkpoint)))) throw lost();
     return checkpoint;
   } finally {
     await lock.release();

@@ -25,7 +25,7 @@ export class MemoryRuleStateStore implements RuleStateStore {
   private readonly results = new Map<string, RuleStateResult | AdvanceResult>();
   private readonly progress = new Map<
     string,
-    { applied: SourceProgress; pending: Map<number, SourceMark>; advancedAt: number }
+    { applied: SourceProgress; pending: Map<number, SourceMark>; advancedAt: number; cap?: { seq: number; at: number } }
   >();
 
   constructor(private readonly options: Pick<RuleStateOptions, "maxEventIds">) {}
@@ -46,7 +46,11 @@ export class MemoryRuleStateStore implements RuleStateStore {
     }
     const noSource = this.progress.size === 0;
     for (const kind of new Set(batch.rules.map((rule) => rule.kind)))
-      RULE_KINDS[kind].reference.finish?.(ctx, (rule) => (noSource ? Infinity : this.watermarkOf(rule)));
+      RULE_KINDS[kind].reference.finish?.(ctx, (rule) =>
+        noSource && !rule.params.sourcesKnown && !(rule.params.sources as unknown[] | undefined)?.length
+          ? Infinity
+          : this.watermarkOf(rule),
+      );
     const result: RuleStateResult = { fired, late, duplicates: duplicates.size };
     if (forgotten.size)
       result.forgotten = [...forgotten].sort(([a], [b]) => a - b).map(([rule, values]) => ({ rule, values }));
@@ -87,6 +91,7 @@ export class MemoryRuleStateStore implements RuleStateStore {
     applied: SourceProgress;
     pending: Map<number, SourceMark>;
     advancedAt: number;
+    cap?: { seq: number; at: number };
   } {
     let state = this.progress.get(source);
     if (!state) {
@@ -96,19 +101,28 @@ export class MemoryRuleStateStore implements RuleStateStore {
     return state;
   }
 
-  /** A rule's watermark: min over its sources (listed, else every one known) of max(delivered − lateness, bound). */
+  /**
+   * A rule's watermark: min over its sources (those it names, else every one known) of
+   * min(max(delivered − lateness, bound), the cap of a reset not applied yet); +∞ when it names none.
+   */
   private watermarkOf(rule: RuleStateRule): number {
     const listed = (rule.params.sources as readonly string[] | undefined) ?? [];
-    const names = listed.length ? listed : [...this.progress.keys()];
-    if (names.length === 0) return -Infinity;
+    const names = listed.length || rule.params.sourcesKnown ? listed : [...this.progress.keys()];
+    if (names.length === 0) return rule.params.sourcesKnown ? Infinity : -Infinity;
     const lateness = Number(rule.params.lateness);
     return Math.min(
       ...names.map((name) => {
-        const applied = this.progress.get(name)?.applied;
-        if (!applied) return -Infinity;
-        return Math.max((applied.delivered ?? -Infinity) - lateness, applied.bound ?? -Infinity);
+        const state = this.progress.get(name);
+        if (!state) return -Infinity;
+        const { applied, cap } = state;
+        const floor = Math.max((applied.delivered ?? -Infinity) - lateness, applied.bound ?? -Infinity);
+        return cap === undefined ? floor : Math.min(floor, cap.at);
       }),
     );
+  }
+
+  async capSource(source: string, seq: number, at: number): Promise<void> {
+    this.sourceState(source).cap = { seq, at };
   }
 
   /** Marks apply in seq order only, each taking the source's delivered time and bound up (never down). */
@@ -122,6 +136,12 @@ export class MemoryRuleStateStore implements RuleStateStore {
     for (let next = pending.get(applied.seq + 1); next; next = pending.get(applied.seq + 1)) {
       pending.delete(next.seq);
       applied.seq = next.seq;
+      if (next.reset !== undefined) {
+        delete applied.delivered;
+        applied.bound = next.reset;
+        state.advancedAt = Date.now();
+        if (state.cap && state.cap.seq <= next.seq) delete state.cap;
+      }
       if (next.delivered !== undefined)
         applied.delivered = Math.max(applied.delivered ?? next.delivered, next.delivered);
       if (next.bound !== undefined) applied.bound = Math.max(applied.bound ?? next.bound, next.bound);

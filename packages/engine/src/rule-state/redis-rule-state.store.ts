@@ -17,6 +17,9 @@ import { ruleStateScript } from "./rule-state.script.js";
 /** The composed rule-state script: KEYS[1] is where a call's result is kept (a retried job gets it back). */
 const RULE_STATE = new LuaCommand("vigilRuleState", 1, ruleStateScript());
 
+/** Due decisions (and held groups released) per watermark call; the engine calls again for the rest. */
+export const DEFAULT_DECISION_BUDGET = 1000;
+
 interface WireFired {
   r: number;
   e: number;
@@ -137,14 +140,17 @@ export class RedisRuleStateStore implements RuleStateStore {
       prefix: this.keyspace.key(""),
       batchTtl: this.options.batchTtlMs ?? 86_400_000,
       maxIds: this.options.maxEventIds,
-      rules: (options.rules ?? []).map((rule) => ({ ...rule.params, kind: rule.kind, key: rule.key })),
+      budget: this.options.decisionBudget ?? DEFAULT_DECISION_BUDGET,
+      rules: `[${(options.rules ?? []).map(ruleJson).join(",")}]`,
       advance: { source, mark },
     };
     const resultKey = this.keyspace.key("batch", `advance:${options.id ?? randomUUID()}`);
-    const raw = await this.run(resultKey, payload);
+    const { rules, ...rest } = payload;
+    const raw = await this.run(resultKey, `${JSON.stringify(rest).slice(0, -1)},"rules":${rules}}`);
     const result = JSON.parse(raw) as {
       progress: { seq: number; delivered?: number; bound?: number };
       fired?: unknown;
+      more?: boolean;
     };
     const { seq, delivered, bound } = result.progress;
     return {
@@ -154,7 +160,12 @@ export class RedisRuleStateStore implements RuleStateStore {
         ...(bound !== undefined ? { bound } : {}),
       },
       fired: asArray<WireFired>(result.fired).map(toFired),
+      ...(result.more ? { more: true } : {}),
     };
+  }
+
+  async capSource(source: string, seq: number, at: number): Promise<void> {
+    await this.redis.hset(this.keyspace.key("src:r"), source, JSON.stringify({ seq, at }));
   }
 
   async sources(): Promise<SourceStatus[]> {

@@ -48,9 +48,10 @@ local function nowMs()
 end
 
 -- Sources' progress (source-progress.lua keeps it): per source, the newest event time delivered
--- up to its last mark applied in order ('-inf' while a source has batches but no mark yet), and
--- its own bound. A batch registers its sources. Every event still to be applied is then no
--- older than, for each source, max(delivered - lateness, bound) if it is accepted at all.
+-- up to its last mark applied in order ('-inf' while a source has batches but no mark yet), its
+-- own bound, and, while a reset of it waits to be applied in order, a cap (src:r). A batch
+-- registers its sources. Every event still to be applied is then no older than, for each source,
+-- min(max(delivered - lateness, bound), cap) if it is accepted at all.
 if p.sources then
   for _, source in ipairs(p.sources) do
     if redis.call('HSETNX', p.prefix .. 'src:d', source, '-inf') == 1 then
@@ -58,18 +59,25 @@ if p.sources then
     end
   end
 end
-local sources = nil -- name -> { d = delivered, b = bound }, read once per call
+local sources = nil -- name -> { d = delivered, b = bound, c = cap }, read once per call
 local function loadSources()
   if sources == nil then
     sources = {}
     local delivered = redis.call('HGETALL', p.prefix .. 'src:d')
+    local caps = redis.call('HGETALL', p.prefix .. 'src:r')
+    local capOf = {}
+    for i = 1, #caps, 2 do capOf[caps[i]] = tonumber(cjson.decode(caps[i + 1]).at) end
     for i = 1, #delivered, 2 do
       local d = tonumber(delivered[i + 1]) or -math.huge
       local b = tonumber(redis.call('HGET', p.prefix .. 'src:b', delivered[i])) or -math.huge
-      sources[delivered[i]] = { d = d, b = b }
+      sources[delivered[i]] = { d = d, b = b, c = capOf[delivered[i]] or math.huge }
     end
   end
   return sources
+end
+-- A source's floor for this lateness: no accepted event below it is still to come from it.
+local function sourceFloor(s, lateness)
+  return math.min(math.max(s.d - lateness, s.b), s.c)
 end
 local floorOf = {}
 -- The lowest event time an accepted event still to be applied can have, for this lateness (false: no source known).
@@ -77,42 +85,67 @@ local function acceptedFloor(lateness)
   if floorOf[lateness] ~= nil then return floorOf[lateness] end
   local floor = false
   for _, s in pairs(loadSources()) do
-    local f = math.max(s.d - lateness, s.b)
+    local f = sourceFloor(s, lateness)
     if floor == false or f < floor then floor = f end
   end
   floorOf[lateness] = floor
   return floor
 end
 
--- A rule's watermark: no event it accepts from its sources (listed, else every source known) is
--- still to come below it. -math.huge while a listed source is unknown or none is known.
+-- Whether the rule names the sources it reads (the engine derives them from the configured
+-- sources its conditions allow, or the rule lists them); else it reads every source known.
+local function listsSources(rule)
+  return rule.sourcesKnown or (rule.sources ~= nil and #rule.sources > 0)
+end
+
+local watermarkOf = {}
+-- A rule's watermark: no event it accepts from its sources is still to come below it.
+-- -math.huge while one of its sources has not been heard of (or, reading every source known, none
+-- is known); math.huge when no configured source can deliver its events.
 local function ruleWatermark(rule)
+  if watermarkOf[rule] ~= nil then return watermarkOf[rule] end
   local known = loadSources()
   local names = rule.sources
-  if names == nil or #names == 0 then
+  if not listsSources(rule) then
     names = {}
     for name in pairs(known) do names[#names + 1] = name end
+    if #names == 0 then return -math.huge end
   end
-  if #names == 0 then return -math.huge end
   local w = math.huge
   for _, name in ipairs(names) do
     local s = known[name]
-    if not s then return -math.huge end
-    local f = math.max(s.d - rule.lateness, s.b)
+    if not s then
+      w = -math.huge
+      break
+    end
+    local f = sourceFloor(s, rule.lateness)
     if f < w then w = f end
   end
+  watermarkOf[rule] = w
   return w
 end
+local function forgetSources()
+  sources, floorOf, watermarkOf = nil, {}, {}
+end
 
--- The event time from which a group's state must be kept: every event still to be applied to
--- it (if accepted) is at least this recent. Without any source known, the group's newest minus
--- the lateness (right when batches come in their source's order); otherwise no later than the
--- sources' floor. -math.huge: keep everything.
-local function keepFrom(newest, lateness)
-  local from = newest - lateness
-  local floor = acceptedFloor(lateness)
+-- The event time from which a rule's group state must be kept: every event still to be applied
+-- to it (if accepted) is at least this recent. The group's newest minus the lateness, lowered to
+-- the rule's watermark (a rule reading every source known: the floor over them; none known: not
+-- lowered, right when batches come in their source's order). -math.huge: keep everything.
+local function keepFrom(newest, rule)
+  local from = newest - rule.lateness
+  local floor
+  if listsSources(rule) then floor = ruleWatermark(rule) else floor = acceptedFloor(rule.lateness) end
   if floor and floor < from then from = floor end
   return from
+end
+
+-- Decisions taken on watermarks are bounded per call (p.budget entries); `more` tells the engine
+-- to call again.
+local budget = p.budget or 1000
+local more = false
+local function takeBudget(n)
+  budget = budget - n
 end
 
 -- ZREMRANGEBYSCORE below `limit` (exclusive), unless the limit is -inf.
@@ -136,7 +169,7 @@ end
 -- accepted event could still fall into them.
 local function recordFired(base, rule, span, newest)
   redis.call('ZADD', base .. ':f', span, span)
-  trimBelow(base .. ':f', math.floor(keepFrom(newest, rule.lateness) / rule.suppress))
+  trimBelow(base .. ':f', math.floor(keepFrom(newest, rule) / rule.suppress))
   redis.call('PEXPIRE', base .. ':f', rule.ttl)
 end
 
@@ -149,12 +182,12 @@ if p.advance then
   -- A source's mark (a watermark job): applied in seq order, then every rule that decides on
   -- watermarks (absence) decides what its watermark now allows.
   local progress = advanceSource(p.advance.source, p.advance.mark)
-  sources = nil
+  forgetSources()
   for ri, rule in ipairs(p.rules) do
     local kind = kinds[rule.kind]
     if kind.decide then kind.decide(rule, ri, ruleWatermark(rule)) end
   end
-  result = cjson.encode({ progress = progress, fired = fired })
+  result = cjson.encode({ progress = progress, fired = fired, more = more })
 else
   local touchedKinds = {}
   local updates, rules = p.updates, p.rules

@@ -101,6 +101,12 @@ export interface RuleStateStore {
   advance(source: string, mark: SourceMark, options?: AdvanceOptions): Promise<AdvanceResult>;
   /** Every source the store has heard of (by a batch or a mark), with its progress. */
   sources(): Promise<SourceStatus[]>;
+  /**
+   * `vigil sources reset`: until the source's reset mark `seq` is applied (in seq order, see
+   * SourceMark.reset), its floor is capped at `at`, so no decision waiting on it is taken on the
+   * strength of marks made before the reset.
+   */
+  capSource(source: string, seq: number, at: number): Promise<void>;
 }
 
 export interface SourceStatus extends SourceProgress {
@@ -120,6 +126,8 @@ export interface AdvanceResult {
   progress: SourceProgress;
   /** Alerts decided (`rule` indexes AdvanceOptions.rules; `event` is 0, the decision has its `data`). */
   fired: FiredState[];
+  /** More decisions are due than one call takes (RuleStateOptions.decisionBudget): call again. */
+  more?: boolean;
 }
 
 /** What the store knows of a source's progress: its marks applied contiguously up to `seq`. */
@@ -140,4 +148,6 @@ export interface RuleStateOptions {
   batchTtlMs?: number;
   /** At most this many event ids per alert. */
   maxEventIds: number;
+  /** Due decisions taken per watermark call (default 1000), so no call blocks Redis for long. */
+  decisionBudget?: number;
 }

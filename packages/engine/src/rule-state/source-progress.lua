@@ -6,7 +6,12 @@
 -- Keys (all under the prefix's hash tag): src:seq (source -> last seq applied), src:d (source ->
 -- newest event time delivered up to it, '-inf' before any), src:b (source -> bound),
 -- src:pending:<source> (seq -> JSON mark, waiting for a lower one), src:at (source -> wall-clock
--- ms when its watermark last moved up, or when it was first heard of: "source blind" alerts).
+-- ms when its watermark last moved up, or when it was first heard of: "source blind" alerts),
+-- src:r (source -> JSON { seq, at }: a reset waiting to be applied caps the source's floor at
+-- `at` from the moment it is made, see `vigil sources reset`).
+-- A reset mark (`reset = at`, ms; the earliest time for "from the beginning") is the one mark that
+-- moves a source back: delivered is forgotten and the bound set to `at`, so the decisions still
+-- pending wait for what the source reads again.
 -- Returns { seq, delivered?, bound? } as applied.
 local function advanceSource(source, mark)
   local seqKey, dKey, bKey = p.prefix .. 'src:seq', p.prefix .. 'src:d', p.prefix .. 'src:b'
@@ -22,6 +27,13 @@ local function advanceSource(source, mark)
       local nextMark = redis.call('HGET', pendingKey, applied + 1)
       if not nextMark then break end
       local m = cjson.decode(nextMark)
+      if m.reset ~= nil then
+        redis.call('HSET', dKey, source, '-inf')
+        redis.call('HSET', bKey, source, m.reset)
+        redis.call('HSET', atKey, source, nowMs())
+        local cap = redis.call('HGET', p.prefix .. 'src:r', source)
+        if cap and cjson.decode(cap).seq <= applied + 1 then redis.call('HDEL', p.prefix .. 'src:r', source) end
+      end
       if m.delivered then
         local d = tonumber(redis.call('HGET', dKey, source))
         if d == nil or m.delivered > d then

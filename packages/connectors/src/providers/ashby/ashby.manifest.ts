@@ -10,6 +10,7 @@ import {
 /** The `ashby` source type: config, connector, documented limits, simulator credentials. */
 export const ashbyManifest = defineSource({
   type: "ashby",
+  watermark: "each time window read moves it to the window's end less `lookback`, with or without records",
   configSchema: AshbySourceSchema,
   create: createAshbyConnector,
   provider: {

@@ -9,6 +9,7 @@ import {
 /** The `bloodhound` source type: config, connector, documented limits, simulator credentials. */
 export const bloodhoundManifest = defineSource({
   type: "bloodhound",
+  watermark: "each time window read moves it to the window's end less `lookback`, with or without records",
   configSchema: BloodhoundSourceSchema,
   create: createBloodhoundConnector,
   provider: {

@@ -27,11 +27,13 @@ function auditEvent(n: number): AuditEvent {
 const line = (n: number) => `${JSON.stringify(auditEvent(n))}\n`;
 const lines = (...ns: number[]) => ns.map(line).join("");
 
+const NOW = new Date("2026-06-01T12:00:00Z");
+
 async function collect(connector: Connector, from?: Checkpoint, signal = new AbortController().signal) {
   const pages: SourcePage[] = [];
   let error: unknown;
   try {
-    for await (const page of connector.pull(from, { signal, now: new Date() })) pages.push(page);
+    for await (const page of connector.pull(from, { signal, now: NOW })) pages.push(page);
   } catch (err) {
     error = err;
   }
@@ -87,8 +89,41 @@ describe("file connector", () => {
     appendFileSync(path, lines(3, 4));
     const second = await collect(connector(), first.last);
     expect(second.events.map((event) => event.nativeId)).toEqual(["3", "4"]);
+    // Nothing new: one empty page that moves the watermark to now less the lookback (default 5m),
+    // so a quiet file holds no rule back.
     const third = await collect(connector(), second.last);
-    expect(third.pages).toEqual([]);
+    expect(third.pages).toEqual([{ events: [], checkpoint: second.last, watermark: NOW.getTime() - 5 * 60_000 }]);
+  });
+
+  it("is its own source: lines without a source are its own, ids are namespaced by it, a line naming another is refused", async () => {
+    const { id: _id, source: _source, ...bare } = auditEvent(1);
+    const impersonating = JSON.stringify({ ...auditEvent(2), id: "zendesk-prod:2", source: "zendesk-prod" });
+    writeFileSync(path, `${JSON.stringify({ ...bare, id: "1" })}\n${impersonating}\n${lines(3)}`);
+    const { events, pages, error } = await collect(connector());
+    expect(error).toBeUndefined();
+    expect(events.map((e) => [e.id, e.source])).toEqual([
+      ["audit-file:1", "audit-file"],
+      ["audit-file:3", "audit-file"],
+    ]);
+    expect(pages[0]!.refused).toEqual([
+      expect.objectContaining({
+        position: `${path}:2`,
+        field: "source",
+        reason: 'names source "zendesk-prod", but its lines are source "audit-file"\'s: a file source cannot speak for another source',
+      }),
+    ]);
+  });
+
+  it("declares its provider: lines name it or none", async () => {
+    const declared = createFileConnector(
+      FileSourceSchema.parse({ name: "audit-file", type: "file", path, provider: "zendesk", lookback: "1h" }),
+    );
+    const { provider: _provider, ...bare } = auditEvent(1);
+    writeFileSync(path, `${JSON.stringify(bare)}\n${JSON.stringify({ ...auditEvent(2), provider: "pylon" })}\n`);
+    const { events, pages } = await collect(declared);
+    expect(events.map((e) => e.provider)).toEqual(["zendesk"]);
+    expect(pages[0]!.refused?.[0]).toMatchObject({ field: "provider", position: `${path}:2` });
+    expect(pages.at(-1)!.watermark).toBe(NOW.getTime() - 3_600_000);
   });
 
   it("skips blank lines but counts them in line numbers and offsets", async () => {

@@ -1,7 +1,14 @@
 import { constants } from "node:fs";
 import type { FileSourceConfig } from "./file.config.js";
 import { access, open, type FileHandle } from "node:fs/promises";
-import { acceptEventLine, ConnectorError, EVENT_LIMITS, formatZodError, type AuditEvent } from "@vigil/core";
+import {
+  acceptEventLine,
+  ConnectorError,
+  EVENT_LIMITS,
+  formatZodError,
+  type AuditEvent,
+  type SourceBinding,
+} from "@vigil/core";
 import { z } from "zod";
 import type {
   Checkpoint,
@@ -44,6 +51,11 @@ export function createFileConnector(
   const source = config.name;
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  // A file source is its own source: its lines cannot name another, and their ids are its own.
+  const binding: SourceBinding = {
+    name: source,
+    ...(config.provider === undefined ? {} : { provider: config.provider }),
+  };
 
   function startingPoint(from: Checkpoint | undefined): FileCheckpoint {
     if (from === undefined) return { offset: 0, line: 0 };
@@ -76,7 +88,7 @@ export function createFileConnector(
     const position = `${config.path}:${lineNumber}`;
     const accepted: ReturnType<typeof acceptEventLine> = line.tooLong
       ? { ok: false, reason: `line is longer than ${maxLineBytes} bytes` }
-      : acceptEventLine(line.text);
+      : acceptEventLine(line.text, binding);
     if (accepted.ok) return accepted.event;
     return {
       position,
@@ -88,7 +100,7 @@ export function createFileConnector(
     };
   }
 
-  async function* pull(from: Checkpoint | undefined, { signal }: PullOptions): AsyncGenerator<SourcePage> {
+  async function* pull(from: Checkpoint | undefined, { signal, now }: PullOptions): AsyncGenerator<SourcePage> {
     const start = startingPoint(from);
     const handle = await openFile();
     try {
@@ -101,7 +113,6 @@ export function createFileConnector(
         );
       }
       let consumed = start;
-      let yielded = start;
       let events: AuditEvent[] = [];
       let refused: RefusedRecord[] = [];
       const page = (): SourcePage => ({ events, checkpoint: consumed, ...(refused.length ? { refused } : {}) });
@@ -117,12 +128,12 @@ export function createFileConnector(
         consumed = next;
         if (events.length >= config.batchSize || refused.length >= config.batchSize) {
           yield page();
-          yielded = consumed;
           events = [];
           refused = [];
         }
       }
-      if (events.length > 0 || refused.length > 0 || consumed.offset !== yielded.offset) yield page();
+      // The end of the file at `now`: every line of event time before now − lookback is in.
+      yield { ...page(), watermark: now.getTime() - config.lookback };
     } finally {
       await handle.close();
     }
@@ -135,7 +146,7 @@ export function createFileConnector(
       let at: FileCheckpoint = { offset: 0, line: 0 };
       for await (const line of completeLines(handle, 0, chunkBytes, maxLineBytes)) {
         options.signal?.throwIfAborted();
-        const accepted = line.tooLong ? undefined : acceptEventLine(line.text);
+        const accepted = line.tooLong ? undefined : acceptEventLine(line.text, binding);
         if (accepted?.ok && Date.parse(accepted.event.time) >= time.getTime()) return at;
         at = { offset: at.offset + line.bytes, line: at.line + 1 };
       }

@@ -5,6 +5,7 @@ import { LOGFIRE_DEFAULT_RATE_LIMIT, LOGFIRE_MAX_WINDOW_MS, createLogfireConnect
 /** The `logfire` source type: config, connector, documented limits, simulator credentials. */
 export const logfireManifest = defineSource({
   type: "logfire",
+  watermark: "each time window read moves it to the window's end less `lookback`, with or without records",
   configSchema: LogfireSourceSchema,
   create: createLogfireConnector,
   provider: {

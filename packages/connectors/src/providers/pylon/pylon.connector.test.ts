@@ -42,6 +42,9 @@ function stubDeps(pages: Record<string, unknown>) {
   return { deps, requests };
 }
 
+/** Where a pull that reaches the end of the feed at NOW puts the watermark: NOW less the 10m default lookback. */
+const END_OF_FEED = NOW.getTime() - 10 * 60_000;
+
 const config = PylonSourceSchema.parse({
   name: "pylon-test",
   type: "pylon",
@@ -76,6 +79,7 @@ describe("Pylon connector paging", () => {
       {
         events: [expect.objectContaining({ nativeId: "a" }), expect.objectContaining({ nativeId: "b" })],
         checkpoint: { cursor: "c2" },
+        watermark: END_OF_FEED,
       },
     ]);
     expect(requests.map((r) => r.query)).toEqual([
@@ -111,6 +115,7 @@ describe("Pylon connector paging", () => {
             format: "provider-record",
           },
         ],
+        watermark: END_OF_FEED,
       },
     ]);
     expect(requests.map((r) => r.query?.cursor)).toEqual(["c1", "c2", "c2"]);
@@ -123,13 +128,16 @@ describe("Pylon connector paging", () => {
     });
     expect(yielded).toEqual([
       { events: [], checkpoint: { cursor: "c1" } },
-      { events: [], checkpoint: { cursor: "c1" } },
+      // The end of the feed moves the watermark: a quiet workspace holds no rule back.
+      { events: [], checkpoint: { cursor: "c1" }, watermark: END_OF_FEED },
     ]);
   });
 
   it("remembers the startFrom bound while Pylon has handed out no cursor", async () => {
     const { yielded } = await collect({ "": { data: [], pagination: { cursor: "", has_next_page: false } } });
-    expect(yielded).toEqual([{ events: [], checkpoint: { notBefore: "2026-03-03T12:00:00.000Z" } }]);
+    expect(yielded).toEqual([
+      { events: [], checkpoint: { notBefore: "2026-03-03T12:00:00.000Z" }, watermark: END_OF_FEED },
+    ]);
   });
 
   it("refuses to loop on a cursor that does not move, and a checkpoint of another shape", async () => {

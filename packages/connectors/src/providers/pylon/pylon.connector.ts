@@ -128,17 +128,17 @@ export function createPylonConnector(
     // Records refused since the last flush; they ride on the page that moves past them.
     const refused: RefusedRecord[] = [];
 
-    /** Yields the buffered events in time order; only the last page carries `next`. */
-    function* flush(next: Checkpoint): Generator<SourcePage> {
+    /** Yields the buffered events in time order; only the last page carries `next` (and `watermark`). */
+    function* flush(next: Checkpoint, watermark?: number): Generator<SourcePage> {
       const pages = timeOrderedPages([...buffered.values()], pageEvents);
       buffered.clear();
       const kept = refused.splice(0);
-      const withRefused = kept.length ? { refused: kept } : {};
+      const last = { ...(kept.length ? { refused: kept } : {}), ...(watermark === undefined ? {} : { watermark }) };
       for (const [i, events] of pages.entries()) {
-        const last = i === pages.length - 1;
-        yield { events, checkpoint: last ? next : committed, ...(last ? withRefused : {}) };
+        const isLast = i === pages.length - 1;
+        yield { events, checkpoint: isLast ? next : committed, ...(isLast ? last : {}) };
       }
-      if (pages.length === 0) yield { events: [], checkpoint: next, ...withRefused };
+      if (pages.length === 0) yield { events: [], checkpoint: next, ...last };
       committed = next;
     }
 
@@ -190,7 +190,9 @@ export function createPylonConnector(
       if (nextCursor !== "") cursor = nextCursor;
       const next: Checkpoint = cursor !== undefined ? { cursor } : committed;
       if (!hasNextPage) {
-        yield* flush(next);
+        // The end of the feed at `now`: whatever Pylon will still show with an action time before
+        // now − lookback (its ingestion delay) has been read. A quiet workspace moves its watermark so.
+        yield* flush(next, pullOptions.since ? undefined : pullOptions.now.getTime() - config.lookback);
         return;
       }
       // Checkpoint progress through stretches of old records; order what was kept only when there is plenty.

@@ -5,6 +5,8 @@ import { PYLON_DEFAULT_RATE_LIMIT, PYLON_MAX_PAGE_SIZE, createPylonConnector } f
 /** The `pylon` source type: config, connector, documented limits, simulator credentials. */
 export const pylonManifest = defineSource({
   type: "pylon",
+  watermark:
+    "a poll that reaches the end of the cursor at wall time T moves it to T less `lookback` (Pylon's ingestion delay; default 10m)",
   configSchema: PylonSourceSchema,
   create: createPylonConnector,
   provider: {

@@ -6,9 +6,14 @@
 -- One alert per group and suppress span of t(a).
 --
 -- State per rule: rk:dl deadlines (member group .. '|' .. anchor id, score t(a) + within) and
--- rk:an the anchors (member -> JSON { t, g, d }: d is what the alert needs of the anchor). Per
+-- rk:an the anchors (member -> JSON { t, g, d }: d is what the alert needs of the anchor); rk:hold
+-- the groups whose events a decision may still read (member group, score newest t + within). Per
 -- rule and group: base:e events (member mask .. ':' .. id, mask 1 = anchor, 2 = expected; score
 -- time), base:f the spans that fired.
+-- Kept by event time: a group's keys carry no TTL while it is held, whatever the wall clock does
+-- (a stalled source, a batch failed overnight); once the rule's watermark passes its hold, its keys
+-- get the rule's TTL (a backstop for state nothing waits on). Rule-level keys are owned by the
+-- rule: deleted by the engine's sweep once the rule is gone (rule-state-sweep.ts).
 -- Params: within, suppress, lateness, silence, sources[], ttl.
 do
   local newest = {}
@@ -48,17 +53,34 @@ do
 
     -- Events no undecided anchor (nor one still to come) can look at any more are forgotten.
     finish = function()
+      local firstDeadline = {}
       for base, rule in pairs(touched) do
-        local keep = math.min(keepFrom(newest[base], rule.lateness), ruleWatermark(rule))
+        -- Events the anchors still to be decided may read stay, also when the watermark already
+        -- passed their deadline (decisions wait for the next watermark call, or a later one when a
+        -- call's budget ran out).
+        local rk = ruleKey(rule)
+        if firstDeadline[rk] == nil then
+          local first = redis.call('ZRANGE', rk .. ':dl', 0, 0, 'WITHSCORES')
+          firstDeadline[rk] = tonumber(first[2]) or math.huge
+        end
+        local keep = math.min(keepFrom(newest[base], rule), ruleWatermark(rule), firstDeadline[rk])
         trimBelow(base .. ':e', keep - rule.within)
-        redis.call('PEXPIRE', base .. ':e', rule.ttl)
+        local group = string.sub(base, #ruleKey(rule) + 2)
+        redis.call('ZADD', ruleKey(rule) .. ':hold', 'GT', newest[base] + rule.within, group)
+        redis.call('PERSIST', base .. ':e')
+        redis.call('PERSIST', base .. ':f')
       end
     end,
 
     decide = function(rule, ri, watermark)
       if watermark == -math.huge then return end
+      if budget <= 0 then
+        more = true
+        return
+      end
       local rk = ruleKey(rule)
-      local due = redis.call('ZRANGEBYSCORE', rk .. ':dl', '-inf', watermark)
+      local due = redis.call('ZRANGEBYSCORE', rk .. ':dl', '-inf', watermark, 'LIMIT', 0, budget)
+      takeBudget(#due)
       for _, member in ipairs(due) do
         local raw = redis.call('HGET', rk .. ':an', member)
         if raw then
@@ -80,12 +102,25 @@ do
               local id = string.sub(member, string.find(member, '|', 1, true) + 1)
               fired[#fired + 1] = { r = ri, e = 1, g = a.g, b = span, ws = a.t, we = a.t + rule.within, c = 0, ids = { id }, d = a.d }
             end
-            redis.call('PEXPIRE', base .. ':f', rule.ttl)
           end
         end
         redis.call('ZREM', rk .. ':dl', member)
         redis.call('HDEL', rk .. ':an', member)
       end
+      if budget <= 0 then
+        more = true
+        return
+      end
+      -- Groups no decision can read any more (every anchor it could serve is decided) get their TTL.
+      local released = redis.call('ZRANGEBYSCORE', rk .. ':hold', '-inf', watermark, 'LIMIT', 0, budget)
+      takeBudget(#released)
+      for _, group in ipairs(released) do
+        local base = stateBase(rule, group)
+        redis.call('PEXPIRE', base .. ':e', rule.ttl)
+        redis.call('PEXPIRE', base .. ':f', rule.ttl)
+        redis.call('ZREM', rk .. ':hold', group)
+      end
+      if budget <= 0 then more = true end
     end,
   }
 end

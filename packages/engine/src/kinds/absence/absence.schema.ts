@@ -15,7 +15,9 @@ export const AbsenceSchema = z
       .array(z.string().min(1))
       .min(1)
       .optional()
-      .describe("Sources whose watermark decides (default: every source the engine has seen)"),
+      .describe(
+        "Sources whose watermark decides (default: the configured sources whose provider and name the rule's `when` allows)",
+      ),
   })
   .superRefine((absence, ctx) => {
     if (typeof absence !== "object" || absence === null) return;

@@ -22,7 +22,7 @@ export const newValueKind: RuleKind<NewValue> = {
   reference: newValueReference,
   decides: true,
   compile(rule, spec) {
-    const { groupBy, fields, learning, forgetAfter, maxValuesPerGroup } = spec;
+    const { groupBy, fields, learning, forgetAfter, maxValuesPerGroup, sources } = spec;
     const suppress = rule.suppress ?? forgetAfter;
     const lateness = rule.lateness ?? DEFAULT_LATENESS_MS;
     const readGroup = groupBy.map(pathReader);
@@ -36,8 +36,17 @@ export const newValueKind: RuleKind<NewValue> = {
         suppress,
         maxValues: maxValuesPerGroup,
         ttl: 2 * (forgetAfter + learning + lateness + suppress) + 3_600_000,
+        sources: sources ?? [],
       },
-      semantics: { groupBy, fields, learning, forgetAfter, maxValuesPerGroup, suppress },
+      semantics: {
+        groupBy,
+        fields,
+        learning,
+        forgetAfter,
+        maxValuesPerGroup,
+        suppress,
+        ...(sources ? { sources } : {}),
+      },
       groupPaths: groupBy,
       read(event) {
         const tuple: unknown[] = [];

@@ -111,6 +111,8 @@ export const newValueReference: KindReference = {
     state.min = Math.min(state.min ?? u.time, u.time);
     state.max = Math.max(state.max ?? u.time, u.time);
     state.latest.set(value, Math.max(state.latest.get(value) ?? u.time, u.time));
+    // Already final: an occurrence in [t − forgetAfter, t − lateness) means not new, whatever comes.
+    const seenBefore = [...events.values()].some((time) => time >= u.time - p.forget && time < u.time - p.lateness);
     let batch = ctx.batch.get(BATCH) as
       | { rule: RuleStateRule; index: number; event: number; c: Candidate }[]
       | undefined;
@@ -118,12 +120,13 @@ export const newValueReference: KindReference = {
       batch = [];
       ctx.batch.set(BATCH, batch);
     }
-    batch.push({
-      rule,
-      index: u.rule,
-      event: u.event,
-      c: { group: u.group, value, id, time: u.time, ...(u.data === undefined ? {} : { data: u.data }) },
-    });
+    if (!seenBefore)
+      batch.push({
+        rule,
+        index: u.rule,
+        event: u.event,
+        c: { group: u.group, value, id, time: u.time, ...(u.data === undefined ? {} : { data: u.data }) },
+      });
     if (state.latest.size > p.maxValues) {
       const [oldest] = [...state.latest.entries()].sort(
         ([va, ta], [vb, tb]) => ta - tb || (va < vb ? -1 : va > vb ? 1 : 0),

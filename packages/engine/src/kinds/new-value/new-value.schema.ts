@@ -22,5 +22,12 @@ export const NewValueSchema = z.strictObject({
     .min(1)
     .default(10_000)
     .describe("Beyond it the least recently seen values are forgotten (counted in vigil_rule_values_forgotten_total)"),
+  sources: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe(
+      "Sources whose watermark decides (default: the configured sources whose provider and name the rule's `when` allows)",
+    ),
 });
 export type NewValue = z.infer<typeof NewValueSchema>;

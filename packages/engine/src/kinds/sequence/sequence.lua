@@ -209,7 +209,7 @@ do
 
     finish = function()
       for base, rule in pairs(touched) do
-        trimBelow(base .. ':z', keepFrom(newest[base], rule.lateness) - rule.within)
+        trimBelow(base .. ':z', keepFrom(newest[base], rule) - rule.within)
         redis.call('PEXPIRE', base .. ':z', rule.ttl)
       end
     end,

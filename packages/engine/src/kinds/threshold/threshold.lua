@@ -113,7 +113,7 @@ do
       end
       local stream = streams[sbase]
       if stream == nil then
-        streams[sbase] = { within = rule.within, ttl = rule.ttl, lateness = rule.lateness, distinct = rule.distinct }
+        streams[sbase] = { within = rule.within, ttl = rule.ttl, distinct = rule.distinct, rule = rule }
       else
         stream.within = math.max(stream.within, rule.within)
         stream.ttl = math.max(stream.ttl, rule.ttl)
@@ -146,7 +146,7 @@ do
     -- the newest accepted here (lower: keeps more).
     finish = function()
       for sbase, stream in pairs(streams) do
-        local horizon = keepFrom(newest[sbase] or latest[sbase], stream.lateness) - stream.within
+        local horizon = keepFrom(newest[sbase] or latest[sbase], stream.rule) - stream.within
         trimBelow(sbase .. ':z', horizon)
         redis.call('PEXPIRE', sbase .. ':z', stream.ttl)
         if stream.distinct then
