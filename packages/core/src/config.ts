@@ -81,6 +81,12 @@ const CONFIG_SHAPE = {
       dedupFor: DurationSchema.prefault("24h"),
       /** A source whose watermark has not moved for this long, while absence rules wait for it, raises a "source blind" alert. */
       sourceBlindAfter: DurationSchema.prefault("1h"),
+      /**
+       * How long the state of a rule no engine loads any more (removed, or edited so that its state
+       * key changed), and the watermark progress of a source no longer configured, are kept before
+       * the engine's sweep deletes them: longer than a rolling update.
+       */
+      stateGracePeriod: DurationSchema.prefault("1h"),
     })
     .prefault({}),
   notifier: z

@@ -37,6 +37,11 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ["rule"] as const,
       registers: [registry],
     }),
+    ruleStateKeysSwept: new Counter({
+      name: "vigil_rule_state_keys_swept_total",
+      help: "Rule-state keys deleted because no engine loads their rule any more (removed, or edited so that its state key changed)",
+      registers: [registry],
+    }),
     rulesInfo: new Gauge({
       name: "vigil_rules_info",
       help: "The rule set this engine evaluates: 1 for the hash of its files (every pod of a deployment converges on one)",

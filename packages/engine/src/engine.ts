@@ -207,6 +207,16 @@ export class Engine {
     return this.rules;
   }
 
+  /** The configured sources' names (undefined: not given; every source the store knows counts). */
+  get configuredSources(): string[] | undefined {
+    return this.options.sources?.map((source) => source.name);
+  }
+
+  /** The state keys of the rules, for the sweep (RuleStateSweeper.markLive). */
+  get stateKeys(): string[] {
+    return this.rules.map((r) => r.stateKey);
+  }
+
   /** The sources each rule reads, by rule id (undefined: every source the store knows). */
   sourcesByRule(): Map<string, readonly string[] | undefined> {
     return new Map(this.rules.map((r, i) => [r.rule.id, this.ruleSources[i]]));

@@ -11,6 +11,7 @@ import {
   type VigilQueues,
 } from "@vigil/core";
 import type { Engine } from "./engine.js";
+import type { RuleStateSweeper } from "./rule-state/rule-state-sweep.js";
 
 export interface EventsWorkerOptions {
   /** The engine, or where to get the current one when the rule set can be reloaded while running. */
@@ -23,6 +24,8 @@ export interface EventsWorkerOptions {
   concurrency?: number;
   /** Raise a "source blind" alert for a source whose watermark has not moved for this long while absence rules wait for it (default 1h). */
   sourceBlindAfterMs?: number;
+  /** Marks the rule set's state live and sweeps what rules and sources gone for its grace period leave (see RuleStateSweeper). */
+  sweeper?: RuleStateSweeper;
 }
 
 export interface EventsWorkerResult {
@@ -138,5 +141,19 @@ export function startEventsWorker(options: EventsWorkerOptions): Worker<EventsJo
   );
   blindCheck.unref();
   worker.on("closing", () => clearInterval(blindCheck));
+  const { sweeper } = options;
+  if (sweeper) {
+    const tend = async () => {
+      const engine = typeof options.engine === "function" ? options.engine() : options.engine;
+      await sweeper.markLive(engine.stateKeys, engine.configuredSources);
+      await sweeper.sweep(engine.configuredSources);
+    };
+    const tending = setInterval(() => {
+      tend().catch((err: unknown) => logger.warn({ err }, "could not sweep the rule state of rules gone"));
+    }, 60_000);
+    tending.unref();
+    void tend().catch((err: unknown) => logger.warn({ err }, "could not mark the rule state live"));
+    worker.on("closing", () => clearInterval(tending));
+  }
   return worker;
 }

@@ -8,6 +8,7 @@ export * from "./rule-schema.js";
 export * from "./rule-state/rule-state.store.js";
 export * from "./rule-state/redis-rule-state.store.js";
 export * from "./rule-state/memory-rule-state.store.js";
+export * from "./rule-state/rule-state-sweep.js";
 export { RULE_KIND_NAMES, type RuleKindName } from "./kinds/kind-names.js";
 export { RULE_KINDS } from "./kinds/registry.js";
 export { stateKeyOf } from "./kinds/state-key.js";

@@ -16,6 +16,7 @@ import {
   Engine,
   loadRuleSet,
   RedisRuleStateStore,
+  RuleStateSweeper,
   RuleSetWatcher,
   startEventsWorker,
   type LoadedRule,
@@ -157,6 +158,11 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
       metrics,
       concurrency: config.engine.concurrency,
       sourceBlindAfterMs: config.engine.sourceBlindAfter,
+      sweeper: new RuleStateSweeper(redis, keyspace, {
+        graceMs: config.engine.stateGracePeriod,
+        logger: engineLogger,
+        metrics,
+      }),
     });
     shutdown.add("engine worker", () => started.engineWorker?.close());
     logger.info({ rules: engine.ruleIds.length, hash: ruleSet.hash, watch: config.rules.watch }, "engine started");

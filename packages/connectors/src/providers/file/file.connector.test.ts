@@ -109,7 +109,8 @@ describe("file connector", () => {
       expect.objectContaining({
         position: `${path}:2`,
         field: "source",
-        reason: 'names source "zendesk-prod", but its lines are source "audit-file"\'s: a file source cannot speak for another source',
+        reason:
+          'names source "zendesk-prod", but its lines are source "audit-file"\'s: a file source cannot speak for another source',
       }),
     ]);
   });

@@ -1,0 +1,120 @@
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+import { LuaCommand, silentLogger, type Keyspace, type Logger, type Metrics } from "@vigil/core";
+
+const SWEEP_RULE = new LuaCommand(
+  "vigilSweepRuleState",
+  1,
+  readFileSync(new URL("./rule-state-sweep.lua", import.meta.url), "utf8"),
+);
+const GROUPS_PER_CALL = 500;
+
+/** What one sweep forgot. */
+export interface SweepResult {
+  /** Keys deleted. */
+  keys: number;
+  /** State keys whose rule is gone (removed, or edited so that its state key changed). */
+  rules: string[];
+  /** Sources no longer configured whose progress was forgotten. */
+  sources: string[];
+}
+
+/**
+ * Every key the engine writes carries a TTL or is owned by something that deletes it. Rule state
+ * that waits on decisions (absence deadlines and anchors, newValue candidates, the groups they keep
+ * without a TTL) is owned by its rule: each engine marks the state keys of its rule set live, and
+ * once a state key has not been marked for the grace period (its rule removed, or edited so that
+ * its key changed, on every engine), the sweep deletes what it owns. A source's progress (its
+ * watermark, marks, reset cap) is owned by the configuration: once a source has been out of it for
+ * the grace period, its progress is forgotten, and with it the seq of its marks on the connector's
+ * side, so that a source configured again starts both from mark 1.
+ */
+export class RuleStateSweeper {
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyspace: Keyspace,
+    private readonly options: { graceMs: number; logger?: Logger; metrics?: Metrics },
+  ) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Marks the state keys of a loaded rule set (and the configured sources) as live now. */
+  async markLive(
+    stateKeys: readonly string[],
+    sources: readonly string[] | undefined,
+    nowMs = Date.now(),
+  ): Promise<void> {
+    const multi = this.redis.multi();
+    if (stateKeys.length) multi.hset(this.keyspace.key("rs:live"), ...stateKeys.flatMap((key) => [key, nowMs]));
+    if (sources?.length) multi.hdel(this.keyspace.key("src:gone"), ...sources);
+    await multi.exec();
+  }
+
+  /** Deletes what rules gone for the grace period own, and forgets sources out of the config as long. */
+  async sweep(sources: readonly string[] | undefined, nowMs = Date.now()): Promise<SweepResult> {
+    const result: SweepResult = { keys: 0, rules: [], sources: [] };
+    const lock = this.keyspace.key("rs:sweep-lock");
+    if ((await this.redis.set(lock, String(nowMs), "PX", 60_000, "NX")) !== "OK") return result;
+    try {
+      const liveKey = this.keyspace.key("rs:live");
+      const before = nowMs - this.options.graceMs;
+      const live = await this.redis.hgetall(liveKey);
+      for (const [stateKey, at] of Object.entries(live)) {
+        if (Number(at) >= before) continue;
+        for (;;) {
+          const [deleted, done] = (await SWEEP_RULE.run(
+            this.redis,
+            [liveKey],
+            [this.keyspace.key(`rs:${stateKey}`), before, GROUPS_PER_CALL, stateKey],
+          )) as [number, number];
+          result.keys += deleted;
+          if (done) break;
+        }
+        result.rules.push(stateKey);
+      }
+      if (sources) result.sources = await this.forgetSources(new Set(sources), nowMs);
+      if (result.keys) this.options.metrics?.ruleStateKeysSwept.inc(result.keys);
+      for (const stateKey of result.rules)
+        this.logger.info(
+          { stateKey, graceMs: this.options.graceMs },
+          "rule state of a rule no engine loads any more was deleted",
+        );
+      for (const source of result.sources)
+        this.logger.warn(
+          { source, graceMs: this.options.graceMs },
+          "source is no longer configured: its watermark progress is forgotten (rules no longer wait for it)",
+        );
+      return result;
+    } finally {
+      await this.redis.del(lock);
+    }
+  }
+
+  private async forgetSources(configured: Set<string>, nowMs: number): Promise<string[]> {
+    const gone = this.keyspace.key("src:gone");
+    const known = await this.redis.hkeys(this.keyspace.key("src:d"));
+    const forgotten: string[] = [];
+    for (const source of known) {
+      if (configured.has(source)) continue;
+      await this.redis.hsetnx(gone, source, nowMs);
+      const since = Number(await this.redis.hget(gone, source));
+      if (nowMs - since < this.options.graceMs) continue;
+      await this.redis
+        .multi()
+        .hdel(this.keyspace.key("src:d"), source)
+        .hdel(this.keyspace.key("src:b"), source)
+        .hdel(this.keyspace.key("src:seq"), source)
+        .hdel(this.keyspace.key("src:at"), source)
+        .hdel(this.keyspace.key("src:r"), source)
+        .del(this.keyspace.key(`src:pending:${source}`))
+        // The connector's side of the mark seqs (runtime/source-delivery.ts): both start again from 1.
+        .del(this.keyspace.key("source", source, "delivery"))
+        .hdel(gone, source)
+        .exec();
+      forgotten.push(source);
+    }
+    return forgotten;
+  }
+}
