@@ -1,13 +1,5 @@
-import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
-import { LuaCommand, silentLogger, type Keyspace, type Logger, type Metrics } from "@vigil/core";
-
-const SWEEP_RULE = new LuaCommand(
-  "vigilSweepRuleState",
-  1,
-  readFileSync(new URL("./rule-state-sweep.lua", import.meta.url), "utf8"),
-);
-const GROUPS_PER_CALL = 500;
+import { silentLogger, type Keyspace, type Logger, type Metrics } from "@vigil/core";
 
 /** What one sweep forgot. */
 export interface SweepResult {
@@ -63,15 +55,15 @@ export class RuleStateSweeper {
       const live = await this.redis.hgetall(liveKey);
       for (const [stateKey, at] of Object.entries(live)) {
         if (Number(at) >= before) continue;
-        for (;;) {
-          const [deleted, done] = (await SWEEP_RULE.run(
-            this.redis,
-            [liveKey],
-            [this.keyspace.key(`rs:${stateKey}`), before, GROUPS_PER_CALL, stateKey],
-          )) as [number, number];
-          result.keys += deleted;
-          if (done) break;
-        }
+        // Everything under the state key: what its pending decisions own (no TTL) and the rest.
+        const pattern = `${this.keyspace.key(`rs:${stateKey}`).replace(/[*?[\]]/g, "\\$&")}:*`;
+        let cursor = "0";
+        do {
+          const [next, keys] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+          cursor = next;
+          if (keys.length) result.keys += await this.redis.unlink(...keys);
+        } while (cursor !== "0");
+        await this.redis.hdel(liveKey, stateKey);
         result.rules.push(stateKey);
       }
       if (sources) result.sources = await this.forgetSources(new Set(sources), nowMs);
