@@ -111,6 +111,19 @@ export function describeProviderConformance(provider: ProviderName, options: Pro
       expect(second.events.length - fresh.length).toBeLessThan(first.events.length);
     });
 
+    it("quiet after its first pull, moves its watermark within one poll interval (a quiet source holds no rule back)", async () => {
+      const connector = createConnector(sourceFor(sim, `${provider}-quiet`), deps());
+      const start = Date.now();
+      const first = await pullAll(connector, undefined, { now: new Date(start) });
+      expect(first.watermark).toBeDefined();
+      // One poll interval (the default 1m) later, with nothing new at the provider.
+      const next = await pullAll(connector, first.checkpoint, { now: new Date(start + 60_000) });
+      expect(next.events.filter((e) => !first.events.some((seen) => seen.id === e.id))).toEqual([]);
+      expect(next.watermark).toBeGreaterThan(first.watermark!);
+      // It never promises more than its lookback allows: nothing the provider can still show is below it.
+      expect(next.watermark).toBeLessThanOrEqual(start + 60_000 - 10 * 60_000);
+    });
+
     it("still backfills everything exactly while the provider fails, throttles and stalls", async () => {
       sim.clearRequestLog();
       sim.setFaults({ rate: 0.3, kinds: ["500", "429", "slow"], seed: 5, maxDelayMs: 200 });

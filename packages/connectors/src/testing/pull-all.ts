@@ -5,6 +5,7 @@ import type { Checkpoint, Connector, PullOptions } from "../kit/connector.js";
 export async function pullAll(connector: Connector, from?: Checkpoint, options: Partial<PullOptions> = {}) {
   const events: AuditEvent[] = [];
   const checkpoints: Checkpoint[] = [];
+  let watermark: number | undefined;
   for await (const page of connector.pull(from, {
     signal: new AbortController().signal,
     now: new Date(),
@@ -12,8 +13,10 @@ export async function pullAll(connector: Connector, from?: Checkpoint, options: 
   })) {
     events.push(...page.events);
     checkpoints.push(page.checkpoint);
+    if (page.watermark !== undefined) watermark = Math.max(watermark ?? page.watermark, page.watermark);
   }
-  return { events, checkpoints, checkpoint: checkpoints.at(-1) };
+  /** `watermark`: the highest a page gave (undefined: none did). */
+  return { events, checkpoints, checkpoint: checkpoints.at(-1), watermark };
 }
 
 /** Runs one pull that is expected to fail: the pages it yielded before failing, and the error. */
