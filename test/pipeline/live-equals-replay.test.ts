@@ -140,5 +140,10 @@ describe("live equals replay", () => {
       .split("\n")
       .map((entry) => (JSON.parse(entry) as { reason: string; position: string }).position);
     expect(reasons).toEqual([`${file}:3`, `${file}:4`]);
+    // `vigil status` shows the file source's watermark: its end moved the bound to now less its lookback.
+    const status = await runCli(["--config", join(dirs.at(-1)!, "vigil.config.yaml"), "status", "--json"]);
+    const { watermarks } = JSON.parse(status.stdout) as { watermarks: { source: string; bound?: number }[] };
+    expect(watermarks).toEqual([expect.objectContaining({ source: "sample", holdsBack: expect.any(Array) })]);
+    expect(watermarks[0]!.bound).toBeGreaterThan(Date.now() - 10 * 60_000);
   }, 150_000);
 });

@@ -49,6 +49,19 @@ export interface SourceIdentity {
   provider?: string;
 }
 
+/** A source's watermark as `vigil status` shows it (see Engine.watermarks). */
+export interface SourceWatermark {
+  source: string;
+  /** The newest event time (ms) delivered up to its last mark applied. */
+  delivered?: number;
+  /** Its bound (ms): it delivers nothing below it any more. */
+  bound?: number;
+  /** Wall-clock ms when its watermark last moved (absent: never heard of). */
+  advancedAt?: number;
+  /** Rules deciding on watermarks whose watermark this source is the lowest of. */
+  holdsBack: string[];
+}
+
 /**
  * The sources whose events a rule can read: those it lists (`sources:`), else the configured
  * sources whose name and provider its `when` allows (its top-level provider and source clauses;
@@ -215,6 +228,42 @@ export class Engine {
   /** The state keys of the rules, for the sweep (RuleStateSweeper.markLive). */
   get stateKeys(): string[] {
     return this.rules.map((r) => r.stateKey);
+  }
+
+  /**
+   * Each source's watermark (`vigil status`): the newest event time delivered up to its last mark
+   * applied, its bound, and the rules that decide on watermarks it holds back (those whose
+   * watermark it is the lowest of, or which wait for it to be heard of at all).
+   */
+  async watermarks(): Promise<SourceWatermark[]> {
+    const known = new Map((await this.store.sources()).map((status) => [status.source, status]));
+    const names = this.configuredSources ?? [...known.keys()];
+    const floor = (name: string, lateness: number) => {
+      const status = known.get(name);
+      if (!status) return Number.NEGATIVE_INFINITY;
+      return Math.max(
+        (status.delivered ?? Number.NEGATIVE_INFINITY) - lateness,
+        status.bound ?? Number.NEGATIVE_INFINITY,
+      );
+    };
+    return names.map((name) => {
+      const status = known.get(name);
+      const holdsBack = this.rules.flatMap((r, i) => {
+        if (!r.kind.decides) return [];
+        const sources = this.ruleSources[i] ?? [...known.keys()];
+        if (!sources.includes(name)) return [];
+        const lateness = Number(r.plan.params.lateness);
+        const lowest = Math.min(...sources.map((source) => floor(source, lateness)));
+        return floor(name, lateness) === lowest ? [r.rule.id] : [];
+      });
+      return {
+        source: name,
+        ...(status?.delivered === undefined ? {} : { delivered: status.delivered }),
+        ...(status?.bound === undefined ? {} : { bound: status.bound }),
+        ...(status ? { advancedAt: status.advancedAt } : {}),
+        holdsBack,
+      };
+    });
   }
 
   /** The sources each rule reads, by rule id (undefined: every source the store knows). */

@@ -1,5 +1,9 @@
 import type { Command } from "commander";
-import { getSourcesStatus } from "@vigil/connectors";
+import { getSourcesStatus, sourceIdentities } from "@vigil/connectors";
+import { type Keyspace, MAX_ALERT_EVENT_IDS } from "@vigil/core";
+import { Engine, loadRuleSet, RedisRuleStateStore, type SourceWatermark } from "@vigil/engine";
+import type { Redis } from "ioredis";
+import type { VigilConfig } from "../vigil-config.js";
 import { listFailedDeliveries } from "@vigil/notifier";
 import { cliContext, withQueues, type GlobalOptions } from "../context.js";
 import { allQueues, QUEUE_KEYS } from "../failed-jobs.js";
@@ -29,10 +33,11 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
         const failedJobs = queueCounts.reduce((sum, counts) => sum + Number(counts.failed ?? 0), 0);
         const failedDeliveries = await listFailedDeliveries(queues.deliveries);
         const sources = await getSourcesStatus(redis, keyspace, config);
+        const watermarks = await sourceWatermarks(config, redis, keyspace);
         if (options.json) {
           console.log(
             JSON.stringify(
-              { queues: queueCounts, failedJobs, failedDeliveries: failedDeliveries.length, sources },
+              { queues: queueCounts, failedJobs, failedDeliveries: failedDeliveries.length, sources, watermarks },
               null,
               2,
             ),
@@ -68,6 +73,40 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
             ),
           );
         }
+        if ("problem" in watermarks) console.log(`\nwatermarks: ${watermarks.problem}`);
+        else if (watermarks.length) {
+          const iso = (ms: number | undefined) => (ms === undefined ? "-" : new Date(ms).toISOString());
+          console.log(
+            `\n${formatTable(
+              watermarks.map((w) => ({
+                source: w.source,
+                delivered: iso(w.delivered),
+                bound: iso(w.bound),
+                "moved at": w.advancedAt === undefined ? "never heard of" : iso(w.advancedAt),
+                "holds back": w.holdsBack.join(", ") || "-",
+              })),
+              ["source", "delivered", "bound", "moved at", "holds back"],
+            )}`,
+          );
+        }
       });
     });
+}
+
+/** Each configured source's watermark and the rules it holds back (the rules as the engine loads them). */
+async function sourceWatermarks(
+  config: VigilConfig,
+  redis: Redis,
+  keyspace: Keyspace,
+): Promise<SourceWatermark[] | { problem: string }> {
+  let rules: ReturnType<typeof loadRuleSet>["rules"];
+  try {
+    rules = loadRuleSet(config.rules.paths).rules;
+  } catch (err) {
+    return {
+      problem: `the rules do not load (${(err as Error).message.split("\n")[0]}); \`vigil rules validate\` says why`,
+    };
+  }
+  const store = new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 0, maxEventIds: MAX_ALERT_EVENT_IDS });
+  return new Engine(rules, store, { sources: sourceIdentities(config.sources) }).watermarks();
 }
