@@ -23,10 +23,24 @@ describe("vigil demo", () => {
     expect(result.stdout).toMatch(/\[CRITICAL\] Password spraying from 203\.0\.113\.66/);
   });
 
-  it("runs on a JSON-lines file instead, with --events", async () => {
-    const result = await runCli(["demo", "--events", "apps/cli/src/demo/sample-events.jsonl"]);
+  it("runs on a JSON-lines file instead, with --events: one file source per source, the alerts `vigil replay` raises", async () => {
+    const sample = "apps/cli/src/demo/sample-events.jsonl";
+    const [result, replay] = await Promise.all([
+      runCli(["demo", "--events", sample]),
+      runCli(["replay", "--rules", "rules", "--events", sample]),
+    ]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/summary: 1575 events → 8 alerts → 8 emails, 8 webhooks \(8 verified\)/);
+    expect(result.stdout).toContain(
+      "5 file sources: bloodhound-prod, logfire-prod, pylon-prod, zendesk-prod, ashby-prod",
+    );
+    const replayed = replay.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { ruleId: string });
+    expect(replayed.length).toBeGreaterThanOrEqual(9);
+    const n = replayed.length;
+    expect(result.stdout).toContain(`summary: 1575 events → ${n} alerts → ${n} emails, ${n} webhooks (${n} verified)`);
+    for (const { ruleId } of replayed) expect(result.stdout).toContain(ruleId);
   });
 
   it("says what to install when Redis does not answer and redis-server is missing", async () => {

@@ -71,7 +71,7 @@ describe("vigil replay", () => {
     ).toEqual(["token"]);
   });
 
-  it("decides absence rules on watermark lines and, at the end of input, at the last event time", async () => {
+  it("decides absence rules on watermark lines and, at the end of input, as a file source read to its end", async () => {
     const absenceRules = join(dir, "absence.yaml");
     writeFileSync(
       absenceRules,
@@ -88,14 +88,25 @@ describe("vigil replay", () => {
     ].join("\n");
     const result = await runCli(["replay", "--rules", absenceRules, "--events", "-"], { input });
     expect(result.code).toBe(0);
-    // a: decided on the watermark line; b: reviewed in time; c: decided at the end (10:50 ≥ 10:25);
-    // d: its deadline (10:50) is reached by the last event exactly.
+    // a: decided on the watermark line; b: reviewed in time; c and d: decided at the end of input,
+    // where every source's watermark goes to now less the file source's lookback (as live).
     expect(
       result.stdout
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l).title),
     ).toEqual(["a not reviewed", "c not reviewed", "d not reviewed"]);
+    // --until: the input holds what its sources delivered before 10:45; d's deadline (10:50) is not reached.
+    const until = await runCli(
+      ["replay", "--rules", absenceRules, "--events", "-", "--until", "2026-01-01T10:45:00Z"],
+      { input },
+    );
+    expect(
+      until.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).title),
+    ).toEqual(["a not reviewed", "c not reviewed"]);
   });
 
   it("says clearly when the events file is missing", async () => {
