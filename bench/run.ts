@@ -1,8 +1,9 @@
-// `pnpm bench [engine] [backfill]`: Vigil's benchmarks (both when none is named).
+// `pnpm bench [engine] [decisions] [backfill]`: Vigil's benchmarks (both when none is named).
 // Figures vary ±20% on a shared 2-core machine; run twice.
 import { PROVIDER_MANIFESTS } from "@vigil/connectors";
 import { PROVIDER_NAMES as PROVIDERS, type ProviderName } from "@vigil/simulator";
 import { runBackfillBench, runSparseBackfillBench } from "./backfill.bench.js";
+import { runDecisionBacklogBench } from "./decisions.bench.js";
 import { runEngineBench } from "./engine.bench.js";
 
 const redisUrl = process.env.VIGIL_BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -100,8 +101,22 @@ async function backfillBench() {
   }
 }
 
+async function decisionsBench() {
+  const pending = Number(process.env.VIGIL_BENCH_PENDING ?? 100_000);
+  console.log(
+    `\ndecisions held back by a lagging source, then released by one watermark (${fmt(pending)} pending; target: no call blocks Redis over 50 ms)`,
+  );
+  for (const kind of ["absence", "newValue"] as const) {
+    const r = await runDecisionBacklogBench({ redisUrl, pending, kind });
+    console.log(
+      `  ${kind.padEnd(9)} ${r.bytesPerPending.toFixed(0).padStart(5)} B of Redis per pending decision; released in ${r.calls} calls: Redis blocked ${r.maxRedisMs.toFixed(1)} ms at most per call (median ${r.medianRedisMs.toFixed(1)} ms); client side ${r.maxCallMs.toFixed(0)} ms at most; ${fmt(r.alerts)} alerts  ${r.maxRedisMs <= 50 ? "met" : "NOT met"}`,
+    );
+  }
+}
+
 async function main() {
   if (wants("engine")) await engineBench();
+  if (wants("engine") || wants("decisions")) await decisionsBench();
   if (wants("backfill")) await backfillBench();
 }
 

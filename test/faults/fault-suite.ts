@@ -328,6 +328,7 @@ const scenarios: Scenario[] = [
       }),
   },
   { name: "provider-faults", run: (random) => providerFaults(random) },
+  { name: "stateful-sources", run: (random) => statefulSources(random) },
   { name: "redis-startup", run: () => redisStartup() },
 ];
 
@@ -403,6 +404,93 @@ async function providerFaults(random: () => number): Promise<ScenarioResult> {
       ...(quarantined || listed.code !== 0
         ? { mismatches: [`${quarantined} intact record(s) quarantined (exit ${listed.code})`] }
         : {}),
+    };
+  } finally {
+    await pipeline.stop();
+    await sim.close();
+  }
+}
+
+/**
+ * Absence, newValue and sequence rules that read every source (no provider clause), over three
+ * sources: the busy file source, a file nobody appends to after its first lines, and a quiet
+ * Pylon workspace (cursor-based: one page, then nothing). The quiet ones move their watermarks at
+ * the end of their file and feed; engines and connectors are killed and restarted meanwhile. The
+ * live pipeline must raise exactly replay's alert ids: none lost, none doubled, no false absence.
+ */
+const STATEFUL_RULES = `id: stateful.token-unused
+name: Token created and not used
+severity: medium
+when: { in: [{ var: action }, [token.create, read]] }
+absence: { groupBy: [actor.id], after: { "==": [{ var: action }, token.create] }, expect: { "==": [{ var: action }, read] }, within: 20m }
+title: "{{actor.id}} created a token and read nothing within 20 minutes"
+---
+id: stateful.first-action
+name: First time a user does an action
+severity: low
+when: { in: [{ var: action }, [login, token.create, read]] }
+newValue: { groupBy: [actor.id], fields: [action, outcome], learning: 0, forgetAfter: 2h }
+suppress: 1h
+title: "{{actor.id}} did {{value.action}} for the first time"
+---
+id: stateful.fail-then-success
+name: Failures then a success
+severity: high
+when: { "==": [{ var: action }, login] }
+sequence:
+  groupBy: [actor.id]
+  within: 15m
+  steps:
+    - { name: failures, when: { "==": [{ var: outcome }, failure] }, count: 3 }
+    - { name: success, when: { "==": [{ var: outcome }, success] } }
+suppress: 1h
+title: "{{actor.id}} logged in after failures"
+`;
+
+async function statefulSources(random: () => number): Promise<ScenarioResult> {
+  const now = Date.now();
+  const sim = await startProviderSimulator({
+    providers: ["pylon"],
+    seed: Math.floor(random() * 1_000_000),
+    records: { pylon: 30 },
+    start: new Date(now - 86_400_000),
+    end: new Date(now - 3_600_000),
+    rateLimit: { pylon: { requests: 100_000, perMs: 1_000 } },
+    credentials: { pylon: { token: secrets.providerToken } },
+  });
+  const quietFile = join(mkdtempSync(join(tmpdir(), "vigil-quiet-")), "quiet.jsonl");
+  writeFileSync(
+    quietFile,
+    `${JSON.stringify({ id: "q1", time: "2026-03-01T07:00:00Z", action: "heartbeat", actor: { id: "svc" } })}\n`,
+  );
+  const extraSources = [
+    `{ name: quiet-file, type: file, path: ${JSON.stringify(quietFile)}, pollInterval: 1s }`,
+    `{ name: pylon-quiet, type: pylon, baseUrl: ${JSON.stringify(sim.baseUrl("pylon"))}, auth: { token: "\${FAULT_PROVIDER_TOKEN}" }, startFrom: 2d, pollInterval: 1s, timeout: 2s, rateLimit: { requests: 5000, per: 1s } }`,
+  ];
+  const pipeline = new Pipeline("stateful-sources", secrets, logDir, { rules: STATEFUL_RULES, extraSources });
+  const lines = generateEvents(random, 1_500);
+  try {
+    await pipeline.start(lines);
+    const expected = await pipeline.expectedAlertIds();
+    // The file is whole before the roles start (its lines are not appended later than its lookback
+    // allows): the end of each source's input releases every decision, as the end of replay's.
+    for (const role of ROLES) pipeline.spawn(role);
+    await pipeline.waitStarted();
+    const kills: string[] = [];
+    await sleep(1_500 + random() * 1_500);
+    for (const role of ["engine", "connectors", "engine"] as const) {
+      const victim = pipeline.running(role)[0];
+      if (!victim) continue;
+      await pipeline.kill(victim);
+      pipeline.spawn(role);
+      kills.push(`${role}#${victim.replica}`);
+      await sleep(1_500 + random() * 2_000);
+    }
+    const outcome = await pipeline.settle(expected, 120_000);
+    return {
+      name: "stateful-sources",
+      ...outcome,
+      notes: `3 sources (file, quiet file, quiet Pylon ${sim.groundTruth("pylon").length} records); absence, newValue, sequence; SIGKILL ${kills.join(", ")}`,
     };
   } finally {
     await pipeline.stop();

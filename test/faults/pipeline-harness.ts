@@ -140,6 +140,8 @@ export class Pipeline {
       backoff?: string;
       /** The `sources` entry (YAML flow mapping) instead of the file source over `eventsPath`. */
       source?: string;
+      /** More `sources` entries (YAML flow mappings) beside it: quiet sources the rules also read. */
+      extraSources?: readonly string[];
       /** Rule file text instead of {@link RULES}. */
       rules?: string;
     } = {},
@@ -167,7 +169,7 @@ export class Pipeline {
       `redis: { url: "\${FAULT_REDIS_URL}", prefix: faults }
 sources:
   - ${this.options.source ?? `{ name: file, type: file, path: ${JSON.stringify(this.eventsPath)}, pollInterval: 500ms, batchSize: 20 }`}
-rules: { paths: [${JSON.stringify(this.rulesPath)}] }
+${(this.options.extraSources ?? []).map((source) => `  - ${source}\n`).join("")}rules: { paths: [${JSON.stringify(this.rulesPath)}] }
 channels:
   - name: mail
     type: email
@@ -186,7 +188,17 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
   /** What `vigil replay` raises on the same input: the alert ids every run must deliver. */
   async expectedAlertIds(): Promise<Set<string>> {
     const result = await runVigil(
-      ["--config", this.configPath, "replay", "--rules", this.rulesPath, "--events", this.eventsPath],
+      [
+        "--config",
+        this.configPath,
+        "replay",
+        "--rules",
+        this.rulesPath,
+        "--events",
+        this.eventsPath,
+        // The default file source's lines, read as that source reads them (its own ids).
+        ...(this.options.source === undefined ? ["--source", "file"] : []),
+      ],
       this.env,
     );
     this.log(`replay exit ${result.code}\n${result.stderr}`);

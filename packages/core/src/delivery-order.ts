@@ -1,9 +1,6 @@
 import type { AuditEvent } from "./event.js";
 import { eventTimeMs } from "./event.js";
 
-/** The lag of an event below its source's bound: beyond every rule's lateness. */
-export const BEYOND_BOUND_LAG = Number.MAX_SAFE_INTEGER;
-
 /**
  * A source's delivery order: the newest event time each source has delivered so far. An event's
  * **lag** is how far it lies behind that newest time when its source delivers it (0 when it is the
@@ -13,29 +10,14 @@ export const BEYOND_BOUND_LAG = Number.MAX_SAFE_INTEGER;
  */
 export class DeliveryOrder {
   private readonly newest = new Map<string, number>();
-  private readonly bounds = new Map<string, number>();
 
-  constructor(
-    initial?: Iterable<[source: string, newestMs: number]>,
-    bounds?: Iterable<[source: string, boundMs: number]>,
-  ) {
+  constructor(initial?: Iterable<[source: string, newestMs: number]>) {
     for (const [source, ms] of initial ?? []) this.newest.set(source, ms);
-    for (const [source, ms] of bounds ?? []) this.bounds.set(source, ms);
-  }
-
-  /**
-   * The source has promised (a watermark bound) to deliver nothing below `ms` any more. An event
-   * that breaks the promise is late for every rule ({@link BEYOND_BOUND_LAG}): the decisions the
-   * bound released were taken without it, and would be taken so again on replay.
-   */
-  setBound(source: string, ms: number): void {
-    if (ms > (this.bounds.get(source) ?? Number.NEGATIVE_INFINITY)) this.bounds.set(source, ms);
   }
 
   /** Records the event as delivered by its source and returns its lag in ms (0 when in order). */
   deliver(event: Pick<AuditEvent, "source" | "time">): number {
     const t = eventTimeMs(event);
-    if (t < (this.bounds.get(event.source) ?? Number.NEGATIVE_INFINITY)) return BEYOND_BOUND_LAG;
     const before = this.newest.get(event.source);
     if (before === undefined || t > before) {
       this.newest.set(event.source, t);

@@ -55,16 +55,11 @@ export class OrderedFeed {
     return { ...outcome, alerts: [...outcome.alerts, ...decided] };
   }
 
-  /**
-   * The input says: `source` (else every source seen so far) delivers nothing below `atMs` any
-   * more. Its later events below it are late (as a live source's below its bound).
-   */
+  /** The input says: `source` (else every source seen so far) delivers nothing below `atMs` any more. */
   async watermark(atMs: number, source?: string): Promise<Alert[]> {
     const decided: Alert[] = [];
-    for (const name of source === undefined ? [...this.seqs.keys()] : [source]) {
-      this.order.setBound(name, atMs);
+    for (const name of source === undefined ? [...this.seqs.keys()] : [source])
       decided.push(...(await this.mark(name, { bound: atMs })));
-    }
     return decided;
   }
 

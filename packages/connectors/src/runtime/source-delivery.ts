@@ -37,10 +37,7 @@ export class SourceDelivery {
       key,
       name,
       state,
-      new DeliveryOrder(
-        state.newest === undefined ? [] : [[name, state.newest]],
-        state.bound === undefined ? [] : [[name, state.bound]],
-      ),
+      new DeliveryOrder(state.newest === undefined ? [] : [[name, state.newest]]),
     );
   }
 
@@ -63,14 +60,11 @@ export class SourceDelivery {
   async commit(lock: SourceLock, bound: number | undefined): Promise<boolean> {
     const newest = this.order.newestOf(this.name);
     const highest = Math.max(bound ?? Number.NEGATIVE_INFINITY, this.state.bound ?? Number.NEGATIVE_INFINITY);
-    const stored = await this.store(lock, {
+    return this.store(lock, {
       seq: this.nextSeq,
       ...(newest === undefined ? {} : { newest }),
       ...(Number.isFinite(highest) ? { bound: highest } : {}),
     });
-    // Later pages' events below the bound broke the source's promise: late (DeliveryOrder.setBound).
-    if (stored && Number.isFinite(highest)) this.order.setBound(this.name, highest);
-    return stored;
   }
 
   /**
