@@ -22,6 +22,8 @@ import {
 } from "@vigil/core";
 import {
   Engine,
+  openIpGeo,
+  type IpGeo,
   parseRules,
   processEventBatch,
   referenceCondition,
@@ -76,6 +78,8 @@ export interface QueueRun {
   workerBusy?: number;
   /** Every round's rate, lowest first, when the configuration ran more than once. */
   rates?: number[];
+  /** Every round's rate, in round order (rounds interleave the configurations). */
+  roundRates?: number[];
   /** Bytes of window state per event held in a window (Vigil's store only). */
   bytesPerTrackedEvent?: number;
 }
@@ -260,12 +264,12 @@ async function runThroughQueue(
 
 /** Vigil's worker: validate, evaluate, one Lua call, enqueue alerts. */
 const vigil =
-  (rules: LoadedRule[], ruleIndex: boolean) =>
+  (rules: LoadedRule[], ruleIndex: boolean, geo?: IpGeo) =>
   ({ keyspace, queues, store }: RunContext): Processor => {
     const engine = new Engine(
       rules,
       new RedisRuleStateStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
-      { ruleIndex },
+      { ruleIndex, ...(geo ? { geo } : {}) },
     );
     return async (job) => (await processEventBatch(job, { engine, queues })).alerts;
   };
@@ -336,6 +340,7 @@ export interface EngineBenchResult {
   runs: {
     ceiling: QueueRun;
     vigil50: QueueRun;
+    vigil50Geo: QueueRun;
     vigil200: QueueRun;
     /** 50 rules of which 3 sequence, 3 newValue and 2 absence rules in place of match rules, queued with marks. */
     vigil50Stateful: QueueRun;
@@ -377,6 +382,8 @@ export async function runEngineBench(options: {
   const run = { redisUrl: options.redisUrl, concurrency: options.concurrency, profileDir: options.profileDir };
   const only = options.only;
   const skipped: QueueRun = { name: "skipped", rate: Number.NaN, alerts: 0, roundTripsPerBatch: Number.NaN };
+  // IP enrichment's databases load once per process, before any run (as in a worker).
+  const geo = openIpGeo();
   const configurations: [keyof EngineBenchResult["runs"], string, () => Promise<QueueRun>][] = [
     ["ceiling", "ceiling", () => runThroughQueue("ceiling", makeBatches, run, ceiling())],
     [
@@ -384,6 +391,7 @@ export async function runEngineBench(options: {
       "vigil-50",
       () => runThroughQueue("vigil-50", makeBatches, { ...run, measureWindows: true }, vigil(rules50, true)),
     ],
+    ["vigil50Geo", "vigil-50-geo", () => runThroughQueue("vigil-50-geo", makeBatches, run, vigil(rules50, true, geo))],
     ["vigil200", "vigil-200", () => runThroughQueue("vigil-200", makeBatches, run, vigil(rules200, true))],
     [
       "vigil50Stateful",
@@ -410,7 +418,9 @@ export async function runEngineBench(options: {
   const median = (key: string): QueueRun => {
     const runs = [...(rounds[key] ?? [])].sort((a, b) => a.rate - b.rate);
     const middle = runs[Math.floor(runs.length / 2)];
-    return middle ? { ...middle, rates: runs.map((r) => r.rate) } : skipped;
+    return middle
+      ? { ...middle, rates: runs.map((r) => r.rate), roundRates: (rounds[key] ?? []).map((r) => r.rate) }
+      : skipped;
   };
   const runs = Object.fromEntries(configurations.map(([key]) => [key, median(key)])) as EngineBenchResult["runs"];
   return {

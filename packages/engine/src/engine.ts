@@ -14,6 +14,7 @@ import { kindOf } from "./kinds/registry.js";
 import type { AlertParts, KindPlan, RuleKind } from "./kinds/rule-kind.js";
 import { stateKeyOf } from "./kinds/state-key.js";
 import { compileCondition } from "./condition.js";
+import type { IpGeo } from "./enrichment/ip-geo.js";
 import { residualCondition, RuleIndex } from "./rule-index.js";
 import type { LoadedRule } from "./rule-loader.js";
 import type { Rule } from "./rule-schema.js";
@@ -115,6 +116,8 @@ export class Engine {
       now?: () => Date;
       /** Test only the rules an event can match (default true); off, every rule sees every event. */
       ruleIndex?: boolean;
+      /** IP enrichment (enrichment/ip-geo.ts): each event gains `geo` before any rule sees it. */
+      geo?: Pick<IpGeo, "enrich">;
     } = {},
   ) {
     this.logger = options.logger ?? silentLogger;
@@ -156,7 +159,9 @@ export class Engine {
     const updates: RuleStateUpdate[] = [];
     const groupValues = new Map<string, unknown[]>();
     const rules = this.rules;
-    for (const event of events) {
+    const geo = this.options.geo;
+    for (const delivered of events) {
+      const event = geo ? geo.enrich(delivered) : delivered;
       let eventIndex = -1;
       let time = Number.NaN;
       const candidates = this.candidates(event);

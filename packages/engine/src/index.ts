@@ -1,6 +1,7 @@
 export * from "./condition.js";
 export * from "./rule-index.js";
 export * from "./engine.js";
+export * from "./enrichment/ip-geo.js";
 export * from "./ordered-feed.js";
 export * from "./rule-loader.js";
 export * from "./rule-set-watcher.js";

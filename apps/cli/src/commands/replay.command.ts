@@ -13,7 +13,7 @@ import {
   type AuditEvent,
   type WatermarkEntry,
 } from "@vigil/core";
-import { Engine, loadRules, OrderedFeed, RedisRuleStateStore } from "@vigil/engine";
+import { Engine, ipGeoFromConfig, loadRules, OrderedFeed, RedisRuleStateStore } from "@vigil/engine";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
 
 /** Parses one JSON line into an event, or says what is wrong with it (core's `acceptEventLine`, as the live file source). */
@@ -55,10 +55,13 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
       });
       await opened;
       const redis = await requireRedis(config);
+      const geo = ipGeoFromConfig(config.engine.geoip);
       const keyspace = new Keyspace(`vigil-replay-${randomUUID()}`);
       const engine = new Engine(
         rules,
         new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 86_400_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
+        // The same enrichment as the engine role's, so a replay raises the alerts a live run does.
+        geo ? { geo } : {},
       );
       const stats = { events: 0, alerts: 0, badLines: 0, late: 0 };
       let batch: AuditEvent[] = [];

@@ -14,6 +14,7 @@ import {
 } from "@vigil/core";
 import {
   Engine,
+  ipGeoFromConfig,
   loadRuleSet,
   RedisRuleStateStore,
   RuleSetWatcher,
@@ -130,14 +131,15 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
       maxEventIds: MAX_ALERT_EVENT_IDS,
     });
     const engineLogger = logger.child({ component: "engine" });
-    let engine = new Engine(rules, store, { logger: engineLogger, metrics });
+    const geo = ipGeoFromConfig(config.engine.geoip);
+    let engine = new Engine(rules, store, { logger: engineLogger, metrics, ...(geo ? { geo } : {}) });
     const watcher = new RuleSetWatcher({
       paths: config.rules.paths,
       initial: ruleSet,
       everyMs: config.rules.watchEvery,
       // Swapped between batches: a batch in flight finishes with the rules it started with.
       apply: (set) => {
-        engine = new Engine(set.rules, store, { logger: engineLogger, metrics });
+        engine = new Engine(set.rules, store, { logger: engineLogger, metrics, ...(geo ? { geo } : {}) });
       },
       logger,
       metrics,
