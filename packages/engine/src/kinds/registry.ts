@@ -6,6 +6,7 @@ import { matchKind } from "./match/match.kind.js";
 import { newValueKind } from "./new-value/new-value.kind.js";
 import { sequenceKind } from "./sequence/sequence.kind.js";
 import { thresholdKind } from "./threshold/threshold.kind.js";
+import { travelKind } from "./travel/travel.kind.js";
 
 /**
  * Every rule kind, by name: the one place a kind is registered. The rule schema (its kind
@@ -17,6 +18,7 @@ export const RULE_KINDS = {
   sequence: sequenceKind,
   newValue: newValueKind,
   absence: absenceKind,
+  travel: travelKind,
 } satisfies Record<string, RuleKind<z.ZodType> | RuleKind<undefined>>;
 
 /** Every rule kind Vigil knows; a rule without a kind field is a match rule. */
