@@ -598,6 +598,16 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
         ]),
       );
       expect(same.fired).toMatchObject([{ group: "k", windowStart: T0 + 200 * MIN, eventIds: ["x", "y"] }]);
+      // Paris to Rouen (112 km) in 30 s is 13,400 km/h, but over a minute 6,700 km/h: below 10,000.
+      const fast = [{ ...travel({ maxSpeed: 10_000 }), key: "tr-fast" }];
+      const rouen = at("6.6.6.6", 49.4432, 1.0999);
+      const floor = await store.apply(
+        batch(fast, [
+          ["r1", 300, 0, "m", PARIS()],
+          ["r2", 300.5, 0, "m", rouen],
+        ]),
+      );
+      expect(floor.fired).toEqual([]);
     });
 
     it("kinds mix in one batch, and state keys keep rules apart", async () => {
