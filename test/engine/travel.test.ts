@@ -107,6 +107,29 @@ describe("travel rules", () => {
   });
 });
 
+describe("travel state is bounded", () => {
+  it("keeps at most 200 located events per group, the same in its time index and its locations, every key expiring", async () => {
+    const space = keyspace();
+    const engine = new Engine(
+      rules(),
+      new RedisRuleStateStore(redis, space, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
+    );
+    for (let b = 0; b < 12; b++) {
+      const batch = Array.from({ length: 50 }, (_, i) =>
+        login(`e${b}-${i}`, (b * 50 + i) / 10, `1.1.${b}.${i}`, i % 2 ? PARIS : NEW_YORK),
+      );
+      await engine.processBatch(batch, randomUUID(), { sources: ["s"] });
+    }
+    const keys = await redis.keys(`${space.tag}:rs:*`);
+    const z = keys.find((k) => k.endsWith(":z"))!;
+    const h = keys.find((k) => k.endsWith(":h"))!;
+    expect(await redis.zcard(z)).toBe(200);
+    expect((await redis.hkeys(h)).sort()).toEqual((await redis.zrange(z, 0, -1)).sort());
+    expect(await redis.zrange(z, 0, 0)).toEqual(["e8-0"]); // the 400 oldest were dropped
+    for (const key of keys) expect(await redis.pttl(key), key).toBeGreaterThan(0);
+  });
+});
+
 describe("travel alerts equal the definition over all pairs, whatever the arrival order", () => {
   const CITIES: [string, number, number][] = [
     ["Paris", 48.8566, 2.3522],
