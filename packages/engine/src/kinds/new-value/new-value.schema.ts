@@ -23,7 +23,6 @@ export const NewValueSchema = z.strictObject({
     .default(10_000)
     .describe("Beyond it the least recently seen values are forgotten (counted in vigil_rule_values_forgotten_total)"),
 });
-export type NewValue = z.infer<typeof NewValueSchema>;
 
 /** What a newValue alert adds: the value (each field path mapped to its value), and when it was last seen before (ISO-8601), if ever. */
 export const NewValueEvidenceSchema = z.strictObject({

@@ -31,7 +31,6 @@ export const SequenceSchema = z
       else seen.set(step.name, i);
     }
   });
-export type Sequence = z.infer<typeof SequenceSchema>;
 
 /** What a sequence alert adds: the chain that made it, per step its name and event ids. */
 export const SequenceEvidenceSchema = z.strictObject({

@@ -24,7 +24,7 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
 /** Great-circle distance (haversine), km; travel.lua computes it the same way. */
-export function distanceKm(a: Pick<Located, "lat" | "lon">, b: Pick<Located, "lat" | "lon">): number {
+function distanceKm(a: Pick<Located, "lat" | "lon">, b: Pick<Located, "lat" | "lon">): number {
   const s1 = Math.sin(((b.lat - a.lat) * RAD) / 2);
   const s2 = Math.sin(((b.lon - a.lon) * RAD) / 2);
   const h = Math.min(1, s1 * s1 + Math.cos(a.lat * RAD) * Math.cos(b.lat * RAD) * s2 * s2);

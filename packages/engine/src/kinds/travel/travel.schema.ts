@@ -10,7 +10,6 @@ export const TravelSchema = z.strictObject({
     .min(0)
     .describe("km, after subtracting both locations' accuracy radius: nearer pairs never alert, e.g. 100"),
 });
-export type Travel = z.infer<typeof TravelSchema>;
 
 const PlaceSchema = z.strictObject({
   eventId: z.string(),
