@@ -410,7 +410,7 @@ export async function runEngineBench(options: {
   const rounds: Record<string, QueueRun[]> = {};
   for (let round = 0; round < (options.rounds ?? 1); round++) {
     for (const [key, name, go] of configurations) {
-      if (only && only !== name) continue;
+      if (only && !only.split(",").includes(name)) continue;
       const done = await go();
       rounds[key] = [...(rounds[key] ?? []), done];
     }
