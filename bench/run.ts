@@ -59,6 +59,11 @@ async function engineBench() {
   console.log(
     `  evaluation only, no Redis, no queue: Vigil ${fmt(r.evaluationOnly.vigil50)} events/s, json-logic-js ${fmt(r.evaluationOnly.jsonLogic50)} events/s (50 rules)`,
   );
+  const geoRounds = r.evaluationOnly.geoRounds;
+  if (geoRounds.length)
+    console.log(
+      `  evaluation only, with / without IP enrichment, each round: ${geoRounds.map((g) => `${fmt(g.with)} / ${fmt(g.without)} (${pct(g.with, g.without)})`).join(", ")}`,
+    );
   console.log(`  targets (ratios within this run):`);
   const target = (label: string, value: string, ok: boolean, goal: string) =>
     console.log(`    ${label.padEnd(38)}${value.padStart(7)}  (target ${goal}) ${ok ? "met" : "NOT met"}`);
