@@ -22,6 +22,8 @@ import {
 } from "@vigil/core";
 import {
   Engine,
+  IpGeo,
+  openIpGeo,
   parseRules,
   processEventBatch,
   referenceCondition,
@@ -76,6 +78,8 @@ export interface QueueRun {
   workerBusy?: number;
   /** Every round's rate, lowest first, when the configuration ran more than once. */
   rates?: number[];
+  /** Every round's rate, in round order (rounds interleave the configurations). */
+  roundRates?: number[];
   /** Bytes of window state per event held in a window (Vigil's store only). */
   bytesPerTrackedEvent?: number;
 }
@@ -260,12 +264,12 @@ async function runThroughQueue(
 
 /** Vigil's worker: validate, evaluate, one Lua call, enqueue alerts. */
 const vigil =
-  (rules: LoadedRule[], ruleIndex: boolean) =>
+  (rules: LoadedRule[], ruleIndex: boolean, geo?: IpGeo) =>
   ({ keyspace, queues, store }: RunContext): Processor => {
     const engine = new Engine(
       rules,
       new RedisRuleStateStore(store, keyspace, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
-      { ruleIndex },
+      { ruleIndex, ...(geo ? { geo } : {}) },
     );
     return async (job) => (await processEventBatch(job, { engine, queues })).alerts;
   };
@@ -332,10 +336,12 @@ const naive =
 
 export interface EngineBenchResult {
   events: number;
-  evaluationOnly: { vigil50: number; jsonLogic50: number };
+  /** Rules over the batches in process (events/s); with IP enrichment, per round beside the rate without it. */
+  evaluationOnly: { vigil50: number; jsonLogic50: number; geoRounds: { without: number; with: number }[] };
   runs: {
     ceiling: QueueRun;
     vigil50: QueueRun;
+    vigil50Geo: QueueRun;
     vigil200: QueueRun;
     /** 50 rules of which 3 sequence, 3 newValue and 2 absence rules in place of match rules, queued with marks. */
     vigil50Stateful: QueueRun;
@@ -367,14 +373,25 @@ export async function runEngineBench(options: {
     sources: () => Promise.reject(new Error("not used")),
     capSource: () => Promise.reject(new Error("not used")),
   };
+  // IP enrichment's databases load once per process, before any run (as in a worker).
+  const geo = openIpGeo();
   const evaluateOnly = () => {
     const batches = makeBatches();
+    const geoRounds = Array.from({ length: options.rounds ?? 1 }, () => ({
+      // A fresh IpGeo cache each round: every address is looked up in the database once per round.
+      with: measureEvaluationOnly(new Engine(rules50, unused, { geo: new IpGeo() }), batches),
+      without: measureEvaluationOnly(new Engine(rules50, unused), batches),
+    }));
     return {
       vigil50: measureEvaluationOnly(new Engine(rules50, unused), batches),
       jsonLogic50: measureEvaluationOnly(new Engine(reference50, unused, { ruleIndex: false }), batches),
+      geoRounds,
     };
   };
-  const evaluationOnly = options.only ? { vigil50: Number.NaN, jsonLogic50: Number.NaN } : evaluateOnly();
+  const evaluationOnly =
+    options.only && !options.only.split(",").includes("evaluation")
+      ? { vigil50: Number.NaN, jsonLogic50: Number.NaN, geoRounds: [] }
+      : evaluateOnly();
   const run = { redisUrl: options.redisUrl, concurrency: options.concurrency, profileDir: options.profileDir };
   const only = options.only;
   const skipped: QueueRun = { name: "skipped", rate: Number.NaN, alerts: 0, roundTripsPerBatch: Number.NaN };
@@ -385,6 +402,7 @@ export async function runEngineBench(options: {
       "vigil-50",
       () => runThroughQueue("vigil-50", makeBatches, { ...run, measureWindows: true }, vigil(rules50, true)),
     ],
+    ["vigil50Geo", "vigil-50-geo", () => runThroughQueue("vigil-50-geo", makeBatches, run, vigil(rules50, true, geo))],
     ["vigil200", "vigil-200", () => runThroughQueue("vigil-200", makeBatches, run, vigil(rules200, true))],
     [
       "vigil50Stateful",
@@ -403,7 +421,7 @@ export async function runEngineBench(options: {
   const rounds: Record<string, QueueRun[]> = {};
   for (let round = 0; round < (options.rounds ?? 1); round++) {
     for (const [key, name, go] of configurations) {
-      if (only && only !== name) continue;
+      if (only && !only.split(",").includes(name)) continue;
       const done = await go();
       rounds[key] = [...(rounds[key] ?? []), done];
     }
@@ -411,7 +429,9 @@ export async function runEngineBench(options: {
   const median = (key: string): QueueRun => {
     const runs = [...(rounds[key] ?? [])].sort((a, b) => a.rate - b.rate);
     const middle = runs[Math.floor(runs.length / 2)];
-    return middle ? { ...middle, rates: runs.map((r) => r.rate) } : skipped;
+    return middle
+      ? { ...middle, rates: runs.map((r) => r.rate), roundRates: (rounds[key] ?? []).map((r) => r.rate) }
+      : skipped;
   };
   const runs = Object.fromEntries(configurations.map(([key]) => [key, median(key)])) as EngineBenchResult["runs"];
   return {

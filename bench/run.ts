@@ -28,7 +28,7 @@ async function engineBench() {
     rounds,
     profileDir: process.env.VIGIL_BENCH_PROFILE_DIR,
   });
-  const { ceiling, vigil50, vigil200, vigil50Stateful, jsonLogic50, naive50 } = r.runs;
+  const { ceiling, vigil50, vigil50Geo, vigil200, vigil50Stateful, jsonLogic50, naive50 } = r.runs;
   const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
   const times = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   const busy = (run: typeof ceiling) =>
@@ -43,6 +43,11 @@ async function engineBench() {
     );
   line("ceiling (validate only, no rule)", ceiling);
   line("Vigil, 50 rules (10 windowed)", vigil50);
+  line(
+    "Vigil, 50 rules, IP enrichment on",
+    vigil50Geo,
+    `  (${pct(vigil50Geo.rate, vigil50.rate)} of Vigil-50; rounds side by side: ${(vigil50Geo.roundRates ?? []).map((rate, i) => pct(rate, vigil50.roundRates?.[i] ?? Number.NaN)).join("/")})`,
+  );
   line("Vigil, 200 rules (40 windowed)", vigil200);
   line(
     "Vigil, 50 rules (10 windowed, 8 seq./newValue/absence)",
@@ -55,10 +60,21 @@ async function engineBench() {
   console.log(
     `  evaluation only, no Redis, no queue: Vigil ${fmt(r.evaluationOnly.vigil50)} events/s, json-logic-js ${fmt(r.evaluationOnly.jsonLogic50)} events/s (50 rules)`,
   );
+  const geoRounds = r.evaluationOnly.geoRounds;
+  if (geoRounds.length)
+    console.log(
+      `  evaluation only, with / without IP enrichment, each round: ${geoRounds.map((g) => `${fmt(g.with)} / ${fmt(g.without)} (${pct(g.with, g.without)})`).join(", ")}`,
+    );
   console.log(`  targets (ratios within this run):`);
   const target = (label: string, value: string, ok: boolean, goal: string) =>
     console.log(`    ${label.padEnd(38)}${value.padStart(7)}  (target ${goal}) ${ok ? "met" : "NOT met"}`);
   target("Vigil-50 / ceiling", pct(vigil50.rate, ceiling.rate), vigil50.rate >= 0.5 * ceiling.rate, "≥ 50%");
+  target(
+    "Vigil-50 with / without IP enrichment",
+    pct(vigil50Geo.rate, vigil50.rate),
+    vigil50Geo.rate >= 0.9 * vigil50.rate,
+    "≥ 90%",
+  );
   target("Vigil-200 / ceiling", pct(vigil200.rate, ceiling.rate), vigil200.rate >= 0.35 * ceiling.rate, "≥ 35%");
   target(
     "Vigil-50 / json-logic-js path",

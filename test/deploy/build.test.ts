@@ -125,6 +125,38 @@ describe("pnpm build: the production artifact", () => {
     );
   }, 60_000);
 
+  it("carries the IP databases: its replay locates addresses as the development command does", async () => {
+    const rule = join(work, "geo-rule.yaml");
+    writeFileSync(
+      rule,
+      'id: geo\nname: Geo\nseverity: low\nwhen: { "!!": [{ var: geo.country }] }\ntitle: "{{ip}} {{geo.country}} {{geo.city}} {{geo.latitude}} {{geo.longitude}}"\n',
+    );
+    const events = join(work, "geo-events.jsonl");
+    writeFileSync(
+      events,
+      ["81.2.69.160", "2001:4860:4860::8888", "10.0.0.1"]
+        .map((ip, i) => JSON.stringify({ id: `g${i}`, time: "2026-03-01T10:00:00Z", ip }))
+        .join("\n"),
+    );
+    const env = { VIGIL_LOG_LEVEL: "warn" };
+    const built = await runNode([artifact.bin, "replay", "--rules", rule, "--events", events], {
+      cwd: artifact.out,
+      env,
+    });
+    const dev = await runCli(["replay", "--rules", rule, "--events", events], { env });
+    const titles = (stdout: string) =>
+      stdout
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { title: string }).title);
+    expect(built.code).toBe(0);
+    expect(titles(built.stdout)).toEqual(titles(dev.stdout));
+    expect(titles(built.stdout).map((t) => t.split(" ").slice(0, 3).join(" "))).toEqual([
+      "81.2.69.160 GB London",
+      "2001:4860:4860::8888 CA Montreal",
+    ]);
+  }, 60_000);
+
   it("runs `run engine notifier`, serves Node process metrics with the vigil_ prefix, and exits 0 on SIGTERM", async () => {
     const config = join(work, "run.yaml");
     writeFileSync(

@@ -250,7 +250,7 @@ function raisedKeys(specs: RuleSpec[], alerts: Alert[]): string[] {
       const span = Math.floor(Date.parse(alert.windowStart) / spec.suppress);
       return spec.kind === "absence"
         ? `${spec.id} ${String(alert.groupKey["target.id"])} ${span}`
-        : `${spec.id} ${String(alert.groupKey["actor.id"])} ${span} ${String(alert.value?.ip)}`;
+        : `${spec.id} ${String(alert.groupKey["actor.id"])} ${span} ${String((alert.evidence?.value as Record<string, unknown> | undefined)?.ip)}`;
     })
     .filter((key): key is string => key !== undefined)
     .sort();

@@ -60,11 +60,11 @@ describe("newValue rules", () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({
       groupKey: { "actor.email": "eve@example.com" },
-      value: { ip: "9.9.9.9" },
+      evidence: { kind: "newValue", value: { ip: "9.9.9.9" } },
       eventIds: ["n1"],
       title: "eve@example.com from 9.9.9.9 (last seen never)",
     });
-    expect(alerts[0]!.lastSeen).toBeUndefined();
+    expect(alerts[0]!.evidence?.lastSeen).toBeUndefined();
   });
 
   it("near miss: nothing alerts while the group is still learning", async () => {
@@ -77,7 +77,7 @@ describe("newValue rules", () => {
       [login("b", 31 * 24, "1.1.1.1")],
       [login("c", 31 * 24 + 2, "1.1.1.1")],
     ]);
-    expect(alerts.map((a) => [a.eventIds[0], a.lastSeen])).toEqual([
+    expect(alerts.map((a) => [a.eventIds[0], a.evidence?.lastSeen])).toEqual([
       ["a", undefined],
       ["b", new Date(T0).toISOString()],
     ]);
@@ -100,7 +100,7 @@ describe("newValue rules", () => {
     const alerts = await run(loaded, [
       [e("1", undefined, "t"), e("2", "1.1.1.1", "t"), e("3", "1.1.1.1", "u"), e("4", "1.1.1.1", "t")],
     ]);
-    expect(alerts.map((a) => a.value)).toEqual([
+    expect(alerts.map((a) => a.evidence?.value)).toEqual([
       { ip: "1.1.1.1", "target.id": "t" },
       { ip: "1.1.1.1", "target.id": "u" },
     ]);
@@ -164,7 +164,13 @@ describe("newValue rules", () => {
     const reversed = await apply([2, 1, 0]);
     // Nothing decided before the watermark: n1 would have seen a group still learning, `back` a value never seen.
     expect(reversed.onBatches).toEqual([]);
-    const pick = (a: (typeof reversed.onMarks)[number]) => [a.id, a.eventIds, a.value, a.lastSeen, a.title];
+    const pick = (a: (typeof reversed.onMarks)[number]) => [
+      a.id,
+      a.eventIds,
+      a.evidence?.value,
+      a.evidence?.lastSeen,
+      a.title,
+    ];
     expect(reversed.onMarks.map(pick)).toEqual([
       [expect.any(String), ["n1"], { ip: "9.9.9.9" }, undefined, "eve@example.com from 9.9.9.9 (last seen never)"],
       [

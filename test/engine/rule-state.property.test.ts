@@ -196,7 +196,8 @@ function normalize(rules: LoadedRule[], events: AuditEvent[], outcomes: BatchOut
     const times: number[] = [];
     let previousMax = -Infinity;
     const used = new Set<string>();
-    for (const [step, { eventIds }] of alert.chain!.entries()) {
+    const chain = alert.evidence!.chain as { name: string; eventIds: string[] }[];
+    for (const [step, { eventIds }] of chain.entries()) {
       expect(eventIds.length).toBeGreaterThanOrEqual(spec.steps[step]!.count);
       const stepTimes = eventIds.map((id) => {
         const e = byId.get(id)!;
@@ -218,9 +219,9 @@ function normalize(rules: LoadedRule[], events: AuditEvent[], outcomes: BatchOut
   return outcomes.map((outcome) => ({
     ...outcome,
     alerts: outcome.alerts.map((alert) => {
-      if (!alert.chain) return alert;
+      if (alert.evidence?.kind !== "sequence") return alert;
       checkChain(alert);
-      const { chain: _chain, eventIds: _ids, events: _events, windowStart: _start, ...rest } = alert;
+      const { evidence: _chain, eventIds: _ids, events: _events, windowStart: _start, ...rest } = alert;
       return rest;
     }),
   }));
@@ -274,11 +275,13 @@ describe("the Redis rule-state store equals the in-memory definition", () => {
             within.push(expected.flatMap((b) => b.alerts.filter((a) => !capped.has(a.ruleId)).map((a) => a.id)).sort());
           newValues.set(
             seed,
-            (newValues.get(seed) ?? 0) + expected.flatMap((b) => b.alerts).filter((a) => a.value).length,
+            (newValues.get(seed) ?? 0) +
+              expected.flatMap((b) => b.alerts).filter((a) => a.evidence?.kind === "newValue").length,
           );
           sequences.set(
             seed,
-            (sequences.get(seed) ?? 0) + expected.flatMap((b) => b.alerts).filter((a) => a.chain).length,
+            (sequences.get(seed) ?? 0) +
+              expected.flatMap((b) => b.alerts).filter((a) => a.evidence?.kind === "sequence").length,
           );
         }
         expect(new Set(ids[1]), `seed ${seed} order ${o}: reversed`).toEqual(new Set(ids[0]));

@@ -72,10 +72,13 @@ describe("sequence rules", () => {
       count: 6,
       windowStart: new Date(T0).toISOString(),
       windowEnd: new Date(T0 + 6 * MIN).toISOString(),
-      chain: [
-        { name: "failures", eventIds: ["f0", "f1", "f2", "f3", "f4"] },
-        { name: "success", eventIds: ["ok"] },
-      ],
+      evidence: {
+        kind: "sequence",
+        chain: [
+          { name: "failures", eventIds: ["f0", "f1", "f2", "f3", "f4"] },
+          { name: "success", eventIds: ["ok"] },
+        ],
+      },
     });
   });
 
@@ -95,7 +98,7 @@ describe("sequence rules", () => {
 
   it("arrival order does not matter within the lateness: the success first, the failures late", async () => {
     const alerts = await run(bruteForce(), [[login("ok", 6, "success")], fails(3), fails(2, 3)]);
-    expect(alerts.map((a) => a.chain)).toEqual([
+    expect(alerts.map((a) => a.evidence?.chain)).toEqual([
       [
         { name: "failures", eventIds: ["f0", "f1", "f2", "f3", "f4"] },
         { name: "success", eventIds: ["ok"] },
@@ -128,7 +131,7 @@ sequence:
     const [first] = await run(loaded, [[e("a0", 0, "a"), e("ab1", 1, "ab")]]);
     expect(first).toMatchObject({ windowEnd: new Date(T0 + MIN).toISOString() });
     const [alert] = await run(loaded, [[e("a0", 0, "a")], [e("b2", 2, "b"), e("ab1", 1, "ab")]]);
-    const ids = alert!.chain!.flatMap((c) => c.eventIds);
+    const ids = (alert!.evidence!.chain as { eventIds: string[] }[]).flatMap((c) => c.eventIds);
     expect(ids).toContain(alert!.windowEnd === new Date(T0 + 2 * MIN).toISOString() ? "b2" : "ab1");
   });
 
@@ -167,7 +170,7 @@ sequence:
         { ruleIndex },
       );
       expect(engine.evaluate(batch).batch.eventIds).toEqual(["1", "3", "4"]);
-      expect((await engine.processBatch(batch, "b")).alerts.map((a) => a.chain)).toEqual([
+      expect((await engine.processBatch(batch, "b")).alerts.map((a) => a.evidence?.chain)).toEqual([
         [
           { name: "failures", eventIds: ["1", "3"] },
           { name: "success", eventIds: ["4"] },

@@ -11,6 +11,10 @@ export const AlertEventSummarySchema = z.object({
   ip: z.string().optional(),
 });
 
+/** A kind's evidence: its kind's name and whatever fields that kind defines. */
+export const AlertEvidenceSchema = z.looseObject({ kind: z.string() });
+export type AlertEvidence = z.infer<typeof AlertEvidenceSchema>;
+
 export const AlertSchema = z.object({
   /** Deterministic from rule, group and window: a redelivered batch never makes a second alert. */
   id: z.string(),
@@ -28,12 +32,12 @@ export const AlertSchema = z.object({
   eventIds: z.array(z.string()),
   /** A short summary of the first events, for humans. */
   events: z.array(AlertEventSummarySchema).default([]),
-  /** Sequence rules: the chain that made the alert, per step its name and event ids. */
-  chain: z.array(z.object({ name: z.string(), eventIds: z.array(z.string()) })).optional(),
-  /** newValue rules: the new value, each field path mapped to its value. */
-  value: z.record(z.string(), z.unknown()).optional(),
-  /** newValue rules: when the value was last seen before (ISO-8601), if ever. */
-  lastSeen: z.string().optional(),
+  /**
+   * What the rule's kind found beyond the window and events, e.g. `{ kind: "sequence", chain: [...] }`,
+   * `{ kind: "newValue", value, lastSeen }`, `{ kind: "travel", from, to, speedKmh, ... }`. Each kind
+   * owns its shape (the engine's kind folders); channels render it generically.
+   */
+  evidence: AlertEvidenceSchema.optional(),
   tags: z.array(z.string()),
   /** The rule's own channel list, if it has one. */
   notify: z.array(z.string()).optional(),

@@ -87,6 +87,19 @@ const CONFIG_SHAPE = {
        * the engine's sweep deletes them: longer than a rolling update.
        */
       stateGracePeriod: DurationSchema.prefault("1h"),
+      /** IP enrichment: events with an IP gain `geo` before rules run. */
+      geoip: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /**
+           * `.mmdb` files (MaxMind DB format: GeoLite2/GeoIP2 City, ASN, DB-IP, …), each looked up in
+           * turn, the first to give a field wins. Default: the DB-IP Lite City files Vigil ships.
+           */
+          databases: z.array(z.string().min(1)).min(1).optional(),
+          /** Addresses whose lookup is kept (least recently used go first). */
+          cacheSize: z.number().int().min(1).default(50_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   notifier: z

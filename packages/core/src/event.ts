@@ -37,6 +37,24 @@ const OpaqueObjectSchema = z.custom<Record<string, unknown>>(
   { message: "expected an object" },
 );
 
+/**
+ * Where an event's IP address is, as the engine's IP enrichment looked it up in an offline
+ * database before any rule ran (fields the database does not have are absent).
+ */
+export const GeoSchema = z.strictObject({
+  /** ISO 3166-1 alpha-2 country code, e.g. "FR". */
+  country: z.string().optional(),
+  city: z.string().optional(),
+  latitude: z.number().min(-90).max(90).optional(),
+  longitude: z.number().min(-180).max(180).optional(),
+  /** How far (km) the address may be from the coordinates. */
+  accuracyRadius: z.number().min(0).optional(),
+  /** Autonomous system number and organization. */
+  asn: z.number().int().optional(),
+  asOrganization: z.string().optional(),
+});
+export type Geo = z.infer<typeof GeoSchema>;
+
 const InstantSchema = z.iso.datetime({ offset: true }).describe("ISO-8601 instant, e.g. 2026-01-31T12:00:00Z");
 
 /** The normalized audit event every connector produces (DESIGN.md, "The normalized event"). */
@@ -52,6 +70,8 @@ export const AuditEventSchema = z.strictObject({
   actor: ActorSchema,
   target: TargetSchema,
   ip: z.string().optional(),
+  /** Set by the engine's IP enrichment (or given by the event itself, which enrichment keeps). */
+  geo: GeoSchema.optional(),
   attributes: OpaqueObjectSchema,
   raw: OpaqueObjectSchema,
 });
@@ -76,6 +96,7 @@ export const PartialAuditEventSchema = z
     actor: ActorSchema.default({}),
     target: TargetSchema.default({}),
     ip: z.string().optional(),
+    geo: GeoSchema.optional(),
     attributes: OpaqueObjectSchema.default({}),
     raw: OpaqueObjectSchema.default({}),
   })

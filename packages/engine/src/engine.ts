@@ -8,12 +8,13 @@ import {
   type Metrics,
   type SourceMark,
 } from "@vigil/core";
-import type { RuleKindName } from "./kinds/kind-names.js";
+import type { RuleKindName } from "./kinds/registry.js";
 import { hashKey } from "./kinds/kind-support.js";
 import { kindOf } from "./kinds/registry.js";
 import type { AlertParts, KindPlan, RuleKind } from "./kinds/rule-kind.js";
 import { stateKeyOf } from "./kinds/state-key.js";
 import { compileCondition } from "./condition.js";
+import type { IpGeo } from "./enrichment/ip-geo.js";
 import { fieldClauses, residualCondition, RuleIndex } from "./rule-index.js";
 import type { LoadedRule } from "./rule-loader.js";
 import type { Rule } from "./rule-schema.js";
@@ -35,7 +36,7 @@ export const SOURCE_BLIND_RULE_ID = "vigil.source-blind";
 export interface CompiledRule {
   rule: Rule;
   kindName: RuleKindName;
-  kind: RuleKind<unknown>;
+  kind: RuleKind;
   plan: KindPlan;
   /** Where its state lives; see stateKeyOf. */
   stateKey: string;
@@ -129,9 +130,9 @@ const renderPlain = (template: string, view: unknown): string =>
 
 /** Compiles a loaded rule with its kind. */
 export function compileRule({ rule, condition }: Pick<LoadedRule, "rule" | "condition">): CompiledRule {
-  const { kind, spec } = kindOf(rule);
-  const plan = kind.compile(rule, spec);
-  return { rule, kindName: kind.name, kind, plan, stateKey: stateKeyOf(rule, kind.name, plan), test: condition.test };
+  const { name, kind, spec } = kindOf(rule);
+  const plan = kind.compile(rule, spec as never);
+  return { rule, kindName: name, kind, plan, stateKey: stateKeyOf(rule, name, plan), test: condition.test };
 }
 
 /**
@@ -169,6 +170,8 @@ export class Engine {
        * source not listed here holds nothing back. Undefined: every source the store has heard of.
        */
       sources?: readonly SourceIdentity[];
+      /** IP enrichment (enrichment/ip-geo.ts): each event gains `geo` before any rule sees it. */
+      geo?: Pick<IpGeo, "enrich">;
     } = {},
   ) {
     this.logger = options.logger ?? silentLogger;
@@ -281,7 +284,9 @@ export class Engine {
     const updates: RuleStateUpdate[] = [];
     const groupValues = new Map<string, unknown[]>();
     const rules = this.rules;
-    for (const event of events) {
+    const geo = this.options.geo;
+    for (const delivered of events) {
+      const event = geo ? geo.enrich(delivered) : delivered;
       let eventIndex = -1;
       let time = Number.NaN;
       const candidates = this.candidates(event);
@@ -388,7 +393,7 @@ export class Engine {
       batchEvents,
     });
     const groupKey = Object.fromEntries(compiled.plan.groupPaths.map((path, i) => [path, groupValues[i]]));
-    return this.buildAlert(compiled.rule, groupKey, parts, createdAt);
+    return this.buildAlert(compiled, groupKey, parts, createdAt);
   }
 
   /**
@@ -467,7 +472,12 @@ export class Engine {
     return alerts;
   }
 
-  private buildAlert(rule: Rule, groupKey: Record<string, unknown>, parts: AlertParts, createdAt: string): Alert {
+  private buildAlert(
+    { rule, kindName, kind }: CompiledRule,
+    groupKey: Record<string, unknown>,
+    parts: AlertParts,
+    createdAt: string,
+  ): Alert {
     const view = {
       ...parts.trigger,
       event: parts.trigger,
@@ -495,9 +505,10 @@ export class Engine {
       notify: rule.notify,
       createdAt,
     };
-    if (parts.chain) alert.chain = parts.chain;
-    if (parts.value) alert.value = parts.value;
-    if (parts.lastSeen) alert.lastSeen = parts.lastSeen;
+    if (parts.evidence) {
+      const evidence = (kind.evidence?.parse(parts.evidence) ?? parts.evidence) as Record<string, unknown>;
+      alert.evidence = { kind: kindName, ...evidence };
+    }
     return alert;
   }
 }

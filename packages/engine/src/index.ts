@@ -1,6 +1,7 @@
 export * from "./condition.js";
 export * from "./rule-index.js";
 export * from "./engine.js";
+export * from "./enrichment/ip-geo.js";
 export * from "./ordered-feed.js";
 export * from "./rule-loader.js";
 export * from "./rule-set-watcher.js";
@@ -9,8 +10,7 @@ export * from "./rule-state/rule-state.store.js";
 export * from "./rule-state/redis-rule-state.store.js";
 export * from "./rule-state/memory-rule-state.store.js";
 export * from "./rule-state/rule-state-sweep.js";
-export { RULE_KIND_NAMES, type RuleKindName } from "./kinds/kind-names.js";
-export { RULE_KINDS } from "./kinds/registry.js";
+export { RULE_KIND_NAMES, RULE_KINDS, type RuleKindName } from "./kinds/registry.js";
 export { stateKeyOf } from "./kinds/state-key.js";
 export type { AlertParts, KindPlan, KindRead, RuleKind } from "./kinds/rule-kind.js";
 export * from "./events.worker.js";

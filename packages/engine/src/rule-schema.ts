@@ -7,24 +7,13 @@ import {
   RuleTestSchema,
   SeveritySchema,
 } from "@vigil/core";
-import { AbsenceSchema } from "./kinds/absence/absence.schema.js";
-import { NewValueSchema } from "./kinds/new-value/new-value.schema.js";
-import { SequenceSchema } from "./kinds/sequence/sequence.schema.js";
-import { ThresholdSchema } from "./kinds/threshold/threshold.schema.js";
+import { RULE_KINDS, STATEFUL_KIND_NAMES, type StatefulKindName } from "./kinds/registry.js";
 
-/** Each stateful kind's own field and schema; a rule has at most one of them (none: a match rule). */
-export const KIND_SCHEMAS = {
-  threshold: ThresholdSchema,
-  sequence: SequenceSchema,
-  newValue: NewValueSchema,
-  absence: AbsenceSchema,
-} as const;
-export type StatefulKindName = keyof typeof KIND_SCHEMAS;
-const STATEFUL_KINDS = Object.keys(KIND_SCHEMAS) as StatefulKindName[];
-
-const kindFields = Object.fromEntries(STATEFUL_KINDS.map((name) => [name, KIND_SCHEMAS[name].optional()])) as {
-  [K in StatefulKindName]: z.ZodOptional<(typeof KIND_SCHEMAS)[K]>;
-};
+/** Each stateful kind's own field, from the registry; a rule has at most one of them (none: a match rule). */
+const kindFields = Object.fromEntries(
+  STATEFUL_KIND_NAMES.map((name) => [name, (RULE_KINDS[name].schema as z.ZodType).optional()]),
+) as { [K in StatefulKindName]: z.ZodOptional<(typeof RULE_KINDS)[K]["schema"]> };
+const STATEFUL_KINDS = STATEFUL_KIND_NAMES;
 
 export const RuleSchema = z
   .strictObject({

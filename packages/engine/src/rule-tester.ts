@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type Alert, type AuditEvent, type RuleTest } from "@vigil/core";
 import { Engine } from "./engine.js";
+import type { IpGeo } from "./enrichment/ip-geo.js";
 import type { LoadedRule } from "./rule-loader.js";
 import { RedisRuleStateStore } from "./rule-state/redis-rule-state.store.js";
 import { InputSources, OrderedFeed } from "./ordered-feed.js";
@@ -53,7 +54,12 @@ export function checkRuleTest(expect: RuleTest["expect"], alerts: readonly Alert
  * Runs the `tests:` of every rule through the real engine, each test in a Redis keyspace of
  * its own that is deleted afterwards.
  */
-export async function runRuleTests(rules: readonly LoadedRule[], redis: Redis): Promise<RuleTestResult[]> {
+export async function runRuleTests(
+  rules: readonly LoadedRule[],
+  redis: Redis,
+  /** IP enrichment, as the engine role runs it (ipGeoFromConfig); events that give `geo` keep theirs. */
+  options: { geo?: Pick<IpGeo, "enrich"> } = {},
+): Promise<RuleTestResult[]> {
   const results: RuleTestResult[] = [];
   for (const loaded of rules) {
     for (const test of loaded.rule.tests ?? []) {
@@ -67,6 +73,7 @@ export async function runRuleTests(rules: readonly LoadedRule[], redis: Redis): 
         for (const entry of test.events) if (!("watermark" in entry)) sources.add(entry);
         const engine = new Engine([{ ...loaded, rule: { ...loaded.rule, enabled: true } }], store, {
           sources: sources.identities,
+          ...(options.geo ? { geo: options.geo } : {}),
         });
         // In the order the test lists its events, as a source would deliver them: events between
         // watermark entries make one batch; at the end, the watermark reaches the last event.

@@ -18,7 +18,7 @@ import {
   type SourceBinding,
   type WatermarkEntry,
 } from "@vigil/core";
-import { Engine, InputSources, loadRules, OrderedFeed, RedisRuleStateStore } from "@vigil/engine";
+import { Engine, InputSources, ipGeoFromConfig, loadRules, OrderedFeed, RedisRuleStateStore } from "@vigil/engine";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
 
 /**
@@ -105,11 +105,13 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
         await opened;
         const sources = await inputSources(file.path, binding);
         const redis = await requireRedis(config);
+        const geo = ipGeoFromConfig(config.engine.geoip);
         const keyspace = new Keyspace(`vigil-replay-${randomUUID()}`);
         const engine = new Engine(
           rules,
           new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 86_400_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
-          { sources: sources.identities },
+          // The same enrichment as the engine role's, so a replay raises the alerts a live run does.
+          { sources: sources.identities, ...(geo ? { geo } : {}) },
         );
         const stats = { events: 0, alerts: 0, badLines: 0, late: 0 };
         let batch: AuditEvent[] = [];

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { formatProblem, RuleError } from "@vigil/core";
-import { loadRules, ruleJsonSchema, runRuleTests } from "@vigil/engine";
+import { ipGeoFromConfig, loadRules, ruleJsonSchema, runRuleTests } from "@vigil/engine";
 import { cliContext, requireRedis, type GlobalOptions } from "../context.js";
 
 export function registerRulesCommands(program: Command, globals: () => GlobalOptions): void {
@@ -33,7 +33,8 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
       const loaded = loadRules(paths.length ? paths : config.rules.paths);
       const redis = await requireRedis(config);
       try {
-        const results = await runRuleTests(loaded, redis);
+        const geo = ipGeoFromConfig(config.engine.geoip);
+        const results = await runRuleTests(loaded, redis, geo ? { geo } : {});
         for (const result of results) {
           const mark = result.passed ? "pass" : "FAIL";
           console.log(`${mark}  ${result.ruleId} › ${result.test}${result.message ? `\n      ${result.message}` : ""}`);

@@ -14,6 +14,7 @@ import {
 } from "@vigil/core";
 import {
   Engine,
+  ipGeoFromConfig,
   loadRuleSet,
   RedisRuleStateStore,
   RuleStateSweeper,
@@ -131,8 +132,14 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
       maxEventIds: MAX_ALERT_EVENT_IDS,
     });
     const engineLogger = logger.child({ component: "engine" });
+    const geo = ipGeoFromConfig(config.engine.geoip);
     // Every role reads the same config: each rule's watermark is taken over the enabled sources it can read.
-    const engineOptions = { logger: engineLogger, metrics, sources: sourceIdentities(config.sources) };
+    const engineOptions = {
+      logger: engineLogger,
+      metrics,
+      sources: sourceIdentities(config.sources),
+      ...(geo ? { geo } : {}),
+    };
     let engine = new Engine(rules, store, engineOptions);
     const watcher = new RuleSetWatcher({
       paths: config.rules.paths,

@@ -1,7 +1,7 @@
 import type { AlertEventSummary, AuditEvent } from "@vigil/core";
+import type { z } from "zod";
 import type { Rule } from "../rule-schema.js";
 import type { FiredState, RuleStateParams, RuleStateRule, RuleStateUpdate } from "../rule-state/rule-state.store.js";
-import type { RuleKindName } from "./kind-names.js";
 
 /** What one event that satisfies a rule's `when` contributes to the rule's state. */
 export interface KindRead {
@@ -38,9 +38,11 @@ export interface AlertParts {
   summaries: AlertEventSummary[];
   /** Extra values the title template can use (sequence chains, newValue values). */
   view?: Record<string, unknown>;
-  chain?: { name: string; eventIds: string[] }[];
-  value?: Record<string, unknown>;
-  lastSeen?: string;
+  /**
+   * What the kind found, beyond the window and events (a sequence's chain, a new value, the two
+   * places of a travel): the alert's `evidence`, with `kind` added, checked by the kind's `evidence` schema.
+   */
+  evidence?: Record<string, unknown>;
 }
 
 interface AlertInput {
@@ -85,12 +87,21 @@ export interface KindReference {
   finish?(ctx: ReferenceContext, watermarkOf: (rule: RuleStateRule) => number): void;
 }
 
+/** The spec a kind's compile receives: its field's parsed value (undefined for match rules). */
+type SpecOf<S> = S extends z.ZodType ? z.output<S> : undefined;
+
 /**
- * A rule kind: one folder with its schema (rule-schema.ts's KIND_SCHEMAS), its compilation,
- * its Lua handler (composed into the one rule-state script) and its alert building.
+ * A rule kind: one folder with its schema (a rule's field named like the kind; none for match
+ * rules), its compilation, its Lua handler (composed into the one rule-state script), its alert
+ * building and the schema of the evidence it adds to an alert. kinds/registry.ts lists them.
  */
-export interface RuleKind<Spec> {
-  readonly name: RuleKindName;
+export interface RuleKind<S = z.ZodType | undefined> {
+  /** The rule field that holds the kind's spec (its key in the registry). */
+  readonly name: string;
+  /** The schema of that field; undefined for match rules, which have none. */
+  readonly schema: S;
+  /** The schema of `alert.evidence` for this kind (without `kind`); none when it adds nothing. */
+  readonly evidence?: z.ZodType;
   /** The Lua handler: a file beside the kind's module, composed into the rule-state script. */
   readonly lua: URL;
   readonly reference: KindReference;
@@ -98,6 +109,6 @@ export interface RuleKind<Spec> {
   readonly decides?: boolean;
   /** The JsonLogic conditions inside the kind's (unvalidated) spec, to check like `when`; paths below the kind's field. */
   conditions?(spec: unknown): { path: (string | number)[]; logic: unknown }[];
-  compile(rule: Rule, spec: Spec): KindPlan;
+  compile(rule: Rule, spec: SpecOf<S>): KindPlan;
   alert(input: AlertInput): AlertParts;
 }

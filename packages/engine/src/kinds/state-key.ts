@@ -1,5 +1,5 @@
 import type { Rule } from "../rule-schema.js";
-import type { RuleKindName } from "./kind-names.js";
+import type { RuleKindName } from "./registry.js";
 import type { KindPlan } from "./rule-kind.js";
 import { canonicalJson, hashKey } from "./kind-support.js";
 

@@ -52,6 +52,27 @@ const absence = (over: Partial<Record<string, number | boolean | string[]>> = {}
   },
 });
 
+const travel = (over: Partial<Record<string, number>> = {}): RuleStateRule => ({
+  kind: "travel",
+  key: "tr",
+  params: {
+    horizon: 24 * 60 * MIN,
+    maxSpeed: 900,
+    minDistance: 100,
+    suppress: 60 * MIN,
+    lateness: 60 * MIN,
+    maxEvents: 200,
+    ttl: 3_600_000,
+    ...over,
+  },
+});
+/** A travel update's data: where the event was (degrees; accuracy radius in km). */
+const at = (ip: string, lat: number, lon: number, acc = 0) => JSON.stringify({ ip, lat, lon, acc });
+const PARIS = (ip = "1.1.1.1", acc = 0) => at(ip, 48.8566, 2.3522, acc);
+const NEW_YORK = (ip = "2.2.2.2", acc = 0) => at(ip, 40.7128, -74.006, acc);
+const VERSAILLES = (ip = "3.3.3.3") => at(ip, 48.8049, 2.1204);
+const LYON = (ip = "4.4.4.4") => at(ip, 45.764, 4.8357);
+
 let batchNumber = 0;
 /**
  * A batch of (id, minute, rule index, group, value) rows over the given rules. A row with the
@@ -78,6 +99,7 @@ function batch(
     if (rules[rule]!.kind === "sequence" || rules[rule]!.kind === "absence")
       update.steps = (value ?? "0").split(",").map(Number);
     if (rules[rule]!.kind === "absence" && update.steps?.includes(0)) update.data = `anchor ${id}`;
+    else if (rules[rule]!.kind === "travel") update.data = value;
     else if (value !== undefined) update.value = value;
     const lag = delivery.lags?.[id];
     if (lag) update.lag = lag * MIN;
@@ -505,6 +527,87 @@ export function ruleStateConformance(name: string, makeStore: () => RuleStateSto
       expect((await store.advance("s", { seq: 3, delivered: T0 + 150 * MIN }, { rules })).fired).toMatchObject([
         { rule: 0, event: 0, eventIds: ["e"], value: "v4" },
       ]);
+    });
+
+    it("travel: a pair too far apart for the time between them fires the later event's span, with both places", async () => {
+      const store = makeStore();
+      const rules = [travel()];
+      expect((await store.apply(batch(rules, [["paris", 0, 0, "g", PARIS()]]))).fired).toEqual([]);
+      // Paris to New York (about 5,840 km) in an hour.
+      const { fired, late, duplicates } = await store.apply(batch(rules, [["ny", 60, 0, "g", NEW_YORK()]]));
+      expect({ late, duplicates }).toEqual({ late: [], duplicates: 0 });
+      expect(fired).toEqual([
+        {
+          rule: 0,
+          event: 0,
+          group: "g",
+          span: Math.floor((T0 + 60 * MIN) / (60 * MIN)),
+          windowStart: T0,
+          windowEnd: T0 + 60 * MIN,
+          count: 2,
+          eventIds: ["paris", "ny"],
+          data: `[${PARIS()},${NEW_YORK()}]`,
+        },
+      ]);
+      // One alert per span: another impossible pair ending in the same span adds none.
+      expect((await store.apply(batch(rules, [["lyon", 61, 0, "g", LYON()]]))).fired).toEqual([]);
+    });
+
+    it("travel: near misses (the same IP, too near, slow enough, beyond the horizon, within the accuracy, other groups)", async () => {
+      const store = makeStore();
+      const rules = [travel({ horizon: 12 * 60 * MIN })];
+      const { fired } = await store.apply(
+        batch(rules, [
+          ["a", 0, 0, "same-ip", PARIS("9.9.9.9")],
+          ["b", 30, 0, "same-ip", NEW_YORK("9.9.9.9")],
+          ["c", 0, 0, "near", PARIS()],
+          ["d", 1, 0, "near", VERSAILLES()], // 17 km: below minDistance
+          ["e", 0, 0, "slow", PARIS()],
+          ["f", 7 * 60, 0, "slow", NEW_YORK()], // 834 km/h
+          ["g", 0, 0, "horizon", PARIS()],
+          ["h", 12 * 60 + 1, 0, "horizon", NEW_YORK()], // 12h01 apart, horizon 12h
+          ["i", 0, 0, "accuracy", PARIS("1.1.1.1", 100)],
+          ["j", 10, 0, "accuracy", LYON()], // 392 km less 100 km… still far: fires below
+          ["k", 0, 0, "wide", PARIS("1.1.1.1", 200)],
+          ["l", 10, 0, "wide", at("5.5.5.5", 45.764, 4.8357, 150)], // 392 km less 350 km: 42 km < 100
+          ["m", 0, 0, "one", PARIS()],
+          ["n", 30, 0, "other", NEW_YORK()],
+        ]),
+      );
+      expect(fired.map((f) => [f.group, f.eventIds])).toEqual([["accuracy", ["i", "j"]]]);
+    });
+
+    it("travel: order independent within the lateness, an id counts once, late events are refused, a minute at least", async () => {
+      const store = makeStore();
+      const rules = [travel()];
+      await store.apply(batch(rules, [["ny", 60, 0, "g", NEW_YORK()]]));
+      expect(
+        (await store.apply(batch(rules, [["ny", 60, 0, "g", NEW_YORK()]]))).duplicates,
+        "the same event again",
+      ).toBe(1);
+      // Delivered later than the earlier event, but within the lateness: the pair is the same.
+      const { fired } = await store.apply(batch(rules, [["paris", 0, 0, "g", PARIS()]], { lags: { paris: 60 } }));
+      expect(fired).toMatchObject([{ event: 0, windowStart: T0, windowEnd: T0 + 60 * MIN, eventIds: ["paris", "ny"] }]);
+      const refused = await store.apply(batch(rules, [["old", 150, 0, "h", PARIS()]], { lags: { old: 61 } }));
+      expect(refused).toEqual({ fired: [], late: [{ rule: 0, event: 0 }], duplicates: 0 });
+      // Two events at the same time, 390 km apart: counted as a minute, not as an instant.
+      const same = await store.apply(
+        batch(rules, [
+          ["x", 200, 0, "k", PARIS()],
+          ["y", 200, 0, "k", LYON()],
+        ]),
+      );
+      expect(same.fired).toMatchObject([{ group: "k", windowStart: T0 + 200 * MIN, eventIds: ["x", "y"] }]);
+      // Paris to Rouen (112 km) in 30 s is 13,400 km/h, but over a minute 6,700 km/h: below 10,000.
+      const fast = [{ ...travel({ maxSpeed: 10_000 }), key: "tr-fast" }];
+      const rouen = at("6.6.6.6", 49.4432, 1.0999);
+      const floor = await store.apply(
+        batch(fast, [
+          ["r1", 300, 0, "m", PARIS()],
+          ["r2", 300.5, 0, "m", rouen],
+        ]),
+      );
+      expect(floor.fired).toEqual([]);
     });
 
     it("kinds mix in one batch, and state keys keep rules apart", async () => {

@@ -1,5 +1,5 @@
 import type { SourceMark } from "@vigil/core";
-import type { RuleKindName } from "../kinds/kind-names.js";
+import type { RuleKindName } from "../kinds/registry.js";
 
 /** Parameters of one rule's state, as its kind's handler reads them (durations in ms). */
 export type RuleStateParams = Readonly<

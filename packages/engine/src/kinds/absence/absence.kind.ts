@@ -4,7 +4,7 @@ import { pathReader } from "../../field-path.js";
 import { iso, summarize, windowAlertId } from "../kind-support.js";
 import type { RuleKind } from "../rule-kind.js";
 import { absenceReference } from "./absence.reference.js";
-import type { Absence } from "./absence.schema.js";
+import { AbsenceSchema } from "./absence.schema.js";
 
 /** Step 0: the event is an anchor; step 1: it is an expected event (a silence rule's events are both). */
 const ANCHOR = 0;
@@ -15,8 +15,9 @@ const EXPECTED = 1;
  * event with no later one within `within`), decided only once the watermark of the rule's
  * sources passes the anchor's time plus `within`.
  */
-export const absenceKind: RuleKind<Absence> = {
+export const absenceKind: RuleKind<typeof AbsenceSchema> = {
   name: "absence",
+  schema: AbsenceSchema,
   lua: new URL("./absence.lua", import.meta.url),
   reference: absenceReference,
   decides: true,

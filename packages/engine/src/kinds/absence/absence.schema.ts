@@ -29,4 +29,3 @@ export const AbsenceSchema = z
         message: "`after` and `expect` go together (omit both for a silence rule)",
       });
   });
-export type Absence = z.infer<typeof AbsenceSchema>;

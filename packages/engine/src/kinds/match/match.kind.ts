@@ -7,6 +7,7 @@ const NO_GROUP = { group: [] };
 /** A rule without a stateful kind: every matching event alerts, once per event id. */
 export const matchKind: RuleKind<undefined> = {
   name: "match",
+  schema: undefined,
   lua: new URL("./match.lua", import.meta.url),
   reference: matchReference,
   compile: () => ({ params: {}, semantics: null, groupPaths: [], read: () => NO_GROUP }),

@@ -3,7 +3,7 @@ import { pathReader } from "../../field-path.js";
 import { hashKey, iso, summarize } from "../kind-support.js";
 import type { RuleKind } from "../rule-kind.js";
 import { newValueReference } from "./new-value.reference.js";
-import type { NewValue } from "./new-value.schema.js";
+import { NewValueEvidenceSchema, NewValueSchema } from "./new-value.schema.js";
 
 /** Deterministic alert id for a newValue rule's group, span and value. */
 function newValueAlertId(ruleId: string, groupValues: unknown[], spanStartMs: number, value: unknown[]): string {
@@ -16,8 +16,10 @@ function newValueAlertId(ruleId: string, groupValues: unknown[], spanStartMs: nu
  * lateness (new-value.lua says why it is final then): at the end of its batch when it already
  * has, else on the watermark call that gets there.
  */
-export const newValueKind: RuleKind<NewValue> = {
+export const newValueKind: RuleKind<typeof NewValueSchema> = {
   name: "newValue",
+  schema: NewValueSchema,
+  evidence: NewValueEvidenceSchema,
   lua: new URL("./new-value.lua", import.meta.url),
   reference: newValueReference,
   decides: true,
@@ -83,8 +85,7 @@ export const newValueKind: RuleKind<NewValue> = {
       windowEnd: iso(fired.windowEnd),
       eventIds: fired.eventIds,
       summaries: [summarize(trigger)],
-      value,
-      lastSeen,
+      evidence: lastSeen === undefined ? { value } : { value, lastSeen },
       view: { value, lastSeen: lastSeen ?? "never" },
     };
   },

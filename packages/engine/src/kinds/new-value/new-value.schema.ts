@@ -30,4 +30,9 @@ export const NewValueSchema = z.strictObject({
       "Sources whose watermark decides (default: the configured sources whose provider and name the rule's `when` allows)",
     ),
 });
-export type NewValue = z.infer<typeof NewValueSchema>;
+
+/** What a newValue alert adds: the value (each field path mapped to its value), and when it was last seen before (ISO-8601), if ever. */
+export const NewValueEvidenceSchema = z.strictObject({
+  value: z.record(z.string(), z.unknown()),
+  lastSeen: z.string().optional(),
+});

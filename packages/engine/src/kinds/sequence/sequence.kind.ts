@@ -4,11 +4,13 @@ import { pathReader } from "../../field-path.js";
 import { iso, summariesOf, windowAlertId } from "../kind-support.js";
 import type { RuleKind } from "../rule-kind.js";
 import { sequenceReference } from "./sequence.reference.js";
-import type { Sequence } from "./sequence.schema.js";
+import { SequenceEvidenceSchema, SequenceSchema } from "./sequence.schema.js";
 
 /** Steps of events per group, in order or not, whose whole chain lies within a span of event time. */
-export const sequenceKind: RuleKind<Sequence> = {
+export const sequenceKind: RuleKind<typeof SequenceSchema> = {
   name: "sequence",
+  schema: SequenceSchema,
+  evidence: SequenceEvidenceSchema,
   lua: new URL("./sequence.lua", import.meta.url),
   reference: sequenceReference,
   conditions: (spec) =>
@@ -55,7 +57,7 @@ export const sequenceKind: RuleKind<Sequence> = {
       windowEnd: iso(fired.windowEnd),
       eventIds: fired.eventIds,
       summaries: summariesOf(fired.eventIds, batchEvents, trigger),
-      chain,
+      evidence: { chain },
       view: {
         chain,
         steps: Object.fromEntries(chain.map((c) => [c.name, { count: c.eventIds.length, eventIds: c.eventIds }])),

@@ -31,4 +31,8 @@ export const SequenceSchema = z
       else seen.set(step.name, i);
     }
   });
-export type Sequence = z.infer<typeof SequenceSchema>;
+
+/** What a sequence alert adds: the chain that made it, per step its name and event ids. */
+export const SequenceEvidenceSchema = z.strictObject({
+  chain: z.array(z.strictObject({ name: z.string(), eventIds: z.array(z.string()) })),
+});

@@ -3,11 +3,12 @@ import { pathReader } from "../../field-path.js";
 import { canonicalJson, hashKey, iso, summariesOf, windowAlertId } from "../kind-support.js";
 import type { RuleKind } from "../rule-kind.js";
 import { thresholdReference } from "./threshold.reference.js";
-import type { Threshold } from "./threshold.schema.js";
+import { ThresholdSchema } from "./threshold.schema.js";
 
 /** Count matching events (or distinct values) per group in event-time windows. */
-export const thresholdKind: RuleKind<Threshold> = {
+export const thresholdKind: RuleKind<typeof ThresholdSchema> = {
   name: "threshold",
+  schema: ThresholdSchema,
   lua: new URL("./threshold.lua", import.meta.url),
   reference: thresholdReference,
   compile(rule, spec) {

@@ -11,4 +11,3 @@ export const ThresholdSchema = z.strictObject({
   groupBy: GroupBySchema.describe("Field path(s) to count per, e.g. [actor.id]"),
   distinct: FieldPathSchema.optional().describe("Count distinct values of this field instead of events"),
 });
-export type Threshold = z.infer<typeof ThresholdSchema>;

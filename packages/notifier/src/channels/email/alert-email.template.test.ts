@@ -58,4 +58,36 @@ describe("renderAlertEmail", () => {
     expect(email.text).toContain("Group:     (none)");
     expect(email.html).toContain("(no event summary)");
   });
+
+  it("renders any kind's evidence generically in both parts, and nothing when there is none", () => {
+    const sequence = renderAlertEmail(
+      makeAlert({
+        evidence: {
+          kind: "sequence",
+          chain: [
+            { name: "failures", eventIds: ["p:1", "p:2"] },
+            { name: "success", eventIds: ["p:3"] },
+          ],
+        },
+      }),
+    );
+    expect(sequence.text).toContain(
+      "Evidence (sequence):\n  chain 1: name=failures  eventIds=p:1, p:2\n  chain 2: name=success  eventIds=p:3\n",
+    );
+    expect(sequence.html).toContain(
+      '<tr><th align="left">chain 1</th><td>name&#x3D;failures  eventIds&#x3D;p:1, p:2</td></tr>',
+    );
+    const newValue = renderAlertEmail(
+      makeAlert({
+        evidence: { kind: "newValue", value: { ip: "<b>198.51.100.7</b>" }, lastSeen: "2026-01-01T00:00:00.000Z" },
+      }),
+    );
+    expect(newValue.text).toContain(
+      "Evidence (newValue):\n  value: ip=<b>198.51.100.7</b>\n  lastSeen: 2026-01-01T00:00:00.000Z\n",
+    );
+    expect(newValue.html).toContain("ip&#x3D;&lt;b&gt;198.51.100.7&lt;&#x2F;b&gt;");
+    const plain = renderAlertEmail(makeAlert());
+    expect(plain.text).not.toContain("Evidence");
+    expect(plain.html).not.toContain("Evidence");
+  });
 });

@@ -20,6 +20,13 @@ Window:    {{windowStart}} to {{windowEnd}}
 Tags:      {{tagsText}}
 Alert id:  {{alertId}}
 Raised at: {{createdAt}}
+{{#evidence}}
+
+Evidence ({{kind}}):
+{{#lines}}
+  {{name}}: {{value}}
+{{/lines}}
+{{/evidence}}
 
 Events ({{eventCountText}}):
 {{#events}}
@@ -50,6 +57,14 @@ const HTML_TEMPLATE = `<!doctype html>
 <tr><th align="left">Alert id</th><td><code>{{alertId}}</code></td></tr>
 <tr><th align="left">Raised at</th><td>{{createdAt}}</td></tr>
 </table>
+{{#evidence}}
+<h3>Evidence ({{kind}})</h3>
+<table cellpadding="4" cellspacing="0" style="border-collapse: collapse;">
+{{#lines}}
+<tr><th align="left">{{name}}</th><td>{{value}}</td></tr>
+{{/lines}}
+</table>
+{{/evidence}}
 <h3>Events ({{eventCountText}})</h3>
 {{#hasEvents}}
 <table cellpadding="4" cellspacing="0" border="1" style="border-collapse: collapse; border-color: #d0d7de;">
@@ -117,7 +132,32 @@ function alertView(alert: Alert) {
     hasEvents: events.length > 0,
     eventCountText: `${events.length} shown of ${alert.count}`,
     eventIds: alert.eventIds,
+    evidence: alert.evidence ? { kind: alert.evidence.kind, lines: evidenceLines(alert.evidence) } : undefined,
   };
+}
+
+/**
+ * A kind's evidence as name/value lines, whatever its kind: one line per field, and one per item
+ * of a list of objects (a sequence's steps), each object written as `key=value` pairs.
+ */
+function evidenceLines({ kind: _kind, ...fields }: NonNullable<Alert["evidence"]>): { name: string; value: string }[] {
+  return Object.entries(fields).flatMap(([name, value]) =>
+    Array.isArray(value) && value.some(isRecord)
+      ? value.map((item, i) => ({ name: `${name} ${i + 1}`, value: inlineValue(item) }))
+      : [{ name, value: inlineValue(value) }],
+  );
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+function inlineValue(value: unknown): string {
+  if (Array.isArray(value)) return value.map(displayValue).join(", ");
+  if (isRecord(value))
+    return Object.entries(value)
+      .map(([key, item]) => `${key}=${Array.isArray(item) ? item.map(displayValue).join(", ") : displayValue(item)}`)
+      .join("  ");
+  return displayValue(value);
 }
 
 function displayValue(value: unknown): string {
