@@ -3,10 +3,12 @@ import {
   ConditionSchema,
   DEFAULT_LATENESS_MS,
   DurationSchema,
+  FieldPathSchema,
   formatDuration,
   RuleTestSchema,
   SeveritySchema,
 } from "@vigil/core";
+import { fieldPathJsonSchema } from "./rule-fields.js";
 import { AbsenceSchema } from "./kinds/absence/absence.schema.js";
 import { NewValueSchema } from "./kinds/new-value/new-value.schema.js";
 import { SequenceSchema } from "./kinds/sequence/sequence.schema.js";
@@ -103,7 +105,18 @@ export type RuleInput = z.input<typeof RuleSchema>;
 /** The JSON Schema of one rule document, generated from the zod schema. */
 export function ruleJsonSchema(): Record<string, unknown> {
   return {
-    ...z.toJSONSchema(RuleSchema, { target: "draft-7", io: "input", unrepresentable: "any" }),
+    ...z.toJSONSchema(RuleSchema, {
+      target: "draft-7",
+      io: "input",
+      unrepresentable: "any",
+      // Field paths: the event model's fields for editors to offer, or any path under a free-form object.
+      override: (ctx) => {
+        if (ctx.zodSchema !== FieldPathSchema) return;
+        const json = ctx.jsonSchema as Record<string, unknown>;
+        for (const key of Object.keys(json)) delete json[key];
+        Object.assign(json, fieldPathJsonSchema(FieldPathSchema.description));
+      },
+    }),
     title: "Vigil detection rule",
     $id: "https://vigil.dev/schema/rule.schema.json",
   };

@@ -1,3 +1,4 @@
+import { ruleLoadOptions } from "../rule-options.js";
 import { createReadStream } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
@@ -43,7 +44,7 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
     .requiredOption("--events <file>", "JSON-lines file of events, or - for stdin")
     .action(async (options: { rules: string[]; events: string }) => {
       const { config } = cliContext(globals());
-      const rules = loadRules(options.rules);
+      const rules = loadRules(options.rules, ruleLoadOptions(config));
       const input = options.events === "-" ? process.stdin : createReadStream(options.events);
       const inputName = options.events === "-" ? "stdin" : options.events;
       const opened = new Promise<void>((resolve, reject) => {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { formatProblem, RuleError } from "@vigil/core";
-import { loadRules, ruleJsonSchema, runRuleTests } from "@vigil/engine";
+import { loadRuleSet, loadRules, ruleJsonSchema, runRuleTests } from "@vigil/engine";
+import { ruleLoadOptions } from "../rule-options.js";
 import { cliContext, requireRedis, type GlobalOptions } from "../context.js";
 
 export function registerRulesCommands(program: Command, globals: () => GlobalOptions): void {
@@ -14,8 +15,11 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
       const { config } = cliContext(globals());
       const targets = paths.length ? paths : config.rules.paths;
       try {
-        const loaded = loadRules(targets);
-        console.log(`${loaded.length} rule(s) valid in ${targets.join(", ")}`);
+        const { rules: loaded, warnings } = loadRuleSet(targets, ruleLoadOptions(config));
+        for (const warning of warnings) console.log(`${formatProblem(warning)} (warning)`);
+        console.log(
+          `${loaded.length} rule(s) valid in ${targets.join(", ")}${warnings.length ? `, ${warnings.length} warning(s)` : ""}`,
+        );
       } catch (err) {
         if (!(err instanceof RuleError)) throw err;
         for (const problem of err.problems) console.log(formatProblem(problem));
@@ -26,14 +30,18 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
 
   rules
     .command("test")
-    .description("run the tests: inside rule files through the real engine (isolated Redis namespace)")
+    .description("run the tests: inside rule files through the real engine (in-memory rule state; --redis: on Redis)")
     .argument("[paths...]", "rule files or folders (default: rules.paths from the config)")
-    .action(async (paths: string[]) => {
+    .option(
+      "--redis",
+      "keep rule state in the configured Redis (each test in a namespace of its own) instead of in memory",
+    )
+    .action(async (paths: string[], options: { redis?: boolean }) => {
       const { config } = cliContext(globals());
-      const loaded = loadRules(paths.length ? paths : config.rules.paths);
-      const redis = await requireRedis(config);
+      const loaded = loadRules(paths.length ? paths : config.rules.paths, ruleLoadOptions(config));
+      const redis = options.redis ? await requireRedis(config) : undefined;
       try {
-        const results = await runRuleTests(loaded, redis);
+        const results = await runRuleTests(loaded, redis ? { redis } : {});
         for (const result of results) {
           const mark = result.passed ? "pass" : "FAIL";
           console.log(`${mark}  ${result.ruleId} › ${result.test}${result.message ? `\n      ${result.message}` : ""}`);
@@ -44,7 +52,7 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
         if (untested.length) console.log(`rules without tests: ${untested.join(", ")}`);
         if (failed) process.exitCode = 1;
       } finally {
-        await redis.quit();
+        await redis?.quit();
       }
     });
 

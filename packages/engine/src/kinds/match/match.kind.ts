@@ -9,6 +9,7 @@ export const matchKind: RuleKind<undefined> = {
   name: "match",
   lua: new URL("./match.lua", import.meta.url),
   reference: matchReference,
+  titleFields: [],
   compile: () => ({ params: {}, semantics: null, groupPaths: [], read: () => NO_GROUP }),
   alert: ({ rule, trigger }) => ({
     id: matchAlertId(rule.id, trigger.id),

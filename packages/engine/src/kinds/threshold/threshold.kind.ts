@@ -1,6 +1,6 @@
 import { DEFAULT_LATENESS_MS } from "@vigil/core";
 import { pathReader } from "../../field-path.js";
-import { canonicalJson, hashKey, iso, summariesOf, windowAlertId } from "../kind-support.js";
+import { canonicalJson, groupByPaths, hashKey, iso, namedPaths, summariesOf, windowAlertId } from "../kind-support.js";
 import type { RuleKind } from "../rule-kind.js";
 import { thresholdReference } from "./threshold.reference.js";
 import type { Threshold } from "./threshold.schema.js";
@@ -10,6 +10,8 @@ export const thresholdKind: RuleKind<Threshold> = {
   name: "threshold",
   lua: new URL("./threshold.lua", import.meta.url),
   reference: thresholdReference,
+  titleFields: [],
+  fieldPaths: (spec) => [...groupByPaths(spec), ...namedPaths(spec, "distinct")],
   compile(rule, spec) {
     const { count, within, groupBy, distinct } = spec;
     const suppress = rule.suppress ?? within;
