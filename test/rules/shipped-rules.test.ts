@@ -23,7 +23,7 @@ describe("the rules shipped in rules/", () => {
     const results = await runRuleTests(rules, { redis });
     expect(results.filter((r) => !r.passed)).toEqual([]);
     expect(results.length).toBeGreaterThanOrEqual(rules.length);
-  });
+  }, 180_000);
 
   it("start with the yaml-language-server schema comment, and the schema file is current", () => {
     for (const folder of readdirSync(RULES_DIR, { withFileTypes: true }).filter((d) => d.isDirectory())) {

@@ -9,6 +9,7 @@ import {
   SeveritySchema,
 } from "@vigil/core";
 import { fieldPathJsonSchema } from "./rule-fields.js";
+import { ExceptionSchema } from "./rule-tuning.js";
 import { AbsenceSchema } from "./kinds/absence/absence.schema.js";
 import { NewValueSchema } from "./kinds/new-value/new-value.schema.js";
 import { SequenceSchema } from "./kinds/sequence/sequence.schema.js";
@@ -37,6 +38,10 @@ export const RuleSchema = z
     name: z.string().min(1),
     severity: SeveritySchema,
     description: z.string().optional(),
+    falsePositives: z
+      .array(z.string().min(1))
+      .optional()
+      .describe("Known benign causes of this rule's alerts, for responders and for tuning"),
     tags: z.array(z.string()).default([]),
     enabled: z.boolean().default(true),
     when: ConditionSchema,
@@ -52,6 +57,10 @@ export const RuleSchema = z
       .optional()
       .describe('Mustache template of the alert title, e.g. "{{actor.email}} deleted {{count}} users"'),
     notify: z.array(z.string()).optional().describe("Channel names; without it, routes decide"),
+    exceptions: z
+      .array(ExceptionSchema)
+      .optional()
+      .describe("Events to keep out of this rule, each a condition with a reason (and optional expiry)"),
     tests: z.array(RuleTestSchema).optional(),
   })
   .superRefine(

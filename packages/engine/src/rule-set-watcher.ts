@@ -61,7 +61,7 @@ export class RuleSetWatcher {
 
   /** Looks at the files once; loads, validates and applies them if they changed. */
   check(): RuleSetCheck {
-    const hash = ruleFilesHash(this.options.paths);
+    const hash = ruleFilesHash(this.options.paths, this.options.loadOptions?.tuning);
     if (hash === this.current) {
       this.refused = undefined;
       return { outcome: "unchanged", hash };

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
-import { formatProblem, RuleError } from "@vigil/core";
+import { formatDuration, formatProblem, RuleError } from "@vigil/core";
 import { loadRuleSet, loadRules, ruleJsonSchema, runRuleTests } from "@vigil/engine";
 import { ruleLoadOptions } from "../rule-options.js";
-import { cliContext, requireRedis, type GlobalOptions } from "../context.js";
+import { stringify } from "yaml";
+import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
 
 export function registerRulesCommands(program: Command, globals: () => GlobalOptions): void {
   const rules = program.command("rules").description("validate, test and describe detection rules");
@@ -57,9 +58,36 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
     });
 
   rules
+    .command("show")
+    .description("print one rule as it is in force: after the overrides, lists, macros and exceptions that apply to it")
+    .argument("<id>", "the rule's id")
+    .option("--rules <paths...>", "rule files or folders (default: rules.paths from the config)")
+    .action((id: string, options: { rules?: string[] }) => {
+      const { config } = cliContext(globals());
+      const loaded = loadRules(options.rules ?? config.rules.paths, ruleLoadOptions(config));
+      const found = loaded.find((l) => l.rule.id === id);
+      if (!found) throw new CliError(`no rule "${id}" is loaded (${loaded.length} rules)`, 1);
+      console.log(`# ${found.file}:${found.line}:${found.column}`);
+      for (const o of found.overrides ?? []) console.log(`# overridden at ${o.file}:${o.line}:${o.column}`);
+      const { tests: _tests, ...rule } = found.rule;
+      console.log(stringify(withDurations(rule), { lineWidth: 0 }).trimEnd());
+    });
+
+  rules
     .command("schema")
     .description("print the JSON Schema of a rule file (for editors)")
     .action(() => {
       console.log(JSON.stringify(ruleJsonSchema(), null, 2));
     });
+}
+
+/** Fields holding durations (milliseconds once parsed), written back as durations. */
+const DURATION_FIELDS = new Set(["suppress", "lateness", "within", "learning", "forgetAfter"]);
+
+function withDurations(value: unknown, key = ""): unknown {
+  if (typeof value === "number" && DURATION_FIELDS.has(key)) return value === 0 ? 0 : formatDuration(value);
+  if (Array.isArray(value)) return value.map((item) => withDurations(item));
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withDurations(v, k)]));
+  return value;
 }
