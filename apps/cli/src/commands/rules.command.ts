@@ -1,6 +1,14 @@
 import type { Command } from "commander";
 import { formatDuration, formatProblem, RuleError } from "@vigil/core";
-import { loadRuleSet, loadRules, ruleJsonSchema, runRuleTests } from "@vigil/engine";
+import { writeFileSync } from "node:fs";
+import {
+  attackCoverage,
+  loadRuleSet,
+  loadRules,
+  ruleCatalogMarkdown,
+  ruleJsonSchema,
+  runRuleTests,
+} from "@vigil/engine";
 import { ruleLoadOptions } from "../rule-options.js";
 import { stringify } from "yaml";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
@@ -71,6 +79,43 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
       for (const o of found.overrides ?? []) console.log(`# overridden at ${o.file}:${o.line}:${o.column}`);
       const { tests: _tests, ...rule } = found.rule;
       console.log(stringify(withDurations(rule), { lineWidth: 0 }).trimEnd());
+    });
+
+  rules
+    .command("docs")
+    .description(
+      "write the Markdown catalog of the rules: id, name, severity, kind, ATT&CK, description, false positives",
+    )
+    .argument("[paths...]", "rule files or folders (default: rules.paths from the config)")
+    .option("--out <file>", "where to write it (default: stdout)")
+    .action((paths: string[], options: { out?: string }) => {
+      const { config } = cliContext(globals());
+      const markdown = ruleCatalogMarkdown(
+        loadRules(paths.length ? paths : config.rules.paths, ruleLoadOptions(config)),
+      );
+      if (options.out) writeFileSync(options.out, markdown);
+      else process.stdout.write(markdown);
+    });
+
+  rules
+    .command("coverage")
+    .description("the ATT&CK tactics and techniques the rules cover, and the rules without tests")
+    .argument("[paths...]", "rule files or folders (default: rules.paths from the config)")
+    .action((paths: string[]) => {
+      const { config } = cliContext(globals());
+      const coverage = attackCoverage(loadRules(paths.length ? paths : config.rules.paths, ruleLoadOptions(config)));
+      for (const tactic of coverage.tactics) {
+        console.log(
+          `${tactic.name}: ${tactic.techniques.length ? `${tactic.techniques.length} technique(s)` : "not covered"}`,
+        );
+        for (const t of tactic.techniques) console.log(`  ${t.id} ${t.name}: ${t.rules.join(", ")}`);
+      }
+      const covered = coverage.tactics.filter((t) => t.techniques.length).length;
+      console.log(`\n${covered} of ${coverage.tactics.length} tactics covered`);
+      for (const { ruleId, tag } of coverage.unknownTags) console.log(`unknown ATT&CK tag ${tag} on ${ruleId}`);
+      console.log(
+        coverage.untested.length ? `rules without tests: ${coverage.untested.join(", ")}` : "every rule has tests",
+      );
     });
 
   rules
