@@ -48,13 +48,13 @@ export function eventFieldNames(): EventFieldNames {
 }
 
 /** The leaf paths an editor can offer (free-form objects themselves excluded). */
-export function offeredFieldPaths(): string[] {
+function offeredFieldPaths(): string[] {
   const { paths, freeForm } = eventFieldNames();
   return paths.filter((p) => !freeForm.includes(p) && !paths.some((other) => other.startsWith(`${p}.`)));
 }
 
 /** Edit distance (insertions, deletions, substitutions), for "did you mean". */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
