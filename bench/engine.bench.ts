@@ -24,6 +24,7 @@ import {
   Engine,
   IpGeo,
   openIpGeo,
+  loadRules,
   parseRules,
   processEventBatch,
   referenceCondition,
@@ -44,6 +45,8 @@ function loadBenchRules(
     return condition === "compiled" ? rules : rules.map((r) => ({ ...r, condition: referenceCondition(r.rule.when) }));
   });
 }
+
+const SHIPPED_RULES = join(import.meta.dirname, "../rules");
 
 /** Batches per watermark mark when a run queues them as connectors do (a page's worth). */
 const MARK_EVERY = 25;
@@ -345,6 +348,8 @@ export interface EngineBenchResult {
     vigil200: QueueRun;
     /** 50 rules of which 3 sequence, 3 newValue and 2 absence rules in place of match rules, queued with marks. */
     vigil50Stateful: QueueRun;
+    /** The rules shipped in rules/ (every kind, absence rules decided on marks), queued with marks. */
+    vigilPack: QueueRun;
     jsonLogic50: QueueRun;
     naive50: QueueRun;
   };
@@ -366,6 +371,7 @@ export async function runEngineBench(options: {
   const rules200 = loadBenchRules(200);
   const rules50Stateful = loadBenchRules(50, "compiled", true);
   const reference50 = loadBenchRules(50, "json-logic-js");
+  const shippedPack = loadRules([SHIPPED_RULES]);
   const makeBatches = () => chunk(generateEvents(options.events), DEFAULT_EVENT_BATCH_SIZE);
   const unused: RuleStateStore = {
     apply: () => Promise.reject(new Error("not used")),
@@ -408,6 +414,11 @@ export async function runEngineBench(options: {
       "vigil50Stateful",
       "vigil-50-stateful",
       () => runThroughQueue("vigil-50-stateful", makeBatches, { ...run, marks: true }, vigil(rules50Stateful, true)),
+    ],
+    [
+      "vigilPack",
+      "vigil-pack",
+      () => runThroughQueue("vigil-pack", makeBatches, { ...run, marks: true }, vigil(shippedPack, true)),
     ],
     [
       "jsonLogic50",

@@ -28,7 +28,7 @@ async function engineBench() {
     rounds,
     profileDir: process.env.VIGIL_BENCH_PROFILE_DIR,
   });
-  const { ceiling, vigil50, vigil50Geo, vigil200, vigil50Stateful, jsonLogic50, naive50 } = r.runs;
+  const { ceiling, vigil50, vigil50Geo, vigil200, vigil50Stateful, vigilPack, jsonLogic50, naive50 } = r.runs;
   const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)}%`;
   const times = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   const busy = (run: typeof ceiling) =>
@@ -53,6 +53,11 @@ async function engineBench() {
     "Vigil, 50 rules (10 windowed, 8 seq./newValue/absence)",
     vigil50Stateful,
     `  (${pct(vigil50Stateful.rate, vigil50.rate)} of Vigil-50)`,
+  );
+  line(
+    "Vigil, the shipped rule pack (rules/, every kind)",
+    vigilPack,
+    `  (${pct(vigilPack.rate, vigil50.rate)} of Vigil-50)`,
   );
   line("json-logic-js path, 50 rules (no index)", jsonLogic50);
   line("naive assembly, 50 rules", naive50, `  (exact: ${fmt(vigil50.alerts)})`);

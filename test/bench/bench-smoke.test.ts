@@ -8,9 +8,9 @@ import { REDIS_URL } from "../helpers.js";
 describe("pnpm bench, at a small size", () => {
   it("runs every engine configuration on the same batches; the indexed and json-logic-js paths raise the same alerts", async () => {
     const r = await runEngineBench({ events: 4_000, redisUrl: REDIS_URL, concurrency: 4 });
-    const { ceiling, vigil50, vigil200, vigil50Stateful, jsonLogic50, naive50 } = r.runs;
+    const { ceiling, vigil50, vigil200, vigil50Stateful, vigilPack, jsonLogic50, naive50 } = r.runs;
     expect(r.events).toBe(4_000);
-    for (const run of [ceiling, vigil50, vigil200, vigil50Stateful, jsonLogic50, naive50])
+    for (const run of [ceiling, vigil50, vigil200, vigil50Stateful, vigilPack, jsonLogic50, naive50])
       expect(run.rate).toBeGreaterThan(0);
     expect(ceiling.alerts).toBe(0);
     expect(vigil50.alerts).toBeGreaterThan(0);

@@ -21,7 +21,17 @@ describe("vigil demo", () => {
     expect(alerts).toBeGreaterThanOrEqual(8);
     expect([emails, webhooks, verified]).toEqual([alerts, alerts, alerts]);
     expect(result.stdout).toMatch(/\[CRITICAL\] Password spraying from 203\.0\.113\.66/);
-  });
+    // Each alert is printed with the step of the story it belongs to; the story runs a sequence and an absence.
+    expect(result.stdout).toMatch(
+      /\[CRITICAL\] A Pylon login from 203\.0\.113\.66 succeeded after \d+ failed attempts \(signature verified\)\n\s+story: 4\. a Pylon login brute-forced until it succeeds \(a sequence\)/,
+    );
+    expect(result.stdout).toMatch(
+      /Zendesk API token \d+ created by Mallory Vance was not reviewed within an hour \(signature verified\)\n\s+story: 7\./,
+    );
+    expect(result.stdout).toMatch(/\[HIGH\] mallory@acme\.example created a Logfire write token at .*\n\s+story: 3\./);
+    // Ordinary activity never creates a Logfire token at night.
+    expect(result.stdout.match(/created a Logfire write token at/g)?.length).toBe(2); // email and webhook of one alert
+  }, 180_000);
 
   it("runs on a JSON-lines file instead, with --events: one file source per source, the alerts `vigil replay` raises", async () => {
     const sample = "apps/cli/src/demo/sample-events.jsonl";

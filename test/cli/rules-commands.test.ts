@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../cli.js";
+import { freePort } from "../helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-cli-rules-"));
 const broken = join(dir, "broken.yaml");
@@ -44,6 +45,59 @@ describe("vigil rules", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("pass  zendesk.mass-user-deletion › ten deletions in five minutes alert once");
     expect(result.stdout).toMatch(/\n9 passed, 0 failed\n/);
+  });
+
+  it("test needs no Redis: with Redis at a closed port it runs in memory, and --redis uses Redis", async () => {
+    const config = join(dir, "closed-redis.config.yaml");
+    writeFileSync(config, `redis:\n  url: redis://127.0.0.1:${await freePort()}\n`);
+    const result = await runCli(["--config", config, "rules", "test", "rules/zendesk"]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/\n\d+ passed, 0 failed\n/);
+    const onRedis = await runCli(["--config", config, "rules", "test", "--redis", "rules/zendesk"], {
+      env: { VIGIL_REDIS_WAIT: "1s" },
+    });
+    expect(onRedis.code).toBe(2);
+    expect(onRedis.stderr).toMatch(/^vigil: .*redis/i);
+  }, 90_000);
+
+  it("validate names a mistyped field with the nearest one, and warns of an action the provider never records", async () => {
+    const typo = join(dir, "typo.yaml");
+    writeFileSync(
+      typo,
+      [
+        "id: typo.rule",
+        "name: Typo",
+        "severity: low",
+        "when: { and: [{ '==': [{ var: provider }, pylon] }, { '==': [{ var: target.typ }, user] }] }",
+      ].join("\n"),
+    );
+    const result = await runCli(["rules", "validate", typo]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      `${typo}:4:64: rule typo.rule: when: unknown field "target.typ" (did you mean target.type?)`,
+    );
+    const unknownAction = join(dir, "action.yaml");
+    writeFileSync(
+      unknownAction,
+      "id: a\nname: A\nseverity: low\nwhen: { and: [{ '==': [{ var: provider }, pylon] }, { '==': [{ var: action }, LoginFail] }] }\n",
+    );
+    const warned = await runCli(["rules", "validate", unknownAction]);
+    expect(warned.code).toBe(0);
+    expect(warned.stdout).toContain(
+      `${unknownAction}:4:79: rule a: when: no action "LoginFail" among those pylon records (nearest: LoginFailed`,
+    );
+    expect(warned.stdout).toContain("1 rule(s) valid");
+  }, 90_000);
+
+  it("providers actions lists a provider's actions with category and outcomes", async () => {
+    const result = await runCli(["providers", "actions", "pylon"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^action\s+category\s+outcomes/);
+    expect(result.stdout).toMatch(/\nLoginFailed\s+authentication\s+failure\s+-\n/);
+    const unknown = await runCli(["providers", "actions", "okta"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown provider "okta"');
   });
 
   it("test exits non-zero when a rule test fails", async () => {

@@ -4,6 +4,7 @@ import { reportError, type GlobalOptions } from "./context.js";
 import { registerDeliveriesCommands } from "./commands/deliveries.command.js";
 import { registerDemoCommand } from "./commands/demo.command.js";
 import { registerJobsCommands } from "./commands/jobs.command.js";
+import { registerProvidersCommands } from "./commands/providers.command.js";
 import { registerReplayCommand } from "./commands/replay.command.js";
 import { registerRulesCommands } from "./commands/rules.command.js";
 import { registerRunCommand } from "./commands/run.command.js";
@@ -41,6 +42,7 @@ registerJobsCommands(program, globals);
 registerDemoCommand(program, globals);
 registerSimulateCommand(program, globals);
 registerSourcesCommands(program, globals);
+registerProvidersCommands(program, globals);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Commander has already printed its message (or the help); usage errors exit 2.

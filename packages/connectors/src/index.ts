@@ -10,6 +10,7 @@ export {
 } from "./kit/connector.js";
 export { createConnectorDeps } from "./kit/connector-deps.js";
 export {
+  ACTION_VOCABULARIES,
   DOCUMENTED_PROVIDER_LIMITS,
   PROVIDER_MANIFESTS,
   PROVIDERS,

@@ -70,6 +70,13 @@ const CONFIG_SHAPE = {
       /** Engines reload the rule files when they change (a ConfigMap update), checking every `watchEvery`. */
       watch: z.boolean().default(true),
       watchEvery: DurationSchema.prefault("10s"),
+      /**
+       * Tuning of loaded rules, as in rule files: `{ override: <rule id>, … }`, `{ list: <name>, items }`,
+       * `{ macro: <name>, when }`. The engine checks them (with file:line:col) when it loads the rules.
+       */
+      overrides: z.array(z.record(z.string(), z.unknown())).default([]),
+      lists: z.array(z.record(z.string(), z.unknown())).default([]),
+      macros: z.array(z.record(z.string(), z.unknown())).default([]),
     })
     .prefault({}),
   routes: z.array(RouteConfigSchema).default([]),

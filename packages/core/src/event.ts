@@ -321,3 +321,17 @@ export function acceptEventLine(line: string, binding?: SourceBinding): EventAcc
   }
   return acceptEvent(value, binding);
 }
+
+/**
+ * One action a provider's audit log records, as its connector normalizes it: the verbatim
+ * `action`, the `category` it gets and the outcomes it can have. A provider's list of them is its
+ * action vocabulary (each provider's manifest exports it; rules are checked against it).
+ */
+export interface ActionVocabularyEntry {
+  action: string;
+  category: EventCategory;
+  outcomes: readonly EventOutcome[];
+  /** What the action records, where its name does not say (e.g. the target types it applies to). */
+  note?: string;
+}
+export type ActionVocabulary = readonly ActionVocabularyEntry[];

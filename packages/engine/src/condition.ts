@@ -1,4 +1,5 @@
 import jsonLogic, { type RulesLogic } from "json-logic-js";
+import { cidrProblem, inCidr } from "./cidr.js";
 import { cachedRegex, compilePredicate } from "./jsonlogic-compiler.js";
 
 /** The JsonLogic operators a rule may use: json-logic-js's own, minus `method` and `log`. */
@@ -43,6 +44,7 @@ export const JSONLOGIC_OPERATORS = new Set([
   "matches",
   "lower",
   "hour_utc",
+  "in_cidr",
 ]);
 
 // json-logic-js with Vigil's operators is the reference semantics: the bench's "json-logic-js
@@ -70,6 +72,7 @@ jsonLogic.add_operation("hour_utc", (instant: unknown) => {
   const ms = typeof instant === "string" ? Date.parse(instant) : Number.NaN;
   return Number.isNaN(ms) ? null : new Date(ms).getUTCHours();
 });
+jsonLogic.add_operation("in_cidr", (address: unknown, ranges: unknown) => inCidr(address, ranges));
 jsonLogic.add_operation("lower", (text: unknown) => (typeof text === "string" ? text.toLowerCase() : text));
 
 /** A problem inside a condition, with the path of the offending node below `when`. */
@@ -100,6 +103,15 @@ export function checkCondition(logic: unknown, path: (string | number)[] = []): 
     const pattern = Array.isArray(args) ? args[1] : undefined;
     if (typeof pattern === "string" && cachedRegex(pattern) === null) {
       return [{ path: [...path, operator, 1], message: `invalid regular expression ${JSON.stringify(pattern)}` }];
+    }
+  }
+  if (operator === "in_cidr") {
+    const ranges = Array.isArray(args) ? args[1] : undefined;
+    const literals = typeof ranges === "string" ? [ranges] : Array.isArray(ranges) ? ranges : [];
+    for (const [i, range] of literals.entries()) {
+      const problem = typeof range === "object" && range !== null ? undefined : cidrProblem(range);
+      if (problem)
+        return [{ path: [...path, operator, 1, ...(typeof ranges === "string" ? [] : [i])], message: problem }];
     }
   }
   if (operator === "var" && !(typeof args === "string" || typeof args === "number" || Array.isArray(args))) {

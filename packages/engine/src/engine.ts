@@ -18,6 +18,7 @@ import type { IpGeo } from "./enrichment/ip-geo.js";
 import { fieldClauses, residualCondition, RuleIndex } from "./rule-index.js";
 import type { LoadedRule } from "./rule-loader.js";
 import type { Rule } from "./rule-schema.js";
+import { exceptionTest } from "./rule-tuning.js";
 import type {
   FiredState,
   RuleStateBatch,
@@ -40,7 +41,10 @@ export interface CompiledRule {
   plan: KindPlan;
   /** Where its state lives; see stateKeyOf. */
   stateKey: string;
+  /** `when`, and none of the rule's exceptions. */
   test(event: unknown): boolean;
+  /** The rule's exceptions as one test (undefined without any). */
+  excepted?: (event: AuditEvent) => boolean;
 }
 
 /** A configured source as the engine sees it: its name, and the provider of its events when known. */
@@ -132,7 +136,24 @@ const renderPlain = (template: string, view: unknown): string =>
 export function compileRule({ rule, condition }: Pick<LoadedRule, "rule" | "condition">): CompiledRule {
   const { name, kind, spec } = kindOf(rule);
   const plan = kind.compile(rule, spec as never);
-  return { rule, kindName: name, kind, plan, stateKey: stateKeyOf(rule, name, plan), test: condition.test };
+  const excepted = exceptionTest(rule.exceptions, (logic) => compileCondition(logic).test);
+  return {
+    rule,
+    kindName: name,
+    kind,
+    plan,
+    // Exceptions narrow what the rule sees without changing what it counts, so its state key stays.
+    stateKey: stateKeyOf(rule, name, plan),
+    test: withExceptions(condition.test, excepted),
+    excepted,
+  };
+}
+
+function withExceptions(
+  test: (event: unknown) => boolean,
+  excepted: ((event: AuditEvent) => boolean) | undefined,
+): (event: unknown) => boolean {
+  return excepted ? (event) => test(event) && !excepted(event as AuditEvent) : test;
 }
 
 /**
@@ -207,7 +228,7 @@ export class Engine {
         unkeyed: index.unkeyed,
         tests: this.rules.map((r) => {
           const residual = residualCondition(r.rule.when);
-          return residual === r.rule.when ? r.test : compileCondition(residual).test;
+          return residual === r.rule.when ? r.test : withExceptions(compileCondition(residual).test, r.excepted);
         }),
       };
     }

@@ -15,3 +15,5 @@ export { stateKeyOf } from "./kinds/state-key.js";
 export type { AlertParts, KindPlan, KindRead, RuleKind } from "./kinds/rule-kind.js";
 export * from "./events.worker.js";
 export * from "./rule-tester.js";
+export * from "./attack.js";
+export * from "./rule-catalog.js";

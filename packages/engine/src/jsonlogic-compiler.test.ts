@@ -156,6 +156,17 @@ function operation(random: Random, depth: number, op: string): unknown {
     case "lower":
     case "hour_utc":
       return { [op]: expression(random, depth + 1) };
+    case "in_cidr":
+      return {
+        in_cidr: [
+          random() < 0.5
+            ? pick(random, ["10.1.2.3", "192.0.2.9", "2001:db8::1", "10.1.2", ""])
+            : varNode(random, depth),
+          random() < 0.7
+            ? pick(random, [["10.0.0.0/8"], "192.0.2.0/24", ["2001:db8::/32", "10.1.2.3"], [], ["bad"]])
+            : expression(random, depth + 1),
+        ],
+      };
     case "map":
     case "filter":
     case "all":

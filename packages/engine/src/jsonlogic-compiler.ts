@@ -9,6 +9,8 @@
 // themselves applied as logic. json-logic-js stays the reference: jsonlogic-compiler.test.ts
 // compares both on random trees and events.
 
+import { inCidr } from "./cidr.js";
+
 /** A compiled expression: the value json-logic-js's `apply(logic, data)` returns. */
 export type CompiledExpression = (data: unknown) => unknown;
 
@@ -59,6 +61,7 @@ const VIGIL_OPERATIONS = {
     return Number.isNaN(ms) ? null : new Date(ms).getUTCHours();
   },
   lower: (text: unknown): unknown => (typeof text === "string" ? text.toLowerCase() : text),
+  in_cidr: inCidr,
 };
 
 const splitPaths = new Map<string, string[]>();
@@ -86,9 +89,10 @@ function readVar(data: unknown, path: unknown, fallback: unknown): unknown {
 
 /** A reader for a path known when compiling, specialised for the one- and two-part paths rules use. */
 function pathReader(path: unknown, fallback: Node): CompiledExpression {
+  // json-logic-js evaluates the default before reading, so a default that throws throws.
+  if (!fallback.constant) return (data) => readVar(data, path, fallback.eval(data));
   if (path === undefined || path === "" || path === null) return (data) => data;
   const parts = String(path).split(".");
-  if (!fallback.constant) return (data) => readVar(data, path, fallback.eval(data));
   const notFound = fallback.value === undefined ? null : fallback.value;
   if (parts.length === 1) {
     const [p0] = parts as [string];
@@ -199,6 +203,7 @@ const OPERATIONS: Record<string, Operation> = {
   matches: ([a, b]) => VIGIL_OPERATIONS.matches(a, b),
   hour_utc: ([a]) => VIGIL_OPERATIONS.hour_utc(a),
   lower: ([a]) => VIGIL_OPERATIONS.lower(a),
+  in_cidr: ([a, b]) => VIGIL_OPERATIONS.in_cidr(a, b),
 };
 
 const constant = (value: unknown): Node => ({ eval: () => value, constant: true, value });

@@ -3,11 +3,14 @@ import {
   ConditionSchema,
   DEFAULT_LATENESS_MS,
   DurationSchema,
+  FieldPathSchema,
   formatDuration,
   RuleTestSchema,
   SeveritySchema,
 } from "@vigil/core";
 import { RULE_KINDS, STATEFUL_KIND_NAMES, type StatefulKindName } from "./kinds/registry.js";
+import { fieldPathJsonSchema } from "./rule-fields.js";
+import { ExceptionSchema } from "./rule-tuning.js";
 
 /** Each stateful kind's own field, from the registry; a rule has at most one of them (none: a match rule). */
 const kindFields = Object.fromEntries(
@@ -24,6 +27,10 @@ export const RuleSchema = z
     name: z.string().min(1),
     severity: SeveritySchema,
     description: z.string().optional(),
+    falsePositives: z
+      .array(z.string().min(1))
+      .optional()
+      .describe("Known benign causes of this rule's alerts, for responders and for tuning"),
     tags: z.array(z.string()).default([]),
     enabled: z.boolean().default(true),
     when: ConditionSchema,
@@ -39,6 +46,10 @@ export const RuleSchema = z
       .optional()
       .describe('Mustache template of the alert title, e.g. "{{actor.email}} deleted {{count}} users"'),
     notify: z.array(z.string()).optional().describe("Channel names; without it, routes decide"),
+    exceptions: z
+      .array(ExceptionSchema)
+      .optional()
+      .describe("Events to keep out of this rule, each a condition with a reason (and optional expiry)"),
     tests: z.array(RuleTestSchema).optional(),
   })
   .superRefine(
@@ -92,7 +103,18 @@ export type RuleInput = z.input<typeof RuleSchema>;
 /** The JSON Schema of one rule document, generated from the zod schema. */
 export function ruleJsonSchema(): Record<string, unknown> {
   return {
-    ...z.toJSONSchema(RuleSchema, { target: "draft-7", io: "input", unrepresentable: "any" }),
+    ...z.toJSONSchema(RuleSchema, {
+      target: "draft-7",
+      io: "input",
+      unrepresentable: "any",
+      // Field paths: the event model's fields for editors to offer, or any path under a free-form object.
+      override: (ctx) => {
+        if (ctx.zodSchema !== FieldPathSchema) return;
+        const json = ctx.jsonSchema as Record<string, unknown>;
+        for (const key of Object.keys(json)) delete json[key];
+        Object.assign(json, fieldPathJsonSchema(FieldPathSchema.description));
+      },
+    }),
     title: "Vigil detection rule",
     $id: "https://vigil.dev/schema/rule.schema.json",
   };

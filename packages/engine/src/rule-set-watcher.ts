@@ -1,8 +1,10 @@
 import { formatProblem, RuleError, silentLogger, type Logger, type Metrics } from "@vigil/core";
-import { loadRuleSet, ruleFilesHash, type RuleSet } from "./rule-loader.js";
+import { loadRuleSet, ruleFilesHash, type RuleLoadOptions, type RuleSet } from "./rule-loader.js";
 
 export interface RuleSetWatcherOptions {
   paths: readonly string[];
+  /** What the rules are checked and tuned with (vocabularies, the config's overrides). */
+  loadOptions?: RuleLoadOptions;
   /** The set the process started with (loaded from the same paths). */
   initial: RuleSet;
   /** How often the files are hashed to see whether they changed. */
@@ -35,6 +37,11 @@ export class RuleSetWatcher {
     this.current = options.initial.hash;
     this.logger = (options.logger ?? silentLogger).child({ component: "rules" });
     this.report(options.initial);
+    this.warn(options.initial);
+  }
+
+  private warn(set: RuleSet): void {
+    for (const warning of set.warnings) this.logger.warn({ hash: set.hash }, formatProblem(warning));
   }
 
   /** The hash of the rule set in force. */
@@ -54,14 +61,14 @@ export class RuleSetWatcher {
 
   /** Looks at the files once; loads, validates and applies them if they changed. */
   check(): RuleSetCheck {
-    const hash = ruleFilesHash(this.options.paths);
+    const hash = ruleFilesHash(this.options.paths, this.options.loadOptions?.tuning);
     if (hash === this.current) {
       this.refused = undefined;
       return { outcome: "unchanged", hash };
     }
     let set: RuleSet;
     try {
-      set = loadRuleSet(this.options.paths);
+      set = loadRuleSet(this.options.paths, this.options.loadOptions);
     } catch (err) {
       if (!(err instanceof RuleError)) throw err;
       const problems = err.problems.map(formatProblem);
@@ -83,6 +90,7 @@ export class RuleSetWatcher {
     this.refused = undefined;
     this.options.metrics?.rulesReloads.inc();
     this.report(set);
+    this.warn(set);
     this.logger.info({ hash: set.hash, previous, rules: set.rules.length }, "rule set reloaded");
     return { outcome: "reloaded", hash: set.hash, rules: set.rules.length };
   }

@@ -4,6 +4,7 @@ import { deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type Alert, type AuditEv
 import { Engine } from "./engine.js";
 import type { IpGeo } from "./enrichment/ip-geo.js";
 import type { LoadedRule } from "./rule-loader.js";
+import { MemoryRuleStateStore } from "./rule-state/memory-rule-state.store.js";
 import { RedisRuleStateStore } from "./rule-state/redis-rule-state.store.js";
 import { InputSources, OrderedFeed } from "./ordered-feed.js";
 
@@ -51,24 +52,28 @@ export function checkRuleTest(expect: RuleTest["expect"], alerts: readonly Alert
 }
 
 /**
- * Runs the `tests:` of every rule through the real engine, each test in a Redis keyspace of
- * its own that is deleted afterwards.
+ * Runs the `tests:` of every rule through the real engine, each test on a store of its own: the
+ * in-memory rule-state store (the kinds' definitions, which the Redis store is tested against), or
+ * with `redis`, a Redis keyspace of its own that is deleted afterwards.
  */
 export async function runRuleTests(
   rules: readonly LoadedRule[],
-  redis: Redis,
-  /** IP enrichment, as the engine role runs it (ipGeoFromConfig); events that give `geo` keep theirs. */
-  options: { geo?: Pick<IpGeo, "enrich"> } = {},
+  options: {
+    /** Run on Redis (`vigil rules test --redis`); by default the in-memory store, no Redis needed. */
+    redis?: Redis;
+    /** IP enrichment, as the engine role runs it (ipGeoFromConfig); events that give `geo` keep theirs. */
+    geo?: Pick<IpGeo, "enrich">;
+  } = {},
 ): Promise<RuleTestResult[]> {
+  const { redis } = options;
   const results: RuleTestResult[] = [];
   for (const loaded of rules) {
     for (const test of loaded.rule.tests ?? []) {
       const keyspace = new Keyspace(`vigil-ruletest-${randomUUID()}`);
       try {
-        const store = new RedisRuleStateStore(redis, keyspace, {
-          seenTtlMs: 3_600_000,
-          maxEventIds: MAX_ALERT_EVENT_IDS,
-        });
+        const store = redis
+          ? new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS })
+          : new MemoryRuleStateStore({ maxEventIds: MAX_ALERT_EVENT_IDS });
         const sources = new InputSources();
         for (const entry of test.events) if (!("watermark" in entry)) sources.add(entry);
         const engine = new Engine([{ ...loaded, rule: { ...loaded.rule, enabled: true } }], store, {
@@ -102,7 +107,7 @@ export async function runRuleTests(
           alerts: alerts.map((a) => ({ id: a.id, title: a.title, groupKey: a.groupKey })),
         });
       } finally {
-        await deleteKeyspace(redis, keyspace);
+        if (redis) await deleteKeyspace(redis, keyspace);
       }
     }
   }

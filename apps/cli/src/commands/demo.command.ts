@@ -56,7 +56,7 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
       const { config: baseConfig } = cliContext(globals());
       // Demo-only code (provider fakes, SMTP server, webhook receiver) loads here, never for `run`.
       const { startProviderSimulator, startSmtpSink, startWebhookSink } = await import("@vigil/simulator");
-      const { attackStory, STORY_RULES } = await import("../demo/attack-story.js");
+      const { attackStory, STORY_STEPS, storyStepOf } = await import("../demo/attack-story.js");
       const say = (line: string) => process.stdout.write(`${line}\n`);
       const started = Date.now();
       const redisServer = await ensureRedis(baseConfig.redis.url, say);
@@ -108,8 +108,9 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
       webhook.onRequest((request) => {
         const alert = request.json as Alert;
         deliveredAlerts.set(alert.id, alert);
+        const step = sim ? (storyStepOf(alert) ?? "not part of the story: ordinary activity") : undefined;
         say(
-          `  webhook  → ${webhook.url}  [${alert.severity.toUpperCase()}] ${alert.title} (${request.verified ? "signature verified" : `signature INVALID: ${request.verifyError}`})`,
+          `  webhook  → ${webhook.url}  [${alert.severity.toUpperCase()}] ${alert.title} (${request.verified ? "signature verified" : `signature INVALID: ${request.verifyError}`})${step ? `\n             story: ${step}` : ""}`,
         );
       });
 
@@ -143,7 +144,16 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
           started,
         });
         if (sim) {
-          const missing = STORY_RULES.filter((rule) => ![...deliveredAlerts.values()].some((a) => a.ruleId === rule));
+          const delivered = [...deliveredAlerts.values()];
+          const missing = STORY_STEPS.flatMap((s) => s.rules).filter(
+            (rule) => !delivered.some((a) => a.ruleId === rule && storyStepOf(a) !== undefined),
+          );
+          const ordinary = delivered.filter((a) => storyStepOf(a) === undefined);
+          say(
+            ordinary.length
+              ? `\n${ordinary.length} alert(s) came from the ordinary activity, not the story: ${[...new Set(ordinary.map((a) => a.ruleId))].join(", ")}`
+              : "\nthe ordinary activity raised no alert",
+          );
           say(
             missing.length
               ? `\nthe story should also have raised: ${missing.join(", ")}`

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { ruleLoadOptions } from "../rule-options.js";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
@@ -86,7 +87,7 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
         const { config } = cliContext(globals());
         const until = options.until === undefined ? Date.now() - FILE_SOURCE_LOOKBACK_MS : Date.parse(options.until);
         if (Number.isNaN(until)) throw new CliError(`--until "${options.until}" is not an ISO time`, 2);
-        const rules = loadRules(options.rules);
+        const rules = loadRules(options.rules, ruleLoadOptions(config));
         if (options.provider !== undefined && options.source === undefined)
           throw new CliError("--provider goes with --source (the file source that declares it)", 2);
         const binding: SourceBinding | undefined =

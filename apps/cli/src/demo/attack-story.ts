@@ -43,13 +43,14 @@ export function attackStory(now: Date): NonNullable<ProviderSimulatorOptions["st
         created_at: lastNight(now),
       },
     ],
-    // Brute force on logins, then an API token.
+    // Brute force on logins until one succeeds, then an API token.
     pylon: [
       ...Array.from({ length: 12 }, () => ({
         action: "LoginFailed",
         object_type: "user",
         metadata: { ip_address: ATTACKER_IP },
       })),
+      { action: "LoginSucceeded", object_type: "user", metadata: { ip_address: ATTACKER_IP } },
       {
         action: "APITokenCreated",
         object_type: "api_token",
@@ -63,9 +64,10 @@ export function attackStory(now: Date): NonNullable<ProviderSimulatorOptions["st
       actor: { type: "ApiUser", id: "5d8f1c1e-9a0b-4c55-8f65-3b9d0a7e2c11", name: "BI warehouse export" },
       target: { type: "report", id: null, name: "Pipeline by source" },
     })),
-    // An API token, then mass user deletion.
+    // An API token that nobody reviews within the hour, then mass user deletion.
     zendesk: [
       {
+        created_at: new Date(now.getTime() - 3 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
         action: "create",
         source_type: "apitoken",
         source_label: "API token: backup-sync",
@@ -86,17 +88,40 @@ export function attackStory(now: Date): NonNullable<ProviderSimulatorOptions["st
   } satisfies { [P in ProviderName]?: unknown[] };
 }
 
-/** The alerts the story should raise, one per rule. */
-export const STORY_RULES = [
-  "bloodhound.password-spray",
-  "bloodhound.identity-provider-changed",
-  "logfire.write-token-created-at-night",
-  "pylon.brute-force-login",
-  "pylon.api-token-created",
-  "ashby.bulk-read-burst",
-  "zendesk.api-token-created",
-  "zendesk.mass-user-deletion",
+/** The steps of the story, in its order, with the rules each should raise an alert of. */
+export const STORY_STEPS: readonly { step: string; rules: readonly string[] }[] = [
+  { step: "1. password spraying against BloodHound", rules: ["bloodhound.password-spray"] },
+  { step: "2. BloodHound's SAML identity provider pointed elsewhere", rules: ["bloodhound.identity-provider-changed"] },
+  { step: "3. a Logfire write token created at night", rules: ["logfire.write-token-created-at-night"] },
+  {
+    step: "4. a Pylon login brute-forced until it succeeds (a sequence)",
+    rules: ["pylon.brute-force-login", "pylon.brute-force-then-success"],
+  },
+  { step: "5. a Pylon API token for persistence", rules: ["pylon.api-token-created"] },
+  { step: "6. a burst of Ashby report exports with an API key", rules: ["ashby.bulk-read-burst"] },
+  {
+    step: "7. a Zendesk API token nobody reviews (an absence, decided on the watermark)",
+    rules: ["zendesk.api-token-created", "zendesk.token-created-not-approved"],
+  },
+  { step: "8. mass deletion of Zendesk users", rules: ["zendesk.mass-user-deletion"] },
 ];
+
+/** The story step an alert belongs to: by its rule, and for rules ordinary activity can also raise, by the attacker in it. */
+export function storyStepOf(alert: {
+  ruleId: string;
+  title: string;
+  events: { ip?: string; actor?: string }[];
+}): string | undefined {
+  const step = STORY_STEPS.find((s) => s.rules.includes(alert.ruleId));
+  if (!step) return undefined;
+  const byAttacker =
+    alert.title.includes(MALLORY.name) ||
+    alert.title.includes(MALLORY.email) ||
+    alert.title.includes(ATTACKER_IP) ||
+    alert.title.includes("BI warehouse export") ||
+    alert.events.some((e) => e.ip === ATTACKER_IP || e.actor === MALLORY.email);
+  return byAttacker ? step.step : undefined;
+}
 
 /** The providers the attack story has a part for. */
 export function attackStoryProviders(): string[] {

@@ -108,7 +108,7 @@ for (let i = 0; i < 1500; i++) {
         ...pick([
           { action: "LOGIN", category: "authentication" as const, target: { type: "users" } },
           { action: "UPDATE", category: "update" as const, target: { type: "dashboards", id: `dash-${i % 9}` } },
-          { action: "INSERT", category: "create" as const, target: { type: "read_tokens", id: `tok-${i}` } },
+          { action: "INSERT", category: "create" as const, target: { type: "dashboards", id: `dash-new-${i}` } },
         ]),
         actor: { name: who.email, type: "user" },
         ip,
@@ -187,13 +187,13 @@ add("pylon", 791, {
   target: { type: "api_token", name: "siem-export" },
   ip: attackerIp,
 });
-// 13:20 a burst of reads in Ashby with an API key.
+// 13:20 a burst of report exports in Ashby with an API key.
 for (let i = 0; i < 30; i++)
   add("ashby", 800 + i * 0.12, {
-    action: "AuditLogRead",
-    category: "read",
+    action: "ReportExported",
+    category: "export",
     actor: { id: "key-9", name: "reporting-key", type: "ApiUser" },
-    target: { type: "audit_log" },
+    target: { type: "report", name: "Pipeline by source" },
     ip: attackerIp,
   });
 // 13:40 a Zendesk API token, then mass user deletion.

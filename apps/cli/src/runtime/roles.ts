@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Queue, Worker } from "bullmq";
+import { ruleLoadOptions } from "../rule-options.js";
 import {
   connectRedis,
   Keyspace,
@@ -64,7 +65,9 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   const { config, logger, metrics } = options;
   const roles = new Set(options.roles);
   // Load rules before touching Redis: a broken rule file should fail fast and clearly.
-  const ruleSet: RuleSet = roles.has("engine") ? loadRuleSet(config.rules.paths) : { rules: [], hash: "" };
+  const ruleSet: RuleSet = roles.has("engine")
+    ? loadRuleSet(config.rules.paths, ruleLoadOptions(config))
+    : { rules: [], hash: "", warnings: [] };
   const rules = ruleSet.rules;
   const shutdown = options.shutdown ?? new ShutdownManager(logger);
   let accepting = true;
@@ -143,6 +146,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
     let engine = new Engine(rules, store, engineOptions);
     const watcher = new RuleSetWatcher({
       paths: config.rules.paths,
+      loadOptions: ruleLoadOptions(config),
       initial: ruleSet,
       everyMs: config.rules.watchEvery,
       // Swapped between batches: a batch in flight finishes with the rules it started with.

@@ -1,4 +1,4 @@
-import type { RateLimit, SourceConfigBase } from "@vigil/core";
+import type { ActionVocabulary, RateLimit, SourceConfigBase } from "@vigil/core";
 import type { z } from "zod";
 import type { ConnectorFactory } from "./connector.js";
 
@@ -45,6 +45,11 @@ export interface ProviderTraits {
     credentials: Readonly<Record<string, string>>,
     secret?: (value: string) => string,
   ): Record<string, string>;
+  /**
+   * The actions its audit log records, as the connector normalizes them (action, category,
+   * outcomes): what rules are checked against and `vigil providers actions` lists.
+   */
+  readonly vocabulary: ActionVocabulary;
   /** A small page size for the conformance suite, so a few hundred records span many pages (`undefined`: no pages). */
   readonly conformancePageSize: number | undefined;
 }

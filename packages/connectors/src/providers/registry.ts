@@ -1,4 +1,4 @@
-import type { SourceConfigBase } from "@vigil/core";
+import type { ActionVocabulary, SourceConfigBase } from "@vigil/core";
 import { z } from "zod";
 import type { Connector, ConnectorDeps, ConnectorFactory } from "../kit/connector.js";
 import type { SourceManifest } from "../kit/provider-manifest.js";
@@ -47,6 +47,11 @@ export const PROVIDERS: readonly string[] = PROVIDER_MANIFESTS.map((manifest) =>
 /** Each provider's documented request budget and largest page, by provider type. */
 export const DOCUMENTED_PROVIDER_LIMITS: Readonly<Record<string, ProviderManifest["provider"]["limits"]>> =
   Object.fromEntries(PROVIDER_MANIFESTS.map((manifest) => [manifest.type, manifest.provider.limits]));
+
+/** Each provider's action vocabulary (its manifest's), by provider type: what rules are checked against. */
+export const ACTION_VOCABULARIES: Readonly<Record<string, ActionVocabulary>> = Object.fromEntries(
+  PROVIDER_MANIFESTS.map((manifest) => [manifest.type, manifest.provider.vocabulary]),
+);
 
 const byType = new Map<string, SourceManifest>(
   (SOURCE_MANIFESTS as readonly SourceManifest[]).map((manifest) => [manifest.type, manifest]),

@@ -57,5 +57,18 @@ export function summariesOf(
   return summaries.length ? summaries : [summarize(trigger)];
 }
 
+/** The field paths of a spec's `groupBy` (one path or a list), for RuleKind.fieldPaths. */
+export function groupByPaths(spec: unknown): { path: (string | number)[]; name: string }[] {
+  return namedPaths(spec, "groupBy");
+}
+
+/** The field paths of `spec[key]`, one string or a list of them (anything else is the schema's to refuse). */
+export function namedPaths(spec: unknown, key: string): { path: (string | number)[]; name: string }[] {
+  const value = spec && typeof spec === "object" ? (spec as Record<string, unknown>)[key] : undefined;
+  if (typeof value === "string") return [{ path: [key], name: value }];
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((name, i) => (typeof name === "string" ? [{ path: [key, i], name }] : []));
+}
+
 /** Milliseconds to ISO-8601. */
 export const iso = (ms: number): string => new Date(ms).toISOString();

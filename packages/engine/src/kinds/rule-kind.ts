@@ -107,6 +107,13 @@ export interface RuleKind<S = z.ZodType | undefined> {
   readonly reference: KindReference;
   /** The kind decides when a watermark passes (its handler has `decide`): the engine gives it each mark. */
   readonly decides?: boolean;
+  /**
+   * What the kind adds to an alert's title view (see Engine.buildAlert): exact names, or `name.*`
+   * for anything below `name`. Checked against every `{{…}}` of a rule's title at load.
+   */
+  readonly titleFields: readonly string[];
+  /** The event field paths inside the kind's (unvalidated) spec (`groupBy`, `distinct`, …), checked at load. */
+  fieldPaths?(spec: unknown): { path: (string | number)[]; name: string }[];
   /** The JsonLogic conditions inside the kind's (unvalidated) spec, to check like `when`; paths below the kind's field. */
   conditions?(spec: unknown): { path: (string | number)[]; logic: unknown }[];
   compile(rule: Rule, spec: SpecOf<S>): KindPlan;

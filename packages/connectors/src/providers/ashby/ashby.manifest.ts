@@ -1,4 +1,5 @@
 import { defineSource } from "../../kit/provider-manifest.js";
+import { ASHBY_ACTION_VOCABULARY } from "./ashby.normalize.js";
 import { AshbySourceSchema } from "./ashby.config.js";
 import {
   ASHBY_DEFAULT_RATE_LIMIT,
@@ -14,6 +15,7 @@ export const ashbyManifest = defineSource({
   configSchema: AshbySourceSchema,
   create: createAshbyConnector,
   provider: {
+    vocabulary: ASHBY_ACTION_VOCABULARY,
     limits: {
       rateLimit: ASHBY_DEFAULT_RATE_LIMIT,
       maxPageSize: ASHBY_MAX_PAGE_SIZE,

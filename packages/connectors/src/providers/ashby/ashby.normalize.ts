@@ -1,4 +1,4 @@
-import type { AuditEvent, EventCategory } from "@vigil/core";
+import type { ActionVocabulary, AuditEvent, EventCategory } from "@vigil/core";
 import { categoryFromActionName, outcomeFromActionName } from "../../kit/action-vocabulary.js";
 import type { AshbyRecord } from "./ashby.records.js";
 
@@ -18,6 +18,35 @@ export const ASHBY_CATEGORY_OVERRIDES: Readonly<Record<string, EventCategory>> =
 export function ashbyCategory(category: string): EventCategory {
   return ASHBY_CATEGORY_OVERRIDES[category] ?? categoryFromActionName(category);
 }
+
+/**
+ * The audit-log categories known (PROVIDERS.md 3.6: only `JobStatusChanged` is documented by
+ * name; the rest follow Ashby's naming), with the category and outcome they are given.
+ */
+export const ASHBY_ACTION_VOCABULARY: ActionVocabulary = [
+  "AppUserSignedIn",
+  "AppUserInvited",
+  "AppUserDeactivated",
+  "AppUserReactivated",
+  "AppUserPermissionsChanged",
+  "ApiKeyCreated",
+  "ApiKeyRevoked",
+  "ReportExported",
+  "JobCreated",
+  "JobUpdated",
+  "JobStatusChanged",
+  "JobPostingPublished",
+  "JobPostingUnpublished",
+  "ApplicationCreated",
+  "ApplicationStageChanged",
+  "ApplicationArchived",
+  "CandidateCreated",
+  "CandidateUpdated",
+  "CandidateMerged",
+  "CandidateDeleted",
+  "OfferCreated",
+  "OfferApproved",
+].map((action) => ({ action, category: ashbyCategory(action), outcomes: [outcomeFromActionName(action)] }));
 
 const KNOWN_FIELDS = new Set(["id", "createdAt", "category", "actor", "target"]);
 

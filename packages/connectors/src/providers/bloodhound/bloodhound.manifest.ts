@@ -1,4 +1,5 @@
 import { defineSource } from "../../kit/provider-manifest.js";
+import { BLOODHOUND_ACTION_VOCABULARY } from "./bloodhound.normalize.js";
 import { BloodhoundSourceSchema } from "./bloodhound.config.js";
 import {
   BLOODHOUND_DEFAULT_RATE_LIMIT,
@@ -13,6 +14,7 @@ export const bloodhoundManifest = defineSource({
   configSchema: BloodhoundSourceSchema,
   create: createBloodhoundConnector,
   provider: {
+    vocabulary: BLOODHOUND_ACTION_VOCABULARY,
     limits: {
       rateLimit: BLOODHOUND_DEFAULT_RATE_LIMIT,
       maxPageSize: BLOODHOUND_DEFAULT_PAGE_SIZE,

@@ -1,4 +1,4 @@
-import type { AuditEvent, EventCategory, EventOutcome } from "@vigil/core";
+import type { ActionVocabulary, AuditEvent, EventCategory, EventOutcome } from "@vigil/core";
 import type { BloodHoundAuditLog, BloodHoundRecord } from "./bloodhound.records.js";
 
 /** How an action reads: its category and the kind of thing it acts on. */
@@ -69,6 +69,19 @@ export const BLOODHOUND_ACTION_MEANINGS: Readonly<Record<string, BloodHoundActio
   InvalidateSupportUserSession: meaning("authentication", "support_session"),
   InvalidateAllSupportUserSessions: meaning("authentication", "support_session"),
 };
+
+/**
+ * The actions of `model/audit.go`; audited changes are an `intent` row (outcome unknown) and then a
+ * success or failure row.
+ */
+export const BLOODHOUND_ACTION_VOCABULARY: ActionVocabulary = Object.entries(BLOODHOUND_ACTION_MEANINGS).map(
+  ([action, { category, targetType }]) => ({
+    action,
+    category,
+    outcomes: ["unknown", "success", "failure"],
+    note: `target.type ${targetType}`,
+  }),
+);
 
 /** Leading verbs of actions not (yet) in the table; the vocabulary grows with every release. */
 const CATEGORY_BY_VERB: readonly [RegExp, EventCategory][] = [

@@ -1,4 +1,5 @@
 import { defineSource } from "../../kit/provider-manifest.js";
+import { LOGFIRE_ACTION_VOCABULARY } from "./logfire.normalize.js";
 import { LogfireSourceSchema } from "./logfire.config.js";
 import { LOGFIRE_DEFAULT_RATE_LIMIT, LOGFIRE_MAX_WINDOW_MS, createLogfireConnector } from "./logfire.connector.js";
 
@@ -9,6 +10,7 @@ export const logfireManifest = defineSource({
   configSchema: LogfireSourceSchema,
   create: createLogfireConnector,
   provider: {
+    vocabulary: LOGFIRE_ACTION_VOCABULARY,
     limits: {
       rateLimit: LOGFIRE_DEFAULT_RATE_LIMIT,
       maxPageSize: undefined,

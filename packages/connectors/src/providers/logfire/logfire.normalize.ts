@@ -1,4 +1,4 @@
-import type { AuditEvent, EventCategory, EventOutcome } from "@vigil/core";
+import type { ActionVocabulary, AuditEvent, EventCategory, EventOutcome } from "@vigil/core";
 import type { LogfireRecord } from "./logfire.records.js";
 
 const CATEGORY_BY_ACTION: Readonly<Record<string, EventCategory>> = {
@@ -22,6 +22,22 @@ export function logfireCategory(action: string, resourceType: string | null | un
   if (ROW_VERBS.has(action) && resourceType && ACCESS_RESOURCE.test(resourceType)) return "permission";
   return CATEGORY_BY_ACTION[action] ?? "other";
 }
+
+/** Logfire's actions: a row verb (permission on access tables) or a session. */
+export const LOGFIRE_ACTION_VOCABULARY: ActionVocabulary = [
+  ...Object.entries(CATEGORY_BY_ACTION).map(([action, category]) => ({
+    action,
+    category,
+    outcomes: ["success" as const],
+    ...(ROW_VERBS.has(action) ? { note: "resource_type projects, read_tokens, write_tokens, …" } : {}),
+  })),
+  ...[...ROW_VERBS].map((action) => ({
+    action,
+    category: "permission" as const,
+    outcomes: ["success" as const],
+    note: "resource_type organization_members, roles, invitations, …",
+  })),
+];
 
 /** Logfire writes an entry only for what happened (no failed-login action exists), so known actions succeeded. */
 export function logfireOutcome(action: string): EventOutcome {

@@ -1,4 +1,5 @@
 import { defineSource } from "../../kit/provider-manifest.js";
+import { PYLON_ACTION_VOCABULARY } from "./pylon.normalize.js";
 import { PylonSourceSchema } from "./pylon.config.js";
 import { PYLON_DEFAULT_RATE_LIMIT, PYLON_MAX_PAGE_SIZE, createPylonConnector } from "./pylon.connector.js";
 
@@ -10,6 +11,7 @@ export const pylonManifest = defineSource({
   configSchema: PylonSourceSchema,
   create: createPylonConnector,
   provider: {
+    vocabulary: PYLON_ACTION_VOCABULARY,
     limits: { rateLimit: PYLON_DEFAULT_RATE_LIMIT, maxPageSize: PYLON_MAX_PAGE_SIZE },
     simulatorAuth: (credentials, secret = (value) => value) => ({ token: secret(credentials.token ?? "") }),
     conformancePageSize: 40,

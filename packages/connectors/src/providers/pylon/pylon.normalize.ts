@@ -1,4 +1,4 @@
-import type { AuditEvent, EventCategory, EventOutcome } from "@vigil/core";
+import type { ActionVocabulary, AuditEvent, EventCategory, EventOutcome } from "@vigil/core";
 import { categoryFromActionName, outcomeFromActionName } from "../../kit/action-vocabulary.js";
 import type { PylonRecord } from "./pylon.records.js";
 
@@ -38,6 +38,11 @@ export const PYLON_ACTION_MEANINGS: Readonly<Record<string, ActionMeaning>> = {
   TeamMemberAdded: done("update"),
   TeamMemberRemoved: done("update"),
 };
+
+/** The documented actions, as normalized (names not listed are read by `categoryFromActionName`). */
+export const PYLON_ACTION_VOCABULARY: ActionVocabulary = Object.entries(PYLON_ACTION_MEANINGS).map(
+  ([action, meaning]) => ({ action, category: meaning.category, outcomes: [meaning.outcome] }),
+);
 
 export function pylonActionMeaning(action: string): ActionMeaning {
   return (

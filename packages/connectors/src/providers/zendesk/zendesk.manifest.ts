@@ -1,4 +1,5 @@
 import { defineSource } from "../../kit/provider-manifest.js";
+import { ZENDESK_ACTION_VOCABULARY } from "./zendesk.normalize.js";
 import { ZendeskSourceSchema } from "./zendesk.config.js";
 import { ZENDESK_DEFAULT_RATE_LIMIT, ZENDESK_MAX_PAGE_SIZE, createZendeskConnector } from "./zendesk.connector.js";
 
@@ -9,6 +10,7 @@ export const zendeskManifest = defineSource({
   configSchema: ZendeskSourceSchema,
   create: createZendeskConnector,
   provider: {
+    vocabulary: ZENDESK_ACTION_VOCABULARY,
     limits: {
       rateLimit: ZENDESK_DEFAULT_RATE_LIMIT,
       maxPageSize: ZENDESK_MAX_PAGE_SIZE,

@@ -1,4 +1,4 @@
-import type { AuditEvent, EventCategory, EventOutcome } from "@vigil/core";
+import type { ActionVocabulary, AuditEvent, EventCategory, EventOutcome } from "@vigil/core";
 import type { ZendeskAuditLog, ZendeskRecord } from "./zendesk.records.js";
 
 /** Zendesk's own pseudo-user for changes the platform makes. */
@@ -29,6 +29,28 @@ export function zendeskCategory(
     return "permission";
   return category;
 }
+
+/** The documented actions with the categories `zendeskCategory` gives them, by source type. */
+export const ZENDESK_ACTION_VOCABULARY: ActionVocabulary = [
+  { action: "login", category: "authentication", outcomes: ["success", "failure"], note: "source_type user" },
+  { action: "exported", category: "export", outcomes: ["success"], note: "source_type account" },
+  { action: "create", category: "create", outcomes: ["success"], note: "source_type user, rule, ticket, app, …" },
+  { action: "create", category: "permission", outcomes: ["success"], note: "source_type apitoken" },
+  {
+    action: "update",
+    category: "update",
+    outcomes: ["success"],
+    note: "rule, account_setting, user_setting, account, …",
+  },
+  {
+    action: "update",
+    category: "permission",
+    outcomes: ["success"],
+    note: 'apitoken; user whose change_description reads "Role changed from A to B"',
+  },
+  { action: "destroy", category: "delete", outcomes: ["success"], note: "source_type user, rule, ticket, …" },
+  { action: "destroy", category: "permission", outcomes: ["success"], note: "source_type apitoken" },
+];
 
 /**
  * Zendesk logs changes that were made, so the documented actions succeeded; a `login` entry

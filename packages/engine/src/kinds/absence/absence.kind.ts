@@ -1,7 +1,7 @@
 import { DEFAULT_LATENESS_MS } from "@vigil/core";
 import { compileCondition } from "../../condition.js";
 import { pathReader } from "../../field-path.js";
-import { iso, summarize, windowAlertId } from "../kind-support.js";
+import { groupByPaths, iso, summarize, windowAlertId } from "../kind-support.js";
 import type { RuleKind } from "../rule-kind.js";
 import { absenceReference } from "./absence.reference.js";
 import { AbsenceSchema } from "./absence.schema.js";
@@ -20,6 +20,8 @@ export const absenceKind: RuleKind<typeof AbsenceSchema> = {
   schema: AbsenceSchema,
   lua: new URL("./absence.lua", import.meta.url),
   reference: absenceReference,
+  titleFields: ["anchor.*", "deadline"],
+  fieldPaths: groupByPaths,
   decides: true,
   conditions: (spec) => {
     const { after, expect } = (spec ?? {}) as { after?: unknown; expect?: unknown };

@@ -10,6 +10,7 @@ export const matchKind: RuleKind<undefined> = {
   schema: undefined,
   lua: new URL("./match.lua", import.meta.url),
   reference: matchReference,
+  titleFields: [],
   compile: () => ({ params: {}, semantics: null, groupPaths: [], read: () => NO_GROUP }),
   alert: ({ rule, trigger }) => ({
     id: matchAlertId(rule.id, trigger.id),

@@ -1,6 +1,6 @@
 import { DEFAULT_LATENESS_MS } from "@vigil/core";
 import { pathReader } from "../../field-path.js";
-import { hashKey, iso, summarize } from "../kind-support.js";
+import { groupByPaths, hashKey, iso, namedPaths, summarize } from "../kind-support.js";
 import type { RuleKind } from "../rule-kind.js";
 import { newValueReference } from "./new-value.reference.js";
 import { NewValueEvidenceSchema, NewValueSchema } from "./new-value.schema.js";
@@ -22,6 +22,8 @@ export const newValueKind: RuleKind<typeof NewValueSchema> = {
   evidence: NewValueEvidenceSchema,
   lua: new URL("./new-value.lua", import.meta.url),
   reference: newValueReference,
+  titleFields: ["value.*", "lastSeen"],
+  fieldPaths: (spec) => [...groupByPaths(spec), ...namedPaths(spec, "fields")],
   decides: true,
   compile(rule, spec) {
     const { groupBy, fields, learning, forgetAfter, maxValuesPerGroup, sources } = spec;

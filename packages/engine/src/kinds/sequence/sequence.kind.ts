@@ -1,7 +1,7 @@
 import { DEFAULT_LATENESS_MS } from "@vigil/core";
 import { compileCondition } from "../../condition.js";
 import { pathReader } from "../../field-path.js";
-import { iso, summariesOf, windowAlertId } from "../kind-support.js";
+import { groupByPaths, iso, summariesOf, windowAlertId } from "../kind-support.js";
 import type { RuleKind } from "../rule-kind.js";
 import { sequenceReference } from "./sequence.reference.js";
 import { SequenceEvidenceSchema, SequenceSchema } from "./sequence.schema.js";
@@ -13,6 +13,8 @@ export const sequenceKind: RuleKind<typeof SequenceSchema> = {
   evidence: SequenceEvidenceSchema,
   lua: new URL("./sequence.lua", import.meta.url),
   reference: sequenceReference,
+  titleFields: ["steps.*", "chain"],
+  fieldPaths: groupByPaths,
   conditions: (spec) =>
     Array.isArray((spec as { steps?: unknown })?.steps)
       ? (spec as { steps: { when?: unknown }[] }).steps.map((step, i) => ({

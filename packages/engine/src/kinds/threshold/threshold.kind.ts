@@ -1,6 +1,6 @@
 import { DEFAULT_LATENESS_MS } from "@vigil/core";
 import { pathReader } from "../../field-path.js";
-import { canonicalJson, hashKey, iso, summariesOf, windowAlertId } from "../kind-support.js";
+import { canonicalJson, groupByPaths, hashKey, iso, namedPaths, summariesOf, windowAlertId } from "../kind-support.js";
 import type { RuleKind } from "../rule-kind.js";
 import { thresholdReference } from "./threshold.reference.js";
 import { ThresholdSchema } from "./threshold.schema.js";
@@ -11,6 +11,8 @@ export const thresholdKind: RuleKind<typeof ThresholdSchema> = {
   schema: ThresholdSchema,
   lua: new URL("./threshold.lua", import.meta.url),
   reference: thresholdReference,
+  titleFields: [],
+  fieldPaths: (spec) => [...groupByPaths(spec), ...namedPaths(spec, "distinct")],
   compile(rule, spec) {
     const { count, within, groupBy, distinct } = spec;
     const suppress = rule.suppress ?? within;

@@ -1,6 +1,6 @@
 import { DEFAULT_LATENESS_MS } from "@vigil/core";
 import { pathReader } from "../../field-path.js";
-import { iso, summariesOf, windowAlertId } from "../kind-support.js";
+import { groupByPaths, iso, summariesOf, windowAlertId } from "../kind-support.js";
 import type { RuleKind } from "../rule-kind.js";
 import { journey, type Located } from "./travel.geo.js";
 import { travelReference } from "./travel.reference.js";
@@ -20,6 +20,8 @@ export const travelKind: RuleKind<typeof TravelSchema> = {
   name: "travel",
   schema: TravelSchema,
   evidence: TravelEvidenceSchema,
+  titleFields: ["from.*", "to.*", "distanceKm", "speedKmh"],
+  fieldPaths: groupByPaths,
   lua: new URL("./travel.lua", import.meta.url),
   reference: travelReference,
   compile(rule, spec) {

@@ -99,6 +99,13 @@ const RESOURCES: readonly {
     updatable: [{ path: "/url", values: ["https://hooks.slack.example/T000/B000"] }],
   },
 ];
+/** Credentials are created in working hours: ordinary activity never creates one at night (an intruder may). */
+const CREDENTIALS = new Set(["read_tokens", "write_tokens", "api_keys"]);
+const DAYTIME_RESOURCES = RESOURCES.filter((r) => !CREDENTIALS.has(r.type));
+const isNight = (timeUs: number) => {
+  const hour = new Date(timeUs / 1000).getUTCHours();
+  return hour < 7 || hour >= 21;
+};
 const PROJECTS = ["checkout-api", "fastapi-example", "web-frontend", "ml-pipeline", "billing-worker"];
 const ACTION_WEIGHTS: readonly { action: LogfireAction; weight: number }[] = [
   { action: "LOGIN", weight: 20 },
@@ -133,7 +140,7 @@ function createLogfireRecordFactory(context: { seed: number }): RecordFactory<Lo
         metadata: action === "LOGIN" ? { auth_method: rng.pick(["github", "google", "sso"]) } : null,
       };
     }
-    const resource = rng.weighted(RESOURCES);
+    const resource = rng.weighted(action === "INSERT" && isNight(timeUs) ? DAYTIME_RESOURCES : RESOURCES);
     const field = rng.pick(resource.updatable);
     return {
       ...base,
