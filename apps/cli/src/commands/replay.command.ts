@@ -16,9 +16,12 @@ import {
 import { Engine, loadRules, OrderedFeed, RedisRuleStateStore } from "@vigil/engine";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
 
-/** Parses one JSON line into an event, or says what is wrong with it (core's `acceptEventLine`, as the live file source). */
-function parseEventLine(line: string): { event: AuditEvent } | { error: string } {
-  const accepted = acceptEventLine(line);
+/**
+ * Parses one JSON line into an event, or says what is wrong with it (core's `acceptEventLine`, as
+ * the live sources, with the same `events.maxFutureSkew` from the wall clock).
+ */
+function parseEventLine(line: string, maxFutureSkewMs: number): { event: AuditEvent } | { error: string } {
+  const accepted = acceptEventLine(line, { nowMs: Date.now(), maxFutureSkewMs });
   return accepted.ok ? { event: accepted.event } : { error: accepted.reason };
 }
 
@@ -95,7 +98,7 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
             report(await feed.watermark(Date.parse(mark.watermark), mark.source));
             continue;
           }
-          const parsed = parseEventLine(line);
+          const parsed = parseEventLine(line, config.events.maxFutureSkew);
           if ("error" in parsed) {
             stats.badLines++;
             process.stderr.write(`${inputName}:${lineNumber}: ${parsed.error}\n`);

@@ -1,6 +1,7 @@
 import {
   acceptEvent,
   acceptEventLine,
+  type AcceptanceClock,
   ConnectorError,
   type Config,
   type EventAcceptance,
@@ -80,7 +81,7 @@ export type QuarantineRetryOutcome =
 export async function retryQuarantined(options: {
   redis: Redis;
   keyspace: Keyspace;
-  config: Pick<Config, "sources" | "engine">;
+  config: Pick<Config, "sources" | "engine" | "events">;
   queues: Pick<VigilQueues, "events">;
   ids: readonly string[] | "all";
 }): Promise<QuarantineRetryOutcome[]> {
@@ -92,6 +93,7 @@ export async function retryQuarantined(options: {
     queues,
     dedupForMs: config.engine.dedupFor,
     recentIdsLimit: RECENT_IDS_LIMIT,
+    maxFutureSkewMs: config.events.maxFutureSkew,
   });
   const entries: (QuarantineEntry | string)[] =
     options.ids === "all"
@@ -110,7 +112,7 @@ export async function retryQuarantined(options: {
       outcomes.push({ id, source, outcome: "refused", reason: `source "${source}" is not in the config` });
       continue;
     }
-    const accepted = reparse(entry);
+    const accepted = reparse(entry, { nowMs: Date.now(), maxFutureSkewMs: config.events.maxFutureSkew });
     if (!accepted.ok) {
       outcomes.push({ id, source, outcome: "refused", reason: accepted.reason });
       continue;
@@ -145,7 +147,7 @@ export async function retryQuarantined(options: {
 }
 
 /** The current acceptance rule applied to a kept record. */
-function reparse(entry: QuarantineEntry): EventAcceptance | EventRefusal {
+function reparse(entry: QuarantineEntry, clock: AcceptanceClock): EventAcceptance | EventRefusal {
   const resetHint = `fix it at the source, then \`vigil sources reset ${entry.source} --to <time>\` reads it again`;
   if (entry.truncated)
     return {
@@ -154,10 +156,10 @@ function reparse(entry: QuarantineEntry): EventAcceptance | EventRefusal {
     };
   switch (entry.format) {
     case "event-line":
-      return acceptEventLine(entry.raw);
+      return acceptEventLine(entry.raw, clock);
     case "event": {
       try {
-        return acceptEvent(JSON.parse(entry.raw));
+        return acceptEvent(JSON.parse(entry.raw), clock);
       } catch (err) {
         return { ok: false, reason: `invalid JSON: ${(err as Error).message}` };
       }
