@@ -119,11 +119,15 @@ function checkPattern(args: unknown): { at: number[]; message: string } | undefi
   if (typeof pattern !== "string")
     return {
       at: [1],
-      message: "the pattern of matches must be a constant string (not a var or an operation: it is compiled once, at load)",
+      message:
+        "the pattern of matches must be a constant string (not a var or an operation: it is compiled once, at load)",
     };
   const compiled = compileRegex(pattern);
   if ("error" in compiled)
-    return { at: [1], message: `invalid regular expression ${JSON.stringify(pattern)} (RE2 syntax): ${compiled.error}` };
+    return {
+      at: [1],
+      message: `invalid regular expression ${JSON.stringify(pattern)} (RE2 syntax): ${compiled.error}`,
+    };
   return undefined;
 }
 
