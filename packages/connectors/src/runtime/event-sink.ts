@@ -91,6 +91,7 @@ export function createEventSink(options: EventSinkOptions): EventSink {
       if (pageEvents.length === 0) return nothingNew(0, []);
       // Normalized first: ids, job ids and the recent-ids set all see the safe strings.
       const { events, refused } = acceptedEvents(pageEvents, { nowMs: Date.now(), maxFutureSkewMs });
+      if (events.length === 0) return nothingNew(0, refused);
       const unique = [...new Map(events.map((event) => [event.id, event])).values()];
       const recentKey = keyspace.key("source", source.name, "recent-ids");
       const scores = await connection.zmscore(recentKey, ...unique.map((event) => event.id));
