@@ -35,7 +35,7 @@ export function makeSecrets(): SuiteSecrets {
   };
 }
 
-const RULES = `id: faults.login-burst
+export const RULES = `id: faults.login-burst
 name: Failed logins
 severity: high
 when: { and: [{ "==": [{ var: action }, login] }, { "==": [{ var: outcome }, failure] }] }
@@ -140,6 +140,8 @@ export class Pipeline {
       backoff?: string;
       /** The `sources` entry (YAML flow mapping) instead of the file source over `eventsPath`. */
       source?: string;
+      /** More `sources` entries (YAML flow mappings) beside that one. */
+      extraSources?: string[];
       /** Rule file text instead of {@link RULES}. */
       rules?: string;
     } = {},
@@ -167,7 +169,7 @@ export class Pipeline {
       `redis: { url: "\${FAULT_REDIS_URL}", prefix: faults }
 sources:
   - ${this.options.source ?? `{ name: file, type: file, path: ${JSON.stringify(this.eventsPath)}, pollInterval: 500ms, batchSize: 20 }`}
-rules: { paths: [${JSON.stringify(this.rulesPath)}] }
+${(this.options.extraSources ?? []).map((entry) => `  - ${entry}\n`).join("")}rules: { paths: [${JSON.stringify(this.rulesPath)}] }
 channels:
   - name: mail
     type: email
@@ -183,17 +185,17 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
     );
   }
 
-  /** What `vigil replay` raises on the same input: the alert ids every run must deliver. */
-  async expectedAlertIds(): Promise<Set<string>> {
+  /** What `vigil replay` raises on the same input (or on `eventsPath`): the alert ids every run must deliver. */
+  async expectedAlertIds(eventsPath = this.eventsPath): Promise<Set<string>> {
     const result = await runVigil(
-      ["--config", this.configPath, "replay", "--rules", this.rulesPath, "--events", this.eventsPath],
+      ["--config", this.configPath, "replay", "--rules", this.rulesPath, "--events", eventsPath],
       this.env,
     );
     this.log(`replay exit ${result.code}\n${result.stderr}`);
     const refusedLine = /^(.*:\d+): /;
     this.replayRefused = result.stderr
       .split("\n")
-      .filter((line) => line.startsWith(`${this.eventsPath}:`))
+      .filter((line) => line.startsWith(`${eventsPath}:`))
       .flatMap((line) => refusedLine.exec(line)?.[1] ?? []);
     const ids = result.stdout
       .split("\n")
