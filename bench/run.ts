@@ -1,10 +1,11 @@
-// `pnpm bench [engine] [decisions] [backfill]`: Vigil's benchmarks (both when none is named).
+// `pnpm bench [engine] [decisions] [matches] [backfill]`: Vigil's benchmarks (all when none is named).
 // Figures vary ±20% on a shared 2-core machine; run twice.
 import { PROVIDER_MANIFESTS } from "@vigil/connectors";
 import { PROVIDER_NAMES as PROVIDERS, type ProviderName } from "@vigil/simulator";
 import { runBackfillBench, runSparseBackfillBench } from "./backfill.bench.js";
 import { runDecisionBacklogBench } from "./decisions.bench.js";
 import { runEngineBench } from "./engine.bench.js";
+import { runMatchesBench } from "./matches.bench.js";
 
 const redisUrl = process.env.VIGIL_BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 const events = Number(process.env.VIGIL_BENCH_EVENTS ?? 200_000);
@@ -93,6 +94,29 @@ async function engineBench() {
   );
 }
 
+function matchesBench() {
+  const r = runMatchesBench({ events: Math.min(events, 50_000), rounds });
+  console.log(
+    `\nmatches: ${PATTERNS_NOTE}, RE2 (re2js) against JavaScript's backtracking RegExp, in process; ${rounds} rounds interleaved, median shown`,
+  );
+  const row = (label: string, run: typeof r.re2) =>
+    console.log(
+      `  ${label.padEnd(22)}${fmt(run.rate).padStart(12)} tests/s  ${fmt(run.matched).padStart(7)} matched  rounds ${run.rates.map((x) => fmt(x / 1000)).join("/")}k`,
+    );
+  row("RE2 (re2js)", r.re2);
+  row("backtracking RegExp", r.backtracking);
+  console.log(
+    `  RE2 / backtracking: ${(r.re2.rate / r.backtracking.rate).toFixed(2)}× (rounds: ${r.re2.rates.map((x, i) => (x / r.backtracking.rates[i]!).toFixed(2)).join(", ")})`,
+  );
+  for (const h of r.hostile)
+    console.log(
+      `  ^([A-Za-z]+ ?)+$ on 'a'×${h.chars}+'!': RE2 ${h.re2Ms.toFixed(1)} ms, backtracking ${h.backtrackingMs === undefined ? "not run (would not finish)" : `${h.backtrackingMs.toFixed(1)} ms`}`,
+    );
+}
+
+/** What the matches bench tests. */
+const PATTERNS_NOTE = "five detection patterns per event on the engine bench's events";
+
 async function backfillBench() {
   console.log(
     `\nbackfill: a full pull from the simulator at each provider's documented rate limit (target ≥ 90% of the bound, no 429)`,
@@ -138,6 +162,7 @@ async function decisionsBench() {
 async function main() {
   if (wants("engine")) await engineBench();
   if (wants("engine") || wants("decisions")) await decisionsBench();
+  if (wants("matches")) matchesBench();
   if (wants("backfill")) await backfillBench();
 }
 

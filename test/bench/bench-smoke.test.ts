@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runSparseBackfillBench } from "../../bench/backfill.bench.js";
 import { runEngineBench } from "../../bench/engine.bench.js";
+import { runMatchesBench } from "../../bench/matches.bench.js";
 import { REDIS_URL } from "../helpers.js";
 
 // `pnpm bench` is how throughput is measured; these keep it runnable and its configurations
@@ -18,6 +19,13 @@ describe("pnpm bench, at a small size", () => {
     expect(vigil50.roundTripsPerBatch).toBe(1);
     expect(vigil50.bytesPerTrackedEvent).toBeGreaterThan(0);
   }, 120_000);
+
+  it("tests the same patterns on RE2 and on the backtracking RegExp, with the same matches", () => {
+    const r = runMatchesBench({ events: 2_000, rounds: 1 });
+    expect(r.re2.matched).toBeGreaterThan(0);
+    expect(r.re2.matched).toBe(r.backtracking.matched);
+    expect(r.hostile.map((h) => h.chars)).toContain(65_536);
+  });
 
   it("pulls a sparse backfill from the simulated provider and counts its requests against the fewest allowed", async () => {
     const r = await runSparseBackfillBench("logfire", { redisUrl: REDIS_URL, records: 50 });

@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createRedis, MAX_ALERT_EVENT_IDS } from "@vigil/core";
 import { Engine, ipGeoFromConfig, loadRules, MemoryRuleStateStore } from "@vigil/engine";
 import { VigilConfigSchema } from "@vigil/cli";
-import { runCli } from "../cli.js";
+import { parse as parseYaml } from "yaml";
+import { REPO_ROOT, runCli } from "../cli.js";
 import { event, REDIS_URL } from "../helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vigil-replay-"));
@@ -157,4 +158,44 @@ describe("vigil replay", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(`vigil: cannot read ${join(dir, "nope.jsonl")}: ENOENT\n`);
   });
+
+  it("reports a line nested 5,000 levels as a bad line and replays the rest", async () => {
+    const deep = `{"id":"deep","time":"2026-01-01T10:00:00Z","attributes":{"x":${"[".repeat(5000)}${"]".repeat(5000)}}}`;
+    const input = [line("t1", 0, "token"), deep, line("t2", 1, "token")].join("\n");
+    const result = await runCli(["replay", "--rules", rules, "--events", "-"], { input });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^stdin:2: nested deeper than 64 levels \(at attributes\.x\.0/m);
+    expect(result.stderr).toContain("replayed 2 event(s): 2 alert(s), 1 bad line(s) skipped");
+  });
+
+  it("refuses an event dated 2099 (more than events.maxFutureSkew ahead), so the mass deletion after it alerts as without it", async () => {
+    const ruleFile = join(REPO_ROOT, "rules/zendesk/mass-user-deletion.yaml");
+    const scenario = (parseYaml(readFileSync(ruleFile, "utf8")) as { tests: { events: { id: string }[] }[] }).tests[0]!
+      .events;
+    const clean = scenario.map((e) => JSON.stringify(e));
+    const future = JSON.stringify({ ...scenario[0], id: "z-2099", time: "2099-01-01T00:00:00Z" });
+    const without = await runCli(["replay", "--rules", ruleFile, "--events", "-"], { input: clean.join("\n") });
+    const withFuture = await runCli(["replay", "--rules", ruleFile, "--events", "-"], {
+      input: [future, ...clean].join("\n"),
+    });
+    const titles = (stdout: string) =>
+      stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).title);
+    expect(titles(without.stdout)).toEqual(["Mallory Vance deleted 10 Zendesk users"]);
+    // The same alert, field for field, but for the moment it was made.
+    const alerts = (stdout: string) =>
+      stdout
+        .trim()
+        .split("\n")
+        .map((l) => ({ ...JSON.parse(l), createdAt: undefined }));
+    expect(alerts(withFuture.stdout)).toEqual(alerts(without.stdout));
+    expect(withFuture.code).toBe(1);
+    expect(withFuture.stderr).toContain(
+      "stdin:1: field time: 2099-01-01T00:00:00Z is more than 5m ahead of the clock (events.maxFutureSkew)",
+    );
+    expect(withFuture.stderr).not.toMatch(/late/);
+  }, 90_000);
 });

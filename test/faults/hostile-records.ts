@@ -16,7 +16,10 @@ export type HostileKind =
   | "huge-id"
   | "huge-line"
   | "two-mib-attribute"
-  | "many-large-attributes";
+  | "many-large-attributes"
+  | "deep-nesting"
+  | "future-time"
+  | "regex-bomb";
 
 export const SAFE_KINDS: readonly HostileKind[] = [
   "good",
@@ -81,6 +84,18 @@ export function hostileLine(kind: HostileKind, n: number, time: string, fields: 
     case "two-mib-attribute":
       // One string far over the 64 Ki-character cut: accepted, cut with a marker.
       return JSON.stringify({ ...full, attributes: { blob: "C".repeat(2 * 1024 * 1024 + (n % 1000)) } });
+    case "deep-nesting":
+      // 5,000 arrays in one another (10 KB): refused, where a recursive walk ran out of stack.
+      return JSON.stringify({ ...full, attributes: { x: "@" } }).replace(
+        '"@"',
+        `${"[".repeat(5000)}${"]".repeat(5000)}`,
+      );
+    case "future-time":
+      // Far past events.maxFutureSkew: refused, where it once made every later event late.
+      return JSON.stringify({ ...full, time: "2099-01-01T00:00:00Z" });
+    case "regex-bomb":
+      // A name that makes `^([A-Za-z]+ ?)+$` backtrack for ages; accepted, matched in linear time.
+      return JSON.stringify({ ...full, target: { name: `${"a".repeat(50_000)}!` } });
     case "many-large-attributes": {
       // Twenty strings under the cut that still add up to more than an event may hold: refused.
       const attributes: Record<string, string> = {};

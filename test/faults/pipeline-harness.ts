@@ -35,7 +35,7 @@ export function makeSecrets(): SuiteSecrets {
   };
 }
 
-const RULES = `id: faults.login-burst
+export const RULES = `id: faults.login-burst
 name: Failed logins
 severity: high
 when: { and: [{ "==": [{ var: action }, login] }, { "==": [{ var: outcome }, failure] }] }
@@ -185,8 +185,8 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
     );
   }
 
-  /** What `vigil replay` raises on the same input: the alert ids every run must deliver. */
-  async expectedAlertIds(): Promise<Set<string>> {
+  /** What `vigil replay` raises on the same input (or on `eventsPath`): the alert ids every run must deliver. */
+  async expectedAlertIds(eventsPath = this.eventsPath): Promise<Set<string>> {
     const result = await runVigil(
       [
         "--config",
@@ -195,7 +195,7 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
         "--rules",
         this.rulesPath,
         "--events",
-        this.eventsPath,
+        eventsPath,
         // The default file source's lines, read as that source reads them (its own ids).
         ...(this.options.source === undefined ? ["--source", "file"] : []),
       ],
@@ -205,7 +205,7 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
     const refusedLine = /^(.*:\d+): /;
     this.replayRefused = result.stderr
       .split("\n")
-      .filter((line) => line.startsWith(`${this.eventsPath}:`))
+      .filter((line) => line.startsWith(`${eventsPath}:`))
       .flatMap((line) => refusedLine.exec(line)?.[1] ?? []);
     const ids = result.stdout
       .split("\n")

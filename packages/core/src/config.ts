@@ -80,6 +80,13 @@ const CONFIG_SHAPE = {
     })
     .prefault({}),
   routes: z.array(RouteConfigSchema).default([]),
+  /** Acceptance limits every live source and `vigil replay` hold records to (besides core's fixed EVENT_LIMITS). */
+  events: z
+    .strictObject({
+      /** An event dated more than this after the wall clock when it arrives is refused (quarantined). */
+      maxFutureSkew: DurationSchema.prefault("5m"),
+    })
+    .prefault({}),
   engine: z
     .strictObject({
       /** Parallel `vigil-events` jobs per worker. */
@@ -153,6 +160,7 @@ export function createConfigSchema<
       rules: CONFIG_SHAPE.rules,
       channels: z.array(parts.channel).default([]),
       routes: CONFIG_SHAPE.routes,
+      events: CONFIG_SHAPE.events,
       engine: CONFIG_SHAPE.engine,
       notifier: CONFIG_SHAPE.notifier,
       server: CONFIG_SHAPE.server,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { formatDuration } from "./duration.js";
 
 export const EVENT_CATEGORIES = [
   "authentication",
@@ -122,6 +123,8 @@ export const EVENT_LIMITS = {
   identityChars: 1024,
   /** An event whose strings still add up to more than this after cutting is refused. */
   eventChars: 1024 * 1024,
+  /** Objects and arrays nested deeper than this refuse the record (the event itself is level 1; audit logs need a handful). */
+  depth: 64,
 } as const;
 
 /** Lone UTF-16 surrogates (which no JSON decoder outside JavaScript accepts) and C0 controls other than tab, newline and carriage return, and DEL. */
@@ -144,6 +147,29 @@ export interface StringNormalization {
   truncated: string[];
   /** Characters of every key and string, after cutting (a cheap size measure). */
   chars: number;
+  /**
+   * Set when the value nests objects and arrays deeper than {@link EVENT_LIMITS.depth}: the dotted
+   * path of the first container too deep. The walk stops there and `value` is the input unchanged.
+   */
+  tooDeep?: string;
+}
+
+type Container = unknown[] | Record<string, unknown>;
+
+/** One object or array being walked: its entries, the one being visited, and its copy once a child changed. */
+interface WalkFrame {
+  node: Container;
+  path: string;
+  entries: [string, unknown][];
+  index: number;
+  /** The current entry's key as fixed (objects), and its path. */
+  key: string;
+  childPath: string;
+  copy?: Container;
+}
+
+function isContainer(value: unknown): value is Container {
+  return typeof value === "object" && value !== null;
 }
 
 /**
@@ -151,6 +177,8 @@ export interface StringNormalization {
  * headers, logs): lone surrogates and control characters become the visible text `\uXXXX`
  * (so distinct ids stay distinct), and strings longer than {@link EVENT_LIMITS.stringChars}
  * are cut. Object keys are treated like values. Returns the input itself when nothing changed.
+ * Walks with an explicit stack and stops at {@link EVENT_LIMITS.depth} levels (`tooDeep`), so
+ * no record can exhaust the call stack.
  */
 export function normalizeEventStrings<T>(value: T): { value: T } & StringNormalization {
   const report: StringNormalization = { escaped: [], truncated: [], chars: 0 };
@@ -173,44 +201,94 @@ export function normalizeEventStrings<T>(value: T): { value: T } & StringNormali
     report.chars += out.length;
     return out;
   };
-  const visit = (node: unknown, path: string): unknown => {
+  const fixLeaf = (node: unknown, path: string): unknown => {
     if (typeof node === "string") return fixString(node, path);
-    if (Array.isArray(node)) {
-      let copy: unknown[] | undefined;
-      node.forEach((item, i) => {
-        const fixed = visit(item, path ? `${path}.${i}` : String(i));
-        if (fixed !== item) {
-          copy ??= [...node];
-          copy[i] = fixed;
-        }
-      });
-      return copy ?? node;
-    }
-    if (typeof node === "object" && node !== null) {
-      let copy: Record<string, unknown> | undefined;
-      const entries = Object.entries(node);
-      for (const [key, child] of entries) {
-        const fixedKey = fixString(key, path ? `${path}.${escapeAll(key)}` : escapeAll(key));
-        const childPath = path ? `${path}.${fixedKey}` : fixedKey;
-        const fixed = visit(child, childPath);
-        if (fixedKey !== key || fixed !== child) {
-          if (!copy) copy = Object.fromEntries(entries.map(([k, v]) => [k, v]));
-          if (fixedKey !== key) delete copy[key];
-          copy[fixedKey] = fixed;
-        }
-      }
-      return copy ?? node;
-    }
     if (typeof node === "number" || typeof node === "boolean") report.chars += 8;
     return node;
   };
-  const fixed = visit(value, "") as T;
-  return {
-    value: fixed,
+  const done = (fixed: unknown) => ({
+    value: fixed as T,
     escaped: [...new Set(report.escaped)],
     truncated: [...new Set(report.truncated)],
     chars: report.chars,
+  });
+  if (!isContainer(value)) return done(fixLeaf(value, ""));
+
+  const frame = (node: Container, path: string): WalkFrame => ({
+    node,
+    path,
+    entries: Array.isArray(node) ? node.map((item, i) => [String(i), item]) : Object.entries(node),
+    index: -1,
+    key: "",
+    childPath: "",
+  });
+  /** Records the current entry's fixed value in its frame (copying the container on the first change). */
+  const settle = (top: WalkFrame, fixed: unknown) => {
+    const [key, child] = top.entries[top.index]!;
+    if (top.key === key && fixed === child) return;
+    if (Array.isArray(top.node)) {
+      top.copy ??= [...top.node];
+      (top.copy as unknown[])[top.index] = fixed;
+      return;
+    }
+    top.copy ??= Object.fromEntries(top.entries);
+    const copy = top.copy as Record<string, unknown>;
+    if (top.key !== key) delete copy[key];
+    copy[top.key] = fixed;
   };
+  const stack: WalkFrame[] = [frame(value, "")];
+  for (;;) {
+    const top = stack[stack.length - 1]!;
+    top.index += 1;
+    if (top.index >= top.entries.length) {
+      stack.pop();
+      const result = top.copy ?? top.node;
+      const parent = stack[stack.length - 1];
+      if (!parent) return done(result);
+      settle(parent, result);
+      continue;
+    }
+    const [key, child] = top.entries[top.index]!;
+    if (Array.isArray(top.node)) top.key = key;
+    else top.key = fixString(key, top.path ? `${top.path}.${escapeAll(key)}` : escapeAll(key));
+    top.childPath = top.path ? `${top.path}.${top.key}` : top.key;
+    if (!isContainer(child)) {
+      settle(top, fixLeaf(child, top.childPath));
+      continue;
+    }
+    if (stack.length >= EVENT_LIMITS.depth) return { ...done(value), tooDeep: top.childPath };
+    stack.push(frame(child, top.childPath));
+  }
+}
+
+/**
+ * A parsed record as JSON text for the quarantine, whatever it holds: what JSON.stringify gives,
+ * or, for a value nested too deep for it, the same with every container below
+ * {@link EVENT_LIMITS.depth} levels written as the string `"[nested too deep]"`. Never throws.
+ */
+export function recordText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    const depths = new WeakMap<object, number>();
+    return JSON.stringify(value, function cut(this: unknown, _key: string, child: unknown) {
+      const depth = isContainer(this) ? (depths.get(this) ?? 0) + 1 : 0;
+      if (!isContainer(child)) return child;
+      if (depth > EVENT_LIMITS.depth) return "[nested too deep]";
+      depths.set(child, depth);
+      return child;
+    });
+  }
+}
+
+/**
+ * The wall clock an event is accepted against: an event whose time lies more than
+ * `maxFutureSkewMs` after `nowMs` is refused (config `events.maxFutureSkew`). Live sources and
+ * replay pass one; rule tests do not (their events are fixtures, whatever today's date).
+ */
+export interface AcceptanceClock {
+  nowMs: number;
+  maxFutureSkewMs: number;
 }
 
 /** Why a record was refused, naming the field when one is at fault. */
@@ -268,16 +346,35 @@ function bindToSource(value: unknown, binding: SourceBinding): { value: unknown 
 /**
  * The one acceptance rule for records entering Vigil: normalizes strings
  * ({@link normalizeEventStrings}), checks the record against {@link PartialAuditEventSchema}
- * (a full AuditEvent passes as is; unknown fields are refused), then the identity and size
- * limits. Refuses per record with a reason; never throws.
+ * (a full AuditEvent passes as is; unknown fields are refused), then the identity, size and
+ * depth limits and, given a clock, the future limit. Refuses per record with a reason; never throws.
  */
-export function acceptEvent(value: unknown, binding?: SourceBinding): EventAcceptance | EventRefusal {
-  if (binding) {
-    const bound = bindToSource(value, binding);
-    if ("ok" in bound) return bound;
-    value = bound.value;
+export function acceptEvent(
+  value: unknown,
+  clock?: AcceptanceClock,
+  binding?: SourceBinding,
+): EventAcceptance | EventRefusal {
+  try {
+    if (binding) {
+      const bound = bindToSource(value, binding);
+      if ("ok" in bound) return bound;
+      value = bound.value;
+    }
+    return acceptNormalized(value, clock);
+  } catch (err) {
+    // Nothing above should throw; a record that still finds a way is refused, not fatal to its source.
+    return { ok: false, reason: `record could not be read: ${(err as Error).message}` };
   }
+}
+
+function acceptNormalized(value: unknown, clock: AcceptanceClock | undefined): EventAcceptance | EventRefusal {
   const normalized = normalizeEventStrings(value);
+  if (normalized.tooDeep !== undefined) {
+    return {
+      ok: false,
+      reason: `nested deeper than ${EVENT_LIMITS.depth} levels (at ${normalized.tooDeep.slice(0, 200)})`,
+    };
+  }
   if (normalized.chars > EVENT_LIMITS.eventChars) {
     return {
       ok: false,
@@ -305,11 +402,22 @@ export function acceptEvent(value: unknown, binding?: SourceBinding): EventAccep
       return { ok: false, reason: `field ${field}: longer than ${EVENT_LIMITS.identityChars} characters`, field };
     }
   }
+  if (clock && eventTimeMs(parsed.data) > clock.nowMs + clock.maxFutureSkewMs) {
+    return {
+      ok: false,
+      reason: `field time: ${parsed.data.time} is more than ${formatDuration(clock.maxFutureSkewMs)} ahead of the clock (events.maxFutureSkew)`,
+      field: "time",
+    };
+  }
   return { ok: true, event: parsed.data, escaped: normalized.escaped, truncated: normalized.truncated };
 }
 
 /** {@link acceptEvent} for one line of a JSON-lines file (live file source and replay alike). */
-export function acceptEventLine(line: string, binding?: SourceBinding): EventAcceptance | EventRefusal {
+export function acceptEventLine(
+  line: string,
+  clock?: AcceptanceClock,
+  binding?: SourceBinding,
+): EventAcceptance | EventRefusal {
   if (line.length > EVENT_LIMITS.lineBytes || Buffer.byteLength(line, "utf8") > EVENT_LIMITS.lineBytes) {
     return { ok: false, reason: `line is longer than ${EVENT_LIMITS.lineBytes} bytes` };
   }
@@ -319,7 +427,7 @@ export function acceptEventLine(line: string, binding?: SourceBinding): EventAcc
   } catch (err) {
     return { ok: false, reason: `invalid JSON: ${(err as Error).message}` };
   }
-  return acceptEvent(value, binding);
+  return acceptEvent(value, clock, binding);
 }
 
 /**

@@ -1,6 +1,7 @@
 import jsonLogic, { type RulesLogic } from "json-logic-js";
 import { cidrProblem, inCidr } from "./cidr.js";
-import { cachedRegex, compilePredicate } from "./jsonlogic-compiler.js";
+import { compilePredicate } from "./jsonlogic-compiler.js";
+import { compileRegex, REGEX_INPUT_CHARS } from "./regex.js";
 
 /** The JsonLogic operators a rule may use: json-logic-js's own, minus `method` and `log`. */
 export const JSONLOGIC_OPERATORS = new Set([
@@ -58,15 +59,16 @@ jsonLogic.add_operation(
   "ends_with",
   (text: unknown, suffix: unknown) => typeof text === "string" && typeof suffix === "string" && text.endsWith(suffix),
 );
+/** The reference's own patterns, compiled once each (RE2 compiles are too slow to repeat per call). */
+const referencePatterns = new Map<string, ReturnType<typeof compileRegex>>();
 jsonLogic.add_operation("matches", (text: unknown, pattern: unknown) => {
   if (typeof text !== "string" || typeof pattern !== "string") return false;
-  let regex: RegExp | null;
-  try {
-    regex = new RegExp(pattern);
-  } catch {
-    regex = null;
+  let regex = referencePatterns.get(pattern);
+  if (!regex) {
+    regex = compileRegex(pattern);
+    if (referencePatterns.size < 10_000) referencePatterns.set(pattern, regex);
   }
-  return regex?.test(text) ?? false;
+  return "test" in regex && regex.test(text.slice(0, REGEX_INPUT_CHARS));
 });
 jsonLogic.add_operation("hour_utc", (instant: unknown) => {
   const ms = typeof instant === "string" ? Date.parse(instant) : Number.NaN;
@@ -100,10 +102,8 @@ export function checkCondition(logic: unknown, path: (string | number)[] = []): 
     return [{ path: [...path, operator], message: `unknown JsonLogic operator "${operator}"` }];
   }
   if (operator === "matches") {
-    const pattern = Array.isArray(args) ? args[1] : undefined;
-    if (typeof pattern === "string" && cachedRegex(pattern) === null) {
-      return [{ path: [...path, operator, 1], message: `invalid regular expression ${JSON.stringify(pattern)}` }];
-    }
+    const problem = checkPattern(args);
+    if (problem) return [{ path: [...path, operator, ...problem.at], message: problem.message }];
   }
   if (operator === "in_cidr") {
     const ranges = Array.isArray(args) ? args[1] : undefined;
@@ -118,6 +118,29 @@ export function checkCondition(logic: unknown, path: (string | number)[] = []): 
     return [{ path: [...path, operator], message: "var takes a field path or [path, default]" }];
   }
   return checkCondition(args, [...path, operator]);
+}
+
+/**
+ * `matches` takes `[text, pattern]` with the pattern a constant string in RE2 syntax: compiled
+ * once at load, never from event data (which an attacker may write).
+ */
+function checkPattern(args: unknown): { at: number[]; message: string } | undefined {
+  if (!Array.isArray(args) || args.length !== 2)
+    return { at: [], message: "matches takes two arguments: [text, pattern]" };
+  const pattern: unknown = args[1];
+  if (typeof pattern !== "string")
+    return {
+      at: [1],
+      message:
+        "the pattern of matches must be a constant string (not a var or an operation: it is compiled once, at load)",
+    };
+  const compiled = compileRegex(pattern);
+  if ("error" in compiled)
+    return {
+      at: [1],
+      message: `invalid regular expression ${JSON.stringify(pattern)} (RE2 syntax): ${compiled.error}`,
+    };
+  return undefined;
 }
 
 /** A condition compiled once, evaluated many times. */

@@ -1,3 +1,5 @@
+import { cachedRegex } from "./regex.js";
+
 // A closure compiler for JsonLogic with exactly json-logic-js's semantics (version 2.0.5, plus
 // Vigil's operators as condition.ts registers them there). Each condition is compiled once into
 // nested closures: no operator lookup, no argument arrays and no path splitting per event.
@@ -29,21 +31,6 @@ function truthy(value: unknown): boolean {
 
 function isLogic(logic: unknown): logic is Record<string, unknown> {
   return typeof logic === "object" && logic !== null && !Array.isArray(logic) && Object.keys(logic).length === 1;
-}
-
-const regexCache = new Map<string, RegExp | null>();
-/** A regular expression compiled once per pattern; null when the pattern is invalid. */
-export function cachedRegex(pattern: string): RegExp | null {
-  let regex = regexCache.get(pattern);
-  if (regex === undefined) {
-    try {
-      regex = new RegExp(pattern);
-    } catch {
-      regex = null;
-    }
-    if (regexCache.size < 10_000) regexCache.set(pattern, regex);
-  }
-  return regex;
 }
 
 /** Vigil's operators, shared with the json-logic-js registration in condition.ts. */

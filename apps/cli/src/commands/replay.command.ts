@@ -24,10 +24,15 @@ import { CliError, cliContext, requireRedis, type GlobalOptions } from "../conte
 
 /**
  * Parses one JSON line into an event, or says what is wrong with it (core's `acceptEventLine`, as
- * the live file source; with `binding`, exactly as the file source of that name reads it).
+ * the live sources, with the same `events.maxFutureSkew` from the wall clock; with `binding`,
+ * exactly as the file source of that name reads it).
  */
-function parseEventLine(line: string, binding?: SourceBinding): { event: AuditEvent } | { error: string } {
-  const accepted = acceptEventLine(line, binding);
+function parseEventLine(
+  line: string,
+  maxFutureSkewMs: number,
+  binding?: SourceBinding,
+): { event: AuditEvent } | { error: string } {
+  const accepted = acceptEventLine(line, { nowMs: Date.now(), maxFutureSkewMs }, binding);
   return accepted.ok ? { event: accepted.event } : { error: accepted.reason };
 }
 
@@ -41,11 +46,15 @@ async function rereadable(events: string): Promise<{ path: string; name: string;
 }
 
 /** The sources the input's events come from (the first pass): the engine's configured sources for this run. */
-async function inputSources(path: string, binding: SourceBinding | undefined): Promise<InputSources> {
+async function inputSources(
+  path: string,
+  maxFutureSkewMs: number,
+  binding: SourceBinding | undefined,
+): Promise<InputSources> {
   const sources = new InputSources();
   for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
     if (!line.trim() || parseWatermarkLine(line)) continue;
-    const parsed = parseEventLine(line, binding);
+    const parsed = parseEventLine(line, maxFutureSkewMs, binding);
     if ("event" in parsed) sources.add(parsed.event);
   }
   return sources;
@@ -104,7 +113,7 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
           input.once("open", () => resolve());
         });
         await opened;
-        const sources = await inputSources(file.path, binding);
+        const sources = await inputSources(file.path, config.events.maxFutureSkew, binding);
         const redis = await requireRedis(config);
         const geo = ipGeoFromConfig(config.engine.geoip);
         const keyspace = new Keyspace(`vigil-replay-${randomUUID()}`);
@@ -149,7 +158,7 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
               report(await feed.watermark(Date.parse(mark.watermark), mark.source));
               continue;
             }
-            const parsed = parseEventLine(line, binding);
+            const parsed = parseEventLine(line, config.events.maxFutureSkew, binding);
             if ("error" in parsed) {
               stats.badLines++;
               process.stderr.write(`${inputName}:${lineNumber}: ${parsed.error}\n`);

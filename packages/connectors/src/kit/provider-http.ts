@@ -1,5 +1,12 @@
 import { createHash } from "node:crypto";
-import { ConnectorError, firstZodProblem, formatZodProblem, type RateLimit, type RateLimitConfig } from "@vigil/core";
+import {
+  ConnectorError,
+  firstZodProblem,
+  formatZodProblem,
+  recordText,
+  type RateLimit,
+  type RateLimitConfig,
+} from "@vigil/core";
 import { z } from "zod";
 import type { RefusedRecord } from "./connector.js";
 import type { HttpClient, HttpRequest, RetryPolicy } from "./http-client.js";
@@ -93,7 +100,7 @@ export function splitRecords<T>(
         position: page,
         reason: err.message,
         ...(typeof field === "string" ? { field } : {}),
-        raw: JSON.stringify(row) ?? String(row),
+        raw: recordText(row),
         format: "provider-record",
       });
     }

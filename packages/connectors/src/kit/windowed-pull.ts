@@ -1,4 +1,4 @@
-import { ConnectorError, type AuditEvent } from "@vigil/core";
+import { ConnectorError, recordText, type AuditEvent } from "@vigil/core";
 import { z } from "zod";
 import type { Checkpoint, Connector, PullOptions, RefusedRecord, SourcePage } from "./connector.js";
 import { timeOrderedPages, type TimedEvent } from "./paging.js";
@@ -304,7 +304,7 @@ function refusal<R>(
     position,
     reason: err.message,
     ...(typeof field === "string" ? { field } : {}),
-    raw: JSON.stringify(spec.received ? spec.received(record) : record) ?? "null",
+    raw: recordText(spec.received ? spec.received(record) : record),
     format: "provider-record",
   };
 }

@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
 import {
   acceptEvent,
+  type AcceptanceClock,
   type AuditEvent,
   type DeliveryOrder,
   type EventBatchJob,
   type Keyspace,
   type SourceConfigBase,
+  recordText,
   type VigilQueues,
 } from "@vigil/core";
 import type { Redis } from "ioredis";
@@ -23,6 +25,8 @@ export interface EventSinkOptions {
   dedupForMs: number;
   /** Most event ids remembered per source. */
   recentIdsLimit: number;
+  /** Events dated further than this after the wall clock are refused (config `events.maxFutureSkew`). */
+  maxFutureSkewMs: number;
 }
 
 /** What queuing one page did. */
@@ -58,7 +62,7 @@ export interface EventSink {
 }
 
 export function createEventSink(options: EventSinkOptions): EventSink {
-  const { connection, keyspace, queues, dedupForMs, recentIdsLimit } = options;
+  const { connection, keyspace, queues, dedupForMs, recentIdsLimit, maxFutureSkewMs } = options;
   return {
     async queuePage(source, pageEvents, delivery) {
       /** The page's watermark job, parent of its batches: the source's mark `seq`. */
@@ -86,7 +90,8 @@ export function createEventSink(options: EventSinkOptions): EventSink {
       };
       if (pageEvents.length === 0) return nothingNew(0, []);
       // Normalized first: ids, job ids and the recent-ids set all see the safe strings.
-      const { events, refused } = acceptedEvents(pageEvents);
+      const { events, refused } = acceptedEvents(pageEvents, { nowMs: Date.now(), maxFutureSkewMs });
+      if (events.length === 0) return nothingNew(0, refused);
       const unique = [...new Map(events.map((event) => [event.id, event])).values()];
       const recentKey = keyspace.key("source", source.name, "recent-ids");
       const scores = await connection.zmscore(recentKey, ...unique.map((event) => event.id));
@@ -128,24 +133,33 @@ export function watermarkJobId(source: string, seq: number): string {
   return `${source}-watermark-${seq}`;
 }
 
-/** Deterministic per chunk, so re-queuing a page after a crash hits BullMQ's duplicate-id check. */
+/**
+ * Deterministic per chunk, so re-queuing a page after a crash hits BullMQ's duplicate-id check.
+ * The hash is of the ids' JSON array, an encoding no other list of ids shares (ids may hold any
+ * character, newlines included).
+ */
 export function eventBatchJobId(source: string, events: readonly Pick<AuditEvent, "id">[]): string {
-  const digest = createHash("sha1");
-  for (const event of events) digest.update(event.id).update("\n");
+  const digest = createHash("sha256").update(JSON.stringify(events.map((event) => event.id)));
   return `${source}-${digest.digest("hex")}`;
 }
 
-/** Every event through core's `acceptEvent` (strings made safe, limits applied), as replay and the file source do; the refused are set apart. */
-function acceptedEvents(pageEvents: AuditEvent[]): { events: AuditEvent[]; refused: RefusedRecord[] } {
+/**
+ * Every event through core's `acceptEvent` (strings made safe, limits applied, nothing dated past
+ * the clock's skew), as replay and the file source do; the refused are set apart.
+ */
+function acceptedEvents(
+  pageEvents: AuditEvent[],
+  clock: AcceptanceClock,
+): { events: AuditEvent[]; refused: RefusedRecord[] } {
   const events: AuditEvent[] = [];
   const refused: RefusedRecord[] = [];
   for (const event of pageEvents) {
-    const result = acceptEvent(event);
+    const result = acceptEvent(event, clock);
     if (result.ok) {
       events.push(result.event);
       continue;
     }
-    const raw = JSON.stringify(event);
+    const raw = recordText(event);
     refused.push({
       position: `event ${JSON.stringify(String(event.id).slice(0, 200))}`,
       reason: result.reason,

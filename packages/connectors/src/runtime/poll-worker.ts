@@ -87,6 +87,7 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
       queues,
       dedupForMs: config.engine.dedupFor,
       recentIdsLimit: options.recentIdsLimit ?? DEFAULT_RECENT_IDS_LIMIT,
+      maxFutureSkewMs: config.events.maxFutureSkew,
     }),
     quarantine: new QuarantineStore(connection, keyspace),
     connectorFor,

@@ -1,6 +1,7 @@
 import {
   acceptEvent,
   acceptEventLine,
+  type AcceptanceClock,
   ConnectorError,
   type Config,
   type EventAcceptance,
@@ -111,7 +112,7 @@ export type QuarantineRetryOutcome =
 export async function retryQuarantined(options: {
   redis: Redis;
   keyspace: Keyspace;
-  config: Pick<Config, "sources" | "engine">;
+  config: Pick<Config, "sources" | "engine" | "events">;
   queues: Pick<VigilQueues, "events">;
   ids: readonly string[] | "all";
 }): Promise<QuarantineRetryOutcome[]> {
@@ -123,6 +124,7 @@ export async function retryQuarantined(options: {
     queues,
     dedupForMs: config.engine.dedupFor,
     recentIdsLimit: RECENT_IDS_LIMIT,
+    maxFutureSkewMs: config.events.maxFutureSkew,
   });
   const entries: (QuarantineEntry | string)[] =
     options.ids === "all"
@@ -141,7 +143,7 @@ export async function retryQuarantined(options: {
       outcomes.push({ id, source, outcome: "refused", reason: `source "${source}" is not in the config` });
       continue;
     }
-    const accepted = reparse(entry);
+    const accepted = reparse(entry, { nowMs: Date.now(), maxFutureSkewMs: config.events.maxFutureSkew });
     if (!accepted.ok) {
       outcomes.push({ id, source, outcome: "refused", reason: accepted.reason });
       continue;
@@ -176,7 +178,7 @@ export async function retryQuarantined(options: {
 }
 
 /** The current acceptance rule applied to a kept record. */
-function reparse(entry: QuarantineEntry): EventAcceptance | EventRefusal {
+function reparse(entry: QuarantineEntry, clock: AcceptanceClock): EventAcceptance | EventRefusal {
   const resetHint = `fix it at the source, then \`vigil sources reset ${entry.source} --to <time>\` reads it again`;
   if (entry.truncated)
     return {
@@ -185,10 +187,11 @@ function reparse(entry: QuarantineEntry): EventAcceptance | EventRefusal {
     };
   switch (entry.format) {
     case "event-line":
-      return acceptEventLine(entry.raw);
+      // A file source's line: read as that source reads it (its own source, its own ids).
+      return acceptEventLine(entry.raw, clock, { name: entry.source });
     case "event": {
       try {
-        return acceptEvent(JSON.parse(entry.raw));
+        return acceptEvent(JSON.parse(entry.raw), clock);
       } catch (err) {
         return { ok: false, reason: `invalid JSON: ${(err as Error).message}` };
       }

@@ -88,7 +88,7 @@ export function createFileConnector(
     const position = `${config.path}:${lineNumber}`;
     const accepted: ReturnType<typeof acceptEventLine> = line.tooLong
       ? { ok: false, reason: `line is longer than ${maxLineBytes} bytes` }
-      : acceptEventLine(line.text, binding);
+      : acceptEventLine(line.text, undefined, binding);
     if (accepted.ok) return accepted.event;
     return {
       position,
@@ -146,7 +146,7 @@ export function createFileConnector(
       let at: FileCheckpoint = { offset: 0, line: 0 };
       for await (const line of completeLines(handle, 0, chunkBytes, maxLineBytes)) {
         options.signal?.throwIfAborted();
-        const accepted = line.tooLong ? undefined : acceptEventLine(line.text, binding);
+        const accepted = line.tooLong ? undefined : acceptEventLine(line.text, undefined, binding);
         if (accepted?.ok && Date.parse(accepted.event.time) >= time.getTime()) return at;
         at = { offset: at.offset + line.bytes, line: at.line + 1 };
       }

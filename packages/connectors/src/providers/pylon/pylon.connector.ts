@@ -1,4 +1,4 @@
-import { ConnectorError, formatZodError, type AuditEvent } from "@vigil/core";
+import { ConnectorError, formatZodError, recordText, type AuditEvent } from "@vigil/core";
 import type { PylonSourceConfig } from "./pylon.config.js";
 import { z } from "zod";
 import type {
@@ -165,7 +165,7 @@ export function createPylonConnector(
             position: result.page,
             reason: err.message,
             ...(typeof field === "string" ? { field } : {}),
-            raw: JSON.stringify(record.raw),
+            raw: recordText(record.raw),
             format: "provider-record",
           });
           continue;
