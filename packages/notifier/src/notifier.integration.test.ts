@@ -94,6 +94,7 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
           smtp: {
             host: "127.0.0.1",
             port: overrides.smtpPort ?? smtp.port,
+            allowPlaintext: true,
             timeout: "5s",
             auth: { user: "vigil", pass: "smtp-pass" },
           },

@@ -79,7 +79,7 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
             type: "email",
             from: "vigil@localhost",
             to: ["soc@localhost"],
-            smtp: { host: "127.0.0.1", port: smtp.port },
+            smtp: { host: "127.0.0.1", port: smtp.port, allowPlaintext: true },
           },
           { name: "soc-webhook", type: "webhook", url: webhook.url, secret },
         ],

@@ -16,7 +16,7 @@ function emailConfig(
     type: "email",
     from: "Vigil <vigil@example.com>",
     to: ["soc@example.com", "oncall@example.com"],
-    smtp: { host: "127.0.0.1", port, timeout: "5s", auth: { user: "vigil", pass: PASSWORD }, ...overrides },
+    smtp: { host: "127.0.0.1", port, allowPlaintext: true, timeout: "5s", auth: { user: "vigil", pass: PASSWORD }, ...overrides },
   });
 }
 
@@ -123,6 +123,31 @@ describe("EmailChannel", () => {
       permanent: true,
       message: expect.stringContaining("550"),
     });
+  });
+
+  it("refuses to log in or send to a server that does not offer STARTTLS, unless allowPlaintext", async () => {
+    const sink = await startSmtpSink();
+    const strict = new EmailChannel(emailConfig(sink.port, { allowPlaintext: false }));
+    const relay = new EmailChannel(emailConfig(sink.port, { allowPlaintext: true }));
+    cleanups.push(
+      () => strict.close(),
+      () => relay.close(),
+      () => sink.close(),
+    );
+
+    const err = await rejectionOf(strict.send(makeAlert(), "d-strict"));
+    expect(err).toMatchObject({ permanent: true });
+    expect(err.message).toMatch(
+      new RegExp(`^channel soc-email: SMTP 127\\.0\\.0\\.1:${sink.port} did not start TLS .*nothing was sent.*smtp\\.allowPlaintext`),
+    );
+    expect(err.message).not.toContain(PASSWORD);
+    expect(sink.logins).toEqual([]);
+    expect(sink.messages).toEqual([]);
+
+    // The same server with the explicit opt-in: the login and the message go through in cleartext.
+    await relay.send(makeAlert(), "d-relay");
+    await sink.waitFor(1, 5_000);
+    expect(sink.logins).toEqual(["vigil"]);
   });
 
   it("reports a closed port without the password", async () => {
