@@ -364,7 +364,7 @@ async function providerFaults(random: () => number): Promise<ScenarioResult> {
     credentials: { zendesk: { apiToken: secrets.providerToken } },
   });
   const { email } = sim.credentials("zendesk");
-  const source = `{ name: zendesk-sim, type: zendesk, baseUrl: ${JSON.stringify(sim.baseUrl("zendesk"))}, auth: { email: ${JSON.stringify(email)}, token: "\${FAULT_PROVIDER_TOKEN}" }, startFrom: 30d, pageSize: 20, pollInterval: 1s, timeout: 1s, rateLimit: { requests: 5000, per: 1s } }`;
+  const source = `{ name: zendesk-sim, type: zendesk, baseUrl: ${JSON.stringify(sim.baseUrl("zendesk"))}, allowInsecureHttp: true, auth: { email: ${JSON.stringify(email)}, token: "\${FAULT_PROVIDER_TOKEN}" }, startFrom: 30d, pageSize: 20, pollInterval: 1s, timeout: 1s, rateLimit: { requests: 5000, per: 1s } }`;
   const pipeline = new Pipeline("provider-faults", secrets, logDir, { source, rules: PROVIDER_RULES });
   try {
     await pipeline.start([]);

@@ -39,6 +39,28 @@ export interface ChannelConfigBase {
 
 export const HttpsUrlSchema = z.url({ protocol: /^https?$/ }).describe("http(s) URL, e.g. https://acme.zendesk.com");
 
+/** Lets an `http://` URL of the same object through (a local simulator or relay); default false. */
+export const AllowInsecureHttpSchema = z.boolean().default(false);
+
+/**
+ * Refuses an `http://` URL at `key` unless the object sets `allowInsecureHttp: true`: credentials,
+ * signatures and audit data would cross the network in cleartext, and anyone on the path could
+ * read or change them. Loopback gets no exception; the flag says it was meant.
+ */
+export function refuseInsecureHttp<K extends string>(key: K) {
+  return (value: { [P in K]?: string | undefined } & { allowInsecureHttp: boolean }, ctx: z.RefinementCtx): void => {
+    const url = value[key];
+    if (typeof url !== "string" || value.allowInsecureHttp) return;
+    if (!/^http:/i.test(url)) return;
+    ctx.addIssue({
+      code: "custom",
+      path: [key],
+      message:
+        "http:// sends credentials and data in cleartext: use https://, or set allowInsecureHttp: true (a local simulator or relay)",
+    });
+  };
+}
+
 export const RateLimitConfigSchema = z.strictObject({
   requests: z.number().int().min(1),
   per: DurationSchema,

@@ -1,4 +1,11 @@
-import { DurationSchema, HttpsUrlSchema, RateLimitConfigSchema, SOURCE_BASE_SHAPE } from "@vigil/core";
+import {
+  AllowInsecureHttpSchema,
+  DurationSchema,
+  HttpsUrlSchema,
+  RateLimitConfigSchema,
+  refuseInsecureHttp,
+  SOURCE_BASE_SHAPE,
+} from "@vigil/core";
 import { z } from "zod";
 
 /** Settings every provider (HTTP API) source takes; each provider's config schema spreads it. */
@@ -6,6 +13,8 @@ export const PROVIDER_SOURCE_SHAPE = {
   ...SOURCE_BASE_SHAPE,
   /** Overrides the provider's default host (self-hosted, regional, or a local simulator). */
   baseUrl: HttpsUrlSchema.optional(),
+  /** Accept an `http://` baseUrl (a local simulator); otherwise it is refused at config load. */
+  allowInsecureHttp: AllowInsecureHttpSchema,
   /** How far back the first run reaches. */
   startFrom: DurationSchema.prefault("7d"),
   /** How far each run re-reads behind its checkpoint, for records that appear late. */
@@ -17,3 +26,6 @@ export const PROVIDER_SOURCE_SHAPE = {
   /** Per-request timeout. */
   timeout: DurationSchema.prefault("30s"),
 };
+
+/** Every provider schema's refinement: an `http://` baseUrl only with `allowInsecureHttp: true`. */
+export const refuseInsecureBaseUrl = refuseInsecureHttp("baseUrl");
