@@ -25,6 +25,8 @@ export const PROVIDER_SOURCE_SHAPE = {
   rateLimit: RateLimitConfigSchema.optional(),
   /** Per-request timeout. */
   timeout: DurationSchema.prefault("30s"),
+  /** Largest response body read, in MiB; a larger page fails the pull with an error naming it. */
+  maxResponseMiB: z.number().int().min(1).max(1024).default(32),
 };
 
 /** Every provider schema's refinement: an `http://` baseUrl only with `allowInsecureHttp: true`. */
