@@ -134,8 +134,8 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     expect(mail?.authUser).toBe("vigil");
     expect(mail?.text).toContain("agent@example.com deleted <10> users");
     expect(mail?.text).toContain("Rule:      Mass user deletion (zendesk.mass-user-deletion)");
-    expect(mail?.text).toContain("Group:     actor.id=u-42");
-    expect(mail?.text).toContain("- zendesk-prod:1002");
+    expect(mail?.text).toContain(`Group:     actor.id="u-42"`);
+    expect(mail?.text).toContain(`- "zendesk-prod:1002"`);
     expect(mail?.html).toContain("agent@example.com deleted &lt;10&gt; users");
     expect(mail?.html).toContain("<td>user 7</td><td>203.0.113.9</td>");
 
