@@ -5,7 +5,7 @@ import { PROVIDER_MANIFESTS } from "@vigil/connectors";
 import { createLogger, createMetrics, createRedis, deleteKeyspace, type Alert } from "@vigil/core";
 import type { ProviderName, ProviderSimulator } from "@vigil/simulator";
 import { cliContext, type GlobalOptions } from "../context.js";
-import { formatTable } from "../format.js";
+import { formatTable, print } from "../format.js";
 import { ensureRedis } from "../runtime/local-redis.js";
 import { startVigil, type VigilProcess } from "../runtime/roles.js";
 import { VigilConfigSchema as ConfigSchema, type VigilConfigInput as ConfigInput } from "../vigil-config.js";
@@ -53,7 +53,7 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
       // Demo-only code (provider fakes, SMTP server, webhook receiver) loads here, never for `run`.
       const { startProviderSimulator, startSmtpSink, startWebhookSink } = await import("@vigil/simulator");
       const { attackStory, STORY_RULES } = await import("../demo/attack-story.js");
-      const say = (line: string) => process.stdout.write(`${line}\n`);
+      const say = print;
       const started = Date.now();
       const redisServer = await ensureRedis(baseConfig.redis.url, say);
       const smtp = await startSmtpSink({ port: 0 });

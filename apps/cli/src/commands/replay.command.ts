@@ -15,6 +15,7 @@ import {
 } from "@vigil/core";
 import { Engine, loadRules, OrderedFeed, RedisRuleStateStore } from "@vigil/engine";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
+import { print } from "../format.js";
 
 /** Parses one JSON line into an event, or says what is wrong with it (core's `acceptEventLine`, as the live file source). */
 function parseEventLine(line: string): { event: AuditEvent } | { error: string } {
@@ -68,7 +69,7 @@ export function registerReplayCommand(program: Command, globals: () => GlobalOpt
       // input to the largest event time read.
       const feed = new OrderedFeed(engine, "replay");
       const report = (alerts: readonly Alert[]) => {
-        for (const alert of alerts) process.stdout.write(`${JSON.stringify(alert)}\n`);
+        for (const alert of alerts) print(JSON.stringify(alert));
         stats.alerts += alerts.length;
       };
       const flush = async () => {

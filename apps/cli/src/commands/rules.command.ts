@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { formatProblem, RuleError } from "@vigil/core";
 import { loadRules, ruleJsonSchema, runRuleTests } from "@vigil/engine";
 import { cliContext, requireRedis, type GlobalOptions } from "../context.js";
+import { print } from "../format.js";
 
 export function registerRulesCommands(program: Command, globals: () => GlobalOptions): void {
   const rules = program.command("rules").description("validate, test and describe detection rules");
@@ -15,11 +16,11 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
       const targets = paths.length ? paths : config.rules.paths;
       try {
         const loaded = loadRules(targets);
-        console.log(`${loaded.length} rule(s) valid in ${targets.join(", ")}`);
+        print(`${loaded.length} rule(s) valid in ${targets.join(", ")}`);
       } catch (err) {
         if (!(err instanceof RuleError)) throw err;
-        for (const problem of err.problems) console.log(formatProblem(problem));
-        console.log(`${err.problems.length} problem(s)`);
+        for (const problem of err.problems) print(formatProblem(problem));
+        print(`${err.problems.length} problem(s)`);
         process.exitCode = 1;
       }
     });
@@ -36,12 +37,12 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
         const results = await runRuleTests(loaded, redis);
         for (const result of results) {
           const mark = result.passed ? "pass" : "FAIL";
-          console.log(`${mark}  ${result.ruleId} › ${result.test}${result.message ? `\n      ${result.message}` : ""}`);
+          print(`${mark}  ${result.ruleId} › ${result.test}${result.message ? `\n      ${result.message}` : ""}`);
         }
         const failed = results.filter((r) => !r.passed).length;
         const untested = loaded.filter((r) => !r.rule.tests?.length).map((r) => r.rule.id);
-        console.log(`\n${results.length - failed} passed, ${failed} failed`);
-        if (untested.length) console.log(`rules without tests: ${untested.join(", ")}`);
+        print(`\n${results.length - failed} passed, ${failed} failed`);
+        if (untested.length) print(`rules without tests: ${untested.join(", ")}`);
         if (failed) process.exitCode = 1;
       } finally {
         await redis.quit();
@@ -52,6 +53,6 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
     .command("schema")
     .description("print the JSON Schema of a rule file (for editors)")
     .action(() => {
-      console.log(JSON.stringify(ruleJsonSchema(), null, 2));
+      print(JSON.stringify(ruleJsonSchema(), null, 2));
     });
 }

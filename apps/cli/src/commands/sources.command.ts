@@ -12,7 +12,7 @@ import {
   type QuarantineEntry,
 } from "@vigil/connectors";
 import { CliError, cliContext, requireRedis, withQueues, type GlobalOptions } from "../context.js";
-import { formatTable } from "../format.js";
+import { formatTable, inlineText, print } from "../format.js";
 
 /** An ISO instant, or a duration meaning "that long before now"; `option` names the flag in the error. */
 function parseSince(text: string, now: Date, option = "--since"): Date {
@@ -55,15 +55,15 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
       await withQueues(config, async ({ redis, keyspace }) => {
         const statuses = await getSourcesStatus(redis, keyspace, config);
         if (options.json) {
-          console.log(JSON.stringify(statuses, null, 2));
+          print(JSON.stringify(statuses, null, 2));
           return;
         }
         if (!statuses.length) {
-          console.log("no sources configured");
+          print("no sources configured");
           return;
         }
         const now = Date.now();
-        console.log(
+        print(
           formatTable(
             statuses.map((s) => ({
               source: s.name,
@@ -99,7 +99,7 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
           createConnectorDeps({ redis, keyspace: new Keyspace(config.redis.prefix), logger }),
         );
         await connector.check({ signal: AbortSignal.timeout(60_000) });
-        console.log(`ok: ${name} (${source.type}) answers and accepts its credentials`);
+        print(`ok: ${name} (${source.type}) answers and accepts its credentials`);
       } catch (err) {
         throw new CliError((err as Error).message, 1);
       } finally {
@@ -138,7 +138,7 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
             const t = Date.parse(event.time);
             if (t < since.getTime() || t >= until.getTime()) continue;
             events++;
-            process.stdout.write(`${JSON.stringify(event)}\n`);
+            print(JSON.stringify(event));
           }
           process.stderr.write(
             `\r${name}: ${events} events, ${pages} pages${page.checkpoint.until ? `, up to ${String(page.checkpoint.until)}` : ""}   `,
@@ -168,7 +168,7 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
         const keyspace = new Keyspace(config.redis.prefix);
         const connector = createConnector(source, createConnectorDeps({ redis, keyspace, logger }));
         const checkpoint = await resetSourceCheckpoint(redis, keyspace, connector, to);
-        console.log(
+        print(
           checkpoint === undefined
             ? `reset ${name}: its next pull starts from the beginning (events queued within engine.dedupFor are dropped as duplicates)`
             : `reset ${name} to ${to?.toISOString()}: checkpoint ${JSON.stringify(checkpoint)}`,
@@ -194,14 +194,14 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
       await withQueues(config, async ({ redis, keyspace }) => {
         const entries = await new QuarantineStore(redis, keyspace).list(sourceName);
         if (options.json) {
-          for (const entry of entries) console.log(JSON.stringify(entry));
+          for (const entry of entries) print(JSON.stringify(entry));
           return;
         }
         if (!entries.length) {
-          console.log(`no quarantined records${sourceName ? ` of ${sourceName}` : ""}`);
+          print(`no quarantined records${sourceName ? ` of ${sourceName}` : ""}`);
           return;
         }
-        console.log(
+        print(
           formatTable(
             entries.map((entry) => ({
               id: entry.id,
@@ -227,7 +227,7 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
         const entry = await new QuarantineStore(redis, keyspace).get(id);
         if (!entry)
           throw new CliError(`no quarantined record has the id "${id}" (see \`vigil sources quarantine list\`)`, 1);
-        console.log(options.json ? JSON.stringify(entry, null, 2) : formatEntry(entry));
+        print(options.json ? JSON.stringify(entry, null, 2) : formatEntry(entry));
       });
     });
 
@@ -243,14 +243,12 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
         const outcomes = await retryQuarantined({ redis, keyspace, config, queues, ids: selection });
         for (const outcome of outcomes) {
           if ("reason" in outcome)
-            console.log(
-              `still refused ${outcome.id}${outcome.source ? ` (${outcome.source})` : ""}: ${outcome.reason}`,
-            );
-          else if (outcome.outcome === "queued") console.log(`queued ${outcome.id} (${outcome.source})`);
-          else console.log(`already queued ${outcome.id} (${outcome.source}): dropped from the quarantine`);
+            print(`still refused ${outcome.id}${outcome.source ? ` (${outcome.source})` : ""}: ${outcome.reason}`);
+          else if (outcome.outcome === "queued") print(`queued ${outcome.id} (${outcome.source})`);
+          else print(`already queued ${outcome.id} (${outcome.source}): dropped from the quarantine`);
         }
         const done = outcomes.filter((o) => o.outcome === "queued" || o.outcome === "duplicate").length;
-        console.log(`${done} of ${outcomes.length} record(s) queued`);
+        print(`${done} of ${outcomes.length} record(s) queued`);
         if (done < outcomes.length) process.exitCode = 1;
       });
     });
@@ -269,9 +267,9 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
         let dropped = 0;
         for (const id of targets) {
           if (await store.drop(id)) dropped++;
-          else console.log(`no quarantined record has the id ${id}`);
+          else print(`no quarantined record has the id ${id}`);
         }
-        console.log(`${dropped} record(s) dropped`);
+        print(`${dropped} record(s) dropped`);
         if (dropped < targets.length) process.exitCode = 1;
       });
     });
@@ -284,21 +282,21 @@ function selectIds(ids: string[], all: boolean | undefined): string[] | "all" {
 }
 
 function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, " ");
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 function formatEntry(entry: QuarantineEntry): string {
+  // Every field may hold record text: each stays on its line, controls escaped.
   return [
-    `id:             ${entry.id}`,
-    `source:         ${entry.source}`,
-    `position:       ${entry.position}`,
-    `reason:         ${entry.reason}`,
-    ...(entry.field ? [`field:          ${entry.field}`] : []),
-    `format:         ${entry.format}`,
-    `quarantined at: ${entry.quarantinedAt}`,
+    `id:             ${inlineText(entry.id)}`,
+    `source:         ${inlineText(entry.source)}`,
+    `position:       ${inlineText(entry.position)}`,
+    `reason:         ${inlineText(entry.reason)}`,
+    ...(entry.field ? [`field:          ${inlineText(entry.field)}`] : []),
+    `format:         ${inlineText(entry.format)}`,
+    `quarantined at: ${inlineText(entry.quarantinedAt)}`,
     `size:           ${entry.rawBytes} bytes${entry.truncated ? ` (only the first ${entry.raw.length} characters kept)` : ""}`,
-    "raw:",
-    entry.raw,
+    "raw (control characters escaped):",
+    inlineText(entry.raw),
   ].join("\n");
 }

@@ -3,7 +3,7 @@ import { getSourcesStatus } from "@vigil/connectors";
 import { listFailedDeliveries } from "@vigil/notifier";
 import { cliContext, withQueues, type GlobalOptions } from "../context.js";
 import { allQueues, QUEUE_KEYS } from "../failed-jobs.js";
-import { formatTable } from "../format.js";
+import { formatTable, print } from "../format.js";
 
 export function registerStatusCommand(program: Command, globals: () => GlobalOptions): void {
   program
@@ -30,7 +30,7 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
         const failedDeliveries = await listFailedDeliveries(queues.deliveries);
         const sources = await getSourcesStatus(redis, keyspace, config);
         if (options.json) {
-          console.log(
+          print(
             JSON.stringify(
               { queues: queueCounts, failedJobs, failedDeliveries: failedDeliveries.length, sources },
               null,
@@ -39,21 +39,19 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
           );
           return;
         }
-        console.log(formatTable(queueCounts, ["queue", "waiting", "active", "delayed", "failed", "completed"]));
-        console.log(
+        print(formatTable(queueCounts, ["queue", "waiting", "active", "delayed", "failed", "completed"]));
+        print(
           `\nfailed jobs: ${failedJobs}${failedJobs ? " (see `vigil jobs failed`; re-drive with `vigil jobs retry --queue <queue> --all`)" : ""}`,
         );
-        console.log(
+        print(
           `failed deliveries: ${failedDeliveries.length}${failedDeliveries.length ? " (see `vigil deliveries failed`)" : ""}`,
         );
         const quarantined = sources.reduce((sum, s) => sum + s.quarantined, 0);
-        console.log(
-          `quarantined records: ${quarantined}${quarantined ? " (see `vigil sources quarantine list`)" : ""}\n`,
-        );
+        print(`quarantined records: ${quarantined}${quarantined ? " (see `vigil sources quarantine list`)" : ""}\n`);
         if (sources.length === 0) {
-          console.log("no sources configured");
+          print("no sources configured");
         } else {
-          console.log(
+          print(
             formatTable(
               sources.map((s) => ({
                 source: s.name,
