@@ -5,6 +5,13 @@ import { SeveritySchema } from "./rule.js";
 /** Events per `vigil-events` job for a source whose config does not say. */
 export const DEFAULT_EVENT_BATCH_SIZE = 200;
 
+/**
+ * Most bytes of events (as JSON) in one `vigil-events` job: a page's events are split into more
+ * jobs past it, so an engine never holds `batchSize` events of the largest size at once. One event
+ * always fits: `EVENT_LIMITS.eventChars` (1 Mi characters) is at most ~3 MiB of UTF-8 JSON.
+ */
+export const MAX_EVENT_BATCH_BYTES = 8 * 2 ** 20;
+
 export const NameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' only");
 
 export const RedisConfigSchema = z.strictObject({
