@@ -204,4 +204,29 @@ describe("vigil sources quarantine and reset", () => {
     expect(all.stdout).toContain(`${held.length - 1} record(s) dropped`);
     expect(await quarantine.list()).toEqual([]);
   });
+
+  it("says when a source's quarantine was full and dropped its oldest records", async () => {
+    const small = new QuarantineStore(redis, keyspace, { limits: { recordsPerSource: 1 } });
+    await small.add(SOURCE, {
+      position: `${eventsPath}:20`,
+      reason: "r",
+      raw: "x",
+      format: "event-line",
+      identity: "20",
+    });
+    await small.add(SOURCE, {
+      position: `${eventsPath}:21`,
+      reason: "r",
+      raw: "y",
+      format: "event-line",
+      identity: "21",
+    });
+    const listed = await vigil("sources", "quarantine", "list");
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(`${eventsPath}:21`);
+    expect(listed.stdout).not.toContain(`${eventsPath}:20`);
+    expect(listed.stdout).toContain(
+      `${SOURCE}: 1 older record(s) dropped because its quarantine was full (at most 10000 records and 64 MiB per source; vigil_quarantine_dropped_total)`,
+    );
+  });
 });

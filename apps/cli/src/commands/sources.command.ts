@@ -192,13 +192,15 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
     .action(async (sourceName: string | undefined, options: { json?: boolean }) => {
       const { config } = cliContext(globals());
       await withQueues(config, async ({ redis, keyspace }) => {
-        const entries = await new QuarantineStore(redis, keyspace).list(sourceName);
+        const store = new QuarantineStore(redis, keyspace);
+        const entries = await store.list(sourceName);
         if (options.json) {
           for (const entry of entries) print(JSON.stringify(entry));
           return;
         }
+        const droppedNote = await quarantineDropsNote(store, config, sourceName);
         if (!entries.length) {
-          print(`no quarantined records${sourceName ? ` of ${sourceName}` : ""}`);
+          print(`no quarantined records${sourceName ? ` of ${sourceName}` : ""}${droppedNote}`);
           return;
         }
         print(
@@ -211,7 +213,7 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
               reason: oneLine(entry.reason, 100),
             })),
             ["id", "source", "position", "quarantined at", "reason"],
-          ),
+          ) + droppedNote,
         );
       });
     });
@@ -279,6 +281,22 @@ function selectIds(ids: string[], all: boolean | undefined): string[] | "all" {
   if (!all && ids.length === 0) throw new CliError("name record ids or pass --all", 2);
   if (all && ids.length) throw new CliError("pass either ids or --all, not both", 2);
   return all ? "all" : ids;
+}
+
+/** Lines saying which sources' quarantines dropped records unasked (full or expired), or "". */
+async function quarantineDropsNote(store: QuarantineStore, config: Config, only: string | undefined): Promise<string> {
+  const names = only === undefined ? config.sources.map((source) => source.name) : [only];
+  const { recordsPerSource, bytesPerSource, ttlMs } = store.limitsInForce;
+  const lines: string[] = [];
+  for (const name of names) {
+    const { full, expired } = await store.drops(name);
+    if (full > 0)
+      lines.push(
+        `${name}: ${full} older record(s) dropped because its quarantine was full (at most ${recordsPerSource} records and ${bytesPerSource / 2 ** 20} MiB per source; vigil_quarantine_dropped_total)`,
+      );
+    if (expired > 0) lines.push(`${name}: ${expired} record(s) expired (kept ${Math.round(ttlMs / 86_400_000)} days)`);
+  }
+  return lines.length ? `\n\n${lines.join("\n")}` : "";
 }
 
 function oneLine(text: string, max: number): string {

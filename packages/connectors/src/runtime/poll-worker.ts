@@ -88,7 +88,7 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
       dedupForMs: config.engine.dedupFor,
       recentIdsLimit: options.recentIdsLimit ?? DEFAULT_RECENT_IDS_LIMIT,
     }),
-    quarantine: new QuarantineStore(connection, keyspace),
+    quarantine: new QuarantineStore(connection, keyspace, { logger, metrics }),
     connectorFor,
     logger,
     metrics,
