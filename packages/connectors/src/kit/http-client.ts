@@ -91,7 +91,7 @@ const SENSITIVE_HEADER = /authorization|cookie|token|secret|signature|api[-_]?ke
 const SENSITIVE_QUERY = /token|secret|signature|sig$|key|password|auth|credential/i;
 const MAX_ERROR_BODY_CHARS = 300;
 /** Default of `maxResponseBytes`: a provider's largest documented page is a few MiB. */
-export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 2 ** 20;
+const DEFAULT_MAX_RESPONSE_BYTES = 32 * 2 ** 20;
 /** Same-origin redirects followed per attempt; a redirect to another origin is never followed. */
 const MAX_REDIRECTS = 3;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);

@@ -12,7 +12,7 @@ export const QUARANTINE_RAW_BYTES = REFUSED_RECORD_BYTES;
  * (the newest refusals are the ones being investigated); drops are logged, counted in
  * `vigil_quarantine_dropped_total` and shown by `vigil sources quarantine list`.
  */
-export const QUARANTINE_LIMITS = {
+const QUARANTINE_LIMITS = {
   recordsPerSource: 10_000,
   bytesPerSource: 64 * 2 ** 20,
   ttlMs: 14 * 86_400_000,
