@@ -175,10 +175,17 @@ describe("vigil sources quarantine and reset", () => {
       identity: `${eventsPath}:9`,
     });
 
+    // A provider's error text, as a pull would have recorded it in the source's health.
+    await redis.hset(
+      store.healthKey(SOURCE),
+      "lastError",
+      `HTTP 500: \u001b]8;;https://evil.example\u0007fix\u001b[2K ${webhookSecret}`,
+    );
     const outputs = await Promise.all([
       vigil("sources", "quarantine", "show", entry!.id),
       vigil("sources", "quarantine", "list"),
       vigil("sources", "quarantine", "list", "--json"),
+      vigil("status"),
     ]);
     for (const { code, stdout } of outputs) {
       expect(code).toBe(0);
@@ -186,7 +193,9 @@ describe("vigil sources quarantine and reset", () => {
       expect(stdout).not.toContain(webhookSecret);
       expect(stdout).not.toContain(webhookSecret.slice("whsec_".length));
     }
-    const [shown, listed] = outputs;
+    const [shown, listed, , status] = outputs;
+    expect(status!.stdout).toContain(String.raw`HTTP 500: \u001b]8;;https://evil.example\u0007fix\u001b[2K [redacted]`);
+    await redis.hdel(store.healthKey(SOURCE), "lastError");
     expect(shown!.stdout).toContain(
       String.raw`"actor":"\u001b[31mroot\u001b[0m\u001b[1A\u001b[2K\u001b]8;;https://evil.example\u0007click`,
     );
