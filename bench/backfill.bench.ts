@@ -97,6 +97,7 @@ async function pullFromSimulator(
       name: `${provider}-bench`,
       type: provider,
       baseUrl: sim.baseUrl(provider),
+      allowInsecureHttp: true,
       auth: manifest.provider.simulatorAuth(sim.credentials(provider) as unknown as Record<string, string>),
       startFrom: `${pullSpanMs / DAY_MS}d`,
     });

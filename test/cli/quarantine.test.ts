@@ -35,11 +35,13 @@ describe("vigil sources quarantine and reset", () => {
   const vigil = (...args: string[]) => runCli(["--config", configPath, ...args]);
   const badJson = '{"id": "files:3", "time": ';
   const badField = JSON.stringify({ id: "files:5", time: "2026-03-01T00:05:00Z", outcome: "maybe" });
+  const webhookSecret = `whsec_${Buffer.from("cli-output-redaction-test-key-32").toString("base64")}`;
 
   beforeAll(async () => {
     const config = {
       redis: { url: REDIS_URL, prefix: keyspace.prefix },
       sources: [{ name: SOURCE, type: "file", path: eventsPath, batchSize: 2 }],
+      channels: [{ name: "hook", type: "webhook", url: "https://hooks.example/vigil", secret: webhookSecret }],
     };
     writeFileSync(configPath, JSON.stringify(config, null, 2));
     writeFileSync(eventsPath, [line(1), line(2), badJson, line(4), badField, line(6)].map((l) => `${l}\n`).join(""));
@@ -101,7 +103,7 @@ describe("vigil sources quarantine and reset", () => {
     const shown = await vigil("sources", "quarantine", "show", entry!.id);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain(`position:       ${eventsPath}:3`);
-    expect(shown.stdout).toContain(`raw:\n${badJson}`);
+    expect(shown.stdout).toContain(`raw (control characters escaped):\n${badJson}`);
 
     const missing = await vigil("sources", "quarantine", "show", "q-nope");
     expect(missing.code).toBe(1);
@@ -159,6 +161,49 @@ describe("vigil sources quarantine and reset", () => {
     expect(unknown.code).toBe(2);
   });
 
+  it("escapes control characters and redacts configured secrets in what it prints", async () => {
+    // ESC sequences (colour, cursor up, clear line), an OSC 8 link, CR, the one-byte CSI (C1) and a
+    // right-to-left override, plus the webhook secret of the config, as a hostile record would carry them.
+    const hostile =
+      `{"actor":"\u001b[31mroot\u001b[0m\u001b[1A\u001b[2K\u001b]8;;https://evil.example\u0007click\u001b]8;;\u0007` +
+      `\rSeverity: low\u009b2J\u202Etxt.exe","note":"${webhookSecret}"}`;
+    const entry = await quarantine.add(SOURCE, {
+      position: `${eventsPath}:9`,
+      reason: `refused: \u001b[32mok\u001b[0m\nnext line ${webhookSecret}`,
+      raw: hostile,
+      format: "event-line",
+      identity: `${eventsPath}:9`,
+    });
+
+    // A provider's error text, as a pull would have recorded it in the source's health.
+    await redis.hset(
+      store.healthKey(SOURCE),
+      "lastError",
+      `HTTP 500: \u001b]8;;https://evil.example\u0007fix\u001b[2K ${webhookSecret}`,
+    );
+    const outputs = await Promise.all([
+      vigil("sources", "quarantine", "show", entry!.id),
+      vigil("sources", "quarantine", "list"),
+      vigil("sources", "quarantine", "list", "--json"),
+      vigil("status"),
+    ]);
+    for (const { code, stdout } of outputs) {
+      expect(code).toBe(0);
+      expect(stdout).not.toMatch(/[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u202E]/);
+      expect(stdout).not.toContain(webhookSecret);
+      expect(stdout).not.toContain(webhookSecret.slice("whsec_".length));
+    }
+    const [shown, listed, , status] = outputs;
+    expect(status!.stdout).toContain(String.raw`HTTP 500: \u001b]8;;https://evil.example\u0007fix\u001b[2K [redacted]`);
+    await redis.hdel(store.healthKey(SOURCE), "lastError");
+    expect(shown!.stdout).toContain(
+      String.raw`"actor":"\u001b[31mroot\u001b[0m\u001b[1A\u001b[2K\u001b]8;;https://evil.example\u0007click`,
+    );
+    expect(shown!.stdout).toContain(String.raw`\rSeverity: low\u009b2J\u202etxt.exe","note":"[redacted]"}`);
+    expect(shown!.stdout).toContain(String.raw`reason:         refused: \u001b[32mok\u001b[0m\nnext line [redacted]`);
+    expect(listed!.stdout.trimEnd().split("\n")).toHaveLength(1 + (await quarantine.list()).length);
+  }, 90_000);
+
   it("drops records by id or all of them", async () => {
     const held = await quarantine.list(SOURCE);
     expect(held.length).toBeGreaterThan(0);
@@ -167,5 +212,31 @@ describe("vigil sources quarantine and reset", () => {
     const all = await vigil("sources", "quarantine", "drop", "--all");
     expect(all.stdout).toContain(`${held.length - 1} record(s) dropped`);
     expect(await quarantine.list()).toEqual([]);
+  });
+
+  it("says when a source's quarantine was full and dropped its oldest records", async () => {
+    const small = new QuarantineStore(redis, keyspace, { limits: { recordsPerSource: 1 } });
+    await small.add(SOURCE, {
+      position: `${eventsPath}:20`,
+      reason: "r",
+      raw: "x",
+      format: "event-line",
+      identity: "20",
+    });
+    await small.add(SOURCE, {
+      position: `${eventsPath}:21`,
+      reason: "r",
+      raw: "y",
+      format: "event-line",
+      identity: "21",
+    });
+    const listed = await vigil("sources", "quarantine", "list");
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(`${eventsPath}:21`);
+    expect(listed.stdout).not.toContain(`${eventsPath}:20`);
+    // At least the one this test pushed out (more if an earlier test left records behind).
+    expect(listed.stdout).toMatch(
+      /\nfiles: [1-9]\d* older record\(s\) dropped because its quarantine was full \(at most 10000 records and 64 MiB per source; vigil_quarantine_dropped_total\)/,
+    );
   });
 });

@@ -55,13 +55,52 @@ describe("config loading", () => {
 
   it("reads secrets from files with ${file:...}", () => {
     const dir = mkdtempSync(join(tmpdir(), "vigil-config-"));
-    writeFileSync(join(dir, "secret"), "whsec_c2VjcmV0\n");
+    writeFileSync(join(dir, "secret"), "whsec_YS0zMi1ieXRlLWtleS1mb3ItY29uZmlnLXRlc3RzISE=\n");
     const config = parseConfigText(
-      `channels:\n  - { name: hook, type: webhook, url: "http://127.0.0.1:1/x", secret: "\${file:${join(dir, "secret")}}" }\n`,
+      `channels:\n  - { name: hook, type: webhook, url: "https://127.0.0.1:1/x", secret: "\${file:${join(dir, "secret")}}" }\n`,
       "c.yaml",
       {},
     );
-    expect(config.channels[0]).toMatchObject({ secret: "whsec_c2VjcmV0" });
+    expect(config.channels[0]).toMatchObject({ secret: "whsec_YS0zMi1ieXRlLWtleS1mb3ItY29uZmlnLXRlc3RzISE=" });
+  });
+
+  it("refuses http:// webhook urls and provider baseUrls unless allowInsecureHttp, at their line and column", () => {
+    const secret = `whsec_${Buffer.alloc(32, 9).toString("base64")}`;
+    const text = [
+      "sources:",
+      "  - { name: zd, type: zendesk, baseUrl: http://acme.zendesk.example, auth: { oauthToken: t } }",
+      "  - { name: py, type: pylon, baseUrl: http://127.0.0.1:4010/pylon, auth: { token: t } }",
+      "  - { name: local, type: pylon, baseUrl: http://127.0.0.1:4010/pylon, allowInsecureHttp: true, auth: { token: t } }",
+      "channels:",
+      `  - { name: hook, type: webhook, url: "http://hooks.example/x?token=abc", secret: "${secret}" }`,
+      `  - { name: local, type: webhook, url: "http://127.0.0.1:1/x", allowInsecureHttp: true, secret: "${secret}" }`,
+      `  - { name: ftp, type: webhook, url: "ftp://hooks.example/x", secret: "${secret}" }`,
+      "",
+    ].join("\n");
+    const insecure = (path: string) =>
+      `${path}: http:// sends credentials and data in cleartext: use https://, or set allowInsecureHttp: true (a local simulator or relay)`;
+    const problems = problemsOf(text);
+    expect(problems).toEqual([
+      `2:41 ${insecure("sources.0.baseUrl")}`,
+      `3:39 ${insecure("sources.1.baseUrl")}`,
+      `6:39 ${insecure("channels.0.url")}`,
+      "8:38 channels.2.url: Invalid URL",
+    ]);
+    expect(problems.join("\n")).not.toContain("token=abc");
+  });
+
+  it("refuses a webhook secret that does not decode to 24-64 bytes, without printing it", () => {
+    const secretOf = (bytes: number) => `whsec_${Buffer.alloc(bytes, 5).toString("base64")}`;
+    const channel = (secret: string) =>
+      `channels:\n  - { name: hook, type: webhook, url: "https://hooks.example/x", secret: "${secret}" }\n`;
+    const refusal = (bytes: number) =>
+      `2:74 channels.0.secret: a Standard Webhooks secret decodes to 24 to 64 bytes; this one decodes to ${bytes} (make one with: echo "whsec_$(openssl rand -base64 32)")`;
+    expect(problemsOf(channel("whsec_A"))).toEqual([refusal(0)]);
+    expect(problemsOf(channel(secretOf(23)))).toEqual([refusal(23)]);
+    expect(problemsOf(channel(secretOf(65)))).toEqual([refusal(65)]);
+    expect(problemsOf(channel(secretOf(24)))).toEqual([]);
+    expect(problemsOf(channel(secretOf(64)))).toEqual([]);
+    expect(problemsOf(channel(secretOf(16))).join()).not.toContain(secretOf(16).slice(6));
   });
 
   it("rejects unknown keys at their own line and column", () => {

@@ -58,6 +58,7 @@ describe("Ashby connector against the simulator", () => {
     name,
     type: "ashby",
     baseUrl: sim.baseUrl("ashby"),
+    allowInsecureHttp: true,
     auth: { apiKey: sim.credentials("ashby").apiKey },
     startFrom: "30d",
     pageSize: PAGE_SIZE,

@@ -22,6 +22,7 @@ function sourceInput(sim: ProviderSimulator, overrides: Record<string, unknown> 
     name: "bloodhound-test",
     type: "bloodhound",
     baseUrl: sim.baseUrl("bloodhound"),
+    allowInsecureHttp: true,
     auth: { tokenId, tokenKey },
     startFrom: "8d",
     lookback: "10m",

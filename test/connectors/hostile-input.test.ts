@@ -170,6 +170,7 @@ describe("hostile records through the live path (real Redis, real queue, real en
           name: SOURCE,
           type: "zendesk",
           baseUrl: sim.baseUrl("zendesk"),
+          allowInsecureHttp: true,
           auth: { email, token: apiToken },
           startFrom: "7d",
           lookback: "1m",

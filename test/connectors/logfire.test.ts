@@ -19,6 +19,7 @@ function sourceInput(sim: ProviderSimulator, overrides: Record<string, unknown> 
     name: "logfire-test",
     type: "logfire",
     baseUrl: sim.baseUrl("logfire"),
+    allowInsecureHttp: true,
     auth: { token: sim.credentials("logfire").apiKey },
     startFrom: "8d",
     lookback: "10m",

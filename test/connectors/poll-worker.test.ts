@@ -18,6 +18,7 @@ import {
   EventBatchJobSchema,
   WatermarkJobSchema,
   Keyspace,
+  MAX_EVENT_BATCH_BYTES,
   createMetrics,
   createRedis,
   deleteKeyspace,
@@ -119,6 +120,30 @@ describe("poll worker (file source, real Redis)", () => {
     expect(jobs.every((job) => job.data.source === SOURCE)).toBe(true);
     expect(jobs.flatMap((job) => job.data.events)).toEqual(range(1, 5).map((n) => auditEvent(n)));
     expect(jobs[0]?.id).toBe(eventBatchJobId(SOURCE, [auditEvent(1), auditEvent(2)]));
+  });
+
+  it("splits a page of large events into jobs of at most MAX_EVENT_BATCH_BYTES, in order", async () => {
+    // 12 events of ~900 KB (15 strings just under EVENT_LIMITS.stringChars): ~10.8 MB, one page of batchSize 200.
+    const big = (n: number) => ({
+      ...auditEvent(n),
+      attributes: Object.fromEntries(range(1, 15).map((k) => [`a${k}`, String(n % 10).repeat(60_000)])),
+    });
+    writeFileSync(
+      path,
+      range(1, 12)
+        .map((n) => `${JSON.stringify(big(n))}\n`)
+        .join(""),
+    );
+    const worker = await start({ config: fileConfig(200) });
+    expect(await worker.pullOnce(SOURCE)).toMatchObject({ events: 12, quarantined: 0 });
+
+    const jobs = await queuedJobs();
+    const sizes = jobs.map((job) => Buffer.byteLength(JSON.stringify(job.data.events)));
+    expect(jobs.map((job) => job.data.events.length)).toEqual([9, 3]);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(MAX_EVENT_BATCH_BYTES);
+    expect(jobs.flatMap((job) => job.data.events.map((event) => event.id))).toEqual(
+      range(1, 12).map((n) => `${SOURCE}:${n}`),
+    );
   });
 
   it("a second pull after appending lines queues only the new ones", async () => {

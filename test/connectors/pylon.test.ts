@@ -21,6 +21,7 @@ describe("Pylon connector against the simulator", () => {
     name,
     type: "pylon",
     baseUrl: sim.baseUrl("pylon"),
+    allowInsecureHttp: true,
     auth: { token: sim.credentials("pylon").token },
     startFrom: "30d",
     pageSize: PAGE_SIZE,

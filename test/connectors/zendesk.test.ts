@@ -24,6 +24,7 @@ describe("Zendesk connector against the simulator", () => {
       name,
       type: "zendesk",
       baseUrl: sim.baseUrl("zendesk"),
+      allowInsecureHttp: true,
       auth: { email, token: apiToken },
       startFrom: "30d",
       pageSize: PAGE_SIZE,

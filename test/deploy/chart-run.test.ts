@@ -94,7 +94,13 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
         config: {
           sources: [{ name: "files", type: "file", path: eventsFile, pollInterval: "1s" }],
           channels: [
-            { name: "hook", type: "webhook", url: webhook.url, secret: "${file:/etc/vigil/secrets/webhook-secret}" },
+            {
+              name: "hook",
+              type: "webhook",
+              url: webhook.url,
+              allowInsecureHttp: true,
+              secret: "${file:/etc/vigil/secrets/webhook-secret}",
+            },
           ],
           routes: [{ channels: ["hook"] }],
           notifier: { backoff: "200ms" },

@@ -103,7 +103,12 @@ export const ALL_SWITCHES_ON = {
     prometheusRule: { enabled: true },
     grafanaDashboard: { enabled: true },
   },
-  secrets: { files: { "zendesk-token": "not-a-real-token", "webhook-secret": "whsec_dGVzdA==" } },
+  secrets: {
+    files: {
+      "zendesk-token": "not-a-real-token",
+      "webhook-secret": "whsec_YS0zMi1ieXRlLWtleS1mb3ItY29uZmlnLXRlc3RzISE=",
+    },
+  },
   rules: {
     files: { "extra.yaml": 'id: extra.rule\nname: Extra\nseverity: low\nwhen: { "==": [{ var: action }, extra] }\n' },
     existingConfigMap: "my-rules",

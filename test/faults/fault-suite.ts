@@ -368,7 +368,7 @@ async function providerFaults(random: () => number): Promise<ScenarioResult> {
     credentials: { zendesk: { apiToken: secrets.providerToken } },
   });
   const { email } = sim.credentials("zendesk");
-  const source = `{ name: zendesk-sim, type: zendesk, baseUrl: ${JSON.stringify(sim.baseUrl("zendesk"))}, auth: { email: ${JSON.stringify(email)}, token: "\${FAULT_PROVIDER_TOKEN}" }, startFrom: 30d, pageSize: 20, pollInterval: 1s, timeout: 1s, rateLimit: { requests: 5000, per: 1s } }`;
+  const source = `{ name: zendesk-sim, type: zendesk, baseUrl: ${JSON.stringify(sim.baseUrl("zendesk"))}, allowInsecureHttp: true, auth: { email: ${JSON.stringify(email)}, token: "\${FAULT_PROVIDER_TOKEN}" }, startFrom: 30d, pageSize: 20, pollInterval: 1s, timeout: 1s, rateLimit: { requests: 5000, per: 1s } }`;
   const pipeline = new Pipeline("provider-faults", secrets, logDir, { source, rules: PROVIDER_RULES });
   try {
     await pipeline.start([]);
@@ -468,7 +468,7 @@ async function statefulSources(random: () => number): Promise<ScenarioResult> {
   );
   const extraSources = [
     `{ name: quiet-file, type: file, path: ${JSON.stringify(quietFile)}, pollInterval: 1s }`,
-    `{ name: pylon-quiet, type: pylon, baseUrl: ${JSON.stringify(sim.baseUrl("pylon"))}, auth: { token: "\${FAULT_PROVIDER_TOKEN}" }, startFrom: 2d, pollInterval: 1s, timeout: 2s, rateLimit: { requests: 5000, per: 1s } }`,
+    `{ name: pylon-quiet, type: pylon, baseUrl: ${JSON.stringify(sim.baseUrl("pylon"))}, allowInsecureHttp: true, auth: { token: "\${FAULT_PROVIDER_TOKEN}" }, startFrom: 2d, pollInterval: 1s, timeout: 2s, rateLimit: { requests: 5000, per: 1s } }`,
   ];
   const pipeline = new Pipeline("stateful-sources", secrets, logDir, { rules: STATEFUL_RULES, extraSources });
   const lines = generateEvents(random, 1_500);
@@ -541,7 +541,7 @@ async function hostileRecords(random: () => number): Promise<ScenarioResult> {
     { metadata: { nested: deep } },
     { created_at: "2099-01-01T00:00:00Z" },
   ] as never) as { id: string }[];
-  const pylonSource = `{ name: pylon-sim, type: pylon, baseUrl: ${JSON.stringify(sim.baseUrl("pylon"))}, auth: { token: "\${FAULT_PROVIDER_TOKEN}" }, startFrom: 30d, pageSize: 20, pollInterval: 1s, timeout: 5s, rateLimit: { requests: 5000, per: 1s } }`;
+  const pylonSource = `{ name: pylon-sim, type: pylon, baseUrl: ${JSON.stringify(sim.baseUrl("pylon"))}, allowInsecureHttp: true, auth: { token: "\${FAULT_PROVIDER_TOKEN}" }, startFrom: 30d, pageSize: 20, pollInterval: 1s, timeout: 5s, rateLimit: { requests: 5000, per: 1s } }`;
   const pipeline = new Pipeline("hostile-records", secrets, logDir, {
     extraSources: [pylonSource],
     rules: `${RULES}---\n${PROVIDER_RULES}---\n${REGEX_RULE}`,

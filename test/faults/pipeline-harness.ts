@@ -175,8 +175,8 @@ channels:
     type: email
     from: vigil@faults.test
     to: [soc@faults.test]
-    smtp: { host: 127.0.0.1, port: ${this.smtp.port}, auth: { user: vigil, pass: "\${FAULT_SMTP_PASSWORD}" }, timeout: 5s }
-  - { name: hook, type: webhook, url: ${JSON.stringify(this.webhook.url)}, secret: "\${FAULT_WEBHOOK_SECRET}", timeout: 5s }
+    smtp: { host: 127.0.0.1, port: ${this.smtp.port}, allowPlaintext: true, auth: { user: vigil, pass: "\${FAULT_SMTP_PASSWORD}" }, timeout: 5s }
+  - { name: hook, type: webhook, url: ${JSON.stringify(this.webhook.url)}, allowInsecureHttp: true, secret: "\${FAULT_WEBHOOK_SECRET}", timeout: 5s }
 routes:
   - { match: {}, channels: [mail, hook] }
 engine: { concurrency: 4 }

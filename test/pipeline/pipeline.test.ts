@@ -70,8 +70,8 @@ sources:
   - { name: files, type: file, path: ${join(dir, "events.jsonl")}, pollInterval: 500ms }
 rules: { paths: [${join(dir, "rules.yaml")}] }
 channels:
-  - { name: mail, type: email, from: vigil@example.com, to: [soc@example.com], smtp: { host: 127.0.0.1, port: ${smtp.port} } }
-  - { name: hook, type: webhook, url: "${webhook.url}", secret: "\${TEST_WEBHOOK_SECRET}" }
+  - { name: mail, type: email, from: vigil@example.com, to: [soc@example.com], smtp: { host: 127.0.0.1, port: ${smtp.port}, allowPlaintext: true } }
+  - { name: hook, type: webhook, url: "${webhook.url}", allowInsecureHttp: true, secret: "\${TEST_WEBHOOK_SECRET}" }
 routes:
   - { match: { severity: [high, critical] }, channels: [mail, hook] }
 notifier: { attempts: 2, backoff: 100ms }

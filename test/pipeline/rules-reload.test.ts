@@ -82,7 +82,7 @@ sources:
   - { name: files, type: file, path: ${events}, pollInterval: 200ms }
 rules: { paths: [${rulesDir}], watchEvery: 200ms }
 channels:
-  - { name: hook, type: webhook, url: "${webhook.url}", secret: "\${TEST_WEBHOOK_SECRET}" }
+  - { name: hook, type: webhook, url: "${webhook.url}", allowInsecureHttp: true, secret: "\${TEST_WEBHOOK_SECRET}" }
 routes:
   - { channels: [hook] }
 server: { host: 127.0.0.1, port: ${port} }

@@ -9,13 +9,13 @@ import {
   Keyspace,
   loadConfig,
   openQueues,
-  redactSecrets,
   RedisConnectError,
   registerSecrets,
   RuleError,
   type Logger,
   type VigilQueues,
 } from "@vigil/core";
+import { terminalText } from "./format.js";
 import { VigilConfigSchema, type VigilConfig as Config } from "./vigil-config.js";
 import type { Redis } from "ioredis";
 import { readEnv, type CliEnv } from "./env.js";
@@ -83,17 +83,17 @@ export async function withQueues<T>(
 /** Turns known errors into their message and exit code; unknown ones keep their stack. */
 export function reportError(err: unknown): number {
   if (err instanceof ConfigError || err instanceof RuleError) {
-    for (const problem of err.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+    for (const problem of err.problems) process.stderr.write(`${terminalText(formatProblem(problem))}\n`);
     return 2;
   }
   if (err instanceof CliError) {
-    process.stderr.write(`vigil: ${redactSecrets(err.message)}\n`);
+    process.stderr.write(`vigil: ${terminalText(err.message)}\n`);
     return err.exitCode;
   }
   if (err instanceof RedisConnectError) {
-    process.stderr.write(`vigil: ${redactSecrets(err.message)}\n`);
+    process.stderr.write(`vigil: ${terminalText(err.message)}\n`);
     return 2;
   }
-  process.stderr.write(`vigil: ${redactSecrets(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
+  process.stderr.write(`vigil: ${terminalText(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
   return 1;
 }

@@ -5,6 +5,13 @@ import { SeveritySchema } from "./rule.js";
 /** Events per `vigil-events` job for a source whose config does not say. */
 export const DEFAULT_EVENT_BATCH_SIZE = 200;
 
+/**
+ * Most bytes of events (as JSON) in one `vigil-events` job: a page's events are split into more
+ * jobs past it, so an engine never holds `batchSize` events of the largest size at once. One event
+ * always fits: `EVENT_LIMITS.eventChars` (1 Mi characters) is at most ~3 MiB of UTF-8 JSON.
+ */
+export const MAX_EVENT_BATCH_BYTES = 8 * 2 ** 20;
+
 export const NameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' only");
 
 export const RedisConfigSchema = z.strictObject({
@@ -38,6 +45,28 @@ export interface ChannelConfigBase {
 }
 
 export const HttpsUrlSchema = z.url({ protocol: /^https?$/ }).describe("http(s) URL, e.g. https://acme.zendesk.com");
+
+/** Lets an `http://` URL of the same object through (a local simulator or relay); default false. */
+export const AllowInsecureHttpSchema = z.boolean().default(false);
+
+/**
+ * Refuses an `http://` URL at `key` unless the object sets `allowInsecureHttp: true`: credentials,
+ * signatures and audit data would cross the network in cleartext, and anyone on the path could
+ * read or change them. Loopback gets no exception; the flag says it was meant.
+ */
+export function refuseInsecureHttp<K extends string>(key: K) {
+  return (value: { [P in K]?: string | undefined } & { allowInsecureHttp: boolean }, ctx: z.RefinementCtx): void => {
+    const url = value[key];
+    if (typeof url !== "string" || value.allowInsecureHttp) return;
+    if (!/^http:/i.test(url)) return;
+    ctx.addIssue({
+      code: "custom",
+      path: [key],
+      message:
+        "http:// sends credentials and data in cleartext: use https://, or set allowInsecureHttp: true (a local simulator or relay)",
+    });
+  };
+}
 
 export const RateLimitConfigSchema = z.strictObject({
   requests: z.number().int().min(1),

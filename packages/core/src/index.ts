@@ -3,6 +3,7 @@ export * from "./alert.js";
 export * from "./config.js";
 export * from "./config-loader.js";
 export * from "./delivery-order.js";
+export * from "./display-text.js";
 export * from "./duration.js";
 export * from "./errors.js";
 export * from "./event.js";

@@ -111,6 +111,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ["source"] as const,
       registers: [registry],
     }),
+    quarantineDropped: new Counter({
+      name: "vigil_quarantine_dropped_total",
+      help: "Quarantined records dropped unasked, per source and reason: full (the source's cap of records or bytes was reached, the oldest made room) or expired (older than the quarantine's TTL)",
+      labelNames: ["source", "reason"] as const,
+      registers: [registry],
+    }),
     sourceErrors: new Counter({
       name: "vigil_source_errors_total",
       help: "Failed pulls per source",

@@ -103,6 +103,14 @@ export const WORKER_RECOVERY_OPTIONS = {
   maxStalledCount: 50,
 } as const satisfies { lockDuration: number; stalledInterval: number; maxStalledCount: number };
 
+/**
+ * Most completed alert and delivery jobs kept, beside their age: a burst of alerts cannot grow
+ * Redis without bound. A delivery dropped early is still never sent twice (the delivery ledger
+ * holds its id for {@link DELIVERED_RETENTION_S}).
+ */
+export const COMPLETED_ALERTS_KEPT = 50_000;
+export const COMPLETED_DELIVERIES_KEPT = 100_000;
+
 /** Default options of `vigil-events` jobs. */
 export const EVENT_JOB_OPTIONS: JobsOptions = {
   attempts: 20,
@@ -115,7 +123,7 @@ export const EVENT_JOB_OPTIONS: JobsOptions = {
 export const ALERT_JOB_OPTIONS: JobsOptions = {
   attempts: 20,
   backoff: { type: "exponential", delay: 1_000 },
-  removeOnComplete: { age: DELIVERED_RETENTION_S },
+  removeOnComplete: { age: DELIVERED_RETENTION_S, count: COMPLETED_ALERTS_KEPT },
   removeOnFail: false,
 };
 
@@ -159,7 +167,7 @@ export const QUEUES = {
     jobOptions: ({ notifier }) => ({
       attempts: notifier.attempts,
       backoff: { type: "exponential", delay: notifier.backoff },
-      removeOnComplete: { age: DELIVERED_RETENTION_S },
+      removeOnComplete: { age: DELIVERED_RETENTION_S, count: COMPLETED_DELIVERIES_KEPT },
       removeOnFail: false,
     }),
   }),
@@ -167,7 +175,11 @@ export const QUEUES = {
   polls: defineQueue({
     name: "vigil-polls",
     schema: PollJobSchema,
-    jobOptions: () => ({ attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } }),
+    jobOptions: () => ({
+      attempts: 1,
+      removeOnComplete: { age: DAY_S, count: 100 },
+      removeOnFail: { age: 7 * DAY_S, count: 100 },
+    }),
   }),
 } as const;
 

@@ -10,7 +10,7 @@ const webhook = (name: string) => ({
   name,
   type: "webhook" as const,
   url: "https://hooks.example.com/x",
-  secret: "whsec_c2VjcmV0",
+  secret: `whsec_${Buffer.alloc(24, 7).toString("base64")}`,
 });
 
 function config(routes: ConfigInput["routes"]) {

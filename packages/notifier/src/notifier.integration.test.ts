@@ -94,11 +94,19 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
           smtp: {
             host: "127.0.0.1",
             port: overrides.smtpPort ?? smtp.port,
+            allowPlaintext: true,
             timeout: "5s",
             auth: { user: "vigil", pass: "smtp-pass" },
           },
         },
-        { name: "soc-webhook", type: "webhook", url: `${hooks.url}?token=${URL_TOKEN}`, secret: SECRET, timeout: "5s" },
+        {
+          name: "soc-webhook",
+          type: "webhook",
+          url: `${hooks.url}?token=${URL_TOKEN}`,
+          allowInsecureHttp: true,
+          secret: SECRET,
+          timeout: "5s",
+        },
       ],
       routes: overrides.routes ?? [{ channels: ["soc-email", "soc-webhook"] }],
       notifier: overrides.notifier ?? { attempts: 3, backoff: "50ms", concurrency: 4 },
@@ -126,8 +134,8 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     expect(mail?.authUser).toBe("vigil");
     expect(mail?.text).toContain("agent@example.com deleted <10> users");
     expect(mail?.text).toContain("Rule:      Mass user deletion (zendesk.mass-user-deletion)");
-    expect(mail?.text).toContain("Group:     actor.id=u-42");
-    expect(mail?.text).toContain("- zendesk-prod:1002");
+    expect(mail?.text).toContain(`Group:     actor.id="u-42"`);
+    expect(mail?.text).toContain(`- "zendesk-prod:1002"`);
     expect(mail?.html).toContain("agent@example.com deleted &lt;10&gt; users");
     expect(mail?.html).toContain("<td>user 7</td><td>203.0.113.9</td>");
 

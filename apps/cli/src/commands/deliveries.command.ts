@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { retryFailedJobs } from "@vigil/core";
 import { listFailedDeliveries } from "@vigil/notifier";
 import { CliError, cliContext, withQueues, type GlobalOptions } from "../context.js";
-import { formatTable } from "../format.js";
+import { formatTable, print } from "../format.js";
 
 export function registerDeliveriesCommands(program: Command, globals: () => GlobalOptions): void {
   const deliveries = program.command("deliveries").description("alert deliveries whose attempts are spent");
@@ -16,14 +16,14 @@ export function registerDeliveriesCommands(program: Command, globals: () => Glob
       await withQueues(config, async ({ queues }) => {
         const failed = await listFailedDeliveries(queues.deliveries);
         if (options.json) {
-          for (const item of failed) console.log(JSON.stringify(item));
+          for (const item of failed) print(JSON.stringify(item));
           return;
         }
         if (!failed.length) {
-          console.log("no failed deliveries");
+          print("no failed deliveries");
           return;
         }
-        console.log(
+        print(
           formatTable(
             failed.map((f) => ({
               id: f.id,
@@ -50,9 +50,9 @@ export function registerDeliveriesCommands(program: Command, globals: () => Glob
       const { config } = cliContext(globals());
       await withQueues(config, async ({ queues }) => {
         const result = await retryFailedJobs(queues.deliveries, options.all ? "all" : ids);
-        for (const id of result.retried) console.log(`retrying ${id}`);
-        for (const id of result.missing) console.log(`not a failed delivery: ${id}`);
-        console.log(`${result.retried.length} delivery(ies) queued again`);
+        for (const id of result.retried) print(`retrying ${id}`);
+        for (const id of result.missing) print(`not a failed delivery: ${id}`);
+        print(`${result.retried.length} delivery(ies) queued again`);
         if (result.missing.length) process.exitCode = 1;
       });
     });

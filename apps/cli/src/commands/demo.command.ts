@@ -6,7 +6,7 @@ import { PROVIDER_MANIFESTS } from "@vigil/connectors";
 import { createLogger, createMetrics, createRedis, deleteKeyspace, type Alert } from "@vigil/core";
 import type { ProviderName, ProviderSimulator } from "@vigil/simulator";
 import { cliContext, type GlobalOptions } from "../context.js";
-import { formatTable } from "../format.js";
+import { formatTable, print } from "../format.js";
 import { splitEventFile } from "../demo/event-file-sources.js";
 import { ensureRedis } from "../runtime/local-redis.js";
 import { startVigil, type VigilProcess } from "../runtime/roles.js";
@@ -32,6 +32,7 @@ function providerSources(sim: ProviderSimulator, pollInterval: string): NonNulla
       type: provider,
       name: `${provider}-demo`,
       baseUrl: sim.baseUrl(provider),
+      allowInsecureHttp: true,
       auth: manifest.provider.simulatorAuth(credentials),
       startFrom: "4d",
       lookback: "5m",
@@ -57,7 +58,7 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
       // Demo-only code (provider fakes, SMTP server, webhook receiver) loads here, never for `run`.
       const { startProviderSimulator, startSmtpSink, startWebhookSink } = await import("@vigil/simulator");
       const { attackStory, STORY_STEPS, storyStepOf } = await import("../demo/attack-story.js");
-      const say = (line: string) => process.stdout.write(`${line}\n`);
+      const say = print;
       const started = Date.now();
       const redisServer = await ensureRedis(baseConfig.redis.url, say);
       const smtp = await startSmtpSink({ port: 0 });
@@ -83,9 +84,9 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
             type: "email",
             from: "vigil@localhost",
             to: ["soc@localhost"],
-            smtp: { host: "127.0.0.1", port: smtp.port },
+            smtp: { host: "127.0.0.1", port: smtp.port, allowPlaintext: true },
           },
-          { name: "soc-webhook", type: "webhook", url: webhook.url, secret },
+          { name: "soc-webhook", type: "webhook", url: webhook.url, allowInsecureHttp: true, secret },
         ],
         routes: [{ match: {}, channels: ["soc-email", "soc-webhook"] }],
         notifier: { backoff: "250ms", attempts: 5 },

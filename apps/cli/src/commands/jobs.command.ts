@@ -2,7 +2,7 @@ import { Option, type Command } from "commander";
 import { retryFailedJobs } from "@vigil/core";
 import { CliError, cliContext, withQueues, type GlobalOptions } from "../context.js";
 import { allQueues, listFailedJobs, QUEUE_KEYS, type FailedJob, type QueueKey } from "../failed-jobs.js";
-import { formatTable } from "../format.js";
+import { formatTable, print } from "../format.js";
 
 export function registerJobsCommands(program: Command, globals: () => GlobalOptions): void {
   const jobs = program
@@ -22,14 +22,14 @@ export function registerJobsCommands(program: Command, globals: () => GlobalOpti
           const failed: FailedJob[] = [];
           for (const key of options.queue ?? QUEUE_KEYS) failed.push(...(await listFailedJobs(all.byKey[key], key)));
           if (options.json) {
-            for (const job of failed) console.log(JSON.stringify(job));
+            for (const job of failed) print(JSON.stringify(job));
             return;
           }
           if (!failed.length) {
-            console.log("no failed jobs");
+            print("no failed jobs");
             return;
           }
-          console.log(
+          print(
             formatTable(
               failed.map((job) => ({
                 ...job,
@@ -59,9 +59,9 @@ export function registerJobsCommands(program: Command, globals: () => GlobalOpti
         const all = allQueues(redis, keyspace, queues);
         try {
           const result = await retryFailedJobs(all.byKey[options.queue], options.all ? "all" : ids);
-          for (const id of result.retried) console.log(`retrying ${options.queue} job ${id}`);
-          for (const id of result.missing) console.log(`not a failed ${options.queue} job: ${id}`);
-          console.log(`${result.retried.length} job(s) queued again`);
+          for (const id of result.retried) print(`retrying ${options.queue} job ${id}`);
+          for (const id of result.missing) print(`not a failed ${options.queue} job: ${id}`);
+          print(`${result.retried.length} job(s) queued again`);
           if (result.missing.length) process.exitCode = 1;
         } finally {
           await all.close();

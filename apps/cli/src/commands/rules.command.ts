@@ -13,6 +13,7 @@ import {
 import { ruleLoadOptions } from "../rule-options.js";
 import { stringify } from "yaml";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
+import { print } from "../format.js";
 
 export function registerRulesCommands(program: Command, globals: () => GlobalOptions): void {
   const rules = program.command("rules").description("validate, test and describe detection rules");
@@ -26,14 +27,14 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
       const targets = paths.length ? paths : config.rules.paths;
       try {
         const { rules: loaded, warnings } = loadRuleSet(targets, ruleLoadOptions(config));
-        for (const warning of warnings) console.log(`${formatProblem(warning)} (warning)`);
-        console.log(
+        for (const warning of warnings) print(`${formatProblem(warning)} (warning)`);
+        print(
           `${loaded.length} rule(s) valid in ${targets.join(", ")}${warnings.length ? `, ${warnings.length} warning(s)` : ""}`,
         );
       } catch (err) {
         if (!(err instanceof RuleError)) throw err;
-        for (const problem of err.problems) console.log(formatProblem(problem));
-        console.log(`${err.problems.length} problem(s)`);
+        for (const problem of err.problems) print(formatProblem(problem));
+        print(`${err.problems.length} problem(s)`);
         process.exitCode = 1;
       }
     });
@@ -55,12 +56,12 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
         const results = await runRuleTests(loaded, { ...(redis ? { redis } : {}), ...(geo ? { geo } : {}) });
         for (const result of results) {
           const mark = result.passed ? "pass" : "FAIL";
-          console.log(`${mark}  ${result.ruleId} › ${result.test}${result.message ? `\n      ${result.message}` : ""}`);
+          print(`${mark}  ${result.ruleId} › ${result.test}${result.message ? `\n      ${result.message}` : ""}`);
         }
         const failed = results.filter((r) => !r.passed).length;
         const untested = loaded.filter((r) => !r.rule.tests?.length).map((r) => r.rule.id);
-        console.log(`\n${results.length - failed} passed, ${failed} failed`);
-        if (untested.length) console.log(`rules without tests: ${untested.join(", ")}`);
+        print(`\n${results.length - failed} passed, ${failed} failed`);
+        if (untested.length) print(`rules without tests: ${untested.join(", ")}`);
         if (failed) process.exitCode = 1;
       } finally {
         await redis?.quit();
@@ -124,7 +125,7 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
     .command("schema")
     .description("print the JSON Schema of a rule file (for editors)")
     .action(() => {
-      console.log(JSON.stringify(ruleJsonSchema(), null, 2));
+      print(JSON.stringify(ruleJsonSchema(), null, 2));
     });
 }
 

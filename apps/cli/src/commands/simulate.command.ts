@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { PROVIDERS } from "@vigil/connectors";
 import type { FaultKind, ProviderName } from "@vigil/simulator";
 import { CliError, type GlobalOptions } from "../context.js";
+import { print } from "../format.js";
 
 function parseInteger(name: string, value: string, min: number, max: number): number {
   const n = Number(value);
@@ -69,9 +70,9 @@ export function registerSimulateCommand(program: Command, _globals: () => Global
             throw new CliError(`cannot listen on ${options.host}:${port} (${err.code}): check --host and --port`, 2);
           throw err;
         });
-        console.log(`provider simulator on ${sim.origin}`);
+        print(`provider simulator on ${sim.origin}`);
         for (const provider of providers) {
-          console.log(
+          print(
             `  ${provider.padEnd(10)} ${sim.baseUrl(provider)}  credentials: ${JSON.stringify(sim.credentials(provider))}`,
           );
         }
@@ -81,7 +82,7 @@ export function registerSimulateCommand(program: Command, _globals: () => Global
                 for (const p of providers) sim.append(p, 1);
               }, appendEvery * 1000)
             : undefined;
-        console.log("Ctrl-C stops it.");
+        print("Ctrl-C stops it.");
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
           process.once("SIGINT", stop);

@@ -13,7 +13,7 @@ import {
   type QuarantineEntry,
 } from "@vigil/connectors";
 import { CliError, cliContext, requireRedis, withQueues, type GlobalOptions } from "../context.js";
-import { formatTable } from "../format.js";
+import { formatTable, inlineText, print } from "../format.js";
 
 /** An ISO instant, or a duration meaning "that long before now"; `option` names the flag in the error. */
 function parseSince(text: string, now: Date, option = "--since"): Date {
@@ -56,15 +56,15 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
       await withQueues(config, async ({ redis, keyspace }) => {
         const statuses = await getSourcesStatus(redis, keyspace, config);
         if (options.json) {
-          console.log(JSON.stringify(statuses, null, 2));
+          print(JSON.stringify(statuses, null, 2));
           return;
         }
         if (!statuses.length) {
-          console.log("no sources configured");
+          print("no sources configured");
           return;
         }
         const now = Date.now();
-        console.log(
+        print(
           formatTable(
             statuses.map((s) => ({
               source: s.name,
@@ -100,7 +100,7 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
           createConnectorDeps({ redis, keyspace: new Keyspace(config.redis.prefix), logger }),
         );
         await connector.check({ signal: AbortSignal.timeout(60_000) });
-        console.log(`ok: ${name} (${source.type}) answers and accepts its credentials`);
+        print(`ok: ${name} (${source.type}) answers and accepts its credentials`);
       } catch (err) {
         throw new CliError((err as Error).message, 1);
       } finally {
@@ -139,7 +139,7 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
             const t = Date.parse(event.time);
             if (t < since.getTime() || t >= until.getTime()) continue;
             events++;
-            process.stdout.write(`${JSON.stringify(event)}\n`);
+            print(JSON.stringify(event));
           }
           process.stderr.write(
             `\r${name}: ${events} events, ${pages} pages${page.checkpoint.until ? `, up to ${String(page.checkpoint.until)}` : ""}   `,
@@ -176,7 +176,7 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
           throw new CliError((err as Error).message, 1);
         }
       });
-      console.log(
+      print(
         checkpoint === undefined
           ? `reset ${name}: its next pull starts from the beginning, and its watermark goes back with it (events queued within engine.dedupFor are dropped as duplicates)`
           : `reset ${name} to ${to?.toISOString()}: checkpoint ${JSON.stringify(checkpoint)}; its watermark goes back to that time`,
@@ -195,16 +195,18 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
     .action(async (sourceName: string | undefined, options: { json?: boolean }) => {
       const { config } = cliContext(globals());
       await withQueues(config, async ({ redis, keyspace }) => {
-        const entries = await new QuarantineStore(redis, keyspace).list(sourceName);
+        const store = new QuarantineStore(redis, keyspace);
+        const entries = await store.list(sourceName);
         if (options.json) {
-          for (const entry of entries) console.log(JSON.stringify(entry));
+          for (const entry of entries) print(JSON.stringify(entry));
           return;
         }
+        const droppedNote = await quarantineDropsNote(store, config, sourceName);
         if (!entries.length) {
-          console.log(`no quarantined records${sourceName ? ` of ${sourceName}` : ""}`);
+          print(`no quarantined records${sourceName ? ` of ${sourceName}` : ""}${droppedNote}`);
           return;
         }
-        console.log(
+        print(
           formatTable(
             entries.map((entry) => ({
               id: entry.id,
@@ -214,7 +216,7 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
               reason: oneLine(entry.reason, 100),
             })),
             ["id", "source", "position", "quarantined at", "reason"],
-          ),
+          ) + droppedNote,
         );
       });
     });
@@ -230,7 +232,7 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
         const entry = await new QuarantineStore(redis, keyspace).get(id);
         if (!entry)
           throw new CliError(`no quarantined record has the id "${id}" (see \`vigil sources quarantine list\`)`, 1);
-        console.log(options.json ? JSON.stringify(entry, null, 2) : formatEntry(entry));
+        print(options.json ? JSON.stringify(entry, null, 2) : formatEntry(entry));
       });
     });
 
@@ -246,14 +248,12 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
         const outcomes = await retryQuarantined({ redis, keyspace, config, queues, ids: selection });
         for (const outcome of outcomes) {
           if ("reason" in outcome)
-            console.log(
-              `still refused ${outcome.id}${outcome.source ? ` (${outcome.source})` : ""}: ${outcome.reason}`,
-            );
-          else if (outcome.outcome === "queued") console.log(`queued ${outcome.id} (${outcome.source})`);
-          else console.log(`already queued ${outcome.id} (${outcome.source}): dropped from the quarantine`);
+            print(`still refused ${outcome.id}${outcome.source ? ` (${outcome.source})` : ""}: ${outcome.reason}`);
+          else if (outcome.outcome === "queued") print(`queued ${outcome.id} (${outcome.source})`);
+          else print(`already queued ${outcome.id} (${outcome.source}): dropped from the quarantine`);
         }
         const done = outcomes.filter((o) => o.outcome === "queued" || o.outcome === "duplicate").length;
-        console.log(`${done} of ${outcomes.length} record(s) queued`);
+        print(`${done} of ${outcomes.length} record(s) queued`);
         if (done < outcomes.length) process.exitCode = 1;
       });
     });
@@ -272,9 +272,9 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
         let dropped = 0;
         for (const id of targets) {
           if (await store.drop(id)) dropped++;
-          else console.log(`no quarantined record has the id ${id}`);
+          else print(`no quarantined record has the id ${id}`);
         }
-        console.log(`${dropped} record(s) dropped`);
+        print(`${dropped} record(s) dropped`);
         if (dropped < targets.length) process.exitCode = 1;
       });
     });
@@ -286,22 +286,38 @@ function selectIds(ids: string[], all: boolean | undefined): string[] | "all" {
   return all ? "all" : ids;
 }
 
+/** Lines saying which sources' quarantines dropped records unasked (full or expired), or "". */
+async function quarantineDropsNote(store: QuarantineStore, config: Config, only: string | undefined): Promise<string> {
+  const names = only === undefined ? config.sources.map((source) => source.name) : [only];
+  const { recordsPerSource, bytesPerSource, ttlMs } = store.limitsInForce;
+  const lines: string[] = [];
+  for (const name of names) {
+    const { full, expired } = await store.drops(name);
+    if (full > 0)
+      lines.push(
+        `${name}: ${full} older record(s) dropped because its quarantine was full (at most ${recordsPerSource} records and ${bytesPerSource / 2 ** 20} MiB per source; vigil_quarantine_dropped_total)`,
+      );
+    if (expired > 0) lines.push(`${name}: ${expired} record(s) expired (kept ${Math.round(ttlMs / 86_400_000)} days)`);
+  }
+  return lines.length ? `\n\n${lines.join("\n")}` : "";
+}
+
 function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, " ");
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 function formatEntry(entry: QuarantineEntry): string {
+  // Every field may hold record text: each stays on its line, controls escaped.
   return [
-    `id:             ${entry.id}`,
-    `source:         ${entry.source}`,
-    `position:       ${entry.position}`,
-    `reason:         ${entry.reason}`,
-    ...(entry.field ? [`field:          ${entry.field}`] : []),
-    `format:         ${entry.format}`,
-    `quarantined at: ${entry.quarantinedAt}`,
+    `id:             ${inlineText(entry.id)}`,
+    `source:         ${inlineText(entry.source)}`,
+    `position:       ${inlineText(entry.position)}`,
+    `reason:         ${inlineText(entry.reason)}`,
+    ...(entry.field ? [`field:          ${inlineText(entry.field)}`] : []),
+    `format:         ${inlineText(entry.format)}`,
+    `quarantined at: ${inlineText(entry.quarantinedAt)}`,
     `size:           ${entry.rawBytes} bytes${entry.truncated ? ` (only the first ${entry.raw.length} characters kept)` : ""}`,
-    "raw:",
-    entry.raw,
+    "raw (control characters escaped):",
+    inlineText(entry.raw),
   ].join("\n");
 }

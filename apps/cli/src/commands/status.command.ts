@@ -7,7 +7,7 @@ import type { VigilConfig } from "../vigil-config.js";
 import { listFailedDeliveries } from "@vigil/notifier";
 import { cliContext, withQueues, type GlobalOptions } from "../context.js";
 import { allQueues, QUEUE_KEYS } from "../failed-jobs.js";
-import { formatTable } from "../format.js";
+import { formatTable, print } from "../format.js";
 
 export function registerStatusCommand(program: Command, globals: () => GlobalOptions): void {
   program
@@ -35,7 +35,7 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
         const sources = await getSourcesStatus(redis, keyspace, config);
         const watermarks = await sourceWatermarks(config, redis, keyspace);
         if (options.json) {
-          console.log(
+          print(
             JSON.stringify(
               { queues: queueCounts, failedJobs, failedDeliveries: failedDeliveries.length, sources, watermarks },
               null,
@@ -44,21 +44,19 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
           );
           return;
         }
-        console.log(formatTable(queueCounts, ["queue", "waiting", "active", "delayed", "failed", "completed"]));
-        console.log(
+        print(formatTable(queueCounts, ["queue", "waiting", "active", "delayed", "failed", "completed"]));
+        print(
           `\nfailed jobs: ${failedJobs}${failedJobs ? " (see `vigil jobs failed`; re-drive with `vigil jobs retry --queue <queue> --all`)" : ""}`,
         );
-        console.log(
+        print(
           `failed deliveries: ${failedDeliveries.length}${failedDeliveries.length ? " (see `vigil deliveries failed`)" : ""}`,
         );
         const quarantined = sources.reduce((sum, s) => sum + s.quarantined, 0);
-        console.log(
-          `quarantined records: ${quarantined}${quarantined ? " (see `vigil sources quarantine list`)" : ""}\n`,
-        );
+        print(`quarantined records: ${quarantined}${quarantined ? " (see `vigil sources quarantine list`)" : ""}\n`);
         if (sources.length === 0) {
-          console.log("no sources configured");
+          print("no sources configured");
         } else {
-          console.log(
+          print(
             formatTable(
               sources.map((s) => ({
                 source: s.name,

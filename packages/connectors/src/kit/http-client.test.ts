@@ -344,6 +344,129 @@ describe("http client", () => {
     expect(response.headers.get("x-rate-limit-remaining")).toBe("59");
   });
 
+  describe("redirects", () => {
+    let elsewhere: Server;
+    let elsewhereOrigin: string;
+    let elsewhereHits: Hit[];
+    beforeAll(async () => {
+      elsewhere = createServer((req, res) => {
+        elsewhereHits.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: "" });
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end("ELSEWHERE-BODY: internal admin page");
+      });
+      await new Promise<void>((resolve) => elsewhere.listen(0, "127.0.0.1", resolve));
+      elsewhereOrigin = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      elsewhere.closeAllConnections();
+      await new Promise((resolve) => elsewhere.close(resolve));
+    });
+    beforeEach(() => {
+      elsewhereHits = [];
+    });
+
+    it("never follows one to another origin: no header, signature or attempt reaches it, and its body is never read", async () => {
+      handlers = [(_req, res) => json(res, 302, { moved: true }, { location: `${elsewhereOrigin}/steal?x=1` })];
+      const signed = client({
+        headers: { authorization: `Bearer ${TOKEN}`, "x-custom": "team-header" },
+        sign: () => ({ signature: "sig-value-abcdef" }),
+      });
+      const err = await failure(signed.request({ path: "/audit-logs", parse: PageSchema }));
+
+      expect(elsewhereHits).toEqual([]);
+      expect(hits).toHaveLength(1);
+      expect(err.retryable).toBe(false);
+      expect(err.context).toMatchObject({ status: 302, page: "GET /audit-logs" });
+      expect(err.message).toBe(
+        `source pylon-prod: GET /audit-logs was redirected (HTTP 302) to another origin, ${elsewhereOrigin}; not followed: credentials stay with ${baseUrl} (check the source's baseUrl)`,
+      );
+      expect(JSON.stringify(log.records)).not.toContain("ELSEWHERE");
+    });
+
+    it("follows one within the origin, signing the new request, and gives up after 3", async () => {
+      const signedUris: string[] = [];
+      handlers = [
+        (_req, res) => json(res, 307, {}, { location: "/v2/audit-logs?cursor=c1" }),
+        (_req, res) => json(res, 200, okPage),
+      ];
+      const signed = client({
+        sign: ({ requestUri }) => {
+          signedUris.push(requestUri);
+          return { signature: `sig:${requestUri}` };
+        },
+      });
+      await expect(signed.request({ path: "/audit-logs", parse: PageSchema })).resolves.toEqual(okPage);
+      expect(hits.map((hit) => [hit.url, hit.headers.signature])).toEqual([
+        ["/audit-logs", "sig:/audit-logs"],
+        ["/v2/audit-logs?cursor=c1", "sig:/v2/audit-logs?cursor=c1"],
+      ]);
+
+      hits = [];
+      handlers = [(req, res) => json(res, 302, {}, { location: `${req.url}x` })];
+      const err = await failure(client().request({ path: "/loop", parse: PageSchema }));
+      expect(hits).toHaveLength(4);
+      expect(err.retryable).toBe(false);
+      expect(err.message).toContain("GET /loop was redirected (HTTP 302) more than 3 times; not followed further");
+    });
+  });
+
+  describe("response size", () => {
+    const MiB = 2 ** 20;
+    /** Streams up to `total` bytes of a JSON array without a content-length, as fast as the client reads. */
+    function streamed(total: number, written: { bytes: number; finished: boolean }): Handler {
+      return (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = () => {
+          while (written.bytes < total) {
+            written.bytes += chunk.length;
+            if (!res.write(chunk)) return void res.once("drain", pump);
+          }
+          written.finished = true;
+          res.end();
+        };
+        res.once("close", () => res.removeAllListeners("drain"));
+        res.write("[");
+        pump();
+      };
+    }
+
+    it("stops reading a body past maxResponseBytes and fails the page, naming source and page, without retrying", async () => {
+      const written = { bytes: 0, finished: false };
+      handlers = [streamed(256 * MiB, written)];
+      const err = await failure(
+        client({ maxResponseBytes: 1 * MiB }).request({
+          path: "/audit-logs",
+          query: { cursor: "c9" },
+          parse: PageSchema,
+        }),
+      );
+      expect(err.retryable).toBe(false);
+      expect(err.context).toMatchObject({ page: "GET /audit-logs" });
+      expect(err.message).toBe(
+        "source pylon-prod: GET /audit-logs: the response body is larger than 1 MiB (maxResponseMiB); not read. Lower the source's pageSize or raise maxResponseMiB",
+      );
+      expect(hits).toHaveLength(1);
+      // The client hung up while the server was still writing: the cap held while reading, not after.
+      expect(written.finished).toBe(false);
+      expect(written.bytes).toBeLessThan(64 * MiB);
+    });
+
+    it("refuses a declared content-length over the cap before reading, and reads a body within it", async () => {
+      handlers = [
+        (_req, res) => {
+          res.writeHead(200, { "content-type": "application/json", "content-length": String(2 * MiB) });
+          res.write("[");
+        },
+        (_req, res) => json(res, 200, okPage),
+      ];
+      const capped = client({ maxResponseBytes: MiB });
+      const err = await failure(capped.request({ path: "/audit-logs", parse: PageSchema }));
+      expect(err.message).toContain("larger than 1 MiB");
+      await expect(capped.request({ path: "/audit-logs", parse: PageSchema })).resolves.toEqual(okPage);
+    });
+  });
+
   it("never logs credentials", async () => {
     handlers = [(_req, res) => json(res, 500, { echo: TOKEN }), (_req, res) => json(res, 200, okPage)];
     await client().request({ path: "/audit-logs", query: { token: "query-secret-99" }, parse: PageSchema });

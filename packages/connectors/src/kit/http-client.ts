@@ -55,6 +55,8 @@ export interface HttpClientOptions {
   secrets?: string[];
   /** Source of randomness for jitter, in [0, 1); tests may pin it. */
   random?: () => number;
+  /** Largest response body read, in bytes; a larger one fails the request (not retried). Default 32 MiB. */
+  maxResponseBytes?: number;
 }
 
 export interface HttpRequest<T> {
@@ -88,6 +90,11 @@ export interface HttpClient {
 const SENSITIVE_HEADER = /authorization|cookie|token|secret|signature|api[-_]?key|password/i;
 const SENSITIVE_QUERY = /token|secret|signature|sig$|key|password|auth|credential/i;
 const MAX_ERROR_BODY_CHARS = 300;
+/** Default of `maxResponseBytes`: a provider's largest documented page is a few MiB. */
+const DEFAULT_MAX_RESPONSE_BYTES = 32 * 2 ** 20;
+/** Same-origin redirects followed per attempt; a redirect to another origin is never followed. */
+const MAX_REDIRECTS = 3;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 const REDACTED = "[redacted]";
 
@@ -104,6 +111,7 @@ class FetchHttpClient implements HttpClient {
   private readonly random: () => number;
   private readonly maxRetryAfterMs: number;
   private readonly retryAfterHeaders: string[];
+  private readonly maxResponseBytes: number;
 
   constructor(private readonly options: HttpClientOptions) {
     if (options.retry.attempts < 1) throw new RangeError("retry.attempts must be at least 1");
@@ -111,6 +119,7 @@ class FetchHttpClient implements HttpClient {
     this.random = options.random ?? Math.random;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
     this.retryAfterHeaders = options.retryAfterHeaders.map((name) => name.toLowerCase());
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   async request<T>(request: HttpRequest<T>): Promise<T> {
@@ -169,16 +178,6 @@ class FetchHttpClient implements HttpClient {
     body: string | undefined,
     answered: (() => void) | undefined,
   ): Promise<AttemptOutcome<T>> {
-    const headers = lowercaseNames({ accept: "application/json", ...this.options.headers, ...request.headers });
-    if (body !== undefined) headers["content-type"] ??= "application/json";
-    if (this.options.sign) {
-      Object.assign(
-        headers,
-        lowercaseNames(await this.options.sign({ method, url, requestUri: url.pathname + url.search, body })),
-      );
-    }
-    const scrub = secretScrubber([...Object.entries(headers)], url, this.options.secrets ?? []);
-
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -190,17 +189,35 @@ class FetchHttpClient implements HttpClient {
 
     let response: Response;
     let text: string;
+    let scrub = (value: string) => value;
     try {
-      try {
-        request.signal?.throwIfAborted();
-        response = await fetch(url, { method, headers, body, signal: controller.signal });
-      } finally {
-        // The provider has the request by now, if it ever will (the rate limiter counts from here).
-        answered?.();
+      let target = { method, url, body };
+      for (let redirects = 0; ; redirects++) {
+        const headers = await this.headersFor(request, target.method, target.url, target.body);
+        scrub = secretScrubber([...Object.entries(headers)], target.url, this.options.secrets ?? []);
+        try {
+          request.signal?.throwIfAborted();
+          // Redirects are handled here, not by fetch: fetch would follow one to any host, with every header.
+          response = await fetch(target.url, {
+            method: target.method,
+            headers,
+            body: target.body,
+            signal: controller.signal,
+            redirect: "manual",
+          });
+        } finally {
+          // The provider has the request by now, if it ever will (the rate limiter counts from here).
+          if (redirects === 0) answered?.();
+        }
+        const next = this.redirectTarget(response, target, label, redirects);
+        if (!next) break;
+        await response.body?.cancel();
+        target = next;
       }
-      text = await response.text();
+      text = await this.readBody(response, label);
     } catch (err) {
       if (request.signal?.aborted) throw request.signal.reason;
+      if (err instanceof ConnectorError) throw err;
       if (timedOut) return { kind: "retry", reason: `timed out after ${this.options.timeoutMs} ms` };
       return { kind: "retry", reason: `connection failed (${scrub(networkErrorCode(err))})` };
     } finally {
@@ -237,6 +254,95 @@ class FetchHttpClient implements HttpClient {
       status,
       page: label,
     });
+  }
+
+  /** Every header of one request to `url`: defaults, configured, per-request, then the signature of exactly this request. */
+  private async headersFor<T>(
+    request: HttpRequest<T>,
+    method: HttpMethod,
+    url: URL,
+    body: string | undefined,
+  ): Promise<Record<string, string>> {
+    const headers = lowercaseNames({ accept: "application/json", ...this.options.headers, ...request.headers });
+    if (body !== undefined) headers["content-type"] ??= "application/json";
+    if (this.options.sign) {
+      Object.assign(
+        headers,
+        lowercaseNames(await this.options.sign({ method, url, requestUri: url.pathname + url.search, body })),
+      );
+    }
+    return headers;
+  }
+
+  /**
+   * Where a redirect answer leads, when it is followed: only within the origin the request went
+   * to (the credentials, signatures and custom headers are that origin's), at most
+   * {@link MAX_REDIRECTS} times. A redirect elsewhere is an error naming the status and the
+   * target's origin, and its body is never read. `undefined`: not a redirect.
+   */
+  private redirectTarget(
+    response: Response,
+    from: { method: HttpMethod; url: URL; body: string | undefined },
+    label: string,
+    redirects: number,
+  ): { method: HttpMethod; url: URL; body: string | undefined } | undefined {
+    const location = response.headers.get("location");
+    if (!REDIRECT_STATUSES.has(response.status) || location === null) return undefined;
+    let to: URL;
+    try {
+      to = new URL(location, from.url);
+    } catch {
+      return undefined;
+    }
+    const refuse = (why: string) => {
+      void response.body?.cancel();
+      return new ConnectorError(this.source, `${label} was redirected (HTTP ${response.status}) ${why}`, {
+        retryable: false,
+        status: response.status,
+        page: label,
+      });
+    };
+    if (to.origin !== from.url.origin) {
+      throw refuse(
+        `to another origin, ${to.origin}; not followed: credentials stay with ${from.url.origin} (check the source's baseUrl)`,
+      );
+    }
+    if (redirects >= MAX_REDIRECTS) throw refuse(`more than ${MAX_REDIRECTS} times; not followed further`);
+    // As fetch does: 303, and 301/302 after a POST, continue as a GET without the body.
+    const asGet =
+      response.status === 303 || ((response.status === 301 || response.status === 302) && from.method === "POST");
+    return asGet ? { method: "GET", url: to, body: undefined } : { ...from, url: to };
+  }
+
+  /** The body as text, read as it streams in; more than `maxResponseBytes` ends the request without reading the rest. */
+  private async readBody(response: Response, label: string): Promise<string> {
+    const limit = this.maxResponseBytes;
+    const tooLarge = () =>
+      new ConnectorError(
+        this.source,
+        `${label}: the response body is larger than ${formatBytes(limit)} (maxResponseMiB); not read. Lower the source's pageSize or raise maxResponseMiB`,
+        { retryable: false, status: response.status, page: label },
+      );
+    const declared = Number(response.headers.get("content-length"));
+    if (Number.isFinite(declared) && declared > limit) {
+      await response.body?.cancel();
+      throw tooLarge();
+    }
+    if (!response.body) return "";
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel();
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+    return Buffer.concat(chunks, total).toString("utf8");
   }
 
   private parseBody<T>(schema: z.ZodType<T>, text: string, label: string): T {
@@ -289,6 +395,10 @@ function buildUrl(baseUrl: string, path: string, query: Record<string, QueryValu
     for (const item of values) url.searchParams.append(name, String(item));
   }
   return url;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes % 2 ** 20 === 0 ? `${bytes / 2 ** 20} MiB` : `${bytes} bytes`;
 }
 
 /** Header names are case-insensitive; one spelling keeps a caller's `Content-Type` from doubling ours. */

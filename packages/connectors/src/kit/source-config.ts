@@ -1,4 +1,11 @@
-import { DurationSchema, HttpsUrlSchema, RateLimitConfigSchema, SOURCE_BASE_SHAPE } from "@vigil/core";
+import {
+  AllowInsecureHttpSchema,
+  DurationSchema,
+  HttpsUrlSchema,
+  RateLimitConfigSchema,
+  refuseInsecureHttp,
+  SOURCE_BASE_SHAPE,
+} from "@vigil/core";
 import { z } from "zod";
 
 /** Settings every provider (HTTP API) source takes; each provider's config schema spreads it. */
@@ -6,6 +13,8 @@ export const PROVIDER_SOURCE_SHAPE = {
   ...SOURCE_BASE_SHAPE,
   /** Overrides the provider's default host (self-hosted, regional, or a local simulator). */
   baseUrl: HttpsUrlSchema.optional(),
+  /** Accept an `http://` baseUrl (a local simulator); otherwise it is refused at config load. */
+  allowInsecureHttp: AllowInsecureHttpSchema,
   /** How far back the first run reaches. */
   startFrom: DurationSchema.prefault("7d"),
   /** How far each run re-reads behind its checkpoint, for records that appear late. */
@@ -16,4 +25,9 @@ export const PROVIDER_SOURCE_SHAPE = {
   rateLimit: RateLimitConfigSchema.optional(),
   /** Per-request timeout. */
   timeout: DurationSchema.prefault("30s"),
+  /** Largest response body read, in MiB; a larger page fails the pull with an error naming it. */
+  maxResponseMiB: z.number().int().min(1).max(1024).default(32),
 };
+
+/** Every provider schema's refinement: an `http://` baseUrl only with `allowInsecureHttp: true`. */
+export const refuseInsecureBaseUrl = refuseInsecureHttp("baseUrl");

@@ -6,6 +6,7 @@ import {
   type DeliveryOrder,
   type EventBatchJob,
   type Keyspace,
+  MAX_EVENT_BATCH_BYTES,
   type SourceConfigBase,
   recordText,
   type VigilQueues,
@@ -54,7 +55,8 @@ interface PageDelivery {
 /** Turns pulled events into batch jobs on `vigil-events`: accepted, deduplicated, in deterministic jobs. */
 export interface EventSink {
   /**
-   * Queues a page's new events in jobs of at most the source's `batchSize`, each event's lag in the
+   * Queues a page's new events in jobs of at most the source's `batchSize` and
+   * {@link MAX_EVENT_BATCH_BYTES} of JSON, each event's lag in the
    * source's order with it, as the children of one watermark job (a flow: it runs once they are all
    * processed, and carries the source's mark `seq`); then remembers their ids.
    */
@@ -99,11 +101,9 @@ export function createEventSink(options: EventSinkOptions): EventSink {
       const duplicates = events.length - fresh.length;
       if (fresh.length === 0) return nothingNew(duplicates, refused);
 
-      const { batchSize } = source;
       const lags = delivery.order.lags(fresh) ?? {};
       const jobs: { name: string; data: EventBatchJob; opts: { jobId: string } }[] = [];
-      for (let start = 0; start < fresh.length; start += batchSize) {
-        const chunk = fresh.slice(start, start + batchSize);
+      for (const chunk of batchesOf(fresh, source.batchSize, MAX_EVENT_BATCH_BYTES)) {
         const chunkLags = Object.fromEntries(chunk.filter((e) => lags[e.id]).map((e) => [e.id, lags[e.id]!]));
         jobs.push({
           name: EVENT_JOB_NAME,
@@ -126,6 +126,29 @@ export function createEventSink(options: EventSinkOptions): EventSink {
       return { queued: fresh.length, duplicates, refused };
     },
   };
+}
+
+/**
+ * The events in order, in batches of at most `maxEvents` events and `maxBytes` bytes of JSON (an
+ * event larger than `maxBytes` alone would go in a batch of its own; `EVENT_LIMITS` keeps every
+ * event far below {@link MAX_EVENT_BATCH_BYTES}).
+ */
+function batchesOf(events: readonly AuditEvent[], maxEvents: number, maxBytes: number): AuditEvent[][] {
+  const batches: AuditEvent[][] = [];
+  let batch: AuditEvent[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = Buffer.byteLength(JSON.stringify(event), "utf8");
+    if (batch.length > 0 && (batch.length >= maxEvents || bytes + size > maxBytes)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(event);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }
 
 /** A source's mark `seq`: the same when a step that died is queued again, so its flow is the same. */

@@ -89,7 +89,7 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
       recentIdsLimit: options.recentIdsLimit ?? DEFAULT_RECENT_IDS_LIMIT,
       maxFutureSkewMs: config.events.maxFutureSkew,
     }),
-    quarantine: new QuarantineStore(connection, keyspace),
+    quarantine: new QuarantineStore(connection, keyspace, { logger, metrics }),
     connectorFor,
     logger,
     metrics,

@@ -47,6 +47,7 @@ export function describeProviderConformance(provider: ProviderName, options: Pro
     name,
     type: provider,
     baseUrl: sim.baseUrl(provider),
+    allowInsecureHttp: true,
     auth: authFor(sim, wrongAuth),
     startFrom: "30d",
     lookback: "10m",

@@ -41,6 +41,8 @@ export interface SmtpSink {
   readonly host: string;
   /** Every accepted message, in arrival order. */
   readonly messages: ReceivedMail[];
+  /** The user name of every AUTH the sink received (and accepted), in order: a login sent in cleartext. */
+  readonly logins: string[];
   /** Resolves with all messages once at least `count` were accepted; rejects after `timeoutMs`. */
   waitFor(count: number, timeoutMs: number): Promise<ReceivedMail[]>;
   /** Calls `callback` for each message accepted from now on; returns an unsubscribe function. */
@@ -62,6 +64,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   const inbox = new Inbox<ReceivedMail>("SMTP sink");
   let decide: ((n: number) => SmtpRejection | undefined) | undefined;
   let received = 0;
+  const logins: string[] = [];
 
   const server = new SMTPServer({
     secure: false,
@@ -73,6 +76,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     disableReverseLookup: true,
     closeTimeout: 1_000,
     onAuth(auth, _session, callback) {
+      logins.push(auth.username ?? "anonymous");
       callback(null, { user: auth.username ?? "anonymous" });
     },
     onData(stream, session, callback) {
@@ -109,6 +113,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     port,
     host,
     messages: inbox.items,
+    logins,
     waitFor: (count, timeoutMs) => inbox.waitFor(count, timeoutMs),
     onMessage: (callback) => inbox.subscribe(callback),
     rejectWith(next) {

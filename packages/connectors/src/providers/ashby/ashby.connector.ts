@@ -47,6 +47,7 @@ export function createAshbyConnector(config: AshbySourceConfig, deps: ConnectorD
     baseUrl,
     headers: { authorization: `Basic ${Buffer.from(`${config.auth.apiKey}:`).toString("base64")}` },
     timeoutMs: config.timeout,
+    maxResponseBytes: config.maxResponseMiB * 2 ** 20,
     retry: PROVIDER_RETRY_POLICY,
     retryAfterHeaders: ["retry-after"],
     rateLimit: {

@@ -49,6 +49,7 @@ export function createBloodhoundConnector(config: BloodhoundSourceConfig, deps: 
     source,
     baseUrl,
     timeoutMs: config.timeout,
+    maxResponseBytes: config.maxResponseMiB * 2 ** 20,
     retry: PROVIDER_RETRY_POLICY,
     // BloodHound sends no Retry-After (tollbooth only announces its rate): a 429 backs off exponentially.
     retryAfterHeaders: ["retry-after"],

@@ -53,6 +53,7 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
     baseUrl,
     headers: { authorization: `Bearer ${config.auth.token}` },
     timeoutMs: config.timeout,
+    maxResponseBytes: config.maxResponseMiB * 2 ** 20,
     retry: PROVIDER_RETRY_POLICY,
     retryAfterHeaders: ["retry-after"],
     rateLimit: {

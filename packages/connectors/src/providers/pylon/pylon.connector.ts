@@ -67,6 +67,7 @@ export function createPylonConnector(
     baseUrl,
     headers: { authorization: `Bearer ${config.auth.token}` },
     timeoutMs: config.timeout,
+    maxResponseBytes: config.maxResponseMiB * 2 ** 20,
     retry: PROVIDER_RETRY_POLICY,
     // Pylon's own header; a standard one is honoured too should it ever be sent.
     retryAfterHeaders: ["x-retry-after", "retry-after"],

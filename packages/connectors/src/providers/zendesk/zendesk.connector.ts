@@ -48,6 +48,7 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
     baseUrl,
     headers: { authorization },
     timeoutMs: config.timeout,
+    maxResponseBytes: config.maxResponseMiB * 2 ** 20,
     retry: PROVIDER_RETRY_POLICY,
     retryAfterHeaders: ["retry-after"],
     rateLimit: {

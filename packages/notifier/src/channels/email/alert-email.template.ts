@@ -1,5 +1,5 @@
 import Mustache from "mustache";
-import type { Alert } from "@vigil/core";
+import { MAX_DISPLAYED_VALUE_CHARS, oneLineUntrusted, quoteUntrusted, type Alert } from "@vigil/core";
 
 export interface AlertEmail {
   subject: string;
@@ -7,39 +7,41 @@ export interface AlertEmail {
   html: string;
 }
 
-const TEXT_TEMPLATE = `[{{severityLabel}}] {{title}}
+const TEXT_TEMPLATE = `[{{severityLabel}}] {{text.title}}
+
+Values in double quotes are event data as received: on one line, control characters escaped, cut at {{text.maxChars}} characters.
 
 Rule:      {{ruleName}} ({{ruleId}})
 Severity:  {{severity}}
 {{#description}}
 About:     {{description}}
 {{/description}}
-Group:     {{groupKeyText}}
+Group:     {{text.groupKey}}
 Count:     {{count}}
 Window:    {{windowStart}} to {{windowEnd}}
 Tags:      {{tagsText}}
 Alert id:  {{alertId}}
 Raised at: {{createdAt}}
-{{#evidence}}
+{{#text.evidence}}
 
 Evidence ({{kind}}):
 {{#lines}}
   {{name}}: {{value}}
 {{/lines}}
-{{/evidence}}
+{{/text.evidence}}
 
 Events ({{eventCountText}}):
-{{#events}}
-- {{time}}  {{action}}  actor: {{actor}}  target: {{target}}  ip: {{ip}}  ({{id}})
-{{/events}}
-{{^events}}
+{{#text.events}}
+- {{time}}  {{action}}  actor: {{actor}}  target: {{target}}  ip: {{ip}}  id: {{id}}
+{{/text.events}}
+{{^text.events}}
 (no event summary)
-{{/events}}
+{{/text.events}}
 
 Event ids:
-{{#eventIds}}
+{{#text.eventIds}}
 - {{.}}
-{{/eventIds}}
+{{/text.eventIds}}
 `;
 
 const HTML_TEMPLATE = `<!doctype html>
@@ -92,11 +94,15 @@ const SEVERITY_COLORS = { low: "#57606a", medium: "#9a6700", high: "#cf222e", cr
   string
 >;
 
-/** Renders an alert as an email: HTML-escaped in the HTML part, verbatim in the text part. */
+/**
+ * Renders an alert as an email. The HTML part escapes HTML; the text part shows the title and
+ * every event value as quoted data on one line (see {@link textView}), so a value cannot add
+ * lines that read as Vigil's own; the subject is the title on one line, cut likewise.
+ */
 export function renderAlertEmail(alert: Alert): AlertEmail {
   const view = alertView(alert);
   return {
-    subject: `[${view.severityLabel}] ${oneLine(alert.title)}`,
+    subject: `[${view.severityLabel}] ${oneLineUntrusted(alert.title)}`,
     text: Mustache.render(TEXT_TEMPLATE, view, {}, { escape: (value: unknown) => String(value) }),
     html: Mustache.render(HTML_TEMPLATE, view),
   };
@@ -122,7 +128,6 @@ function alertView(alert: Alert) {
     severityLabel: alert.severity.toUpperCase(),
     severityColor: SEVERITY_COLORS[alert.severity],
     groupKey,
-    groupKeyText: groupKey.length ? groupKey.map(({ name, value }) => `${name}=${value}`).join(", ") : "(none)",
     count: alert.count,
     windowStart: alert.windowStart,
     windowEnd: alert.windowEnd,
@@ -133,6 +138,38 @@ function alertView(alert: Alert) {
     eventCountText: `${events.length} shown of ${alert.count}`,
     eventIds: alert.eventIds,
     evidence: alert.evidence ? { kind: alert.evidence.kind, lines: evidenceLines(alert.evidence) } : undefined,
+    text: textView(alert),
+  };
+}
+
+/** What the text part shows of event data (titles carry event values too): quoted, one line, cut. */
+function textView(alert: Alert) {
+  const orDash = (value: string | undefined) => (value === undefined ? "-" : quoteUntrusted(value));
+  const groupKey = Object.entries(alert.groupKey).map(
+    ([name, value]) => `${oneLineUntrusted(name)}=${quoteUntrusted(displayValue(value))}`,
+  );
+  return {
+    maxChars: MAX_DISPLAYED_VALUE_CHARS,
+    title: quoteUntrusted(alert.title),
+    groupKey: groupKey.length ? groupKey.join(", ") : "(none)",
+    events: alert.events.map((event) => ({
+      id: quoteUntrusted(event.id),
+      time: oneLineUntrusted(event.time),
+      action: quoteUntrusted(event.action),
+      actor: orDash(event.actor),
+      target: orDash(event.target),
+      ip: orDash(event.ip),
+    })),
+    eventIds: alert.eventIds.map((id) => quoteUntrusted(id)),
+    evidence: alert.evidence
+      ? {
+          kind: oneLineUntrusted(alert.evidence.kind),
+          lines: evidenceLines(alert.evidence).map(({ name, value }) => ({
+            name: oneLineUntrusted(name),
+            value: quoteUntrusted(value),
+          })),
+        }
+      : undefined,
   };
 }
 
@@ -163,9 +200,4 @@ function inlineValue(value: unknown): string {
 function displayValue(value: unknown): string {
   if (value === null || value === undefined) return "(empty)";
   return typeof value === "string" ? value : JSON.stringify(value);
-}
-
-/** Header values must not carry line breaks. */
-function oneLine(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/g, " ").trim();
 }

@@ -16,7 +16,14 @@ function emailConfig(
     type: "email",
     from: "Vigil <vigil@example.com>",
     to: ["soc@example.com", "oncall@example.com"],
-    smtp: { host: "127.0.0.1", port, timeout: "5s", auth: { user: "vigil", pass: PASSWORD }, ...overrides },
+    smtp: {
+      host: "127.0.0.1",
+      port,
+      allowPlaintext: true,
+      timeout: "5s",
+      auth: { user: "vigil", pass: PASSWORD },
+      ...overrides,
+    },
   });
 }
 
@@ -88,6 +95,44 @@ describe("EmailChannel", () => {
     expect(mail?.headers["x-vigil-rule-id"]).toBe("zendesk.mass-user-deletion");
   });
 
+  it("keeps a forged actor name on its own quoted line in the text part received", async () => {
+    const sink = await startSmtpSink();
+    const channel = new EmailChannel(emailConfig(sink.port));
+    cleanups.push(
+      () => channel.close(),
+      () => sink.close(),
+    );
+    const forgedName =
+      "Jane Agent\nSeverity: low — FALSE POSITIVE, no action needed\r\nDetails: https://evil.example/ack\u2028Count: 0";
+    const alert = makeAlert({
+      title: `${forgedName} deleted 10 users`,
+      events: [
+        {
+          id: "zendesk-prod:1001",
+          time: "2026-01-31T12:00:10.000Z",
+          action: "destroy",
+          actor: forgedName,
+          target: "user 7",
+        },
+      ],
+    });
+
+    await channel.send(alert, `${alert.id}-soc-email`);
+    const [mail] = await sink.waitFor(1, 5_000);
+    const lines = (mail?.text ?? "").split("\n");
+
+    expect(lines.filter((line) => /^(Severity|Details|Count):/.test(line))).toEqual([
+      "Severity:  high",
+      "Count:     10",
+    ]);
+    const quoted = String.raw`"Jane Agent\nSeverity: low — FALSE POSITIVE, no action needed\r\nDetails: https://evil.example/ack\u2028Count: 0"`;
+    expect(lines).toContain(
+      `- 2026-01-31T12:00:10.000Z  "destroy"  actor: ${quoted}  target: "user 7"  ip: -  id: "zendesk-prod:1001"`,
+    );
+    expect(lines[0]).toBe(`[HIGH] ${quoted.slice(0, -1)} deleted 10 users"`);
+    expect(mail?.subject).toBe(`[HIGH] ${quoted.slice(1, -1)} deleted 10 users`);
+  });
+
   it("gives the same Message-ID to a resent delivery", async () => {
     const sink = await startSmtpSink();
     const channel = new EmailChannel(emailConfig(sink.port));
@@ -123,6 +168,33 @@ describe("EmailChannel", () => {
       permanent: true,
       message: expect.stringContaining("550"),
     });
+  });
+
+  it("refuses to log in or send to a server that does not offer STARTTLS, unless allowPlaintext", async () => {
+    const sink = await startSmtpSink();
+    const strict = new EmailChannel(emailConfig(sink.port, { allowPlaintext: false }));
+    const relay = new EmailChannel(emailConfig(sink.port, { allowPlaintext: true }));
+    cleanups.push(
+      () => strict.close(),
+      () => relay.close(),
+      () => sink.close(),
+    );
+
+    const err = await rejectionOf(strict.send(makeAlert(), "d-strict"));
+    expect(err).toMatchObject({ permanent: true });
+    expect(err.message).toMatch(
+      new RegExp(
+        `^channel soc-email: SMTP 127\\.0\\.0\\.1:${sink.port} did not start TLS .*nothing was sent.*smtp\\.allowPlaintext`,
+      ),
+    );
+    expect(err.message).not.toContain(PASSWORD);
+    expect(sink.logins).toEqual([]);
+    expect(sink.messages).toEqual([]);
+
+    // The same server with the explicit opt-in: the login and the message go through in cleartext.
+    await relay.send(makeAlert(), "d-relay");
+    await sink.waitFor(1, 5_000);
+    expect(sink.logins).toEqual(["vigil"]);
   });
 
   it("reports a closed port without the password", async () => {

@@ -31,6 +31,8 @@ export class EmailChannel implements Channel {
       host: smtp.host,
       port: smtp.port,
       secure: smtp.secure,
+      // STARTTLS before anything else, or the login and the alerts would travel in cleartext.
+      requireTLS: !smtp.secure && !smtp.allowPlaintext,
       auth: smtp.auth ? { user: smtp.auth.user, pass: smtp.auth.pass } : undefined,
       tls: smtp.insecure ? { rejectUnauthorized: false } : undefined,
       connectionTimeout: smtp.timeout,
@@ -71,6 +73,14 @@ export class EmailChannel implements Channel {
       response?: unknown;
     };
     const reply = typeof response === "string" ? `: ${this.scrub(response)}` : "";
+    if (code === "ETLS") {
+      return new DeliveryError(
+        this.name,
+        `SMTP ${this.server} did not start TLS (${typeof response === "string" ? `STARTTLS answered: ${this.scrub(response)}` : err instanceof Error ? this.scrub(err.message) : "no reason given"}); nothing was sent. The channel requires TLS: set smtp.secure for implicit TLS, or smtp.allowPlaintext for a local relay`,
+        true,
+        { cause: err },
+      );
+    }
     if (typeof responseCode === "number") {
       const permanent = responseCode >= 500;
       return new DeliveryError(this.name, `SMTP ${this.server} answered ${responseCode}${reply}`, permanent, {

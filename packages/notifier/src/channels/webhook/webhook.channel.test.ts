@@ -17,6 +17,7 @@ function webhookConfig(
     name: "soc-webhook",
     type: "webhook",
     url,
+    allowInsecureHttp: true,
     secret: SECRET,
     timeout: "5s",
     ...overrides,
