@@ -471,7 +471,7 @@ async function statefulSources(random: () => number): Promise<ScenarioResult> {
     `{ name: pylon-quiet, type: pylon, baseUrl: ${JSON.stringify(sim.baseUrl("pylon"))}, allowInsecureHttp: true, auth: { token: "\${FAULT_PROVIDER_TOKEN}" }, startFrom: 2d, pollInterval: 1s, timeout: 2s, rateLimit: { requests: 5000, per: 1s } }`,
   ];
   const pipeline = new Pipeline("stateful-sources", secrets, logDir, { rules: STATEFUL_RULES, extraSources });
-  const lines = generateEvents(random, 1_500);
+  const lines = generateEvents(random, 600);
   try {
     await pipeline.start(lines);
     const expected = await pipeline.expectedAlertIds();
@@ -489,7 +489,7 @@ async function statefulSources(random: () => number): Promise<ScenarioResult> {
       kills.push(`${role}#${victim.replica}`);
       await sleep(1_500 + random() * 2_000);
     }
-    const outcome = await pipeline.settle(expected, 120_000);
+    const outcome = await pipeline.settle(expected, 180_000);
     return {
       name: "stateful-sources",
       ...outcome,
