@@ -34,7 +34,7 @@ function check(value: unknown, type: string, path: string, problems: string[]): 
   const array = /^Array<(.+)>$/.exec(type);
   if (array) {
     if (!Array.isArray(value)) return void problems.push(`${at}: expected a list, found ${typeof value}`);
-    value.forEach((item, i) => check(item, array[1]!, `${path}[${i}]`, problems));
+    for (const [i, item] of value.entries()) check(item, array[1]!, `${path}[${i}]`, problems);
     return;
   }
   const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);

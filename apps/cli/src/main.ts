@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
 import { reportError, type GlobalOptions } from "./context.js";
+import { registerConfigCommands } from "./commands/config.command.js";
 import { registerDeliveriesCommands } from "./commands/deliveries.command.js";
 import { registerDemoCommand } from "./commands/demo.command.js";
 import { registerJobsCommands } from "./commands/jobs.command.js";
@@ -34,6 +35,7 @@ const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 
 registerRunCommand(program, globals);
 registerRulesCommands(program, globals);
+registerConfigCommands(program, globals);
 registerReplayCommand(program, globals);
 registerStatusCommand(program, globals);
 registerDeliveriesCommands(program, globals);
