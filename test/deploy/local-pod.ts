@@ -42,7 +42,7 @@ export type DeploymentObject = K8sObject & {
 };
 
 /** The kubelet's `$(NAME)` expansion in env values, command and args (`$$` escapes; unknown names stay as written). */
-export function expandVariables(text: string, vars: Record<string, string>): string {
+function expandVariables(text: string, vars: Record<string, string>): string {
   return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string | undefined) =>
     name === undefined ? "$" : (vars[name] ?? whole),
   );
