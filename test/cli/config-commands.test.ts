@@ -2,6 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfigText, RuleError } from "@vigil/core";
+import { loadRules } from "@vigil/engine";
+import { VigilConfigSchema } from "../../apps/cli/src/vigil-config.js";
 import { chartConfigJsonSchema, configJsonSchema } from "../../apps/cli/src/config-schema.js";
 import { REPO_ROOT, runCli } from "../cli.js";
 import { CHART, renderChart } from "../deploy/helm.js";
@@ -103,4 +106,82 @@ describe("the config's JSON Schema", () => {
       }),
     ).toBe("rendered");
   }, 60_000);
+});
+
+describe("configuration messages", () => {
+  const problems = (text: string, env: Record<string, string> = {}) => {
+    try {
+      parseConfigText(VigilConfigSchema, text, "vigil.config.yaml", env);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems.map((p) => `${p.line}:${p.column}: ${p.message}`);
+      throw err;
+    }
+    return [];
+  };
+
+  it("say what was found and what is expected", () => {
+    expect(
+      problems(
+        'channels:\n  - { name: e, type: email, from: a@b.example, to: soc@example.com, smtp: { host: h, port: "abc" } }\n',
+      ),
+    ).toEqual([
+      '2:52: channels.0.to: expected a list, found "soc@example.com" (a string)',
+      '2:92: channels.0.smtp.port: expected a number, found "abc" (a string)',
+    ]);
+    expect(problems("engine: { concurrency: many }\n")).toEqual([
+      '1:24: engine.concurrency: expected a number, found "many" (a string)',
+    ]);
+    expect(problems("sources:\n  - { name: z, type: zendeskk }\n")).toEqual([
+      '2:22: sources.0.type: expected one of "file", "pylon", "zendesk", "ashby", "logfire", "bloodhound", found "zendeskk" (a string)',
+    ]);
+    // A union names each accepted form and what the value lacks or has too much for it.
+    expect(
+      problems(
+        "sources:\n  - { name: z, type: zendesk, baseUrl: https://a.zendesk.com, auth: { email: a@b.example, apiToken: x } }\n",
+      ),
+    ).toEqual([
+      '2:69: sources.0.auth: fits none of the 2 accepted forms: (1) token: is required (string), unknown key "apiToken"; (2) oauthToken: is required (string), unknown key "email", unknown key "apiToken"',
+    ]);
+    // A missing field is still just required.
+    expect(problems("channels:\n  - { name: w, type: webhook, secret: whsec_dGVzdA== }\n")).toEqual([
+      "2:5: channels.0.url: is required (string)",
+    ]);
+  });
+
+  it("refuse a malformed URL at load, not at the first delivery", () => {
+    expect(
+      problems('channels:\n  - { name: w, type: webhook, url: "htp:/bad url", secret: whsec_dGVzdA== }\n'),
+    ).toEqual(['2:36: channels.0.url: expected a URL, found "htp:/bad url" (a string)']);
+    expect(
+      problems(
+        'sources:\n  - { name: z, type: zendesk, baseUrl: "https://acme zendesk.com", auth: { oauthToken: x } }\n',
+      ),
+    ).toEqual([
+      expect.stringMatching(/^2:40: sources\.0\.baseUrl: expected a URL, found "https:\/\/acme zendesk\.com"/),
+    ]);
+  });
+
+  it("never repeat a value read from the environment or a file, nor a secret-looking key's value", () => {
+    const text = 'channels:\n  - { name: w, type: webhook, url: "${HOOK_URL}", secret: whsec_dGVzdA== }\n';
+    const [problem] = problems(text, { HOOK_URL: "htp:/token-abc123" });
+    expect(problem).toBe("2:36: channels.0.url: expected a URL, found a string");
+    expect(problems("channels:\n  - { name: w, type: webhook, url: https://h.example, secret: 12345 }\n")).toEqual([
+      "2:63: channels.0.secret: expected a string, found a number",
+    ]);
+  });
+
+  it("apply to rule files too", () => {
+    const file = write(
+      "rule.yaml",
+      'id: r\nname: R\nseverity: high\nwhen: true\nthreshold: { count: "3", within: 10m, groupBy: [actor.id] }\n',
+    );
+    let messages: string[] = [];
+    try {
+      loadRules([file]);
+    } catch (err) {
+      if (!(err instanceof RuleError)) throw err;
+      messages = err.problems.map((p) => p.message);
+    }
+    expect(messages).toEqual([expect.stringContaining('threshold.count: expected a number, found "3" (a string)')]);
+  });
 });

@@ -1,11 +1,11 @@
-import { NameSchema, DurationSchema } from "@vigil/core";
+import { DurationSchema, HttpsUrlSchema, NameSchema } from "@vigil/core";
 import { z } from "zod";
 
 /** A `webhook` channel in config: a signed POST (Standard Webhooks). */
 export const WebhookChannelSchema = z.strictObject({
   name: NameSchema,
   type: z.literal("webhook"),
-  url: z.url(),
+  url: HttpsUrlSchema,
   /** Standard Webhooks secret, `whsec_` followed by base64. */
   secret: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "a Standard Webhooks secret: whsec_ followed by base64"),
   timeout: DurationSchema.prefault("10s"),
