@@ -11,10 +11,12 @@ import { registerRunCommand } from "./commands/run.command.js";
 import { registerSimulateCommand } from "./commands/simulate.command.js";
 import { registerSourcesCommands } from "./commands/sources.command.js";
 import { registerStatusCommand } from "./commands/status.command.js";
+import { VERSION } from "./version.js";
 
 const program = new Command()
   .name("vigil")
   .description("Vigil: detection rules over SaaS audit logs, alerts by email and webhook")
+  .version(VERSION, "-V, --version", "print Vigil's version")
   .option("-c, --config <file>", "config file (default: $VIGIL_CONFIG, else ./vigil.config.yaml if present)")
   .addOption(
     new Option("--log-level <level>", "log level (default: $VIGIL_LOG_LEVEL or info)").choices([
