@@ -13,8 +13,7 @@ export function registerConfigCommands(program: Command, globals: () => GlobalOp
     .argument("[file]", "config file (default: --config, $VIGIL_CONFIG, else ./vigil.config.yaml)")
     .addHelpText(
       "after",
-      "\nExample:\n  vigil config validate deploy/vigil.config.yaml\n\n" +
-        "References (${NAME}, ${file:/path}) are resolved as `vigil run` would: run it where those are set.",
+      "\nReferences (${NAME}, ${file:/path}) are resolved as `vigil run` would: run it where those are set.",
     )
     .action((file: string | undefined) => {
       const path = file ?? configPath({ path: globals().config }).path;
@@ -34,7 +33,6 @@ export function registerConfigCommands(program: Command, globals: () => GlobalOp
   config
     .command("schema")
     .description("print the JSON Schema of the config file (for editors; a copy is schema/config.schema.json)")
-    .addHelpText("after", "\nExample:\n  vigil config schema > config.schema.json")
     .action(() => {
       console.log(JSON.stringify(configJsonSchema(), null, 2));
     });
