@@ -38,3 +38,22 @@ describe("one version for the command, the image and the chart", () => {
     );
   });
 });
+
+describe("the Node lines", () => {
+  it("are what engines promises, CI tests and the image runs", () => {
+    const engines = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { engines: { node: string } })
+      .engines.node;
+    const ci = readFileSync(join(REPO_ROOT, ".ci/run"), "utf8");
+    const ciMajor = /^NODE24_VERSION=(\d+)\./m.exec(ci)?.[1];
+    const imageMajor = /^ARG NODE_IMAGE=node:(\d+)/m.exec(
+      readFileSync(join(REPO_ROOT, "deploy/Dockerfile"), "utf8"),
+    )?.[1];
+    // The machine's own Node (this test runs on it) and the one CI installs: both, and only those, promised.
+    const majors = [process.versions.node.split(".")[0], ciMajor];
+    expect(imageMajor).toBe(ciMajor);
+    expect(engines.split("||").map((range) => /(\d+)/.exec(range)?.[1])).toEqual(
+      expect.arrayContaining(majors.filter((m, i) => majors.indexOf(m) === i)),
+    );
+    expect(ci).toMatch(/"\$node24" node_modules\/vitest\/vitest\.mjs run /);
+  });
+});
