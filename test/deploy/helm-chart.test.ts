@@ -61,7 +61,7 @@ const SCENARIOS: Record<string, Record<string, unknown>> = {
   },
   "external Redis over TLS with a password Secret and database 3": {
     redis: { enabled: false },
-    externalRedis: { url: "rediss://redis.example.internal:6380/3", passwordSecret: "redis-pass" },
+    externalRedis: { url: "rediss://vigil@redis.example.internal:6380/3", passwordSecret: "redis-pass" },
     autoscaling: { keda: { enabled: true } },
   },
   "CPU autoscaling (HPA), OpenShift-style security contexts": {
@@ -353,6 +353,7 @@ describe("the Helm chart", () => {
       address: "redis.example.internal:6380",
       enableTLS: "true",
       databaseIndex: "3",
+      usernameFromEnv: "REDIS_USERNAME",
     });
     const auth = named(
       objects,
@@ -367,8 +368,9 @@ describe("the Helm chart", () => {
       env: { name: string; value?: string }[];
     };
     expect(env.env.find((e) => e.name === "REDIS_URL")!.value).toBe(
-      "rediss://:$(REDIS_PASSWORD)@redis.example.internal:6380/3",
+      "rediss://vigil:$(REDIS_PASSWORD)@redis.example.internal:6380/3",
     );
+    expect(env.env.find((e) => e.name === "REDIS_USERNAME")!.value).toBe("vigil");
   }, 60_000);
 
   it("schedules the chart's Redis like the workers: pull secrets, node selector, tolerations", async () => {
