@@ -383,7 +383,7 @@ describe("vigil sources", () => {
         "last error": "-",
       });
       // Human durations: the largest unit and the next ("6d 3h"), never a count of seconds.
-    expect(afterRows.get("zendesk-sim")!.lag).toMatch(/^\d+[smhd]( \d+[smh])?$/);
+      expect(afterRows.get("zendesk-sim")!.lag).toMatch(/^\d+[smhd]( \d+[smh])?$/);
       expect(afterRows.get("zendesk-badauth")).toMatchObject({ "last success": "-", "events pulled": "0" });
       expect(afterRows.get("zendesk-badauth")!["last error"]).toMatch(
         /^source zendesk-badauth: authentication failed \(HTTP 401\)/,
