@@ -378,7 +378,7 @@ describe("vigil sources", () => {
       expect(after.code).toBe(0);
       const afterRows = table(after.stdout);
       expect(afterRows.get("zendesk-sim")).toMatchObject({
-        "last success": expect.stringMatching(/^\d+(s|m) ago$/),
+        "last success": expect.stringMatching(/^\d+[sm]( \d+s)? ago$/),
         "events pulled": String(RECORDS),
         "last error": "-",
       });
@@ -425,6 +425,6 @@ describe("vigil sources", () => {
         eventsPulled: 0,
         lastError: expect.stringContaining("authentication failed"),
       });
-    });
+    }, 120_000); // three CLI processes and a pull: slow on a busy machine
   });
 });
