@@ -92,15 +92,17 @@ function describeIssue(issue: z.core.$ZodIssue, path: PropertyKey[], found: Desc
       return `fits none of the ${issue.errors.length} accepted forms${shape}: ${forms.join("; ")}`;
     }
     case "invalid_format": {
-      // A pattern's own message says what is expected; else the format's name does.
-      if (!issue.message.startsWith("Invalid")) return `${issue.message}${foundText}`;
+      // A pattern's own message says what is expected; else the format's name does. Without
+      // knowing what was found, zod's own words (`Invalid ISO datetime`) say it best.
+      if (!issue.message.startsWith("Invalid") || what === undefined) return `${issue.message}${foundText}`;
       return `expected ${issue.format === "url" ? "a URL" : `a ${issue.format}`}${foundText}`;
     }
     case "invalid_value":
       return `expected ${issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`}${foundText}`;
     case "too_small":
     case "too_big":
-      return `${issue.message}${foundText}`;
+      // A list's or map's size is what the message is about; a scalar is worth showing.
+      return what === "a list" || what === "a map" ? issue.message : `${issue.message}${foundText}`;
     default:
       return issue.message;
   }
