@@ -74,11 +74,9 @@ function describeIssue(issue: z.core.$ZodIssue, path: PropertyKey[], found: Desc
   const foundText = what === undefined ? "" : `, found ${what}`;
   switch (issue.code) {
     case "invalid_type": {
-      const missing = found ? what === undefined : /received undefined$/.test(issue.message);
-      if (missing) return `is required (${issue.expected})`;
-      const received = /received (\w+)$/.exec(issue.message)?.[1];
-      const instead = what === undefined ? (received ? `, found ${KINDS[received] ?? received}` : "") : foundText;
-      return `expected ${KINDS[issue.expected] ?? issue.expected}${instead}`;
+      // Without the document (provider responses, job payloads) the wording stays zod's kind alone.
+      if (!found || what === undefined) return `is required (${issue.expected})`;
+      return `expected ${KINDS[issue.expected] ?? issue.expected}${foundText}`;
     }
     case "invalid_union": {
       if ("options" in issue && Array.isArray(issue.options) && issue.discriminator !== undefined)
