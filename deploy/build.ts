@@ -268,10 +268,12 @@ export async function buildArtifact(outArg: string): Promise<BuildResult> {
         name: "vigil",
         version: cli.version,
         private: true,
+        license: "MIT",
         type: "module",
         description: "Vigil: detection rules over SaaS audit logs, alerts by email and webhook (production build)",
         bin: { vigil: "dist/vigil.js" },
-        engines: { node: ">=20.10" },
+        // The Node lines CI tests (the repository's own promise).
+        engines: (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { engines: unknown }).engines,
         dependencies,
       },
       null,

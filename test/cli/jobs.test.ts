@@ -63,8 +63,22 @@ describe("vigil jobs", () => {
 
     const missing = await runCli(["--config", config, "jobs", "retry", "--queue", "alerts", "no-such-job"]);
     expect(missing.code).toBe(1);
-    expect(missing.stdout).toContain("not a failed alerts job: no-such-job");
+    expect(missing.stdout).toContain("not a failed job in alerts: no-such-job");
     const usage = await runCli(["--config", config, "jobs", "retry", "--queue", "events"]);
     expect(usage.code).toBe(2);
+
+    // The table's headers read like every other table of the CLI.
+    const table = await runCli(["--config", config, "jobs", "failed"]);
+    expect(table.stdout.split("\n")[0]).toMatch(/^queue\s+id\s+name\s+attempts\s+failed at\s+reason$/);
+
+    // Without --queue, --all re-drives every queue's failed jobs; an id is found in whichever queue holds it.
+    const byId = await runCli(["--config", config, "jobs", "retry", "poison-vigil-alerts"]);
+    expect(byId.stdout).toContain("retrying alerts job poison-vigil-alerts");
+    expect(byId.code).toBe(0);
+    const everything = await runCli(["--config", config, "jobs", "retry", "--all"]);
+    expect(everything.code).toBe(0);
+    expect(everything.stdout).toContain("retrying deliveries job poison-vigil-deliveries");
+    expect(everything.stdout).toContain("retrying polls job poison-vigil-polls");
+    for (const queue of queues.slice(2)) expect(await queue.getJobState(`poison-${queue.name}`)).toBe("waiting");
   }, 300_000);
 });

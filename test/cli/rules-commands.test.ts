@@ -32,7 +32,7 @@ describe("vigil rules", () => {
     expect(result.code).toBe(1);
     expect(result.stdout.split("\n")).toEqual(
       expect.arrayContaining([
-        `${broken}:7:32: rule broken.rule: threshold.within: a duration such as 30s, 5m, 1h or 7d`,
+        `${broken}:7:32: rule broken.rule: threshold.within: a duration such as 30s, 5m, 1h or 7d, found "5 mins" (a string)`,
         `${broken}:6:9: rule broken.rule: when: unknown JsonLogic operator "equals"`,
         "2 problem(s)",
       ]),

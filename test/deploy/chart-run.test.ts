@@ -17,7 +17,7 @@ import { startWebhookSink, type WebhookSink } from "@vigil/simulator";
 import { event, freePort, REDIS_URL, useRedis, waitUntil } from "../helpers.js";
 import { buildIntoTemp } from "./artifact.js";
 import { CHART, named, renderChart, type K8sObject } from "./helm.js";
-import { expandVariables, localPod, waitForProbe, type DeploymentObject, type RunningPod } from "./local-pod.js";
+import { localPod, waitForProbe, type DeploymentObject, type RunningPod } from "./local-pod.js";
 
 const { redis, keyspace } = useRedis();
 const dir = mkdtempSync(join(tmpdir(), "vigil-chart-run-"));
@@ -246,8 +246,8 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
     await scalerRedis.quit();
   }, 60_000);
 
-  it("runs the Redis StatefulSet's own arguments: append-only file in the volume's folder, noeviction, data kept across a restart", async () => {
-    const objects = await renderChart({});
+  it("runs the Redis StatefulSet's own command and redis.conf: append-only file in the volume's folder, noeviction under maxmemory, the password from stdin, data kept across a restart", async () => {
+    const objects = await renderChart({ redis: { maxmemory: "64mb" } });
     const sts = named(objects, "StatefulSet", "vigil-redis") as K8sObject & {
       spec: {
         template: {
@@ -262,7 +262,7 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
       };
     };
     const [container] = sts.spec.template.spec.containers;
-    // The password the chart generated, as the kubelet hands it over (env from the Secret, $(REDIS_PASSWORD) in args).
+    // The password the chart generated, as the kubelet hands it over (env from the Secret).
     const ref = container!.env.find((e) => e.name === "REDIS_PASSWORD")!.valueFrom.secretKeyRef;
     const password = Buffer.from(
       (named(objects, "Secret", ref.name) as K8sObject & { data: Record<string, string> }).data[ref.key]!,
@@ -271,12 +271,24 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
     expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
     const data = mkdtempSync(join(dir, "redis-data-"));
     const port = await freePort();
-    // The volume's mount path becomes a local folder, the pod's port a free one, and it listens on loopback only.
-    const args = container!.args.map((a) =>
-      a === "/data" ? data : a === "6379" ? String(port) : expandVariables(a, { REDIS_PASSWORD: password }),
+    // The ConfigMap's redis.conf at its mount path, with the volume's folder and a free port (each pod has its own IP).
+    const conf = (named(objects, "ConfigMap", "vigil-redis-config") as K8sObject & { data: Record<string, string> })
+      .data["redis.conf"]!;
+    const confFile = join(dir, "redis.conf");
+    writeFileSync(
+      confFile,
+      `${conf.replace(/^dir \/data$/m, `dir ${data}`).replace(/^port 6379$/m, `port ${port}`)}\nbind 127.0.0.1\n`,
     );
+    const argv = [...container!.command, ...container!.args].map((a) =>
+      a.replaceAll("/etc/redis/redis.conf", confFile),
+    );
+    // The password is nowhere in what the process is started with.
+    expect(argv.join(" ")).not.toContain(password);
     const start = async () => {
-      const child = spawn(container!.command[0]!, [...args, "--bind", "127.0.0.1"], { stdio: "ignore" });
+      const child = spawn(argv[0]!, argv.slice(1), {
+        stdio: "ignore",
+        env: { PATH: process.env.PATH, REDIS_PASSWORD: password },
+      });
       let client: Awaited<ReturnType<typeof connectRedis>> | undefined;
       await waitUntil(
         async () => {
@@ -293,6 +305,7 @@ describe("the chart's manifests, run as local processes (what the kubelet would 
     expect(await first.client.config("GET", "appendonly")).toEqual(["appendonly", "yes"]);
     expect(await first.client.config("GET", "appendfsync")).toEqual(["appendfsync", "everysec"]);
     expect(await first.client.config("GET", "maxmemory-policy")).toEqual(["maxmemory-policy", "noeviction"]);
+    expect(await first.client.config("GET", "maxmemory")).toEqual(["maxmemory", String(64 * 1024 * 1024)]);
     expect(await first.client.config("GET", "dir")).toEqual(["dir", data]);
     // Without the password nothing gets in.
     const stranger = createRedis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 0, retryStrategy: () => null });

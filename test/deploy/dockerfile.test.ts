@@ -49,12 +49,12 @@ describe("deploy/Dockerfile (linted: no engine can build it here)", () => {
     expect(validate(text).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
   });
 
-  it("builds in a stage of its own on an official Node 20 image and runs on one", () => {
+  it("builds in a stage of its own on an official Node 24 (LTS) image and runs on one", () => {
     const found = stages();
     expect([...found.keys()]).toEqual(["build", "runtime"]);
     const defaultImage = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1];
-    // An image of Docker Hub's official `node` repository, major 20.
-    expect(defaultImage).toMatch(/^node:20(\.\d+){0,2}-(bookworm|bullseye|alpine)[\w.-]*(@sha256:[0-9a-f]{64})?$/);
+    // An image of Docker Hub's official `node` repository, major 24 (an LTS line the engines field promises).
+    expect(defaultImage).toMatch(/^node:24(\.\d+){0,2}-(bookworm|bullseye|alpine)[\w.-]*(@sha256:[0-9a-f]{64})?$/);
     for (const [, instructions] of found) expect(args(instructions[0]!)).toMatch(/^\$\{NODE_IMAGE\} AS \w+$/);
   });
 

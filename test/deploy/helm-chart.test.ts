@@ -13,11 +13,14 @@ import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import { Pod } from "kubernetes-models/v1/Pod";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
 import { TriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 import { ALL_SWITCHES_ON, byKind, CHART, helm, named, renderChart, type K8sObject } from "./helm.js";
+import { modelOf, strictProblems } from "./strict-schema.js";
 
 const run = promisify(execFile);
 
@@ -30,6 +33,8 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   "v1/Secret": Secret,
   "v1/Service": Service,
   "v1/ServiceAccount": ServiceAccount,
+  "v1/Pod": Pod,
+  "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
   "apps/v1/Deployment": Deployment,
   "apps/v1/StatefulSet": StatefulSet,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
@@ -52,7 +57,17 @@ const SCENARIOS: Record<string, Record<string, unknown>> = {
   "external Redis from a Secret": {
     redis: { enabled: false },
     externalRedis: { existingSecret: "vigil-redis" },
-    autoscaling: { keda: { enabled: true, redisAddress: "redis.example.internal:6379" } },
+    autoscaling: { keda: { enabled: true, redis: { address: "redis.example.internal:6379", tls: true } } },
+  },
+  "external Redis over TLS with a password Secret and database 3": {
+    redis: { enabled: false },
+    externalRedis: { url: "rediss://vigil@redis.example.internal:6380/3", passwordSecret: "redis-pass" },
+    autoscaling: { keda: { enabled: true } },
+  },
+  "CPU autoscaling (HPA), OpenShift-style security contexts": {
+    autoscaling: { hpa: { enabled: true } },
+    podSecurityContext: { runAsUser: null, runAsGroup: null, fsGroup: null },
+    containerSecurityContext: { runAsUser: null, runAsGroup: null },
   },
   "existing Secret, only the engine": {
     secrets: { existingSecret: "vigil-credentials" },
@@ -60,11 +75,20 @@ const SCENARIOS: Record<string, Record<string, unknown>> = {
   },
 };
 
+/**
+ * Every object against its kind's schema (required fields, types, formats), and every built-in kind
+ * strictly: a field the Kubernetes API does not have is refused, as the API server's strict field
+ * validation (`kubectl apply --validate=strict`) refuses it.
+ */
 function validateObject(object: K8sObject): void {
   const Model = MODELS[`${object.apiVersion}/${object.kind}`];
   if (!Model)
     throw new Error(`${object.apiVersion} ${object.kind} ${object.metadata.name}: no schema to validate it against`);
   new Model(object as never).validate();
+  if (modelOf(object.apiVersion, object.kind)) {
+    const problems = strictProblems(object);
+    if (problems.length) throw new Error(problems.join("; "));
+  }
 }
 
 type Container = {
@@ -138,8 +162,9 @@ function assertRestricted(where: string, pod: PodSpec): void {
       `${at}: capabilities.add`,
     ).toBe(true);
     expect(ctx.runAsNonRoot ?? podContext.runAsNonRoot, `${at}: runAsNonRoot`).toBe(true);
+    // The profile forbids uid 0; an unset uid is the image's (non-root, checked by the kubelet) or OpenShift's assigned one.
     const uid = (ctx.runAsUser ?? podContext.runAsUser) as number | undefined;
-    expect(uid !== undefined && uid !== 0, `${at}: runAsUser ${uid}`).toBe(true);
+    expect(uid !== 0, `${at}: runAsUser ${uid}`).toBe(true);
     expect((ctx.seccompProfile ?? podContext.seccompProfile)?.type, `${at}: seccompProfile`).toBe("RuntimeDefault");
     expect(ctx.readOnlyRootFilesystem, `${at}: readOnlyRootFilesystem`).toBe(true);
     const tmp = c.volumeMounts?.find((m) => m.mountPath === "/tmp");
@@ -184,10 +209,12 @@ describe("the Helm chart", () => {
     const kinds = (objects: K8sObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
     expect(kinds(defaults)).toEqual([
       "ConfigMap/vigil-config",
+      "ConfigMap/vigil-redis-config",
       "ConfigMap/vigil-rules",
       "Deployment/vigil-connectors",
       "Deployment/vigil-engine",
       "Deployment/vigil-notifier",
+      "Pod/vigil-test",
       "PodDisruptionBudget/vigil-connectors",
       "PodDisruptionBudget/vigil-engine",
       "PodDisruptionBudget/vigil-notifier",
@@ -248,11 +275,18 @@ describe("the Helm chart", () => {
     const redis = named(objects, "StatefulSet", "vigil-redis") as Workload & {
       spec: { volumeClaimTemplates: { metadata: { name: string } }[] };
     };
-    const args = redis.spec.template.spec.containers[0]!.args!;
-    expect(args.join(" ")).toMatch(/--appendonly yes/);
-    expect(args.join(" ")).toMatch(/--maxmemory-policy noeviction/);
-    expect(args[args.indexOf("--dir") + 1]).toBe("/data");
-    expect(args[args.indexOf("--requirepass") + 1]).toBe("$(REDIS_PASSWORD)");
+    const redisContainer = redis.spec.template.spec.containers[0]!;
+    // The password reaches redis-server on stdin, never as an argument (ps, the pod spec).
+    expect(JSON.stringify([redisContainer.command, redisContainer.args])).not.toMatch(/requirepass \$\(|--requirepass/);
+    expect(redisContainer.args!.join(" ")).toMatch(
+      /exec redis-server \/etc\/redis\/redis\.conf - <<EOF\nrequirepass "\$REDIS_PASSWORD"\nEOF/,
+    );
+    const conf = (named(objects, "ConfigMap", "vigil-redis-config") as K8sObject & { data: Record<string, string> })
+      .data["redis.conf"]!;
+    expect(conf).toMatch(/^appendonly yes$/m);
+    expect(conf).toMatch(/^maxmemory 768mb$/m);
+    expect(conf).toMatch(/^maxmemory-policy noeviction$/m);
+    expect(conf).toMatch(/^dir \/data$/m);
     // Workers reach it with the same generated password, through the kubelet's $(VAR) expansion.
     const engineEnv = (named(objects, "Deployment", "vigil-engine") as Workload).spec.template.spec
       .containers[0] as unknown as {
@@ -264,9 +298,163 @@ describe("the Helm chart", () => {
     expect(engineEnv.env.find((e) => e.name === "REDIS_URL")!.value).toBe(
       "redis://:$(REDIS_PASSWORD)@vigil-redis:6379",
     );
-    expect(redis.spec.template.spec.containers[0]!.volumeMounts!.find((m) => m.mountPath === "/data")!.name).toBe(
+    // A first install's workers wait for Redis (its volume may take minutes) rather than crash-loop.
+    expect(engineEnv.env.find((e) => e.name === "VIGIL_REDIS_WAIT")!.value).toBe("5m");
+    expect(redisContainer.volumeMounts!.find((m) => m.mountPath === "/data")!.name).toBe(
       redis.spec.volumeClaimTemplates[0]!.metadata.name,
     );
+  }, 60_000);
+
+  it("renders the same manifests twice but for the generated password, which no pod template carries", async () => {
+    const first = await renderChart(ALL_SWITCHES_ON);
+    const second = await renderChart(ALL_SWITCHES_ON);
+    const withoutPassword = (objects: K8sObject[]) =>
+      objects.filter((o) => !(o.kind === "Secret" && o.metadata.name === "vigil-redis"));
+    // Argo CD renders with `helm template` on every sync: nothing may roll by itself.
+    expect(withoutPassword(second)).toEqual(withoutPassword(first));
+    const secret = named(first, "Secret", "vigil-redis") as K8sObject & { data: Record<string, string> };
+    const password = Buffer.from(secret.data["redis-password"]!, "base64").toString();
+    expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(JSON.stringify(workloads(first))).not.toContain(password);
+    // Kept by `helm upgrade` (lookup) and by `helm uninstall` (resource policy), so the volume's data stays reachable.
+    expect(secret.metadata.annotations?.["helm.sh/resource-policy"]).toBe("keep");
+  }, 60_000);
+
+  it("mounts in each role only the secret keys its own config reads", async () => {
+    const objects = await renderChart({
+      ...ALL_SWITCHES_ON,
+      secrets: { files: { "zendesk-token": "z", "webhook-secret": "w", unused: "u" } },
+    });
+    const mounted = (role: string) => {
+      const pod = (named(objects, "Deployment", `vigil-${role}`) as Workload).spec.template.spec;
+      const volume = pod.volumes?.find((v) => v.name === "secrets") as
+        | { secret?: { items: { key: string }[] } }
+        | undefined;
+      return volume?.secret?.items.map((i) => i.key) ?? [];
+    };
+    expect(mounted("connectors")).toEqual(["zendesk-token"]);
+    expect(mounted("engine")).toEqual([]);
+    expect(mounted("notifier")).toEqual(["webhook-secret"]);
+    const config = (named(objects, "ConfigMap", "vigil-config") as K8sObject & { data: Record<string, string> }).data;
+    const sections = (key: string) => Object.keys(parse(config[key]!) as object).sort();
+    expect(sections("connectors.yaml")).not.toContain("channels");
+    expect(sections("engine.yaml")).not.toContain("sources");
+    expect(sections("engine.yaml")).not.toContain("channels");
+    expect(sections("notifier.yaml")).not.toContain("sources");
+    expect(sections("notifier.yaml")).toContain("routes");
+  }, 60_000);
+
+  it("reads an external Redis's TLS, database and password for KEDA as the workers do", async () => {
+    const objects = await renderChart(SCENARIOS["external Redis over TLS with a password Secret and database 3"]!);
+    const scaled = named(objects, "ScaledObject", "vigil-engine") as K8sObject & {
+      spec: { triggers: { metadata: Record<string, string>; authenticationRef?: { name: string } }[] };
+    };
+    expect(scaled.spec.triggers[0]!.metadata).toMatchObject({
+      address: "redis.example.internal:6380",
+      enableTLS: "true",
+      databaseIndex: "3",
+      usernameFromEnv: "REDIS_USERNAME",
+    });
+    const auth = named(
+      objects,
+      "TriggerAuthentication",
+      scaled.spec.triggers[0]!.authenticationRef!.name,
+    ) as K8sObject & {
+      spec: { secretTargetRef: { parameter: string; name: string; key: string }[] };
+    };
+    expect(auth.spec.secretTargetRef).toEqual([{ parameter: "password", name: "redis-pass", key: "redis-password" }]);
+    const env = (named(objects, "Deployment", "vigil-engine") as Workload).spec.template.spec
+      .containers[0] as unknown as {
+      env: { name: string; value?: string }[];
+    };
+    expect(env.env.find((e) => e.name === "REDIS_URL")!.value).toBe(
+      "rediss://vigil:$(REDIS_PASSWORD)@redis.example.internal:6380/3",
+    );
+    expect(env.env.find((e) => e.name === "REDIS_USERNAME")!.value).toBe("vigil");
+  }, 60_000);
+
+  it("schedules the chart's Redis like the workers: pull secrets, node selector, tolerations", async () => {
+    const objects = await renderChart(ALL_SWITCHES_ON);
+    const pod = (named(objects, "StatefulSet", "vigil-redis") as Workload).spec.template.spec as PodSpec &
+      Record<string, unknown>;
+    expect(pod.imagePullSecrets).toEqual([{ name: "registry-credentials" }]);
+    expect(pod.nodeSelector).toEqual({ "node-role.example.com/stateful": "true" });
+    expect(pod.tolerations).toEqual([{ key: "stateful", operator: "Exists", effect: "NoSchedule" }]);
+    const defaults = (
+      named(await renderChart({ nodeSelector: { zone: "a" } }), "StatefulSet", "vigil-redis") as Workload
+    ).spec.template.spec as PodSpec & Record<string, unknown>;
+    expect(defaults.nodeSelector).toEqual({ zone: "a" });
+  }, 60_000);
+
+  it("gives every option its place in the pod: image, extras, annotations, strategy, spread", async () => {
+    const objects = await renderChart(ALL_SWITCHES_ON);
+    const engine = named(objects, "Deployment", "vigil-engine") as Workload & { spec: { strategy: unknown } };
+    const pod = engine.spec.template.spec as PodSpec & Record<string, unknown>;
+    const [vigil, sidecar] = pod.containers as (Container & Record<string, unknown>)[];
+    expect((vigil as unknown as { image: string }).image).toBe(
+      `registry.example.com/secops/vigil:0.1.0@sha256:${"ab".repeat(32)}`,
+    );
+    expect(vigil!.envFrom).toEqual([{ configMapRef: { name: "proxy-settings" } }]);
+    expect(vigil!.volumeMounts).toContainEqual({ name: "corp-ca", mountPath: "/etc/ssl/corp", readOnly: true });
+    expect(pod.volumes).toContainEqual({ name: "corp-ca", configMap: { name: "corp-ca-bundle" } });
+    expect(sidecar!.name).toBe("log-shipper");
+    expect(pod.initContainers!.map((c) => c.name)).toEqual(["wait-for-proxy"]);
+    expect(engine.metadata.annotations).toEqual({ "reloader.stakater.com/auto": "true" });
+    expect(engine.spec.template.metadata.annotations).toMatchObject({
+      "example.com/role": "engine",
+      "example.com/team": "secops",
+    });
+    expect(engine.spec.strategy).toEqual({
+      type: "RollingUpdate",
+      rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 },
+    });
+    expect((vigil as unknown as { env: { name: string; value?: string }[] }).env).toContainEqual({
+      name: "EXTRA",
+      value: "1",
+    });
+    const connectorsEnv = (named(objects, "Deployment", "vigil-connectors") as Workload).spec.template.spec
+      .containers[0] as unknown as {
+      env: { name: string }[];
+    };
+    expect(connectorsEnv.env.map((e) => e.name)).not.toContain("EXTRA");
+    // By default each role spreads over nodes and zones, never blocking scheduling.
+    const spread = (named(await renderChart({}), "Deployment", "vigil-engine") as Workload).spec.template
+      .spec as PodSpec & {
+      topologySpreadConstraints: {
+        topologyKey: string;
+        whenUnsatisfiable: string;
+        labelSelector: { matchLabels: Record<string, string> };
+      }[];
+    };
+    expect(spread.topologySpreadConstraints.map((t) => [t.topologyKey, t.whenUnsatisfiable])).toEqual([
+      ["kubernetes.io/hostname", "ScheduleAnyway"],
+      ["topology.kubernetes.io/zone", "ScheduleAnyway"],
+    ]);
+    expect(spread.topologySpreadConstraints[0]!.labelSelector.matchLabels["app.kubernetes.io/component"]).toBe(
+      "engine",
+    );
+    const hpa = await renderChart(SCENARIOS["CPU autoscaling (HPA), OpenShift-style security contexts"]!);
+    expect(byKind(hpa, "HorizontalPodAutoscaler").map((o) => o.metadata.name)).toEqual([
+      "vigil-engine",
+      "vigil-notifier",
+    ]);
+    expect((named(hpa, "Deployment", "vigil-engine") as Workload).spec.replicas).toBeUndefined();
+    expect(
+      (named(hpa, "Deployment", "vigil-engine") as Workload).spec.template.spec.securityContext,
+    ).not.toHaveProperty("runAsUser");
+  }, 60_000);
+
+  it("refuses an unknown field in a rendered object, as the API server's strict validation does", async () => {
+    const objects = await renderChart({});
+    const engine = structuredClone(named(objects, "Deployment", "vigil-engine")) as Workload;
+    (engine.spec as Record<string, unknown>).replicass = 3;
+    (engine.spec.template.spec.containers[0] as Record<string, unknown>).imagePullPolicyy = "Always";
+    expect(strictProblems(engine).sort()).toEqual([
+      "spec.replicass: unknown field (not in V1DeploymentSpec)",
+      "spec.template.spec.containers[0].imagePullPolicyy: unknown field (not in V1Container)",
+    ]);
+    expect(() => validateObject(engine)).toThrow(/spec\.replicass: unknown field/);
+    expect(strictProblems(named(objects, "Deployment", "vigil-engine"))).toEqual([]);
   }, 60_000);
 
   it("rolls only the pods whose inputs changed (checksum annotations); rule changes roll nothing", async () => {
@@ -285,13 +473,29 @@ describe("the Helm chart", () => {
     });
     // Engines reload rules in place (test/pipeline/rules-reload.test.ts): a new rule restarts no pod.
     expect(newRule).toEqual(base);
-    const newConfig = await annotations({ config: { notifier: { attempts: 3 } } });
-    for (const role of ["connectors", "engine", "notifier"])
-      expect(newConfig[role]!["checksum/config"]).not.toBe(base[role]!["checksum/config"]);
-    const secret = await annotations({ secrets: { files: { token: "a" } } });
-    const otherSecret = await annotations({ secrets: { files: { token: "b" } } });
-    for (const role of ["connectors", "engine", "notifier"])
-      expect(otherSecret[role]!["checksum/secrets"]).not.toBe(secret[role]!["checksum/secrets"]);
+    // A role's config holds only what it reads: a notifier setting rolls the notifier, a source the connectors.
+    const newNotifier = await annotations({ config: { notifier: { attempts: 3 } } });
+    expect(newNotifier.notifier!["checksum/config"]).not.toBe(base.notifier!["checksum/config"]);
+    const changedSource = await annotations({
+      config: { sources: [{ name: "logs", type: "file", path: "/var/log/audit.jsonl" }] },
+    });
+    expect(changedSource.connectors!["checksum/config"]).not.toBe(base.connectors!["checksum/config"]);
+    expect(changedSource.engine).toEqual(base.engine);
+    expect(changedSource.notifier).toEqual(base.notifier);
+    // A secret rolls the roles whose config reads it, and only them.
+    const withSecrets = (token: string, webhook: string) =>
+      annotations({
+        ...ALL_SWITCHES_ON,
+        roles: {},
+        podAnnotations: {},
+        secrets: { files: { "zendesk-token": token, "webhook-secret": webhook } },
+      });
+    const secret = await withSecrets("a", "w");
+    const otherToken = await withSecrets("b", "w");
+    expect(otherToken.connectors!["checksum/secrets"]).not.toBe(secret.connectors!["checksum/secrets"]);
+    expect(otherToken.notifier).toEqual(secret.notifier);
+    expect(otherToken.engine).toEqual(secret.engine);
+    expect(secret.engine!["checksum/secrets"]).toBeUndefined();
   }, 90_000);
 
   it("refuses wrong values at install with a message naming them", async () => {
@@ -312,6 +516,15 @@ describe("the Helm chart", () => {
     expect(await refuse({ logLevel: "verbose" })).toMatch(/logLevel/);
     expect(await refuse({ redis: { enabled: false } })).toMatch(/externalRedis/);
     expect(await refuse({ rules: { files: { "no extension": "id: x" } } })).toMatch(/rules\.files/);
+    expect(await refuse({ autoscaling: { keda: { enabled: true }, hpa: { enabled: true } } })).toMatch(/enable one/);
+    expect(
+      await refuse({
+        redis: { enabled: false },
+        externalRedis: { existingSecret: "r" },
+        autoscaling: { keda: { enabled: true } },
+      }),
+    ).toMatch(/autoscaling\.keda\.redis\.address is required/);
+    expect(await refuse({ image: { digest: "latest" } })).toMatch(/image\.digest/);
   }, 60_000);
 
   it("writes alert rules that promtool accepts, with an alert for every failure the issue names", async () => {
@@ -337,6 +550,27 @@ describe("the Helm chart", () => {
       "VigilRulesReloadFailing",
     ])
       expect(alerts).toContain(name);
+    const all = rule.spec.groups.flatMap((g) => g.rules) as {
+      alert: string;
+      expr: string;
+      annotations: Record<string, string>;
+    }[];
+    // Held for as long as the refused rule files stay: a gauge, not a counter's increase that clears after its window.
+    expect(all.find((r) => r.alert === "VigilRulesReloadFailing")!.expr).toMatch(
+      /^max by \(pod\) \(vigil_rules_refused\{.*\}\) > 0$/,
+    );
+    for (const r of all)
+      expect(r.annotations.runbook_url).toBe(`https://runbooks.example.com/vigil#${r.alert.toLowerCase()}`);
+    const fewer = await renderChart({
+      metrics: { prometheusRule: { enabled: true, disabled: ["VigilEventsLate", "VigilWorkerDown"] } },
+    });
+    const left = (named(fewer, "PrometheusRule", "vigil") as typeof rule).spec.groups.flatMap((g) =>
+      g.rules.map((r) => r.alert),
+    );
+    expect(left).not.toContain("VigilEventsLate");
+    expect(left).not.toContain("VigilWorkerDown");
+    expect(left).toContain("VigilJobsFailed");
+    expect(JSON.stringify(named(fewer, "PrometheusRule", "vigil"))).not.toContain("runbook_url");
   }, 60_000);
 
   it("documents every value in the chart README", () => {
@@ -352,7 +586,7 @@ describe("the Helm chart", () => {
     // A value is documented by its own row, or by the row of the object holding it (e.g. `roles.engine.resources`).
     const documented = (leaf: string) => {
       const parts = leaf.split(".");
-      for (let n = parts.length; n >= 2; n--)
+      for (let n = parts.length; n >= 1; n--)
         if (readme.includes(`| \`${parts.slice(0, n).join(".")}\` |`)) return true;
       return readme.includes(`| \`${leaf}\` |`);
     };

@@ -100,7 +100,7 @@ export const ALL_SWITCHES_ON = {
   },
   metrics: {
     serviceMonitor: { enabled: true },
-    prometheusRule: { enabled: true },
+    prometheusRule: { enabled: true, runbookBaseUrl: "https://runbooks.example.com/vigil" },
     grafanaDashboard: { enabled: true },
   },
   secrets: {
@@ -133,6 +133,67 @@ export const ALL_SWITCHES_ON = {
     routes: [{ channels: ["soc-webhook"] }],
   },
   podAnnotations: { "example.com/team": "secops" },
+  image: {
+    registry: "registry.example.com",
+    repository: "secops/vigil",
+    tag: "0.1.0",
+    digest: `sha256:${"ab".repeat(32)}`,
+  },
+  imagePullSecrets: [{ name: "registry-credentials" }],
+  priorityClassName: "important",
+  nodeSelector: { "kubernetes.io/os": "linux" },
+  tolerations: [{ key: "dedicated", operator: "Equal", value: "secops", effect: "NoSchedule" }],
+  envFrom: [{ configMapRef: { name: "proxy-settings" } }],
+  extraEnv: [{ name: "NODE_EXTRA_CA_CERTS", value: "/etc/ssl/corp/ca.crt" }],
+  extraVolumes: [{ name: "corp-ca", configMap: { name: "corp-ca-bundle" } }],
+  extraVolumeMounts: [{ name: "corp-ca", mountPath: "/etc/ssl/corp", readOnly: true }],
+  extraInitContainers: [
+    {
+      name: "wait-for-proxy",
+      image: "busybox:1.37",
+      command: ["sh", "-c", "true"],
+      resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "16Mi" } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+    },
+  ],
+  extraContainers: [
+    {
+      name: "log-shipper",
+      image: "fluent/fluent-bit:3.2",
+      resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+    },
+  ],
+  strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
+  roles: {
+    engine: {
+      annotations: { "reloader.stakater.com/auto": "true" },
+      podAnnotations: { "example.com/role": "engine" },
+      extraEnv: [{ name: "EXTRA", value: "1" }],
+    },
+  },
+  redis: {
+    nodeSelector: { "node-role.example.com/stateful": "true" },
+    tolerations: [{ key: "stateful", operator: "Exists", effect: "NoSchedule" }],
+    podAnnotations: { "backup.example.com/volumes": "data" },
+  },
+  redisWait: "10m",
   topologySpreadConstraints: [
     {
       maxSkew: 1,

@@ -21,13 +21,28 @@ type Container = {
   readinessProbe?: Probe;
   livenessProbe?: Probe;
 };
-type Volume = { name: string; configMap?: { name: string }; secret?: { secretName: string }; emptyDir?: object };
+type KeyToPath = { key: string; path: string };
+type Volume = {
+  name: string;
+  configMap?: { name: string; items?: KeyToPath[] };
+  secret?: { secretName: string; items?: KeyToPath[] };
+  emptyDir?: object;
+};
+
+/** The files a ConfigMap or Secret volume shows: every key, or only `items` at their paths (as the kubelet does). */
+function projected(data: Record<string, string>, items: KeyToPath[] | undefined): [string, string][] {
+  if (!items) return Object.entries(data);
+  return items.map(({ key, path }) => {
+    if (!(key in data)) throw new Error(`volume item ${key}: no such key`);
+    return [path, data[key]!];
+  });
+}
 export type DeploymentObject = K8sObject & {
   spec: { template: { spec: { containers: Container[]; volumes?: Volume[]; terminationGracePeriodSeconds?: number } } };
 };
 
 /** The kubelet's `$(NAME)` expansion in env values, command and args (`$$` escapes; unknown names stay as written). */
-export function expandVariables(text: string, vars: Record<string, string>): string {
+function expandVariables(text: string, vars: Record<string, string>): string {
   return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string | undefined) =>
     name === undefined ? "$" : (vars[name] ?? whole),
   );
@@ -94,10 +109,10 @@ export function localPod(
     const dir = join(options.root, mountPath);
     mkdirSync(dir, { recursive: true });
     if (volume.configMap) {
-      for (const [key, value] of Object.entries(find("ConfigMap", volume.configMap.name).data ?? {}))
+      for (const [key, value] of projected(find("ConfigMap", volume.configMap.name).data ?? {}, volume.configMap.items))
         writeFileSync(join(dir, key), localPath(value));
     } else if (volume.secret) {
-      for (const [key, value] of Object.entries(find("Secret", volume.secret.secretName).data ?? {}))
+      for (const [key, value] of projected(find("Secret", volume.secret.secretName).data ?? {}, volume.secret.items))
         writeFileSync(join(dir, key), Buffer.from(value, "base64"));
     } else if (!volume.emptyDir) {
       throw new Error(`volume ${volume.name}: only configMap, secret and emptyDir are emulated`);

@@ -208,7 +208,7 @@ sequence:
 threshold: { count: 2, within: 1m, groupBy: ip }
 `),
     ).toEqual([
-      "bad.yaml:10:37: rule s2: sequence.steps.1.count: Too small: expected number to be >=1",
+      "bad.yaml:10:37: rule s2: sequence.steps.1.count: Too small: expected number to be >=1, found 0 (a number)",
       'bad.yaml:10:15: rule s2: sequence.steps.1.name: step name "a" is already step 1\'s',
       "bad.yaml:6:3: rule s2: sequence: a rule has one kind; found threshold and sequence",
       'bad.yaml:9:26: rule s2: sequence.steps.0.when: unknown JsonLogic operator "equals"',

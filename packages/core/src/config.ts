@@ -15,6 +15,7 @@ export const MAX_EVENT_BATCH_BYTES = 8 * 2 ** 20;
 export const NameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' only");
 
 export const RedisConfigSchema = z.strictObject({
+  // Checked when connecting, which names a malformed URL without repeating its password.
   url: z.string().default("redis://127.0.0.1:6379"),
   /** Every key Vigil writes starts with `{prefix}:` (a Redis Cluster hash tag). */
   prefix: NameSchema.default("vigil"),
@@ -44,7 +45,14 @@ export interface ChannelConfigBase {
   type: string;
 }
 
-export const HttpsUrlSchema = z.url({ protocol: /^https?$/ }).describe("http(s) URL, e.g. https://acme.zendesk.com");
+/**
+ * An http(s) URL written out whole (`https://host/…`): the WHATWG parser alone would take `http:/x` or
+ * a host with spaces percent-encoded, and the mistake would surface only as failed requests.
+ */
+export const HttpsUrlSchema = z
+  .url({ protocol: /^https?$/, hostname: /^[A-Za-z0-9.\-[\]:]+$/, normalize: false })
+  .regex(/^https?:\/\/[^\s/?#]+[^\s]*$/, "expected an http(s) URL such as https://host/path")
+  .describe("http(s) URL, e.g. https://acme.zendesk.com");
 
 /** Lets an `http://` URL of the same object through (a local simulator or relay); default false. */
 export const AllowInsecureHttpSchema = z.boolean().default(false);

@@ -63,6 +63,11 @@ export function createMetrics(registry = new Registry()) {
       help: "Changed rule sets this engine refused (it keeps the previous set; the log names each problem)",
       registers: [registry],
     }),
+    rulesRefused: new Gauge({
+      name: "vigil_rules_refused",
+      help: "1 while the rule files on disk are a set this engine refused (it keeps evaluating the previous set), else 0",
+      registers: [registry],
+    }),
     batchDuration: new Histogram({
       name: "vigil_engine_batch_duration_seconds",
       help: "Time to evaluate one vigil-events batch",

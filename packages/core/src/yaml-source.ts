@@ -1,7 +1,7 @@
 import { type Document, isMap, isNode, isPair, isScalar, LineCounter, parseAllDocuments, type Node } from "yaml";
 import type { z } from "zod";
 import type { LocatedProblem } from "./errors.js";
-import { formatZodProblem, zodProblems } from "./zod-problem.js";
+import { type DescribeFound, formatZodProblem, zodProblems } from "./zod-problem.js";
 
 /** One YAML (or JSON) document with what is needed to point back into its file. */
 export interface SourceDocument {
@@ -80,7 +80,7 @@ export function locateZodProblems(
   error: z.ZodError,
   basePath: readonly PropertyKey[] = [],
 ): LocatedProblem[] {
-  return zodProblems(error, basePath).map((problem) => {
+  return zodProblems(error, basePath, describeFound(source)).map((problem) => {
     const name = problem.path[problem.path.length - 1];
     const pos =
       problem.unknownKey && typeof name === "string"
@@ -88,6 +88,33 @@ export function locateZodProblems(
         : positionOf(source, problem.path);
     return { file: source.file, ...pos, key: problem.key ?? "", message: formatZodProblem(problem) };
   });
+}
+
+/** Keys whose values are never repeated in a message, even as written in the file. */
+const SECRET_KEY = /pass|secret|token|key|credential|auth|jwt/i;
+
+/**
+ * What the file holds at a path, as written (never a value resolved from `${…}`): `"3" (a string)`,
+ * `a list`, `a map`; a secret-looking key's value by its kind only.
+ */
+function describeFound(source: SourceDocument): DescribeFound {
+  return (path) => {
+    const node = source.doc.getIn(path as unknown[], true);
+    if (node === undefined) return undefined;
+    if (isMap(node)) return "a map";
+    if (isNode(node) && "items" in node) return "a list";
+    if (!isScalar(node)) return undefined;
+    const value = node.value;
+    if (value === null) return "nothing (null)";
+    const kind = typeof value === "string" ? "a string" : typeof value === "number" ? "a number" : `a ${typeof value}`;
+    const last = path[path.length - 1];
+    // The text as parsed, before any `${…}` in it was resolved.
+    const written = node.source;
+    if ((typeof last === "string" && SECRET_KEY.test(last)) || typeof written !== "string" || written.includes("${"))
+      return kind;
+    const shown = written.length > 60 ? `${written.slice(0, 57)}...` : written;
+    return typeof value === "string" ? `${JSON.stringify(shown)} (${kind})` : `${shown} (${kind})`;
+  };
 }
 
 /** Walks every string scalar of a document, replacing its value. */

@@ -96,6 +96,8 @@ describe("RuleSetWatcher", () => {
     expect(watcher.check().outcome).toBe("refused");
     expect(lines.filter((l) => l.level === 50)).toHaveLength(2);
     expect(await gauge(metrics, "vigil_rules_reload_failures_total")).toEqual([{ labels: {}, value: 1 }]);
+    // The refusal stays visible as long as the broken files do (the chart's alert reads this gauge).
+    expect(await gauge(metrics, "vigil_rules_refused")).toEqual([{ labels: {}, value: 1 }]);
 
     // A YAML syntax error elsewhere is a new failure.
     writeFileSync(join(dir, "b.yaml"), "id: b\nwhen: [unclosed\n");
@@ -106,6 +108,7 @@ describe("RuleSetWatcher", () => {
     writeFileSync(join(dir, "a.yaml"), rule("a", "fixed"));
     expect(watcher.check()).toMatchObject({ outcome: "reloaded", rules: 1 });
     expect(applied.map((set) => set.rules[0]!.rule.title)).toEqual(["fixed"]);
+    expect(await gauge(metrics, "vigil_rules_refused")).toEqual([{ labels: {}, value: 0 }]);
   });
 
   it("sees a ConfigMap-style update (the ..data symlink swapped to a new folder)", () => {

@@ -64,6 +64,7 @@ export class RuleSetWatcher {
     const hash = ruleFilesHash(this.options.paths, this.options.loadOptions?.tuning);
     if (hash === this.current) {
       this.refused = undefined;
+      this.options.metrics?.rulesRefused.set(0);
       return { outcome: "unchanged", hash };
     }
     let set: RuleSet;
@@ -82,12 +83,15 @@ export class RuleSetWatcher {
           "changed rule files refused; the previous rule set stays in force",
         );
       }
+      // Stays 1 for as long as the broken files stay (the alert holds while they are refused).
+      this.options.metrics?.rulesRefused.set(1);
       return { outcome: "refused", hash, problems };
     }
     this.options.apply(set);
     const previous = this.current;
     this.current = set.hash;
     this.refused = undefined;
+    this.options.metrics?.rulesRefused.set(0);
     this.options.metrics?.rulesReloads.inc();
     this.report(set);
     this.warn(set);

@@ -47,22 +47,33 @@ export function registerJobsCommands(program: Command, globals: () => GlobalOpti
 
   jobs
     .command("retry")
-    .description("re-drive failed jobs of one queue, each with a full set of attempts")
-    .addOption(new Option("--queue <queue>", "the queue").choices(QUEUE_KEYS).makeOptionMandatory())
+    .description("re-drive failed jobs (of every queue, or of --queue), each with a full set of attempts")
+    .addOption(new Option("--queue <queue>", "only this queue (default: every queue)").choices(QUEUE_KEYS))
     .argument("[ids...]", "job ids (from `vigil jobs failed`)")
-    .option("--all", "retry every failed job of the queue")
-    .action(async (ids: string[], options: { queue: QueueKey; all?: boolean }) => {
+    .option("--all", "retry every failed job")
+    .action(async (ids: string[], options: { queue?: QueueKey; all?: boolean }) => {
       if (!options.all && ids.length === 0) throw new CliError("name job ids or pass --all", 2);
       if (options.all && ids.length) throw new CliError("pass either ids or --all, not both", 2);
       const { config } = cliContext(globals());
       await withQueues(config, async ({ redis, keyspace, queues }) => {
         const all = allQueues(redis, keyspace, queues);
         try {
-          const result = await retryFailedJobs(all.byKey[options.queue], options.all ? "all" : ids);
-          for (const id of result.retried) print(`retrying ${options.queue} job ${id}`);
-          for (const id of result.missing) print(`not a failed ${options.queue} job: ${id}`);
-          print(`${result.retried.length} job(s) queued again`);
-          if (result.missing.length) process.exitCode = 1;
+          // An id is looked for in each queue asked (ids are unique within a queue, not across them).
+          let retried = 0;
+          const found = new Set<string>();
+          for (const key of options.queue ? [options.queue] : QUEUE_KEYS) {
+            const result = await retryFailedJobs(all.byKey[key], options.all ? "all" : ids);
+            for (const id of result.retried) {
+              print(`retrying ${key} job ${id}`);
+              found.add(id);
+            }
+            retried += result.retried.length;
+          }
+          const missing = ids.filter((id) => !found.has(id));
+          const where = options.queue ?? "any queue";
+          for (const id of missing) print(`not a failed job in ${where}: ${id}`);
+          print(`${retried} job(s) queued again`);
+          if (missing.length) process.exitCode = 1;
         } finally {
           await all.close();
         }

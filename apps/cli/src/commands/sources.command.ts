@@ -13,7 +13,7 @@ import {
   type QuarantineEntry,
 } from "@vigil/connectors";
 import { CliError, cliContext, requireRedis, withQueues, type GlobalOptions } from "../context.js";
-import { formatTable, inlineText, print } from "../format.js";
+import { formatElapsed, formatTable, inlineText, print } from "../format.js";
 
 /** An ISO instant, or a duration meaning "that long before now"; `option` names the flag in the error. */
 function parseSince(text: string, now: Date, option = "--since"): Date {
@@ -41,8 +41,7 @@ function findSource(config: Config, name: string): SourceConfig {
 }
 
 /** Time from `iso` to `now` in whole seconds (at least 1s), or "-" when unknown. */
-const elapsed = (iso: string | undefined, now: number) =>
-  iso ? formatDuration(Math.max(1000, Math.round((now - Date.parse(iso)) / 1000) * 1000)) : "-";
+const elapsed = (iso: string | undefined, now: number) => (iso ? formatElapsed(now - Date.parse(iso)) : "-");
 
 export function registerSourcesCommands(program: Command, globals: () => GlobalOptions): void {
   const sources = program.command("sources").description("configured sources: health, credentials, ad-hoc pulls");
@@ -100,7 +99,9 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
           createConnectorDeps({ redis, keyspace: new Keyspace(config.redis.prefix), logger }),
         );
         await connector.check({ signal: AbortSignal.timeout(60_000) });
-        print(`ok: ${name} (${source.type}) answers and accepts its credentials`);
+        // A source without credentials (a file) is only reachable; one with them has had them accepted.
+        const proven = "auth" in source ? "answers and accepts its credentials" : "is reachable and readable";
+        print(`ok: ${name} (${source.type}) ${proven}`);
       } catch (err) {
         throw new CliError((err as Error).message, 1);
       } finally {

@@ -41,26 +41,64 @@ app.kubernetes.io/component: {{ .role }}
 {{- end -}}
 {{- end -}}
 
+{{/* registry/repository:tag@digest of an image value (dict "image" .Values.image "tag" default-tag); a digest pins it. */}}
+{{- define "vigil.imageRef" -}}
+{{- $i := .image -}}
+{{- $name := $i.repository -}}
+{{- if $i.registry -}}{{- $name = printf "%s/%s" $i.registry $i.repository -}}{{- end -}}
+{{- $tag := default .tag $i.tag -}}
+{{- if $tag -}}{{- $name = printf "%s:%s" $name $tag -}}{{- end -}}
+{{- if $i.digest -}}{{- $name = printf "%s@%s" $name $i.digest -}}{{- end -}}
+{{- $name -}}
+{{- end -}}
+
 {{- define "vigil.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- include "vigil.imageRef" (dict "image" .Values.image "tag" .Chart.AppVersion) -}}
 {{- end -}}
 
 {{- define "vigil.redisHost" -}}
 {{- printf "%s-redis" (include "vigil.fullname" .) -}}
 {{- end -}}
 
-{{/* host:port of the Redis the KEDA operator reads. */}}
-{{- define "vigil.redisAddress" -}}
-{{- if .Values.autoscaling.keda.redisAddress -}}
-{{- .Values.autoscaling.keda.redisAddress -}}
-{{- else if .Values.redis.enabled -}}
-{{- printf "%s.%s.svc:6379" (include "vigil.redisHost" .) .Release.Namespace -}}
+{{/*
+How the KEDA operator reaches Redis, as JSON: address (host:port), tls, databaseIndex, username and
+the Secret holding the password (name, key) or none. The chart's Redis; else externalRedis.url read
+apart (rediss:// is TLS, /3 is database 3); autoscaling.keda.redis.* overrides each part (and gives
+them when the URL comes whole from externalRedis.existingSecret).
+*/}}
+{{- define "vigil.kedaRedis" -}}
+{{- $k := .Values.autoscaling.keda.redis -}}
+{{- $r := dict "address" "" "tls" false "databaseIndex" 0 "username" "" "passwordSecret" "" "passwordSecretKey" "" -}}
+{{- if .Values.redis.enabled -}}
+{{- $_ := set $r "address" (printf "%s.%s.svc:6379" (include "vigil.redisHost" .) .Release.Namespace) -}}
+{{- if .Values.redis.auth.enabled -}}
+{{- $_ := set $r "passwordSecret" (include "vigil.redisAuthSecretName" .) -}}
+{{- $_ := set $r "passwordSecretKey" (include "vigil.redisAuthSecretKey" .) -}}
+{{- end -}}
 {{- else if .Values.externalRedis.url -}}
 {{- $u := urlParse .Values.externalRedis.url -}}
-{{- if contains ":" $u.host -}}{{ $u.host }}{{- else -}}{{ printf "%s:6379" $u.host }}{{- end -}}
-{{- else -}}
-{{- fail "autoscaling.keda.redisAddress is required when the Redis URL comes from externalRedis.existingSecret" -}}
+{{- $_ := set $r "address" (ternary $u.host (printf "%s:6379" $u.host) (contains ":" $u.host)) -}}
+{{- $_ := set $r "tls" (eq $u.scheme "rediss") -}}
+{{- $db := trimPrefix "/" $u.path -}}
+{{- if $db -}}{{- $_ := set $r "databaseIndex" (atoi $db) -}}{{- end -}}
+{{- if $u.userinfo -}}{{- $_ := set $r "username" (first (splitList ":" $u.userinfo)) -}}{{- end -}}
+{{- if .Values.externalRedis.passwordSecret -}}
+{{- $_ := set $r "passwordSecret" .Values.externalRedis.passwordSecret -}}
+{{- $_ := set $r "passwordSecretKey" .Values.externalRedis.passwordSecretKey -}}
 {{- end -}}
+{{- end -}}
+{{- if $k.address -}}{{- $_ := set $r "address" $k.address -}}{{- end -}}
+{{- if $k.tls -}}{{- $_ := set $r "tls" true -}}{{- end -}}
+{{- if $k.databaseIndex -}}{{- $_ := set $r "databaseIndex" (int $k.databaseIndex) -}}{{- end -}}
+{{- if $k.username -}}{{- $_ := set $r "username" $k.username -}}{{- end -}}
+{{- if $k.passwordSecret -}}
+{{- $_ := set $r "passwordSecret" $k.passwordSecret -}}
+{{- $_ := set $r "passwordSecretKey" $k.passwordSecretKey -}}
+{{- end -}}
+{{- if not $r.address -}}
+{{- fail "autoscaling.keda.redis.address is required when the Redis URL comes from externalRedis.existingSecret (and tls, databaseIndex, passwordSecret as that URL says)" -}}
+{{- end -}}
+{{- toJson $r -}}
 {{- end -}}
 
 {{/* The BullMQ list of waiting jobs of a queue: {prefix}:<queue>:wait */}}
@@ -88,13 +126,35 @@ app.kubernetes.io/component: {{ .role }}
 {{- toJson $paths -}}
 {{- end -}}
 
-{{/* vigil.config.yaml: the user's config with the parts the chart owns. */}}
-{{- define "vigil.config" -}}
-{{- $config := deepCopy .Values.config -}}
-{{- $_ := set $config "redis" (dict "url" "${REDIS_URL}" "prefix" .Values.redisPrefix) -}}
-{{- $_ := set $config "rules" (dict "paths" (include "vigil.rulePaths" . | fromJsonArray) "watchEvery" .Values.rules.watchEvery) -}}
-{{- $_ := set $config "server" (dict "host" "0.0.0.0" "port" (int .Values.metricsPort)) -}}
+{{/*
+vigil.config.yaml of one role: (dict "root" $ "role" "engine"). The user's config with the parts the
+chart owns, less the sections the role never reads, so a role holds (and mounts) only its own
+credentials: the engine has no sources nor channels, connectors no channels, the notifier no sources.
+*/}}
+{{- define "vigil.roleConfig" -}}
+{{- $root := .root -}}
+{{- $config := deepCopy $root.Values.config -}}
+{{- $drop := dict "connectors" (list "channels" "routes") "engine" (list "sources" "channels" "routes") "notifier" (list "sources") -}}
+{{- range $key := (get $drop .role) -}}{{- $_ := unset $config $key -}}{{- end -}}
+{{- $_ := set $config "redis" (dict "url" "${REDIS_URL}" "prefix" $root.Values.redisPrefix) -}}
+{{- $_ := set $config "rules" (dict "paths" (include "vigil.rulePaths" $root | fromJsonArray) "watch" $root.Values.rules.watch "watchEvery" $root.Values.rules.watchEvery) -}}
+{{- $_ := set $config "server" (dict "host" "0.0.0.0" "port" (int $root.Values.metricsPort)) -}}
 {{- toYaml $config -}}
+{{- end -}}
+
+{{/* The keys of the credentials Secret a role's config reads (${file:/etc/vigil/secrets/<key>}), as a JSON list. */}}
+{{- define "vigil.roleSecretKeys" -}}
+{{- $keys := list -}}
+{{- range $ref := regexFindAll "\\$\\{file:/etc/vigil/secrets/[^}]+\\}" (include "vigil.roleConfig" .) -1 -}}
+{{- $keys = append $keys (trimSuffix "}" (trimPrefix "${file:/etc/vigil/secrets/" $ref)) -}}
+{{- end -}}
+{{- toJson ($keys | uniq | sortAlpha) -}}
+{{- end -}}
+
+{{/* The data of a Secret in the cluster, hashed (empty without a cluster, as under helm template). */}}
+{{- define "vigil.liveSecretHash" -}}
+{{- $s := lookup "v1" "Secret" .namespace .name -}}
+{{- if and $s $s.data -}}{{- toJson $s.data | sha256sum -}}{{- end -}}
 {{- end -}}
 
 {{- define "vigil.redisAuthSecretName" -}}
@@ -108,4 +168,83 @@ app.kubernetes.io/component: {{ .role }}
 {{/* Whether the chart's own Redis requires a password. */}}
 {{- define "vigil.redisAuth" -}}
 {{- if and .Values.redis.enabled .Values.redis.auth.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* REDIS_PASSWORD (when one is kept in a Secret) and REDIS_URL of the workers. */}}
+{{- define "vigil.redisEnv" -}}
+{{- if include "vigil.redisAuth" . }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "vigil.redisAuthSecretName" . }}
+      key: {{ include "vigil.redisAuthSecretKey" . }}
+# $(REDIS_PASSWORD) is expanded by the kubelet from the variable above.
+- name: REDIS_URL
+  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:6379" (include "vigil.redisHost" .) | quote }}
+{{- else if .Values.redis.enabled }}
+- name: REDIS_URL
+  value: {{ printf "redis://%s:6379" (include "vigil.redisHost" .) | quote }}
+{{- else if .Values.externalRedis.existingSecret }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.externalRedis.existingSecret }}
+      key: {{ .Values.externalRedis.existingSecretKey }}
+{{- else if .Values.externalRedis.passwordSecret }}
+{{- $u := urlParse (required "externalRedis.url is required with externalRedis.passwordSecret" .Values.externalRedis.url) }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.externalRedis.passwordSecret }}
+      key: {{ .Values.externalRedis.passwordSecretKey }}
+- name: REDIS_URL
+  value: {{ printf "%s://%s:$(REDIS_PASSWORD)@%s%s" $u.scheme (first (splitList ":" (default "" $u.userinfo))) $u.host $u.path | quote }}
+{{- else }}
+- name: REDIS_URL
+  value: {{ required "externalRedis.url (or externalRedis.existingSecret) is required when redis.enabled is false" .Values.externalRedis.url | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Checksum of the Redis credentials in the cluster (lookup): a rotated password rolls the workers at the next upgrade. */}}
+{{- define "vigil.redisSecretHash" -}}
+{{- if .Values.redis.enabled -}}
+{{- /* A generated password never changes (it is looked up and kept); a Secret of yours may. */ -}}
+{{- if and .Values.redis.auth.enabled .Values.redis.auth.existingSecret -}}
+{{- include "vigil.liveSecretHash" (dict "namespace" .Release.Namespace "name" .Values.redis.auth.existingSecret) -}}
+{{- end -}}
+{{- else if .Values.externalRedis.existingSecret -}}
+{{- include "vigil.liveSecretHash" (dict "namespace" .Release.Namespace "name" .Values.externalRedis.existingSecret) -}}
+{{- else if .Values.externalRedis.passwordSecret -}}
+{{- include "vigil.liveSecretHash" (dict "namespace" .Release.Namespace "name" .Values.externalRedis.passwordSecret) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The credentials a role reads, hashed: the chart's Secret's values of those keys, or the live existingSecret. */}}
+{{- define "vigil.roleSecretsHash" -}}
+{{- $keys := include "vigil.roleSecretKeys" . | fromJsonArray -}}
+{{- $root := .root -}}
+{{- if $keys -}}
+{{- if $root.Values.secrets.existingSecret -}}
+{{- include "vigil.liveSecretHash" (dict "namespace" $root.Release.Namespace "name" $root.Values.secrets.existingSecret) -}}
+{{- else -}}
+{{- $values := dict -}}
+{{- range $key := $keys -}}{{- $_ := set $values $key (toString (index $root.Values.secrets.files $key | default "")) -}}{{- end -}}
+{{- toJson $values | sha256sum -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+
+{{/* redis.conf of the chart's Redis (the password is not in it). */}}
+{{- define "vigil.redisConf" -}}
+port 6379
+dir /data
+# Every write in the append-only file on the volume; no RDB snapshots.
+appendonly yes
+appendfsync {{ .Values.redis.appendfsync }}
+save ""
+# Refuse writes when full rather than be OOM-killed; BullMQ requires noeviction (evicted keys are lost jobs).
+maxmemory {{ .Values.redis.maxmemory }}
+maxmemory-policy noeviction
+protected-mode no
 {{- end -}}

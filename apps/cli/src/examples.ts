@@ -1,0 +1,54 @@
+import type { Command } from "commander";
+
+/** An example (or two) per command, by its path; `vigil <command> --help` ends with them. */
+const EXAMPLES: Record<string, string[]> = {
+  run: ["vigil run                      # every role in one process", "vigil run engine --port 9465"],
+  "rules validate": ["vigil rules validate rules/ my-rules/extra.yaml"],
+  "rules test": ["vigil rules test rules/zendesk"],
+  "rules schema": ["vigil rules schema > rule.schema.json"],
+  "config validate": ["vigil config validate deploy/vigil.config.yaml"],
+  "config schema": ["vigil config schema > config.schema.json"],
+  replay: [
+    "vigil replay --rules rules/ --events events.jsonl",
+    "zcat audit.jsonl.gz | vigil replay --rules rules/ --events -",
+  ],
+  status: ["vigil status", "vigil status --json | jq .sources"],
+  "deliveries failed": ["vigil deliveries failed"],
+  "deliveries retry": ["vigil deliveries retry --all", "vigil deliveries retry <id> <id>"],
+  "jobs failed": ["vigil jobs failed --queue events"],
+  "jobs retry": ["vigil jobs retry --all                # every queue", "vigil jobs retry --queue events <id>"],
+  "sources list": ["vigil sources list"],
+  "sources check": ["vigil sources check zendesk-prod"],
+  "sources pull": [
+    "vigil sources pull zendesk-prod --since 2h",
+    "vigil sources pull ashby --since 2026-03-01T00:00:00Z --until 2026-03-02T00:00:00Z",
+  ],
+  "sources reset": ["vigil sources reset zendesk-prod --to 3d"],
+  "sources quarantine list": ["vigil sources quarantine list audit-files"],
+  "sources quarantine show": ["vigil sources quarantine show <id>"],
+  "sources quarantine retry": ["vigil sources quarantine retry --all"],
+  "sources quarantine drop": ["vigil sources quarantine drop <id>"],
+  simulate: ["vigil simulate --providers zendesk pylon --fault-rate 0.1 --faults 429 slow"],
+  demo: ["vigil demo", "vigil demo --events apps/cli/src/demo/sample-events.jsonl"],
+};
+
+function path(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/** Adds its examples to every command that runs something (a command with subcommands lists those instead). */
+export function addExamples(program: Command): void {
+  const visit = (command: Command) => {
+    for (const sub of command.commands) visit(sub);
+    if (command === program || command.commands.length > 0) return;
+    const lines = EXAMPLES[path(command)];
+    if (lines)
+      command.addHelpText(
+        "after",
+        `\nExample${lines.length > 1 ? "s" : ""}:\n${lines.map((l) => `  ${l}`).join("\n")}`,
+      );
+  };
+  visit(program);
+}
