@@ -72,7 +72,7 @@ export function createConnector(config: SourceConfigBase, deps: ConnectorDeps): 
 }
 
 /** A configured source as the engine sees it: its name, and the provider of its events when one. */
-export function sourceIdentity(config: SourceConfigBase): { name: string; provider?: string } {
+function sourceIdentity(config: SourceConfigBase): { name: string; provider?: string } {
   const manifest = sourceManifest(config.type);
   const provider = manifest.providerOf ? manifest.providerOf(config) : manifest.provider ? config.type : undefined;
   return { name: config.name, ...(provider === undefined ? {} : { provider }) };
