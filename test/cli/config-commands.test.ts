@@ -20,7 +20,7 @@ describe("vigil config validate", () => {
   it("accepts a valid file and says what it holds", async () => {
     const file = write(
       "good.yaml",
-      "sources:\n  - { name: logs, type: file, path: /var/log/audit.jsonl }\nchannels:\n  - { name: hook, type: webhook, url: https://hooks.example.com/vigil, secret: whsec_dGVzdA== }\n",
+      "sources:\n  - { name: logs, type: file, path: /var/log/audit.jsonl }\nchannels:\n  - { name: hook, type: webhook, url: https://hooks.example.com/vigil, secret: whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3 }\n",
     );
     const result = await runCli(["config", "validate", file]);
     expect(result.code).toBe(0);
@@ -143,14 +143,16 @@ describe("configuration messages", () => {
       '2:69: sources.0.auth: fits none of the 2 accepted forms: (1) token: is required (string), unknown key "apiToken"; (2) oauthToken: is required (string), unknown key "email", unknown key "apiToken"',
     ]);
     // A missing field is still just required.
-    expect(problems("channels:\n  - { name: w, type: webhook, secret: whsec_dGVzdA== }\n")).toEqual([
-      "2:5: channels.0.url: is required (string)",
-    ]);
+    expect(
+      problems("channels:\n  - { name: w, type: webhook, secret: whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3 }\n"),
+    ).toEqual(["2:5: channels.0.url: is required (string)"]);
   });
 
   it("refuse a malformed URL at load, not at the first delivery", () => {
     expect(
-      problems('channels:\n  - { name: w, type: webhook, url: "htp:/bad url", secret: whsec_dGVzdA== }\n'),
+      problems(
+        'channels:\n  - { name: w, type: webhook, url: "htp:/bad url", secret: whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3 }\n',
+      ),
     ).toEqual(['2:36: channels.0.url: expected a URL, found "htp:/bad url" (a string)']);
     expect(
       problems(
@@ -162,7 +164,8 @@ describe("configuration messages", () => {
   });
 
   it("never repeat a value read from the environment or a file, nor a secret-looking key's value", () => {
-    const text = 'channels:\n  - { name: w, type: webhook, url: "${HOOK_URL}", secret: whsec_dGVzdA== }\n';
+    const text =
+      'channels:\n  - { name: w, type: webhook, url: "${HOOK_URL}", secret: whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3 }\n';
     const [problem] = problems(text, { HOOK_URL: "htp:/token-abc123" });
     expect(problem).toBe("2:36: channels.0.url: expected a URL, found a string");
     expect(problems("channels:\n  - { name: w, type: webhook, url: https://h.example, secret: 12345 }\n")).toEqual([

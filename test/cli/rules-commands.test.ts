@@ -44,7 +44,10 @@ describe("vigil rules", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("pass  zendesk.mass-user-deletion › ten deletions in five minutes alert once");
-    expect(result.stdout).toMatch(/\n9 passed, 0 failed\n/);
+    // One line per test, and a summary that counts them.
+    const passes = result.stdout.split("\n").filter((line) => line.startsWith("pass  ")).length;
+    expect(passes).toBeGreaterThanOrEqual(9);
+    expect(result.stdout).toContain(`\n${passes} passed, 0 failed\n`);
   });
 
   it("test needs no Redis: with Redis at a closed port it runs in memory, and --redis uses Redis", async () => {

@@ -56,7 +56,9 @@ describe("tuning a shipped rule from the config", () => {
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line) as { ruleId: string; severity: string; eventIds: string[] });
-    expect(alerts.map((a) => [a.ruleId, a.severity, a.eventIds])).toEqual([["pylon.api-token-created", "low", ["t2"]]]);
+    // (Other Pylon rules may also see these events, e.g. the source going silent after them.)
+    const tokens = alerts.filter((a) => a.ruleId === "pylon.api-token-created");
+    expect(tokens.map((a) => [a.ruleId, a.severity, a.eventIds])).toEqual([["pylon.api-token-created", "low", ["t2"]]]);
   }, 60_000);
 
   it("an override of an unknown rule or field is an error at its place in the config", async () => {

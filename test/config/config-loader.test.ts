@@ -84,7 +84,7 @@ describe("config loading", () => {
       `2:41 ${insecure("sources.0.baseUrl")}`,
       `3:39 ${insecure("sources.1.baseUrl")}`,
       `6:39 ${insecure("channels.0.url")}`,
-      "8:38 channels.2.url: Invalid URL",
+      '8:38 channels.2.url: expected a URL, found "ftp://hooks.example/x" (a string)',
     ]);
     expect(problems.join("\n")).not.toContain("token=abc");
   });

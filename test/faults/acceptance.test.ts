@@ -17,7 +17,7 @@ const SEED = Number(process.env.VIGIL_FAULT_SEED ?? 20261129);
 async function liveVerdict(line: string): Promise<{ ok: true; event: AuditEvent } | { ok: false; reason: string }> {
   const path = join(dir, `line-${Math.random().toString(36).slice(2)}.jsonl`);
   writeFileSync(path, `${line}\n`);
-  const connector = createFileConnector(FileSourceSchema.parse({ name: "file", type: "file", path }));
+  const connector = createFileConnector(FileSourceSchema.parse({ name: FILE_SOURCE, type: "file", path }));
   try {
     const events: AuditEvent[] = [];
     const refused: string[] = [];
@@ -33,6 +33,8 @@ async function liveVerdict(line: string): Promise<{ ok: true; event: AuditEvent 
   }
 }
 
+const FILE_SOURCE = "file";
+
 describe("one acceptance rule for every way records come in", () => {
   const random = seededRandom(SEED);
   const kinds = [...SAFE_KINDS, ...BAD_KINDS];
@@ -47,7 +49,8 @@ describe("one acceptance rule for every way records come in", () => {
 
   it(`the live file source accepts exactly what acceptEventLine accepts, with the same event (seed ${SEED})`, async () => {
     for (const { kind, text } of lines) {
-      const core = acceptEventLine(text);
+      // As the file source reads its own lines: its name as their source, ids namespaced by it.
+      const core = acceptEventLine(text, undefined, { name: FILE_SOURCE });
       const live = await liveVerdict(text);
       expect({ kind, ok: live.ok }).toEqual({ kind, ok: core.ok });
       expect({ kind, ok: core.ok }).toEqual({ kind, ok: (SAFE_KINDS as readonly HostileKind[]).includes(kind) });

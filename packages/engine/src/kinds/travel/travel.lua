@@ -104,7 +104,7 @@ do
     finish = function()
       for base, rule in pairs(touched) do
         local z, h = base .. ':z', base .. ':h'
-        local limit = keepFrom(newest[base], rule.lateness) - rule.horizon
+        local limit = keepFrom(newest[base], rule) - rule.horizon
         if limit > -math.huge then
           local old = redis.call('ZRANGEBYSCORE', z, '-inf', '(' .. limit)
           if #old > 0 then
