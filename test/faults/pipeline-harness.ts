@@ -196,8 +196,9 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
         this.rulesPath,
         "--events",
         eventsPath,
-        // The default file source's lines, read as that source reads them (its own ids).
-        ...(this.options.source === undefined ? ["--source", "file"] : []),
+        // The default file source's own file, read as that source reads it (its own ids); another
+        // input (several sources' events) as it is.
+        ...(this.options.source === undefined && eventsPath === this.eventsPath ? ["--source", "file"] : []),
       ],
       this.env,
     );
