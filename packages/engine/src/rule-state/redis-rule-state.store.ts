@@ -18,7 +18,7 @@ import { ruleStateScript } from "./rule-state.script.js";
 const RULE_STATE = new LuaCommand("vigilRuleState", 1, ruleStateScript());
 
 /** Due decisions (and held groups released) per watermark call; the engine calls again for the rest. */
-export const DEFAULT_DECISION_BUDGET = 1000;
+export const DEFAULT_DECISION_BUDGET = 250;
 
 interface WireFired {
   r: number;

@@ -142,7 +142,7 @@ end
 
 -- Decisions taken on watermarks are bounded per call (p.budget entries); `more` tells the engine
 -- to call again.
-local budget = p.budget or 1000
+local budget = p.budget or 250
 local more = false
 local function takeBudget(n)
   budget = budget - n

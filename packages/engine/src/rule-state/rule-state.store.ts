@@ -148,6 +148,6 @@ export interface RuleStateOptions {
   batchTtlMs?: number;
   /** At most this many event ids per alert. */
   maxEventIds: number;
-  /** Due decisions taken per watermark call (default 1000), so no call blocks Redis for long. */
+  /** Due decisions taken per watermark call (default 250), so no call blocks Redis for long. */
   decisionBudget?: number;
 }
