@@ -19,6 +19,15 @@ export const GroupBySchema = z
   .transform((v) => (typeof v === "string" ? [v] : v))
   .describe("Field path(s) to keep state per, e.g. [actor.id]");
 
+/** The sources a rule deciding on watermarks (absence, newValue) waits for, when it lists them. */
+export const WatermarkSourcesSchema = z
+  .array(z.string().min(1))
+  .min(1)
+  .optional()
+  .describe(
+    "Sources whose watermark decides (default: the configured sources whose provider and name the rule's `when` allows)",
+  );
+
 /** A JsonLogic condition over the AuditEvent (checked operator by operator when a rule loads). */
 export const ConditionSchema = z
   .union([z.record(z.string(), z.unknown()), z.boolean()])

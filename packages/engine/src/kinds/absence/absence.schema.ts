@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConditionSchema, DurationSchema, GroupBySchema } from "@vigil/core";
+import { ConditionSchema, DurationSchema, GroupBySchema, WatermarkSourcesSchema } from "@vigil/core";
 
 export const AbsenceSchema = z
   .strictObject({
@@ -11,13 +11,7 @@ export const AbsenceSchema = z
       "JsonLogic condition of the event that must follow an anchor within `within` (with `after`)",
     ),
     within: DurationSchema.describe("How long after the anchor (or after each event, silence) to wait, e.g. 1h"),
-    sources: z
-      .array(z.string().min(1))
-      .min(1)
-      .optional()
-      .describe(
-        "Sources whose watermark decides (default: the configured sources whose provider and name the rule's `when` allows)",
-      ),
+    sources: WatermarkSourcesSchema,
   })
   .superRefine((absence, ctx) => {
     if (typeof absence !== "object" || absence === null) return;

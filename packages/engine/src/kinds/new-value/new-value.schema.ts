@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DurationSchema, FieldPathSchema, GroupBySchema } from "@vigil/core";
+import { DurationSchema, FieldPathSchema, GroupBySchema, WatermarkSourcesSchema } from "@vigil/core";
 
 /** `learning: 0` turns learning off; any other duration, e.g. 7d. */
 const LearningSchema = z
@@ -22,13 +22,7 @@ export const NewValueSchema = z.strictObject({
     .min(1)
     .default(10_000)
     .describe("Beyond it the least recently seen values are forgotten (counted in vigil_rule_values_forgotten_total)"),
-  sources: z
-    .array(z.string().min(1))
-    .min(1)
-    .optional()
-    .describe(
-      "Sources whose watermark decides (default: the configured sources whose provider and name the rule's `when` allows)",
-    ),
+  sources: WatermarkSourcesSchema,
 });
 
 /** What a newValue alert adds: the value (each field path mapped to its value), and when it was last seen before (ISO-8601), if ever. */
