@@ -137,6 +137,48 @@ describe("watermarks over the sources a rule can read", () => {
     for (const key of keys) expect(await redis.pttl(key), key).toBeGreaterThan(0);
   });
 
+  it("pending decisions kept in the previous layout (anchors in rk:an, candidates in rk:nc) are decided as before", async () => {
+    const space = keyspace();
+    const sources: SourceIdentity[] = [
+      { name: "zd", provider: "zendesk" },
+      { name: "bh", provider: "bloodhound" },
+      { name: "bh-2", provider: "bloodhound" },
+    ];
+    const engine = new Engine([...load(TOKEN), ...load(NEW_IP)], store(space), { sources });
+    // Token 7 is never reviewed; b1 is a new IP whose verdict waits for bh-2.
+    expect(await deliver(engine, "zd", 1, [zd("c1", 0, "create")])).toEqual([]);
+    expect(await deliver(engine, "bh", 1, [bh("b1", 0, "10.0.0.1")])).toEqual([]);
+    // Rewrite each pending entry as the previous version kept it: the member alone, its data in a hash.
+    for (const [suffix, hash] of [
+      [":dl", ":an"],
+      [":nd", ":nc"],
+    ] as const) {
+      const [key] = await redis.keys(`${space.tag}:rs:*${suffix}`);
+      const entries = await redis.zrange(key!, 0, -1, "WITHSCORES");
+      expect(entries).toHaveLength(2);
+      const [member, score] = entries as [string, string];
+      const [name, t, data] = member.split("\0") as [string, string, string];
+      const [group, ...rest] = name.split("|");
+      const old =
+        suffix === ":dl"
+          ? { t: Number(t), g: group, d: data }
+          : { t: Number(t), g: group, v: rest[0], id: rest.slice(1).join("|"), d: data };
+      await redis.zrem(key!, member);
+      await redis.zadd(key!, score, name);
+      await redis.hset(key!.replace(suffix, hash), name, JSON.stringify(old));
+    }
+    const absence = await engine.advance("zd", { seq: 2, bound: T0 + 2 * HOUR });
+    expect(absence.alerts.map((a) => [a.ruleId, a.eventIds])).toEqual([["zd.token-not-reviewed", ["c1"]]]);
+    const newValue = await engine.advance("bh-2", { seq: 1, bound: T0 + HOUR });
+    expect(newValue.alerts.map((a) => [a.ruleId, a.eventIds])).toEqual([["bh.new-ip", ["b1"]]]);
+    // The alerts carry the anchor's and the candidate's event as kept.
+    expect(absence.alerts[0]!.events[0]?.id).toBe("c1");
+    expect(newValue.alerts[0]!.evidence).toMatchObject({ kind: "newValue", value: { ip: "10.0.0.1" } });
+    // Nothing of the previous layout is left behind.
+    expect(await redis.keys(`${space.tag}:rs:*:an`)).toEqual([]);
+    expect(await redis.keys(`${space.tag}:rs:*:nc`)).toEqual([]);
+  });
+
   it("a reset moves the watermark back before the re-read: the re-read anchor waits for the page that answers it", async () => {
     const space = keyspace();
     const ruleStore = store(space);

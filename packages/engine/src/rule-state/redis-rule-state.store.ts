@@ -82,20 +82,20 @@ export class RedisRuleStateStore implements RuleStateStore {
     private readonly options: RuleStateOptions,
   ) {}
 
-  private async run(resultKey: string, payload: unknown): Promise<string> {
-    return String(
-      await RULE_STATE.run(this.redis, [resultKey], [typeof payload === "string" ? payload : JSON.stringify(payload)]),
-    );
+  private async run(resultKey: string, payload: string, data: readonly string[] = []): Promise<string> {
+    return String(await RULE_STATE.run(this.redis, [resultKey], [payload, ...data]));
   }
 
   /**
    * A batch's payload for the script, written out directly (the hot path's one large string):
    * Lua indexes from 1, groups are sent once and referred to by position, and each rule's
-   * parameters are serialized once per compiled rule.
+   * parameters are serialized once per compiled rule. An update's data (an event's JSON, the
+   * largest part) goes as an argument of its own, by position: neither side escapes it again.
    */
-  private batchPayload(batch: RuleStateBatch): string {
+  private batchPayload(batch: RuleStateBatch): { payload: string; data: string[] } {
     const groups = new Map<string, number>();
     const updates: string[] = [];
+    const data: string[] = [];
     for (const u of batch.updates) {
       let group = groups.get(u.group);
       if (group === undefined) {
@@ -106,7 +106,7 @@ export class RedisRuleStateStore implements RuleStateStore {
       if (u.lag !== undefined) update += `,"l":${jsonNumber(u.lag)}`;
       if (u.value !== undefined) update += `,"v":${JSON.stringify(u.value)}`;
       if (u.steps !== undefined) update += `,"s":[${u.steps.map((step) => step + 1).join(",")}]`;
-      if (u.data !== undefined) update += `,"d":${JSON.stringify(u.data)}`;
+      if (u.data !== undefined) update += `,"d":${data.push(u.data)}`;
       updates.push(`${update}}`);
     }
     const head = JSON.stringify({
@@ -116,13 +116,14 @@ export class RedisRuleStateStore implements RuleStateStore {
       maxIds: this.options.maxEventIds,
       ...(batch.sources?.length ? { sources: batch.sources } : {}),
     });
-    return `${head.slice(0, -1)},"eventIds":${JSON.stringify(batch.eventIds)},"groups":${JSON.stringify([...groups.keys()])},"rules":[${batch.rules.map(ruleJson).join(",")}],"updates":[${updates.join(",")}]}`;
+    const payload = `${head.slice(0, -1)},"eventIds":${JSON.stringify(batch.eventIds)},"groups":${JSON.stringify([...groups.keys()])},"rules":[${batch.rules.map(ruleJson).join(",")}],"updates":[${updates.join(",")}]}`;
+    return { payload, data };
   }
 
   async apply(batch: RuleStateBatch): Promise<RuleStateResult> {
     if (batch.eventIds.length === 0) return { fired: [], late: [], duplicates: 0 };
-    const payload = this.batchPayload(batch);
-    const raw = await this.run(this.keyspace.key("batch", batch.batchId), payload);
+    const { payload, data } = this.batchPayload(batch);
+    const raw = await this.run(this.keyspace.key("batch", batch.batchId), payload, data);
     const result = JSON.parse(raw) as { fired?: unknown; late?: unknown; duplicates?: number; forgotten?: unknown };
     const forgotten = asArray<[number, number]>(result.forgotten)
       .map(([rule, values]) => ({ rule: rule - 1, values }))

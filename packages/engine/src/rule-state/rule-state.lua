@@ -7,7 +7,7 @@
 --           prefix, seenTtl, batchTtl, maxIds, eventIds[], sources[]?, groups[],
 --           rules[]   { kind, key, ...params }
 --           updates[] { r = rule, e = event, g = group (index into groups), t = time ms, l = lag ms?,
---                       v = value?, s = steps?, d = data? }
+--                       v = value?, s = steps?, d = data? (its position k: the string ARGV[1 + k]) }
 -- Returns (and caches) JSON { fired = [...], late = [[r, e]...], duplicates = n,
 --                            forgotten = [[r, values forgotten]...] }.
 -- With ARGV payload `advance = { source, mark }` (a watermark job) instead of updates: applies
@@ -148,6 +148,14 @@ local function takeBudget(n)
   budget = budget - n
 end
 
+-- A command over many arguments (`width` of them per item), sent in slices: Lua's stack bounds unpack.
+local function callSliced(command, key, args, width)
+  local slice = 1000 * (width or 1)
+  for i = 1, #args, slice do
+    redis.call(command, key, unpack(args, i, math.min(#args, i + slice - 1)))
+  end
+end
+
 -- ZREMRANGEBYSCORE below `limit` (exclusive), unless the limit is -inf.
 local function trimBelow(key, limit)
   if limit > -math.huge then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. limit) end
@@ -195,6 +203,7 @@ else
   for ui = 1, #updates do
     local u = updates[ui]
     u.g = groups[u.g]
+    if u.d then u.d = ARGV[1 + u.d] end
     local rule = rules[u.r]
     local kind = kinds[rule.kind]
     touchedKinds[rule.kind] = kind

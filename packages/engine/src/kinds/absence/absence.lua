@@ -5,14 +5,15 @@
 -- event below it is still to come) reaches t(a) + within, never before, so the decision is final.
 -- One alert per group and suppress span of t(a).
 --
--- State per rule: rk:dl deadlines (member group .. '|' .. anchor id, score t(a) + within) and
--- rk:an the anchors (member -> JSON { t, g, d }: d is what the alert needs of the anchor); rk:hold
+-- State per rule: rk:dl the anchors (member group .. '|' .. anchor id .. NUL .. t(a) .. NUL .. d,
+-- where d is what the alert needs of the anchor; score the deadline t(a) + within); rk:hold
 -- the groups whose events a decision may still read (member group, score newest t + within). Per
 -- rule and group: base:e events (member mask .. ':' .. id, mask 1 = anchor, 2 = expected; score
 -- time), base:f the spans that fired.
 -- Kept by event time: a group's keys carry no TTL while it is held, whatever the wall clock does
 -- (a stalled source, a batch failed overnight); once the rule's watermark passes its hold, its keys
--- get the rule's TTL (a backstop for state nothing waits on). Rule-level keys are owned by the
+-- get the rule's TTL (a backstop for state nothing waits on); a group entering the hold loses its
+-- TTL once, when it enters. Rule-level keys are owned by the
 -- rule: deleted by the engine's sweep once the rule is gone (rule-state-sweep.ts).
 -- Params: within, suppress, lateness, silence, sources[], ttl.
 do
@@ -22,6 +23,16 @@ do
 
   local function ruleKey(rule)
     return p.prefix .. 'rs:' .. rule.key
+  end
+
+  -- A pending anchor's zset member and back (the anchor id may hold any byte; t and d hold no NUL).
+  local function anchorMember(group, id, t, d)
+    return group .. '|' .. id .. '\0' .. string.format('%.17g', t) .. '\0' .. (d or '')
+  end
+  local function anchorOf(member)
+    local key, t, d = string.match(member, '^(.*)%z([^%z]*)%z([^%z]*)$')
+    local sep = string.find(key, '|', 1, true)
+    return { g = string.sub(key, 1, sep - 1), id = string.sub(key, sep + 1), t = tonumber(t), d = d ~= '' and d or nil }
   end
 
   kinds.absence = {
@@ -45,9 +56,7 @@ do
       if t > newest[base] then newest[base] = t end
       touched[base] = rule
       if band(mask, 1) ~= 0 then
-        local member = u.g .. '|' .. eventIds[u.e]
-        redis.call('ZADD', ruleKey(rule) .. ':dl', t + rule.within, member)
-        redis.call('HSET', ruleKey(rule) .. ':an', member, cjson.encode({ t = t, g = u.g, d = u.d }))
+        redis.call('ZADD', ruleKey(rule) .. ':dl', t + rule.within, anchorMember(u.g, eventIds[u.e], t, u.d))
       end
     end,
 
@@ -66,9 +75,10 @@ do
         local keep = math.min(keepFrom(newest[base], rule), ruleWatermark(rule), firstDeadline[rk])
         trimBelow(base .. ':e', keep - rule.within)
         local group = string.sub(base, #ruleKey(rule) + 2)
-        redis.call('ZADD', ruleKey(rule) .. ':hold', 'GT', newest[base] + rule.within, group)
-        redis.call('PERSIST', base .. ':e')
-        redis.call('PERSIST', base .. ':f')
+        if redis.call('ZADD', ruleKey(rule) .. ':hold', 'GT', newest[base] + rule.within, group) == 1 then
+          redis.call('PERSIST', base .. ':e')
+          redis.call('PERSIST', base .. ':f')
+        end
       end
     end,
 
@@ -81,10 +91,21 @@ do
       local rk = ruleKey(rule)
       local due = redis.call('ZRANGEBYSCORE', rk .. ':dl', '-inf', watermark, 'LIMIT', 0, budget)
       takeBudget(#due)
+      local legacy = {}
       for _, member in ipairs(due) do
-        local raw = redis.call('HGET', rk .. ':an', member)
-        if raw then
-          local a = cjson.decode(raw)
+        local a
+        if string.find(member, '\0', 1, true) then
+          a = anchorOf(member)
+        else
+          -- Written by an earlier version: member group .. '|' .. id, the anchor's JSON in rk:an.
+          legacy[#legacy + 1] = member
+          local raw = redis.call('HGET', rk .. ':an', member)
+          if raw then
+            a = cjson.decode(raw)
+            a.id = string.sub(member, string.find(member, '|', 1, true) + 1)
+          end
+        end
+        if a then
           local base = stateBase(rule, a.g)
           local from = a.t
           if rule.silence then from = '(' .. a.t end
@@ -99,14 +120,13 @@ do
           if not found then
             local span = math.floor(a.t / rule.suppress)
             if redis.call('ZADD', base .. ':f', 'NX', span, span) == 1 then
-              local id = string.sub(member, string.find(member, '|', 1, true) + 1)
-              fired[#fired + 1] = { r = ri, e = 1, g = a.g, b = span, ws = a.t, we = a.t + rule.within, c = 0, ids = { id }, d = a.d }
+              fired[#fired + 1] = { r = ri, e = 1, g = a.g, b = span, ws = a.t, we = a.t + rule.within, c = 0, ids = { a.id }, d = a.d }
             end
           end
         end
-        redis.call('ZREM', rk .. ':dl', member)
-        redis.call('HDEL', rk .. ':an', member)
       end
+      callSliced('ZREM', rk .. ':dl', due)
+      if #legacy > 0 then callSliced('HDEL', rk .. ':an', legacy) end
       if budget <= 0 then
         more = true
         return
@@ -118,8 +138,8 @@ do
         local base = stateBase(rule, group)
         redis.call('PEXPIRE', base .. ':e', rule.ttl)
         redis.call('PEXPIRE', base .. ':f', rule.ttl)
-        redis.call('ZREM', rk .. ':hold', group)
       end
+      callSliced('ZREM', rk .. ':hold', released)
       if budget <= 0 then more = true end
     end,
   }

@@ -21,18 +21,19 @@
 -- Decided at once when already final: a candidate whose value the group holds with an occurrence
 -- in [t(e) - forgetAfter, t(e) - lateness) is not new, and only more occurrences can come.
 --
--- State per rule: rk:nd pending candidates (member group .. '|' .. value .. '|' .. id, score
--- t(e) - lateness), rk:nc their data (member -> JSON { t, g, v, id, d }) and rk:pg how many are
--- pending per group and per group|value. Per rule and group: base:h { min, max } event times;
--- base:o:<value> the value's events (member id, score time), pruned to those newer than
--- keepFrom(max) - lateness plus the newest older one (all a verdict still to take can ask for: an
--- undecided candidate has t(e) - lateness > W >= keepFrom); base:v each value's latest time (for
--- the cap of maxValues values per group: beyond it the least recently seen value is forgotten);
--- base:f the (span, value) pairs that fired.
+-- State per rule: rk:nd pending candidates (member group .. '|' .. value .. '|' .. id .. NUL .. t
+-- .. NUL .. the event's data, score t(e) - lateness: ordered by deadline, then group, value and id)
+-- and rk:pg how many are pending per group and per group|value. Per rule and group: base:h { min,
+-- max } event times; base:o:<value> the value's events (member id, score time), pruned to those
+-- newer than keepFrom(max) - lateness plus the newest older one (all a verdict still to take can
+-- ask for: an undecided candidate has t(e) - lateness > W >= keepFrom); base:v each value's latest
+-- time (for the cap of maxValues values per group: beyond it the least recently seen value is
+-- forgotten); base:f the (span, value) pairs that fired.
 -- Kept by event time: while a group has pending candidates its h, v and f keys, and each pending
 -- value's o key, carry no TTL (what a verdict reads never expires before it is taken); they get the
--- rule's TTL back when the last one is decided. Rule-level keys are owned by the rule (the
--- engine's sweep deletes them once it is gone).
+-- rule's TTL back when the last one is decided. A call sets each key's TTL once, from the counts
+-- before and after it: PERSIST when pending starts, PEXPIRE when it is not pending. Rule-level keys
+-- are owned by the rule (the engine's sweep deletes them once it is gone).
 -- Params: learning, forget, lateness, suppress, maxValues, ttl, sources[].
 do
   local groups = {}
@@ -40,7 +41,6 @@ do
   local touchedValues = {}
   local forgotten = {}
   local candidates = {}
-  local heldNow = {}
 
   local function ruleKey(rule)
     return p.prefix .. 'rs:' .. rule.key
@@ -56,8 +56,56 @@ do
     return g
   end
 
+  -- A pending candidate's zset member and back.
+  local function pendingMember(c)
+    return c.m .. '\0' .. string.format('%.17g', c.t) .. '\0' .. (c.d or '')
+  end
+  local function candidateOf(member)
+    local m, t, d = string.match(member, '^(.*)%z([^%z]*)%z([^%z]*)$')
+    local g, v, id = string.match(m, '^([^|]*)|([^|]*)|(.*)$')
+    return { m = m, t = tonumber(t), g = g, v = v, id = id, d = d ~= '' and d or nil }
+  end
+
+  -- Pending counts per group and group|value: read the fields' counts (one HMGET), add the deltas,
+  -- write them back (one HSET, one HDEL). Returns field -> { before, after }.
+  local function applyCounts(rk, deltas, fields)
+    local counts = {}
+    if #fields == 0 then return counts end
+    local now = {}
+    for i = 1, #fields, 1000 do
+      local got = redis.call('HMGET', rk .. ':pg', unpack(fields, i, math.min(#fields, i + 999)))
+      for j = 1, #got do now[i + j - 1] = tonumber(got[j]) or 0 end
+    end
+    local set, gone = {}, {}
+    for i, field in ipairs(fields) do
+      local before = now[i]
+      local after = before + (deltas[field] or 0)
+      counts[field] = { before = before, after = after }
+      if after ~= before then
+        if after > 0 then
+          set[#set + 1] = field
+          set[#set + 1] = after
+        else
+          gone[#gone + 1] = field
+        end
+      end
+    end
+    if #set > 0 then callSliced('HSET', rk .. ':pg', set, 2) end
+    if #gone > 0 then callSliced('HDEL', rk .. ':pg', gone) end
+    return counts
+  end
+
+  -- A key's TTL from its pending count before and after a call: none while pending.
+  local function keepWhilePending(key, count, ttl)
+    if count.after > 0 then
+      if count.before <= 0 then redis.call('PERSIST', key) end
+    else
+      redis.call('PEXPIRE', key, ttl)
+    end
+  end
+
   -- The verdict on candidate c ({ t, g, v, id }), final once the watermark reaches t - lateness;
-  -- returns the fired entry (without r, e) or nil.
+  -- returns the fired entry (without r, e) or nil. The fired key's TTL is its caller's to set.
   local function verdict(rule, c)
     local base = stateBase(rule, c.g)
     local g = groupOf(base)
@@ -69,7 +117,6 @@ do
     if lastSeen ~= nil and lastSeen >= t - rule.forget then return nil end
     local span = math.floor(t / rule.suppress)
     if redis.call('ZADD', base .. ':f', 'NX', span, span .. ':' .. c.v) == 0 then return nil end
-    redis.call('PEXPIRE', base .. ':f', rule.ttl)
     return { g = c.g, b = span, ws = t, we = t, c = 1, ids = { c.id }, val = c.v, ls = lastSeen }
   end
 
@@ -89,14 +136,14 @@ do
       end
       if g.min == nil or t < g.min then g.min = t end
       if g.max == nil or t > g.max then g.max = t end
-      touched[base] = rule
-      touchedValues[occurrences] = { base = base, rule = rule }
-      redis.call('ZADD', base .. ':v', 'GT', t, u.v)
+      touched[base] = { rule = rule, g = u.g }
+      touchedValues[occurrences] = { base = base, rule = rule, g = u.g, v = u.v }
       local before = redis.call('ZREVRANGEBYSCORE', occurrences, '(' .. (t - rule.lateness), t - rule.forget, 'LIMIT', 0, 1)
       if #before == 0 then
         candidates[#candidates + 1] = { rule = rule, r = u.r, e = u.e, t = t, g = u.g, v = u.v, id = eventIds[u.e], d = u.d, m = u.g .. '|' .. u.v .. '|' .. eventIds[u.e] }
       end
-      if redis.call('ZCARD', base .. ':v') > rule.maxValues then
+      -- A value new to the group may take it past its cap.
+      if redis.call('ZADD', base .. ':v', 'GT', t, u.v) == 1 and redis.call('ZCARD', base .. ':v') > rule.maxValues then
         local popped = redis.call('ZPOPMIN', base .. ':v')
         redis.call('DEL', base .. ':o:' .. popped[1])
         touchedValues[base .. ':o:' .. popped[1]] = nil
@@ -114,6 +161,7 @@ do
       end)
       local noSource = next(loadSources()) == nil
       local watermarks = {}
+      local deltas = {} -- rule key -> field -> pending added
       for _, c in ipairs(candidates) do
         local rule = c.rule
         local w = watermarks[rule]
@@ -130,67 +178,47 @@ do
           end
         else
           local rk = ruleKey(rule)
-          if redis.call('ZADD', rk .. ':nd', deadline, c.m) == 1 then
-            redis.call('HSET', rk .. ':nc', c.m, cjson.encode({ t = c.t, g = c.g, v = c.v, id = c.id, d = c.d }))
-            redis.call('HINCRBY', rk .. ':pg', c.g, 1)
-            redis.call('HINCRBY', rk .. ':pg', c.g .. '|' .. c.v, 1)
-            heldNow[#heldNow + 1] = { rule = rule, g = c.g, v = c.v }
+          if redis.call('ZADD', rk .. ':nd', deadline, pendingMember(c)) == 1 then
+            local added = deltas[rk] or {}
+            deltas[rk] = added
+            added[c.g] = (added[c.g] or 0) + 1
+            added[c.g .. '|' .. c.v] = (added[c.g .. '|' .. c.v] or 0) + 1
           end
         end
       end
-      local firstDeadline = {}
-      for occurrences, at in pairs(touchedValues) do
+      -- Each rule's pending counts for every group and value this batch touched, before and after.
+      local fieldsOf = {}
+      for _, at in pairs(touched) do
+        local rk = ruleKey(at.rule)
+        fieldsOf[rk] = fieldsOf[rk] or {}
+        table.insert(fieldsOf[rk], at.g)
+      end
+      for _, at in pairs(touchedValues) do
+        table.insert(fieldsOf[ruleKey(at.rule)], at.g .. '|' .. at.v)
+      end
+      local counts, firstDeadline = {}, {}
+      for rk, fields in pairs(fieldsOf) do
+        counts[rk] = applyCounts(rk, deltas[rk] or {}, fields)
         -- What the candidates still to be decided may read stays, also when the watermark already
         -- passed their deadline (decided on the next watermark call, or later when a call's budget ran out).
+        local first = redis.call('ZRANGE', rk .. ':nd', 0, 0, 'WITHSCORES')
+        firstDeadline[rk] = tonumber(first[2]) or math.huge
+      end
+      for occurrences, at in pairs(touchedValues) do
         local rk = ruleKey(at.rule)
-        if firstDeadline[rk] == nil then
-          local first = redis.call('ZRANGE', rk .. ':nd', 0, 0, 'WITHSCORES')
-          firstDeadline[rk] = tonumber(first[2]) or math.huge
-        end
         local keep = math.min(keepFrom(groups[at.base].max, at.rule), firstDeadline[rk] + at.rule.lateness)
         if keep > -math.huge then
           local old = redis.call('ZREVRANGEBYSCORE', occurrences, '(' .. (keep - at.rule.lateness), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
           if old[2] then redis.call('ZREMRANGEBYSCORE', occurrences, '-inf', '(' .. old[2]) end
         end
-        redis.call('PEXPIRE', occurrences, at.rule.ttl)
+        keepWhilePending(occurrences, counts[rk][at.g .. '|' .. at.v], at.rule.ttl)
       end
-      for base, rule in pairs(touched) do
-        local g = groups[base]
+      for base, at in pairs(touched) do
+        local g, rule = groups[base], at.rule
         redis.call('HSET', base .. ':h', 'min', g.min, 'max', g.max)
         trimBelow(base .. ':f', math.floor(keepFrom(g.max, rule) / rule.suppress))
-        for _, part in ipairs({ ':h', ':v', ':f' }) do redis.call('PEXPIRE', base .. part, rule.ttl) end
-      end
-      -- Groups with pending candidates keep what their verdicts read (the TTLs above undone).
-      local pendingOf = {}
-      for base, rule in pairs(touched) do
-        local rk = ruleKey(rule)
-        if pendingOf[rk] == nil then pendingOf[rk] = redis.call('EXISTS', rk .. ':pg') == 1 end
-        if pendingOf[rk] and tonumber(redis.call('HGET', rk .. ':pg', string.sub(base, #rk + 2))) then
-          heldNow[#heldNow + 1] = { rule = rule, g = string.sub(base, #rk + 2) }
-        end
-      end
-      local valuesOf = nil
-      for _, held in ipairs(heldNow) do
-        local base = stateBase(held.rule, held.g)
-        for _, part in ipairs({ ':h', ':v', ':f' }) do redis.call('PERSIST', base .. part) end
-        if held.v then
-          redis.call('PERSIST', base .. ':o:' .. held.v)
-        else
-          -- The pending values' occurrences: those touched here lost their persistence above.
-          if valuesOf == nil then
-            valuesOf = {}
-            for occurrences, at in pairs(touchedValues) do
-              valuesOf[at.base] = valuesOf[at.base] or {}
-              table.insert(valuesOf[at.base], occurrences)
-            end
-          end
-          for _, occurrences in ipairs(valuesOf[base] or {}) do
-            local v = string.sub(occurrences, #base + 4)
-            if tonumber(redis.call('HGET', ruleKey(held.rule) .. ':pg', held.g .. '|' .. v)) then
-              redis.call('PERSIST', occurrences)
-            end
-          end
-        end
+        local count = counts[ruleKey(rule)][at.g]
+        for _, part in ipairs({ ':h', ':v', ':f' }) do keepWhilePending(base .. part, count, rule.ttl) end
       end
       for r, n in pairs(forgotten) do forgottenValues[#forgottenValues + 1] = { r, n } end
     end,
@@ -206,29 +234,48 @@ do
       local due = redis.call('ZRANGEBYSCORE', rk .. ':nd', '-inf', watermark, 'LIMIT', 0, budget)
       takeBudget(#due)
       if budget <= 0 then more = true end
+      if #due == 0 then return end
+      local deltas, fields, decided = {}, {}, {}
+      local legacy = {}
       for _, member in ipairs(due) do
-        local raw = redis.call('HGET', rk .. ':nc', member)
-        if raw then
-          local c = cjson.decode(raw)
+        local c
+        if string.find(member, '\0', 1, true) then
+          c = candidateOf(member)
+        else
+          -- Written by an earlier version: the candidate's data in rk:nc.
+          local raw = redis.call('HGET', rk .. ':nc', member)
+          legacy[#legacy + 1] = member
+          if raw then c = cjson.decode(raw) end
+        end
+        if c then
           local f = verdict(rule, c)
           if f then
             f.r, f.e, f.d = ri, 1, c.d
             fired[#fired + 1] = f
           end
+          for _, field in ipairs({ c.g, c.g .. '|' .. c.v }) do
+            if deltas[field] == nil then
+              deltas[field] = 0
+              fields[#fields + 1] = field
+            end
+            deltas[field] = deltas[field] - 1
+          end
+          decided[#decided + 1] = c
         end
-        redis.call('ZREM', rk .. ':nd', member)
-        redis.call('HDEL', rk .. ':nc', member)
-        if raw then
-          local c = cjson.decode(raw)
-          local base = stateBase(rule, c.g)
-          if redis.call('HINCRBY', rk .. ':pg', c.g .. '|' .. c.v, -1) <= 0 then
-            redis.call('HDEL', rk .. ':pg', c.g .. '|' .. c.v)
-            redis.call('PEXPIRE', base .. ':o:' .. c.v, rule.ttl)
-          end
-          if redis.call('HINCRBY', rk .. ':pg', c.g, -1) <= 0 then
-            redis.call('HDEL', rk .. ':pg', c.g)
-            for _, part in ipairs({ ':h', ':v', ':f' }) do redis.call('PEXPIRE', base .. part, rule.ttl) end
-          end
+      end
+      callSliced('ZREM', rk .. ':nd', due)
+      if #legacy > 0 then callSliced('HDEL', rk .. ':nc', legacy) end
+      local counts = applyCounts(rk, deltas, fields)
+      local expired = {}
+      for _, c in ipairs(decided) do
+        local base = stateBase(rule, c.g)
+        if counts[c.g .. '|' .. c.v].after <= 0 and not expired[base .. ':o:' .. c.v] then
+          expired[base .. ':o:' .. c.v] = true
+          redis.call('PEXPIRE', base .. ':o:' .. c.v, rule.ttl)
+        end
+        if counts[c.g].after <= 0 and not expired[base] then
+          expired[base] = true
+          for _, part in ipairs({ ':h', ':v', ':f' }) do redis.call('PEXPIRE', base .. part, rule.ttl) end
         end
       end
     end,
