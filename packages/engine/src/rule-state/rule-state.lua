@@ -156,6 +156,16 @@ local function callSliced(command, key, args, width)
   end
 end
 
+-- HMGET of many fields, in slices: the values in the fields' order (false where a field is missing).
+local function hashValues(key, fields)
+  local values = {}
+  for i = 1, #fields, 1000 do
+    local got = redis.call('HMGET', key, unpack(fields, i, math.min(#fields, i + 999)))
+    for j = 1, #got do values[i + j - 1] = got[j] end
+  end
+  return values
+end
+
 -- ZREMRANGEBYSCORE below `limit` (exclusive), unless the limit is -inf.
 local function trimBelow(key, limit)
   if limit > -math.huge then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. limit) end

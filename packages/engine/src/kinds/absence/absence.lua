@@ -5,8 +5,9 @@
 -- event below it is still to come) reaches t(a) + within, never before, so the decision is final.
 -- One alert per group and suppress span of t(a).
 --
--- State per rule: rk:dl the anchors (member group .. '|' .. anchor id .. NUL .. t(a) .. NUL .. d,
--- where d is what the alert needs of the anchor; score the deadline t(a) + within); rk:hold
+-- State per rule: rk:dl deadlines (member group .. '|' .. anchor id, score t(a) + within) and
+-- rk:an the anchors (member -> t(a) .. NUL .. d, d what the alert needs of the anchor, as sent:
+-- never escaped again; an earlier version kept JSON { t, g, d }, still read); rk:hold
 -- the groups whose events a decision may still read (member group, score newest t + within). Per
 -- rule and group: base:e events (member mask .. ':' .. id, mask 1 = anchor, 2 = expected; score
 -- time), base:f the spans that fired.
@@ -25,14 +26,19 @@ do
     return p.prefix .. 'rs:' .. rule.key
   end
 
-  -- A pending anchor's zset member and back (the anchor id may hold any byte; t and d hold no NUL).
-  local function anchorMember(group, id, t, d)
-    return group .. '|' .. id .. '\0' .. string.format('%.17g', t) .. '\0' .. (d or '')
-  end
-  local function anchorOf(member)
-    local key, t, d = string.match(member, '^(.*)%z([^%z]*)%z([^%z]*)$')
-    local sep = string.find(key, '|', 1, true)
-    return { g = string.sub(key, 1, sep - 1), id = string.sub(key, sep + 1), t = tonumber(t), d = d ~= '' and d or nil }
+  -- A pending anchor from its member (group .. '|' .. id) and kept value.
+  local function anchorOf(member, kept)
+    local sep = string.find(member, '|', 1, true)
+    local a
+    if string.sub(kept, 1, 1) == '{' then
+      a = cjson.decode(kept)
+    else
+      local at = string.find(kept, '\0', 1, true)
+      local d = string.sub(kept, at + 1)
+      a = { g = string.sub(member, 1, sep - 1), t = tonumber(string.sub(kept, 1, at - 1)), d = d ~= '' and d or nil }
+    end
+    a.id = string.sub(member, sep + 1)
+    return a
   end
 
   kinds.absence = {
@@ -56,7 +62,9 @@ do
       if t > newest[base] then newest[base] = t end
       touched[base] = rule
       if band(mask, 1) ~= 0 then
-        redis.call('ZADD', ruleKey(rule) .. ':dl', t + rule.within, anchorMember(u.g, eventIds[u.e], t, u.d))
+        local member = u.g .. '|' .. eventIds[u.e]
+        redis.call('ZADD', ruleKey(rule) .. ':dl', t + rule.within, member)
+        redis.call('HSET', ruleKey(rule) .. ':an', member, t .. '\0' .. (u.d or ''))
       end
     end,
 
@@ -91,20 +99,9 @@ do
       local rk = ruleKey(rule)
       local due = redis.call('ZRANGEBYSCORE', rk .. ':dl', '-inf', watermark, 'LIMIT', 0, budget)
       takeBudget(#due)
-      local legacy = {}
-      for _, member in ipairs(due) do
-        local a
-        if string.find(member, '\0', 1, true) then
-          a = anchorOf(member)
-        else
-          -- Written by an earlier version: member group .. '|' .. id, the anchor's JSON in rk:an.
-          legacy[#legacy + 1] = member
-          local raw = redis.call('HGET', rk .. ':an', member)
-          if raw then
-            a = cjson.decode(raw)
-            a.id = string.sub(member, string.find(member, '|', 1, true) + 1)
-          end
-        end
+      local kept = hashValues(rk .. ':an', due)
+      for i, member in ipairs(due) do
+        local a = kept[i] and anchorOf(member, kept[i])
         if a then
           local base = stateBase(rule, a.g)
           local from = a.t
@@ -126,7 +123,7 @@ do
         end
       end
       callSliced('ZREM', rk .. ':dl', due)
-      if #legacy > 0 then callSliced('HDEL', rk .. ':an', legacy) end
+      callSliced('HDEL', rk .. ':an', due)
       if budget <= 0 then
         more = true
         return

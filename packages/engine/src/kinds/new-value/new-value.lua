@@ -21,9 +21,10 @@
 -- Decided at once when already final: a candidate whose value the group holds with an occurrence
 -- in [t(e) - forgetAfter, t(e) - lateness) is not new, and only more occurrences can come.
 --
--- State per rule: rk:nd pending candidates (member group .. '|' .. value .. '|' .. id .. NUL .. t
--- .. NUL .. the event's data, score t(e) - lateness: ordered by deadline, then group, value and id)
--- and rk:pg how many are pending per group and per group|value. Per rule and group: base:h { min,
+-- State per rule: rk:nd pending candidates (member group .. '|' .. value .. '|' .. id, score
+-- t(e) - lateness), rk:nc their time and data (member -> t .. NUL .. the event's data, as sent: never
+-- escaped again; an earlier version kept JSON { t, g, v, id, d }, still read) and rk:pg how many
+-- are pending per group and per group|value. Per rule and group: base:h { min,
 -- max } event times; base:o:<value> the value's events (member id, score time), pruned to those
 -- newer than keepFrom(max) - lateness plus the newest older one (all a verdict still to take can
 -- ask for: an undecided candidate has t(e) - lateness > W >= keepFrom); base:v each value's latest
@@ -56,14 +57,13 @@ do
     return g
   end
 
-  -- A pending candidate's zset member and back.
-  local function pendingMember(c)
-    return c.m .. '\0' .. string.format('%.17g', c.t) .. '\0' .. (c.d or '')
-  end
-  local function candidateOf(member)
-    local m, t, d = string.match(member, '^(.*)%z([^%z]*)%z([^%z]*)$')
+  -- A pending candidate from its member and kept value.
+  local function candidateOf(m, kept)
+    if string.sub(kept, 1, 1) == '{' then return cjson.decode(kept) end
+    local sep = string.find(kept, '\0', 1, true)
     local g, v, id = string.match(m, '^([^|]*)|([^|]*)|(.*)$')
-    return { m = m, t = tonumber(t), g = g, v = v, id = id, d = d ~= '' and d or nil }
+    local d = string.sub(kept, sep + 1)
+    return { t = tonumber(string.sub(kept, 1, sep - 1)), g = g, v = v, id = id, d = d ~= '' and d or nil }
   end
 
   -- Pending counts per group and group|value: read the fields' counts (one HMGET), add the deltas,
@@ -71,14 +71,10 @@ do
   local function applyCounts(rk, deltas, fields)
     local counts = {}
     if #fields == 0 then return counts end
-    local now = {}
-    for i = 1, #fields, 1000 do
-      local got = redis.call('HMGET', rk .. ':pg', unpack(fields, i, math.min(#fields, i + 999)))
-      for j = 1, #got do now[i + j - 1] = tonumber(got[j]) or 0 end
-    end
+    local now = hashValues(rk .. ':pg', fields)
     local set, gone = {}, {}
     for i, field in ipairs(fields) do
-      local before = now[i]
+      local before = tonumber(now[i]) or 0
       local after = before + (deltas[field] or 0)
       counts[field] = { before = before, after = after }
       if after ~= before then
@@ -178,7 +174,8 @@ do
           end
         else
           local rk = ruleKey(rule)
-          if redis.call('ZADD', rk .. ':nd', deadline, pendingMember(c)) == 1 then
+          if redis.call('ZADD', rk .. ':nd', deadline, c.m) == 1 then
+            redis.call('HSET', rk .. ':nc', c.m, c.t .. '\0' .. (c.d or ''))
             local added = deltas[rk] or {}
             deltas[rk] = added
             added[c.g] = (added[c.g] or 0) + 1
@@ -236,17 +233,9 @@ do
       if budget <= 0 then more = true end
       if #due == 0 then return end
       local deltas, fields, decided = {}, {}, {}
-      local legacy = {}
-      for _, member in ipairs(due) do
-        local c
-        if string.find(member, '\0', 1, true) then
-          c = candidateOf(member)
-        else
-          -- Written by an earlier version: the candidate's data in rk:nc.
-          local raw = redis.call('HGET', rk .. ':nc', member)
-          legacy[#legacy + 1] = member
-          if raw then c = cjson.decode(raw) end
-        end
+      local kept = hashValues(rk .. ':nc', due)
+      for i, member in ipairs(due) do
+        local c = kept[i] and candidateOf(member, kept[i])
         if c then
           local f = verdict(rule, c)
           if f then
@@ -264,7 +253,7 @@ do
         end
       end
       callSliced('ZREM', rk .. ':nd', due)
-      if #legacy > 0 then callSliced('HDEL', rk .. ':nc', legacy) end
+      callSliced('HDEL', rk .. ':nc', due)
       local counts = applyCounts(rk, deltas, fields)
       local expired = {}
       for _, c in ipairs(decided) do
