@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from "commander";
 import { reportError, type GlobalOptions } from "./context.js";
+import { registerAlertsCommands } from "./commands/alerts.command.js";
 import { registerDeliveriesCommands } from "./commands/deliveries.command.js";
 import { registerDemoCommand } from "./commands/demo.command.js";
 import { registerJobsCommands } from "./commands/jobs.command.js";
 import { registerReplayCommand } from "./commands/replay.command.js";
 import { registerRulesCommands } from "./commands/rules.command.js";
 import { registerRunCommand } from "./commands/run.command.js";
+import { registerSilenceCommands } from "./commands/silence.command.js";
 import { registerSimulateCommand } from "./commands/simulate.command.js";
 import { registerSourcesCommands } from "./commands/sources.command.js";
 import { registerStatusCommand } from "./commands/status.command.js";
@@ -37,6 +39,8 @@ registerRulesCommands(program, globals);
 registerReplayCommand(program, globals);
 registerStatusCommand(program, globals);
 registerDeliveriesCommands(program, globals);
+registerAlertsCommands(program, globals);
+registerSilenceCommands(program, globals);
 registerJobsCommands(program, globals);
 registerDemoCommand(program, globals);
 registerSimulateCommand(program, globals);

@@ -2,13 +2,16 @@ import type { Command } from "commander";
 import { formatProblem, RuleError } from "@vigil/core";
 import { loadRules, ruleJsonSchema, runRuleTests } from "@vigil/engine";
 import { cliContext, requireRedis, type GlobalOptions } from "../context.js";
+import { unroutedRuleWarnings } from "../unrouted-rules.js";
 
 export function registerRulesCommands(program: Command, globals: () => GlobalOptions): void {
   const rules = program.command("rules").description("validate, test and describe detection rules");
 
   rules
     .command("validate")
-    .description("check rule files; prints every problem as file:line:col: message")
+    .description(
+      "check rule files; prints every problem as file:line:col: message, and warns of rules whose alerts no route takes",
+    )
     .argument("[paths...]", "rule files or folders (default: rules.paths from the config)")
     .action((paths: string[]) => {
       const { config } = cliContext(globals());
@@ -16,6 +19,7 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
       try {
         const loaded = loadRules(targets);
         console.log(`${loaded.length} rule(s) valid in ${targets.join(", ")}`);
+        for (const warning of unroutedRuleWarnings(loaded, config)) console.log(`warning: ${warning}`);
       } catch (err) {
         if (!(err instanceof RuleError)) throw err;
         for (const problem of err.problems) console.log(formatProblem(problem));
