@@ -31,6 +31,16 @@ describe("the README", () => {
     const config = parseConfigText(VigilConfigSchema, text, "README.md", env);
     expect(config.sources.map((s) => s.type)).toEqual(["zendesk", "pylon", "ashby", "logfire", "bloodhound", "file"]);
     expect(config.channels.map((c) => c.name)).toEqual(["soc-email", "soc-webhook"]);
+    expect(config.routes.map((route) => [route.match.length, route.continue, route.groupBy])).toEqual([
+      [1, true, undefined],
+      [1, false, ["ruleId", "actor.email"]],
+    ]);
+    expect(config).toMatchObject({
+      defaultRoute: { channels: ["soc-email"] },
+      alertHistory: { retention: 30 * 86_400_000 },
+    });
+    expect(config.inhibit).toHaveLength(1);
+    expect(config.silences).toHaveLength(1);
   });
 
   it("shows a rule that loads", () => {

@@ -39,6 +39,8 @@ export const AlertSchema = z.object({
    */
   evidence: AlertEvidenceSchema.optional(),
   tags: z.array(z.string()),
+  /** The provider of the event that raised the alert (routes, silences and inhibition match on it). */
+  provider: z.string().optional(),
   /** The rule's own channel list, if it has one. */
   notify: z.array(z.string()).optional(),
   createdAt: z.string(),

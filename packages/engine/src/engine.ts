@@ -523,6 +523,7 @@ export class Engine {
       eventIds: parts.eventIds,
       events: parts.summaries,
       tags: rule.tags,
+      provider: parts.trigger.provider,
       notify: rule.notify,
       createdAt,
     };

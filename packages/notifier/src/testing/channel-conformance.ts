@@ -1,3 +1,4 @@
+import { singleAlert } from "../channels/channel.js";
 import { DeliveryError } from "@vigil/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeAlert } from "./alert.fixture.js";
@@ -49,7 +50,7 @@ export function describeChannelConformance(type: string, factory: ChannelHarness
     it("delivers an alert with its stable delivery id", async () => {
       const harness = await start();
       const alert = makeAlert();
-      await harness.channel.send(alert, `${alert.id}-${harness.channel.name}`);
+      await harness.channel.send(singleAlert(alert), `${alert.id}-${harness.channel.name}`);
       const [accepted] = await harness.waitForAccepted(1, 5_000);
       expect(accepted).toEqual({
         deliveryId: `${alert.id}-${harness.channel.name}`,
@@ -61,7 +62,7 @@ export function describeChannelConformance(type: string, factory: ChannelHarness
     it("reports a permanent refusal as a permanent DeliveryError naming the channel", async () => {
       const harness = await start();
       harness.refuseNext("permanent");
-      const err = await rejectionOf(harness.channel.send(makeAlert(), "d-1"));
+      const err = await rejectionOf(harness.channel.send(singleAlert(makeAlert()), "d-1"));
       expect(err).toBeInstanceOf(DeliveryError);
       expect(err).toMatchObject({ permanent: true, channel: harness.channel.name });
       expect(err.message).toContain(harness.channel.name);
@@ -72,12 +73,12 @@ export function describeChannelConformance(type: string, factory: ChannelHarness
       const harness = await start();
       harness.refuseNext("transient");
       const alert = makeAlert();
-      const err = await rejectionOf(harness.channel.send(alert, "d-2"));
+      const err = await rejectionOf(harness.channel.send(singleAlert(alert), "d-2"));
       expect(err).toBeInstanceOf(DeliveryError);
       expect(err).toMatchObject({ permanent: false, channel: harness.channel.name });
       expectNoSecret(err, harness.secrets);
 
-      await harness.channel.send(alert, "d-2");
+      await harness.channel.send(singleAlert(alert), "d-2");
       const accepted = await harness.waitForAccepted(1, 5_000);
       expect(accepted.map((delivery) => delivery.deliveryId)).toEqual(["d-2"]);
     });
@@ -85,7 +86,7 @@ export function describeChannelConformance(type: string, factory: ChannelHarness
     it("reports an unreachable receiver as retryable", async () => {
       const harness = await factory.startUnreachable();
       opened.push(harness);
-      const err = await rejectionOf(harness.channel.send(makeAlert(), "d-3"));
+      const err = await rejectionOf(harness.channel.send(singleAlert(makeAlert()), "d-3"));
       expect(err).toBeInstanceOf(DeliveryError);
       expect(err).toMatchObject({ permanent: false, channel: harness.channel.name });
       expectNoSecret(err, harness.secrets);

@@ -1,5 +1,6 @@
 import Mustache from "mustache";
 import { MAX_DISPLAYED_VALUE_CHARS, oneLineUntrusted, quoteUntrusted, type Alert } from "@vigil/core";
+import type { Notification } from "../channel.js";
 
 export interface AlertEmail {
   subject: string;
@@ -107,6 +108,43 @@ export function renderAlertEmail(alert: Alert): AlertEmail {
     html: Mustache.render(HTML_TEMPLATE, view),
   };
 }
+
+const SEVERITY_ORDER: readonly Alert["severity"][] = ["low", "medium", "high", "critical"];
+
+/**
+ * Renders a notification: one alert as {@link renderAlertEmail}; a group's alerts under one
+ * subject naming the route, the group's values and how many alerts it carries, each alert in turn.
+ */
+export function renderNotificationEmail(notification: Notification): AlertEmail {
+  const { alerts, group } = notification;
+  if (!group && alerts.length === 1) return renderAlertEmail(alerts[0]);
+  const severity = alerts
+    .map((alert) => alert.severity)
+    .reduce((a, b) => (SEVERITY_ORDER.indexOf(b) > SEVERITY_ORDER.indexOf(a) ? b : a));
+  const labels = Object.entries(group?.labels ?? {})
+    .map(([name, value]) => `${name}=${displayValue(value)}`)
+    .join(", ");
+  const heading = `${alerts.length} alert(s)${group ? ` for route ${group.route}` : ""}${labels ? ` (${labels})` : ""}`;
+  const parts = alerts.map(renderAlertEmail);
+  const inner = (html: string) => html.replace(/^[\s\S]*?<body[^>]*>/, "").replace(/<\/body>[\s\S]*$/, "");
+  return {
+    subject: `[${severity.toUpperCase()}] ${heading}: ${oneLineUntrusted(alerts[0].title)}`,
+    text: `${heading}\n\n${parts.map((part) => part.text).join("\n----------------------------------------\n\n")}`,
+    html: Mustache.render(GROUP_HTML_TEMPLATE, { heading, sections: parts.map((part) => inner(part.html)) }),
+  };
+}
+
+const GROUP_HTML_TEMPLATE = `<!doctype html>
+<html>
+<body style="font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; font-size: 14px; color: #1f2328;">
+<h1 style="font-size: 18px;">{{heading}}</h1>
+{{#sections}}
+<hr>
+{{{.}}}
+{{/sections}}
+</body>
+</html>
+`;
 
 function alertView(alert: Alert) {
   const groupKey = Object.entries(alert.groupKey).map(([name, value]) => ({ name, value: displayValue(value) }));

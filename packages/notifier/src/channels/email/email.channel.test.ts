@@ -1,3 +1,4 @@
+import { singleAlert } from "../channel.js";
 import { startSmtpSink } from "@vigil/simulator";
 import { afterEach, describe, expect, it } from "vitest";
 import type { z } from "zod";
@@ -80,7 +81,7 @@ describe("EmailChannel", () => {
     );
     const alert = makeAlert({ title: "<b>bold</b> move" });
 
-    await channel.send(alert, `${alert.id}-soc-email`);
+    await channel.send(singleAlert(alert), `${alert.id}-soc-email`);
     const [mail] = await sink.waitFor(1, 5_000);
 
     expect(mail).toMatchObject({
@@ -117,7 +118,7 @@ describe("EmailChannel", () => {
       ],
     });
 
-    await channel.send(alert, `${alert.id}-soc-email`);
+    await channel.send(singleAlert(alert), `${alert.id}-soc-email`);
     const [mail] = await sink.waitFor(1, 5_000);
     const lines = (mail?.text ?? "").split("\n");
 
@@ -141,9 +142,55 @@ describe("EmailChannel", () => {
       () => sink.close(),
     );
     const alert = makeAlert();
-    await channel.send(alert, "delivery-a");
-    await channel.send(alert, "delivery-a");
-    await channel.send(alert, "delivery-b");
+    await channel.send(singleAlert(alert), "delivery-a");
+    await channel.send(singleAlert(alert), "delivery-a");
+    await channel.send(singleAlert(alert), "delivery-b");
+
+    const mails = await sink.waitFor(3, 5_000);
+    const ids = mails.map((mail) => mail.headers["message-id"]);
+    expect(ids[0]).toBe(ids[1]);
+    expect(ids[2]).not.toBe(ids[0]);
+  });
+
+  it("sends a group's alerts in one email, under one subject, listing every alert id", async () => {
+    const sink = await startSmtpSink();
+    const channel = new EmailChannel(emailConfig(sink.port));
+    cleanups.push(
+      () => channel.close(),
+      () => sink.close(),
+    );
+    const first = makeAlert({ severity: "medium", title: "first <alert>" });
+    const second = makeAlert({ severity: "critical", title: "second alert" });
+    const answer = await channel.send(
+      { id: "g1-3", alerts: [first, second], group: { route: "slack", labels: { "actor.email": "a@example.com" } } },
+      "g1-3-soc-email",
+    );
+    const [mail] = await sink.waitFor(1, 5_000);
+
+    expect(answer).toMatch(/^250/);
+    expect(mail?.subject).toBe("[CRITICAL] 2 alert(s) for route slack (actor.email=a@example.com): first <alert>");
+    expect(mail?.headers).toMatchObject({
+      "x-vigil-alert-id": first.id,
+      "x-vigil-alert-ids": `${first.id}, ${second.id}`,
+      "x-vigil-notification-id": "g1-3",
+    });
+    expect(mail?.text).toContain("first <alert>");
+    expect(mail?.text).toContain("second alert");
+    expect(mail?.html).toContain("first &lt;alert&gt;");
+    expect(mail?.html.match(/<body/g)).toHaveLength(1);
+  });
+
+  it("gives the same Message-ID to a resent delivery", async () => {
+    const sink = await startSmtpSink();
+    const channel = new EmailChannel(emailConfig(sink.port));
+    cleanups.push(
+      () => channel.close(),
+      () => sink.close(),
+    );
+    const alert = makeAlert();
+    await channel.send(singleAlert(alert), "delivery-a");
+    await channel.send(singleAlert(alert), "delivery-a");
+    await channel.send(singleAlert(alert), "delivery-b");
 
     const mails = await sink.waitFor(3, 5_000);
     const ids = mails.map((mail) => mail.headers["message-id"]);
@@ -160,11 +207,11 @@ describe("EmailChannel", () => {
     );
     sink.rejectWith((n) => (n === 1 ? { code: 452, message: "mailbox full" } : { code: 550, message: "no such user" }));
 
-    await expect(channel.send(makeAlert(), "d")).rejects.toMatchObject({
+    await expect(channel.send(singleAlert(makeAlert()), "d")).rejects.toMatchObject({
       permanent: false,
       message: expect.stringMatching(`^channel soc-email: SMTP 127.0.0.1:${sink.port} answered 452`),
     });
-    await expect(channel.send(makeAlert(), "d")).rejects.toMatchObject({
+    await expect(channel.send(singleAlert(makeAlert()), "d")).rejects.toMatchObject({
       permanent: true,
       message: expect.stringContaining("550"),
     });
@@ -180,7 +227,7 @@ describe("EmailChannel", () => {
       () => sink.close(),
     );
 
-    const err = await rejectionOf(strict.send(makeAlert(), "d-strict"));
+    const err = await rejectionOf(strict.send(singleAlert(makeAlert()), "d-strict"));
     expect(err).toMatchObject({ permanent: true });
     expect(err.message).toMatch(
       new RegExp(
@@ -192,7 +239,7 @@ describe("EmailChannel", () => {
     expect(sink.messages).toEqual([]);
 
     // The same server with the explicit opt-in: the login and the message go through in cleartext.
-    await relay.send(makeAlert(), "d-relay");
+    await relay.send(singleAlert(makeAlert()), "d-relay");
     await sink.waitFor(1, 5_000);
     expect(sink.logins).toEqual(["vigil"]);
   });
@@ -201,7 +248,7 @@ describe("EmailChannel", () => {
     const port = await closedPort();
     const channel = new EmailChannel(emailConfig(port));
     cleanups.push(() => channel.close());
-    const err = await rejectionOf(channel.send(makeAlert(), "d"));
+    const err = await rejectionOf(channel.send(singleAlert(makeAlert()), "d"));
     expect(err.message).toContain(`cannot reach SMTP 127.0.0.1:${port}`);
     expect(err.message).not.toContain(PASSWORD);
   });

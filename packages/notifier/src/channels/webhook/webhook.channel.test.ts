@@ -1,3 +1,4 @@
+import { singleAlert } from "../channel.js";
 import type { Alert } from "@vigil/core";
 import { startWebhookSink, type WebhookSink } from "@vigil/simulator";
 import { afterEach, describe, expect, it } from "vitest";
@@ -73,7 +74,7 @@ describe("WebhookChannel", () => {
     );
     const alert = makeAlert();
 
-    await channel.send(alert, `${alert.id}-soc-webhook`);
+    await channel.send(singleAlert(alert), `${alert.id}-soc-webhook`);
     const [request] = await sink.waitFor(1, 5_000);
 
     expect(request).toMatchObject({ method: "POST", path: "/hooks", verified: true, json: alert });
@@ -83,6 +84,23 @@ describe("WebhookChannel", () => {
       "webhook-id": `${alert.id}-soc-webhook`,
     });
     expect(Number(request?.headers["webhook-timestamp"])).toBeGreaterThan(1_700_000_000);
+  });
+
+  it("POSTs a group's notification as { id, route, group, alerts }, and answers with the receiver's status", async () => {
+    sink = await startWebhookSink({ secret: SECRET });
+    const channel = new WebhookChannel(webhookConfig(sink.url));
+    const alerts = [makeAlert(), makeAlert({ title: "second" })] as const;
+    const answer = await channel.send(
+      { id: "g1-0", alerts: [...alerts], group: { route: "routes.0", labels: { ruleId: alerts[0].ruleId } } },
+      "g1-0-soc-webhook",
+    );
+    const [request] = await sink.waitFor(1, 5_000);
+    expect(answer).toBe("200 OK");
+    expect(request).toMatchObject({
+      verified: true,
+      json: { id: "g1-0", route: "routes.0", group: { ruleId: alerts[0].ruleId }, alerts },
+      headers: { "webhook-id": "g1-0-soc-webhook" },
+    });
   });
 
   it.each([
@@ -98,7 +116,7 @@ describe("WebhookChannel", () => {
     sink.respondWith(() => status);
     const channel = new WebhookChannel(webhookConfig(`${sink.url}?token=${URL_TOKEN}`));
 
-    const err = await rejectionOf(channel.send(makeAlert(), "d"));
+    const err = await rejectionOf(channel.send(singleAlert(makeAlert()), "d"));
     expect(err).toMatchObject({ permanent, channel: "soc-webhook" });
     expect(err.message).toContain(`channel soc-webhook: webhook 127.0.0.1:${sink.port} answered ${status}`);
     expect(err.message).not.toContain(URL_TOKEN);
@@ -110,7 +128,7 @@ describe("WebhookChannel", () => {
     sink.respondWith(() => new Promise<number>((resolve) => setTimeout(() => resolve(200), 2_000)));
     const channel = new WebhookChannel(webhookConfig(sink.url, { timeout: "100ms" }));
 
-    await expect(channel.send(makeAlert(), "d")).rejects.toMatchObject({
+    await expect(channel.send(singleAlert(makeAlert()), "d")).rejects.toMatchObject({
       permanent: false,
       message: `channel soc-webhook: webhook 127.0.0.1:${sink.port} did not answer within 100ms`,
     });

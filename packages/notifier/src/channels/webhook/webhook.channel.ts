@@ -1,5 +1,5 @@
-import { DeliveryError, type Alert } from "@vigil/core";
-import type { Channel } from "../channel.js";
+import { DeliveryError } from "@vigil/core";
+import type { Channel, Notification } from "../channel.js";
 import type { WebhookChannelConfig } from "./webhook.config.js";
 import { standardWebhookHeaders } from "./webhook-signature.js";
 
@@ -7,7 +7,21 @@ import { standardWebhookHeaders } from "./webhook-signature.js";
 const RETRYABLE_CLIENT_STATUSES = new Set([408, 429]);
 
 /**
- * POSTs the alert as JSON, signed per Standard Webhooks. Errors name the channel and the
+ * The JSON a webhook receives: the alert itself when notified alone (as before grouping), else the
+ * group: `{ id, route, group, alerts }`.
+ */
+export function webhookBody(notification: Notification): unknown {
+  if (!notification.group) return notification.alerts[0];
+  return {
+    id: notification.id,
+    route: notification.group.route,
+    group: notification.group.labels,
+    alerts: notification.alerts,
+  };
+}
+
+/**
+ * POSTs the notification as JSON ({@link webhookBody}), signed per Standard Webhooks. Errors name the channel and the
  * host only: the path and query of a webhook URL often carry a token.
  */
 export class WebhookChannel implements Channel {
@@ -19,8 +33,8 @@ export class WebhookChannel implements Channel {
     this.host = new URL(config.url).host;
   }
 
-  async send(alert: Alert, deliveryId: string): Promise<void> {
-    const body = JSON.stringify(alert);
+  async send(notification: Notification, deliveryId: string): Promise<string | undefined> {
+    const body = JSON.stringify(webhookBody(notification));
     const headers = new Headers(this.config.headers);
     headers.set("content-type", "application/json");
     headers.set("user-agent", "vigil-notifier");
@@ -44,8 +58,8 @@ export class WebhookChannel implements Channel {
       throw new DeliveryError(this.name, this.describeFailure(err), false, { cause: err });
     }
 
-    if (response.ok) return;
     const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
+    if (response.ok) return status;
     const excerpt = answer.trim() ? `: ${answer.replace(/\s+/g, " ").trim().slice(0, 200)}` : "";
     const permanent =
       response.status >= 400 && response.status < 500 && !RETRYABLE_CLIENT_STATUSES.has(response.status);
