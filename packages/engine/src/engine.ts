@@ -263,7 +263,7 @@ export class Engine {
       batchEvents,
     });
     const groupKey = Object.fromEntries(compiled.plan.groupPaths.map((path, i) => [path, groupValues[i]]));
-    return this.buildAlert(compiled.rule, groupKey, parts, createdAt);
+    return this.buildAlert(compiled.rule, compiled.kind.name, groupKey, parts, createdAt);
   }
 
   /**
@@ -331,7 +331,13 @@ export class Engine {
     return alerts;
   }
 
-  private buildAlert(rule: Rule, groupKey: Record<string, unknown>, parts: AlertParts, createdAt: string): Alert {
+  private buildAlert(
+    rule: Rule,
+    kind: string,
+    groupKey: Record<string, unknown>,
+    parts: AlertParts,
+    createdAt: string,
+  ): Alert {
     const view = {
       ...parts.trigger,
       event: parts.trigger,
@@ -346,6 +352,8 @@ export class Engine {
       id: parts.id,
       ruleId: rule.id,
       ruleName: rule.name,
+      kind,
+      provider: parts.trigger.provider,
       severity: rule.severity,
       title: rule.title ? renderPlain(rule.title, view) : rule.name,
       description: rule.description,
@@ -359,6 +367,7 @@ export class Engine {
       notify: rule.notify,
       createdAt,
     };
+    if (rule.runbook) alert.runbook = rule.runbook;
     if (parts.chain) alert.chain = parts.chain;
     if (parts.value) alert.value = parts.value;
     if (parts.lastSeen) alert.lastSeen = parts.lastSeen;

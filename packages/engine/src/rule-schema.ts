@@ -35,6 +35,10 @@ export const RuleSchema = z
     name: z.string().min(1),
     severity: SeveritySchema,
     description: z.string().optional(),
+    runbook: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe("URL of what to do when it fires; every notification links it"),
     tags: z.array(z.string()).default([]),
     enabled: z.boolean().default(true),
     when: ConditionSchema,

@@ -16,6 +16,7 @@ interface DemoOptions {
   events?: string;
   rules: string[];
   follow?: boolean;
+  renderDir?: string;
 }
 
 /** Every registered provider; `test/connectors/registries.test.ts` makes sure the simulator fakes each. */
@@ -47,17 +48,20 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
     .option("--events <file>", "feed a JSON-lines file of events through the file connector instead of the providers")
     .option("--rules <paths...>", "rule files or folders", [`${REPO_ROOT}rules`])
     .option("--follow", "keep polling (new records keep arriving) until Ctrl-C")
+    .option("--render-dir <dir>", "write each alert's message as every channel delivered it into this folder")
     .action(async (options: DemoOptions) => {
       const { config: baseConfig } = cliContext(globals());
       // Demo-only code (provider fakes, SMTP server, webhook receiver) loads here, never for `run`.
       const { startProviderSimulator, startSmtpSink, startWebhookSink } = await import("@vigil/simulator");
       const { attackStory, STORY_RULES } = await import("../demo/attack-story.js");
+      const { startDemoReceivers } = await import("../demo/demo-receivers.js");
       const say = (line: string) => process.stdout.write(`${line}\n`);
       const started = Date.now();
       const redisServer = await ensureRedis(baseConfig.redis.url, say);
       const smtp = await startSmtpSink({ port: 0 });
       const secret = `whsec_${randomBytes(24).toString("base64")}`;
       const webhook = await startWebhookSink({ port: 0, secret });
+      const receivers = await startDemoReceivers(say);
       const sim = options.events
         ? undefined
         : await startProviderSimulator({
@@ -82,8 +86,11 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
             smtp: { host: "127.0.0.1", port: smtp.port },
           },
           { name: "soc-webhook", type: "webhook", url: webhook.url, secret },
+          ...(receivers.channels as NonNullable<ConfigInput["channels"]>),
         ],
-        routes: [{ match: {}, channels: ["soc-email", "soc-webhook"] }],
+        routes: [
+          { match: {}, channels: ["soc-email", "soc-webhook", ...receivers.channels.map((c) => String(c.name))] },
+        ],
         notifier: { backoff: "250ms", attempts: 5 },
       } satisfies ConfigInput);
       const logger = createLogger({ level: "warn" });
@@ -97,7 +104,9 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
       say(
         `vigil demo: ${vigil.rules.length} rules, ${sim ? `${config.sources.length} simulated providers at ${sim.origin}` : `events from ${options.events}`}`,
       );
-      say(`  SMTP server on 127.0.0.1:${smtp.port}, webhook receiver at ${webhook.url}\n`);
+      say(
+        `  SMTP server on 127.0.0.1:${smtp.port}, webhook receiver at ${webhook.url}; simulated Slack, Teams, PagerDuty and Alertmanager receivers\n`,
+      );
 
       const deliveredAlerts = new Map<string, Alert>();
       smtp.onMessage((mail) => say(`  email    → ${mail.to.join(", ")}  ${mail.subject}`));
@@ -114,7 +123,7 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
         if (cleanedUp) return;
         cleanedUp = true;
         await vigil.shutdown.shutdown("demo finished").catch(() => undefined);
-        await Promise.all([smtp.close(), webhook.close(), sim?.close()]);
+        await Promise.all([smtp.close(), webhook.close(), receivers.close(), sim?.close()]);
         const redis = createRedis(config.redis.url);
         await deleteKeyspace(redis, vigil.keyspace);
         await redis.quit();
@@ -137,6 +146,10 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
           webhooks: webhook.requests,
           started,
         });
+        say(`\nchannels (each message checked against the provider's documented fields and limits):`);
+        for (const line of receivers.report()) say(line);
+        if (options.renderDir)
+          await receivers.render(options.renderDir, deliveredAlerts, smtp.messages, webhook.requests);
         if (sim) {
           const missing = STORY_RULES.filter((rule) => ![...deliveredAlerts.values()].some((a) => a.ruleId === rule));
           say(

@@ -1,3 +1,4 @@
+import Mustache from "mustache";
 import { describe, expect, it } from "vitest";
 import { makeAlert } from "../../testing/alert.fixture.js";
 import { renderAlertEmail } from "./alert-email.template.js";
@@ -18,35 +19,32 @@ describe("renderAlertEmail", () => {
     expect(email.subject).toBe(`[HIGH] ${title}`);
   });
 
-  it("shows the alert's fields and its events in both parts", () => {
-    const alert = makeAlert();
+  it("shows the evidence, what to do next and the alert's fields in both parts", () => {
+    const alert = makeAlert({ runbook: "https://runbooks.example.com/deletion" });
     const { text, html } = renderAlertEmail(alert);
-    for (const part of [text, html]) {
+    for (const [part, encode] of [
+      [text, (plain: string) => plain],
+      [html, Mustache.escape],
+    ] as const) {
       for (const expected of [
         "Mass user deletion",
         "zendesk.mass-user-deletion",
-        "high",
-        "u-42",
-        "10",
-        "2026-01-31T12:00:00.000Z",
-        "2026-01-31T12:05:00.000Z",
+        "actor.id=u-42",
+        "10 events in 5 m (2026-01-31 12:00:00 UTC to 12:05:00 UTC)",
         "attack.impact, T1531",
-        "zendesk-prod:1001",
-        "zendesk-prod:1002",
-        "203.0.113.9",
-        "user 8",
+        "2026-01-31 12:00:10 UTC destroy by agent@example.com on user 7 from 203.0.113.9",
+        "zendesk-prod:1001, zendesk-prod:1002 and 8 more",
+        "https://runbooks.example.com/deletion",
+        `vigil alerts show ${alert.id}`,
         alert.id,
       ]) {
-        expect(part).toContain(expected);
+        expect(part).toContain(encode(expected));
       }
     }
-    expect(text).toContain("Group:     actor.id=u-42");
     expect(text).toContain(
-      "- 2026-01-31T12:00:10.000Z  destroy  actor: agent@example.com  target: user 7  ip: 203.0.113.9  (zendesk-prod:1001)",
+      `vigil silence add --match ruleId=zendesk.mass-user-deletion --match actor.id=u-42 --for 2h --reason "…"`,
     );
-    expect(html).toContain(
-      "<tr><td>2026-01-31T12:00:20.000Z</td><td>destroy</td><td>agent@example.com</td><td>user 8</td><td>-</td>",
-    );
+    expect(html).toContain('<a href="https:&#x2F;&#x2F;runbooks.example.com&#x2F;deletion">');
   });
 
   it("keeps the subject on one line and says when there is no event summary", () => {
@@ -55,7 +53,7 @@ describe("renderAlertEmail", () => {
     );
     expect(email.subject).toBe("[CRITICAL] two lines");
     expect(email.text).toContain("(no event summary)");
-    expect(email.text).toContain("Group:     (none)");
+    expect(email.text).toContain("Group:    (none)");
     expect(email.html).toContain("(no event summary)");
   });
 });

@@ -1,0 +1,16 @@
+import { DurationSchema, NameSchema } from "@vigil/core";
+import { z } from "zod";
+
+/** An `alertmanager` channel in config: each alert POSTed to a Prometheus Alertmanager's `/api/v2/alerts`. */
+export const AlertmanagerChannelSchema = z.strictObject({
+  name: NameSchema,
+  type: z.literal("alertmanager"),
+  /** The Alertmanager's base URL, e.g. http://alertmanager.monitoring:9093 (or a route prefix under it). */
+  url: z.url(),
+  /** How long after it is raised an alert resolves (its `endsAt`): Vigil's alerts are events, not ongoing states. */
+  resolveAfter: DurationSchema.prefault("1h"),
+  timeout: DurationSchema.prefault("10s"),
+  /** Extra headers, e.g. `authorization` for an Alertmanager behind a proxy. */
+  headers: z.record(z.string(), z.string()).default({}),
+});
+export type AlertmanagerChannelConfig = z.infer<typeof AlertmanagerChannelSchema>;

@@ -1,0 +1,55 @@
+import { clip } from "../http-delivery.js";
+import { alertFacts, foldedEventIds, type AlertMessage, SILENCE_FOR } from "../../render/alert-message.js";
+
+/** Block Kit's documented limits this layout keeps to (api.slack.com/reference/block-kit). */
+const LIMITS = { header: 150, section: 3_000, field: 2_000, fields: 10, button: 75, url: 3_000, text: 3_000 };
+
+/** Slack's mrkdwn needs only these three escaped. */
+function escapeMrkdwn(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+}
+
+const mrkdwn = (text: string, max = LIMITS.section) => ({ type: "mrkdwn", text: clip(text, max) });
+const section = (text: string) => ({ type: "section", text: mrkdwn(text) });
+
+/** The Slack message of an alert: Block Kit blocks (9 at most) and the notification's fallback text. */
+export function slackMessage(message: AlertMessage): { text: string; blocks: Record<string, unknown>[] } {
+  const blocks: Record<string, unknown>[] = [
+    { type: "header", text: { type: "plain_text", text: clip(message.headline, LIMITS.header) } },
+    section(
+      `*${escapeMrkdwn(message.evidence.heading)}*\n${message.evidence.lines.map((line) => `• ${escapeMrkdwn(line)}`).join("\n")}`,
+    ),
+  ];
+  if (message.description) blocks.push(section(escapeMrkdwn(message.description)));
+  blocks.push({
+    type: "section",
+    fields: alertFacts(message)
+      .slice(0, LIMITS.fields)
+      .map(({ label, value }) => mrkdwn(`*${label}*\n${escapeMrkdwn(value)}`, LIMITS.field)),
+  });
+  const next = [
+    "*What to do next*",
+    ...(message.next.runbook ? [`Runbook: <${message.next.runbook}|${escapeMrkdwn(message.next.runbook)}>`] : []),
+    `Silence this group for ${SILENCE_FOR}:`,
+    `\`\`\`${escapeMrkdwn(message.next.silence)}\`\`\``,
+    `Full alert: \`${escapeMrkdwn(message.next.show)}\``,
+  ];
+  blocks.push(section(next.join("\n")));
+  if (message.events.length)
+    blocks.push(section(`*First events*\n${message.events.map((line) => `• ${escapeMrkdwn(line)}`).join("\n")}`));
+  if (message.links.some((link) => link.url.length <= LIMITS.url))
+    blocks.push({
+      type: "actions",
+      elements: message.links
+        .filter((link) => link.url.length <= LIMITS.url)
+        .slice(0, 5)
+        .map((link, i) => ({
+          type: "button",
+          action_id: `link-${i}`,
+          text: { type: "plain_text", text: clip(link.text, LIMITS.button) },
+          url: link.url,
+        })),
+    });
+  blocks.push({ type: "context", elements: [mrkdwn(`Event ids: ${escapeMrkdwn(foldedEventIds(message))}`)] });
+  return { text: clip(message.headline, LIMITS.text), blocks };
+}
