@@ -9,6 +9,8 @@ export const AlertEventSummarySchema = z.object({
   actor: z.string().optional(),
   target: z.string().optional(),
   ip: z.string().optional(),
+  /** The provider's own page for the record, when its connector knows one (`attributes.link`). */
+  link: z.string().optional(),
 });
 
 /** A kind's evidence: its kind's name and whatever fields that kind defines. */
@@ -20,6 +22,10 @@ export const AlertSchema = z.object({
   id: z.string(),
   ruleId: z.string(),
   ruleName: z.string(),
+  /** The rule's kind (match, threshold, sequence, newValue, absence, …); absent on Vigil's own alerts. */
+  kind: z.string().optional(),
+  /** The rule's runbook URL, if it has one. */
+  runbook: z.string().optional(),
   severity: SeveritySchema,
   title: z.string(),
   description: z.string().optional(),

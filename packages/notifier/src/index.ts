@@ -15,7 +15,7 @@ export {
   createChannel,
   type ChannelConfig,
 } from "./channels/channel-registry.js";
-export { defineChannel, type ChannelManifest } from "./channels/channel-manifest.js";
+export { defineChannel, type ChannelContext, type ChannelManifest } from "./channels/channel-manifest.js";
 export { EmailChannel } from "./channels/email/email.channel.js";
 export { EmailChannelSchema, type EmailChannelConfig } from "./channels/email/email.config.js";
 export { WebhookChannel, webhookBody } from "./channels/webhook/webhook.channel.js";

@@ -142,11 +142,11 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     expect(mail?.to).toEqual(["soc@example.com"]);
     expect(mail?.authUser).toBe("vigil");
     expect(mail?.text).toContain("agent@example.com deleted <10> users");
-    expect(mail?.text).toContain("Rule:      Mass user deletion (zendesk.mass-user-deletion)");
-    expect(mail?.text).toContain(`Group:     actor.id="u-42"`);
-    expect(mail?.text).toContain(`- "zendesk-prod:1002"`);
+    expect(mail?.text).toContain("Rule:     Mass user deletion (zendesk.mass-user-deletion)");
+    expect(mail?.text).toContain('Group:    actor.id="u-42"');
+    expect(mail?.text).toContain("Event ids: zendesk-prod:1001, zendesk-prod:1002 and 8 more");
     expect(mail?.html).toContain("agent@example.com deleted &lt;10&gt; users");
-    expect(mail?.html).toContain("<td>user 7</td><td>203.0.113.9</td>");
+    expect(mail?.html).toContain("destroy by agent@example.com on user 7 from 203.0.113.9");
 
     const [request] = await hooks.waitFor(1, WAIT_MS);
     expect(request?.verified).toBe(true);

@@ -51,7 +51,10 @@ export function startNotifier({
 }: NotifierOptions): Notifier {
   const log = logger.child({ component: "notifier" });
   const channels = new Map<string, Channel>(
-    config.channels.map((channelConfig) => [channelConfig.name, createChannel(channelConfig)]),
+    config.channels.map((channelConfig) => [
+      channelConfig.name,
+      createChannel(channelConfig, { redis: connection, keyspace }),
+    ]),
   );
   const { deliveries, groups } = queues;
   const history = new AlertHistory(connection, keyspace, config.alertHistory);

@@ -2,17 +2,14 @@ import { singleAlert } from "../channel.js";
 import { startSmtpSink } from "@vigil/simulator";
 import { afterEach, describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { closedPort, describeChannelConformance, makeAlert, rejectionOf } from "@vigil/notifier/testing";
+import { closedPort, describeChannelConformance, makeAlert, type Refusal, rejectionOf } from "@vigil/notifier/testing";
 import { EmailChannel } from "./email.channel.js";
 import { EmailChannelSchema, type EmailChannelConfig } from "./email.config.js";
 
 const PASSWORD = "hunter2-smtp-password";
 
-function emailConfig(
-  port: number,
-  overrides: Partial<z.input<typeof EmailChannelSchema>["smtp"]> = {},
-): EmailChannelConfig {
-  return EmailChannelSchema.parse({
+function emailInput(port: number, overrides: Partial<z.input<typeof EmailChannelSchema>["smtp"]> = {}) {
+  return {
     name: "soc-email",
     type: "email",
     from: "Vigil <vigil@example.com>",
@@ -25,44 +22,51 @@ function emailConfig(
       auth: { user: "vigil", pass: PASSWORD },
       ...overrides,
     },
-  });
+  };
+}
+
+function emailConfig(
+  port: number,
+  overrides: Partial<z.input<typeof EmailChannelSchema>["smtp"]> = {},
+): EmailChannelConfig {
+  return EmailChannelSchema.parse(emailInput(port, overrides));
 }
 
 describeChannelConformance("email", {
+  rateLimited: false,
   async start() {
     const sink = await startSmtpSink();
-    const channel = new EmailChannel(emailConfig(sink.port));
-    let refusal: "permanent" | "transient" | undefined;
+    let refusal: Refusal | undefined;
+    let refusedAt: number | undefined;
     sink.rejectWith(() => {
       const kind = refusal;
       refusal = undefined;
+      if (kind) refusedAt = Date.now();
       if (kind === "permanent") return { code: 554, message: "transaction failed" };
       if (kind === "transient") return { code: 451, message: "try again later" };
       return undefined;
     });
     return {
-      channel,
+      config: emailInput(sink.port),
       secrets: [PASSWORD],
       refuseNext(kind) {
         refusal = kind;
       },
+      lastRefusalAt: () => refusedAt,
       async waitForAccepted(count, timeoutMs) {
         const mails = await sink.waitFor(count, timeoutMs);
         return mails.map((mail) => ({
           deliveryId: mail.headers["x-vigil-delivery-id"] ?? "",
           alertId: mail.headers["x-vigil-alert-id"] ?? "",
           title: mail.subject.replace(/^\[[A-Z]+\] /, ""),
+          receivedAt: Date.now(),
         }));
       },
-      async close() {
-        await channel.close();
-        await sink.close();
-      },
+      close: () => sink.close(),
     };
   },
-  async startUnreachable() {
-    const channel = new EmailChannel(emailConfig(await closedPort()));
-    return { channel, secrets: [PASSWORD], close: () => channel.close() };
+  async unreachable() {
+    return { config: emailInput(await closedPort()), secrets: [PASSWORD] };
   },
 });
 
@@ -90,7 +94,7 @@ describe("EmailChannel", () => {
       envelope: { from: "vigil@example.com", to: ["soc@example.com", "oncall@example.com"] },
       authUser: "vigil",
     });
-    expect(mail?.text).toContain("Rule:      Mass user deletion (zendesk.mass-user-deletion)");
+    expect(mail?.text).toContain("Rule:     Mass user deletion (zendesk.mass-user-deletion)");
     expect(mail?.text).toContain("<b>bold</b> move");
     expect(mail?.html).toContain("&lt;b&gt;bold&lt;&#x2F;b&gt; move");
     expect(mail?.headers["x-vigil-rule-id"]).toBe("zendesk.mass-user-deletion");
