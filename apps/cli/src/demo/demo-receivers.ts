@@ -60,10 +60,24 @@ export async function startDemoReceivers(say: (line: string) => void): Promise<D
   // Fast enough for a demo; the defaults are the providers' documented limits.
   const quick = { requests: 50, per: "1s" };
   const channels = [
-    { name: "soc-slack", type: "slack", token: slack.token, channel: "C0SOC", apiUrl: slack.apiUrl, rateLimit: quick },
-    { name: "soc-teams", type: "teams", url: teams.url, rateLimit: quick },
-    { name: "soc-pagerduty", type: "pagerduty", routingKey: pagerduty.routingKey, url: pagerduty.url },
-    { name: "soc-alertmanager", type: "alertmanager", url: alertmanager.baseUrl },
+    {
+      name: "soc-slack",
+      type: "slack",
+      allowInsecureHttp: true,
+      token: slack.token,
+      channel: "C0SOC",
+      apiUrl: slack.apiUrl,
+      rateLimit: quick,
+    },
+    { name: "soc-teams", type: "teams", allowInsecureHttp: true, url: teams.url, rateLimit: quick },
+    {
+      name: "soc-pagerduty",
+      type: "pagerduty",
+      allowInsecureHttp: true,
+      routingKey: pagerduty.routingKey,
+      url: pagerduty.url,
+    },
+    { name: "soc-alertmanager", type: "alertmanager", allowInsecureHttp: true, url: alertmanager.baseUrl },
   ];
   for (const [kind, receiver] of Object.entries(receivers)) {
     receiver.onRequest((request) => {

@@ -60,7 +60,9 @@ describe("renderAlertMessage", () => {
       }),
     );
     expect(seen.evidence.lines.slice(0, 2)).toEqual(["ip = 198.51.100.7", "last seen 2025-11-02 08:00:00 UTC"]);
-    const fresh = renderAlertMessage(makeAlert({ kind: "newValue", evidence: { kind: "newValue", value: { country: "NZ" } } }));
+    const fresh = renderAlertMessage(
+      makeAlert({ kind: "newValue", evidence: { kind: "newValue", value: { country: "NZ" } } }),
+    );
     expect(fresh.evidence.lines.slice(0, 2)).toEqual(["country = NZ", "never seen before"]);
   });
 

@@ -15,7 +15,13 @@ describeChannelConformance("alertmanager", {
     const receiver = await startAlertmanagerReceiver();
     return receiverHarness({
       receiver,
-      config: { name: "soc-alertmanager", type: "alertmanager", url: receiver.baseUrl, timeout: "5s" },
+      config: {
+        name: "soc-alertmanager",
+        type: "alertmanager",
+        allowInsecureHttp: true,
+        url: receiver.baseUrl,
+        timeout: "5s",
+      },
       secrets: [],
       refusals: {
         permanent: { status: 400, body: { code: 400, message: "bad alert" } },
@@ -30,7 +36,12 @@ describeChannelConformance("alertmanager", {
   },
   async unreachable() {
     return {
-      config: { name: "soc-alertmanager", type: "alertmanager", url: `http://127.0.0.1:${await closedPort()}` },
+      config: {
+        name: "soc-alertmanager",
+        type: "alertmanager",
+        allowInsecureHttp: true,
+        url: `http://127.0.0.1:${await closedPort()}`,
+      },
       secrets: [],
     };
   },
@@ -98,7 +109,13 @@ describe("AlertmanagerChannel against a real Alertmanager", () => {
 
   it("posts each alert with its labels, annotations and a bounded endsAt, and Alertmanager serves it back", async () => {
     const channel = new AlertmanagerChannel(
-      AlertmanagerChannelSchema.parse({ name: "am", type: "alertmanager", url: alertmanager.url, resolveAfter: "2h" }),
+      AlertmanagerChannelSchema.parse({
+        name: "am",
+        type: "alertmanager",
+        allowInsecureHttp: true,
+        url: alertmanager.url,
+        resolveAfter: "2h",
+      }),
     );
     const createdAt = new Date(Date.now() - 60_000).toISOString();
     const alert = makeAlert({
@@ -137,7 +154,12 @@ describe("AlertmanagerChannel against a real Alertmanager", () => {
 
   it("reports the real Alertmanager's 404 for a wrong base path as a permanent error", async () => {
     const channel = new AlertmanagerChannel(
-      AlertmanagerChannelSchema.parse({ name: "am", type: "alertmanager", url: `${alertmanager.url}/no-such-prefix` }),
+      AlertmanagerChannelSchema.parse({
+        name: "am",
+        type: "alertmanager",
+        allowInsecureHttp: true,
+        url: `${alertmanager.url}/no-such-prefix`,
+      }),
     );
     await expect(channel.send(singleAlert(makeAlert()))).rejects.toMatchObject({ permanent: true, channel: "am" });
   });

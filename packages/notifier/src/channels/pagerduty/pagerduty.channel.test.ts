@@ -20,7 +20,14 @@ describeChannelConformance("pagerduty", {
     const receiver = await startPagerDutyReceiver({ routingKey: ROUTING_KEY });
     return receiverHarness({
       receiver,
-      config: { name: "soc-pagerduty", type: "pagerduty", routingKey: ROUTING_KEY, url: receiver.url, timeout: "5s" },
+      config: {
+        name: "soc-pagerduty",
+        type: "pagerduty",
+        allowInsecureHttp: true,
+        routingKey: ROUTING_KEY,
+        url: receiver.url,
+        timeout: "5s",
+      },
       secrets: [ROUTING_KEY],
       refusals: {
         permanent: { status: 400, body: { status: "invalid event", message: "Event object is invalid" } },
@@ -36,7 +43,7 @@ describeChannelConformance("pagerduty", {
   async unreachable() {
     const url = `http://127.0.0.1:${await closedPort()}/v2/enqueue`;
     return {
-      config: { name: "soc-pagerduty", type: "pagerduty", routingKey: ROUTING_KEY, url },
+      config: { name: "soc-pagerduty", type: "pagerduty", allowInsecureHttp: true, routingKey: ROUTING_KEY, url },
       secrets: [ROUTING_KEY],
     };
   },
@@ -50,7 +57,13 @@ describe("PagerDutyChannel", () => {
   });
   const channel = (): Channel =>
     new PagerDutyChannel(
-      PagerDutyChannelSchema.parse({ name: "pd", type: "pagerduty", routingKey: ROUTING_KEY, url: receiver.url }),
+      PagerDutyChannelSchema.parse({
+        name: "pd",
+        type: "pagerduty",
+        allowInsecureHttp: true,
+        routingKey: ROUTING_KEY,
+        url: receiver.url,
+      }),
       context(),
     );
 
@@ -91,12 +104,16 @@ describe("PagerDutyChannel", () => {
     ["high", "error"],
     ["medium", "warning"],
     ["low", "info"],
-  ] as const)("maps severity %s to %s, and keeps a long summary within 1024 characters", async (severity, mapped) => {
-    receiver = await startPagerDutyReceiver({ routingKey: ROUTING_KEY });
-    await channel().send(singleAlert(makeAlert({ severity, title: "t".repeat(3_000) })), "d1");
-    const event = receiver.requests[0]?.json as { payload: { severity: string; summary: string } };
-    expect(receiver.requests[0]?.problems).toEqual([]);
-    expect(event.payload.severity).toBe(mapped);
-    expect(event.payload.summary).toHaveLength(1024);
-  });
+  ] as const)(
+    "maps severity %s to %s, and keeps a long summary within 1024 characters (the title cut at 200, saying how much more)",
+    async (severity, mapped) => {
+      receiver = await startPagerDutyReceiver({ routingKey: ROUTING_KEY });
+      await channel().send(singleAlert(makeAlert({ severity, title: "t".repeat(3_000) })), "d1");
+      const event = receiver.requests[0]?.json as { payload: { severity: string; summary: string } };
+      expect(receiver.requests[0]?.problems).toEqual([]);
+      expect(event.payload.severity).toBe(mapped);
+      expect(event.payload.summary.length).toBeLessThanOrEqual(1024);
+      expect(event.payload.summary).toMatch(/^\[[A-Z]+\] t{200}… \(2800 more characters\)$/);
+    },
+  );
 });

@@ -34,7 +34,13 @@ describeChannelConformance("slack (incoming webhook)", {
     const receiver = await startSlackReceiver();
     return receiverHarness({
       receiver,
-      config: { name: "soc-slack", type: "slack", webhookUrl: receiver.webhookUrl, timeout: "5s" },
+      config: {
+        name: "soc-slack",
+        type: "slack",
+        allowInsecureHttp: true,
+        webhookUrl: receiver.webhookUrl,
+        timeout: "5s",
+      },
       secrets: ["simulated-webhook-secret"],
       refusals: REFUSALS,
       delivery: (request) => ({ alertId: shownAlertId(request.body), title: headerTitle(request.json) }),
@@ -42,7 +48,10 @@ describeChannelConformance("slack (incoming webhook)", {
   },
   async unreachable() {
     const url = `http://127.0.0.1:${await closedPort()}/services/T1/B1/unreachable-secret`;
-    return { config: { name: "soc-slack", type: "slack", webhookUrl: url }, secrets: ["unreachable-secret"] };
+    return {
+      config: { name: "soc-slack", type: "slack", allowInsecureHttp: true, webhookUrl: url },
+      secrets: ["unreachable-secret"],
+    };
   },
 });
 
@@ -52,7 +61,14 @@ describeChannelConformance("slack (chat.postMessage)", {
     const receiver = await startSlackReceiver({ token: TOKEN });
     return receiverHarness({
       receiver,
-      config: { name: "soc-slack-bot", type: "slack", token: TOKEN, channel: "C0SOC", apiUrl: receiver.apiUrl },
+      config: {
+        name: "soc-slack-bot",
+        type: "slack",
+        allowInsecureHttp: true,
+        token: TOKEN,
+        channel: "C0SOC",
+        apiUrl: receiver.apiUrl,
+      },
       secrets: [TOKEN],
       refusals: { ...REFUSALS, permanent: { status: 200, body: { ok: false, error: "channel_not_found" } } },
       delivery: (request) => ({ alertId: shownAlertId(request.body), title: headerTitle(request.json) }),
@@ -61,7 +77,7 @@ describeChannelConformance("slack (chat.postMessage)", {
   async unreachable() {
     const apiUrl = `http://127.0.0.1:${await closedPort()}/api`;
     return {
-      config: { name: "soc-slack-bot", type: "slack", token: TOKEN, channel: "C0SOC", apiUrl },
+      config: { name: "soc-slack-bot", type: "slack", allowInsecureHttp: true, token: TOKEN, channel: "C0SOC", apiUrl },
       secrets: [TOKEN],
     };
   },
@@ -78,6 +94,7 @@ describe("SlackChannel", () => {
       SlackChannelSchema.parse({
         name,
         type: "slack",
+        allowInsecureHttp: true,
         token: TOKEN,
         channel: "C0SOC",
         apiUrl: receiver.apiUrl,
@@ -137,11 +154,14 @@ describe("SlackChannel", () => {
 describe("SlackChannelSchema", () => {
   it("refuses a config with neither a webhook nor a token and channel, or both", () => {
     expect(() => SlackChannelSchema.parse({ name: "s", type: "slack" })).toThrow(/webhookUrl, or token and channel/);
-    expect(() => SlackChannelSchema.parse({ name: "s", type: "slack", token: TOKEN })).toThrow(/channel/);
+    expect(() => SlackChannelSchema.parse({ name: "s", type: "slack", allowInsecureHttp: true, token: TOKEN })).toThrow(
+      /channel/,
+    );
     expect(() =>
       SlackChannelSchema.parse({
         name: "s",
         type: "slack",
+        allowInsecureHttp: true,
         webhookUrl: "https://hooks.slack.com/x",
         token: TOKEN,
         channel: "C1",

@@ -25,7 +25,7 @@ describeChannelConformance("teams", {
     const receiver = await startTeamsReceiver();
     return receiverHarness({
       receiver,
-      config: { name: "soc-teams", type: "teams", url: receiver.url, timeout: "5s" },
+      config: { name: "soc-teams", type: "teams", allowInsecureHttp: true, url: receiver.url, timeout: "5s" },
       secrets: ["simulated-signature"],
       refusals: {
         permanent: { status: 400, body: { error: { code: "InvalidRequestContent" } } },
@@ -37,7 +37,10 @@ describeChannelConformance("teams", {
   },
   async unreachable() {
     const url = `http://127.0.0.1:${await closedPort()}/workflows/1/invoke?sig=unreachable-signature`;
-    return { config: { name: "soc-teams", type: "teams", url }, secrets: ["unreachable-signature"] };
+    return {
+      config: { name: "soc-teams", type: "teams", allowInsecureHttp: true, url },
+      secrets: ["unreachable-signature"],
+    };
   },
 });
 
@@ -51,7 +54,7 @@ describe("TeamsChannel", () => {
   it("keeps a huge alert's card within Teams' 28 KB, with its headline and commands", async () => {
     receiver = await startTeamsReceiver();
     const channel = new TeamsChannel(
-      TeamsChannelSchema.parse({ name: "t", type: "teams", url: receiver.url }),
+      TeamsChannelSchema.parse({ name: "t", type: "teams", allowInsecureHttp: true, url: receiver.url }),
       context(),
     );
     const long = "y".repeat(6_000);
@@ -72,7 +75,7 @@ describe("TeamsChannel", () => {
   it("escapes brackets so an audit-log value cannot become a Markdown link in the card", async () => {
     receiver = await startTeamsReceiver();
     const channel = new TeamsChannel(
-      TeamsChannelSchema.parse({ name: "t", type: "teams", url: receiver.url }),
+      TeamsChannelSchema.parse({ name: "t", type: "teams", allowInsecureHttp: true, url: receiver.url }),
       context(),
     );
     await channel.send(singleAlert(makeAlert({ title: "[reset your password](https://evil.example)" })));

@@ -7,15 +7,14 @@ import type { WebhookChannelConfig } from "./webhook.config.js";
 /**
  * What templates see: the first alert's fields at the top level (all a one-alert notification
  * has) with `message`, the rendered parts every channel shows; and the notification: `notification`
- * (`id`, `route`, `group`), `alerts` (each alert with its `message`), `count`.
+ * (`id`, `route`, `group`, `size`: how many alerts it carries) and `alerts` (each alert with its `message`).
  */
 function webhookTemplateView({ id, alerts, group }: Notification): Record<string, unknown> {
   return {
     ...alerts[0],
     message: renderAlertMessage(alerts[0]),
-    notification: { id, route: group?.route, group: group?.labels ?? {} },
+    notification: { id, route: group?.route, group: group?.labels ?? {}, size: alerts.length },
     alerts: alerts.map((alert) => ({ ...alert, message: renderAlertMessage(alert) })),
-    count: alerts.length,
   };
 }
 
