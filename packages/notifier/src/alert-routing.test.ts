@@ -159,7 +159,10 @@ describe("matchers", () => {
     expect(holds("tags!=T1531")).toBe(false);
     expect(holds("actor.id=u-42")).toBe(true);
     expect(holds("actor.email=")).toBe(true);
-    expect(holds("provider!=zendesk")).toBe(true);
+    expect(holds("provider=zendesk")).toBe(true);
+    expect(holds("provider!=zendesk")).toBe(false);
+    expect(holds("provider!=zendesk", { provider: undefined })).toBe(true);
+    expect(holds("provider=", { provider: undefined })).toBe(true);
   });
 
   it("run regexes in linear time (RE2): a pattern that backtracks exponentially elsewhere answers at once", () => {

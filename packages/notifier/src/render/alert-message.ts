@@ -217,14 +217,17 @@ function evidenceOf(
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** A value of a kind's evidence on one line: a list as `a, b`, an object as `key=value` pairs. */
+/** A value of a kind's evidence on one line: a list as `a, b`, an object as `key=value` pairs; numbers as they are. */
 function fieldsText(value: unknown, data: Data): string {
-  if (Array.isArray(value)) return value.map(data).join(", ");
+  const scalar = (item: unknown) => (typeof item === "number" || typeof item === "boolean" ? String(item) : data(item));
+  if (Array.isArray(value)) return value.map(scalar).join(", ");
   if (isRecord(value))
     return Object.entries(value)
-      .map(([key, item]) => `${oneLineUntrusted(key)}=${Array.isArray(item) ? item.map(data).join(", ") : data(item)}`)
+      .map(
+        ([key, item]) => `${oneLineUntrusted(key)}=${Array.isArray(item) ? item.map(scalar).join(", ") : scalar(item)}`,
+      )
       .join("  ");
-  return typeof value === "number" || typeof value === "boolean" ? String(value) : data(value);
+  return scalar(value);
 }
 
 function windowLine(alert: Alert): string {

@@ -26,6 +26,8 @@ export interface AcceptedDelivery {
   title: string;
   /** When the receiver took it (ms since the epoch). */
   receivedAt: number;
+  /** The message as received (body or mail text): a group's notification must name each of its alerts' ids in it. */
+  text: string;
 }
 
 /** How a receiver refuses: a permanent 4xx (or SMTP 5xx), a transient 5xx, or a 429 with a `Retry-After` of 1 s. */
@@ -53,6 +55,8 @@ export interface ChannelHarnessFactory {
   unreachable(): Promise<{ config: Record<string, unknown>; secrets: string[] }>;
   /** Whether the receiver can answer 429 with `Retry-After` (HTTP channels). */
   rateLimited: boolean;
+  /** Whether a group's notification goes out as one message per alert (PagerDuty: an event per alert), not one message. */
+  messagePerAlert?: boolean;
 }
 
 const RETRY_AFTER_MS = 1_000;
@@ -140,6 +144,25 @@ export function describeChannelConformance(type: string, factory: ChannelHarness
       await channel.send(singleAlert(alert), `${alert.id}-${channel.name}`);
       const accepted = await harness.waitForAccepted(1, 5_000);
       expect(accepted.map((delivery) => delivery.alertId)).toEqual([alert.id]);
+    });
+
+    it("delivers a group's notification: one message carrying every alert (or one per alert where the receiver needs it)", async () => {
+      const { harness, channel } = await start();
+      const alerts = [
+        makeAlert({ severity: "medium", title: "first of the group" }),
+        makeAlert({ severity: "critical", title: "second of the group" }),
+        makeAlert({ severity: "low", title: "third of the group" }),
+      ] as const;
+      const answer = await channel.send(
+        { id: "group-1-0", alerts: [...alerts], group: { route: "conformance", labels: { "actor.id": "u-42" } } },
+        `group-1-0-${channel.name}`,
+      );
+      expect(answer).toBeTruthy();
+      const messages = factory.messagePerAlert ? alerts.length : 1;
+      const accepted = await harness.waitForAccepted(messages, 5_000);
+      expect(accepted).toHaveLength(messages);
+      const received = accepted.map((delivery) => delivery.text).join("\n");
+      for (const alert of alerts) expect(received).toContain(alert.id);
     });
 
     // Registered only for receivers that can answer 429 (an SMTP server cannot).

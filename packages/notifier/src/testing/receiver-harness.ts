@@ -7,7 +7,7 @@ export interface ReceiverHarnessOptions {
   config: Record<string, unknown>;
   secrets: string[];
   refusals: Record<Refusal, ReceiverAnswer>;
-  delivery(request: ReceivedRequest): Omit<AcceptedDelivery, "receivedAt">;
+  delivery(request: ReceivedRequest): Omit<AcceptedDelivery, "receivedAt" | "text">;
 }
 
 /** A conformance harness over a simulated provider receiver (Slack, Teams, PagerDuty, …). */
@@ -20,7 +20,11 @@ export function receiverHarness(options: ReceiverHarnessOptions): ChannelHarness
     lastRefusalAt: () => receiver.lastRefusalAt(),
     async waitForAccepted(count, timeoutMs) {
       const accepted = await receiver.waitForAccepted(count, timeoutMs);
-      return accepted.map((request) => ({ ...options.delivery(request), receivedAt: request.receivedAt }));
+      return accepted.map((request) => ({
+        ...options.delivery(request),
+        receivedAt: request.receivedAt,
+        text: request.body,
+      }));
     },
     close: () => receiver.close(),
   };

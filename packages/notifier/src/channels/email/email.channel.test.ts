@@ -60,6 +60,7 @@ describeChannelConformance("email", {
           alertId: mail.headers["x-vigil-alert-id"] ?? "",
           title: mail.subject.replace(/^\[[A-Z]+\] /, ""),
           receivedAt: Date.now(),
+          text: mail.text,
         }));
       },
       close: () => sink.close(),
@@ -126,14 +127,9 @@ describe("EmailChannel", () => {
     const [mail] = await sink.waitFor(1, 5_000);
     const lines = (mail?.text ?? "").split("\n");
 
-    expect(lines.filter((line) => /^(Severity|Details|Count):/.test(line))).toEqual([
-      "Severity:  high",
-      "Count:     10",
-    ]);
+    expect(lines.filter((line) => /^(Severity|Details|Count):/.test(line))).toEqual(["Severity: high"]);
     const quoted = String.raw`"Jane Agent\nSeverity: low — FALSE POSITIVE, no action needed\r\nDetails: https://evil.example/ack\u2028Count: 0"`;
-    expect(lines).toContain(
-      `- 2026-01-31T12:00:10.000Z  "destroy"  actor: ${quoted}  target: "user 7"  ip: -  id: "zendesk-prod:1001"`,
-    );
+    expect(lines).toContain(`  2026-01-31 12:00:10 UTC "destroy" by ${quoted} on "user 7"`);
     expect(lines[0]).toBe(`[HIGH] ${quoted.slice(0, -1)} deleted 10 users"`);
     expect(mail?.subject).toBe(`[HIGH] ${quoted.slice(1, -1)} deleted 10 users`);
   });

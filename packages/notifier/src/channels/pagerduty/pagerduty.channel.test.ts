@@ -15,6 +15,7 @@ import { PagerDutyChannelSchema } from "./pagerduty.config.js";
 const ROUTING_KEY = "R0UT1NGKEY0000000000000000000001";
 
 describeChannelConformance("pagerduty", {
+  messagePerAlert: true,
   rateLimited: true,
   async start() {
     const receiver = await startPagerDutyReceiver({ routingKey: ROUTING_KEY });

@@ -76,6 +76,7 @@ describeChannelConformance("webhook", {
             alertId: alert.id,
             title: alert.title,
             receivedAt: request.receivedAt,
+            text: request.body,
           };
         });
       },
