@@ -123,6 +123,45 @@ describe("SlackChannel", () => {
     expect(receiver.posted[4]?.threadTs).toBeUndefined();
   });
 
+  it("posts a route group's notifications as one message each, the group's later ones in the thread of its first", async () => {
+    receiver = await startSlackReceiver({ token: TOKEN });
+    const channel = botChannel();
+    const group = (labels: Record<string, unknown>) => ({ route: "slack", labels });
+    const eve = group({ ruleId: "zendesk.mass-user-deletion", "actor.email": "eve@example.com" });
+    const burst = [makeAlert(), makeAlert({ title: "second" }), makeAlert({ title: "third" })] as const;
+    await channel.send({ id: "g-eve-0", alerts: [...burst], group: eve }, "g-eve-0-slack");
+    await channel.send(
+      { id: "g-bob-0", alerts: [makeAlert()], group: group({ "actor.email": "bob@example.com" }) },
+      "g-bob-0-slack",
+    );
+    const later = makeAlert({ title: "later" });
+    await channel.send({ id: "g-eve-1", alerts: [later], group: eve }, "g-eve-1-slack");
+
+    expect(receiver.requests.map((request) => request.problems)).toEqual([[], [], []]);
+    const [first, bob, third] = receiver.posted;
+    expect(first?.threadTs).toBeUndefined();
+    expect(bob?.threadTs).toBeUndefined();
+    expect(third?.threadTs).toBe(first?.ts);
+    const firstText = JSON.stringify(first?.message);
+    expect(firstText).toContain("3 alert(s) for route slack");
+    for (const alert of burst) expect(firstText).toContain(`vigil alerts show ${alert.id}`);
+    expect(JSON.stringify(third?.message)).toContain(`vigil alerts show ${later.id}`);
+  });
+
+  it("keeps a group of 60 alerts within Block Kit's 50 blocks, counting those it does not show", async () => {
+    receiver = await startSlackReceiver({ token: TOKEN });
+    const alerts = Array.from({ length: 60 }, (_, i) => makeAlert({ title: `alert ${i}` }));
+    await botChannel().send(
+      { id: "g-big-0", alerts: [alerts[0]!, ...alerts.slice(1)], group: { route: "r", labels: {} } },
+      "g-big-0",
+    );
+    const [request] = receiver.requests;
+    expect(request?.problems).toEqual([]);
+    const blocks = (request?.json as { blocks: unknown[] }).blocks;
+    expect(blocks.length).toBeLessThanOrEqual(50);
+    expect(JSON.stringify(blocks)).toContain("40 more alert(s) in this group");
+  });
+
   it("keeps a huge alert within Block Kit's documented limits", async () => {
     receiver = await startSlackReceiver({ token: TOKEN });
     const long = "x".repeat(5_000);
