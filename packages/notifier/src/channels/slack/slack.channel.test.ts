@@ -157,7 +157,7 @@ describe("SlackChannel", () => {
     );
     const [request] = receiver.requests;
     expect(request?.problems).toEqual([]);
-    const blocks = (request?.json as { blocks: unknown[] }).blocks;
+    const blocks = (request?.json as { blocks?: unknown[] } | undefined)?.blocks ?? [];
     expect(blocks.length).toBeLessThanOrEqual(50);
     expect(JSON.stringify(blocks)).toContain("40 more alert(s) in this group");
   });

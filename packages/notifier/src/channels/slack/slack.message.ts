@@ -14,7 +14,7 @@ const mrkdwn = (text: string, max = LIMITS.section) => ({ type: "mrkdwn", text: 
 const section = (text: string) => ({ type: "section", text: mrkdwn(text) });
 
 /** The Slack message of an alert: Block Kit blocks (9 at most) and the notification's fallback text. */
-export function slackMessage(message: AlertMessage): { text: string; blocks: Record<string, unknown>[] } {
+function slackMessage(message: AlertMessage): { text: string; blocks: Record<string, unknown>[] } {
   const blocks: Record<string, unknown>[] = [
     { type: "header", text: { type: "plain_text", text: clip(message.headline, LIMITS.header) } },
     section(
@@ -56,7 +56,7 @@ export function slackMessage(message: AlertMessage): { text: string; blocks: Rec
 }
 
 /** How many of a group's alerts one message shows, each as one section (the rest are counted). */
-export const SLACK_GROUP_ALERTS_SHOWN = 20;
+const SLACK_GROUP_ALERTS_SHOWN = 20;
 /** Evidence lines shown per alert of a group. */
 const GROUP_EVIDENCE_LINES = 3;
 
