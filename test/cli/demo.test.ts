@@ -31,7 +31,8 @@ describe("vigil demo", () => {
     );
     expect(result.stdout).toMatch(/\[HIGH\] mallory@acme\.example created a Logfire write token at .*\n\s+story: 3\./);
     // Ordinary activity never creates a Logfire token at night.
-    expect(result.stdout.match(/created a Logfire write token at/g)?.length).toBe(2); // email and webhook of one alert
+    // One alert, on each of the six channels: email, webhook, Slack, Teams, PagerDuty, Alertmanager.
+    expect(result.stdout.match(/created a Logfire write token at/g)?.length).toBe(6);
     for (const kind of ["slack", "teams", "pagerduty", "alertmanager"])
       expect(result.stdout).toMatch(
         new RegExp(`${kind} +${alerts} accepted.*, 0 outside the provider's documented limits`),
