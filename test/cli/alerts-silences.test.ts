@@ -154,6 +154,14 @@ notifier: { concurrency: 4, attempts: 3, backoff: 200ms }
       expect(shown.stdout).toMatch(/grouped in notification \S+ \(routes\.0\) with 3 other alert\(s\)/);
       expect(shown.stdout).toMatch(/hook: sent \(attempt 1, notification \S+\): 200 OK/);
       expect(shown.stdout).toContain("zendesk-prod:1001");
+      // The evidence and next steps its notifications carried: the threshold's window and its first and last events.
+      expect(shown.stdout).toContain("10 events in 5 m (2026-01-31 12:00:00 UTC to 12:05:00 UTC):");
+      expect(shown.stdout).toContain(
+        "  first: 2026-01-31 12:00:10 UTC destroy by agent@example.com on user 7 from 203.0.113.9",
+      );
+      expect(shown.stdout).toContain(
+        "silence:  vigil silence add --match ruleId=rule.0 --match actor.id=u-42 --for 2h",
+      );
       const table = await runCli(["--config", config, "alerts", "list", "--rule", "rule.0"]);
       expect(table.stdout.split("\n").filter((line) => line.includes("rule.0"))).toHaveLength(4);
       expect((await runCli(["--config", config, "alerts", "show", "nope"])).stderr).toContain("no alert nope");

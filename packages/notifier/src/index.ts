@@ -21,6 +21,7 @@ export { EmailChannelSchema, type EmailChannelConfig } from "./channels/email/em
 export { WebhookChannel, webhookBody } from "./channels/webhook/webhook.channel.js";
 export { WebhookChannelSchema, type WebhookChannelConfig } from "./channels/webhook/webhook.config.js";
 export { renderAlertEmail, renderNotificationEmail, type AlertEmail } from "./channels/email/alert-email.template.js";
+export { renderAlertMessage, type AlertMessage } from "./render/alert-message.js";
 export { signWebhook, standardWebhookHeaders } from "./channels/webhook/webhook-signature.js";
 export { listFailedDeliveries, type FailedDelivery } from "./failed-deliveries.js";
 export { startNotifier, type Notifier, type NotifierOptions } from "./notifier.js";

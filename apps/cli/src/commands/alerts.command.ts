@@ -1,8 +1,15 @@
 import { parseDuration, SeveritySchema } from "@vigil/core";
-import { ALERT_STATUSES, AlertHistory, type AlertRecord, type AlertStatus, type HistoryEntry } from "@vigil/notifier";
+import {
+  ALERT_STATUSES,
+  AlertHistory,
+  type AlertRecord,
+  type AlertStatus,
+  type HistoryEntry,
+  renderAlertMessage,
+} from "@vigil/notifier";
 import type { Command } from "commander";
 import { CliError, cliContext, withQueues, type GlobalOptions } from "../context.js";
-import { formatTable } from "../format.js";
+import { formatTable, print } from "../format.js";
 
 export function registerAlertsCommands(program: Command, globals: () => GlobalOptions): void {
   const alerts = program.command("alerts").description("the alert history: what fired and what became of it");
@@ -46,14 +53,14 @@ export function registerAlertsCommands(program: Command, globals: () => GlobalOp
             limit,
           });
           if (options.json) {
-            for (const record of records) console.log(JSON.stringify(record));
+            for (const record of records) print(JSON.stringify(record));
             return;
           }
           if (!records.length) {
-            console.log(`no alerts in the last ${options.since}`);
+            print(`no alerts in the last ${options.since}`);
             return;
           }
-          console.log(
+          print(
             formatTable(
               records.map(({ alert, status, entries }) => ({
                 id: alert.id,
@@ -85,7 +92,7 @@ export function registerAlertsCommands(program: Command, globals: () => GlobalOp
             `no alert ${id} in the history (kept ${config.alertHistory.retention / 86_400_000} days)`,
             1,
           );
-        console.log(options.json ? JSON.stringify(record, null, 2) : describe(record));
+        print(options.json ? JSON.stringify(record, null, 2) : describe(record));
       });
     });
 }
@@ -104,32 +111,25 @@ function where(entries: readonly HistoryEntry[]): string {
   return routed?.kind === "routed" ? routed.targets.map((target) => target.route).join(", ") : "-";
 }
 
+/** One alert as a responder reads it: the same evidence and next steps its notifications carried, then every event id and its history. */
 function describe({ alert, status, entries }: AlertRecord): string {
+  const message = renderAlertMessage(alert);
   const lines = [
-    `${alert.id}  [${alert.severity.toUpperCase()}] ${alert.title}`,
+    `${alert.id}  ${message.headline}`,
     `status:   ${status}`,
     `rule:     ${alert.ruleName} (${alert.ruleId})${alert.provider ? `, provider ${alert.provider}` : ""}`,
-    `raised:   ${alert.createdAt}`,
-    `group:    ${
-      Object.entries(alert.groupKey)
-        .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
-        .join(", ") || "(none)"
-    }`,
-    `window:   ${alert.windowStart} to ${alert.windowEnd} (${alert.count} event(s))`,
+    `raised:   ${message.raisedAt}`,
+    `group:    ${message.group.map(({ field, value }) => `${field}=${value}`).join(", ") || "(none)"}`,
+    `window:   ${message.window}`,
+    `${message.evidence.heading}:`,
+    ...message.evidence.lines.map((line) => `  ${line}`),
   ];
-  if (alert.evidence) {
-    const { kind, ...fields } = alert.evidence;
-    lines.push(`evidence: ${kind}`);
-    for (const [name, value] of Object.entries(fields))
-      lines.push(`  ${name}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
-  }
-  lines.push("events:");
-  for (const event of alert.events) {
-    lines.push(
-      `  ${event.time}  ${event.action}  actor: ${event.actor ?? "-"}  target: ${event.target ?? "-"}  (${event.id})`,
-    );
-  }
-  if (alert.eventIds.length > alert.events.length) lines.push(`  event ids: ${alert.eventIds.join(", ")}`);
+  if (message.next.runbook) lines.push(`runbook:  ${message.next.runbook}`);
+  lines.push(`silence:  ${message.next.silence}`);
+  lines.push("events:", ...message.events.map((line) => `  ${line}`));
+  if (!message.events.length) lines.push("  (no event summary)");
+  lines.push(`event ids (${alert.eventIds.length}${alert.count > alert.eventIds.length ? ` of ${alert.count}` : ""}):`);
+  for (const id of alert.eventIds) lines.push(`  ${id}`);
   lines.push("history:");
   for (const entry of entries) lines.push(`  ${entry.at}  ${historyLine(entry)}`);
   if (!entries.length) lines.push("  (nothing recorded yet)");

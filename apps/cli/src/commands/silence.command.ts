@@ -2,7 +2,7 @@ import { parseDuration } from "@vigil/core";
 import { SilenceInputError, SilenceStore, type Silence } from "@vigil/notifier";
 import type { Command } from "commander";
 import { CliError, cliContext, withQueues, type GlobalOptions } from "../context.js";
-import { formatTable } from "../format.js";
+import { formatTable, print } from "../format.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -36,7 +36,7 @@ export function registerSilenceCommands(program: Command, globals: () => GlobalO
             forMs,
             until: options.until,
           });
-          console.log(`silence ${added.id} added: ${added.match.join(" ")} until ${added.endsAt}`);
+          print(`silence ${added.id} added: ${added.match.join(" ")} until ${added.endsAt}`);
         } catch (err) {
           if (err instanceof SilenceInputError) throw new CliError(err.message, 2);
           throw err;
@@ -57,14 +57,14 @@ export function registerSilenceCommands(program: Command, globals: () => GlobalO
           (each) => options.all || Date.parse(each.endsAt) > now,
         );
         if (options.json) {
-          for (const each of silences) console.log(JSON.stringify({ ...each, state: state(each, now) }));
+          for (const each of silences) print(JSON.stringify({ ...each, state: state(each, now) }));
           return;
         }
         if (!silences.length) {
-          console.log("no silences");
+          print("no silences");
           return;
         }
-        console.log(
+        print(
           formatTable(
             silences.map((each) => ({
               id: each.id,
@@ -91,7 +91,7 @@ export function registerSilenceCommands(program: Command, globals: () => GlobalO
       await withQueues(config, async ({ redis, keyspace }) => {
         const expired = await new SilenceStore(redis, keyspace).expire(id);
         if (!expired) throw new CliError(`no silence ${id}`, 1);
-        console.log(`silence ${id} expired at ${expired.endsAt}`);
+        print(`silence ${id} expired at ${expired.endsAt}`);
       });
     });
 }
