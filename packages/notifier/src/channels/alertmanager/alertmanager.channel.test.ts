@@ -152,6 +152,32 @@ describe("AlertmanagerChannel against a real Alertmanager", () => {
     expect(stored?.status.state).toBe("active");
   });
 
+  it("posts a group's notification in one request, and Alertmanager serves every alert of it back", async () => {
+    const channel = new AlertmanagerChannel(
+      AlertmanagerChannelSchema.parse({
+        name: "am",
+        type: "alertmanager",
+        allowInsecureHttp: true,
+        url: alertmanager.url,
+      }),
+    );
+    const group = { "actor.email": `group-${Date.now()}@example.com` };
+    const createdAt = new Date().toISOString();
+    const alerts = [
+      makeAlert({ groupKey: group, createdAt }),
+      makeAlert({ groupKey: group, createdAt, severity: "low" }),
+    ] as const;
+    const answer = await channel.send({ id: "g-am-0", alerts: [...alerts], group: { route: "am", labels: group } });
+    expect(answer).toBe("200 OK");
+
+    const filter = encodeURIComponent(`actor_email="${group["actor.email"]}"`);
+    const stored = (await (
+      await fetch(`${alertmanager.url}/api/v2/alerts?filter=${filter}`)
+    ).json()) as GettableAlert[];
+    expect(stored.map((alert) => alert.labels.vigil_alert_id).sort()).toEqual(alerts.map((alert) => alert.id).sort());
+    expect(stored.map((alert) => alert.labels.severity).sort()).toEqual(["high", "low"]);
+  });
+
   it("reports the real Alertmanager's 404 for a wrong base path as a permanent error", async () => {
     const channel = new AlertmanagerChannel(
       AlertmanagerChannelSchema.parse({
