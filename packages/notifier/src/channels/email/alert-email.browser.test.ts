@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { makeAlert } from "../../testing/alert.fixture.js";
 import { measureInChromium } from "../../testing/chromium.js";
-import { renderAlertEmail } from "./alert-email.template.js";
+import { renderAlertEmail, renderNotificationEmail } from "./alert-email.template.js";
 
 const PHONE = 390;
 const DESKTOP = 1280;
@@ -35,8 +35,14 @@ describe("the alert email in a real browser (headless Chromium)", () => {
         runbook: `https://runbooks.example.com/${unbroken}`,
       }),
     ];
-    for (const alert of alerts) {
-      const layouts = await measureInChromium(renderAlertEmail(alert).html, [PHONE, DESKTOP]);
+    // Each alert alone, and both as one group's notification.
+    const group = renderNotificationEmail({
+      id: "g-0",
+      alerts: [alerts[0]!, alerts[1]!],
+      group: { route: "slack", labels: { "actor.email": `${unbroken}@example.com` } },
+    });
+    for (const html of [...alerts.map((alert) => renderAlertEmail(alert).html), group.html]) {
+      const layouts = await measureInChromium(html, [PHONE, DESKTOP]);
       expect(layouts.map(({ width }) => width)).toEqual([PHONE, DESKTOP]);
       for (const layout of layouts) {
         expect(layout.clientWidth).toBe(layout.width);
