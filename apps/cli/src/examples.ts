@@ -45,7 +45,11 @@ const EXAMPLES: Record<string, string[]> = {
   "sources quarantine retry": ["vigil sources quarantine retry --all"],
   "sources quarantine drop": ["vigil sources quarantine drop <id>"],
   simulate: ["vigil simulate --providers zendesk pylon --fault-rate 0.1 --faults 429 slow"],
-  demo: ["vigil demo", "vigil demo --events apps/cli/src/demo/sample-events.jsonl"],
+  demo: [
+    "vigil demo",
+    "vigil demo --events apps/cli/src/demo/sample-events.jsonl",
+    "vigil demo --render-dir /tmp/vigil-render   # every channel's message per alert, as files",
+  ],
 };
 
 function path(command: Command): string {
