@@ -1,13 +1,14 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../cli.js";
 
 describe("vigil demo", () => {
-  it("tells the attack story through the five simulated providers and delivers every alert", async () => {
-    const result = await runCli(["demo"]);
+  it("tells the attack story through the five simulated providers and delivers every alert on every channel kind", async () => {
+    const renderDir = mkdtempSync(join(tmpdir(), "vigil-render-"));
+    const result = await runCli(["demo", "--render-dir", renderDir]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("5 simulated providers");
@@ -30,7 +31,31 @@ describe("vigil demo", () => {
     );
     expect(result.stdout).toMatch(/\[HIGH\] mallory@acme\.example created a Logfire write token at .*\n\s+story: 3\./);
     // Ordinary activity never creates a Logfire token at night.
-    expect(result.stdout.match(/created a Logfire write token at/g)?.length).toBe(2); // email and webhook of one alert
+    // One alert, on each of the six channels: email, webhook, Slack, Teams, PagerDuty, Alertmanager.
+    expect(result.stdout.match(/created a Logfire write token at/g)?.length).toBe(6);
+    for (const kind of ["slack", "teams", "pagerduty", "alertmanager"])
+      expect(result.stdout).toMatch(
+        new RegExp(`${kind} +${alerts} accepted.*, 0 outside the provider's documented limits`),
+      );
+    // One folder per alert, each with the message of every channel.
+    const folders = readdirSync(renderDir);
+    expect(folders).toHaveLength(alerts!);
+    const spray = folders.find((folder) => folder.endsWith("bloodhound.password-spray"));
+    expect(readdirSync(join(renderDir, spray!)).sort()).toEqual([
+      "alertmanager.json",
+      "email.html",
+      "email.txt",
+      "pagerduty.json",
+      "slack.json",
+      "teams.json",
+      "webhook.json",
+    ]);
+    const text = readFileSync(join(renderDir, spray!, "email.txt"), "utf8");
+    expect(text).toContain(
+      "vigil silence add --match ruleId=bloodhound.password-spray --match ip=203.0.113.66 --for 2h",
+    );
+    expect(text).toMatch(/\d+ events in \d+ s/);
+    rmSync(renderDir, { recursive: true, force: true });
   }, 180_000);
 
   it("runs on a JSON-lines file instead, with --events: one file source per source, the alerts `vigil replay` raises", async () => {

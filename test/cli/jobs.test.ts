@@ -47,13 +47,14 @@ describe("vigil jobs", () => {
       ["events", "poison-vigil-events", "cannot process vigil-events", 1],
       ["alerts", "poison-vigil-alerts", "cannot process vigil-alerts", 1],
       ["deliveries", "poison-vigil-deliveries", "cannot process vigil-deliveries", 1],
+      ["groups", "poison-vigil-groups", "cannot process vigil-groups", 1],
       ["polls", "poison-vigil-polls", "cannot process vigil-polls", 1],
     ]);
 
     const status = await runCli(["--config", config, "status", "--json"]);
-    expect(JSON.parse(status.stdout)).toMatchObject({ failedJobs: 4 });
+    expect(JSON.parse(status.stdout)).toMatchObject({ failedJobs: 5 });
     const statusText = await runCli(["--config", config, "status"]);
-    expect(statusText.stdout).toContain("failed jobs: 4 (see `vigil jobs failed`");
+    expect(statusText.stdout).toContain("failed jobs: 5 (see `vigil jobs failed`");
     expect(statusText.stdout).toMatch(/vigil-polls\s+0\s+0\s+0\s+1/);
 
     const retried = await runCli(["--config", config, "jobs", "retry", "--queue", "events", "--all"]);

@@ -27,10 +27,42 @@ describe("the README", () => {
       ASHBY_API_KEY: "x",
       LOGFIRE_TOKEN: "x",
       BH_TOKEN_ID: "x",
+      SLACK_BOT_TOKEN: "xoxb-x",
+      PAGERDUTY_ROUTING_KEY: "R0123456789abcdefghijklmnopqrstu",
+      TEAMS_WORKFLOW_URL: "https://prod.example.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=y",
     };
     const config = parseConfigText(VigilConfigSchema, text, "README.md", env);
     expect(config.sources.map((s) => s.type)).toEqual(["zendesk", "pylon", "ashby", "logfire", "bloodhound", "file"]);
-    expect(config.channels.map((c) => c.name)).toEqual(["soc-email", "soc-webhook"]);
+    expect(config.channels.map((c) => [c.name, c.type])).toEqual([
+      ["soc-email", "email"],
+      ["soc-webhook", "webhook"],
+      ["soc-slack", "slack"],
+      ["soc-teams", "teams"],
+      ["oncall-pagerduty", "pagerduty"],
+      ["alertmanager", "alertmanager"],
+    ]);
+    expect(config.routes.map((route) => [route.match.length, route.continue, route.groupBy])).toEqual([
+      [1, true, undefined],
+      [1, false, ["ruleId", "actor.email"]],
+    ]);
+    expect(config).toMatchObject({
+      defaultRoute: { channels: ["soc-email"] },
+      alertHistory: { retention: 30 * 86_400_000 },
+    });
+    expect(config.inhibit).toHaveLength(1);
+    expect(config.silences).toHaveLength(1);
+  });
+
+  it("shows a worked example for a security team that loads: critical to PagerDuty and Slack, the rest grouped into Slack", () => {
+    const text = yamlBlockAfter("### Worked example: a security team");
+    const env = { SLACK_BOT_TOKEN: "xoxb-x", PAGERDUTY_ROUTING_KEY: "R0123456789abcdefghijklmnopqrstu" };
+    const config = parseConfigText(VigilConfigSchema, text, "README.md", env);
+    expect(config.channels.map((c) => c.type)).toEqual(["pagerduty", "slack"]);
+    expect(config.routes.map((route) => [route.name, route.channels, route.groupBy])).toEqual([
+      ["critical", ["secops-pager", "secops-slack"], undefined],
+      ["slack", ["secops-slack"], ["ruleId", "actor.email"]],
+    ]);
+    expect(config.inhibit).toMatchObject([{ equal: ["actor.email"], for: 3_600_000 }]);
   });
 
   it("shows a rule that loads", () => {

@@ -118,6 +118,8 @@ async function pipelineScenario(
     /** Compare the records quarantined with the lines `vigil replay` refused. */
     checkQuarantine?: boolean;
     replicas?: number;
+    /** Alerts grouped by rule (groupWait 3s, groupInterval 4s), so kills land inside group waits. */
+    grouped?: boolean;
     /** Sparse events (see generateEvents), written all at once: the roles start on a backlog. */
     sparseBacklog?: boolean;
     attempts?: number;
@@ -126,7 +128,10 @@ async function pipelineScenario(
     settleMs?: number;
   } = {},
 ): Promise<ScenarioResult> {
-  const pipeline = new Pipeline(name, secrets, logDir, { attempts: options.attempts ?? 6 });
+  const pipeline = new Pipeline(name, secrets, logDir, {
+    attempts: options.attempts ?? 6,
+    grouped: options.grouped ?? false,
+  });
   const lines = generateEvents(random, options.events ?? 300, options.hostile, options.once, options.sparseBacklog);
   try {
     await pipeline.start(lines);
@@ -217,7 +222,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: "kill-notifier",
-    run: (random) => pipelineScenario("kill-notifier", random, { faults: killRandomly("notifier", 3) }),
+    // Grouped by rule: each kill lands inside some group's group_wait or group_interval.
+    run: (random) => pipelineScenario("kill-notifier", random, { faults: killRandomly("notifier", 3), grouped: true }),
   },
   {
     name: "replicas",

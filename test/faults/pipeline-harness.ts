@@ -144,6 +144,8 @@ export class Pipeline {
       extraSources?: readonly string[];
       /** Rule file text instead of {@link RULES}. */
       rules?: string;
+      /** Group alerts by rule (one notification per rule and batch) instead of one per alert. */
+      grouped?: boolean;
     } = {},
   ) {
     this.logPath = join(logDir, `${name}.log`);
@@ -178,7 +180,7 @@ channels:
     smtp: { host: 127.0.0.1, port: ${this.smtp.port}, allowPlaintext: true, auth: { user: vigil, pass: "\${FAULT_SMTP_PASSWORD}" }, timeout: 5s }
   - { name: hook, type: webhook, url: ${JSON.stringify(this.webhook.url)}, allowInsecureHttp: true, secret: "\${FAULT_WEBHOOK_SECRET}", timeout: 5s }
 routes:
-  - { match: {}, channels: [mail, hook] }
+  - { channels: [mail, hook]${this.options.grouped ? ", groupBy: [ruleId], groupWait: 3s, groupInterval: 4s" : ""} }
 engine: { concurrency: 4 }
 notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${this.options.backoff ?? "200ms"} }
 `,
@@ -286,18 +288,16 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
     );
   }
 
-  /** Alert ids delivered: per channel, how many times each arrived (accepted by the receiver). */
+  /** Alert ids delivered: per channel, how many times each arrived (accepted by the receiver), alone or in a group's notification. */
   deliveries(): { webhook: Map<string, number>; email: Map<string, number> } {
     const webhook = new Map<string, number>();
     for (const request of this.webhook.requests) {
       if (request.status < 200 || request.status >= 300) continue;
-      const id = (request.json as { id?: string } | undefined)?.id;
-      if (id) webhook.set(id, (webhook.get(id) ?? 0) + 1);
+      for (const id of webhookAlertIds(request.json)) webhook.set(id, (webhook.get(id) ?? 0) + 1);
     }
     const email = new Map<string, number>();
     for (const mail of this.smtp.messages) {
-      const id = mail.headers["x-vigil-alert-id"];
-      if (id) email.set(id, (email.get(id) ?? 0) + 1);
+      for (const id of emailAlertIds(mail.headers)) email.set(id, (email.get(id) ?? 0) + 1);
     }
     return { webhook, email };
   }
@@ -332,12 +332,12 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
     const accepted = this.webhook.requests.filter((r) => r.status >= 200 && r.status < 300);
     const webhooksResent = explained(
       webhook,
-      (id) => accepted.filter((r) => (r.json as { id?: string } | undefined)?.id === id),
+      (id) => accepted.filter((r) => webhookAlertIds(r.json).includes(id)),
       "webhook-id",
     );
     const resentAfterKill = explained(
       email,
-      (id) => this.smtp.messages.filter((mail) => mail.headers["x-vigil-alert-id"] === id),
+      (id) => this.smtp.messages.filter((mail) => emailAlertIds(mail.headers).includes(id)),
       "message-id",
     );
     const webhooksDoubled = new Set(
@@ -398,6 +398,24 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
       return "";
     }
   }
+}
+
+/** The alerts a webhook carried: a group's `alerts`, or the alert itself. */
+function webhookAlertIds(json: unknown): string[] {
+  const body = json as { id?: string; alerts?: { id: string }[] } | undefined;
+  if (body?.alerts) return body.alerts.map((alert) => alert.id);
+  return body?.id ? [body.id] : [];
+}
+
+/** The alerts an email carried (`X-Vigil-Alert-Ids`, or the one `X-Vigil-Alert-Id` of older notifiers). */
+function emailAlertIds(headers: Record<string, string>): string[] {
+  const ids = headers["x-vigil-alert-ids"] ?? headers["x-vigil-alert-id"];
+  return ids
+    ? ids
+        .split(",")
+        .map((id) => id.trim())
+        .filter(Boolean)
+    : [];
 }
 
 export function sleep(ms: number): Promise<void> {

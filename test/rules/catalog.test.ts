@@ -14,6 +14,18 @@ import { runCli } from "../cli.js";
 const ROOT = join(import.meta.dirname, "../..");
 const rules = loadRules([join(ROOT, "rules")]);
 
+describe("the rule catalog", () => {
+  it("links a rule's name to its runbook, when it has one", () => {
+    const [first, second] = rules;
+    const catalog = ruleCatalogMarkdown([
+      { ...first!, rule: { ...first!.rule, runbook: "https://wiki.example.com/runbooks/x" } },
+      second!,
+    ]);
+    expect(catalog).toContain(`| \`${first!.rule.id}\` | [${first!.rule.name}](https://wiki.example.com/runbooks/x) |`);
+    expect(catalog).toContain(`| \`${second!.rule.id}\` | ${second!.rule.name} |`);
+  });
+});
+
 describe("the shipped rule pack", () => {
   it("has at least 40 rules, at least 5 per provider, and uses every kind", () => {
     expect(rules.length).toBeGreaterThanOrEqual(40);

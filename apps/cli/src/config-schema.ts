@@ -16,19 +16,36 @@ const CHART_OWNED = ["redis", "rules", "server"];
 /** `${NAME}`, `${NAME:-default}` or `${file:/path}`: resolved when Vigil loads the file, so any string may be one. */
 const REFERENCE = { type: "string", pattern: "^\\$\\{[^}]+\\}$" };
 
+/** Where the chart's values schema puts the config's schema; its recursive parts (a route's `routes`) refer under it. */
+const CHART_CONFIG_POINTER = "#/properties/config";
+
 /**
  * The chart's `config` value: the config's schema less the sections the chart owns, with every
- * constrained string (a pattern, a format, a length) also accepting a whole `${…}` reference.
+ * constrained string (a pattern, a format, a length) also accepting a whole `${…}` reference, and
+ * its `$ref`s (`#/definitions/…`, the routing tree) pointing under `properties.config`.
  */
 export function chartConfigJsonSchema(): Record<string, unknown> {
   const { $schema: _schema, $id: _id, title: _title, ...schema } = configJsonSchema();
   const properties = { ...(schema.properties as Record<string, unknown>) };
   for (const key of CHART_OWNED) delete properties[key];
   return {
-    ...(byType(allowReferences({ ...schema, properties })) as Record<string, unknown>),
+    ...(relocateRefs(byType(allowReferences({ ...schema, properties }))) as Record<string, unknown>),
     description:
       "vigil.config.yaml less redis, rules and server, which the chart sets; generated from Vigil's config schema (pnpm schemas)",
   } as Record<string, unknown>;
+}
+
+function relocateRefs(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(relocateRefs);
+  if (!node || typeof node !== "object") return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) => [
+      key,
+      key === "$ref" && typeof value === "string" && value.startsWith("#/")
+        ? `${CHART_CONFIG_POINTER}${value.slice(1)}`
+        : relocateRefs(value),
+    ]),
+  );
 }
 
 function allowReferences(node: unknown): unknown {

@@ -20,6 +20,17 @@ const EXAMPLES: Record<string, string[]> = {
   status: ["vigil status", "vigil status --json | jq .sources"],
   "deliveries failed": ["vigil deliveries failed"],
   "deliveries retry": ["vigil deliveries retry --all", "vigil deliveries retry <id> <id>"],
+  "alerts list": [
+    "vigil alerts list --since 24h --severity critical",
+    "vigil alerts list --status silenced --json | jq -r .id",
+  ],
+  "alerts show": ["vigil alerts show <alert id>"],
+  "silence add": [
+    'vigil silence add --match ruleId=zendesk.mass-user-deletion --match actor.email=bot@acme.example --for 2h --reason "planned migration"',
+    'vigil silence add --match "ruleId=~zendesk\\..*" --until 2026-12-12T04:00:00Z --reason "CHG-1234" --author ana',
+  ],
+  "silence list": ["vigil silence list", "vigil silence list --all --json"],
+  "silence expire": ["vigil silence expire <silence id>"],
   "jobs failed": ["vigil jobs failed --queue events"],
   "jobs retry": ["vigil jobs retry --all                # every queue", "vigil jobs retry --queue events <id>"],
   "sources list": ["vigil sources list"],
@@ -34,7 +45,11 @@ const EXAMPLES: Record<string, string[]> = {
   "sources quarantine retry": ["vigil sources quarantine retry --all"],
   "sources quarantine drop": ["vigil sources quarantine drop <id>"],
   simulate: ["vigil simulate --providers zendesk pylon --fault-rate 0.1 --faults 429 slow"],
-  demo: ["vigil demo", "vigil demo --events apps/cli/src/demo/sample-events.jsonl"],
+  demo: [
+    "vigil demo",
+    "vigil demo --events apps/cli/src/demo/sample-events.jsonl",
+    "vigil demo --render-dir /tmp/vigil-render   # every channel's message per alert, as files",
+  ],
 };
 
 function path(command: Command): string {

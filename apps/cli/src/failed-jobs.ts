@@ -7,6 +7,7 @@ export const QUEUE_KEYS = [
   "events",
   "alerts",
   "deliveries",
+  "groups",
   "polls",
 ] as const satisfies readonly (keyof typeof QUEUE_NAMES)[];
 export type QueueKey = (typeof QUEUE_KEYS)[number];
@@ -19,7 +20,13 @@ export function allQueues(
 ): { byKey: Record<QueueKey, Queue>; close(): Promise<void> } {
   const polls = openQueue("polls", redis, keyspace.queuePrefix);
   return {
-    byKey: { events: queues.events, alerts: queues.alerts, deliveries: queues.deliveries, polls },
+    byKey: {
+      events: queues.events,
+      alerts: queues.alerts,
+      deliveries: queues.deliveries,
+      groups: queues.groups,
+      polls,
+    },
     close: () => polls.close(),
   };
 }

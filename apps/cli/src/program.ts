@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import type { GlobalOptions } from "./context.js";
+import { registerAlertsCommands } from "./commands/alerts.command.js";
 import { registerConfigCommands } from "./commands/config.command.js";
 import { registerDeliveriesCommands } from "./commands/deliveries.command.js";
 import { registerDemoCommand } from "./commands/demo.command.js";
@@ -8,6 +9,7 @@ import { registerProvidersCommands } from "./commands/providers.command.js";
 import { registerReplayCommand } from "./commands/replay.command.js";
 import { registerRulesCommands } from "./commands/rules.command.js";
 import { registerRunCommand } from "./commands/run.command.js";
+import { registerSilenceCommands } from "./commands/silence.command.js";
 import { registerSimulateCommand } from "./commands/simulate.command.js";
 import { registerSourcesCommands } from "./commands/sources.command.js";
 import { registerStatusCommand } from "./commands/status.command.js";
@@ -44,6 +46,8 @@ export function buildProgram(): Command {
   registerReplayCommand(program, globals);
   registerStatusCommand(program, globals);
   registerDeliveriesCommands(program, globals);
+  registerAlertsCommands(program, globals);
+  registerSilenceCommands(program, globals);
   registerJobsCommands(program, globals);
   registerDemoCommand(program, globals);
   registerSimulateCommand(program, globals);

@@ -9,6 +9,8 @@ export const AlertEventSummarySchema = z.object({
   actor: z.string().optional(),
   target: z.string().optional(),
   ip: z.string().optional(),
+  /** The provider's own page for the record, when its connector knows one (`attributes.link`). */
+  link: z.string().optional(),
 });
 
 /** A kind's evidence: its kind's name and whatever fields that kind defines. */
@@ -20,6 +22,10 @@ export const AlertSchema = z.object({
   id: z.string(),
   ruleId: z.string(),
   ruleName: z.string(),
+  /** The rule's kind (match, threshold, sequence, newValue, absence, …); absent on Vigil's own alerts. */
+  kind: z.string().optional(),
+  /** The rule's runbook URL, if it has one. */
+  runbook: z.string().optional(),
   severity: SeveritySchema,
   title: z.string(),
   description: z.string().optional(),
@@ -39,6 +45,8 @@ export const AlertSchema = z.object({
    */
   evidence: AlertEvidenceSchema.optional(),
   tags: z.array(z.string()),
+  /** The provider of the event that raised the alert (routes, silences and inhibition match on it). */
+  provider: z.string().optional(),
   /** The rule's own channel list, if it has one. */
   notify: z.array(z.string()).optional(),
   createdAt: z.string(),

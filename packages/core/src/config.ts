@@ -1,4 +1,6 @@
+import { RE2JS } from "re2js";
 import { z } from "zod";
+import { AlertMatcherSchema, parseAlertMatcher, type AlertMatcher } from "./alert-matcher.js";
 import { DurationSchema } from "./duration.js";
 import { SeveritySchema } from "./rule.js";
 
@@ -85,18 +87,92 @@ export type RateLimitConfig = z.infer<typeof RateLimitConfigSchema>;
 /** A secret in config: never empty (and never logged). */
 export const SecretSchema = z.string().min(1);
 
-export const RouteConfigSchema = z.strictObject({
-  /** Every listed criterion must hold; an empty match takes every alert. */
-  match: z
-    .strictObject({
-      severity: z.array(SeveritySchema).optional(),
-      ruleIds: z.array(z.string()).optional(),
-      tags: z.array(z.string()).optional(),
-    })
-    .prefault({}),
-  channels: z.array(NameSchema).min(1),
+/** The matchers of a route written the way Vigil's first routes were: each given list must overlap the alert's. */
+const LegacyRouteMatchSchema = z
+  .strictObject({
+    severity: z.array(SeveritySchema).optional(),
+    ruleIds: z.array(z.string()).optional(),
+    tags: z.array(z.string()).optional(),
+  })
+  .transform((legacy): AlertMatcher[] => {
+    const anyOf = (field: string, values: readonly string[] | undefined) =>
+      values ? [parseAlertMatcher(`${field}=~(?:${values.map((value) => RE2JS.quote(value)).join("|")})`)] : [];
+    return [...anyOf("severity", legacy.severity), ...anyOf("ruleId", legacy.ruleIds), ...anyOf("tags", legacy.tags)];
+  });
+
+/** A list of matchers (`severity=critical`, `ruleId=~okta\..*`, `provider!=pylon`), all of which must hold. */
+export const MatchersSchema = z.array(AlertMatcherSchema);
+
+/** A list of matchers, or the legacy object; each form's own problems are reported with their paths. */
+const ROUTE_MATCH = z
+  .unknown()
+  .optional()
+  .transform((value, ctx): AlertMatcher[] => {
+    if (value === undefined) return [];
+    const parsed = (Array.isArray(value) ? MatchersSchema : LegacyRouteMatchSchema).safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+    return z.NEVER;
+  });
+
+/** How a route groups its alerts into notifications; a child route inherits what it does not set. */
+const GROUPING_SHAPE = {
+  /** Alert fields whose values make a group (`ruleId`, `severity`, `provider`, group values such as `actor.email`); without it, every alert is notified alone. */
+  groupBy: z.array(z.string().min(1)).optional(),
+  /** How long the first alert of a new group waits for companions (default 30s). */
+  groupWait: DurationSchema.optional(),
+  /** At most one notification per group per interval (default 5m). */
+  groupInterval: DurationSchema.optional(),
+};
+
+/** One node of the routing tree, as parsed. */
+export interface RouteConfig {
+  /** Names the route in history and group ids; default: its path (`routes.0.routes.1`). */
+  name?: string | undefined;
+  match: AlertMatcher[];
+  /** Empty: the parent's channels. */
+  channels: string[];
+  /** Go on to the next sibling after this route matched (Alertmanager's `continue`). */
+  continue: boolean;
+  groupBy?: string[] | undefined;
+  groupWait?: number | undefined;
+  groupInterval?: number | undefined;
+  routes: RouteConfig[];
+}
+
+export const RouteConfigSchema: z.ZodType<RouteConfig, unknown> = z.lazy(() =>
+  z.strictObject({
+    name: NameSchema.optional(),
+    match: ROUTE_MATCH,
+    channels: z.array(NameSchema).default([]),
+    continue: z.boolean().default(false),
+    ...GROUPING_SHAPE,
+    routes: z.array(RouteConfigSchema).default([]),
+  }),
+);
+
+/** Where an alert that no route matches goes. */
+export const DefaultRouteConfigSchema = z.strictObject({ channels: z.array(NameSchema).min(1), ...GROUPING_SHAPE });
+export type DefaultRouteConfig = z.infer<typeof DefaultRouteConfigSchema>;
+
+/** While an alert matching `source` exists (raised within `for`), alerts matching `target` that share the `equal` fields are not notified. */
+export const InhibitRuleConfigSchema = z.strictObject({
+  source: MatchersSchema.min(1),
+  target: MatchersSchema.min(1),
+  equal: z.array(z.string().min(1)).default([]),
+  for: DurationSchema.prefault("1h"),
 });
-export type RouteConfig = z.infer<typeof RouteConfigSchema>;
+export type InhibitRuleConfig = z.infer<typeof InhibitRuleConfigSchema>;
+
+/** A silence kept in git: the same fields as `vigil silence add`, with absolute times. */
+export const ConfigSilenceSchema = z.strictObject({
+  match: MatchersSchema.min(1),
+  reason: z.string().trim().min(1),
+  author: z.string().min(1).default("config"),
+  startsAt: z.iso.datetime({ offset: true }).optional(),
+  endsAt: z.iso.datetime({ offset: true }),
+});
+export type ConfigSilence = z.infer<typeof ConfigSilenceSchema>;
 
 /** Every config section but `sources` and `channels`, whose schemas come from the registries. */
 const CONFIG_SHAPE = {
@@ -116,7 +192,19 @@ const CONFIG_SHAPE = {
       macros: z.array(z.record(z.string(), z.unknown())).default([]),
     })
     .prefault({}),
+  /** The routing tree's top level: siblings are tried in order; the first that matches takes the alert unless it says `continue`. */
   routes: z.array(RouteConfigSchema).default([]),
+  defaultRoute: DefaultRouteConfigSchema.optional(),
+  inhibit: z.array(InhibitRuleConfigSchema).default([]),
+  silences: z.array(ConfigSilenceSchema).default([]),
+  alertHistory: z
+    .strictObject({
+      /** How long each alert's record is kept. */
+      retention: DurationSchema.prefault("30d"),
+      /** The most alerts kept; the oldest go first. */
+      maxAlerts: z.number().int().min(100).max(10_000_000).default(100_000),
+    })
+    .prefault({}),
   /** Acceptance limits every live source and `vigil replay` hold records to (besides core's fixed EVENT_LIMITS). */
   events: z
     .strictObject({
@@ -198,6 +286,10 @@ export function createConfigSchema<
       channels: z.array(parts.channel).default([]),
       routes: CONFIG_SHAPE.routes,
       events: CONFIG_SHAPE.events,
+      defaultRoute: CONFIG_SHAPE.defaultRoute,
+      inhibit: CONFIG_SHAPE.inhibit,
+      silences: CONFIG_SHAPE.silences,
+      alertHistory: CONFIG_SHAPE.alertHistory,
       engine: CONFIG_SHAPE.engine,
       notifier: CONFIG_SHAPE.notifier,
       server: CONFIG_SHAPE.server,
@@ -214,11 +306,30 @@ export function createConfigSchema<
       unique(config.sources, "sources");
       unique(config.channels, "channels");
       const channelNames = new Set(config.channels.map((c) => c.name));
-      for (const [i, route] of config.routes.entries()) {
-        for (const [j, name] of route.channels.entries()) {
+      const checkChannels = (channels: readonly string[], path: (string | number)[]) => {
+        for (const [j, name] of channels.entries()) {
           if (!channelNames.has(name))
-            ctx.addIssue({ code: "custom", path: ["routes", i, "channels", j], message: `unknown channel "${name}"` });
+            ctx.addIssue({ code: "custom", path: [...path, "channels", j], message: `unknown channel "${name}"` });
         }
+      };
+      const checkRoutes = (routes: readonly RouteConfig[], path: (string | number)[], inherited: boolean) => {
+        for (const [i, route] of routes.entries()) {
+          checkChannels(route.channels, [...path, i]);
+          const hasChannels = inherited || route.channels.length > 0;
+          if (!hasChannels && !route.routes.length)
+            ctx.addIssue({
+              code: "custom",
+              path: [...path, i],
+              message: "a route needs channels (its own or its parent's)",
+            });
+          checkRoutes(route.routes, [...path, i, "routes"], hasChannels);
+        }
+      };
+      checkRoutes(config.routes, ["routes"], false);
+      if (config.defaultRoute) checkChannels(config.defaultRoute.channels, ["defaultRoute"]);
+      for (const [i, silence] of config.silences.entries()) {
+        if (silence.startsAt && Date.parse(silence.startsAt) >= Date.parse(silence.endsAt))
+          ctx.addIssue({ code: "custom", path: ["silences", i, "endsAt"], message: "endsAt must be after startsAt" });
       }
     });
 }

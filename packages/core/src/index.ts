@@ -1,5 +1,6 @@
 export * from "./abortable-sleep.js";
 export * from "./alert.js";
+export * from "./alert-matcher.js";
 export * from "./config.js";
 export * from "./config-loader.js";
 export * from "./delivery-order.js";

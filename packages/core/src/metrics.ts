@@ -86,6 +86,37 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ["channel", "reason"] as const,
       registers: [registry],
     }),
+    notifications: new Counter({
+      name: "vigil_notifications_total",
+      help: "Notifications (one alert, or a group's alerts) by channel and final outcome (sent, failed)",
+      labelNames: ["channel", "outcome"] as const,
+      registers: [registry],
+    }),
+    alertsSilenced: new Counter({
+      name: "vigil_alerts_silenced_total",
+      help: "Alerts not notified because a silence matched them, by rule",
+      labelNames: ["rule"] as const,
+      registers: [registry],
+    }),
+    alertsInhibited: new Counter({
+      name: "vigil_alerts_inhibited_total",
+      help: "Alerts not notified because an inhibition rule's source alert exists, by rule",
+      labelNames: ["rule"] as const,
+      registers: [registry],
+    }),
+    alertsUnrouted: new Counter({
+      name: "vigil_alerts_unrouted_total",
+      help: "Alerts no route, notify list or default route takes, by rule",
+      labelNames: ["rule"] as const,
+      registers: [registry],
+    }),
+    notificationGroupSize: new Histogram({
+      name: "vigil_notification_group_size",
+      help: "Alerts per group notification, by route",
+      labelNames: ["route"] as const,
+      buckets: [1, 2, 3, 5, 10, 20, 50, 100],
+      registers: [registry],
+    }),
     sourceEventsPulled: new Counter({
       name: "vigil_source_events_pulled_total",
       help: "Events pulled per source",

@@ -70,12 +70,37 @@ export const EventsJobSchema = z.unknown().transform((value, ctx): EventsJob => 
 export const AlertJobSchema = AlertSchema;
 export type AlertJob = z.infer<typeof AlertJobSchema>;
 
-/** Payload of a `vigil-deliveries` job: one alert to one channel (job id = alert id + channel). */
+/**
+ * Payload of a `vigil-deliveries` job: one notification to one channel (job id = notification id +
+ * channel). An alert notified alone is `alert`; a group's notification carries `group`, whose
+ * `alerts` start with `alert`.
+ */
 export const DeliveryJobSchema = z.object({
   channel: z.string(),
   alert: AlertSchema,
+  group: z
+    .object({
+      /** `<group id>-<batch seq>`: the notification's id. */
+      id: z.string().min(1),
+      route: z.string(),
+      /** The group's `groupBy` fields mapped to their values. */
+      labels: z.record(z.string(), z.unknown()),
+      alerts: z.array(AlertSchema).min(1),
+    })
+    .optional(),
 });
 export type DeliveryJob = z.infer<typeof DeliveryJobSchema>;
+
+/** Payload of a `vigil-groups` job: send what a group gathered (job id = group id + batch seq, delayed until due). */
+export const GroupFlushJobSchema = z.object({
+  groupId: z.string().min(1),
+  seq: z.number().int().min(0),
+  route: z.string(),
+  channels: z.array(z.string()).min(1),
+  labels: z.record(z.string(), z.unknown()),
+  groupInterval: z.number().int().positive(),
+});
+export type GroupFlushJob = z.infer<typeof GroupFlushJobSchema>;
 
 /** Payload of a `vigil-polls` job: which source to pull. Produced by the job schedulers, read by the poll worker. */
 export const PollJobSchema = z.object({ source: z.string().min(1) });
@@ -171,6 +196,21 @@ export const QUEUES = {
       removeOnFail: false,
     }),
   }),
+  /**
+   * One delayed job per group batch (job id = group id + seq), from the alerts worker to the group
+   * worker: due at the end of `groupWait` (or the group's next interval), it turns the batch into
+   * deliveries. Kept as long as deliveries, so a re-added batch adds nothing.
+   */
+  groups: defineQueue({
+    name: "vigil-groups",
+    schema: GroupFlushJobSchema,
+    jobOptions: () => ({
+      attempts: 20,
+      backoff: { type: "exponential", delay: 1_000 },
+      removeOnComplete: { age: DELIVERED_RETENTION_S, count: COMPLETED_ALERTS_KEPT },
+      removeOnFail: false,
+    }),
+  }),
   /** Poll ticks, one job scheduler per enabled source (the connectors' schedule). */
   polls: defineQueue({
     name: "vigil-polls",
@@ -192,6 +232,7 @@ export const QUEUE_NAMES = {
   events: QUEUES.events.name,
   alerts: QUEUES.alerts.name,
   deliveries: QUEUES.deliveries.name,
+  groups: QUEUES.groups.name,
   polls: QUEUES.polls.name,
 } as const satisfies Record<QueueKey, string>;
 export type QueueName = (typeof QUEUE_NAMES)[QueueKey];
@@ -301,10 +342,11 @@ export interface VigilQueues {
   events: CatalogQueue<"events">;
   alerts: CatalogQueue<"alerts">;
   deliveries: CatalogQueue<"deliveries">;
+  groups: CatalogQueue<"groups">;
   close(): Promise<void>;
 }
 
-/** Opens the three pipeline queues under a keyspace's BullMQ prefix: the one place each is opened in a process. */
+/** Opens the four pipeline queues under a keyspace's BullMQ prefix: the one place each is opened in a process. */
 export function openQueues(
   connection: ConnectionOptions,
   queuePrefix: string,
@@ -313,12 +355,14 @@ export function openQueues(
   const events = openQueue("events", connection, queuePrefix, config);
   const alerts = openQueue("alerts", connection, queuePrefix, config);
   const deliveries = openQueue("deliveries", connection, queuePrefix, config);
+  const groups = openQueue("groups", connection, queuePrefix, config);
   return {
     events,
     alerts,
     deliveries,
+    groups,
     async close() {
-      await Promise.all([events.close(), alerts.close(), deliveries.close()]);
+      await Promise.all([events.close(), alerts.close(), deliveries.close(), groups.close()]);
     },
   };
 }

@@ -31,6 +31,19 @@ describe("Redis rate limiter", () => {
     for (const waitMs of replies.filter((w) => w !== 0)) expect(waitMs).toBeGreaterThan(0);
   });
 
+  it("defer() holds back every instance sharing the credential until the delay has passed", async () => {
+    const a = limiter("slack:hook", { requests: 10, perMs: 1_000, burst: 3 });
+    const b = limiter("slack:hook", { requests: 10, perMs: 1_000, burst: 3 });
+    await a.defer(30_000);
+    const [first, second] = await Promise.all([a.reserve(), b.reserve()]);
+    expect(first?.waitMs).toBeGreaterThan(29_000);
+    expect(second?.waitMs).toBeGreaterThan(29_000);
+    // A shorter deferral does not shorten a longer one.
+    await b.defer(1_000);
+    expect((await a.reserve()).waitMs).toBeGreaterThan(29_000);
+    expect((await limiter("slack:other", { requests: 10, perMs: 1_000 }).reserve()).waitMs).toBe(0);
+  });
+
   it("keeps separate budgets per credential", async () => {
     const first = limiter("zendesk:acme", { requests: 2, perMs: 60_000, burst: 2 });
     const second = limiter("zendesk:globex", { requests: 2, perMs: 60_000, burst: 2 });

@@ -90,6 +90,24 @@ const MAX_TRANSIT_MS = 100;
 /** Budgets larger than this many requests per span keep no local log (no documented one is). */
 const MAX_LOGGED_REQUESTS = 1_000;
 
+/**
+ * Pushes the schedule out: no slot before `delayUs` from now (a provider's `Retry-After`), for
+ * every replica sharing the key. A later stored TAT is kept.
+ */
+const GCRA_DEFER_SCRIPT = new LuaCommand(
+  "vigilGcraDefer",
+  1,
+  `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local tat = now + tonumber(ARGV[1]) + tonumber(ARGV[2])
+local stored = redis.call('GET', KEYS[1])
+if stored and tonumber(stored) >= tat then return 0 end
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+return 1
+`,
+);
+
 /** One request let go by this process: when, and when it was answered. */
 interface Sent {
   at: number;
@@ -149,6 +167,11 @@ export class RedisRateLimiter implements RateLimiter {
         await GCRA_REFUND_SCRIPT.run(this.redis, [this.key], [tat, this.intervalUs]).catch(() => undefined);
       },
     };
+  }
+
+  /** The provider said to wait (`Retry-After`): no replica gets a slot for `delayMs` from now. */
+  async defer(delayMs: number): Promise<void> {
+    await GCRA_DEFER_SCRIPT.run(this.redis, [this.key], [Math.ceil(delayMs * 1000), this.toleranceUs]);
   }
 
   /** Waits for a slot; resolves to the function to call once the request is answered. */

@@ -513,6 +513,7 @@ export class Engine {
       id: parts.id,
       ruleId: rule.id,
       ruleName: rule.name,
+      kind: kindName,
       severity: rule.severity,
       title: rule.title ? renderPlain(rule.title, view) : rule.name,
       description: rule.description,
@@ -523,6 +524,7 @@ export class Engine {
       eventIds: parts.eventIds,
       events: parts.summaries,
       tags: rule.tags,
+      provider: parts.trigger.provider,
       notify: rule.notify,
       createdAt,
     };
@@ -530,6 +532,7 @@ export class Engine {
       const evidence = (kind.evidence?.parse(parts.evidence) ?? parts.evidence) as Record<string, unknown>;
       alert.evidence = { kind: kindName, ...evidence };
     }
+    if (rule.runbook) alert.runbook = rule.runbook;
     return alert;
   }
 }

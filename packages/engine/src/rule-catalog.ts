@@ -4,7 +4,7 @@ import type { LoadedRule } from "./rule-loader.js";
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
-/** The Markdown catalog of rules (`vigil rules docs`): per provider, each rule's facts. */
+/** The Markdown catalog of rules (`vigil rules docs`): per provider, each rule's facts; a rule's name links its runbook. */
 export function ruleCatalogMarkdown(rules: readonly LoadedRule[]): string {
   const lines = [
     "# Rule catalog",
@@ -27,7 +27,7 @@ export function ruleCatalogMarkdown(rules: readonly LoadedRule[]): string {
       const { techniques } = attackTags(rule.tags);
       const attack = techniques.map((id) => `${id} ${ATTACK_TECHNIQUES[id]!.name}`).join("; ");
       lines.push(
-        `| \`${rule.id}\` | ${cell(rule.name)} | ${rule.severity} | ${kindOf(rule).kind.name} | ${cell(attack)} | ${cell(rule.description ?? "")} | ${cell((rule.falsePositives ?? []).join("; "))} |`,
+        `| \`${rule.id}\` | ${rule.runbook ? `[${cell(rule.name)}](${rule.runbook})` : cell(rule.name)} | ${rule.severity} | ${kindOf(rule).kind.name} | ${cell(attack)} | ${cell(rule.description ?? "")} | ${cell((rule.falsePositives ?? []).join("; "))} |`,
       );
     }
     lines.push("");

@@ -31,6 +31,10 @@ export const RuleSchema = z
       .array(z.string().min(1))
       .optional()
       .describe("Known benign causes of this rule's alerts, for responders and for tuning"),
+    runbook: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe("URL of what to do when it fires; every notification links it"),
     tags: z.array(z.string()).default([]),
     enabled: z.boolean().default(true),
     when: ConditionSchema,

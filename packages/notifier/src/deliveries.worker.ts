@@ -12,7 +12,8 @@ import {
   type Metrics,
 } from "@vigil/core";
 import type { Redis } from "ioredis";
-import type { Channel } from "./channels/channel.js";
+import type { AlertHistory, HistoryEntry } from "./alert-history.js";
+import { singleAlert, type Channel, type Notification } from "./channels/channel.js";
 import type { DeliveryLedger } from "./delivery-ledger.js";
 
 export interface DeliveriesWorkerOptions {
@@ -25,6 +26,8 @@ export interface DeliveriesWorkerOptions {
   metrics: Metrics;
   /** Configured channels by name. */
   channels: ReadonlyMap<string, Channel>;
+  /** Each attempt's outcome is recorded on every alert the notification carries. */
+  history: AlertHistory;
 }
 
 /**
@@ -41,29 +44,61 @@ export function startDeliveriesWorker({
   logger,
   metrics,
   channels,
+  history,
 }: DeliveriesWorkerOptions): Worker<DeliveryJob, void> {
   const component = logger.child({ component: "notifier.deliveries" });
   const log = component.child({ queue: QUEUE_NAMES.deliveries });
 
   return openWorker(
     "deliveries",
-    async ({ channel: channelName, alert }, job) => {
-      const jobLog = log.child({ jobId: job.id, channel: channelName, alertId: alert.id, ruleId: alert.ruleId });
+    async ({ channel: channelName, alert, group }, job) => {
+      const notification: Notification = group
+        ? {
+            id: group.id,
+            alerts: [alert, ...group.alerts.slice(1)],
+            group: { route: group.route, labels: group.labels },
+          }
+        : singleAlert(alert);
+      const jobLog = log.child({
+        jobId: job.id,
+        channel: channelName,
+        alertId: alert.id,
+        ruleId: alert.ruleId,
+        ...(group ? { notificationId: group.id, alerts: group.alerts.length } : {}),
+      });
       const attempt = job.attemptsMade + 1;
       const attempts = job.opts.attempts ?? 1;
+      // One entry per run of an attempt: a retried failed delivery starts at attempt 1 again, and keeps the earlier entries.
+      const record = (outcome: (HistoryEntry & { kind: "delivery" })["outcome"], answer?: string) =>
+        history.add(
+          notification.alerts.map((each) => each.id),
+          `delivery:${notification.id}:${channelName}:${attempt}:${job.processedOn ?? 0}`,
+          {
+            kind: "delivery",
+            at: new Date().toISOString(),
+            channel: channelName,
+            notificationId: notification.id,
+            outcome,
+            attempt,
+            ...(answer ? { answer: answer.slice(0, 300) } : {}),
+          },
+        );
 
       const channel = channels.get(channelName);
       if (!channel) {
-        metrics.deliveries.inc({ channel: channelName, outcome: "failed" });
         const message = `unknown channel "${channelName}": no channel of that name in config.channels`;
+        await record("failed", message);
+        metrics.deliveries.inc({ channel: channelName, outcome: "failed" });
+        metrics.notifications.inc({ channel: channelName, outcome: "failed" });
         jobLog.error({ attempt, attempts }, message);
         throw new UnrecoverableError(message);
       }
 
-      const deliveryId = deliveryJobId(alert.id, channelName);
+      const deliveryId = deliveryJobId(notification.id, channelName);
       const sent = await ledger.sent(deliveryId);
       if (sent) {
         metrics.deliveriesSkipped.inc({ channel: channelName, reason: "already_sent" });
+        await record("already_sent", `accepted ${sent.sentAt} on attempt ${sent.attempt}`);
         jobLog.info(
           { attempt, sentAt: sent.sentAt, sentOnAttempt: sent.attempt },
           "delivery already accepted by the receiver (delivery ledger); not sent again",
@@ -71,12 +106,15 @@ export function startDeliveriesWorker({
         return;
       }
 
+      let answer: string | undefined;
       try {
-        await channel.send(alert, deliveryId);
+        answer = await channel.send(notification, deliveryId);
       } catch (err) {
         const permanent = err instanceof DeliveryError ? err.permanent : err instanceof UnrecoverableError;
         const final = permanent || attempt >= attempts;
+        await record(final ? "failed" : "retry", errorMessage(err));
         metrics.deliveries.inc({ channel: channelName, outcome: final ? "failed" : "retry" });
+        if (final) metrics.notifications.inc({ channel: channelName, outcome: "failed" });
         // The err serializer keeps type, code, message, stack and cause only: a library error object may carry connection settings.
         const details = { attempt, attempts, permanent, err };
         if (final) jobLog.error(details, "delivery failed; kept in the failed deliveries");
@@ -86,8 +124,10 @@ export function startDeliveriesWorker({
       }
       // The one write after acceptance: a crash before it is the only way this delivery is sent twice.
       await ledger.markSent(deliveryId, attempt);
+      await record("sent", answer);
       metrics.deliveries.inc({ channel: channelName, outcome: "sent" });
-      jobLog.info({ attempt }, "alert delivered");
+      metrics.notifications.inc({ channel: channelName, outcome: "sent" });
+      jobLog.info({ attempt }, "notification delivered");
     },
     { connection, queuePrefix: keyspace.queuePrefix, concurrency: config.notifier.concurrency, logger: component },
   );

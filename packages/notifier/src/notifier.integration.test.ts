@@ -18,6 +18,7 @@ import { startSmtpSink, startWebhookSink, type SmtpSink, type WebhookSink } from
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AlertHistory } from "./alert-history.js";
 import { DeliveryLedger } from "./delivery-ledger.js";
 import { listFailedDeliveries } from "./failed-deliveries.js";
 import { startNotifier, type Notifier } from "./notifier.js";
@@ -114,8 +115,16 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     const { logger, records } = recordingLogger();
     logs = records;
     const deliveries = openQueue("deliveries", redis, keyspace.queuePrefix, config);
-    running.push(deliveries);
-    const notifier = startNotifier({ config, connection: redis, keyspace, queues: { deliveries }, metrics, logger });
+    const groups = openQueue("groups", redis, keyspace.queuePrefix, config);
+    running.push(deliveries, groups);
+    const notifier = startNotifier({
+      config,
+      connection: redis,
+      keyspace,
+      queues: { deliveries, groups },
+      metrics,
+      logger,
+    });
     running.push(notifier);
     await notifier.ready();
     return notifier;
@@ -133,11 +142,11 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     expect(mail?.to).toEqual(["soc@example.com"]);
     expect(mail?.authUser).toBe("vigil");
     expect(mail?.text).toContain("agent@example.com deleted <10> users");
-    expect(mail?.text).toContain("Rule:      Mass user deletion (zendesk.mass-user-deletion)");
-    expect(mail?.text).toContain(`Group:     actor.id="u-42"`);
-    expect(mail?.text).toContain(`- "zendesk-prod:1002"`);
+    expect(mail?.text).toContain("Rule:     Mass user deletion (zendesk.mass-user-deletion)");
+    expect(mail?.text).toContain('Group:    actor.id="u-42"');
+    expect(mail?.text).toContain("Event ids: zendesk-prod:1001, zendesk-prod:1002 and 8 more");
     expect(mail?.html).toContain("agent@example.com deleted &lt;10&gt; users");
-    expect(mail?.html).toContain("<td>user 7</td><td>203.0.113.9</td>");
+    expect(mail?.html).toContain("destroy by agent@example.com on user 7 from 203.0.113.9");
 
     const [request] = await hooks.waitFor(1, WAIT_MS);
     expect(request?.verified).toBe(true);
@@ -380,13 +389,15 @@ describe("notifier against Redis, an SMTP sink and a webhook sink", () => {
     });
   });
 
-  it("routes an alert that matches no channel nowhere, without failing it", async () => {
+  it("routes an alert that matches no route nowhere, without failing it, and records it as unrouted", async () => {
     await start({ routes: [{ match: { severity: ["critical"] }, channels: ["soc-webhook"] }] });
     const alert = makeAlert({ severity: "low" });
     await enqueue(alert);
 
     await until("the alert job completes", async () => (await queues.alerts.getCompletedCount()) === 1);
-    expect((await queues.alerts.getJob(alert.id))?.returnvalue).toEqual({ channels: [] });
+    expect((await queues.alerts.getJob(alert.id))?.returnvalue).toEqual({ outcome: "unrouted", channels: [] });
+    const history = new AlertHistory(redis, keyspace, { retention: 86_400_000, maxAlerts: 100 });
+    expect(await history.get(alert.id)).toMatchObject({ status: "unrouted", entries: [{ kind: "unrouted" }] });
     expect(logs).toContainEqual(
       expect.objectContaining({ level: "warn", component: "notifier.alerts", alertId: alert.id, jobId: alert.id }),
     );

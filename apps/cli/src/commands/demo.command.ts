@@ -18,6 +18,7 @@ interface DemoOptions {
   events?: string;
   rules: string[];
   follow?: boolean;
+  renderDir?: string;
 }
 
 /** Every registered provider; `test/connectors/registries.test.ts` makes sure the simulator fakes each. */
@@ -53,17 +54,20 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
     )
     .option("--rules <paths...>", "rule files or folders", [`${REPO_ROOT}rules`])
     .option("--follow", "keep polling (new records keep arriving) until Ctrl-C")
+    .option("--render-dir <dir>", "write each alert's message as every channel delivered it into this folder")
     .action(async (options: DemoOptions) => {
       const { config: baseConfig } = cliContext(globals());
       // Demo-only code (provider fakes, SMTP server, webhook receiver) loads here, never for `run`.
       const { startProviderSimulator, startSmtpSink, startWebhookSink } = await import("@vigil/simulator");
       const { attackStory, STORY_STEPS, storyStepOf } = await import("../demo/attack-story.js");
       const say = print;
+      const { startDemoReceivers } = await import("../demo/demo-receivers.js");
       const started = Date.now();
       const redisServer = await ensureRedis(baseConfig.redis.url, say);
       const smtp = await startSmtpSink({ port: 0 });
       const secret = `whsec_${randomBytes(24).toString("base64")}`;
       const webhook = await startWebhookSink({ port: 0, secret });
+      const receivers = await startDemoReceivers(say);
       const sim = options.events
         ? undefined
         : await startProviderSimulator({
@@ -87,8 +91,11 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
             smtp: { host: "127.0.0.1", port: smtp.port, allowPlaintext: true },
           },
           { name: "soc-webhook", type: "webhook", url: webhook.url, allowInsecureHttp: true, secret },
+          ...(receivers.channels as NonNullable<ConfigInput["channels"]>),
         ],
-        routes: [{ match: {}, channels: ["soc-email", "soc-webhook"] }],
+        routes: [
+          { match: {}, channels: ["soc-email", "soc-webhook", ...receivers.channels.map((c) => String(c.name))] },
+        ],
         notifier: { backoff: "250ms", attempts: 5 },
       } satisfies ConfigInput);
       const logger = createLogger({ level: "warn" });
@@ -102,7 +109,9 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
       say(
         `vigil demo: ${vigil.rules.length} rules, ${sim ? `${config.sources.length} simulated providers at ${sim.origin}` : `events from ${options.events} (${config.sources.length} file sources: ${config.sources.map((s) => s.name).join(", ")})`}`,
       );
-      say(`  SMTP server on 127.0.0.1:${smtp.port}, webhook receiver at ${webhook.url}\n`);
+      say(
+        `  SMTP server on 127.0.0.1:${smtp.port}, webhook receiver at ${webhook.url}; simulated Slack, Teams, PagerDuty and Alertmanager receivers\n`,
+      );
 
       const deliveredAlerts = new Map<string, Alert>();
       smtp.onMessage((mail) => say(`  email    → ${mail.to.join(", ")}  ${mail.subject}`));
@@ -120,7 +129,7 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
         if (cleanedUp) return;
         cleanedUp = true;
         await vigil.shutdown.shutdown("demo finished").catch(() => undefined);
-        await Promise.all([smtp.close(), webhook.close(), sim?.close()]);
+        await Promise.all([smtp.close(), webhook.close(), receivers.close(), sim?.close()]);
         const redis = createRedis(config.redis.url);
         await deleteKeyspace(redis, vigil.keyspace);
         await redis.quit();
@@ -144,6 +153,10 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
           webhooks: webhook.requests,
           started,
         });
+        say(`\nchannels (each message checked against the provider's documented fields and limits):`);
+        for (const line of receivers.report()) say(line);
+        if (options.renderDir)
+          await receivers.render(options.renderDir, deliveredAlerts, smtp.messages, webhook.requests);
         if (sim) {
           const delivered = [...deliveredAlerts.values()];
           const missing = STORY_STEPS.flatMap((s) => s.rules).filter(

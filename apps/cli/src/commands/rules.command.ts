@@ -14,13 +14,16 @@ import { ruleLoadOptions } from "../rule-options.js";
 import { stringify } from "yaml";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
 import { print } from "../format.js";
+import { unroutedRuleWarnings } from "../unrouted-rules.js";
 
 export function registerRulesCommands(program: Command, globals: () => GlobalOptions): void {
   const rules = program.command("rules").description("validate, test and describe detection rules");
 
   rules
     .command("validate")
-    .description("check rule files; prints every problem as file:line:col: message")
+    .description(
+      "check rule files; prints every problem as file:line:col: message, and warns of rules whose alerts no route takes",
+    )
     .argument("[paths...]", "rule files or folders (default: rules.paths from the config)")
     .action((paths: string[]) => {
       const { config } = cliContext(globals());
@@ -31,6 +34,7 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
         print(
           `${loaded.length} rule(s) valid in ${targets.join(", ")}${warnings.length ? `, ${warnings.length} warning(s)` : ""}`,
         );
+        for (const warning of unroutedRuleWarnings(loaded, config)) print(`warning: ${warning}`);
       } catch (err) {
         if (!(err instanceof RuleError)) throw err;
         for (const problem of err.problems) print(formatProblem(problem));

@@ -28,6 +28,7 @@ import { sourceIdentities, startPollWorker, type PollWorker } from "@vigil/conne
 import { startNotifier, type Notifier } from "@vigil/notifier";
 import { startHealthServer } from "./http-server.js";
 import { ShutdownManager } from "./shutdown.js";
+import { unroutedRuleWarnings } from "../unrouted-rules.js";
 import type { VigilConfig as Config } from "../vigil-config.js";
 
 export const ROLES = ["connectors", "engine", "notifier"] as const;
@@ -113,7 +114,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
     // Read by /metrics only, so failed poll jobs are counted like the pipeline's.
     const pollQueue = openQueue("polls", redis, keyspace.queuePrefix);
     shutdown.add("poll queue (metrics)", () => pollQueue.close());
-    metricsQueues = [queues.events, queues.alerts, queues.deliveries, pollQueue];
+    metricsQueues = [queues.events, queues.alerts, queues.deliveries, queues.groups, pollQueue];
   }
   redisReady = redis;
 
@@ -177,6 +178,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
     });
     shutdown.add("engine worker", () => started.engineWorker?.close());
     logger.info({ rules: engine.ruleIds.length, hash: ruleSet.hash, watch: config.rules.watch }, "engine started");
+    for (const warning of unroutedRuleWarnings(rules, config)) engineLogger.warn(warning);
   }
   if (roles.has("notifier")) {
     started.notifier = startNotifier({ config, connection: redis, keyspace, queues, logger, metrics });

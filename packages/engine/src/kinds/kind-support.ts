@@ -38,7 +38,14 @@ export function summarize(event: AuditEvent): AlertEventSummary {
     actor: event.actor.email ?? event.actor.name ?? event.actor.id,
     target: event.target.name ?? event.target.id,
     ip: event.ip,
+    link: providerLink(event),
   };
+}
+
+/** The provider's page for the record, which connectors put in `attributes.link` (http(s) only). */
+function providerLink(event: AuditEvent): string | undefined {
+  const link = event.attributes.link;
+  return typeof link === "string" && /^https?:\/\//.test(link) ? link : undefined;
 }
 
 /** Summaries of the batch's events among `ids` (in batch order), else of the trigger alone. */

@@ -1,6 +1,13 @@
-import type { ChannelConfigBase } from "@vigil/core";
+import type { ChannelConfigBase, Keyspace } from "@vigil/core";
+import type { Redis } from "ioredis";
 import type { z } from "zod";
 import type { Channel } from "./channel.js";
+
+/** What a channel may keep in Redis: rate limits shared by replicas, threads per group. */
+export interface ChannelContext {
+  redis: Redis;
+  keyspace: Keyspace;
+}
 
 /** Everything Vigil knows about one channel type, exported by its folder and listed once in `channel-registry.ts`. */
 export interface ChannelManifest<
@@ -11,7 +18,7 @@ export interface ChannelManifest<
   /** Its channels' config schema (strict, with `type: z.literal(type)`); one branch of the config's `channels`. */
   readonly configSchema: S;
   /** Builds the channel for one configured channel. */
-  readonly create: (config: z.infer<S>) => Channel;
+  readonly create: (config: z.infer<S>, context: ChannelContext) => Channel;
 }
 
 /** Checks a manifest's pieces against each other (the factory takes what the schema makes). */

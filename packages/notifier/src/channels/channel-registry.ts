@@ -1,12 +1,23 @@
 import type { ChannelConfigBase } from "@vigil/core";
 import { z } from "zod";
 import type { Channel } from "./channel.js";
-import type { ChannelManifest } from "./channel-manifest.js";
+import type { ChannelContext, ChannelManifest } from "./channel-manifest.js";
+import { alertmanagerManifest } from "./alertmanager/alertmanager.manifest.js";
 import { emailManifest } from "./email/email.manifest.js";
+import { pagerDutyManifest } from "./pagerduty/pagerduty.manifest.js";
+import { slackManifest } from "./slack/slack.manifest.js";
+import { teamsManifest } from "./teams/teams.manifest.js";
 import { webhookManifest } from "./webhook/webhook.manifest.js";
 
 /** Every channel type, one line each; the config's `channels` schema is derived from this list. */
-export const CHANNEL_MANIFESTS = [emailManifest, webhookManifest] as const;
+export const CHANNEL_MANIFESTS = [
+  emailManifest,
+  webhookManifest,
+  slackManifest,
+  teamsManifest,
+  pagerDutyManifest,
+  alertmanagerManifest,
+] as const;
 
 type ChannelSchemas = (typeof CHANNEL_MANIFESTS)[number]["configSchema"];
 /** Any channel's config, as the registered schemas parse it. */
@@ -23,9 +34,9 @@ const byType = new Map<string, ChannelManifest>(
 );
 
 /** Builds the channel of a configured channel (parsed by the registered schemas). */
-export function createChannel(config: ChannelConfigBase): Channel {
+export function createChannel(config: ChannelConfigBase, context: ChannelContext): Channel {
   const manifest = byType.get(config.type);
   if (!manifest)
     throw new Error(`unknown channel type "${config.type}" (registered: ${[...byType.keys()].join(", ")})`);
-  return manifest.create(config);
+  return manifest.create(config, context);
 }

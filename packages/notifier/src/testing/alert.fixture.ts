@@ -7,6 +7,8 @@ export function makeAlert(overrides: Partial<Alert> = {}): Alert {
     id: `alert-${randomUUID()}`,
     ruleId: "zendesk.mass-user-deletion",
     ruleName: "Mass user deletion",
+    kind: "threshold",
+    provider: "zendesk",
     severity: "high",
     title: "agent@example.com deleted 10 users",
     description: "An agent deleted many users in a short time.",

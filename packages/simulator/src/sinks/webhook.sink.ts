@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { errorMessage } from "@vigil/core";
 import { Webhook } from "standardwebhooks";
+import { parseJson, readBody, requestHeaders } from "../receivers/http-receiver.js";
 import { Inbox } from "./wait-for.js";
 
 /** One HTTP request the webhook sink received. */
@@ -25,11 +26,14 @@ export interface ReceivedWebhook {
   receivedAt: number;
 }
 
-/** Decides the status for the n-th request (1-based); may be async to simulate a slow receiver. */
+/** A status, or a status with extra headers (a 429's `Retry-After`). */
+export type WebhookAnswer = number | { status: number; headers: Record<string, string> };
+
+/** Decides the answer to the n-th request (1-based); may be async to simulate a slow receiver. */
 export type WebhookResponder = (
   request: Omit<ReceivedWebhook, "status" | "receivedAt">,
   n: number,
-) => number | Promise<number>;
+) => WebhookAnswer | Promise<WebhookAnswer>;
 
 export interface WebhookSinkOptions {
   /** 0 (default) picks a free port. */
@@ -70,9 +74,10 @@ export async function startWebhookSink(options: WebhookSinkOptions = {}): Promis
       .then(async (body) => {
         received += 1;
         const request = describeRequest(req, body, verifier);
-        const status = await responder(request, received);
+        const answer = await responder(request, received);
+        const { status, headers } = typeof answer === "number" ? { status: answer, headers: {} } : answer;
         inbox.push({ ...request, status, receivedAt: Date.now() });
-        res.writeHead(status, { "content-type": "application/json" });
+        res.writeHead(status, { "content-type": "application/json", ...headers });
         res.end(JSON.stringify({ status }));
       })
       .catch((err: unknown) => {
@@ -108,30 +113,13 @@ export async function startWebhookSink(options: WebhookSinkOptions = {}): Promis
   };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
-
 function describeRequest(
   req: IncomingMessage,
   body: string,
   verifier: Webhook | undefined,
 ): Omit<ReceivedWebhook, "status" | "receivedAt"> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    json = undefined;
-  }
+  const headers = requestHeaders(req);
+  const json = parseJson(body);
   let verified = false;
   let verifyError: string | undefined = "the sink has no secret to verify with";
   if (verifier) {

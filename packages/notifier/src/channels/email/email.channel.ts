@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { createTransport, type Transporter } from "nodemailer";
-import { DeliveryError, type Alert } from "@vigil/core";
-import { renderAlertEmail } from "./alert-email.template.js";
-import type { Channel } from "../channel.js";
+import { DeliveryError } from "@vigil/core";
+import { renderNotificationEmail } from "./alert-email.template.js";
+import type { Channel, Notification } from "../channel.js";
 import type { EmailChannelConfig } from "./email.config.js";
 
 /** Error codes nodemailer gives when it could not reach or keep talking to the server. */
@@ -43,10 +43,11 @@ export class EmailChannel implements Channel {
     });
   }
 
-  async send(alert: Alert, deliveryId: string): Promise<void> {
-    const email = renderAlertEmail(alert);
+  async send(notification: Notification, deliveryId: string): Promise<string | undefined> {
+    const email = renderNotificationEmail(notification);
+    const [alert] = notification.alerts;
     try {
-      await this.transport.sendMail({
+      const info: { response?: unknown } = await this.transport.sendMail({
         from: this.config.from,
         to: this.config.to,
         subject: email.subject,
@@ -54,8 +55,15 @@ export class EmailChannel implements Channel {
         html: email.html,
         // Stable per delivery, so mail clients thread or drop a resent duplicate.
         messageId: `<${createHash("sha256").update(deliveryId).digest("hex").slice(0, 40)}@vigil>`,
-        headers: { "X-Vigil-Alert-Id": alert.id, "X-Vigil-Rule-Id": alert.ruleId, "X-Vigil-Delivery-Id": deliveryId },
+        headers: {
+          "X-Vigil-Alert-Id": alert.id,
+          "X-Vigil-Alert-Ids": notification.alerts.map((each) => each.id).join(", "),
+          "X-Vigil-Rule-Id": alert.ruleId,
+          "X-Vigil-Notification-Id": notification.id,
+          "X-Vigil-Delivery-Id": deliveryId,
+        },
       });
+      return typeof info.response === "string" ? this.scrub(info.response) : undefined;
     } catch (err) {
       throw this.toDeliveryError(err);
     }

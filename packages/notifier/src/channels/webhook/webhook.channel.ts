@@ -1,64 +1,53 @@
-import { DeliveryError, type Alert } from "@vigil/core";
-import type { Channel } from "../channel.js";
+import type { Channel, Notification } from "../channel.js";
+import type { ChannelContext } from "../channel-manifest.js";
+import { channelLimiter, type HttpTarget, postHttp } from "../http-delivery.js";
 import type { WebhookChannelConfig } from "./webhook.config.js";
+import { renderWebhookRequest } from "./webhook.template.js";
 import { standardWebhookHeaders } from "./webhook-signature.js";
 
-/** Client errors a retry can cure: the receiver timed out, or asked us to slow down. */
-const RETRYABLE_CLIENT_STATUSES = new Set([408, 429]);
+/**
+ * The JSON a webhook receives without a body template: the alert itself when notified alone (as
+ * before grouping), else the group: `{ id, route, group, alerts }`.
+ */
+export function webhookBody(notification: Notification): unknown {
+  if (!notification.group) return notification.alerts[0];
+  return {
+    id: notification.id,
+    route: notification.group.route,
+    group: notification.group.labels,
+    alerts: notification.alerts,
+  };
+}
 
 /**
- * POSTs the alert as JSON, signed per Standard Webhooks. Errors name the channel and the
- * host only: the path and query of a webhook URL often carry a token.
+ * POSTs the notification as JSON ({@link webhookBody}, or the configured template's body), signed
+ * per Standard Webhooks. Errors name the host only: the path and query of a webhook URL often carry a token.
  */
 export class WebhookChannel implements Channel {
   readonly name: string;
-  private readonly host: string;
+  private readonly target: HttpTarget;
 
-  constructor(private readonly config: WebhookChannelConfig) {
+  constructor(
+    private readonly config: WebhookChannelConfig,
+    context: ChannelContext,
+  ) {
     this.name = config.name;
-    this.host = new URL(config.url).host;
+    this.target = {
+      channel: config.name,
+      receiver: `webhook ${new URL(config.url).host}`,
+      timeoutMs: config.timeout,
+      limiter: channelLimiter(context, `webhook:${config.url}`, config.rateLimit),
+    };
   }
 
-  async send(alert: Alert, deliveryId: string): Promise<void> {
-    const body = JSON.stringify(alert);
-    const headers = new Headers(this.config.headers);
-    headers.set("content-type", "application/json");
+  async send(notification: Notification, deliveryId: string): Promise<string | undefined> {
+    const { body, headers: templated } = renderWebhookRequest(this.config, notification);
+    const headers = new Headers({ ...this.config.headers, ...templated });
+    if (!this.config.body || !headers.has("content-type")) headers.set("content-type", "application/json");
     headers.set("user-agent", "vigil-notifier");
     for (const [name, value] of Object.entries(standardWebhookHeaders(this.config.secret, deliveryId, body))) {
       headers.set(name, value);
     }
-
-    let response: Response;
-    let answer: string;
-    try {
-      response = await fetch(this.config.url, {
-        method: "POST",
-        headers,
-        body,
-        // A POST must not turn into a GET elsewhere; a redirect is reported, not followed.
-        redirect: "manual",
-        signal: AbortSignal.timeout(this.config.timeout),
-      });
-      answer = await response.text();
-    } catch (err) {
-      throw new DeliveryError(this.name, this.describeFailure(err), false, { cause: err });
-    }
-
-    if (response.ok) return;
-    const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
-    const excerpt = answer.trim() ? `: ${answer.replace(/\s+/g, " ").trim().slice(0, 200)}` : "";
-    const permanent =
-      response.status >= 400 && response.status < 500 && !RETRYABLE_CLIENT_STATUSES.has(response.status);
-    throw new DeliveryError(this.name, `webhook ${this.host} answered ${status}${excerpt}`, permanent);
-  }
-
-  private describeFailure(err: unknown): string {
-    if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) {
-      return `webhook ${this.host} did not answer within ${this.config.timeout}ms`;
-    }
-    // fetch reports "fetch failed" and puts the socket error (ECONNREFUSED, ENOTFOUND, ...) in `cause`.
-    const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
-    const code = typeof cause?.code === "string" ? cause.code : err instanceof Error ? err.message : String(err);
-    return `webhook ${this.host} unreachable (${code})`;
+    return (await postHttp(this.target, this.config.url, body, headers)).summary;
   }
 }

@@ -1,6 +1,22 @@
-import { AllowInsecureHttpSchema, DurationSchema, NameSchema, refuseInsecureHttp } from "@vigil/core";
+import {
+  AllowInsecureHttpSchema,
+  DurationSchema,
+  NameSchema,
+  RateLimitConfigSchema,
+  refuseInsecureHttp,
+} from "@vigil/core";
+import Mustache from "mustache";
 import { z } from "zod";
 import { WEBHOOK_SECRET_BYTES, webhookKeyLength } from "./webhook-signature.js";
+
+/** A Mustache template, checked to parse when the config loads. */
+const TemplateSchema = z.string().superRefine((template, ctx) => {
+  try {
+    Mustache.parse(template);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: `not a Mustache template: ${err instanceof Error ? err.message : err}` });
+  }
+});
 
 /** A `webhook` channel in config: a signed POST (Standard Webhooks). */
 export const WebhookChannelSchema = z
@@ -25,7 +41,16 @@ export const WebhookChannelSchema = z
         },
       ),
     timeout: DurationSchema.prefault("10s"),
-    headers: z.record(z.string(), z.string()).default({}),
+    /** Extra headers; each value is a Mustache template over the notification (line breaks removed). */
+    headers: z.record(z.string(), TemplateSchema).default({}),
+    /**
+     * The body as a Mustache template over the notification, for receivers that want their own
+     * shape; without it the body is the alert (or the group) as JSON. Values are JSON-escaped
+     * unless a `content-type` header says the body is not JSON.
+     */
+    body: TemplateSchema.optional(),
+    /** The receiver's budget, shared by every replica; a 429's Retry-After pushes it out. */
+    rateLimit: RateLimitConfigSchema.prefault({ requests: 50, per: "1s" }),
   })
   .superRefine(refuseInsecureHttp("url"));
 export type WebhookChannelConfig = z.infer<typeof WebhookChannelSchema>;

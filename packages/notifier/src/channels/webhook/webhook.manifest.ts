@@ -6,5 +6,5 @@ import { WebhookChannel } from "./webhook.channel.js";
 export const webhookManifest = defineChannel({
   type: "webhook",
   configSchema: WebhookChannelSchema,
-  create: (config) => new WebhookChannel(config),
+  create: (config, context) => new WebhookChannel(config, context),
 });
