@@ -318,7 +318,7 @@ class FetchHttpClient implements HttpClient {
   private async readBody(response: Response, label: string): Promise<string> {
     const limit = this.maxResponseBytes;
     const tooLarge = () =>
-      new ConnectorError(
+      new ResponseTooLargeError(
         this.source,
         `${label}: the response body is larger than ${formatBytes(limit)} (maxResponseMiB); not read. Lower the source's pageSize or raise maxResponseMiB`,
         { retryable: false, status: response.status, page: label },
@@ -454,3 +454,6 @@ function secretScrubber(headers: [string, string][], url: URL, extra: readonly s
     .sort((a, b) => b.length - a.length);
   return (text) => ordered.reduce((acc, secret) => acc.split(secret).join(REDACTED), text);
 }
+
+/** A response body larger than the source's `maxResponseMiB`: not read. A held window that gets one is split. */
+export class ResponseTooLargeError extends ConnectorError {}

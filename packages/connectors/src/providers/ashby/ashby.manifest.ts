@@ -1,4 +1,5 @@
 import { defineSource } from "../../kit/provider-manifest.js";
+import { DEFAULT_WINDOW_RECORDS } from "../../kit/windowed-pull.js";
 import { ASHBY_ACTION_VOCABULARY } from "./ashby.normalize.js";
 import { AshbySourceSchema } from "./ashby.config.js";
 import {
@@ -22,6 +23,11 @@ export const ashbyManifest = defineSource({
       timeWindows: { maxMs: ASHBY_MAX_WINDOW_MS },
     },
     simulatorAuth: (credentials, secret = (value) => value) => ({ apiKey: secret(credentials.apiKey ?? "") }),
+    listing: {
+      oldestFirst: false,
+      why: "`auditLog.list` answers newest first and has no sort parameter: each window is held and sorted",
+      windowRecords: DEFAULT_WINDOW_RECORDS,
+    },
     conformancePageSize: 30,
   },
 });

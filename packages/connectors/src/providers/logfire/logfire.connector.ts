@@ -27,11 +27,12 @@ const DAY_MS = 86_400_000;
 export const LOGFIRE_MAX_WINDOW_MS = 90 * DAY_MS - 2_000;
 /**
  * The API answers each window whole, unpaged, so the first window, sized before the density is
- * known, is one day: a busy organization's answer stays small enough to arrive within the timeout
- * and to retry cheaply. Later windows are sized from the density seen (a quiet organization's
- * backfill then takes 90-day windows).
+ * known, is one hour: a busy organization's answer stays small (a day of 30,000 entries is over
+ * 32 MiB). Later windows are sized from the density seen to hold at most `windowRecords` (a quiet
+ * organization's backfill takes 90-day windows from the second on); an answer over
+ * `maxResponseMiB` splits its window.
  */
-const LOGFIRE_FIRST_WINDOW_MS = DAY_MS;
+const LOGFIRE_FIRST_WINDOW_MS = 3_600_000;
 /** Logfire documents no limit for this API (UNCONFIRMED); one request a second is far more than a pull needs. */
 export const LOGFIRE_DEFAULT_RATE_LIMIT = { requests: 60, perMs: 60_000 };
 

@@ -6,6 +6,7 @@ import type {
   Connector,
   ConnectorDeps,
   PullOptions,
+  PullProgress,
   RefusedRecord,
   SourcePage,
 } from "../../kit/connector.js";
@@ -18,6 +19,7 @@ import {
   providerRateLimit,
 } from "../../kit/provider-http.js";
 import { timeOrderedPages, type TimedEvent } from "../../kit/paging.js";
+import { DEFAULT_WINDOW_RECORDS } from "../../kit/windowed-pull.js";
 import { normalizePylonRecord } from "./pylon.normalize.js";
 import { PylonAuditLogPageSchema, PylonAuditLogSchema, type PylonRecord } from "./pylon.records.js";
 
@@ -39,8 +41,12 @@ export const PylonCheckpointSchema = z.union([
 export type PylonCheckpoint = z.infer<typeof PylonCheckpointSchema>;
 
 export interface PylonConnectorOptions {
-  /** Records held to be put in time order before they are yielded; past this they are yielded at once (bounded memory). */
-  maxBufferedRecords?: number;
+  /**
+   * Records held to be put in time order before they are yielded and the cursor checkpointed
+   * (the source's `windowRecords` overrides it); past this they are yielded at once (bounded
+   * memory; a restart re-reads at most this many).
+   */
+  windowRecords?: number;
   /** Events per yielded page. */
   pageEvents?: number;
 }
@@ -60,7 +66,7 @@ export function createPylonConnector(
   const source = config.name;
   const baseUrl = config.baseUrl ?? PYLON_BASE_URL;
   const pageSize = Math.min(config.pageSize ?? PYLON_MAX_PAGE_SIZE, PYLON_MAX_PAGE_SIZE);
-  const maxBuffered = options.maxBufferedRecords ?? 20_000;
+  const maxBuffered = config.windowRecords ?? options.windowRecords ?? DEFAULT_WINDOW_RECORDS;
   const pageEvents = options.pageEvents ?? 500;
   const client = deps.createHttpClient({
     source,
@@ -128,6 +134,16 @@ export function createPylonConnector(
     const buffered = new Map<string, TimedEvent>();
     // Records refused since the last flush; they ride on the page that moves past them.
     const refused: RefusedRecord[] = [];
+    // What the pull read: its count, and the action times it spans (for the estimate of what is left).
+    const read = { records: 0, firstMs: Number.POSITIVE_INFINITY, lastMs: Number.NEGATIVE_INFINITY };
+    const progress = (): PullProgress => {
+      const spanned = read.lastMs - read.firstMs;
+      const left = pullOptions.now.getTime() - read.lastMs;
+      return {
+        recordsRead: read.records,
+        ...(spanned > 0 ? { estimatedRemaining: Math.round((read.records / spanned) * Math.max(0, left)) } : {}),
+      };
+    };
 
     /** Yields the buffered events in time order; only the last page carries `next` (and `watermark`). */
     function* flush(next: Checkpoint, watermark?: number): Generator<SourcePage> {
@@ -137,9 +153,9 @@ export function createPylonConnector(
       const last = { ...(kept.length ? { refused: kept } : {}), ...(watermark === undefined ? {} : { watermark }) };
       for (const [i, events] of pages.entries()) {
         const isLast = i === pages.length - 1;
-        yield { events, checkpoint: isLast ? next : committed, ...(isLast ? last : {}) };
+        yield { events, checkpoint: isLast ? next : committed, ...(isLast ? last : {}), progress: progress() };
       }
-      if (pages.length === 0) yield { events: [], checkpoint: next, ...last };
+      if (pages.length === 0) yield { events: [], checkpoint: next, ...last, progress: progress() };
       committed = next;
     }
 
@@ -155,6 +171,7 @@ export function createPylonConnector(
         throw err;
       }
       refused.push(...result.refused);
+      read.records += result.refused.length;
       for (const record of result.records) {
         let event: AuditEvent;
         try {
@@ -175,6 +192,9 @@ export function createPylonConnector(
         if (start.notBeforeMs !== undefined && ms < start.notBeforeMs) continue;
         if (start.beforeMs !== undefined && ms >= start.beforeMs) continue;
         buffered.set(event.id, { event, ms });
+        read.records += 1;
+        read.firstMs = Math.min(read.firstMs, ms);
+        read.lastMs = Math.max(read.lastMs, ms);
       }
       const { cursor: nextCursor, has_next_page: hasNextPage } = result.pagination;
       if (hasNextPage && (nextCursor === "" || nextCursor === cursor)) {

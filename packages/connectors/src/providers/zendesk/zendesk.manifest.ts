@@ -20,6 +20,7 @@ export const zendeskManifest = defineSource({
       email: credentials.email ?? "",
       token: secret(credentials.apiToken ?? ""),
     }),
+    listing: { oldestFirst: true, how: "cursor pagination with `sort=created_at` (the default is `-created_at`)" },
     conformancePageSize: 25,
   },
 });
