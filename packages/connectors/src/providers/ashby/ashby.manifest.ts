@@ -1,11 +1,11 @@
 import { defineSource } from "../../kit/provider-manifest.js";
-import { DEFAULT_WINDOW_RECORDS } from "../../kit/windowed-pull.js";
 import { ASHBY_ACTION_VOCABULARY } from "./ashby.normalize.js";
 import { AshbySourceSchema } from "./ashby.config.js";
 import {
   ASHBY_DEFAULT_RATE_LIMIT,
   ASHBY_MAX_PAGE_SIZE,
   ASHBY_MAX_WINDOW_MS,
+  ASHBY_WINDOW_RECORDS,
   createAshbyConnector,
 } from "./ashby.connector.js";
 
@@ -26,7 +26,7 @@ export const ashbyManifest = defineSource({
     listing: {
       oldestFirst: false,
       why: "`auditLog.list` answers newest first and has no sort parameter: each window is held and sorted",
-      windowRecords: DEFAULT_WINDOW_RECORDS,
+      windowRecords: ASHBY_WINDOW_RECORDS,
     },
     conformancePageSize: 30,
   },
