@@ -318,6 +318,11 @@ describe("windowed pull", () => {
       expect(page.watermark).toBe(Date.parse(page.events.at(-1)!.time) - HOUR);
     }
     expect(pages.at(-1)).toMatchObject({ events: [], checkpoint: { until: new Date(NOW).toISOString() } });
+    // No page's watermark passes an event not handed on yet: the engine decides nothing past unread events.
+    pages.forEach((page, i) => {
+      for (const later of pages.slice(i + 1).flatMap((p) => p.events))
+        expect(Date.parse(later.time)).toBeGreaterThanOrEqual(page.watermark!);
+    });
     // The progress: the window read, the records so far, what is left at the density seen (nothing after the last).
     expect(withEvents.at(-1)!.progress).toMatchObject({
       window: { start: new Date(NOW - 72 * HOUR).toISOString(), end: new Date(NOW).toISOString() },
