@@ -63,7 +63,7 @@ export interface ProviderTraits {
 
 /** How a provider's list endpoint is read for a backfill. */
 export type ProviderListing =
-  | { readonly oldestFirst: true; /** The documented parameter that lists oldest first. */ readonly how: string }
+  | { readonly oldestFirst: true /** The documented parameter that lists oldest first. */; readonly how: string }
   | {
       readonly oldestFirst: false;
       /** Why its pages cannot be queued one by one. */

@@ -281,7 +281,10 @@ describe("windowed pull", () => {
 
   it("hands an oldest-first source's pages on as they arrive, the checkpoint and watermark moving with each", async () => {
     // 40 records a minute apart, served oldest first in pages of 3.
-    const dense = Array.from({ length: 40 }, (_, i) => ({ id: `o${String(i).padStart(2, "0")}`, at: NOW - 50 * HOUR + i * 60_000 }));
+    const dense = Array.from({ length: 40 }, (_, i) => ({
+      id: `o${String(i).padStart(2, "0")}`,
+      at: NOW - 50 * HOUR + i * 60_000,
+    }));
     const log: string[] = [];
     const source: WindowedSource<FakeRecord> = {
       source: "fake",
