@@ -23,7 +23,7 @@ export const PROVIDER_SOURCE_SHAPE = {
    * The most records a pull holds in memory before it queues them and moves the checkpoint, where
    * the provider cannot list oldest first (see the provider table): time windows are sized from the
    * density seen to hold at most this many, so a restart loses at most one window's requests.
-   * Default: the provider's (5,000; Ashby 1,000; BloodHound 20,000), about five seconds of reading at
+   * Default: the provider's (5,000; Ashby 1,000; Pylon 2,000; BloodHound 20,000), about five seconds of reading at
    * its documented rate. Ignored where pages are queued one by one (Zendesk).
    */
   windowRecords: z.number().int().min(100).max(1_000_000).optional(),

@@ -60,6 +60,11 @@ export interface TimeWindow {
   end: Date;
 }
 
+/** What a window is meant to hold at most. */
+export interface WindowBudget {
+  records: number;
+}
+
 /** What a time-filtered provider connector supplies to {@link windowedPull}. */
 export interface WindowedSource<R> {
   source: string;
@@ -84,9 +89,11 @@ export interface WindowedSource<R> {
    * `oldestFirst`). Records outside it (inclusive provider bounds) may be yielded; they are
    * dropped here by `filterTimeMs`. On a held-window source the next window's first page is asked
    * for while this window's events are still being handed on; `signal` aborts when a window is
-   * given up (split, or the pull stopped).
+   * given up (split, or the pull stopped). `budget.records` is the most records a held window
+   * should hold: an unpaged source bounds its answer's bytes by it (an answer too large fails with
+   * a ResponseTooLargeError, and the window is split).
    */
-  fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncIterable<R[] | WindowBatch<R>>;
+  fetchWindow(window: TimeWindow, signal: AbortSignal, budget?: WindowBudget): AsyncIterable<R[] | WindowBatch<R>>;
   /** The time the provider filters on, in ms (usually the action time; an insert time where only that filters). */
   filterTimeMs(record: R): number;
   /**
@@ -116,9 +123,9 @@ export interface WindowedPullSettings {
 }
 
 /**
- * The default bound of a held window, in records: a few seconds of reading at a provider's
- * documented rate and largest page (50 pages of 100), a few MiB of events, and about 2% of the
- * requests spent on windows' last, partly filled pages.
+ * The default bound of a held window, in records (providers set their own: Ashby 1,000, Pylon
+ * 2,000, BloodHound 20,000, each about five seconds of reading at the documented rate; Logfire
+ * takes this one, a single request): a few MiB of events.
  */
 export const DEFAULT_WINDOW_RECORDS = 5_000;
 
@@ -129,6 +136,8 @@ const MIN_WINDOW_MS = 1_000;
  * window than expected is split, and a newest-first source shows it within a few pages.
  */
 const WINDOW_FILL = 0.75;
+/** A window whose unpaged answer passed its byte budget is retried this many times shorter. */
+const TOO_LARGE_SHRINK = 8;
 /** After a split, the retry is sized more cautiously, from the densest part seen. */
 const SPLIT_FILL = 0.5;
 
@@ -146,12 +155,18 @@ interface WindowFetch<R> {
  * request can travel while the current one is sorted and yielded; its outcome, error included,
  * is only observed when the pull reaches that window.
  */
-function startWindowFetch<R>(spec: WindowedSource<R>, start: number, end: number, signal: AbortSignal): WindowFetch<R> {
+function startWindowFetch<R>(
+  spec: WindowedSource<R>,
+  start: number,
+  end: number,
+  signal: AbortSignal,
+  budget: WindowBudget,
+): WindowFetch<R> {
   const controller = new AbortController();
   const forward = () => controller.abort(signal.reason);
   signal.addEventListener("abort", forward, { once: true });
   const iterator = spec
-    .fetchWindow({ start: new Date(start), end: new Date(end) }, controller.signal)
+    .fetchWindow({ start: new Date(start), end: new Date(end) }, controller.signal, budget)
     [Symbol.asyncIterator]();
   let first: Promise<IteratorResult<R[] | WindowBatch<R>>> | undefined = iterator.next();
   // Observed by the first next(); until then a failure must not count as unhandled.
@@ -316,6 +331,8 @@ async function* pageByPage<R>(
     for await (const page of spec.fetchWindow(
       { start: new Date(window.start), end: new Date(window.end) },
       options.signal,
+      // Nothing is held: the budget only bounds an unpaged answer (none lists oldest first today).
+      { records: settings.windowRecords ?? DEFAULT_WINDOW_RECORDS },
     )) {
       const batch = Array.isArray(page) ? { records: page, refused: [] } : page;
       const kept = { held: [] as TimedEvent[], refused: [...batch.refused] };
@@ -359,6 +376,7 @@ async function* heldWindows<R>(
   watermarkAt: WatermarkAt,
 ): AsyncGenerator<SourcePage> {
   const maxBuffered = settings.windowRecords ?? DEFAULT_WINDOW_RECORDS;
+  const budget = { records: maxBuffered };
   const pageEvents = settings.pageEvents ?? 500;
   let cursor = start.cursor;
   let span = Math.min(start.windowMs ?? spec.firstWindowMs ?? spec.maxWindowMs, spec.maxWindowMs);
@@ -377,7 +395,7 @@ async function* heldWindows<R>(
         fetch = ahead;
       } else {
         await ahead?.cancel();
-        fetch = startWindowFetch(spec, cursor, windowEnd, options.signal);
+        fetch = startWindowFetch(spec, cursor, windowEnd, options.signal, budget);
       }
       ahead = undefined;
 
@@ -401,9 +419,10 @@ async function* heldWindows<R>(
         }
       } catch (err) {
         await fetch.cancel();
-        // An unpaged answer too large to read (Logfire's): the window is too dense, split it.
+        // An unpaged answer too large for the window's budget (Logfire's): far denser than
+        // expected, so a much shorter window is tried (sized again from its density once read).
         if (!(err instanceof ResponseTooLargeError) || windowEnd - cursor <= MIN_WINDOW_MS) throw err;
-        span = Math.max(MIN_WINDOW_MS, Math.floor((windowEnd - cursor) / 2));
+        span = Math.max(MIN_WINDOW_MS, Math.floor((windowEnd - cursor) / TOO_LARGE_SHRINK));
         continue;
       }
       if (overflow) {
@@ -427,7 +446,8 @@ async function* heldWindows<R>(
       // An empty window counts as one record: the next is sized as if that one were about to show.
       const density = Math.max(1, held.length) / Math.max(1, covered);
       span = Math.max(MIN_WINDOW_MS, Math.min(spec.maxWindowMs, Math.floor((WINDOW_FILL * maxBuffered) / density)));
-      if (windowEnd < end) ahead = startWindowFetch(spec, windowEnd, Math.min(windowEnd + span, end), options.signal);
+      if (windowEnd < end)
+        ahead = startWindowFetch(spec, windowEnd, Math.min(windowEnd + span, end), options.signal, budget);
 
       const pages = timeOrderedPages(held, pageEvents);
       if (pages.length === 0 && (windowEnd === end || refused.length)) pages.push([]);

@@ -19,7 +19,6 @@ import {
   providerRateLimit,
 } from "../../kit/provider-http.js";
 import { timeOrderedPages, type TimedEvent } from "../../kit/paging.js";
-import { DEFAULT_WINDOW_RECORDS } from "../../kit/windowed-pull.js";
 import { normalizePylonRecord } from "./pylon.normalize.js";
 import { PylonAuditLogPageSchema, PylonAuditLogSchema, type PylonRecord } from "./pylon.records.js";
 
@@ -29,6 +28,14 @@ const LIST_PATH = "/audit-logs";
 export const PYLON_MAX_PAGE_SIZE = 999;
 /** `GET /audit-logs`: 60 requests a minute, per organization (every token of the org shares it). */
 export const PYLON_DEFAULT_RATE_LIMIT = { requests: 60, perMs: 60_000 };
+
+/**
+ * Records held and sorted before they are queued and the cursor checkpointed (the source's
+ * `windowRecords` overrides it): two pages of 999, two seconds at the documented 60 requests a
+ * minute, so a restart re-reads at most two pages. Records are put in action-time order within
+ * such a run only (action and insert times differ by seconds).
+ */
+export const PYLON_WINDOW_RECORDS = 2_000;
 
 /**
  * Where a Pylon pull resumes: the opaque cursor after the last record queued, as Pylon's SIEM
@@ -66,7 +73,7 @@ export function createPylonConnector(
   const source = config.name;
   const baseUrl = config.baseUrl ?? PYLON_BASE_URL;
   const pageSize = Math.min(config.pageSize ?? PYLON_MAX_PAGE_SIZE, PYLON_MAX_PAGE_SIZE);
-  const maxBuffered = config.windowRecords ?? options.windowRecords ?? DEFAULT_WINDOW_RECORDS;
+  const maxBuffered = config.windowRecords ?? options.windowRecords ?? PYLON_WINDOW_RECORDS;
   const pageEvents = options.pageEvents ?? 500;
   const client = deps.createHttpClient({
     source,

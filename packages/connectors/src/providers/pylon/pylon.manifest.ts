@@ -1,8 +1,12 @@
 import { defineSource } from "../../kit/provider-manifest.js";
-import { DEFAULT_WINDOW_RECORDS } from "../../kit/windowed-pull.js";
 import { PYLON_ACTION_VOCABULARY } from "./pylon.normalize.js";
 import { PylonSourceSchema } from "./pylon.config.js";
-import { PYLON_DEFAULT_RATE_LIMIT, PYLON_MAX_PAGE_SIZE, createPylonConnector } from "./pylon.connector.js";
+import {
+  PYLON_DEFAULT_RATE_LIMIT,
+  PYLON_MAX_PAGE_SIZE,
+  PYLON_WINDOW_RECORDS,
+  createPylonConnector,
+} from "./pylon.connector.js";
 
 /** The `pylon` source type: config, connector, documented limits, simulator credentials. */
 export const pylonManifest = defineSource({
@@ -18,7 +22,7 @@ export const pylonManifest = defineSource({
     listing: {
       oldestFirst: false,
       why: "`GET /audit-logs` has no documented order and lists by insert time, not action time: pages are held this many records at a time and sorted, the cursor checkpointed with each flush",
-      windowRecords: DEFAULT_WINDOW_RECORDS,
+      windowRecords: PYLON_WINDOW_RECORDS,
     },
     conformancePageSize: 40,
   },
