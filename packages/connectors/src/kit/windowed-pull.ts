@@ -385,6 +385,10 @@ async function* heldWindows<R>(
     windowMs,
   });
   let ahead: WindowFetch<R> | undefined;
+  // The densest stretch a split found (records per ms): no later window is sized past what it
+  // would hold at that density, so quiet windows before or between busy ones do not grow back
+  // into windows that split again.
+  let densest = 0;
 
   try {
     while (cursor < end) {
@@ -429,6 +433,7 @@ async function* heldWindows<R>(
         await fetch.cancel();
         // Too dense to hold: retry a span sized from the density seen so far, at most half this one.
         const density = held.length / Math.max(1, windowEnd - earliestSeen);
+        densest = Math.max(densest, density);
         span = Math.max(
           MIN_WINDOW_MS,
           Math.min(Math.floor((windowEnd - cursor) / 2), Math.floor((SPLIT_FILL * maxBuffered) / density)),
@@ -445,7 +450,10 @@ async function* heldWindows<R>(
       const covered = held.length >= maxBuffered / 32 ? windowEnd - earliestSeen : windowEnd - cursor;
       // An empty window counts as one record: the next is sized as if that one were about to show.
       const density = Math.max(1, held.length) / Math.max(1, covered);
-      span = Math.max(MIN_WINDOW_MS, Math.min(spec.maxWindowMs, Math.floor((WINDOW_FILL * maxBuffered) / density)));
+      span = Math.max(
+        MIN_WINDOW_MS,
+        Math.min(spec.maxWindowMs, Math.floor((WINDOW_FILL * maxBuffered) / Math.max(density, densest))),
+      );
       if (windowEnd < end)
         ahead = startWindowFetch(spec, windowEnd, Math.min(windowEnd + span, end), options.signal, budget);
 
