@@ -119,6 +119,9 @@ sources:
       const source = (JSON.parse(status.stdout) as { sources: { name: string; progress?: Record<string, unknown> }[] })
         .sources[0]!;
       expect(source.progress).toMatchObject({ state: "done", estimatedRemaining: 0 });
+      const table = await runCli(["--config", configPath, "status"], { env });
+      expect(table.stdout).toMatch(/left \(est\.\)/);
+      expect(table.stdout).toMatch(/dense +done since \S+ +\S+ \.\. \S+ +\d+ +\d+ +0 /);
       last.child.kill("SIGTERM");
       await last.exited;
 

@@ -62,7 +62,7 @@ export interface ProviderTraits {
 }
 
 /** How a provider's list endpoint is read for a backfill. */
-export type ProviderListing =
+type ProviderListing =
   | { readonly oldestFirst: true /** The documented parameter that lists oldest first. */; readonly how: string }
   | {
       readonly oldestFirst: false;

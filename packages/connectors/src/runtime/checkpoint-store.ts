@@ -22,7 +22,7 @@ export type SourceHealth = z.infer<typeof SourceHealthSchema>;
  * How far a source's latest pull got, stored with each page it queues (`vigil status`): the
  * window it reads, the records it read and queued so far, and what is left at the density seen.
  */
-export const PullProgressRecordSchema = z.object({
+const PullProgressRecordSchema = z.object({
   state: z.enum(["running", "done", "failed"]),
   startedAt: z.string(),
   updatedAt: z.string(),
