@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { createRedis, deleteKeyspace, Keyspace, silentLogger } from "@vigil/core";
 import {
+  type Checkpoint,
   createConnector,
   createConnectorDeps,
   PROVIDER_MANIFESTS,
@@ -49,11 +50,77 @@ export async function runBackfillBench(
   provider: ProviderName,
   options: { redisUrl: string; seconds: number },
 ): Promise<BackfillBenchResult> {
+  const { records, bound } = denseRecords(provider, options.seconds);
+  return { ...(await pullFromSimulator(provider, options.redisUrl, records, 6 * DAY_MS)), bound };
+}
+
+/** Records that take about `seconds` to read at the provider's documented rate and largest page, and that rate as records a second. */
+function denseRecords(provider: ProviderName, seconds: number): { records: number; bound: number | undefined } {
   const { limits } = manifestOf(provider).provider;
   const requestsPerSecond = limits.rateLimit.requests / (limits.rateLimit.perMs / 1000);
   const bound = limits.maxPageSize ? requestsPerSecond * limits.maxPageSize : undefined;
-  const records = Math.round(Math.min(200_000, Math.max(3_000, (bound ?? 20_000) * options.seconds)));
-  return { ...(await pullFromSimulator(provider, options.redisUrl, records, 6 * DAY_MS)), bound };
+  return { records: Math.round(Math.min(200_000, Math.max(3_000, (bound ?? 20_000) * seconds))), bound };
+}
+
+export interface RestartingBackfillResult {
+  provider: ProviderName;
+  records: number;
+  /** Records delivered, each once (a page re-read after a restart is dropped by id, as the event sink does). */
+  delivered: number;
+  /** Pulls stopped by a restart. */
+  restarts: number;
+  requests: number;
+  minimumRequests: number;
+  seconds: number;
+}
+
+/**
+ * A dense backfill whose pull is stopped every `restartEveryMs` and started again from the last
+ * checkpoint it handed on, with a connector built afresh (a crash-looping pod): the requests it
+ * spends against the fewest the documented window limit and page allow.
+ */
+export async function runRestartingBackfillBench(
+  provider: ProviderName,
+  options: { redisUrl: string; seconds: number; restartEveryMs: number },
+): Promise<RestartingBackfillResult> {
+  const { records } = denseRecords(provider, options.seconds);
+  const spanMs = 6 * DAY_MS;
+  const pullSpanMs = (Math.ceil(spanMs / DAY_MS) + 1) * DAY_MS;
+  return withSimulatedSource(provider, options.redisUrl, records, spanMs, async ({ source, deps, sim }) => {
+    const seen = new Set<string>();
+    let checkpoint: Checkpoint | undefined;
+    let restarts = 0;
+    const start = performance.now();
+    for (let done = false; !done; ) {
+      const connector = createConnector(source, deps);
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new Error("restart")), options.restartEveryMs);
+      try {
+        for await (const page of connector.pull(checkpoint, { signal: controller.signal, now: new Date() })) {
+          // A page handed on after the restart began is lost with the process.
+          if (controller.signal.aborted) break;
+          for (const event of page.events) seen.add(event.id);
+          checkpoint = page.checkpoint;
+        }
+        done = !controller.signal.aborted;
+      } catch (err) {
+        if (!controller.signal.aborted) throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (!done) restarts += 1;
+    }
+    const log = await sim.requestLogSummary();
+    return {
+      provider,
+      records,
+      delivered: seen.size,
+      restarts,
+      requests: log.requests,
+      minimumRequests: minimumRequests(manifestOf(provider).provider.limits, records, pullSpanMs),
+      seconds: (performance.now() - start) / 1000,
+    };
+  });
 }
 
 /**
@@ -73,14 +140,19 @@ function manifestOf(provider: ProviderName) {
   return manifest;
 }
 
-async function pullFromSimulator(
+/** Runs `body` against a simulator thread of the provider holding `records` over `spanMs`, with a source reading it from the start. */
+async function withSimulatedSource<T>(
   provider: ProviderName,
   redisUrl: string,
   records: number,
   spanMs: number,
-): Promise<Omit<BackfillBenchResult, "bound">> {
+  body: (context: {
+    source: ReturnType<typeof SourceConfigSchema.parse>;
+    deps: ReturnType<typeof createConnectorDeps>;
+    sim: Awaited<ReturnType<typeof startSimulatorThread>>;
+  }) => Promise<T>,
+): Promise<T> {
   const manifest = manifestOf(provider);
-  const { limits } = manifest.provider;
   const now = Date.now();
   const pullSpanMs = (Math.ceil(spanMs / DAY_MS) + 1) * DAY_MS;
   const sim = await startSimulatorThread({
@@ -101,7 +173,24 @@ async function pullFromSimulator(
       auth: manifest.provider.simulatorAuth(sim.credentials(provider) as unknown as Record<string, string>),
       startFrom: `${pullSpanMs / DAY_MS}d`,
     });
-    const connector = createConnector(source, createConnectorDeps({ redis, keyspace, logger: silentLogger }));
+    return await body({ source, deps: createConnectorDeps({ redis, keyspace, logger: silentLogger }), sim });
+  } finally {
+    await sim.close();
+    await deleteKeyspace(redis, keyspace);
+    await redis.quit();
+  }
+}
+
+async function pullFromSimulator(
+  provider: ProviderName,
+  redisUrl: string,
+  records: number,
+  spanMs: number,
+): Promise<Omit<BackfillBenchResult, "bound">> {
+  const { limits } = manifestOf(provider).provider;
+  const pullSpanMs = (Math.ceil(spanMs / DAY_MS) + 1) * DAY_MS;
+  return withSimulatedSource(provider, redisUrl, records, spanMs, async ({ source, deps, sim }) => {
+    const connector = createConnector(source, deps);
     let pulled = 0;
     // From a collected heap (pnpm bench runs node with --expose-gc), so the peak is this pull's.
     (globalThis as { gc?: () => void }).gc?.();
@@ -124,9 +213,5 @@ async function pullFromSimulator(
       minimumRequests: minimumRequests(limits, pulled, pullSpanMs),
       peakHeapMiB: (peakHeap - baseHeap) / 2 ** 20,
     };
-  } finally {
-    await sim.close();
-    await deleteKeyspace(redis, keyspace);
-    await redis.quit();
-  }
+  });
 }

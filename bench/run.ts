@@ -2,7 +2,9 @@
 // Figures vary ±20% on a shared 2-core machine; run twice.
 import { PROVIDER_MANIFESTS } from "@vigil/connectors";
 import { PROVIDER_NAMES as PROVIDERS, type ProviderName } from "@vigil/simulator";
-import { runBackfillBench, runSparseBackfillBench } from "./backfill.bench.js";
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { runBackfillBench, runRestartingBackfillBench, runSparseBackfillBench } from "./backfill.bench.js";
 import { runDecisionBacklogBench } from "./decisions.bench.js";
 import { runEngineBench } from "./engine.bench.js";
 import { runMatchesBench } from "./matches.bench.js";
@@ -12,6 +14,18 @@ const events = Number(process.env.VIGIL_BENCH_EVENTS ?? 200_000);
 const concurrency = Number(process.env.VIGIL_BENCH_CONCURRENCY ?? 8);
 const rounds = Number(process.env.VIGIL_BENCH_ROUNDS ?? 3);
 const backfillSeconds = Number(process.env.VIGIL_BENCH_BACKFILL_SECONDS ?? 12);
+const restartSeconds = Number(process.env.VIGIL_BENCH_RESTART_SECONDS ?? 30);
+
+/** The connectors role's memory limit in the Helm chart's values (MiB). */
+function connectorMemoryLimitMiB(): number {
+  const values = parseYaml(readFileSync(new URL("../deploy/helm/vigil/values.yaml", import.meta.url), "utf8")) as {
+    roles: { connectors: { resources: { limits: { memory: string } } } };
+  };
+  const memory = values.roles.connectors.resources.limits.memory;
+  const match = /^(\d+)(Mi|Gi)$/.exec(memory);
+  if (!match) throw new Error(`the chart's connector memory limit ${memory} is not in Mi or Gi`);
+  return Number(match[1]) * (match[2] === "Gi" ? 1024 : 1);
+}
 const which = process.argv.slice(2);
 const wants = (name: string) => which.length === 0 || which.includes(name);
 
@@ -118,17 +132,40 @@ function matchesBench() {
 const PATTERNS_NOTE = "five detection patterns per event on the engine bench's events";
 
 async function backfillBench() {
+  const limitMiB = connectorMemoryLimitMiB();
   console.log(
-    `\nbackfill: a full pull from the simulator at each provider's documented rate limit (target ≥ 90% of the bound, no 429)`,
+    `\nbackfill: a full pull from the simulator at each provider's documented rate limit (target ≥ 90% of the bound, no 429); peak heap growth (garbage included) against the chart's connector memory limit, ${limitMiB} MiB (target < 50%)`,
   );
   console.log(
-    `  ${"provider".padEnd(11)}${"records".padStart(9)}${"requests".padStart(10)}${"seconds".padStart(9)}${"records/s".padStart(11)}${"bound".padStart(9)}${"of bound".padStart(10)}${"429s".padStart(6)}${"heap".padStart(10)}`,
+    `  ${"provider".padEnd(11)}${"records".padStart(9)}${"requests".padStart(10)}${"seconds".padStart(9)}${"records/s".padStart(11)}${"bound".padStart(9)}${"of bound".padStart(10)}${"429s".padStart(6)}${"heap".padStart(10)}${"of limit".padStart(10)}`,
   );
   for (const provider of PROVIDERS) {
     const r = await runBackfillBench(provider, { redisUrl, seconds: backfillSeconds });
     const share = r.bound ? `${((r.rate / r.bound) * 100).toFixed(0)}%` : "n/a";
+    const ofLimit = r.peakHeapMiB / limitMiB;
     console.log(
-      `  ${provider.padEnd(11)}${fmt(r.records).padStart(9)}${fmt(r.requests).padStart(10)}${r.seconds.toFixed(1).padStart(9)}${fmt(r.rate).padStart(11)}${(r.bound ? fmt(r.bound) : "no pages").padStart(9)}${share.padStart(10)}${String(r.throttled).padStart(6)}${`${r.peakHeapMiB.toFixed(0)} MiB`.padStart(10)}`,
+      `  ${provider.padEnd(11)}${fmt(r.records).padStart(9)}${fmt(r.requests).padStart(10)}${r.seconds.toFixed(1).padStart(9)}${fmt(r.rate).padStart(11)}${(r.bound ? fmt(r.bound) : "no pages").padStart(9)}${share.padStart(10)}${String(r.throttled).padStart(6)}${`${r.peakHeapMiB.toFixed(0)} MiB`.padStart(10)}${`${(ofLimit * 100).toFixed(0)}%`.padStart(10)}  ${ofLimit < 0.5 ? "ok" : "MISSED"}`,
+    );
+  }
+  const restartEveryMs = 10_000;
+  console.log(
+    `\nbackfill, restarted every ${restartEveryMs / 1000} s: a dense pull of about ${restartSeconds} s at the documented rate, stopped and started again from its last checkpoint with a new connector (requests against the fewest the window limit and page allow)`,
+  );
+  console.log(
+    `  ${"provider".padEnd(11)}${"records".padStart(9)}${"delivered".padStart(11)}${"restarts".padStart(10)}${"requests".padStart(10)}${"fewest".padStart(8)}${"ratio".padStart(8)}${"held".padStart(8)}${"ratio".padStart(8)}${"seconds".padStart(9)}`,
+  );
+  console.log(
+    `  ("held": the fewest once no window holds more than the provider's default windowRecords, for APIs that cannot list oldest first)`,
+  );
+  for (const provider of PROVIDERS) {
+    const r = await runRestartingBackfillBench(provider, { redisUrl, seconds: restartSeconds, restartEveryMs });
+    const listing = PROVIDER_MANIFESTS.find((m) => m.type === provider)?.provider.listing;
+    const held =
+      listing?.oldestFirst === false
+        ? Math.max(r.minimumRequests, Math.ceil(r.records / listing.windowRecords))
+        : r.minimumRequests;
+    console.log(
+      `  ${provider.padEnd(11)}${fmt(r.records).padStart(9)}${fmt(r.delivered).padStart(11)}${String(r.restarts).padStart(10)}${fmt(r.requests).padStart(10)}${fmt(r.minimumRequests).padStart(8)}${`${(r.requests / r.minimumRequests).toFixed(2)}×`.padStart(8)}${fmt(held).padStart(8)}${`${(r.requests / held).toFixed(2)}×`.padStart(8)}${r.seconds.toFixed(1).padStart(9)}`,
     );
   }
   console.log(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runSparseBackfillBench } from "../../bench/backfill.bench.js";
+import { runRestartingBackfillBench, runSparseBackfillBench } from "../../bench/backfill.bench.js";
 import { runEngineBench } from "../../bench/engine.bench.js";
 import { runMatchesBench } from "../../bench/matches.bench.js";
 import { REDIS_URL } from "../helpers.js";
@@ -33,4 +33,11 @@ describe("pnpm bench, at a small size", () => {
     expect(r.minimumRequests).toBe(2);
     expect(r.requests).toBeGreaterThanOrEqual(r.minimumRequests);
   }, 60_000);
+
+  it("restarts a dense pull from its last checkpoint until it is done, delivering every record", async () => {
+    const r = await runRestartingBackfillBench("zendesk", { redisUrl: REDIS_URL, seconds: 1, restartEveryMs: 1_000 });
+    expect(r.delivered).toBe(r.records);
+    expect(r.restarts).toBeGreaterThanOrEqual(1);
+    expect(r.requests).toBeGreaterThanOrEqual(r.minimumRequests);
+  }, 120_000);
 });

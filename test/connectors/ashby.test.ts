@@ -113,14 +113,18 @@ describe("Ashby connector against the simulator", () => {
     const windows = bodies
       .filter((b) => b.cursor === undefined)
       .map((b) => [Date.parse(b.startDate!), Date.parse(b.endDate!)] as const);
-    expect(windows).toHaveLength(2);
+    // 700 days, the records in the last few: wide windows while empty, windows of at most
+    // windowRecords once dense (a window found too dense is given up and read again shorter).
+    expect(windows.length).toBeLessThanOrEqual(15);
     for (const [start, end] of windows) {
       const eighteenMonthsLater = new Date(start);
       eighteenMonthsLater.setUTCMonth(eighteenMonthsLater.getUTCMonth() + 18);
       expect(end).toBeLessThanOrEqual(eighteenMonthsLater.getTime());
     }
-    // Each query reaches a second past its window on both sides (bounds are UNCONFIRMED).
-    expect(windows[1]![0]).toBe(windows[0]![1] - 2_000);
+    // Each query reaches a second past its window on both sides (bounds are UNCONFIRMED): a window
+    // starts where the last one read ended, or where a window given up started.
+    for (let i = 1; i < windows.length; i++)
+      expect([windows[i - 1]![1] - 2_000, windows[i - 1]![0]]).toContain(windows[i]![0]);
   });
 
   it("re-reads only the lookback before the checkpoint on the next run", async () => {

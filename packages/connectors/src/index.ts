@@ -6,6 +6,7 @@ export {
   type ConnectorFactory,
   type ConnectorHttpOptions,
   type PullOptions,
+  type PullProgress,
   type SourcePage,
 } from "./kit/connector.js";
 export { createConnectorDeps } from "./kit/connector-deps.js";

@@ -212,6 +212,18 @@ const CONFIG_SHAPE = {
       maxFutureSkew: DurationSchema.prefault("5m"),
     })
     .prefault({}),
+  connectors: z
+    .strictObject({
+      /**
+       * The lease of a source's pull lock, renewed every third of it while the pull runs. A
+       * connector killed without shutting down (SIGKILL, OOM, a node lost) holds its sources this
+       * long: a restart pulls them again once it ends. Shorter means a crash-looping pod gets back
+       * to its backfill sooner; a pause longer than it (a stalled event loop) makes the pull stop
+       * and another take over from the last checkpoint.
+       */
+      lockTtl: DurationSchema.prefault("30s"),
+    })
+    .prefault({}),
   engine: z
     .strictObject({
       /** Parallel `vigil-events` jobs per worker. */
@@ -290,6 +302,7 @@ export function createConfigSchema<
       inhibit: CONFIG_SHAPE.inhibit,
       silences: CONFIG_SHAPE.silences,
       alertHistory: CONFIG_SHAPE.alertHistory,
+      connectors: CONFIG_SHAPE.connectors,
       engine: CONFIG_SHAPE.engine,
       notifier: CONFIG_SHAPE.notifier,
       server: CONFIG_SHAPE.server,

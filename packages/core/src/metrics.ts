@@ -135,6 +135,12 @@ export function createMetrics(registry = new Registry()) {
       labelNames: ["source"] as const,
       registers: [registry],
     }),
+    sourceRecordsRemaining: new Gauge({
+      name: "vigil_source_pull_records_remaining",
+      help: "Records a source's running pull has left to read, estimated from the density seen (0 once it reached the end)",
+      labelNames: ["source"] as const,
+      registers: [registry],
+    }),
     recordsQuarantined: new Counter({
       name: "vigil_records_quarantined_total",
       help: "Records a source refused and quarantined (vigil sources quarantine list), per source",

@@ -12,7 +12,7 @@ import { formatTable, print } from "../format.js";
 export function registerStatusCommand(program: Command, globals: () => GlobalOptions): void {
   program
     .command("status")
-    .description("queue depths, failed jobs, failed deliveries and per-source checkpoints")
+    .description("queue depths, failed jobs, failed deliveries, per-source checkpoints and each source's pull progress")
     .option("--json", "print one JSON document")
     .action(async (options: { json?: boolean }) => {
       const { config } = cliContext(globals());
@@ -71,6 +71,22 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
             ),
           );
         }
+        const pulls = sources.filter((s) => s.progress);
+        if (pulls.length)
+          print(
+            `\n${formatTable(
+              pulls.map(({ name, progress: p }) => ({
+                source: name,
+                pull: `${p!.state} since ${p!.startedAt}`,
+                window: p!.window ? `${p!.window.start} .. ${p!.window.end}` : "-",
+                "records read": String(p!.recordsRead),
+                queued: String(p!.eventsQueued),
+                "left (est.)": p!.estimatedRemaining === undefined ? "-" : String(p!.estimatedRemaining),
+                updated: p!.updatedAt,
+              })),
+              ["source", "pull", "window", "records read", "queued", "left (est.)", "updated"],
+            )}`,
+          );
         if ("problem" in watermarks) console.log(`\nwatermarks: ${watermarks.problem}`);
         else if (watermarks.length) {
           const iso = (ms: number | undefined) => (ms === undefined ? "-" : new Date(ms).toISOString());

@@ -50,6 +50,18 @@ export interface SourcePage {
    * the connector cannot say (the file source); the engine then goes by the events delivered.
    */
   watermark?: number;
+  /** How far the pull got once this page is queued: logged, and shown by `vigil status`. */
+  progress?: PullProgress;
+}
+
+/** How far a pull got: what `vigil status` shows of a long backfill. */
+export interface PullProgress {
+  /** The window being read, `[start, end)` in ISO-8601 (time-windowed sources). */
+  window?: { start: string; end: string };
+  /** Records this pull read so far (kept or refused, before deduplication). */
+  recordsRead: number;
+  /** Records left to read, estimated from the density seen so far; absent until there is one. */
+  estimatedRemaining?: number;
 }
 
 /** What a pull is given besides its checkpoint. */

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { ConnectorError, type Logger, type RateLimiter } from "@vigil/core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createHttpClient, parseRetryAfter, type HttpClientOptions } from "./http-client.js";
+import { createHttpClient, parseRetryAfter, ResponseTooLargeError, type HttpClientOptions } from "./http-client.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 interface Hit {
@@ -450,6 +450,23 @@ describe("http client", () => {
       // The client hung up while the server was still writing: the cap held while reading, not after.
       expect(written.finished).toBe(false);
       expect(written.bytes).toBeLessThan(64 * MiB);
+    });
+
+    it("holds a request to its own, lower byte budget with a ResponseTooLargeError", async () => {
+      const written = { bytes: 0, finished: false };
+      handlers = [streamed(256 * MiB, written)];
+      const err = await failure(
+        client({ maxResponseBytes: 32 * MiB }).request({
+          path: "/audit-logs",
+          parse: PageSchema,
+          maxResponseBytes: MiB,
+        }),
+      );
+      expect(err).toBeInstanceOf(ResponseTooLargeError);
+      expect(err.message).toBe(
+        "source pylon-prod: GET /audit-logs: the response body is larger than 1 MiB, what this request may hold; not read",
+      );
+      expect(written.bytes).toBeLessThan(32 * MiB);
     });
 
     it("refuses a declared content-length over the cap before reading, and reads a body within it", async () => {

@@ -70,6 +70,12 @@ export interface HttpRequest<T> {
   signal?: AbortSignal;
   /** Validates the 2xx body (parsed JSON, or undefined when empty). */
   parse: z.ZodType<T>;
+  /**
+   * Reads at most this many bytes of this response (never more than the client's
+   * `maxResponseBytes`): an unpaged answer too large for the records it was meant to hold fails
+   * early with a {@link ResponseTooLargeError}, and the caller asks for less.
+   */
+  maxResponseBytes?: number;
 }
 
 export interface HttpResponse<T> {
@@ -214,7 +220,7 @@ class FetchHttpClient implements HttpClient {
         await response.body?.cancel();
         target = next;
       }
-      text = await this.readBody(response, label);
+      text = await this.readBody(response, label, request.maxResponseBytes);
     } catch (err) {
       if (request.signal?.aborted) throw request.signal.reason;
       if (err instanceof ConnectorError) throw err;
@@ -315,12 +321,14 @@ class FetchHttpClient implements HttpClient {
   }
 
   /** The body as text, read as it streams in; more than `maxResponseBytes` ends the request without reading the rest. */
-  private async readBody(response: Response, label: string): Promise<string> {
-    const limit = this.maxResponseBytes;
+  private async readBody(response: Response, label: string, requestLimit?: number): Promise<string> {
+    const limit = Math.min(this.maxResponseBytes, requestLimit ?? Number.POSITIVE_INFINITY);
     const tooLarge = () =>
-      new ConnectorError(
+      new ResponseTooLargeError(
         this.source,
-        `${label}: the response body is larger than ${formatBytes(limit)} (maxResponseMiB); not read. Lower the source's pageSize or raise maxResponseMiB`,
+        limit < this.maxResponseBytes
+          ? `${label}: the response body is larger than ${formatBytes(limit)}, what this request may hold; not read`
+          : `${label}: the response body is larger than ${formatBytes(limit)} (maxResponseMiB); not read. Lower the source's pageSize or raise maxResponseMiB`,
         { retryable: false, status: response.status, page: label },
       );
     const declared = Number(response.headers.get("content-length"));
@@ -454,3 +462,6 @@ function secretScrubber(headers: [string, string][], url: URL, extra: readonly s
     .sort((a, b) => b.length - a.length);
   return (text) => ordered.reduce((acc, secret) => acc.split(secret).join(REDACTED), text);
 }
+
+/** A response body larger than the source's `maxResponseMiB`: not read. A held window that gets one is split. */
+export class ResponseTooLargeError extends ConnectorError {}

@@ -50,9 +50,27 @@ export interface ProviderTraits {
    * outcomes): what rules are checked against and `vigil providers actions` lists.
    */
   readonly vocabulary: ActionVocabulary;
+  /**
+   * How a backfill reads its list endpoint (the README's backfill table lists it): where a
+   * documented parameter lists oldest first, pages are queued one by one and the checkpoint moves
+   * with each (nothing held); otherwise why not, and the most records a pull holds by default
+   * before it queues them (`windowRecords`, configurable per source).
+   */
+  readonly listing: ProviderListing;
   /** A small page size for the conformance suite, so a few hundred records span many pages (`undefined`: no pages). */
   readonly conformancePageSize: number | undefined;
 }
+
+/** How a provider's list endpoint is read for a backfill. */
+type ProviderListing =
+  | { readonly oldestFirst: true /** The documented parameter that lists oldest first. */; readonly how: string }
+  | {
+      readonly oldestFirst: false;
+      /** Why its pages cannot be queued one by one. */
+      readonly why: string;
+      /** Records a pull holds at most before queuing them, unless the source sets `windowRecords`. */
+      readonly windowRecords: number;
+    };
 
 /** Checks a manifest's pieces against each other (the factory takes what the schema makes). */
 export const defineSource = <S extends z.ZodType<SourceConfigBase, unknown>>(

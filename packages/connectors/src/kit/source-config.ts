@@ -19,6 +19,14 @@ export const PROVIDER_SOURCE_SHAPE = {
   startFrom: DurationSchema.prefault("7d"),
   /** How far each run re-reads behind its checkpoint, for records that appear late. */
   lookback: DurationSchema.prefault("10m"),
+  /**
+   * The most records a pull holds in memory before it queues them and moves the checkpoint, where
+   * the provider cannot list oldest first (see the provider table): time windows are sized from the
+   * density seen to hold at most this many, so a restart loses at most one window's requests.
+   * Default: the provider's (5,000; Ashby 1,000; Pylon 2,000; BloodHound 20,000), about five seconds of reading at
+   * its documented rate. Ignored where pages are queued one by one (Zendesk).
+   */
+  windowRecords: z.number().int().min(100).max(1_000_000).optional(),
   /** Records per request; default: the provider's documented maximum. */
   pageSize: z.number().int().min(1).max(10_000).optional(),
   /** Requests per span, shared by every replica using the same credential; default: the documented limit. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConnectorError, PartialAuditEventSchema, type AuditEvent } from "@vigil/core";
+import type { SourcePage } from "./connector.js";
+import { ResponseTooLargeError } from "./http-client.js";
 import { windowedPull, type TimeWindow, type WindowedSource } from "./windowed-pull.js";
 
 interface FakeRecord {
@@ -60,7 +62,8 @@ describe("windowed pull", () => {
     const ids = pages.flatMap((p) => p.events.map((e) => e.id.slice(5)));
     expect(ids).toEqual(["a", "b", "c", "d", "tie0", "tie1", "tie2", "tie3", "tie4", "tie5", "tie6"]);
     expect(windows.map((w) => (NOW - w.start.getTime()) / HOUR)).toEqual([72, 48, 24]);
-    expect(pages.at(-1)!.checkpoint).toEqual({ until: new Date(NOW).toISOString() });
+    // The checkpoint carries the next window's size, sized from the density seen (capped at the limit).
+    expect(pages.at(-1)!.checkpoint).toEqual({ until: new Date(NOW).toISOString(), windowMs: 24 * HOUR });
   });
 
   it("moves the checkpoint only with a window's last page", async () => {
@@ -90,7 +93,7 @@ describe("windowed pull", () => {
 
   it("splits a window that holds too many records, keeping memory bounded", async () => {
     const { source, windows } = fakeSource(records);
-    const pages = await collect(source, undefined, { maxBufferedRecords: 3 });
+    const pages = await collect(source, undefined, { windowRecords: 3 });
     expect(pages.flatMap((p) => p.events)).toHaveLength(11);
     expect(windows.length).toBeGreaterThan(3);
   });
@@ -113,7 +116,7 @@ describe("windowed pull", () => {
         }
       },
     };
-    const pages = await collect(counting, undefined, { maxBufferedRecords: 64, pageEvents: 50 });
+    const pages = await collect(counting, undefined, { windowRecords: 64, pageEvents: 50 });
     expect(pages.flatMap((p) => p.events.map((e) => e.id))).toEqual(dense.map((r) => `fake:${r.id}`));
     // The first window (120 rows in its last 12 hours) is given up after a page or two, where
     // reading until the buffer overflowed took 22 pages.
@@ -172,7 +175,7 @@ describe("windowed pull", () => {
       }
     };
     await expect(pull()).rejects.toThrow("second window failed");
-    expect(checkpoints).toEqual([{ until: new Date(NOW - 48 * HOUR).toISOString() }]);
+    expect(checkpoints).toEqual([{ until: new Date(NOW - 48 * HOUR).toISOString(), windowMs: 24 * HOUR }]);
   });
 
   it("aborts and closes the window fetched ahead when the consumer stops", async () => {
@@ -237,7 +240,7 @@ describe("windowed pull", () => {
     ]);
     expect(refused[0]?.position).toMatch(/^fake window \[2026-03-0\dT.*Z, 2026-03-0\dT.*Z\)$/);
     expect(refused[0]?.reason).toContain("record c");
-    expect(pages.at(-1)?.checkpoint).toEqual({ until: new Date(NOW).toISOString() });
+    expect(pages.at(-1)?.checkpoint).toMatchObject({ until: new Date(NOW).toISOString() });
   });
 
   it("reads a sparse backfill in few wide windows: the first span, then sized from the density, up to the limit", async () => {
@@ -250,9 +253,9 @@ describe("windowed pull", () => {
     const spans = windows.map((w) => w.end.getTime() - w.start.getTime());
     expect(spans[0]).toBe(DAY);
     expect(Math.max(...spans)).toBe(90 * DAY);
-    // The fewest the 90-day limit allows is 2. Here the one-day probe falls before the first record,
-    // so the next window only grows fourfold (an unpaged answer must not balloon): 1 + 4 + 90 + 26 days.
-    expect(spans.map((s) => s / DAY)).toEqual([1, 4, 90, 26]);
+    // The fewest the 90-day limit allows is 2. Here the one-day probe falls before the first record:
+    // an empty window counts as one record, so the next is as wide as the limit: 1 + 90 + 30 days.
+    expect(spans.map((s) => s / DAY)).toEqual([1, 90, 30]);
     expect(windows.length).toBeLessThanOrEqual(2 * 2);
   });
 
@@ -264,7 +267,7 @@ describe("windowed pull", () => {
       ...Array.from({ length: 400 }, (_, i) => ({ id: `d${i}`, at: NOW - 20 * HOUR + i * 60_000 })),
     ];
     const { source, windows } = fakeSource(dense, 30 * DAY, DAY);
-    const pages = await collect(source, undefined, { maxBufferedRecords: 100, pageEvents: 500 });
+    const pages = await collect(source, undefined, { windowRecords: 100, pageEvents: 500 });
     expect(pages.flatMap((p) => p.events)).toHaveLength(401);
     for (const page of pages) expect(page.events.length).toBeLessThanOrEqual(100);
     expect(windows.length).toBeGreaterThan(4);
@@ -275,5 +278,97 @@ describe("windowed pull", () => {
     await expect(collect(source, { offset: 12 })).rejects.toThrow(
       /source fake: stored checkpoint is not a time checkpoint/,
     );
+  });
+
+  it("hands an oldest-first source's pages on as they arrive, the checkpoint and watermark moving with each", async () => {
+    // 40 records a minute apart, served oldest first in pages of 3.
+    const dense = Array.from({ length: 40 }, (_, i) => ({
+      id: `o${String(i).padStart(2, "0")}`,
+      at: NOW - 50 * HOUR + i * 60_000,
+    }));
+    const log: string[] = [];
+    const source: WindowedSource<FakeRecord> = {
+      source: "fake",
+      maxWindowMs: 365 * 24 * HOUR,
+      oldestFirst: true,
+      async *fetchWindow(window) {
+        const inside = dense.filter((r) => r.at >= window.start.getTime() && r.at <= window.end.getTime());
+        for (let i = 0; i < inside.length; i += 3) {
+          log.push(`fetch ${i / 3}`);
+          yield inside.slice(i, i + 3);
+        }
+      },
+      filterTimeMs: (r) => r.at,
+      normalize: (r): AuditEvent =>
+        PartialAuditEventSchema.parse({ id: `fake:${r.id}`, time: new Date(r.at).toISOString() }),
+    };
+    const pages: SourcePage[] = [];
+    for await (const page of windowedPull(
+      source,
+      undefined,
+      { signal: new AbortController().signal, now: new Date(NOW) },
+      { startFromMs: 72 * HOUR, lookbackMs: HOUR, windowRecords: 5 },
+    )) {
+      log.push(`page ${page.events.length}`);
+      pages.push(page);
+    }
+    expect(pages.flatMap((p) => p.events.map((e) => e.id))).toEqual(dense.map((r) => `fake:${r.id}`));
+    // Nothing is held: each page is yielded before the next is asked for, whatever windowRecords says.
+    expect(log.slice(0, 4)).toEqual(["fetch 0", "page 3", "fetch 1", "page 3"]);
+    // Each page's checkpoint is its latest record's time (records of that time may follow), then the window's end.
+    const withEvents = pages.filter((p) => p.events.length > 0);
+    for (const page of withEvents) {
+      expect(page.checkpoint).toEqual({ until: page.events.at(-1)!.time });
+      expect(page.watermark).toBe(Date.parse(page.events.at(-1)!.time) - HOUR);
+    }
+    expect(pages.at(-1)).toMatchObject({ events: [], checkpoint: { until: new Date(NOW).toISOString() } });
+    // No page's watermark passes an event not handed on yet: the engine decides nothing past unread events.
+    pages.forEach((page, i) => {
+      for (const later of pages.slice(i + 1).flatMap((p) => p.events))
+        expect(Date.parse(later.time)).toBeGreaterThanOrEqual(page.watermark!);
+    });
+    // The progress: the window read, the records so far, what is left at the density seen (nothing after the last).
+    expect(withEvents.at(-1)!.progress).toMatchObject({
+      window: { start: new Date(NOW - 72 * HOUR).toISOString(), end: new Date(NOW).toISOString() },
+      recordsRead: 40,
+    });
+    expect(withEvents[0]!.progress!.estimatedRemaining).toBeGreaterThan(0);
+  });
+
+  it("resumes a held window's pull with the window size its checkpoint carries", async () => {
+    const { source, windows } = fakeSource(records);
+    await collect(source, { until: new Date(NOW - 30 * HOUR).toISOString(), windowMs: 5 * HOUR });
+    expect(windows[0]!.start.getTime()).toBe(NOW - 31 * HOUR);
+    expect(windows[0]!.end.getTime() - windows[0]!.start.getTime()).toBe(5 * HOUR);
+  });
+
+  it("estimates what is left from the density seen", async () => {
+    // One record an hour over the 72 hours read: after the first 24-hour window, 48 are left.
+    const hourly = Array.from({ length: 72 }, (_, i) => ({ id: `h${i}`, at: NOW - 72 * HOUR + i * HOUR }));
+    const { source } = fakeSource(hourly);
+    const pages = await collect(source, undefined, { pageEvents: 100 });
+    expect(pages[0]!.progress).toEqual({
+      window: { start: new Date(NOW - 72 * HOUR).toISOString(), end: new Date(NOW - 48 * HOUR).toISOString() },
+      recordsRead: 24,
+      estimatedRemaining: 48,
+    });
+    expect(pages.at(-1)!.progress).toMatchObject({ recordsRead: 72, estimatedRemaining: 0 });
+  });
+
+  it("splits a window whose unpaged answer is too large to read", async () => {
+    const { source, windows } = fakeSource(records, 72 * HOUR, 72 * HOUR);
+    const tooLarge: WindowedSource<FakeRecord> = {
+      ...source,
+      async *fetchWindow(window, signal) {
+        if (window.end.getTime() - window.start.getTime() > 30 * HOUR) {
+          windows.push(window);
+          throw new ResponseTooLargeError("fake", "the response body is larger than 32 MiB");
+        }
+        yield* source.fetchWindow(window, signal);
+      },
+    };
+    const pages = await collect(tooLarge, undefined);
+    expect(pages.flatMap((p) => p.events)).toHaveLength(11);
+    expect(windows.map((w) => (w.end.getTime() - w.start.getTime()) / HOUR).slice(0, 2)).toEqual([72, 9]);
   });
 });

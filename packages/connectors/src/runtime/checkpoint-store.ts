@@ -18,6 +18,21 @@ export const SourceHealthSchema = z.object({
 });
 export type SourceHealth = z.infer<typeof SourceHealthSchema>;
 
+/**
+ * How far a source's latest pull got, stored with each page it queues (`vigil status`): the
+ * window it reads, the records it read and queued so far, and what is left at the density seen.
+ */
+const PullProgressRecordSchema = z.object({
+  state: z.enum(["running", "done", "failed"]),
+  startedAt: z.string(),
+  updatedAt: z.string(),
+  window: z.object({ start: z.string(), end: z.string() }).optional(),
+  recordsRead: z.number().int().nonnegative(),
+  eventsQueued: z.number().int().nonnegative(),
+  estimatedRemaining: z.number().int().nonnegative().optional(),
+});
+export type PullProgressRecord = z.infer<typeof PullProgressRecordSchema>;
+
 /** What one finished run queued. */
 export interface RunProgress {
   at: Date;
@@ -59,6 +74,31 @@ export class CheckpointStore {
 
   healthKey(source: string): string {
     return this.keyspace.key("source", source, "health");
+  }
+
+  progressKey(source: string): string {
+    return this.keyspace.key("source", source, "progress");
+  }
+
+  async setProgress(source: string, progress: PullProgressRecord): Promise<void> {
+    await this.redis.set(this.progressKey(source), JSON.stringify(progress));
+  }
+
+  /** The latest pull's progress per source name; a source never pulled, or stored unreadably, has none. */
+  async getProgress(names: readonly string[]): Promise<Map<string, PullProgressRecord>> {
+    const texts = names.length ? await this.redis.mget(...names.map((name) => this.progressKey(name))) : [];
+    const progress = new Map<string, PullProgressRecord>();
+    names.forEach((name, i) => {
+      const text = texts[i];
+      if (!text) return;
+      try {
+        const parsed = PullProgressRecordSchema.safeParse(JSON.parse(text));
+        if (parsed.success) progress.set(name, parsed.data);
+      } catch {
+        // Not JSON: shown as no progress; the next pull writes it again.
+      }
+    });
+    return progress;
   }
 
   /** The stored checkpoint, or undefined before the first page was queued. */

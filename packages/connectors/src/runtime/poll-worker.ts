@@ -36,7 +36,7 @@ export interface PollWorkerOptions {
   schedule?: boolean;
   /** Pulls run at once by this replica (default 4). */
   concurrency?: number;
-  /** Lease of the per-source pull lock, renewed every third of it while pulling (default 30 s). */
+  /** Lease of the per-source pull lock, renewed every third of it while pulling (default: config `connectors.lockTtl`). */
   lockTtlMs?: number;
   /** Most event ids remembered per source to drop re-reads (default 50,000); they are also forgotten after `engine.dedupFor`. */
   recentIdsLimit?: number;
@@ -49,7 +49,6 @@ export interface PollWorker {
   close(): Promise<void>;
 }
 
-const DEFAULT_LOCK_TTL_MS = 30_000;
 const DEFAULT_RECENT_IDS_LIMIT = 50_000;
 const DEFAULT_CONCURRENCY = 4;
 
@@ -93,7 +92,7 @@ export async function startPollWorker(options: PollWorkerOptions): Promise<PollW
     connectorFor,
     logger,
     metrics,
-    lockTtlMs: options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS,
+    lockTtlMs: options.lockTtlMs ?? config.connectors.lockTtl,
   });
 
   /** Runs a pull that close() waits for. */

@@ -8,8 +8,8 @@ import {
   type SourceConfigBase,
 } from "@vigil/core";
 import type { Redis } from "ioredis";
-import type { Checkpoint, Connector, RefusedRecord } from "../kit/connector.js";
-import type { CheckpointStore } from "./checkpoint-store.js";
+import type { Checkpoint, Connector, PullProgress, RefusedRecord } from "../kit/connector.js";
+import type { CheckpointStore, PullProgressRecord } from "./checkpoint-store.js";
 import type { EventSink } from "./event-sink.js";
 import type { QuarantineStore } from "./quarantine-store.js";
 import { SourceDelivery } from "./source-delivery.js";
@@ -55,6 +55,9 @@ export interface PullRunner {
   abortAll(): void;
 }
 
+/** A long pull logs where it stands at most this often (every page updates `vigil status`). */
+const PROGRESS_LOG_INTERVAL_MS = 10_000;
+
 class WorkerClosingError extends Error {
   constructor() {
     super("pull stopped: the poll worker is closing");
@@ -93,6 +96,21 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
     const startedMs = Date.now();
     /** What the pull did so far: the counts of its result and its log lines. */
     const progress = { events: 0, duplicates: 0, quarantined: 0, pages: 0 };
+    /** Where the pull stands, as its connector last said (`vigil status`, the progress log line). */
+    let reported: PullProgress | undefined;
+    let loggedMs = startedMs;
+    const saveProgress = (state: PullProgressRecord["state"]) =>
+      store
+        .setProgress(name, {
+          state,
+          startedAt: new Date(startedMs).toISOString(),
+          updatedAt: new Date().toISOString(),
+          ...(reported?.window ? { window: reported.window } : {}),
+          recordsRead: reported?.recordsRead ?? 0,
+          eventsQueued: progress.events,
+          ...(reported?.estimatedRemaining === undefined ? {} : { estimatedRemaining: reported.estimatedRemaining }),
+        })
+        .catch((err: unknown) => logger.warn({ source: name, err }, "could not store the pull's progress"));
     let newestMs: number | undefined;
     const newestEventTime = () => (newestMs === undefined ? undefined : new Date(newestMs).toISOString());
     try {
@@ -127,11 +145,29 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
         progress.events += queued;
         progress.duplicates += duplicates;
         for (const event of page.events) newestMs = Math.max(newestMs ?? -Infinity, eventTimeMs(event));
+        if (page.progress) {
+          reported = page.progress;
+          await saveProgress("running");
+          if (reported.estimatedRemaining !== undefined)
+            metrics.sourceRecordsRemaining.set({ source: name }, reported.estimatedRemaining);
+          if (Date.now() - loggedMs >= PROGRESS_LOG_INTERVAL_MS) {
+            loggedMs = Date.now();
+            logger.info(
+              { source: name, checkpoint: page.checkpoint, ...reported, eventsQueued: progress.events },
+              "source pull progress",
+            );
+          }
+        }
       }
       const at = new Date();
       const newest = newestEventTime();
       await store.recordSuccess(name, { at, events: progress.events, ...(newest ? { newestEventTime: newest } : {}) });
       const lagSeconds = await recordSuccessMetrics(name, at, progress.events);
+      if (reported) {
+        reported = { ...reported, estimatedRemaining: 0 };
+        metrics.sourceRecordsRemaining.set({ source: name }, 0);
+        await saveProgress("done");
+      }
       logger.info({ source: name, ...progress, durationMs: Date.now() - startedMs, lagSeconds }, "source pulled");
       return { source: name, ...progress, skipped: false };
     } catch (err) {
@@ -152,6 +188,7 @@ export function createPullRunner(options: PullRunnerOptions): PullRunner {
           );
       }
       if (progress.events > 0) metrics.sourceEventsPulled.inc({ source: name }, progress.events);
+      if (reported) await saveProgress("failed");
       const fields = {
         source: name,
         err: reason,

@@ -2,7 +2,7 @@ import { errorMessage, type Config, type Keyspace } from "@vigil/core";
 import type { Redis } from "ioredis";
 import type { Checkpoint } from "../kit/connector.js";
 import { QuarantineStore } from "./quarantine-store.js";
-import { CheckpointStore, type SourceHealth } from "./checkpoint-store.js";
+import { CheckpointStore, type PullProgressRecord, type SourceHealth } from "./checkpoint-store.js";
 
 /** What `vigil status` and `vigil sources list` show per configured source. */
 export interface SourceStatus {
@@ -16,12 +16,15 @@ export interface SourceStatus {
   health: SourceHealth;
   /** Records of this source held in the quarantine (`vigil sources quarantine list <name>`). */
   quarantined: number;
+  /** How far its latest pull got (window, records so far, estimate of what is left); none before its first page. */
+  progress?: PullProgressRecord;
 }
 
 /** The status read model: each configured source with its stored checkpoint and health. */
 export async function getSourcesStatus(connection: Redis, keyspace: Keyspace, config: Config): Promise<SourceStatus[]> {
   const store = new CheckpointStore(connection, keyspace);
   const health = await store.getHealth(config.sources.map((source) => source.name));
+  const progress = await store.getProgress(config.sources.map((source) => source.name));
   const quarantine = new QuarantineStore(connection, keyspace);
   return Promise.all(
     config.sources.map(async (source): Promise<SourceStatus> => {
@@ -32,6 +35,7 @@ export async function getSourcesStatus(connection: Redis, keyspace: Keyspace, co
         pollIntervalMs: source.pollInterval,
         health: health.get(source.name) ?? { eventsPulled: 0 },
         quarantined: await quarantine.count(source.name),
+        ...(progress.has(source.name) ? { progress: progress.get(source.name) } : {}),
       };
       try {
         return { ...base, checkpoint: await store.get(source.name) };

@@ -51,7 +51,10 @@ export function describeProviderConformance(provider: ProviderName, options: Pro
     auth: authFor(sim, wrongAuth),
     startFrom: "30d",
     lookback: "10m",
-    ...(manifest.provider.conformancePageSize ? { pageSize: manifest.provider.conformancePageSize } : {}),
+    // A small page, or for an unpaged provider the smallest window bound: a few hundred records span many requests.
+    ...(manifest.provider.conformancePageSize
+      ? { pageSize: manifest.provider.conformancePageSize }
+      : { windowRecords: 100 }),
     rateLimit: { requests: 2_000, per: "1s" },
     timeout: "5s",
   });

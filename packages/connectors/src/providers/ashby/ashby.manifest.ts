@@ -5,6 +5,7 @@ import {
   ASHBY_DEFAULT_RATE_LIMIT,
   ASHBY_MAX_PAGE_SIZE,
   ASHBY_MAX_WINDOW_MS,
+  ASHBY_WINDOW_RECORDS,
   createAshbyConnector,
 } from "./ashby.connector.js";
 
@@ -22,6 +23,11 @@ export const ashbyManifest = defineSource({
       timeWindows: { maxMs: ASHBY_MAX_WINDOW_MS },
     },
     simulatorAuth: (credentials, secret = (value) => value) => ({ apiKey: secret(credentials.apiKey ?? "") }),
+    listing: {
+      oldestFirst: false,
+      why: "`auditLog.list` answers newest first and has no sort parameter: each window is held and sorted",
+      windowRecords: ASHBY_WINDOW_RECORDS,
+    },
     conformancePageSize: 30,
   },
 });

@@ -4,6 +4,7 @@ import { BloodhoundSourceSchema } from "./bloodhound.config.js";
 import {
   BLOODHOUND_DEFAULT_RATE_LIMIT,
   BLOODHOUND_DEFAULT_PAGE_SIZE,
+  BLOODHOUND_WINDOW_RECORDS,
   createBloodhoundConnector,
 } from "./bloodhound.connector.js";
 
@@ -24,6 +25,11 @@ export const bloodhoundManifest = defineSource({
       tokenId: credentials.tokenId ?? "",
       tokenKey: secret(credentials.tokenKey ?? ""),
     }),
+    listing: {
+      oldestFirst: false,
+      why: "`/api/v2/audit` always orders `created_at DESC` (`sort_by` only orders equal times): each window is held and sorted",
+      windowRecords: BLOODHOUND_WINDOW_RECORDS,
+    },
     conformancePageSize: 35,
   },
 });

@@ -8,7 +8,7 @@ import {
   readWholePage,
   splitRecords,
 } from "../../kit/provider-http.js";
-import { type TimeWindow, type WindowBatch, windowedConnector } from "../../kit/windowed-pull.js";
+import { type TimeWindow, type WindowBatch, type WindowBudget, windowedConnector } from "../../kit/windowed-pull.js";
 import { normalizeLogfireRecord } from "./logfire.normalize.js";
 import { LogfireAuditLogListSchema, LogfireAuditLogSchema, type LogfireRecord } from "./logfire.records.js";
 
@@ -27,11 +27,14 @@ const DAY_MS = 86_400_000;
 export const LOGFIRE_MAX_WINDOW_MS = 90 * DAY_MS - 2_000;
 /**
  * The API answers each window whole, unpaged, so the first window, sized before the density is
- * known, is one day: a busy organization's answer stays small enough to arrive within the timeout
- * and to retry cheaply. Later windows are sized from the density seen (a quiet organization's
- * backfill then takes 90-day windows).
+ * known, is one hour: a busy organization's answer stays small (a day of 30,000 entries is over
+ * 32 MiB). Later windows are sized from the density seen to hold at most `windowRecords` (a quiet
+ * organization's backfill takes 90-day windows from the second on); an answer over
+ * `maxResponseMiB` splits its window.
  */
-const LOGFIRE_FIRST_WINDOW_MS = DAY_MS;
+const LOGFIRE_FIRST_WINDOW_MS = 3_600_000;
+/** A generous size of one entry as served (they are about 300–500 bytes of JSON), for a window's byte budget. */
+const LOGFIRE_RECORD_BYTES = 1_024;
 /** Logfire documents no limit for this API (UNCONFIRMED); one request a second is far more than a pull needs. */
 export const LOGFIRE_DEFAULT_RATE_LIMIT = { requests: 60, perMs: 60_000 };
 
@@ -76,6 +79,7 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
     startMs: number,
     endMs: number,
     signal: AbortSignal | undefined,
+    maxResponseBytes?: number,
   ): Promise<WindowBatch<LogfireRecord>> {
     const query = {
       start_time: querySeconds(Math.floor(startMs / 1000) * 1000),
@@ -86,7 +90,7 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
       const rows = await fetchPage(
         client,
         page,
-        { path: LIST_PATH, query, ...(signal ? { signal } : {}) },
+        { path: LIST_PATH, query, ...(signal ? { signal } : {}), ...(maxResponseBytes ? { maxResponseBytes } : {}) },
         LogfireAuditLogListSchema,
       );
       const { records, refused } = splitRecords(source, page, LogfireAuditLogSchema, rows, "");
@@ -94,8 +98,20 @@ export function createLogfireConnector(config: LogfireSourceConfig, deps: Connec
     });
   }
 
-  async function* fetchWindow(window: TimeWindow, signal: AbortSignal): AsyncGenerator<WindowBatch<LogfireRecord>> {
-    const { records, refused } = await listWindow(window.start.getTime(), window.end.getTime(), signal);
+  async function* fetchWindow(
+    window: TimeWindow,
+    signal: AbortSignal,
+    budget?: WindowBudget,
+  ): AsyncGenerator<WindowBatch<LogfireRecord>> {
+    // Twice the window's records at a generous size each: a window far denser than its budget
+    // stops being read at a few MiB and is split, whatever the organization's density.
+    const maxResponseBytes = budget ? 2 * budget.records * LOGFIRE_RECORD_BYTES : undefined;
+    const { records, refused } = await listWindow(
+      window.start.getTime(),
+      window.end.getTime(),
+      signal,
+      maxResponseBytes,
+    );
     // Entries are immutable and the window is served whole; an id served twice is still one event.
     const unique = new Map(records.map((record) => [record.log.id, record]));
     yield { records: [...unique.values()], refused };

@@ -1,4 +1,5 @@
 import { defineSource } from "../../kit/provider-manifest.js";
+import { DEFAULT_WINDOW_RECORDS } from "../../kit/windowed-pull.js";
 import { LOGFIRE_ACTION_VOCABULARY } from "./logfire.normalize.js";
 import { LogfireSourceSchema } from "./logfire.config.js";
 import { LOGFIRE_DEFAULT_RATE_LIMIT, LOGFIRE_MAX_WINDOW_MS, createLogfireConnector } from "./logfire.connector.js";
@@ -17,6 +18,11 @@ export const logfireManifest = defineSource({
       timeWindows: { maxMs: LOGFIRE_MAX_WINDOW_MS },
     },
     simulatorAuth: (credentials, secret = (value) => value) => ({ token: secret(credentials.apiKey ?? "") }),
+    listing: {
+      oldestFirst: false,
+      why: "`/v1/audit-logs/` answers each window whole, newest first, unpaged and unsortable: windows are sized to hold at most this many",
+      windowRecords: DEFAULT_WINDOW_RECORDS,
+    },
     conformancePageSize: undefined,
   },
 });

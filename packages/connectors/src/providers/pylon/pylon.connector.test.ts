@@ -55,17 +55,33 @@ const config = PylonSourceSchema.parse({
 async function collect(pages: Record<string, unknown>, from?: Record<string, unknown>) {
   const { deps, requests } = stubDeps(pages);
   const yielded: SourcePage[] = [];
+  const progress: SourcePage["progress"][] = [];
   const error = await (async () => {
-    for await (const page of createPylonConnector(config, deps).pull(from, {
+    for await (const { progress: pageProgress, ...page } of createPylonConnector(config, deps).pull(from, {
       signal: new AbortController().signal,
       now: NOW,
-    }))
+    })) {
       yielded.push(page);
+      progress.push(pageProgress);
+    }
   })().catch((err: unknown) => err);
-  return { yielded, requests, error };
+  return { yielded, requests, error, progress };
 }
 
 describe("Pylon connector paging", () => {
+  it("says with each page how many records the run read and how many are left at the density seen", async () => {
+    // Three records an hour apart, the last two hours before now: two more are expected.
+    const { progress, error } = await collect({
+      "": {
+        data: [log("a", "2026-03-10T08:00:00Z"), log("b", "2026-03-10T09:00:00Z")],
+        pagination: { cursor: "c1", has_next_page: true },
+      },
+      c1: { data: [log("c", "2026-03-10T10:00:00Z")], pagination: { cursor: "c2", has_next_page: false } },
+    });
+    expect(error).toBeUndefined();
+    expect(progress.at(-1)).toEqual({ recordsRead: 3, estimatedRemaining: 3 });
+  });
+
   it("orders a run by action time across pages and checkpoints the last cursor", async () => {
     const { yielded, requests, error } = await collect({
       "": {

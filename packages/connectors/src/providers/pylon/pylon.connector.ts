@@ -6,6 +6,7 @@ import type {
   Connector,
   ConnectorDeps,
   PullOptions,
+  PullProgress,
   RefusedRecord,
   SourcePage,
 } from "../../kit/connector.js";
@@ -29,6 +30,14 @@ export const PYLON_MAX_PAGE_SIZE = 999;
 export const PYLON_DEFAULT_RATE_LIMIT = { requests: 60, perMs: 60_000 };
 
 /**
+ * Records held and sorted before they are queued and the cursor checkpointed (the source's
+ * `windowRecords` overrides it): two pages of 999, two seconds at the documented 60 requests a
+ * minute, so a restart re-reads at most two pages. Records are put in action-time order within
+ * such a run only (action and insert times differ by seconds).
+ */
+export const PYLON_WINDOW_RECORDS = 2_000;
+
+/**
  * Where a Pylon pull resumes: the opaque cursor after the last record queued, as Pylon's SIEM
  * guide advises; `notBefore` only until the API has handed out a cursor (an empty first run).
  */
@@ -39,8 +48,12 @@ export const PylonCheckpointSchema = z.union([
 export type PylonCheckpoint = z.infer<typeof PylonCheckpointSchema>;
 
 export interface PylonConnectorOptions {
-  /** Records held to be put in time order before they are yielded; past this they are yielded at once (bounded memory). */
-  maxBufferedRecords?: number;
+  /**
+   * Records held to be put in time order before they are yielded and the cursor checkpointed
+   * (the source's `windowRecords` overrides it); past this they are yielded at once (bounded
+   * memory; a restart re-reads at most this many).
+   */
+  windowRecords?: number;
   /** Events per yielded page. */
   pageEvents?: number;
 }
@@ -60,7 +73,7 @@ export function createPylonConnector(
   const source = config.name;
   const baseUrl = config.baseUrl ?? PYLON_BASE_URL;
   const pageSize = Math.min(config.pageSize ?? PYLON_MAX_PAGE_SIZE, PYLON_MAX_PAGE_SIZE);
-  const maxBuffered = options.maxBufferedRecords ?? 20_000;
+  const maxBuffered = config.windowRecords ?? options.windowRecords ?? PYLON_WINDOW_RECORDS;
   const pageEvents = options.pageEvents ?? 500;
   const client = deps.createHttpClient({
     source,
@@ -128,6 +141,16 @@ export function createPylonConnector(
     const buffered = new Map<string, TimedEvent>();
     // Records refused since the last flush; they ride on the page that moves past them.
     const refused: RefusedRecord[] = [];
+    // What the pull read: its count, and the action times it spans (for the estimate of what is left).
+    const read = { records: 0, firstMs: Number.POSITIVE_INFINITY, lastMs: Number.NEGATIVE_INFINITY };
+    const progress = (): PullProgress => {
+      const spanned = read.lastMs - read.firstMs;
+      const left = pullOptions.now.getTime() - read.lastMs;
+      return {
+        recordsRead: read.records,
+        ...(spanned > 0 ? { estimatedRemaining: Math.round((read.records / spanned) * Math.max(0, left)) } : {}),
+      };
+    };
 
     /** Yields the buffered events in time order; only the last page carries `next` (and `watermark`). */
     function* flush(next: Checkpoint, watermark?: number): Generator<SourcePage> {
@@ -137,9 +160,9 @@ export function createPylonConnector(
       const last = { ...(kept.length ? { refused: kept } : {}), ...(watermark === undefined ? {} : { watermark }) };
       for (const [i, events] of pages.entries()) {
         const isLast = i === pages.length - 1;
-        yield { events, checkpoint: isLast ? next : committed, ...(isLast ? last : {}) };
+        yield { events, checkpoint: isLast ? next : committed, ...(isLast ? last : {}), progress: progress() };
       }
-      if (pages.length === 0) yield { events: [], checkpoint: next, ...last };
+      if (pages.length === 0) yield { events: [], checkpoint: next, ...last, progress: progress() };
       committed = next;
     }
 
@@ -155,6 +178,7 @@ export function createPylonConnector(
         throw err;
       }
       refused.push(...result.refused);
+      read.records += result.refused.length;
       for (const record of result.records) {
         let event: AuditEvent;
         try {
@@ -175,6 +199,9 @@ export function createPylonConnector(
         if (start.notBeforeMs !== undefined && ms < start.notBeforeMs) continue;
         if (start.beforeMs !== undefined && ms >= start.beforeMs) continue;
         buffered.set(event.id, { event, ms });
+        read.records += 1;
+        read.firstMs = Math.min(read.firstMs, ms);
+        read.lastMs = Math.max(read.lastMs, ms);
       }
       const { cursor: nextCursor, has_next_page: hasNextPage } = result.pagination;
       if (hasNextPage && (nextCursor === "" || nextCursor === cursor)) {

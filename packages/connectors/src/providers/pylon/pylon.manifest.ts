@@ -1,7 +1,12 @@
 import { defineSource } from "../../kit/provider-manifest.js";
 import { PYLON_ACTION_VOCABULARY } from "./pylon.normalize.js";
 import { PylonSourceSchema } from "./pylon.config.js";
-import { PYLON_DEFAULT_RATE_LIMIT, PYLON_MAX_PAGE_SIZE, createPylonConnector } from "./pylon.connector.js";
+import {
+  PYLON_DEFAULT_RATE_LIMIT,
+  PYLON_MAX_PAGE_SIZE,
+  PYLON_WINDOW_RECORDS,
+  createPylonConnector,
+} from "./pylon.connector.js";
 
 /** The `pylon` source type: config, connector, documented limits, simulator credentials. */
 export const pylonManifest = defineSource({
@@ -14,6 +19,11 @@ export const pylonManifest = defineSource({
     vocabulary: PYLON_ACTION_VOCABULARY,
     limits: { rateLimit: PYLON_DEFAULT_RATE_LIMIT, maxPageSize: PYLON_MAX_PAGE_SIZE },
     simulatorAuth: (credentials, secret = (value) => value) => ({ token: secret(credentials.token ?? "") }),
+    listing: {
+      oldestFirst: false,
+      why: "`GET /audit-logs` has no documented order and lists by insert time, not action time: pages are held this many records at a time and sorted, the cursor checkpointed with each flush",
+      windowRecords: PYLON_WINDOW_RECORDS,
+    },
     conformancePageSize: 40,
   },
 });

@@ -20,10 +20,11 @@ export const ZENDESK_MAX_PAGE_SIZE = 100;
  * audit logs need (UNCONFIRMED exact figure; set `rateLimit` for Enterprise Plus or a shared budget).
  */
 export const ZENDESK_DEFAULT_RATE_LIMIT = { requests: 700, perMs: 60_000 };
-/** Zendesk keeps audit logs forever and sets no window limit: a year is our cap. */
+/**
+ * Zendesk keeps audit logs forever and sets no window limit: a year is our cap. Listed oldest
+ * first, a window is never held, so its span costs no memory.
+ */
 const ZENDESK_MAX_WINDOW_MS = 365 * 86_400_000;
-/** The first window, before the density is known: a month (cursor pages make any window cheap to read). */
-const ZENDESK_FIRST_WINDOW_MS = 30 * 86_400_000;
 
 /** `YYYY-MM-DDTHH:MM:SSZ`, the format Zendesk's error message gives for `filter[created_at]`. */
 function querySeconds(ms: number): string {
@@ -32,8 +33,9 @@ function querySeconds(ms: number): string {
 
 /**
  * Zendesk Support audit logs: `GET /api/v2/audit_logs` with cursor pagination (`page[size]`,
- * `page[after]`; never offset pagination, which stops at 10,000 records), oldest first, one
- * `filter[created_at][]` range per window. `windowedPull` moves the `{until}` checkpoint.
+ * `page[after]`; never offset pagination, which stops at 10,000 records), oldest first
+ * (`sort=created_at`), one `filter[created_at][]` range per window. `windowedPull` hands each
+ * page on as it arrives and moves the `{until}` checkpoint with it.
  */
 export function createZendeskConnector(config: ZendeskSourceConfig, deps: ConnectorDeps): Connector {
   const source = config.name;
@@ -110,7 +112,7 @@ export function createZendeskConnector(config: ZendeskSourceConfig, deps: Connec
     {
       source,
       maxWindowMs: ZENDESK_MAX_WINDOW_MS,
-      firstWindowMs: ZENDESK_FIRST_WINDOW_MS,
+      oldestFirst: true,
       fetchWindow,
       filterTimeMs: (record) => Date.parse(record.log.created_at),
       normalize: (record) => normalizeZendeskRecord(source, record),

@@ -6,7 +6,8 @@ import { ZENDESK_DEFAULT_RATE_LIMIT, ZENDESK_MAX_PAGE_SIZE, createZendeskConnect
 /** The `zendesk` source type: config, connector, documented limits, simulator credentials. */
 export const zendeskManifest = defineSource({
   type: "zendesk",
-  watermark: "each time window read moves it to the window's end less `lookback`, with or without records",
+  watermark:
+    "each page queued moves it to the page's latest `created_at` less `lookback` (listed oldest first); each window read to the window's end less `lookback`, with or without records",
   configSchema: ZendeskSourceSchema,
   create: createZendeskConnector,
   provider: {
@@ -20,6 +21,7 @@ export const zendeskManifest = defineSource({
       email: credentials.email ?? "",
       token: secret(credentials.apiToken ?? ""),
     }),
+    listing: { oldestFirst: true, how: "cursor pagination with `sort=created_at` (the default is `-created_at`)" },
     conformancePageSize: 25,
   },
 });
