@@ -111,7 +111,9 @@ describe("field names of a rule", () => {
     const result = parseRules(text, "t.yaml");
     expect(result.problems).toEqual([]);
     expect(located(result.warnings)).toEqual([
-      expect.stringMatching(/^t\.yaml:5:\d+: rule r: attack\.persistance is not an ATT&CK Enterprise tactic \(did you mean attack\.persistence\?\)$/),
+      expect.stringMatching(
+        /^t\.yaml:5:\d+: rule r: attack\.persistance is not an ATT&CK Enterprise tactic \(did you mean attack\.persistence\?\)$/,
+      ),
       expect.stringMatching(/^t\.yaml:5:\d+: rule r: T1098\.999 is no technique of ATT&CK Enterprise \d+\.\d+$/),
       expect.stringMatching(/^t\.yaml:5:\d+: rule r: T1108 is deprecated in ATT&CK Enterprise \d+\.\d+$/),
     ]);
