@@ -340,7 +340,13 @@ const naive =
 export interface EngineBenchResult {
   events: number;
   /** Rules over the batches in process (events/s); with IP enrichment, per round beside the rate without it. */
-  evaluationOnly: { vigil50: number; jsonLogic50: number; geoRounds: { without: number; with: number }[] };
+  evaluationOnly: {
+    vigil50: number;
+    jsonLogic50: number;
+    geoRounds: { without: number; with: number }[];
+    /** The same for the shipped pack, whose travel and new-country rules read geo. */
+    packGeoRounds: { without: number; with: number }[];
+  };
   runs: {
     ceiling: QueueRun;
     vigil50: QueueRun;
@@ -388,15 +394,20 @@ export async function runEngineBench(options: {
       with: measureEvaluationOnly(new Engine(rules50, unused, { geo: new IpGeo() }), batches),
       without: measureEvaluationOnly(new Engine(rules50, unused), batches),
     }));
+    const packGeoRounds = Array.from({ length: options.rounds ?? 1 }, () => ({
+      with: measureEvaluationOnly(new Engine(shippedPack, unused, { geo: new IpGeo() }), batches),
+      without: measureEvaluationOnly(new Engine(shippedPack, unused), batches),
+    }));
     return {
       vigil50: measureEvaluationOnly(new Engine(rules50, unused), batches),
       jsonLogic50: measureEvaluationOnly(new Engine(reference50, unused, { ruleIndex: false }), batches),
       geoRounds,
+      packGeoRounds,
     };
   };
   const evaluationOnly =
     options.only && !options.only.split(",").includes("evaluation")
-      ? { vigil50: Number.NaN, jsonLogic50: Number.NaN, geoRounds: [] }
+      ? { vigil50: Number.NaN, jsonLogic50: Number.NaN, geoRounds: [], packGeoRounds: [] }
       : evaluateOnly();
   const run = { redisUrl: options.redisUrl, concurrency: options.concurrency, profileDir: options.profileDir };
   const only = options.only;

@@ -71,6 +71,11 @@ async function engineBench() {
     console.log(
       `  evaluation only, with / without IP enrichment, each round: ${geoRounds.map((g) => `${fmt(g.with)} / ${fmt(g.without)} (${pct(g.with, g.without)})`).join(", ")}`,
     );
+  const packGeoRounds = r.evaluationOnly.packGeoRounds;
+  if (packGeoRounds.length)
+    console.log(
+      `  evaluation only, the shipped pack (its travel and new-country rules read geo), with / without IP enrichment, each round: ${packGeoRounds.map((g) => `${fmt(g.with)} / ${fmt(g.without)} (${pct(g.with, g.without)})`).join(", ")}`,
+    );
   console.log(`  targets (ratios within this run):`);
   const target = (label: string, value: string, ok: boolean, goal: string) =>
     console.log(`    ${label.padEnd(38)}${value.padStart(7)}  (target ${goal}) ${ok ? "met" : "NOT met"}`);

@@ -195,7 +195,7 @@ export class Engine {
       sources?: readonly SourceIdentity[];
       /**
        * IP enrichment (enrichment/ip-geo.ts): an event gains `geo` before a rule that can read it
-       * tests it, and before it joins a batch's matched events (so every alert's events carry it).
+       * (readsGeo) tests it; no other rule can tell whether it has.
        */
       geo?: Pick<IpGeo, "enrich">;
     } = {},
@@ -314,8 +314,9 @@ export class Engine {
     const geo = this.options.geo;
     const geoRules = this.geoRules;
     for (const delivered of events) {
-      // Enrichment copies the event: done once, and only when a rule that can read `geo` tests it or
-      // the event matched. The index keys on INDEXED_FIELDS only, never geo: candidates come first.
+      // Enrichment copies the event: done once, and only when a rule that can read `geo` is about to
+      // test it (an alert's event summaries carry no geo, so no other rule can tell). The index keys
+      // on INDEXED_FIELDS only, never geo: candidates come first.
       let event = delivered;
       let enriched = !geo;
       let eventIndex = -1;
@@ -328,12 +329,9 @@ export class Engine {
         if (!enriched && geoRules[r]) {
           event = geo!.enrich(delivered);
           enriched = true;
+          if (eventIndex !== -1) matchedEvents[eventIndex] = event;
         }
         if (!(tests ? tests[r]!(event) : compiled.test(event))) continue;
-        if (!enriched) {
-          event = geo!.enrich(delivered);
-          enriched = true;
-        }
         const read = compiled.plan.read(event);
         if (read === undefined) continue;
         if (eventIndex === -1) {
