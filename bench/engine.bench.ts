@@ -356,6 +356,8 @@ export interface EngineBenchResult {
     vigil50Stateful: QueueRun;
     /** The rules shipped in rules/ (every kind, absence rules decided on marks), queued with marks. */
     vigilPack: QueueRun;
+    /** The same with IP enrichment on (its travel and new-country rules read geo). */
+    vigilPackGeo: QueueRun;
     jsonLogic50: QueueRun;
     naive50: QueueRun;
   };
@@ -430,6 +432,11 @@ export async function runEngineBench(options: {
       "vigilPack",
       "vigil-pack",
       () => runThroughQueue("vigil-pack", makeBatches, { ...run, marks: true }, vigil(shippedPack, true)),
+    ],
+    [
+      "vigilPackGeo",
+      "vigil-pack-geo",
+      () => runThroughQueue("vigil-pack-geo", makeBatches, { ...run, marks: true }, vigil(shippedPack, true, geo)),
     ],
     [
       "jsonLogic50",
