@@ -64,7 +64,7 @@ async function engineBench() {
   line(
     "Vigil, the shipped rule pack, IP enrichment on",
     vigilPackGeo,
-    `  (${pct(vigilPackGeo.rate, vigilPack.rate)} of the pack without; rounds side by side: ${(vigilPackGeo.roundRates ?? []).map((rate, i) => pct(rate, vigilPack.roundRates?.[i] ?? Number.NaN)).join("/")})`,
+    `  (${pct(vigilPackGeo.rate, vigilPack.rate)} of the pack without, whose geo rules see no location; rounds side by side: ${(vigilPackGeo.roundRates ?? []).map((rate, i) => pct(rate, vigilPack.roundRates?.[i] ?? Number.NaN)).join("/")})`,
   );
   line("json-logic-js path, 50 rules (no index)", jsonLogic50);
   line("naive assembly, 50 rules", naive50, `  (exact: ${fmt(vigil50.alerts)})`);
@@ -80,7 +80,7 @@ async function engineBench() {
   const packGeoRounds = r.evaluationOnly.packGeoRounds;
   if (packGeoRounds.length)
     console.log(
-      `  evaluation only, the shipped pack (its travel and new-country rules read geo), with / without IP enrichment, each round: ${packGeoRounds.map((g) => `${fmt(g.with)} / ${fmt(g.without)} (${pct(g.with, g.without)})`).join(", ")}`,
+      `  evaluation only, the shipped pack (its travel and new-country rules read geo), enriching / on events located beforehand (the same rule work), each round: ${packGeoRounds.map((g) => `${fmt(g.with)} / ${fmt(g.without)} (${pct(g.with, g.without)})`).join(", ")}`,
     );
   console.log(`  targets (ratios within this run):`);
   const target = (label: string, value: string, ok: boolean, goal: string) =>
@@ -92,12 +92,9 @@ async function engineBench() {
     vigil50Geo.rate >= 0.9 * vigil50.rate,
     "≥ 90%",
   );
-  target(
-    "the pack with / without IP enrichment",
-    pct(vigilPackGeo.rate, vigilPack.rate),
-    vigilPackGeo.rate >= 0.9 * vigilPack.rate,
-    "≥ 90%",
-  );
+  const packRatios = packGeoRounds.map((g) => g.with / g.without).sort((a, b) => a - b);
+  const packRatio = packRatios[Math.floor(packRatios.length / 2)] ?? Number.NaN;
+  target("the pack enriching / located (eval.)", pct(packRatio, 1), packRatio >= 0.9, "≥ 90%, median round");
   target("Vigil-200 / ceiling", pct(vigil200.rate, ceiling.rate), vigil200.rate >= 0.35 * ceiling.rate, "≥ 35%");
   target(
     "Vigil-50 / json-logic-js path",
