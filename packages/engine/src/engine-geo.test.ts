@@ -81,7 +81,12 @@ describe("lazy IP enrichment", () => {
 
   it("looks up only the events a rule that can read geo tests, and never changes the events given", () => {
     let enriched = 0;
-    const counting = { enrich: (e: AuditEvent) => (enriched++, ipGeo.enrich(e)) };
+    const counting = {
+      enrich: (e: AuditEvent) => {
+        enriched++;
+        return ipGeo.enrich(e);
+      },
+    };
     const events = randomEvents(99, 300);
     const before = structuredClone(events);
     // plain reads no geo; geo-title (actions a and d) does: only a and d events are looked up.
