@@ -76,5 +76,14 @@ describe("the shipped rule pack", () => {
     expect(result.stdout).toContain("every rule has tests");
     const untested = attackCoverage([{ ...rules[0]!, rule: { ...rules[0]!.rule, tests: [] } }]);
     expect(untested.untested).toEqual([rules[0]!.rule.id]);
+    // Tags ATT&CK does not have, or has retired, are named with the reason.
+    const ruleId = rules[0]!.rule.id;
+    const tagged = attackCoverage([
+      { ...rules[0]!, rule: { ...rules[0]!.rule, tags: ["attack.persistance", "T1108", "T1098"] } },
+    ]);
+    expect(tagged.unknownTags).toEqual([
+      { ruleId, tag: "attack.persistance", problem: expect.stringContaining("(did you mean attack.persistence?)") },
+      { ruleId, tag: "T1108", problem: "T1108 is deprecated in ATT&CK Enterprise 18.1" },
+    ]);
   }, 60_000);
 });
