@@ -175,7 +175,7 @@ export class Engine {
   private readonly startedAtMs = Date.now();
   /** Per rule, the sources it reads (undefined: every source the store knows; see sourcesOfRule). */
   private readonly ruleSources: (readonly string[] | undefined)[];
-  /** Per rule, whether it can read `geo` (see readsGeo); only those, and matched events, need enrichment. */
+  /** Per rule, whether it can read `geo` (see readsGeo): only events such a rule tests are enriched. */
   private readonly geoRules: boolean[];
 
   constructor(
