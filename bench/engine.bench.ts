@@ -60,6 +60,7 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 /** Rules evaluated in process only: conditions and grouping, no Redis, no queue. */
 function measureEvaluationOnly(engine: Engine, batches: AuditEvent[][]): number {
   for (const batch of batches.slice(0, 50)) engine.evaluate(batch); // warm-up
+  globalThis.gc?.(); // what earlier measurements (and an IpGeo's database buffers) left is not this one's
   const start = performance.now();
   let events = 0;
   for (const batch of batches) {
@@ -340,7 +341,13 @@ const naive =
 export interface EngineBenchResult {
   events: number;
   /** Rules over the batches in process (events/s); with IP enrichment, per round beside the rate without it. */
-  evaluationOnly: { vigil50: number; jsonLogic50: number; geoRounds: { without: number; with: number }[] };
+  evaluationOnly: {
+    vigil50: number;
+    jsonLogic50: number;
+    geoRounds: { without: number; with: number }[];
+    /** The shipped pack (its travel and new-country rules read geo) enriching, and on events located beforehand. */
+    packGeoRounds: { without: number; with: number }[];
+  };
   runs: {
     ceiling: QueueRun;
     vigil50: QueueRun;
@@ -350,6 +357,8 @@ export interface EngineBenchResult {
     vigil50Stateful: QueueRun;
     /** The rules shipped in rules/ (every kind, absence rules decided on marks), queued with marks. */
     vigilPack: QueueRun;
+    /** The same with IP enrichment on (its travel and new-country rules read geo). */
+    vigilPackGeo: QueueRun;
     jsonLogic50: QueueRun;
     naive50: QueueRun;
   };
@@ -385,18 +394,27 @@ export async function runEngineBench(options: {
     const batches = makeBatches();
     const geoRounds = Array.from({ length: options.rounds ?? 1 }, () => ({
       // A fresh IpGeo cache each round: every address is looked up in the database once per round.
+      // (Vigil-50's rules read no geo: lazy enrichment looks nothing up for them.)
       with: measureEvaluationOnly(new Engine(rules50, unused, { geo: new IpGeo() }), batches),
       without: measureEvaluationOnly(new Engine(rules50, unused), batches),
+    }));
+    // The pack's travel and new-country rules do their work only on located events: "without" gets
+    // the same events located beforehand, so both do the same rule work and the gap is enrichment's.
+    const located = batches.map((batch) => batch.map((event) => geo.enrich(event)));
+    const packGeoRounds = Array.from({ length: options.rounds ?? 1 }, () => ({
+      with: measureEvaluationOnly(new Engine(shippedPack, unused, { geo: new IpGeo() }), batches),
+      without: measureEvaluationOnly(new Engine(shippedPack, unused), located),
     }));
     return {
       vigil50: measureEvaluationOnly(new Engine(rules50, unused), batches),
       jsonLogic50: measureEvaluationOnly(new Engine(reference50, unused, { ruleIndex: false }), batches),
       geoRounds,
+      packGeoRounds,
     };
   };
   const evaluationOnly =
     options.only && !options.only.split(",").includes("evaluation")
-      ? { vigil50: Number.NaN, jsonLogic50: Number.NaN, geoRounds: [] }
+      ? { vigil50: Number.NaN, jsonLogic50: Number.NaN, geoRounds: [], packGeoRounds: [] }
       : evaluateOnly();
   const run = { redisUrl: options.redisUrl, concurrency: options.concurrency, profileDir: options.profileDir };
   const only = options.only;
@@ -419,6 +437,11 @@ export async function runEngineBench(options: {
       "vigilPack",
       "vigil-pack",
       () => runThroughQueue("vigil-pack", makeBatches, { ...run, marks: true }, vigil(shippedPack, true)),
+    ],
+    [
+      "vigilPackGeo",
+      "vigil-pack-geo",
+      () => runThroughQueue("vigil-pack-geo", makeBatches, { ...run, marks: true }, vigil(shippedPack, true, geo)),
     ],
     [
       "jsonLogic50",

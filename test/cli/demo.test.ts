@@ -56,6 +56,20 @@ describe("vigil demo", () => {
     );
     expect(text).toMatch(/\d+ events in \d+ s/);
     rmSync(renderDir, { recursive: true, force: true });
+    // The story's first-seen and impossible-travel step: Mallory's account in London, then in Jilin.
+    expect(result.stdout).toMatch(
+      /\[HIGH\] mallory@acme\.example logged in to Pylon from London, GB at \S+ and from Jilin, CN at \S+: \d+ km\/h \(signature verified\)\n\s+story: 9\./,
+    );
+    expect(result.stdout).toMatch(
+      /\[MEDIUM\] mallory@acme\.example logged in to Pylon from a new country, CN \(Jilin, 175\.16\.199\.10\) \(signature verified\)\n\s+story: 9\./,
+    );
+    // The ordinary activity (tuned by the demo organization's acme-tuning.yaml) raises no alert at all:
+    // every alert delivered belongs to a step of the story, and each rule of the story alerts once.
+    expect(result.stdout).not.toContain("not part of the story");
+    expect(result.stdout).toContain("the ordinary activity raised no alert");
+    const storyLines = result.stdout.match(/\n\s+story: \d+\./g) ?? [];
+    expect(storyLines.length).toBe(alerts);
+    expect(alerts).toBe(13);
   }, 180_000);
 
   it("runs on a JSON-lines file instead, with --events: one file source per source, the alerts `vigil replay` raises", async () => {

@@ -175,6 +175,8 @@ export class Engine {
   private readonly startedAtMs = Date.now();
   /** Per rule, the sources it reads (undefined: every source the store knows; see sourcesOfRule). */
   private readonly ruleSources: (readonly string[] | undefined)[];
+  /** Per rule, whether it can read `geo` (see readsGeo): only events such a rule tests are enriched. */
+  private readonly geoRules: boolean[];
 
   constructor(
     loaded: readonly LoadedRule[],
@@ -191,12 +193,16 @@ export class Engine {
        * source not listed here holds nothing back. Undefined: every source the store has heard of.
        */
       sources?: readonly SourceIdentity[];
-      /** IP enrichment (enrichment/ip-geo.ts): each event gains `geo` before any rule sees it. */
+      /**
+       * IP enrichment (enrichment/ip-geo.ts): an event gains `geo` before a rule that can read it
+       * (readsGeo) tests it; no other rule can tell whether it has.
+       */
       geo?: Pick<IpGeo, "enrich">;
     } = {},
   ) {
     this.logger = options.logger ?? silentLogger;
     this.rules = loaded.filter((l) => l.rule.enabled).map(compileRule);
+    this.geoRules = this.rules.map((r) => readsGeo(r.rule));
     const configured = options.sources;
     this.ruleSources = this.rules.map((r) => (configured ? sourcesOfRule(r, configured) : undefined));
     this.stateRules = this.rules.map((r, i) => {
@@ -306,8 +312,13 @@ export class Engine {
     const groupValues = new Map<string, unknown[]>();
     const rules = this.rules;
     const geo = this.options.geo;
+    const geoRules = this.geoRules;
     for (const delivered of events) {
-      const event = geo ? geo.enrich(delivered) : delivered;
+      // Enrichment copies the event: done once, and only when a rule that can read `geo` is about to
+      // test it (an alert's event summaries carry no geo, so no other rule can tell). The index keys
+      // on INDEXED_FIELDS only, never geo: candidates come first.
+      let event = delivered;
+      let enriched = !geo;
       let eventIndex = -1;
       let time = Number.NaN;
       const candidates = this.candidates(event);
@@ -315,6 +326,11 @@ export class Engine {
       for (let c = 0; c < candidates.length; c++) {
         const r = candidates[c]!;
         const compiled = rules[r]!;
+        if (!enriched && geoRules[r]) {
+          event = geo!.enrich(delivered);
+          enriched = true;
+          if (eventIndex !== -1) matchedEvents[eventIndex] = event;
+        }
         if (!(tests ? tests[r]!(event) : compiled.test(event))) continue;
         const read = compiled.plan.read(event);
         if (read === undefined) continue;
@@ -535,4 +551,15 @@ export class Engine {
     if (rule.runbook) alert.runbook = rule.runbook;
     return alert;
   }
+}
+
+/**
+ * Whether a rule (or a part of one) can read an event's `geo`: a travel rule, anything that names
+ * `geo` (a condition, an exception, a kind's fields, the title), or a `var` whose path is computed
+ * or empty (the whole event). Over-approximated on purpose: enriching more is only slower.
+ */
+function readsGeo(part: unknown): boolean {
+  if (part !== null && typeof part === "object" && "travel" in part) return true;
+  const text = JSON.stringify(part) ?? "";
+  return text.includes("geo") || /"var":(?!"[^"]|\["[^"])/.test(text);
 }

@@ -102,4 +102,20 @@ describe("field names of a rule", () => {
       ),
     ]);
   });
+
+  it("warns of an ATT&CK tag that names no tactic or technique of the pinned ATT&CK release, or a retired one", () => {
+    const text = rule([
+      "when: { '==': [{ var: action }, x] }",
+      "tags: [attack.persistance, T1098.001, T1098.999, T1108, pii]",
+    ]);
+    const result = parseRules(text, "t.yaml");
+    expect(result.problems).toEqual([]);
+    expect(located(result.warnings)).toEqual([
+      expect.stringMatching(
+        /^t\.yaml:5:\d+: rule r: attack\.persistance is not an ATT&CK Enterprise tactic \(did you mean attack\.persistence\?\)$/,
+      ),
+      expect.stringMatching(/^t\.yaml:5:\d+: rule r: T1098\.999 is no technique of ATT&CK Enterprise \d+\.\d+$/),
+      expect.stringMatching(/^t\.yaml:5:\d+: rule r: T1108 is deprecated in ATT&CK Enterprise \d+\.\d+$/),
+    ]);
+  });
 });

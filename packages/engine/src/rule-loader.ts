@@ -17,6 +17,7 @@ import {
   type SourceDocument,
 } from "@vigil/core";
 import type { z } from "zod";
+import { attackTagProblem } from "./attack.js";
 import { RULE_KINDS } from "./kinds/registry.js";
 import type { RuleKind } from "./kinds/rule-kind.js";
 import { RuleSchema, type Rule } from "./rule-schema.js";
@@ -279,6 +280,11 @@ function validateRule(
   }
   problems.push(...checkFields(value as Record<string, unknown>, located));
   warnings.push(...checkVocabulary(value as Record<string, unknown>, options.vocabularies, located));
+  const tags = (value as Record<string, unknown>).tags;
+  (Array.isArray(tags) ? tags : []).forEach((tag, i) => {
+    const problem = typeof tag === "string" ? attackTagProblem(tag) : undefined;
+    if (problem) warnings.push(located(["tags", i], problem));
+  });
   if (problems.length || !parsed.success) return { problems, warnings };
   const pos = positionOf(doc.source, [...doc.base, "id"]);
   return {

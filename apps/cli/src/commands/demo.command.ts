@@ -13,6 +13,7 @@ import { startVigil, type VigilProcess } from "../runtime/roles.js";
 import { VigilConfigSchema as ConfigSchema, type VigilConfigInput as ConfigInput } from "../vigil-config.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
+const DEMO_TUNING = fileURLToPath(new URL("../demo/acme-tuning.yaml", import.meta.url));
 
 interface DemoOptions {
   events?: string;
@@ -35,7 +36,7 @@ function providerSources(sim: ProviderSimulator, pollInterval: string): NonNulla
       baseUrl: sim.baseUrl(provider),
       allowInsecureHttp: true,
       auth: manifest.provider.simulatorAuth(credentials),
-      startFrom: "4d",
+      startFrom: "10d",
       lookback: "5m",
       pollInterval,
     };
@@ -81,7 +82,8 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
       const config = ConfigSchema.parse({
         redis: { url: redisServer.url, prefix: `vigil-demo-${randomBytes(4).toString("hex")}` },
         sources: sim ? providerSources(sim, "5s") : split!.sources.map((source) => ({ ...source, pollInterval: "2s" })),
-        rules: { paths: options.rules },
+        // The simulated organization's tuning (its admins' routine work) applies to its simulated providers.
+        rules: { paths: sim ? [...options.rules, DEMO_TUNING] : options.rules },
         channels: [
           {
             name: "soc-email",

@@ -119,7 +119,7 @@ export function registerRulesCommands(program: Command, globals: () => GlobalOpt
       }
       const covered = coverage.tactics.filter((t) => t.techniques.length).length;
       console.log(`\n${covered} of ${coverage.tactics.length} tactics covered`);
-      for (const { ruleId, tag } of coverage.unknownTags) console.log(`unknown ATT&CK tag ${tag} on ${ruleId}`);
+      for (const { ruleId, problem } of coverage.unknownTags) console.log(`${ruleId}: ${problem}`);
       console.log(
         coverage.untested.length ? `rules without tests: ${coverage.untested.join(", ")}` : "every rule has tests",
       );

@@ -2,6 +2,14 @@ import type { ProviderName, ProviderSimulatorOptions } from "@vigil/simulator";
 
 const ATTACKER_IP = "203.0.113.66";
 const MALLORY = { name: "Mallory Vance", email: "mallory@acme.example" };
+/** The Pylon account the attacker brute-forces (a support agent, no admin). */
+const PYLON_VICTIM = { id: "e2b7c0d4-3f5a-4c8e-9b1d-6a7f8e9c0d21", email: "dara.roy@acme-support.example" };
+/** Mallory's own Pylon account, used from London and, 45 minutes later, from Jilin (China). */
+const MALLORY_PYLON = { id: "5f0c3a9e-6d1b-4f7a-9c2e-8b4d7e1a0f36", email: MALLORY.email };
+// Addresses from the ranges MaxMind's own test databases use, which the shipped DB-IP data locates:
+// London, GB and Jilin, CN (the simulator's other addresses are documentation ranges, which have no location).
+const LONDON_IP = "81.2.69.160";
+const JILIN_IP = "175.16.199.10";
 
 /** The most recent 02:13 UTC before `now`: the Logfire token is created at night. */
 function lastNight(now: Date): string {
@@ -16,6 +24,17 @@ function lastNight(now: Date): string {
  * apart, in this order.
  */
 export function attackStory(now: Date): NonNullable<ProviderSimulatorOptions["storyRecords"]> {
+  const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
+  const malloryLogin = (at: string, ip: string) => ({
+    action: "LoginSucceeded",
+    action_happened_at: at,
+    created_at: at,
+    object_type: "user",
+    object_id: MALLORY_PYLON.id,
+    actor_user_id: MALLORY_PYLON.id,
+    attributes: { user_email: MALLORY_PYLON.email, login_method: "password" },
+    metadata: { ip_address: ip },
+  });
   return {
     // Password spraying: one address tries eight user names.
     bloodhound: [
@@ -25,11 +44,13 @@ export function attackStory(now: Date): NonNullable<ProviderSimulatorOptions["st
         fields: { username },
         source_ip_address: ATTACKER_IP,
       })),
-      // Then the identity provider is pointed elsewhere.
+      // Then, with the sprayed svc-backup account, the identity provider is pointed elsewhere.
       {
         action: "UpdateSAMLIdentityProvider",
         status: "success" as const,
-        actor_name: "admin",
+        actor_id: "9a3e5c71-2b4d-4f60-8e1a-7c9b0d2f4e85",
+        actor_name: "svc-backup",
+        actor_email: "svc-backup@corp.example",
         source_ip_address: ATTACKER_IP,
       },
     ],
@@ -43,17 +64,35 @@ export function attackStory(now: Date): NonNullable<ProviderSimulatorOptions["st
         created_at: lastNight(now),
       },
     ],
-    // Brute force on logins until one succeeds, then an API token.
     pylon: [
+      // Mallory's account logs in from London over the past days (its history), then from London
+      // and from Jilin 45 minutes apart: impossible travel, and a country it never logged in from.
+      // (every 20 hours from nine days ago: the pylon source never goes quiet for a day).
+      ...Array.from({ length: 9 }, (_, i) => ago(9 * 86_400_000 - i * 20 * 3_600_000)).map((at) =>
+        malloryLogin(at, LONDON_IP),
+      ),
+      malloryLogin(ago(70 * 60_000), LONDON_IP),
+      malloryLogin(ago(25 * 60_000), JILIN_IP),
+      // Brute force on a support agent's login until it succeeds, then an API token with that account.
       ...Array.from({ length: 12 }, () => ({
         action: "LoginFailed",
         object_type: "user",
+        object_id: PYLON_VICTIM.id,
+        attributes: { user_email: PYLON_VICTIM.email, reason: "invalid_password" },
         metadata: { ip_address: ATTACKER_IP },
       })),
-      { action: "LoginSucceeded", object_type: "user", metadata: { ip_address: ATTACKER_IP } },
+      {
+        action: "LoginSucceeded",
+        object_type: "user",
+        object_id: PYLON_VICTIM.id,
+        actor_user_id: PYLON_VICTIM.id,
+        attributes: { user_email: PYLON_VICTIM.email, login_method: "password" },
+        metadata: { ip_address: ATTACKER_IP },
+      },
       {
         action: "APITokenCreated",
         object_type: "api_token",
+        actor_user_id: PYLON_VICTIM.id,
         attributes: { token_name: "siem-export" },
         metadata: { ip_address: ATTACKER_IP },
       },
@@ -104,6 +143,10 @@ export const STORY_STEPS: readonly { step: string; rules: readonly string[] }[] 
     rules: ["zendesk.api-token-created", "zendesk.token-created-not-approved"],
   },
   { step: "8. mass deletion of Zendesk users", rules: ["zendesk.mass-user-deletion"] },
+  {
+    step: "9. Mallory's Pylon account used from London and, 45 minutes later, from Jilin (impossible travel, first seen)",
+    rules: ["pylon.impossible-travel", "pylon.login-from-new-country", "pylon.login-from-new-ip"],
+  },
 ];
 
 /** The story step an alert belongs to: by its rule, and for rules ordinary activity can also raise, by the attacker in it. */
@@ -119,7 +162,14 @@ export function storyStepOf(alert: {
     alert.title.includes(MALLORY.email) ||
     alert.title.includes(ATTACKER_IP) ||
     alert.title.includes("BI warehouse export") ||
-    alert.events.some((e) => e.ip === ATTACKER_IP || e.actor === MALLORY.email);
+    alert.events.some(
+      (e) =>
+        e.ip === ATTACKER_IP ||
+        e.ip === JILIN_IP ||
+        e.actor === MALLORY.email ||
+        e.actor === MALLORY_PYLON.id ||
+        e.actor === PYLON_VICTIM.id,
+    );
   return byAttacker ? step.step : undefined;
 }
 
