@@ -26,8 +26,19 @@ describe("checkpoint store", () => {
     expect(await redis.get(keyspace.key("source", "pylon-prod", "checkpoint"))).toBe(
       '{"cursor":"abc","since":"2026-01-01T00:00:00Z"}',
     );
+    const progress = {
+      state: "running",
+      startedAt: "2026-01-01T00:00:00Z",
+      updatedAt: "2026-01-01T00:00:10Z",
+      recordsRead: 40,
+      eventsQueued: 40,
+    } as const;
+    await store.setProgress("pylon-prod", progress);
+    expect((await store.getProgress(["pylon-prod"])).get("pylon-prod")).toEqual(progress);
     await store.reset("pylon-prod");
     expect(await store.get("pylon-prod")).toBeUndefined();
+    // A reset pull shows no progress of the pull before it.
+    expect((await store.getProgress(["pylon-prod"])).has("pylon-prod")).toBe(false);
   });
 
   it("reports a corrupt checkpoint instead of starting over silently", async () => {

@@ -111,9 +111,9 @@ export class CheckpointStore {
     await this.redis.set(this.checkpointKey(source), JSON.stringify(checkpoint));
   }
 
-  /** Forgets the checkpoint: the next pull starts as a first run. */
+  /** Forgets the checkpoint and the last pull's progress: the next pull starts as a first run. */
   async reset(source: string): Promise<void> {
-    await this.redis.del(this.checkpointKey(source));
+    await this.redis.del(this.checkpointKey(source), this.progressKey(source));
   }
 
   async recordSuccess(source: string, run: RunProgress): Promise<void> {
