@@ -81,7 +81,10 @@ export const sequenceReference: KindReference = {
     ctx.expire(rule, u.group, Number(rule.params.ttl));
     const fired = firedSpans(ctx, rule, u.group);
     const entries = [...state.entries.values()];
-    const ends = [...new Set(entries.map((e) => e.time))].sort((a, b) => a - b);
+    // The windows the event is in (as threshold).
+    const ends = [...new Set(entries.map((e) => e.time))]
+      .filter((t) => t >= u.time && t < u.time + params.within)
+      .sort((a, b) => a - b);
     for (const tEnd of ends) {
       const span = Math.floor(tEnd / params.suppress);
       if (fired.has(span)) continue;

@@ -23,7 +23,7 @@ const byTimeThenMember = (a: Entry, b: Entry) =>
 /**
  * Definition: span b of a group fires when some accepted event time tEnd with
  * floor(tEnd / suppress) = b ends a window (tEnd − within, tEnd] holding at least `count`
- * events (or distinct values). Events whose lag is beyond the lateness are refused; an event id
+ * events (or distinct values), checked when an event of the window arrives. Events whose lag is beyond the lateness are refused; an event id
  * counts once per group. Spans are reported in the order of the first window that makes them, with that window's count and
  * events. Expiry as threshold.lua: a group's events `ttl` after its last accepted event (rules
  * counting the same events share one log, whose ttl is the longest of those the batch touched),
@@ -49,7 +49,9 @@ export const thresholdReference: KindReference = {
     const fired = firedSpans(ctx, rule, u.group);
 
     const entries = [...state.entries.values()].sort(byTimeThenMember);
-    const ends = [...new Set(entries.map((e) => e.time))];
+    // The windows the event is in: any other was checked when its own last event came (its span
+    // fired then, or stays unfired though its fired spans expired before its events did).
+    const ends = [...new Set(entries.map((e) => e.time))].filter((t) => t >= u.time && t < u.time + within);
     for (const tEnd of ends) {
       const span = Math.floor(tEnd / suppress);
       if (fired.has(span)) continue;
