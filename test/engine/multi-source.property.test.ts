@@ -211,7 +211,9 @@ describe("many sources, one quiet, one removed: Redis equals the definition", ()
       const { loaded, specs } = randomRules(random);
       const until = 240 * MIN;
       const feeds = SOURCES.map((source) =>
-        source.name === "pylon-quiet" ? feedOf(source, random, 6, 60 * MIN, LATENESS) : feedOf(source, random, 70, until, LATENESS),
+        source.name === "pylon-quiet"
+          ? feedOf(source, random, 6, 60 * MIN, LATENESS)
+          : feedOf(source, random, 70, until, LATENESS),
       );
       quietBounds(feeds.find((f) => f.source === "pylon-quiet")!, until, random);
       // The end: every remaining source says nothing more will come (a file read to its end).

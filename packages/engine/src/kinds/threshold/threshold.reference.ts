@@ -16,6 +16,7 @@ interface GroupState {
 
 /** This batch's groups with accepted events, per stream and group: their rules and the longest ttl (ctx.batch). */
 const TOUCHED = "threshold";
+type Touched = Map<string, { ttl: number; rules: Map<RuleStateRule, string> }>;
 
 const byTimeThenMember = (a: Entry, b: Entry) =>
   a.time - b.time || (a.member < b.member ? -1 : a.member > b.member ? 1 : 0);
@@ -73,14 +74,14 @@ export const thresholdReference: KindReference = {
   },
 
   finish(ctx) {
-    const touched = (ctx.batch.get(TOUCHED) ?? new Map()) as Map<string, { ttl: number; rules: Map<RuleStateRule, string> }>;
+    const touched = (ctx.batch.get(TOUCHED) ?? new Map()) as Touched;
     for (const { ttl, rules } of touched.values()) for (const [rule, group] of rules) ctx.expire(rule, group, ttl);
   },
 };
 
 /** Notes a group with an accepted event, under its stream (the log rules counting the same events share). */
 function touch(ctx: ReferenceContext, rule: RuleStateRule, group: string): void {
-  let touched = ctx.batch.get(TOUCHED) as Map<string, { ttl: number; rules: Map<RuleStateRule, string> }> | undefined;
+  let touched = ctx.batch.get(TOUCHED) as Touched | undefined;
   if (!touched) {
     touched = new Map();
     ctx.batch.set(TOUCHED, touched);
