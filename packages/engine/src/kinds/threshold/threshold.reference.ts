@@ -24,11 +24,12 @@ const byTimeThenMember = (a: Entry, b: Entry) =>
 /**
  * Definition: span b of a group fires when some accepted event time tEnd with
  * floor(tEnd / suppress) = b ends a window (tEnd − within, tEnd] holding at least `count`
- * events (or distinct values), checked when an event of the window arrives. Events whose lag is beyond the lateness are refused; an event id
- * counts once per group. Spans are reported in the order of the first window that makes them, with that window's count and
- * events. Expiry as threshold.lua: a group's events `ttl` after its last accepted event (rules
- * counting the same events share one log, whose ttl is the longest of those the batch touched),
- * its fired spans `ttl` after the last one fired.
+ * events (or distinct values), checked when an event of the window arrives. Events whose lag is
+ * beyond the lateness are refused; an event id counts once per group. Spans are reported in the
+ * order of the first window that makes them, with that window's count and events. Expiry as
+ * threshold.lua: a group's events `ttl` after its last accepted event (rules counting the same
+ * events share one log, whose ttl is the longest of those the batch touched), its fired spans
+ * `ttl` after the last one fired.
  */
 export const thresholdReference: KindReference = {
   update(ctx, rule, u) {
