@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { DeliveryOrder, MAX_ALERT_EVENT_IDS, type Alert, type AuditEvent } from "@vigil/core";
+import { MAX_ALERT_EVENT_IDS, type Alert, type AuditEvent } from "@vigil/core";
 import {
   Engine,
   MemoryRuleStateStore,
@@ -9,7 +9,8 @@ import {
   type LoadedRule,
   type SourceIdentity,
 } from "@vigil/engine";
-import { event, seededRandom, shuffle, useRedis } from "../helpers.js";
+import { seededRandom, shuffle, useRedis } from "../helpers.js";
+import { feedOf, MIN, quietBounds, T0, type SourceFeed } from "./source-feeds.js";
 
 // Deployments have many sources: some busy, one quiet (it delivers a little, then only moves its
 // bound, as a quiet Pylon workspace or a file nobody appends to), one removed from the
@@ -20,8 +21,6 @@ import { event, seededRandom, shuffle, useRedis } from "../helpers.js";
 // be exactly those of a brute-force reading of their definitions over every accepted event.
 
 const { redis, keyspace } = useRedis();
-const T0 = Date.parse("2026-03-01T00:00:00Z");
-const MIN = 60_000;
 const NOW = () => new Date("2026-03-02T00:00:00Z");
 const LATENESS = 10 * MIN;
 
@@ -90,57 +89,6 @@ lateness: ${LATENESS / MIN}m
   const { rules, problems } = parseRules(docs.join("---\n"), "multi.yaml");
   expect(problems).toEqual([]);
   return { loaded: rules, specs };
-}
-
-/** One source's events in its own delivery order (within the lateness), in batches with their marks. */
-interface SourceFeed {
-  source: string;
-  batches: {
-    events: AuditEvent[];
-    lags?: Record<string, number>;
-    mark: { seq: number; delivered?: number; bound?: number };
-  }[];
-}
-
-function feedOf(source: SourceIdentity, random: () => number, n: number, until: number): SourceFeed {
-  const events = Array.from({ length: n }, (_, i) =>
-    event({
-      id: `${source.name}:${i}`,
-      source: source.name,
-      provider: source.provider ?? (random() < 0.5 ? "zendesk" : "pylon"),
-      time: new Date(T0 + Math.floor(random() * (until / MIN)) * MIN).toISOString(),
-      action: random() < 0.4 ? "open" : random() < 0.6 ? "close" : "login",
-      actor: { id: `actor${Math.floor(random() * 3)}` },
-      target: { id: `t${Math.floor(random() * 6)}` },
-      ip: `10.0.0.${Math.floor(random() * 5)}`,
-    }),
-  );
-  const withDuplicates = [...events, ...events.filter(() => random() < 0.1)];
-  const ordered = withDuplicates
-    .map((e) => ({ e, key: Date.parse(e.time) + random() * LATENESS }))
-    .sort((a, b) => a.key - b.key)
-    .map((x) => x.e);
-  const order = new DeliveryOrder();
-  const batches: SourceFeed["batches"] = [];
-  for (let i = 0; i < ordered.length; ) {
-    const size = 1 + Math.floor(random() * 15);
-    const chunk = ordered.slice(i, i + size);
-    i += size;
-    const lags = order.lags(chunk);
-    batches.push({
-      events: chunk,
-      ...(lags ? { lags } : {}),
-      mark: { seq: batches.length + 1, delivered: order.newestOf(source.name)! },
-    });
-  }
-  return { source: source.name, batches };
-}
-
-/** The quiet source's bounds after its few events: it moves them as it polls, without events. */
-function quietBounds(feed: SourceFeed, until: number, random: () => number): void {
-  let seq = feed.batches.length;
-  for (let t = T0 + 60 * MIN; t <= until + 120 * MIN; t += (20 + Math.floor(random() * 60)) * MIN)
-    feed.batches.push({ events: [], mark: { seq: ++seq, bound: t } });
 }
 
 async function run(
@@ -263,7 +211,9 @@ describe("many sources, one quiet, one removed: Redis equals the definition", ()
       const { loaded, specs } = randomRules(random);
       const until = 240 * MIN;
       const feeds = SOURCES.map((source) =>
-        source.name === "pylon-quiet" ? feedOf(source, random, 6, 60 * MIN) : feedOf(source, random, 70, until),
+        source.name === "pylon-quiet"
+          ? feedOf(source, random, 6, 60 * MIN, LATENESS)
+          : feedOf(source, random, 70, until, LATENESS),
       );
       quietBounds(feeds.find((f) => f.source === "pylon-quiet")!, until, random);
       // The end: every remaining source says nothing more will come (a file read to its end).

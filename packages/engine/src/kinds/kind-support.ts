@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import type { AlertEventSummary, AuditEvent } from "@vigil/core";
+import type { RuleStateRule } from "../rule-state/rule-state.store.js";
+import type { ReferenceContext } from "./rule-kind.js";
 
 export function hashKey(...parts: string[]): string {
   return createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 32);
@@ -79,3 +81,16 @@ export function namedPaths(spec: unknown, key: string): { path: (string | number
 
 /** Milliseconds to ISO-8601. */
 export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The name of a part of a group's state that expires on its own (a Redis key of its own). */
+export const statePart = (group: string, part: string): string => `${group}\u0000${part}`;
+
+/** The suppress spans a group already alerted in (the handlers' `base:f`), for the in-memory definitions. */
+export const firedSpans = (ctx: ReferenceContext, rule: RuleStateRule, group: string): Set<number> =>
+  ctx.state(rule, statePart(group, "f"), () => new Set<number>());
+
+/** Records a span as fired; the spans expire the rule's `ttl` after the last one fired (rule-state.lua recordFired). */
+export function recordFired(ctx: ReferenceContext, rule: RuleStateRule, group: string, span: number): void {
+  firedSpans(ctx, rule, group).add(span);
+  ctx.expire(rule, statePart(group, "f"), Number(rule.params.ttl));
+}

@@ -59,10 +59,22 @@ interface AlertInput {
 export interface ReferenceContext {
   readonly eventIds: readonly string[];
   readonly maxEventIds: number;
-  /** Event ids a match rule has alerted on (shared by every match rule). */
-  readonly seenEvents: Set<string>;
-  /** The state of one rule (by state key) and group, created empty on first use. */
-  state<T>(rule: RuleStateRule, group: string, create: () => T): T;
+  /**
+   * Whether a match rule sees the event id for the first time (shared by every match rule):
+   * records it as seen for the store's seenTtl, which a second sighting does not renew.
+   */
+  firstSeen(id: string): boolean;
+  /**
+   * The state of one rule (by state key) and name (a group, or a part of one that expires on its
+   * own: `group\u0000part`), created empty on first use and after it expired.
+   */
+  state<T>(rule: RuleStateRule, name: string, create: () => T): T;
+  /**
+   * Wall-clock expiry of a state, as the Redis handler gives its keys (PEXPIRE, PERSIST): gone
+   * `ttl` ms from now (0: now, a DEL), or kept until expired again (undefined). A state is created
+   * without one.
+   */
+  expire(rule: RuleStateRule, name: string, ttl: number | undefined): void;
   fire(fired: FiredState): void;
   late(update: RuleStateUpdate): void;
   duplicate(update: RuleStateUpdate): void;

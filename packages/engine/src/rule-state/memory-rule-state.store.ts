@@ -1,39 +1,75 @@
 import type { SourceMark } from "@vigil/core";
 import { RULE_KINDS } from "../kinds/registry.js";
 import type { ReferenceContext } from "../kinds/rule-kind.js";
-import type {
-  FiredState,
-  RuleStateBatch,
-  RuleStateOptions,
-  RuleStateResult,
-  AdvanceOptions,
-  AdvanceResult,
-  RuleStateRule,
-  RuleStateStore,
-  SourceProgress,
-  SourceStatus,
+import {
+  DEFAULT_BATCH_TTL_MS,
+  type FiredState,
+  type RuleStateBatch,
+  type RuleStateOptions,
+  type RuleStateResult,
+  type AdvanceOptions,
+  type AdvanceResult,
+  type RuleStateRule,
+  type RuleStateStore,
+  type SourceProgress,
+  type SourceStatus,
 } from "./rule-state.store.js";
+
+/** The memory store's options: the Redis store's, and the clock its TTLs count by. */
+export interface MemoryRuleStateOptions extends Pick<RuleStateOptions, "maxEventIds" | "batchTtlMs"> {
+  /** How long a match rule remembers an event id (default: for good). */
+  seenTtlMs?: number;
+  /** Wall-clock ms (default Date.now): what TTLs count by; a test moves it to let time pass. */
+  now?: () => number;
+}
+
+/** A value that is gone once the clock reaches `expiresAt` (none: kept). */
+interface Expiring<T> {
+  value: T;
+  expiresAt?: number;
+}
 
 /**
  * Rule state in memory, computed by each kind's plain definition (its `reference`). Slow and
  * unbounded by design: it is what the Redis store is tested against, not a production store.
- * Wall-clock expiry (TTLs) is not modelled.
+ * Wall-clock expiry is modelled where the Redis store has it, by the `now` clock: each state
+ * expires as its kind's Redis keys do (the reference calls `expire` where the handler sets a TTL:
+ * group state `ttl` after it was last written, none while a pending decision reads it), seen
+ * event ids after seenTtlMs, results after batchTtlMs. The trimming of state that nothing can
+ * read any more is not modelled (it changes no outcome).
  */
 export class MemoryRuleStateStore implements RuleStateStore {
-  private readonly states = new Map<string, unknown>();
-  private readonly seenEvents = new Set<string>();
-  private readonly results = new Map<string, RuleStateResult | AdvanceResult>();
+  private readonly states = new Map<string, Expiring<unknown>>();
+  private readonly seenEvents = new Map<string, number>();
+  private readonly results = new Map<string, Expiring<RuleStateResult | AdvanceResult>>();
   private readonly progress = new Map<
     string,
     { applied: SourceProgress; pending: Map<number, SourceMark>; advancedAt: number; cap?: { seq: number; at: number } }
   >();
 
-  constructor(private readonly options: Pick<RuleStateOptions, "maxEventIds">) {}
+  private readonly now: () => number;
+
+  constructor(private readonly options: MemoryRuleStateOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A result kept for retries, while its batchTtl lasts. */
+  private cached(key: string): RuleStateResult | AdvanceResult | undefined {
+    const entry = this.results.get(key);
+    if (entry && entry.expiresAt! <= this.now()) this.results.delete(key);
+    else if (entry) return structuredClone(entry.value);
+    return undefined;
+  }
+
+  private keep(key: string, result: RuleStateResult | AdvanceResult): void {
+    const ttl = this.options.batchTtlMs ?? DEFAULT_BATCH_TTL_MS;
+    this.results.set(key, { value: structuredClone(result), expiresAt: this.now() + ttl });
+  }
 
   async apply(batch: RuleStateBatch): Promise<RuleStateResult> {
     if (batch.eventIds.length === 0) return { fired: [], late: [], duplicates: 0 };
-    const cached = this.results.get(batch.batchId);
-    if (cached) return structuredClone(cached as RuleStateResult);
+    const cached = this.cached(batch.batchId);
+    if (cached) return cached as RuleStateResult;
     for (const source of batch.sources ?? []) this.sourceState(source);
     const fired: FiredState[] = [];
     const late: RuleStateResult["late"] = [];
@@ -54,7 +90,7 @@ export class MemoryRuleStateStore implements RuleStateStore {
     const result: RuleStateResult = { fired, late, duplicates: duplicates.size };
     if (forgotten.size)
       result.forgotten = [...forgotten].sort(([a], [b]) => a - b).map(([rule, values]) => ({ rule, values }));
-    this.results.set(batch.batchId, structuredClone(result));
+    this.keep(batch.batchId, result);
     return result;
   }
 
@@ -65,20 +101,38 @@ export class MemoryRuleStateStore implements RuleStateStore {
     duplicates: Set<number>,
     forgotten: Map<number, number>,
   ): ReferenceContext {
-    const states = this.states;
+    const { states, seenEvents } = this;
+    const now = this.now();
+    const seenTtl = this.options.seenTtlMs ?? Infinity;
+    const live = (key: string) => {
+      const entry = states.get(key);
+      if (entry?.expiresAt === undefined || entry.expiresAt > now) return entry;
+      states.delete(key);
+      return undefined;
+    };
     return {
       eventIds,
       maxEventIds: this.options.maxEventIds,
-      seenEvents: this.seenEvents,
       batch: new Map(),
-      state<T>(rule: { key: string }, group: string, create: () => T): T {
-        const key = `${rule.key}\u0000${group}`;
-        let state = states.get(key) as T | undefined;
-        if (state === undefined) {
-          state = create();
-          states.set(key, state);
+      firstSeen(id) {
+        if ((seenEvents.get(id) ?? -Infinity) > now) return false;
+        seenEvents.set(id, now + seenTtl);
+        return true;
+      },
+      state<T>(rule: { key: string }, name: string, create: () => T): T {
+        const key = `${rule.key}\u0000${name}`;
+        let entry = live(key);
+        if (entry === undefined) {
+          entry = { value: create() };
+          states.set(key, entry);
         }
-        return state;
+        return entry.value as T;
+      },
+      expire(rule, name, ttl) {
+        const entry = live(`${rule.key}\u0000${name}`);
+        if (entry === undefined) return;
+        if (ttl === undefined) delete entry.expiresAt;
+        else entry.expiresAt = now + ttl;
       },
       fire: (f) => void fired.push(f),
       late: (u) => void late.push({ rule: u.rule, event: u.event }),
@@ -95,7 +149,7 @@ export class MemoryRuleStateStore implements RuleStateStore {
   } {
     let state = this.progress.get(source);
     if (!state) {
-      state = { applied: { seq: 0 }, pending: new Map(), advancedAt: Date.now() };
+      state = { applied: { seq: 0 }, pending: new Map(), advancedAt: this.now() };
       this.progress.set(source, state);
     }
     return state;
@@ -127,8 +181,8 @@ export class MemoryRuleStateStore implements RuleStateStore {
 
   /** Marks apply in seq order only, each taking the source's delivered time and bound up (never down). */
   async advance(source: string, mark: SourceMark, options: AdvanceOptions = {}): Promise<AdvanceResult> {
-    const cached = options.id === undefined ? undefined : this.results.get(`advance\u0000${options.id}`);
-    if (cached) return structuredClone(cached as AdvanceResult);
+    const cached = options.id === undefined ? undefined : this.cached(`advance\u0000${options.id}`);
+    if (cached) return cached as AdvanceResult;
     const state = this.sourceState(source);
     const { applied, pending } = state;
     const before = [applied.delivered, applied.bound];
@@ -139,20 +193,20 @@ export class MemoryRuleStateStore implements RuleStateStore {
       if (next.reset !== undefined) {
         delete applied.delivered;
         applied.bound = next.reset;
-        state.advancedAt = Date.now();
+        state.advancedAt = this.now();
         if (state.cap && state.cap.seq <= next.seq) delete state.cap;
       }
       if (next.delivered !== undefined)
         applied.delivered = Math.max(applied.delivered ?? next.delivered, next.delivered);
       if (next.bound !== undefined) applied.bound = Math.max(applied.bound ?? next.bound, next.bound);
     }
-    if (applied.delivered !== before[0] || applied.bound !== before[1]) state.advancedAt = Date.now();
+    if (applied.delivered !== before[0] || applied.bound !== before[1]) state.advancedAt = this.now();
     const fired: FiredState[] = [];
     const ctx = this.context([], fired, [], new Set(), new Map());
     for (const [index, rule] of (options.rules ?? []).entries())
       RULE_KINDS[rule.kind].reference.decide?.(ctx, rule, index, this.watermarkOf(rule));
     const result: AdvanceResult = { progress: { ...applied }, fired };
-    if (options.id !== undefined) this.results.set(`advance\u0000${options.id}`, structuredClone(result));
+    if (options.id !== undefined) this.keep(`advance\u0000${options.id}`, result);
     return result;
   }
 

@@ -1,16 +1,17 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { LuaCommand, type Keyspace, type SourceMark } from "@vigil/core";
-import type {
-  AdvanceOptions,
-  AdvanceResult,
-  SourceStatus,
-  FiredState,
-  RuleStateBatch,
-  RuleStateOptions,
-  RuleStateResult,
-  RuleStateRule,
-  RuleStateStore,
+import {
+  DEFAULT_BATCH_TTL_MS,
+  type AdvanceOptions,
+  type AdvanceResult,
+  type SourceStatus,
+  type FiredState,
+  type RuleStateBatch,
+  type RuleStateOptions,
+  type RuleStateResult,
+  type RuleStateRule,
+  type RuleStateStore,
 } from "./rule-state.store.js";
 import { ruleStateScript } from "./rule-state.script.js";
 
@@ -112,7 +113,7 @@ export class RedisRuleStateStore implements RuleStateStore {
     const head = JSON.stringify({
       prefix: this.keyspace.key(""),
       seenTtl: this.options.seenTtlMs,
-      batchTtl: this.options.batchTtlMs ?? 86_400_000,
+      batchTtl: this.options.batchTtlMs ?? DEFAULT_BATCH_TTL_MS,
       maxIds: this.options.maxEventIds,
       ...(batch.sources?.length ? { sources: batch.sources } : {}),
     });
@@ -139,7 +140,7 @@ export class RedisRuleStateStore implements RuleStateStore {
   async advance(source: string, mark: SourceMark, options: AdvanceOptions = {}): Promise<AdvanceResult> {
     const payload = {
       prefix: this.keyspace.key(""),
-      batchTtl: this.options.batchTtlMs ?? 86_400_000,
+      batchTtl: this.options.batchTtlMs ?? DEFAULT_BATCH_TTL_MS,
       maxIds: this.options.maxEventIds,
       budget: this.options.decisionBudget ?? DEFAULT_DECISION_BUDGET,
       rules: `[${(options.rules ?? []).map(ruleJson).join(",")}]`,

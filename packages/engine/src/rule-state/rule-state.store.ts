@@ -140,6 +140,9 @@ export interface SourceProgress {
   bound?: number;
 }
 
+/** How long a batch's result is kept for its retries unless RuleStateOptions.batchTtlMs says (one day). */
+export const DEFAULT_BATCH_TTL_MS = 86_400_000;
+
 /** Options both implementations share. */
 export interface RuleStateOptions {
   /** How long a match rule remembers an event id, so a redelivered event alerts once. */

@@ -5,6 +5,7 @@ interface Params {
   suppress: number;
   lateness: number;
   silence: boolean;
+  ttl: number;
 }
 
 interface GroupState {
@@ -22,12 +23,16 @@ interface Anchor {
 
 /** Anchors not decided yet, per rule (kept under the rule's state with group "\u0000anchors"). */
 const ANCHORS = "\u0000anchors";
+/** The groups a decision may still read, each until the watermark passes its newest event + within (absence.lua's rk:hold). */
+const HOLD = "\u0000hold";
 
 /**
  * Definition: an accepted anchor a alerts iff no accepted expected event b of its group has
  * t(a) ≤ t(b) < t(a) + within (silence: t(a) < t(b) < t(a) + within, any event of the group);
  * decided when the rule's watermark reaches t(a) + within; one alert per group and suppress span
  * of t(a). Events whose lag is beyond the lateness are refused; an id counts once per group.
+ * Expiry as absence.lua: a group with an accepted event is held (no TTL) until the watermark
+ * passes its newest event + within; the decision that passes it gives the group its `ttl`.
  */
 export const absenceReference: KindReference = {
   update(ctx, rule, u) {
@@ -38,6 +43,10 @@ export const absenceReference: KindReference = {
     if (state.events.has(id)) return ctx.duplicate(u);
     const anchor = u.steps?.includes(0) ?? false;
     state.events.set(id, { time: u.time, anchor, expected: u.steps?.includes(1) ?? false });
+    const hold = ctx.state<Map<string, number>>(rule, HOLD, () => new Map());
+    const until = [...state.events.values()].reduce((newest, e) => Math.max(newest, e.time), u.time) + p.within;
+    if (!hold.has(u.group)) ctx.expire(rule, u.group, undefined);
+    hold.set(u.group, Math.max(hold.get(u.group) ?? until, until));
     if (anchor)
       ctx
         .state<Anchor[]>(rule, ANCHORS, () => [])
@@ -73,5 +82,12 @@ export const absenceReference: KindReference = {
         ...(a.data === undefined ? {} : { data: a.data }),
       });
     }
+    // Groups no decision can read any more get their TTL.
+    const hold = ctx.state<Map<string, number>>(rule, HOLD, () => new Map());
+    for (const [group, until] of hold)
+      if (until <= watermark) {
+        hold.delete(group);
+        ctx.expire(rule, group, p.ttl);
+      }
   },
 };

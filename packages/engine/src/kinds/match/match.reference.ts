@@ -1,14 +1,12 @@
 import type { KindReference } from "../rule-kind.js";
 
-/** Definition: an event alerts for every match rule it satisfies, the first time its id is seen. */
+/** Definition: an event alerts for every match rule it satisfies, the first time its id is seen (within seenTtl). */
 export const matchReference: KindReference = {
   update(ctx, _rule, u) {
     const key = `match-new:${u.event}`;
     let isNew = ctx.batch.get(key) as boolean | undefined;
     if (isNew === undefined) {
-      const id = ctx.eventIds[u.event]!;
-      isNew = !ctx.seenEvents.has(id);
-      ctx.seenEvents.add(id);
+      isNew = ctx.firstSeen(ctx.eventIds[u.event]!);
       ctx.batch.set(key, isNew);
       if (!isNew) ctx.duplicate(u);
     }

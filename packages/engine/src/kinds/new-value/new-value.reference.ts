@@ -1,12 +1,11 @@
 import type { RuleStateRule } from "../../rule-state/rule-state.store.js";
+import { statePart } from "../kind-support.js";
 import type { KindReference, ReferenceContext } from "../rule-kind.js";
 
 interface GroupState {
   /** Every accepted event's time, of any value (what learning asks about). */
   min?: number;
   max?: number;
-  /** Per value: its accepted events, id → time. */
-  occurrences: Map<string, Map<string, number>>;
   /** Per value: its latest time (for the cap). */
   latest: Map<string, number>;
   fired: Set<string>;
@@ -18,6 +17,7 @@ interface NewValueParams {
   lateness: number;
   suppress: number;
   maxValues: number;
+  ttl: number;
 }
 
 /** An accepted event whose verdict waits for the watermark to reach t − lateness. */
@@ -33,6 +33,8 @@ interface Candidate {
 const PENDING = "\u0000pending";
 /** This batch's candidates (ctx.batch). */
 const BATCH = "newValue";
+/** The groups and group|values this batch accepted events of (ctx.batch). */
+const TOUCHED = "newValue-touched";
 
 const member = (c: Candidate): string => `${c.group}|${c.value}|${c.id}`;
 const byDeadline =
@@ -41,7 +43,39 @@ const byDeadline =
     a.time - lateness(a) - (b.time - lateness(b)) || (member(a) < member(b) ? -1 : member(a) > member(b) ? 1 : 0);
 
 const groupState = (ctx: ReferenceContext, rule: RuleStateRule, group: string): GroupState =>
-  ctx.state<GroupState>(rule, group, () => ({ occurrences: new Map(), latest: new Map(), fired: new Set() }));
+  ctx.state<GroupState>(rule, group, () => ({ latest: new Map(), fired: new Set() }));
+
+/** A value's accepted events in a group, id → time: a state of its own (new-value.lua's base:o:<value>). */
+const occurrencesName = (group: string, value: string) => statePart(group, `o:${value}`);
+const occurrencesOf = (ctx: ReferenceContext, rule: RuleStateRule, group: string, value: string) =>
+  ctx.state<Map<string, number>>(rule, occurrencesName(group, value), () => new Map());
+
+const pendingOf = (ctx: ReferenceContext, rule: RuleStateRule) => ctx.state<Candidate[]>(rule, PENDING, () => []);
+
+/**
+ * Expiry as new-value.lua: a group's state, and a value's events, carry no TTL while a candidate
+ * of theirs is pending, else the rule's `ttl` from their last write or last decision.
+ */
+function keepWhilePending(ctx: ReferenceContext, rule: RuleStateRule, group: string, value?: string): void {
+  const pending = pendingOf(ctx, rule).some((c) => c.group === group && (value === undefined || c.value === value));
+  const name = value === undefined ? group : occurrencesName(group, value);
+  ctx.expire(rule, name, pending ? undefined : Number(rule.params.ttl));
+}
+
+interface Touched {
+  rule: RuleStateRule;
+  group: string;
+  value?: string;
+}
+
+function touched(ctx: ReferenceContext): Map<string, Touched> {
+  let map = ctx.batch.get(TOUCHED) as Map<string, Touched> | undefined;
+  if (!map) {
+    map = new Map();
+    ctx.batch.set(TOUCHED, map);
+  }
+  return map;
+}
 
 /** The verdict on a candidate, final once the rule's watermark reaches t − lateness. */
 function verdict(
@@ -53,7 +87,7 @@ function verdict(
   const state = groupState(ctx, rule, c.group);
   const learned = p.learning === 0 || (state.min !== undefined && state.min <= c.time - p.learning);
   if (!learned) return undefined;
-  const earlier = [...(state.occurrences.get(c.value)?.values() ?? [])].filter((time) => time < c.time - p.lateness);
+  const earlier = [...occurrencesOf(ctx, rule, c.group, c.value).values()].filter((time) => time < c.time - p.lateness);
   const lastSeen = earlier.length ? Math.max(...earlier) : undefined;
   if (lastSeen !== undefined && lastSeen >= c.time - p.forget) return undefined;
   const span = Math.floor(c.time / p.suppress);
@@ -92,7 +126,8 @@ function fire(
  * forgotten with its events. Each accepted event's verdict is taken once the rule's watermark
  * reaches t(e) − lateness (no event it asks about is still to come, see new-value.lua): at the
  * end of its batch if the watermark is already there (or no source is known at all), else in
- * the watermark call that gets there; candidates in (deadline, group|value|id) order.
+ * the watermark call that gets there; candidates in (deadline, group|value|id) order. Expiry:
+ * see keepWhilePending.
  */
 export const newValueReference: KindReference = {
   update(ctx, rule, u) {
@@ -101,13 +136,11 @@ export const newValueReference: KindReference = {
     if ((u.lag ?? 0) > p.lateness) return ctx.late(u);
     const value = u.value!;
     const id = ctx.eventIds[u.event]!;
-    let events = state.occurrences.get(value);
-    if (!events) {
-      events = new Map();
-      state.occurrences.set(value, events);
-    }
+    const events = occurrencesOf(ctx, rule, u.group, value);
     if (events.has(id)) return ctx.duplicate(u);
     events.set(id, u.time);
+    touched(ctx).set(`${rule.key}\u0000${u.group}`, { rule, group: u.group });
+    touched(ctx).set(`${rule.key}\u0000${occurrencesName(u.group, value)}`, { rule, group: u.group, value });
     state.min = Math.min(state.min ?? u.time, u.time);
     state.max = Math.max(state.max ?? u.time, u.time);
     state.latest.set(value, Math.max(state.latest.get(value) ?? u.time, u.time));
@@ -132,7 +165,8 @@ export const newValueReference: KindReference = {
         ([va, ta], [vb, tb]) => ta - tb || (va < vb ? -1 : va > vb ? 1 : 0),
       );
       state.latest.delete(oldest![0]);
-      state.occurrences.delete(oldest![0]);
+      ctx.expire(rule, occurrencesName(u.group, oldest![0]), 0);
+      touched(ctx).delete(`${rule.key}\u0000${occurrencesName(u.group, oldest![0])}`);
       ctx.forgotten(u);
     }
   },
@@ -145,18 +179,23 @@ export const newValueReference: KindReference = {
       if (b.c.time - Number(b.rule.params.lateness) <= watermarkOf(b.rule)) {
         const v = verdict(ctx, b.rule, b.c);
         if (v) fire(ctx, b.c, { rule: b.index, event: b.event }, v);
-      } else ctx.state<Candidate[]>(b.rule, PENDING, () => []).push(b.c);
+      } else pendingOf(ctx, b.rule).push(b.c);
     }
+    for (const t of touched(ctx).values()) keepWhilePending(ctx, t.rule, t.group, t.value);
   },
 
   decide(ctx, rule, index, watermark) {
     const p = rule.params as unknown as NewValueParams;
-    const pending = ctx.state<Candidate[]>(rule, PENDING, () => []);
+    const pending = pendingOf(ctx, rule);
     const due = pending.filter((c) => c.time - p.lateness <= watermark).sort(byDeadline(() => p.lateness));
     for (const c of due) {
       pending.splice(pending.indexOf(c), 1);
       const v = verdict(ctx, rule, c);
       if (v) fire(ctx, c, { rule: index, event: 0, ...(c.data === undefined ? {} : { data: c.data }) }, v);
+    }
+    for (const c of due) {
+      keepWhilePending(ctx, rule, c.group, c.value);
+      keepWhilePending(ctx, rule, c.group);
     }
   },
 };

@@ -1,3 +1,4 @@
+import { firedSpans, recordFired } from "../kind-support.js";
 import type { KindReference } from "../rule-kind.js";
 
 interface Entry {
@@ -9,8 +10,6 @@ interface Entry {
 
 interface GroupState {
   entries: Map<string, Entry>;
-  fired: Set<number>;
-  newest?: number;
 }
 
 interface SequenceParams {
@@ -67,27 +66,31 @@ function findChain(params: SequenceParams, entries: readonly Entry[], tEnd: numb
 
 /**
  * Definition: span b of a group fires when some accepted event time tEnd with
- * floor(tEnd / suppress) = b ends a chain (findChain). Lateness and duplicates as threshold.
+ * floor(tEnd / suppress) = b ends a chain (findChain). Lateness, duplicates and expiry as threshold.
  */
 export const sequenceReference: KindReference = {
   update(ctx, rule, u) {
     const params = rule.params as unknown as SequenceParams;
-    const state = ctx.state<GroupState>(rule, u.group, () => ({ entries: new Map(), fired: new Set() }));
+    const state = ctx.state<GroupState>(rule, u.group, () => ({ entries: new Map() }));
     if ((u.lag ?? 0) > params.lateness) return ctx.late(u);
     const id = ctx.eventIds[u.event]!;
     const steps = u.steps ?? [];
     const member = `${steps.join(",")}:${id}`;
     if (state.entries.has(member)) return ctx.duplicate(u);
     state.entries.set(member, { id, time: u.time, steps });
-    state.newest = Math.max(state.newest ?? u.time, u.time);
+    ctx.expire(rule, u.group, Number(rule.params.ttl));
+    const fired = firedSpans(ctx, rule, u.group);
     const entries = [...state.entries.values()];
-    const ends = [...new Set(entries.map((e) => e.time))].sort((a, b) => a - b);
+    // The windows the event is in (as threshold).
+    const ends = [...new Set(entries.map((e) => e.time))]
+      .filter((t) => t >= u.time && t < u.time + params.within)
+      .sort((a, b) => a - b);
     for (const tEnd of ends) {
       const span = Math.floor(tEnd / params.suppress);
-      if (state.fired.has(span)) continue;
+      if (fired.has(span)) continue;
       const chain = findChain(params, entries, tEnd);
       if (!chain) continue;
-      state.fired.add(span);
+      recordFired(ctx, rule, u.group, span);
       const all = chain.flat();
       ctx.fire({
         rule: u.rule,
