@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import type { Queue, Worker } from "bullmq";
 import { ruleLoadOptions } from "../rule-options.js";
 import {
@@ -7,7 +7,7 @@ import {
   MAX_ALERT_EVENT_IDS,
   openQueue,
   openQueues,
-  redactUrl,
+  describeRedis,
   watchRedis,
   type Logger,
   type Metrics,
@@ -35,7 +35,7 @@ export const ROLES = ["connectors", "engine", "notifier"] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface VigilProcess {
-  redis: Redis;
+  redis: RedisClient;
   keyspace: Keyspace;
   queues: VigilQueues;
   rules: LoadedRule[];
@@ -74,7 +74,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   let accepting = true;
   let closeServer: (() => Promise<void>) | undefined;
   // Filled in once Redis answers: until then /readyz says 503 and /metrics has no queue gauges.
-  let redisReady: Redis | undefined;
+  let redisReady: RedisClient | undefined;
   let metricsQueues: readonly Queue[] = [];
   shutdown.add("readiness off", () => {
     accepting = false;
@@ -98,14 +98,14 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   }
 
   // A malformed URL, refused credentials or no Redis within the wait: one clear error, before any worker starts.
-  let redis: Redis;
+  let redis: RedisClient;
   try {
-    redis = await connectRedis(config.redis.url, { timeoutMs: options.redisWaitMs ?? 10_000, logger });
+    redis = await connectRedis(config.redis, { timeoutMs: options.redisWaitMs ?? 10_000, logger });
   } catch (err) {
     await closeServer?.();
     throw err;
   }
-  watchRedis(redis, logger, config.redis.url);
+  watchRedis(redis, logger, config.redis);
   const keyspace = new Keyspace(config.redis.prefix);
   const queues = openQueues(redis, keyspace.queuePrefix, config);
   const started: VigilProcess = { redis, keyspace, queues, rules, shutdown };
@@ -187,6 +187,6 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   shutdown.add("queues", () => queues.close());
   if (closeServer) shutdown.add("http server", closeServer);
   shutdown.add("redis", () => redis.quit());
-  logger.info({ roles: [...roles], redis: redactUrl(config.redis.url), prefix: config.redis.prefix }, "vigil started");
+  logger.info({ roles: [...roles], redis: describeRedis(config.redis), prefix: config.redis.prefix }, "vigil started");
   return started;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import { LuaCommand, type Keyspace, type SourceMark } from "@vigil/core";
 import {
   DEFAULT_BATCH_TTL_MS,
@@ -78,7 +78,7 @@ function toFired(f: WireFired): FiredState {
 /** Rule state in Redis: each batch is one atomic call of the composed rule-state script. */
 export class RedisRuleStateStore implements RuleStateStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyspace: Keyspace,
     private readonly options: RuleStateOptions,
   ) {}

@@ -1,5 +1,12 @@
-import type { Redis } from "ioredis";
-import { silentLogger, type Keyspace, type Logger, type Metrics } from "@vigil/core";
+import {
+  globPrefix,
+  scanKeys,
+  silentLogger,
+  type Keyspace,
+  type Logger,
+  type Metrics,
+  type RedisClient,
+} from "@vigil/core";
 
 /** What one sweep forgot. */
 export interface SweepResult {
@@ -25,7 +32,7 @@ export class RuleStateSweeper {
   private readonly logger: Logger;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyspace: Keyspace,
     private readonly options: { graceMs: number; logger?: Logger; metrics?: Metrics },
   ) {
@@ -56,13 +63,10 @@ export class RuleStateSweeper {
       for (const [stateKey, at] of Object.entries(live)) {
         if (Number(at) >= before) continue;
         // Everything under the state key: what its pending decisions own (no TTL) and the rest.
-        const pattern = `${this.keyspace.key(`rs:${stateKey}`).replace(/[*?[\]]/g, "\\$&")}:*`;
-        let cursor = "0";
-        do {
-          const [next, keys] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-          cursor = next;
-          if (keys.length) result.keys += await this.redis.unlink(...keys);
-        } while (cursor !== "0");
+        // On a cluster, every master is scanned: a key of the rule's may sit on any of them.
+        await scanKeys(this.redis, globPrefix(`${this.keyspace.key(`rs:${stateKey}`)}:`), async (keys) => {
+          result.keys += await this.redis.unlink(...keys);
+        });
         await this.redis.hdel(liveKey, stateKey);
         result.rules.push(stateKey);
       }
