@@ -20,6 +20,16 @@
 local cached = redis.call('GET', KEYS[1])
 if cached then return cached end
 
+-- A whole number as text, for Redis arguments and members. Redis writes a Lua number argument
+-- with %.17g and Lua concatenates one with %.14g, each ~3,000 instructions (callgrind); %d takes a
+-- tenth of that. Event times, deadlines, spans and TTLs are whole milliseconds; anything else
+-- (infinities) is left as it is.
+local format = string.format
+local function int(n)
+  if n % 1 == 0 and n > -9007199254740992 and n < 9007199254740992 then return format('%d', n) end
+  return n
+end
+
 local p = cjson.decode(ARGV[1])
 local eventIds = p.eventIds
 local fired, late, duplicate, forgottenValues = {}, {}, {}, {}
@@ -168,7 +178,7 @@ end
 
 -- ZREMRANGEBYSCORE below `limit` (exclusive), unless the limit is -inf.
 local function trimBelow(key, limit)
-  if limit > -math.huge then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. limit) end
+  if limit > -math.huge then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. int(limit)) end
 end
 
 -- A windowed kind's newest event time in a group (`cache`: the kind's table for this call), read
@@ -186,9 +196,10 @@ end
 -- Records that a group fired in suppress span `span`. Fired spans are kept only while an
 -- accepted event could still fall into them.
 local function recordFired(base, rule, span, newest)
-  redis.call('ZADD', base .. ':f', span, span)
+  local s = int(span)
+  redis.call('ZADD', base .. ':f', s, s)
   trimBelow(base .. ':f', math.floor(keepFrom(newest, rule) / rule.suppress))
-  redis.call('PEXPIRE', base .. ':f', rule.ttl)
+  redis.call('PEXPIRE', base .. ':f', int(rule.ttl))
 end
 
 --- @include "./source-progress.lua"
@@ -227,5 +238,5 @@ else
   for _ in pairs(duplicate) do duplicates = duplicates + 1 end
   result = cjson.encode({ fired = fired, late = late, duplicates = duplicates, forgotten = forgottenValues })
 end
-redis.call('SET', KEYS[1], result, 'PX', p.batchTtl)
+redis.call('SET', KEYS[1], result, 'PX', int(p.batchTtl))
 return result

@@ -51,7 +51,8 @@ do
       local t = u.t
       local mask = 0
       for _, s in ipairs(u.s) do mask = mask + 2 ^ (s - 1) end
-      if redis.call('ZADD', base .. ':e', 'NX', t, mask .. ':' .. eventIds[u.e]) == 0 then
+      local tText = int(t)
+      if redis.call('ZADD', base .. ':e', 'NX', tText, int(mask) .. ':' .. eventIds[u.e]) == 0 then
         duplicate[u.e] = true
         return
       end
@@ -63,8 +64,8 @@ do
       touched[base] = rule
       if band(mask, 1) ~= 0 then
         local member = u.g .. '|' .. eventIds[u.e]
-        redis.call('ZADD', ruleKey(rule) .. ':dl', t + rule.within, member)
-        redis.call('HSET', ruleKey(rule) .. ':an', member, t .. '\0' .. (u.d or ''))
+        redis.call('ZADD', ruleKey(rule) .. ':dl', int(t + rule.within), member)
+        redis.call('HSET', ruleKey(rule) .. ':an', member, tText .. '\0' .. (u.d or ''))
       end
     end,
 
@@ -83,7 +84,7 @@ do
         local keep = math.min(keepFrom(newest[base], rule), ruleWatermark(rule), firstDeadline[rk])
         trimBelow(base .. ':e', keep - rule.within)
         local group = string.sub(base, #ruleKey(rule) + 2)
-        if redis.call('ZADD', ruleKey(rule) .. ':hold', 'GT', newest[base] + rule.within, group) == 1 then
+        if redis.call('ZADD', ruleKey(rule) .. ':hold', 'GT', int(newest[base] + rule.within), group) == 1 then
           redis.call('PERSIST', base .. ':e')
           redis.call('PERSIST', base .. ':f')
         end
@@ -97,17 +98,17 @@ do
         return
       end
       local rk = ruleKey(rule)
-      local due = redis.call('ZRANGEBYSCORE', rk .. ':dl', '-inf', watermark, 'LIMIT', 0, budget)
+      local due = redis.call('ZRANGEBYSCORE', rk .. ':dl', '-inf', int(watermark), 'LIMIT', 0, budget)
       takeBudget(#due)
       local kept = hashValues(rk .. ':an', due)
       for i, member in ipairs(due) do
         local a = kept[i] and anchorOf(member, kept[i])
         if a then
           local base = stateBase(rule, a.g)
-          local from = a.t
-          if rule.silence then from = '(' .. a.t end
+          local from = int(a.t)
+          if rule.silence then from = '(' .. from end
           local found = false
-          for _, m in ipairs(redis.call('ZRANGEBYSCORE', base .. ':e', from, '(' .. (a.t + rule.within))) do
+          for _, m in ipairs(redis.call('ZRANGEBYSCORE', base .. ':e', from, '(' .. int(a.t + rule.within))) do
             local sep = string.find(m, ':', 1, true)
             if band(tonumber(string.sub(m, 1, sep - 1)), 2) ~= 0 then
               found = true
@@ -116,7 +117,8 @@ do
           end
           if not found then
             local span = math.floor(a.t / rule.suppress)
-            if redis.call('ZADD', base .. ':f', 'NX', span, span) == 1 then
+            local spanText = int(span)
+            if redis.call('ZADD', base .. ':f', 'NX', spanText, spanText) == 1 then
               fired[#fired + 1] = { r = ri, e = 1, g = a.g, b = span, ws = a.t, we = a.t + rule.within, c = 0, ids = { a.id }, d = a.d }
             end
           end
@@ -129,12 +131,12 @@ do
         return
       end
       -- Groups no decision can read any more (every anchor it could serve is decided) get their TTL.
-      local released = redis.call('ZRANGEBYSCORE', rk .. ':hold', '-inf', watermark, 'LIMIT', 0, budget)
+      local released = redis.call('ZRANGEBYSCORE', rk .. ':hold', '-inf', int(watermark), 'LIMIT', 0, budget)
       takeBudget(#released)
       for _, group in ipairs(released) do
         local base = stateBase(rule, group)
-        redis.call('PEXPIRE', base .. ':e', rule.ttl)
-        redis.call('PEXPIRE', base .. ':f', rule.ttl)
+        redis.call('PEXPIRE', base .. ':e', int(rule.ttl))
+        redis.call('PEXPIRE', base .. ':f', int(rule.ttl))
       end
       callSliced('ZREM', rk .. ':hold', released)
       if budget <= 0 then more = true end

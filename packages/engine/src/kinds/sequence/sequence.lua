@@ -80,7 +80,7 @@ do
   end
 
   local function windowEvents(base, rule, tEnd)
-    local raw = redis.call('ZRANGEBYSCORE', base .. ':z', '(' .. (tEnd - rule.within), tEnd, 'WITHSCORES')
+    local raw = redis.call('ZRANGEBYSCORE', base .. ':z', '(' .. int(tEnd - rule.within), int(tEnd), 'WITHSCORES')
     local events = {}
     for j = 1, #raw, 2 do
       local mask, id = maskOf(raw[j])
@@ -154,7 +154,7 @@ do
 
   local function tryFire(u, base, rule, tEnd)
     local span = math.floor(tEnd / rule.suppress)
-    if redis.call('ZSCORE', base .. ':f', span) then return end
+    if redis.call('ZSCORE', base .. ':f', int(span)) then return end
     local events = windowEvents(base, rule, tEnd)
     local chain
     if rule.ordered then chain = orderedChain(rule, events, tEnd) else chain = unorderedChain(rule, events, tEnd) end
@@ -186,7 +186,7 @@ do
       end
       local mask = 0
       for _, s in ipairs(u.s) do mask = mask + 2 ^ (s - 1) end
-      if redis.call('ZADD', base .. ':z', 'NX', t, mask .. ':' .. eventIds[u.e]) == 0 then
+      if redis.call('ZADD', base .. ':z', 'NX', int(t), int(mask) .. ':' .. eventIds[u.e]) == 0 then
         duplicate[u.e] = true
         return
       end
@@ -195,7 +195,7 @@ do
         newest[base] = t
         tryFire(u, base, rule, t)
       else
-        local entries = redis.call('ZRANGEBYSCORE', base .. ':z', t, '(' .. (t + rule.within), 'WITHSCORES')
+        local entries = redis.call('ZRANGEBYSCORE', base .. ':z', int(t), '(' .. int(t + rule.within), 'WITHSCORES')
         local lastTime = nil
         for j = 2, #entries, 2 do
           local tEnd = tonumber(entries[j])
@@ -210,7 +210,7 @@ do
     finish = function()
       for base, rule in pairs(touched) do
         trimBelow(base .. ':z', keepFrom(newest[base], rule) - rule.within)
-        redis.call('PEXPIRE', base .. ':z', rule.ttl)
+        redis.call('PEXPIRE', base .. ':z', int(rule.ttl))
       end
     end,
   }

@@ -25,16 +25,16 @@ do
   end
 
   local function countWindow(sbase, rule, tEnd, inOrder)
-    local lower = '(' .. (tEnd - rule.within)
+    local lower = '(' .. int(tEnd - rule.within)
     if not rule.distinct then
-      return redis.call('ZCOUNT', sbase .. ':z', lower, tEnd)
+      return redis.call('ZCOUNT', sbase .. ':z', lower, int(tEnd))
     end
     if inOrder then
       -- every value's latest time is <= tEnd here, so "latest time in window" == "occurs in window"
       return redis.call('ZCOUNT', sbase .. ':d', lower, '+inf')
     end
     local seen, n = {}, 0
-    for _, member in ipairs(redis.call('ZRANGEBYSCORE', sbase .. ':z', lower, tEnd)) do
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', sbase .. ':z', lower, int(tEnd))) do
       local value = valueOf(member)
       if not seen[value] then seen[value] = true; n = n + 1 end
     end
@@ -46,7 +46,7 @@ do
     if spans == nil then spans = {}; firedSpans[base] = spans end
     local known = spans[span]
     if known == nil then
-      known = redis.call('ZSCORE', base .. ':f', span) ~= false
+      known = redis.call('ZSCORE', base .. ':f', int(span)) ~= false
       spans[span] = known
     end
     return known
@@ -59,7 +59,7 @@ do
     if spans and spans[span] then return end
     local count = countWindow(sbase, rule, tEnd, inOrder)
     if count < rule.count or hasFired(base, span) then return end
-    local members = redis.call('ZRANGEBYSCORE', sbase .. ':z', '(' .. (tEnd - rule.within), tEnd, 'WITHSCORES', 'LIMIT', 0, p.maxIds)
+    local members = redis.call('ZRANGEBYSCORE', sbase .. ':z', '(' .. int(tEnd - rule.within), int(tEnd), 'WITHSCORES', 'LIMIT', 0, p.maxIds)
     local ids = {}
     for j = 1, #members, 2 do
       if rule.distinct then
@@ -79,7 +79,7 @@ do
   -- whatever the order, and nothing more needs reading: the common case, one ZCOUNT.
   local function cannotComplete(sbase, rule, t)
     local key = sbase .. (rule.distinct and ':d' or ':z')
-    return redis.call('ZCOUNT', key, '(' .. (t - rule.within), '+inf') < rule.count
+    return redis.call('ZCOUNT', key, '(' .. int(t - rule.within), '+inf') < rule.count
   end
 
   -- Writes the event into the stream's log once; false when this rule has it already (an
@@ -90,9 +90,10 @@ do
     seenBy[mine] = true
     local logged = sbase .. '\0' .. member
     if addedHere[logged] then return true end -- a rule of the same stream wrote it in this call
-    if redis.call('ZADD', sbase .. ':z', 'NX', u.t, member) == 0 then return false end
+    local tText = int(u.t)
+    if redis.call('ZADD', sbase .. ':z', 'NX', tText, member) == 0 then return false end
     addedHere[logged] = true
-    if rule.distinct then redis.call('ZADD', sbase .. ':d', 'GT', u.t, u.v) end
+    if rule.distinct then redis.call('ZADD', sbase .. ':d', 'GT', tText, u.v) end
     return true
   end
 
@@ -129,7 +130,7 @@ do
         tryFire(u, base, sbase, rule, t, true)
       else
         -- A late event can complete windows ending at any later event time below t + within.
-        local entries = redis.call('ZRANGEBYSCORE', sbase .. ':z', t, '(' .. (t + rule.within), 'WITHSCORES')
+        local entries = redis.call('ZRANGEBYSCORE', sbase .. ':z', int(t), '(' .. int(t + rule.within), 'WITHSCORES')
         local lastTime = nil
         for j = 2, #entries, 2 do
           local tEnd = tonumber(entries[j])
@@ -148,10 +149,11 @@ do
       for sbase, stream in pairs(streams) do
         local horizon = keepFrom(newest[sbase] or latest[sbase], stream.rule) - stream.within
         trimBelow(sbase .. ':z', horizon)
-        redis.call('PEXPIRE', sbase .. ':z', stream.ttl)
+        local ttl = int(stream.ttl)
+        redis.call('PEXPIRE', sbase .. ':z', ttl)
         if stream.distinct then
           trimBelow(sbase .. ':d', horizon)
-          redis.call('PEXPIRE', sbase .. ':d', stream.ttl)
+          redis.call('PEXPIRE', sbase .. ':d', ttl)
         end
       end
     end,
