@@ -15,6 +15,7 @@ import {
   type Logger,
   type VigilQueues,
 } from "@vigil/core";
+import { StateShardsMismatchError } from "@vigil/engine";
 import { terminalText } from "./format.js";
 import { VigilConfigSchema, type VigilConfig as Config } from "./vigil-config.js";
 import type { RedisClient } from "@vigil/core";
@@ -90,7 +91,7 @@ export function reportError(err: unknown): number {
     process.stderr.write(`vigil: ${terminalText(err.message)}\n`);
     return err.exitCode;
   }
-  if (err instanceof RedisConnectError) {
+  if (err instanceof RedisConnectError || err instanceof StateShardsMismatchError) {
     process.stderr.write(`vigil: ${terminalText(err.message)}\n`);
     return 2;
   }

@@ -309,6 +309,14 @@ const CONFIG_SHAPE = {
        * the engine's sweep deletes them: longer than a rolling update.
        */
       stateGracePeriod: DurationSchema.prefault("1h"),
+      /**
+       * Rule-state shards: each rule and group's state (and its decisions) lives in one of them,
+       * under its own hash tag `{prefix:s<k>}`, and a batch is one script call per shard it touches.
+       * On a Redis Cluster, a few per primary (3 primaries: 12) spread the state and its work over
+       * them; on one Redis, 1 (one call per batch). Fixed for a deployment's life: the engine records
+       * it in Redis at its first start and refuses to start with another.
+       */
+      stateShards: z.number().int().min(1).max(1024).default(1),
       /** IP enrichment: events with an IP gain `geo` before rules run. */
       geoip: z
         .strictObject({

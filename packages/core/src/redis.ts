@@ -586,6 +586,14 @@ export class Keyspace {
   get queuePrefix(): string {
     return this.tag;
   }
+  /**
+   * The keyspace of rule-state shard `k` of `count`: its own hash tag `{prefix:s<k>}`, so that on
+   * a cluster the shards spread over the slots. With one shard, the keyspace itself (the layout
+   * of a Vigil that had no shards, so its state carries over).
+   */
+  shard(k: number, count: number): Keyspace {
+    return count === 1 ? this : new Keyspace(`${this.prefix}:s${k}`);
+  }
 }
 
 /**
@@ -616,9 +624,16 @@ export function globPrefix(text: string): string {
 /** Deletes every key of a keyspace (tests and replay namespaces), on every master of a cluster. */
 export async function deleteKeyspace(redis: RedisClient, keyspace: Keyspace): Promise<number> {
   let deleted = 0;
-  // One hash tag: the keys of each batch share a slot, so one UNLINK takes them all.
-  await scanKeys(redis, globPrefix(`${keyspace.tag}:`), async (keys) => {
-    deleted += await redis.unlink(...keys);
-  });
+  // The keyspace's tag, then its rule-state shards' `{prefix:s<k>}` (Keyspace.shard). One UNLINK per
+  // hash tag: each takes keys of one slot.
+  for (const pattern of [globPrefix(`${keyspace.tag}:`), `${globPrefix(`{${keyspace.prefix}:s`).slice(0, -1)}[0-9]*`])
+    await scanKeys(redis, pattern, async (keys) => {
+      const byTag = new Map<string, string[]>();
+      for (const key of keys) {
+        const tag = key.slice(0, key.indexOf("}") + 1);
+        byTag.set(tag, [...(byTag.get(tag) ?? []), key]);
+      }
+      for (const tagged of byTag.values()) deleted += await redis.unlink(...tagged);
+    });
   return deleted;
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { getSourcesStatus, sourceIdentities } from "@vigil/connectors";
 import { type Keyspace, MAX_ALERT_EVENT_IDS, redisTopology, type RedisTopology } from "@vigil/core";
-import { Engine, loadRuleSet, RedisRuleStateStore, type SourceWatermark } from "@vigil/engine";
+import { Engine, loadRuleSet, RedisRuleStateStore, recordedStateShards, type SourceWatermark } from "@vigil/engine";
 import type { RedisClient } from "@vigil/core";
 import type { VigilConfig } from "../vigil-config.js";
 import { listFailedDeliveries } from "@vigil/notifier";
@@ -130,7 +130,11 @@ async function sourceWatermarks(
       problem: `the rules do not load (${(err as Error).message.split("\n")[0]}); \`vigil rules validate\` says why`,
     };
   }
-  const store = new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 0, maxEventIds: MAX_ALERT_EVENT_IDS });
+  const store = new RedisRuleStateStore(redis, keyspace, {
+    seenTtlMs: 0,
+    maxEventIds: MAX_ALERT_EVENT_IDS,
+    shards: await recordedStateShards(redis, keyspace, config.engine.stateShards),
+  });
   return new Engine(rules, store, { sources: sourceIdentities(config.sources) }).watermarks();
 }
 

@@ -17,6 +17,7 @@ import {
   Engine,
   ipGeoFromConfig,
   loadRuleSet,
+  claimStateShards,
   RedisRuleStateStore,
   RuleStateSweeper,
   RuleSetWatcher,
@@ -105,8 +106,19 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
     await closeServer?.();
     throw err;
   }
-  watchRedis(redis, logger, config.redis);
   const keyspace = new Keyspace(config.redis.prefix);
+  // The rule state's layout must be the one it was written in: a changed shard count stops here.
+  let stateShards = config.engine.stateShards;
+  if (roles.has("engine")) {
+    try {
+      stateShards = await claimStateShards(redis, keyspace, config.engine.stateShards);
+    } catch (err) {
+      await closeServer?.();
+      redis.disconnect();
+      throw err;
+    }
+  }
+  watchRedis(redis, logger, config.redis);
   const queues = openQueues(redis, keyspace.queuePrefix, config);
   const started: VigilProcess = { redis, keyspace, queues, rules, shutdown };
   if (healthPort !== undefined) started.healthPort = healthPort;
@@ -134,6 +146,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
     const store = new RedisRuleStateStore(redis, keyspace, {
       seenTtlMs: config.engine.dedupFor,
       maxEventIds: MAX_ALERT_EVENT_IDS,
+      shards: stateShards,
     });
     const engineLogger = logger.child({ component: "engine" });
     const geo = ipGeoFromConfig(config.engine.geoip);
@@ -171,6 +184,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
       concurrency: config.engine.concurrency,
       sourceBlindAfterMs: config.engine.sourceBlindAfter,
       sweeper: new RuleStateSweeper(redis, keyspace, {
+        shards: stateShards,
         graceMs: config.engine.stateGracePeriod,
         logger: engineLogger,
         metrics,
