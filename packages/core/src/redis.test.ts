@@ -1,3 +1,4 @@
+import clusterKeySlot from "cluster-key-slot";
 import RedisMock from "ioredis-mock";
 import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
@@ -66,5 +67,24 @@ describe("the redis config section", () => {
     expect(problems({ cluster: { nodes: ["redis-0"] } })).toEqual([
       "cluster.nodes.0: expected host:port, e.g. 10.0.0.5:6379",
     ]);
+  });
+});
+
+describe("Keyspace.shard", () => {
+  it("gives each of the shards a tag of its own whose slot lies in its part of the slot space", () => {
+    const keyspace = new Keyspace("vigil");
+    expect(keyspace.shard(0, 1)).toBe(keyspace);
+    for (const count of [2, 3, 12, 48]) {
+      const tags = Array.from({ length: count }, (_, k) => keyspace.shard(k, count).tag);
+      expect(new Set(tags).size).toBe(count);
+      tags.forEach((tag, k) => {
+        expect(tag).toMatch(new RegExp(`^\\{vigil:s${k}(-\\d+)?\\}$`));
+        const slot = clusterKeySlot(tag.slice(1, -1));
+        expect(slot).toBeGreaterThanOrEqual(Math.floor((k * 16_384) / count));
+        expect(slot).toBeLessThan(Math.floor(((k + 1) * 16_384) / count));
+        // The same tag every time, in every process: it is derived from the prefix, k and count alone.
+        expect(keyspace.shard(k, count).tag).toBe(tag);
+      });
+    }
   });
 });

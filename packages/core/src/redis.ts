@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ConnectionOptions as TlsOptions } from "node:tls";
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+import clusterKeySlot from "cluster-key-slot";
 import type { RedisConfig } from "./config.js";
 import { VigilError, errorMessage } from "./errors.js";
 import { redactSecrets, type Logger } from "./logger.js";
@@ -574,6 +575,8 @@ export function redactUrl(url: string): string {
  * Names every key Vigil writes. All keys share the hash tag `{prefix}`, so multi-key
  * Lua scripts stay valid on Redis Cluster.
  */
+const CLUSTER_SLOTS = 16_384;
+
 export class Keyspace {
   readonly tag: string;
   constructor(readonly prefix: string) {
@@ -587,12 +590,21 @@ export class Keyspace {
     return this.tag;
   }
   /**
-   * The keyspace of rule-state shard `k` of `count`: its own hash tag `{prefix:s<k>}`, so that on
-   * a cluster the shards spread over the slots. With one shard, the keyspace itself (the layout
-   * of a Vigil that had no shards, so its state carries over).
+   * The keyspace of rule-state shard `k` of `count`: a hash tag of its own, `{prefix:s<k>}` (or
+   * `{prefix:s<k>-<n>}`, the first whose slot lies in the k-th of `count` equal parts of the slot
+   * space), so the shards' slots are evenly spaced and a cluster whose primaries hold equal slot
+   * ranges gets an equal share of them. With one shard, the keyspace itself (the layout of a Vigil
+   * that had no shards, so its state carries over).
    */
   shard(k: number, count: number): Keyspace {
-    return count === 1 ? this : new Keyspace(`${this.prefix}:s${k}`);
+    if (count === 1) return this;
+    const from = Math.floor((k * CLUSTER_SLOTS) / count);
+    const to = Math.floor(((k + 1) * CLUSTER_SLOTS) / count);
+    for (let n = 0; ; n++) {
+      const name = n === 0 ? `${this.prefix}:s${k}` : `${this.prefix}:s${k}-${n}`;
+      const slot = clusterKeySlot(name);
+      if (slot >= from && slot < to) return new Keyspace(name);
+    }
   }
 }
 
