@@ -14,6 +14,7 @@ import {
   type RedisTopology,
   scanKeys,
 } from "@vigil/core";
+import { RedisRuleStateStore } from "@vigil/engine";
 import { runCli } from "../cli.js";
 import { TEST_REDIS, testRedisSection, waitUntil } from "../helpers.js";
 import { connectError } from "./connect-error.js";
@@ -89,6 +90,46 @@ describe("on a Redis Cluster of three primaries with a replica each", () => {
 
     const text = await runCli(["--config", config, "status"]);
     expect(text.stdout).toContain(`redis: cluster, every key and queue under {${prefix}} in slot ${slot}`);
+  });
+
+  it("spreads rule state over the primaries by its shards, as `vigil status` lists them", async () => {
+    const prefix = "shards-spread";
+    const keyspace = new Keyspace(prefix);
+    const store = new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 60_000, maxEventIds: 10, shards: 6 });
+    // One threshold rule, 60 groups: their state lands in the six shards.
+    const groups = Array.from({ length: 60 }, (_, i) => `g${i}`);
+    await store.apply({
+      batchId: "b1",
+      eventIds: groups.map((g) => `e-${g}`),
+      rules: [
+        {
+          kind: "threshold",
+          key: "spread",
+          params: { count: 5, within: 60_000, suppress: 60_000, lateness: 0, ttl: 600_000, distinct: false },
+        },
+      ],
+      updates: groups.map((group, event) => ({ rule: 0, event, group, time: 1_000 + event })),
+    });
+    const config = join(dir, "shards.yaml");
+    writeFileSync(config, `redis: ${testRedisSection(prefix)}\nrules: { paths: [] }\nengine: { stateShards: 6 }\n`);
+    const result = await runCli(["--config", config, "status", "--json"]);
+    expect(result.code).toBe(0);
+    const masters = (JSON.parse(result.stdout) as { redis: RedisTopology }).redis.nodes.filter(
+      (node) => node.role === "master",
+    );
+    // Two shards a primary (the shards' slots are spaced evenly; the primaries hold equal ranges).
+    expect(masters.map((node) => node.stateShards!.length)).toEqual([2, 2, 2]);
+    expect(masters.flatMap((node) => node.stateShards!).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const master of masters) {
+      const [host, port] = master.address.split(":");
+      const node = (redis as Cluster)
+        .nodes("master")
+        .find((n) => n.options.host === host && n.options.port === Number(port))!;
+      const held = new Set<number>();
+      for (let k = 0; k < 6; k++) if ((await node.keys(`${globPrefix(keyspace.shard(k, 6).tag)}`)).length) held.add(k);
+      expect([...held].sort()).toEqual(master.stateShards);
+    }
+    expect(await deleteKeyspace(redis, keyspace)).toBeGreaterThan(0);
   });
 
   it("refuses wrong credentials at once, naming the node, without the password", async () => {

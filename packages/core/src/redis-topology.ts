@@ -1,3 +1,4 @@
+import clusterKeySlot from "cluster-key-slot";
 import { Cluster, type Redis } from "ioredis";
 import type { RedisConfig } from "./config.js";
 import { parseInfo, type Keyspace, type RedisClient } from "./redis.js";
@@ -13,6 +14,8 @@ export interface RedisNodeView {
   slots?: string;
   /** This node serves the slot of Vigil's hash tag (a master), or copies the master that does. */
   holdsVigil: boolean;
+  /** A cluster master: the rule-state shards (Keyspace.shard) whose slots it serves. */
+  stateShards?: number[];
 }
 
 /** Where Vigil's data is: the mode, every node, and which of them holds the keyspace's hash tag. */
@@ -35,8 +38,9 @@ export async function redisTopology(
   redis: RedisClient,
   config: RedisConfig,
   keyspace: Keyspace,
+  stateShards = 1,
 ): Promise<RedisTopology> {
-  if (redis instanceof Cluster) return clusterTopology(redis, keyspace);
+  if (redis instanceof Cluster) return clusterTopology(redis, keyspace, stateShards);
   const mode = redisMode(config);
   const info = parseInfo(await redis.info("replication"));
   // Through Sentinel, the options name no host: the socket says where the master is.
@@ -57,8 +61,9 @@ export async function redisTopology(
   return mode === "sentinel" ? { mode, masterName: config.sentinel?.masterName ?? "", nodes } : { mode, nodes };
 }
 
-async function clusterTopology(redis: Cluster, keyspace: Keyspace): Promise<RedisTopology> {
+async function clusterTopology(redis: Cluster, keyspace: Keyspace, stateShards: number): Promise<RedisTopology> {
   const slot = Number(await redis.cluster("KEYSLOT", keyspace.tag));
+  const shardSlots = Array.from({ length: stateShards }, (_, k) => clusterKeySlot(keyspace.shard(k, stateShards).tag));
   // CLUSTER NODES: <id> <ip:port@cport[,hostname]> <flags> <master id|-> <ping> <pong> <epoch> <link> <slot>…
   const text = String(await (redis.nodes("master")[0] as Redis).cluster("NODES"));
   const lines = text
@@ -67,13 +72,13 @@ async function clusterTopology(redis: Cluster, keyspace: Keyspace): Promise<Redi
     .map((line) => line.split(" "));
   const byId = new Map(lines.map((fields) => [fields[0]!, fields]));
   const address = (fields: string[]) => fields[1]!.split("@")[0]!;
-  const serves = (ranges: string[]) =>
+  const serves = (ranges: string[], wanted: number) =>
     ranges.some((range) => {
       if (range.startsWith("[")) return false; // a slot being migrated or imported
       const [from, to = from] = range.split("-").map(Number) as [number, number?];
-      return slot >= from && slot <= (to ?? from);
+      return wanted >= from && wanted <= (to ?? from);
     });
-  const holder = lines.find((fields) => fields[2]!.includes("master") && serves(fields.slice(8)));
+  const holder = lines.find((fields) => fields[2]!.includes("master") && serves(fields.slice(8), slot));
   const nodes = lines
     .filter((fields) => !fields[2]!.includes("fail") && !fields[2]!.includes("handshake"))
     .map((fields): RedisNodeView => {
@@ -83,6 +88,7 @@ async function clusterTopology(redis: Cluster, keyspace: Keyspace): Promise<Redi
           role: "master",
           slots: fields.slice(8).join(" "),
           holdsVigil: fields === holder,
+          stateShards: shardSlots.flatMap((shardSlot, k) => (serves(fields.slice(8), shardSlot) ? [k] : [])),
         };
       const master = byId.get(fields[3]!);
       return {

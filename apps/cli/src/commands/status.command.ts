@@ -34,7 +34,12 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
         const failedDeliveries = await listFailedDeliveries(queues.deliveries);
         const sources = await getSourcesStatus(redis, keyspace, config);
         const watermarks = await sourceWatermarks(config, redis, keyspace);
-        const topology = await redisTopology(redis, config.redis, keyspace);
+        const topology = await redisTopology(
+          redis,
+          config.redis,
+          keyspace,
+          await recordedStateShards(redis, keyspace, config.engine.stateShards),
+        );
         if (options.json) {
           print(
             JSON.stringify(
@@ -149,8 +154,14 @@ function formatTopology(topology: RedisTopology, keyspace: Keyspace): string {
   const rows = topology.nodes.map((node) => ({
     node: node.address,
     role: node.replicaOf ? `${node.role} of ${node.replicaOf}` : node.role,
-    ...(topology.mode === "cluster" ? { slots: node.slots ?? "-", vigil: node.holdsVigil ? "yes" : "-" } : {}),
+    ...(topology.mode === "cluster"
+      ? {
+          slots: node.slots ?? "-",
+          vigil: node.holdsVigil ? "yes" : "-",
+          "state shards": node.stateShards?.length ? node.stateShards.join(",") : "-",
+        }
+      : {}),
   }));
-  const columns = topology.mode === "cluster" ? ["node", "role", "slots", "vigil"] : ["node", "role"];
+  const columns = topology.mode === "cluster" ? ["node", "role", "slots", "vigil", "state shards"] : ["node", "role"];
   return `redis: ${topology.mode}${where}\n${formatTable(rows, columns)}\n`;
 }
