@@ -61,6 +61,27 @@ describe("on a Redis Cluster of three primaries with a replica each", () => {
     await redis.del(`{cluster-other-${process.pid}}:k`);
   });
 
+  it("has no ready check, nor has the copy BullMQ makes of it for a worker (its reconnect would never settle in a failover)", async () => {
+    const cluster = redis as Cluster;
+    expect(cluster.options.enableReadyCheck).toBe(false);
+    // As BullMQ duplicates a Cluster for a worker's connections (ioredis-client.ts).
+    const copy = cluster.duplicate(undefined, {
+      redisOptions: { ...cluster.options.redisOptions, connectionName: "w" },
+    });
+    try {
+      expect(copy.options.enableReadyCheck).toBe(false);
+      // Its reconnect settles: connect() resolves once it has a slot map.
+      await new Promise((resolve) => copy.once("ready", resolve));
+      copy.disconnect();
+      await new Promise((resolve) => copy.once("end", resolve));
+      await copy.connect();
+      expect(copy.status).toBe("ready");
+      expect(await copy.ping()).toBe("PONG");
+    } finally {
+      copy.disconnect();
+    }
+  });
+
   it("`vigil status` shows the nodes, their roles and slots, and which shard holds Vigil's hash tag", async () => {
     const prefix = `status-${process.pid}`;
     const config = join(dir, "status.yaml");

@@ -121,7 +121,10 @@ server: { host: 127.0.0.1, port: ${await freePort()} }
       await failedOver();
       feed((2 * EVENTS) / 3, EVENTS);
       await webhook.waitFor(expectedAlerts().length, 90_000).catch((err: unknown) => {
-        throw new Error(`${(err as Error).message}\n${vigil.output().slice(-4000)}`);
+        // The whole output (run with DEBUG=ioredis:* for the connections' side) outlives the test's directory.
+        const log = join(tmpdir(), `vigil-failover-${name}-${process.pid}-${Date.now()}.log`);
+        writeFileSync(log, vigil.output());
+        throw new Error(`${(err as Error).message} (vigil's whole output: ${log})\n${vigil.output().slice(-4000)}`);
       });
       // Anything doubled would arrive a little later: give it the time a retry takes.
       await new Promise((resolve) => setTimeout(resolve, 2_000));

@@ -120,7 +120,15 @@ function clusterOptions(
 ): ClusterOptions {
   const tls = tlsOptions(config, config.tls !== undefined);
   return {
-    enableReadyCheck: true,
+    // No ready check (CLUSTER INFO on a random node, before "ready"): when it fails, ioredis
+    // disconnects and reconnects on its own and the promise of the `connect()` that ran it never
+    // settles (redis/ioredis#741). During a failover it fails often (the random node is the dead
+    // primary, or one that still says cluster_state:fail), and BullMQ awaits `connect()` when it
+    // reconnects a worker's blocking connection: that worker then never fetches a job again. Without
+    // the check, a connection is ready once it has a slot map; a command sent while the cluster is
+    // down is retried (CLUSTERDOWN, retryDelayOnClusterDown) as on any other failover error, and
+    // connectRedis checks cluster_state:ok itself at start-up.
+    enableReadyCheck: false,
     // A command rides through a failover (a primary down until a replica takes over: CLUSTERDOWN,
     // closed connections, MOVED to the new primary) for about a minute, as a standalone connection
     // waits through an outage, rather than failing the job it belongs to after 16 quick redirections.
