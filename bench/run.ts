@@ -1,4 +1,4 @@
-// `pnpm bench [engine] [decisions] [matches] [backfill]`: Vigil's benchmarks (all when none is named).
+// `pnpm bench [engine] [decisions] [shards] [matches] [backfill]`: Vigil's benchmarks (all when none is named).
 // Figures vary ±20% on a shared 2-core machine; run twice.
 import { PROVIDER_MANIFESTS } from "@vigil/connectors";
 import { PROVIDER_NAMES as PROVIDERS, type ProviderName } from "@vigil/simulator";
@@ -8,6 +8,7 @@ import { runBackfillBench, runRestartingBackfillBench, runSparseBackfillBench } 
 import { runDecisionBacklogBench } from "./decisions.bench.js";
 import { runEngineBench } from "./engine.bench.js";
 import { runMatchesBench } from "./matches.bench.js";
+import { runShardsBench } from "./shards.bench.js";
 
 const redisUrl = process.env.VIGIL_BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 const events = Number(process.env.VIGIL_BENCH_EVENTS ?? 200_000);
@@ -210,9 +211,39 @@ async function decisionsBench() {
   }
 }
 
+async function shardsBench() {
+  const shardEvents = Number(process.env.VIGIL_BENCH_SHARD_EVENTS ?? 100_000);
+  const shards = Number(process.env.VIGIL_BENCH_SHARDS ?? 6);
+  console.log(
+    `\nrule state on 1 Redis against a Redis Cluster of 3 primaries (1 replica each): ${fmt(shardEvents)} events of the stateful 50-rule mix, batches of 200 through the engine one at a time, a mark every 25; per primary, from its INFO`,
+  );
+  const runs = await runShardsBench({ events: shardEvents, shards, basePort: 7190 });
+  for (const run of runs) {
+    console.log(
+      `  ${run.label}: ${fmt(run.rate)} events/s wall (every node on this machine's 2 cores), ${fmt(run.alerts)} alerts`,
+    );
+    for (const node of run.nodes)
+      console.log(
+        `    :${node.port}  ${node.callsPerBatch.toFixed(2).padStart(5)} script calls/batch  ${node.cpuPerEventUs.toFixed(1).padStart(5)} µs Redis CPU/event  ${fmt(node.keys).padStart(7)} keys`,
+      );
+  }
+  const [one, cluster] = runs as [(typeof runs)[0], (typeof runs)[0]];
+  const singleCpu = one.nodes.reduce((sum, n) => sum + n.cpuPerEventUs, 0);
+  const busiest = Math.max(...cluster.nodes.map((n) => n.cpuPerEventUs));
+  const total = cluster.nodes.reduce((sum, n) => sum + n.cpuPerEventUs, 0);
+  const keys = cluster.nodes.map((n) => n.keys);
+  console.log(
+    `  spread: the busiest primary does ${((busiest / total) * 100).toFixed(0)}% of the cluster's Redis CPU (even: 33%), keys per primary ${keys.map(fmt).join(" / ")}; all primaries together spend ${(total / singleCpu).toFixed(2)}× the single node's CPU per event`,
+  );
+  console.log(
+    `  on paper, each primary on a core of its own: Redis-bound throughput ${(singleCpu / busiest).toFixed(2)}× one node's (its CPU per event over the busiest primary's)`,
+  );
+}
+
 async function main() {
   if (wants("engine")) await engineBench();
   if (wants("engine") || wants("decisions")) await decisionsBench();
+  if (wants("engine") || wants("shards")) await shardsBench();
   if (wants("matches")) matchesBench();
   if (wants("backfill")) await backfillBench();
 }

@@ -5,16 +5,34 @@ import {
   createRedis,
   deleteKeyspace,
   Keyspace,
+  RedisConfigSchema,
+  scanKeys,
   type AuditEvent,
+  type RedisClient,
+  type RedisConfig,
   PartialAuditEventSchema,
   type PartialAuditEvent,
 } from "@vigil/core";
 
 export const REDIS_URL = process.env.VIGIL_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
+/**
+ * The Redis a test file talks to: the standalone one at {@link REDIS_URL}, or, in the `cluster` and
+ * `sentinel` vitest projects (vitest.config.ts), the topology they start, given as the `redis`
+ * config section (JSON) in `VIGIL_TEST_REDIS`.
+ */
+export const TEST_REDIS: RedisConfig = RedisConfigSchema.parse(
+  process.env.VIGIL_TEST_REDIS ? JSON.parse(process.env.VIGIL_TEST_REDIS) : { url: REDIS_URL },
+);
+
+/** The `redis` section of a config file for {@link TEST_REDIS} under `prefix` (JSON is YAML). */
+export function testRedisSection(prefix: string): string {
+  return JSON.stringify({ ...TEST_REDIS, prefix });
+}
+
 /** A Redis connection and a keyspace of its own for one test file, deleted afterwards. */
 export function useRedis() {
-  const redis = createRedis(REDIS_URL);
+  const redis = createRedis(TEST_REDIS);
   const keyspaces: Keyspace[] = [];
   afterAll(async () => {
     for (const keyspace of keyspaces) await deleteKeyspace(redis, keyspace);
@@ -29,6 +47,15 @@ export function useRedis() {
       return keyspace;
     },
   };
+}
+
+/** Every key matching a SCAN MATCH glob, on every master of a cluster (KEYS would ask one node). */
+export async function keysMatching(redis: RedisClient, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  await scanKeys(redis, pattern, async (batch) => {
+    keys.push(...batch);
+  });
+  return keys;
 }
 
 /** A full AuditEvent from a few fields. */

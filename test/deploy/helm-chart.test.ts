@@ -19,6 +19,7 @@ import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObj
 import { TriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
+import { RedisConfigSchema } from "@vigil/core";
 import { ALL_SWITCHES_ON, byKind, CHART, helm, named, renderChart, type K8sObject } from "./helm.js";
 import { modelOf, strictProblems } from "./strict-schema.js";
 
@@ -62,6 +63,29 @@ const SCENARIOS: Record<string, Record<string, unknown>> = {
   "external Redis over TLS with a password Secret and database 3": {
     redis: { enabled: false },
     externalRedis: { url: "rediss://vigil@redis.example.internal:6380/3", passwordSecret: "redis-pass" },
+    autoscaling: { keda: { enabled: true } },
+  },
+  "external Redis Cluster over TLS with a client certificate, with autoscaling": {
+    redis: { enabled: false },
+    externalRedis: {
+      cluster: { nodes: ["redis-0.example.internal:6379", "redis-1.example.internal:6379"] },
+      passwordSecret: "redis-pass",
+      tls: { enabled: true, secret: "redis-tls", clientCertificate: true, servername: "redis.example.internal" },
+    },
+    autoscaling: { keda: { enabled: true } },
+  },
+  "external Redis behind Sentinels, with autoscaling": {
+    redis: { enabled: false },
+    networkPolicy: { enabled: true },
+    externalRedis: {
+      sentinel: {
+        sentinels: ["sentinel-0.example.internal:26379", "sentinel-1.example.internal:26379"],
+        masterName: "vigil",
+        passwordSecret: "sentinel-pass",
+      },
+      username: "vigil",
+      passwordSecret: "redis-pass",
+    },
     autoscaling: { keda: { enabled: true } },
   },
   "CPU autoscaling (HPA), OpenShift-style security contexts": {
@@ -371,6 +395,103 @@ describe("the Helm chart", () => {
       "rediss://vigil:$(REDIS_PASSWORD)@redis.example.internal:6380/3",
     );
     expect(env.env.find((e) => e.name === "REDIS_USERNAME")!.value).toBe("vigil");
+  }, 60_000);
+
+  it("points the workers and KEDA at an external Redis Cluster or Sentinels, passwords from Secrets", async () => {
+    type Trigger = { type: string; metadata: Record<string, string>; authenticationRef?: { name: string } };
+    const workload = (objects: K8sObject[]) =>
+      (named(objects, "Deployment", "vigil-engine") as Workload).spec.template.spec as unknown as {
+        containers: {
+          env: { name: string; valueFrom?: { secretKeyRef: { name: string } } }[];
+          volumeMounts: { name: string; mountPath: string }[];
+        }[];
+        volumes: { name: string; secret?: { secretName: string } }[];
+      };
+    const redisSection = (objects: K8sObject[]) =>
+      RedisConfigSchema.parse(
+        (
+          parse(
+            (named(objects, "ConfigMap", "vigil-config") as K8sObject & { data: Record<string, string> }).data[
+              "engine.yaml"
+            ]!,
+          ) as { redis: unknown }
+        ).redis,
+      );
+
+    const cluster = await renderChart(
+      SCENARIOS["external Redis Cluster over TLS with a client certificate, with autoscaling"]!,
+    );
+    expect(redisSection(cluster)).toMatchObject({
+      cluster: {
+        nodes: ["redis-0.example.internal:6379", "redis-1.example.internal:6379"],
+        password: "${REDIS_PASSWORD}",
+      },
+      tls: {
+        caFile: "/etc/vigil/redis-tls/ca.crt",
+        certFile: "/etc/vigil/redis-tls/tls.crt",
+        keyFile: "/etc/vigil/redis-tls/tls.key",
+        servername: "redis.example.internal",
+      },
+      prefix: "vigil",
+    });
+    const spec = workload(cluster);
+    expect(spec.containers[0]!.env.find((e) => e.name === "REDIS_PASSWORD")!.valueFrom!.secretKeyRef.name).toBe(
+      "redis-pass",
+    );
+    expect(spec.containers[0]!.env.find((e) => e.name === "REDIS_URL")).toBeUndefined();
+    expect(spec.containers[0]!.volumeMounts).toContainEqual(
+      expect.objectContaining({ name: "redis-tls", mountPath: "/etc/vigil/redis-tls" }),
+    );
+    expect(spec.volumes).toContainEqual({ name: "redis-tls", secret: { secretName: "redis-tls" } });
+    const clusterTrigger = (
+      named(cluster, "ScaledObject", "vigil-engine") as K8sObject & { spec: { triggers: Trigger[] } }
+    ).spec.triggers[0]!;
+    expect(clusterTrigger.type).toBe("redis-cluster");
+    expect(clusterTrigger.metadata).toEqual({
+      addresses: "redis-0.example.internal:6379,redis-1.example.internal:6379",
+      // One hash tag: the list's slot is on one master, which KEDA's cluster scaler finds.
+      listName: "{vigil}:vigil-events:wait",
+      listLength: "200",
+      activationListLength: "0",
+      enableTLS: "true",
+    });
+
+    const sentinel = await renderChart(SCENARIOS["external Redis behind Sentinels, with autoscaling"]!);
+    expect(redisSection(sentinel)).toMatchObject({
+      sentinel: {
+        sentinels: ["sentinel-0.example.internal:26379", "sentinel-1.example.internal:26379"],
+        masterName: "vigil",
+        username: "vigil",
+        password: "${REDIS_PASSWORD}",
+        sentinelPassword: "${REDIS_SENTINEL_PASSWORD}",
+      },
+    });
+    const policy = named(sentinel, "NetworkPolicy", "vigil-workers") as K8sObject & {
+      spec: { egress: { ports: { port: number }[] }[] };
+    };
+    // The Sentinels' port beside the data nodes' (networkPolicy.externalRedisPort).
+    expect(policy.spec.egress[1]!.ports.map((p) => p.port)).toEqual([6379, 26379]);
+    const env = workload(sentinel).containers[0]!.env;
+    expect(env.find((e) => e.name === "REDIS_SENTINEL_PASSWORD")!.valueFrom!.secretKeyRef.name).toBe("sentinel-pass");
+    const scaled = named(sentinel, "ScaledObject", "vigil-notifier") as K8sObject & { spec: { triggers: Trigger[] } };
+    expect(scaled.spec.triggers[0]!.type).toBe("redis-sentinel");
+    expect(scaled.spec.triggers[0]!.metadata).toMatchObject({
+      addresses: "sentinel-0.example.internal:26379,sentinel-1.example.internal:26379",
+      sentinelMaster: "vigil",
+      listName: "{vigil}:vigil-deliveries:wait",
+      usernameFromEnv: "REDIS_USERNAME",
+    });
+    const auth = named(
+      sentinel,
+      "TriggerAuthentication",
+      scaled.spec.triggers[0]!.authenticationRef!.name,
+    ) as K8sObject & {
+      spec: { secretTargetRef: { parameter: string; name: string }[] };
+    };
+    expect(auth.spec.secretTargetRef.map((ref) => [ref.parameter, ref.name])).toEqual([
+      ["password", "redis-pass"],
+      ["sentinelPassword", "sentinel-pass"],
+    ]);
   }, 60_000);
 
   it("schedules the chart's Redis like the workers: pull secrets, node selector, tolerations", async () => {

@@ -10,3 +10,8 @@ ruleStateConformance(
   () => new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS }),
 );
 ruleStateConformance("MemoryRuleStateStore", () => new MemoryRuleStateStore({ maxEventIds: MAX_ALERT_EVENT_IDS }));
+ruleStateConformance(
+  "RedisRuleStateStore over 4 shards",
+  () =>
+    new RedisRuleStateStore(redis, keyspace(), { seenTtlMs: 3_600_000, maxEventIds: MAX_ALERT_EVENT_IDS, shards: 4 }),
+);

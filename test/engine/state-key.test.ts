@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Engine, compileRule, parseRules, RedisRuleStateStore, type LoadedRule } from "@vigil/engine";
-import { event, useRedis } from "../helpers.js";
+import { event, useRedis, keysMatching } from "../helpers.js";
 import { MAX_ALERT_EVENT_IDS, type Keyspace } from "@vigil/core";
 
 const { redis, keyspace } = useRedis();
@@ -100,7 +100,7 @@ describe("a rule's state key", () => {
     const second = await engine.processBatch([del("3", 2), del("1", 0)], "b2");
     expect(second.alerts.map((a) => [a.ruleId, a.count, a.eventIds])).toEqual([["k.burst.3", 3, ["1", "2", "3"]]]);
     expect(second.duplicates).toBe(1);
-    const logs = (await redis.keys(`${ks.tag}:rs:*`)).filter((k) => k.endsWith(":z"));
+    const logs = (await keysMatching(redis, `${ks.tag}:rs:*`)).filter((k) => k.endsWith(":z"));
     expect(logs).toHaveLength(1);
   });
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { MAX_ALERT_EVENT_IDS, type AuditEvent } from "@vigil/core";
 import { Engine, parseRules, RedisRuleStateStore } from "@vigil/engine";
-import { event, useRedis } from "../helpers.js";
+import { event, useRedis, keysMatching } from "../helpers.js";
 
 const { redis, keyspace } = useRedis();
 const T0 = Date.parse("2026-03-01T00:00:00Z");
@@ -46,7 +46,7 @@ describe("threshold state keys always expire", () => {
       await engine.processBatch(events, randomUUID(), { sources: ["s"] });
       await engine.advance("s", { seq: batch + 1, delivered: Date.parse(events.at(-1)!.time) });
     }
-    const keys = await redis.keys(`${space.tag}:rs:*`);
+    const keys = await keysMatching(redis, `${space.tag}:rs:*`);
     expect(keys.length).toBeGreaterThan(7);
     const expiring = (await ttls(keys)).filter((ttl) => ttl > 0);
     expect(expiring.length).toBe(keys.length);

@@ -11,7 +11,7 @@ import {
   type LoadedRule,
   type RuleStateStore,
 } from "@vigil/engine";
-import { event, seededRandom, shuffle, useRedis } from "../helpers.js";
+import { event, seededRandom, shuffle, useRedis, keysMatching } from "../helpers.js";
 
 const { redis, keyspace } = useRedis();
 const T0 = Date.parse("2026-03-01T00:00:00Z");
@@ -120,7 +120,7 @@ describe("travel state is bounded", () => {
       );
       await engine.processBatch(batch, randomUUID(), { sources: ["s"] });
     }
-    const keys = await redis.keys(`${space.tag}:rs:*`);
+    const keys = await keysMatching(redis, `${space.tag}:rs:*`);
     const z = keys.find((k) => k.endsWith(":z"))!;
     const h = keys.find((k) => k.endsWith(":h"))!;
     expect(await redis.zcard(z)).toBe(200);

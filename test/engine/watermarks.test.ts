@@ -10,7 +10,7 @@ import {
   type LoadedRule,
   type SourceIdentity,
 } from "@vigil/engine";
-import { event, useRedis } from "../helpers.js";
+import { event, useRedis, keysMatching } from "../helpers.js";
 
 // The scenarios of the live-equals-replay issue, each at the engine: a quiet source of another
 // provider holds nothing back, a pending decision's state does not expire by the wall clock, a
@@ -109,7 +109,7 @@ describe("watermarks over the sources a rule can read", () => {
     const engine = new Engine(load(TOKEN), store(space), { sources: [{ name: "zd", provider: "zendesk" }] });
     // Created at 10:00, reviewed at 10:30; then the source stalls (no mark passes 11:00).
     await deliver(engine, "zd", 1, [zd("c1", 0, "create"), zd("u1", 30, "update")]);
-    const groupKeys = await redis.keys(`${space.tag}:rs:*:e`);
+    const groupKeys = await keysMatching(redis, `${space.tag}:rs:*:e`);
     expect(groupKeys).toHaveLength(1);
     // Held by event time: no TTL that could run out during the stall (it had one of ~3 hours).
     expect(await redis.pttl(groupKeys[0]!)).toBe(-1);
@@ -129,7 +129,7 @@ describe("watermarks over the sources a rule can read", () => {
     });
     // bh-2 has not been heard of: every candidate waits.
     await deliver(engine, "bh", 1, [bh("b1", 0, "10.0.0.1")]);
-    const keys = await redis.keys(`${space.tag}:rs:*:*:[hfv]`);
+    const keys = await keysMatching(redis, `${space.tag}:rs:*:*:[hfv]`);
     expect(keys.length).toBeGreaterThanOrEqual(2);
     for (const key of keys) expect(await redis.pttl(key), key).toBe(-1);
     const released = await engine.advance("bh-2", { seq: 1, bound: T0 + HOUR });
@@ -153,7 +153,7 @@ describe("watermarks over the sources a rule can read", () => {
       [":dl", ":an"],
       [":nd", ":nc"],
     ] as const) {
-      const [key] = await redis.keys(`${space.tag}:rs:*${suffix}`);
+      const [key] = await keysMatching(redis, `${space.tag}:rs:*${suffix}`);
       const [member] = await redis.zrange(key!, 0, -1);
       const kept = await redis.hget(key!.replace(suffix, hash), member!);
       const [t, data] = kept!.split("\0") as [string, string];
@@ -172,7 +172,8 @@ describe("watermarks over the sources a rule can read", () => {
     expect(absence.alerts[0]!.events[0]?.id).toBe("c1");
     expect(newValue.alerts[0]!.evidence).toMatchObject({ kind: "newValue", value: { ip: "10.0.0.1" } });
     // Nothing is left pending.
-    for (const part of ["dl", "an", "nd", "nc"]) expect(await redis.keys(`${space.tag}:rs:*:${part}`)).toEqual([]);
+    for (const part of ["dl", "an", "nd", "nc"])
+      expect(await keysMatching(redis, `${space.tag}:rs:*:${part}`)).toEqual([]);
   });
 
   it("a reset moves the watermark back before the re-read: the re-read anchor waits for the page that answers it", async () => {
@@ -309,13 +310,7 @@ ${TOKEN}
     expect(swept.sources).toEqual([]);
     expect((await sweeper.sweep(v2.configuredSources, 7_000)).sources).toEqual(["zd-old"]);
 
-    const keys: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, batch] = await redis.scan(cursor, "MATCH", `${space.tag}:*`, "COUNT", 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== "0");
+    const keys = await keysMatching(redis, `${space.tag}:*`);
     expect(keys.length).toBeGreaterThan(20);
     const owned = (key: string) => {
       const name = key.slice(space.tag.length + 1);

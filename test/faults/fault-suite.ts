@@ -16,6 +16,7 @@ import { Redis } from "ioredis";
 import { makeSecrets, Pipeline, ROLES, RULES, runVigil, sleep, type Outcome, type Role } from "./pipeline-harness.js";
 import { freePort, startRedisServer } from "./redis-server.js";
 import { startProviderSimulator } from "@vigil/simulator";
+import { connectRedis } from "@vigil/core";
 
 const seed = Number(process.env.VIGIL_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const only = process.env.VIGIL_FAULT_SCENARIOS?.split(",").filter(Boolean);
@@ -118,6 +119,8 @@ async function pipelineScenario(
     /** Compare the records quarantined with the lines `vigil replay` refused. */
     checkQuarantine?: boolean;
     replicas?: number;
+    /** On a Redis Cluster (Pipeline's `cluster`). */
+    cluster?: boolean;
     /** Alerts grouped by rule (groupWait 3s, groupInterval 4s), so kills land inside group waits. */
     grouped?: boolean;
     /** Sparse events (see generateEvents), written all at once: the roles start on a backlog. */
@@ -130,6 +133,7 @@ async function pipelineScenario(
 ): Promise<ScenarioResult> {
   const pipeline = new Pipeline(name, secrets, logDir, {
     attempts: options.attempts ?? 6,
+    ...(options.cluster ? { cluster: true } : {}),
     grouped: options.grouped ?? false,
   });
   const lines = generateEvents(random, options.events ?? 300, options.hostile, options.once, options.sparseBacklog);
@@ -251,6 +255,31 @@ const scenarios: Scenario[] = [
           await sleep(15_000); // longer than the workers' reconnect backoff
           await pipeline.redis.start();
           return "Redis SIGKILLed twice, restarted from its AOF after 1 s and 15 s";
+        },
+      }),
+  },
+  {
+    name: "cluster-failover",
+    run: (random) =>
+      pipelineScenario("cluster-failover", random, {
+        cluster: true,
+        faults: async (pipeline, r) => {
+          await sleep(4_000 + r() * 2_000); // work is in flight
+          const cluster = pipeline.cluster!;
+          // The master serving {faults}' slot holds every queue and all rule state.
+          const redis = await connectRedis(cluster.config, 10_000);
+          let holder: number;
+          try {
+            const slot = Number(await redis.cluster("KEYSLOT", "{faults}"));
+            const slots = await redis.cluster("SLOTS");
+            holder = slots.find(([from, to]) => slot >= from && slot <= to)![2]![1];
+          } finally {
+            redis.disconnect();
+          }
+          const killedAt = Date.now();
+          await cluster.kill(holder);
+          await cluster.failedOver(holder);
+          return `the primary holding {faults} (127.0.0.1:${holder}) SIGKILLed; its replica took over in ${((Date.now() - killedAt) / 1000).toFixed(1)} s`;
         },
       }),
   },

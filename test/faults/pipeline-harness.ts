@@ -12,6 +12,8 @@ import { Redis } from "ioredis";
 import { startSmtpSink, startWebhookSink, type SmtpSink, type WebhookSink } from "@vigil/simulator";
 import { REPO_ROOT } from "../cli.js";
 import { startRedisServer, type OwnRedisServer } from "./redis-server.js";
+import { startRedisCluster, type TestCluster } from "../topologies/redis-topologies.js";
+import { TOPOLOGY_PORTS } from "../topologies/topology-ports.js";
 
 const MAIN = join(REPO_ROOT, "apps/cli/src/main.ts");
 export const ROLES = ["connectors", "engine", "notifier"] as const;
@@ -127,7 +129,10 @@ export class Pipeline {
   private readonly processes: RoleProcess[] = [];
   /** The `file:line` positions `vigil replay` refused (set by {@link expectedAlertIds}). */
   replayRefused: string[] = [];
+  /** The redis-server of a standalone run (absent with `cluster`). */
   redis!: OwnRedisServer;
+  /** The Redis Cluster of a `cluster` run. */
+  cluster?: TestCluster;
   smtp!: SmtpSink;
   webhook!: WebhookSink;
 
@@ -144,6 +149,8 @@ export class Pipeline {
       extraSources?: readonly string[];
       /** Rule file text instead of {@link RULES}. */
       rules?: string;
+      /** On a Redis Cluster of three primaries with a replica each, instead of one redis-server. */
+      cluster?: boolean;
       /** Group alerts by rule (one notification per rule and batch) instead of one per alert. */
       grouped?: boolean;
     } = {},
@@ -153,7 +160,8 @@ export class Pipeline {
 
   get env(): Record<string, string> {
     return {
-      FAULT_REDIS_URL: this.redis.url,
+      ...(this.cluster ? {} : { FAULT_REDIS_URL: this.redis.url }),
+      FAULT_REDIS_PASSWORD: this.secrets.redisPassword,
       FAULT_SMTP_PASSWORD: this.secrets.smtpPassword,
       FAULT_WEBHOOK_SECRET: this.secrets.webhookSecret,
       FAULT_PROVIDER_TOKEN: this.secrets.providerToken,
@@ -161,14 +169,19 @@ export class Pipeline {
   }
 
   async start(lines: readonly string[]): Promise<void> {
-    this.redis = await startRedisServer({ password: this.secrets.redisPassword, appendOnly: true });
+    if (this.options.cluster)
+      this.cluster = await startRedisCluster(TOPOLOGY_PORTS.faultsCluster, { password: this.secrets.redisPassword });
+    else this.redis = await startRedisServer({ password: this.secrets.redisPassword, appendOnly: true });
+    const redis = this.cluster
+      ? `{ cluster: { nodes: ${JSON.stringify(this.cluster.config.cluster!.nodes)}, password: "\${FAULT_REDIS_PASSWORD}" }, prefix: faults }`
+      : `{ url: "\${FAULT_REDIS_URL}", prefix: faults }`;
     this.smtp = await startSmtpSink({ port: 0 });
     this.webhook = await startWebhookSink({ port: 0, secret: this.secrets.webhookSecret });
     writeFileSync(this.rulesPath, this.options.rules ?? RULES);
     writeFileSync(this.eventsPath, lines.map((line) => `${line}\n`).join(""));
     writeFileSync(
       this.configPath,
-      `redis: { url: "\${FAULT_REDIS_URL}", prefix: faults }
+      `redis: ${redis}
 sources:
   - ${this.options.source ?? `{ name: file, type: file, path: ${JSON.stringify(this.eventsPath)}, pollInterval: 500ms, batchSize: 20 }`}
 ${(this.options.extraSources ?? []).map((source) => `  - ${source}\n`).join("")}rules: { paths: [${JSON.stringify(this.rulesPath)}] }
@@ -389,6 +402,7 @@ notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${
     await this.smtp?.close();
     await this.webhook?.close();
     await this.redis?.dispose();
+    await this.cluster?.stop();
   }
 
   logText(): string {

@@ -7,7 +7,7 @@ import { Webhook } from "standardwebhooks";
 import { createRedis, deleteKeyspace, Keyspace } from "@vigil/core";
 import { startSmtpSink, startWebhookSink, type SmtpSink, type WebhookSink } from "@vigil/simulator";
 import { runCli, startCli } from "../cli.js";
-import { freePort, REDIS_URL, waitUntil } from "../helpers.js";
+import { freePort, TEST_REDIS, testRedisSection, waitUntil } from "../helpers.js";
 
 const RULES = `id: e2e.mass-delete
 name: Mass deletion
@@ -47,7 +47,7 @@ describe("the pipeline end to end, as `vigil run`", () => {
   const secret = `whsec_${randomBytes(24).toString("base64")}`;
   const dir = mkdtempSync(join(tmpdir(), "vigil-e2e-"));
   const prefix = `test-e2e-${randomUUID()}`;
-  const redis = createRedis(REDIS_URL);
+  const redis = createRedis(TEST_REDIS);
 
   beforeAll(async () => {
     smtp = await startSmtpSink({ port: 0 });
@@ -65,7 +65,7 @@ describe("the pipeline end to end, as `vigil run`", () => {
     const config = join(dir, "vigil.config.yaml");
     writeFileSync(
       config,
-      `redis: { url: "\${TEST_REDIS_URL}", prefix: ${prefix} }
+      `redis: ${testRedisSection(prefix)}
 sources:
   - { name: files, type: file, path: ${join(dir, "events.jsonl")}, pollInterval: 500ms }
 rules: { paths: [${join(dir, "rules.yaml")}] }
@@ -88,7 +88,7 @@ server: { host: 127.0.0.1, port: ${port} }
     );
     const port = await freePort();
     const config = await writeConfig(port);
-    const env = { TEST_REDIS_URL: REDIS_URL, TEST_WEBHOOK_SECRET: secret };
+    const env = { TEST_WEBHOOK_SECRET: secret };
     const vigil = startCli(["--config", config, "run"], { env });
     try {
       const mails = await smtp.waitFor(1, 20_000);
@@ -145,7 +145,7 @@ server: { host: 127.0.0.1, port: ${port} }
     await redis.del(new Keyspace(prefix).key("source", "files", "checkpoint"));
     const port = await freePort();
     const config = await writeConfig(port);
-    const env = { TEST_REDIS_URL: REDIS_URL, TEST_WEBHOOK_SECRET: secret };
+    const env = { TEST_WEBHOOK_SECRET: secret };
     const vigil = startCli(["--config", config, "run"], { env });
     try {
       await smtp.waitFor(1, 20_000);

@@ -15,9 +15,10 @@ import {
   type Logger,
   type VigilQueues,
 } from "@vigil/core";
+import { StateShardsMismatchError } from "@vigil/engine";
 import { terminalText } from "./format.js";
 import { VigilConfigSchema, type VigilConfig as Config } from "./vigil-config.js";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import { readEnv, type CliEnv } from "./env.js";
 
 /** Options every command takes. */
@@ -60,14 +61,14 @@ export function cliContext(options: GlobalOptions): CliContext {
 export async function requireRedis(
   config: Config,
   options: { logger?: Logger; signal?: AbortSignal; timeoutMs?: number } = {},
-): Promise<Redis> {
-  return connectRedis(config.redis.url, { timeoutMs: readEnv().VIGIL_REDIS_WAIT, ...options });
+): Promise<RedisClient> {
+  return connectRedis(config.redis, { timeoutMs: readEnv().VIGIL_REDIS_WAIT, ...options });
 }
 
 /** Runs `work` with the configured Redis, keyspace and queues, closing them afterwards. */
 export async function withQueues<T>(
   config: Config,
-  work: (deps: { redis: Redis; keyspace: Keyspace; queues: VigilQueues }) => Promise<T>,
+  work: (deps: { redis: RedisClient; keyspace: Keyspace; queues: VigilQueues }) => Promise<T>,
 ): Promise<T> {
   const redis = await requireRedis(config);
   const keyspace = new Keyspace(config.redis.prefix);
@@ -90,7 +91,7 @@ export function reportError(err: unknown): number {
     process.stderr.write(`vigil: ${terminalText(err.message)}\n`);
     return err.exitCode;
   }
-  if (err instanceof RedisConnectError) {
+  if (err instanceof RedisConnectError || err instanceof StateShardsMismatchError) {
     process.stderr.write(`vigil: ${terminalText(err.message)}\n`);
     return 2;
   }

@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import { openQueue, type QUEUE_NAMES, type Keyspace, type VigilQueues } from "@vigil/core";
 
 /** The queues `vigil jobs` and `vigil status` look at, by their short name. */
@@ -14,7 +14,7 @@ export type QueueKey = (typeof QUEUE_KEYS)[number];
 
 /** Every pipeline queue plus `vigil-polls`; `close()` closes the one it opened (the others belong to `queues`). */
 export function allQueues(
-  redis: Redis,
+  redis: RedisClient,
   keyspace: Keyspace,
   queues: VigilQueues,
 ): { byKey: Record<QueueKey, Queue>; close(): Promise<void> } {

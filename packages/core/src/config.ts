@@ -16,12 +16,83 @@ export const MAX_EVENT_BATCH_BYTES = 8 * 2 ** 20;
 
 export const NameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' only");
 
-export const RedisConfigSchema = z.strictObject({
-  // Checked when connecting, which names a malformed URL without repeating its password.
-  url: z.string().default("redis://127.0.0.1:6379"),
-  /** Every key Vigil writes starts with `{prefix}:` (a Redis Cluster hash tag). */
-  prefix: NameSchema.default("vigil"),
+/** `host:port` of one Redis node or Sentinel (an IPv6 address in brackets: `[::1]:6379`). */
+export const RedisNodeSchema = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):\d{1,5}$/, "expected host:port, e.g. 10.0.0.5:6379")
+  .describe("host:port");
+
+/**
+ * TLS towards Redis beyond `rediss://`'s defaults: files are read when connecting. With `cluster`
+ * or `sentinel`, setting `tls` is what turns TLS on for the data nodes.
+ */
+export const RedisTlsSchema = z
+  .strictObject({
+    /** PEM file of the CA(s) that signed the servers' certificates (default: Node's trusted CAs). */
+    caFile: z.string().min(1).optional(),
+    /** PEM files of a client certificate and its private key, for servers that ask for one (`tls-auth-clients`). */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    /** The name the servers' certificates must carry when it is not the host connected to (SNI and the check). */
+    servername: z.string().min(1).optional(),
+  })
+  .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), {
+    message: "certFile and keyFile go together (a client certificate and its key)",
+  });
+
+/** A Redis Cluster: the seed nodes Vigil asks for the slot map (any few masters or replicas). */
+export const RedisClusterSchema = z.strictObject({
+  nodes: z.array(RedisNodeSchema).min(1),
+  /** ACL user and password of the data nodes (`${file:…}` or `${ENV}` keeps the password out of the file). */
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
 });
+
+/** A primary and its replicas watched by Sentinels: Vigil asks the Sentinels where the master of `masterName` is. */
+export const RedisSentinelSchema = z.strictObject({
+  sentinels: z.array(RedisNodeSchema).min(1),
+  masterName: z.string().min(1),
+  /** ACL user and password of the master (and replicas). */
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  /** The Sentinels' own credentials (`requirepass` in sentinel.conf), when they have them. */
+  sentinelUsername: z.string().min(1).optional(),
+  sentinelPassword: z.string().min(1).optional(),
+  /** TLS towards the Sentinels too (with `redis.tls`'s files); the master gets TLS when `redis.tls` is set. */
+  sentinelTls: z.boolean().default(false),
+  db: z.number().int().min(0).default(0),
+});
+
+const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
+/**
+ * Where Redis is: a standalone server (`url`, the default), a Redis Cluster (`cluster`), or a
+ * primary behind Sentinels (`sentinel`). One of `cluster` and `sentinel` at most; `url` is then unused.
+ */
+export const RedisConfigSchema = z
+  .strictObject({
+    // Checked when connecting, which names a malformed URL without repeating its password.
+    url: z.string().default(DEFAULT_REDIS_URL),
+    cluster: RedisClusterSchema.optional(),
+    sentinel: RedisSentinelSchema.optional(),
+    tls: RedisTlsSchema.optional(),
+    /** Every key Vigil writes starts with `{prefix}:` (a Redis Cluster hash tag). */
+    prefix: NameSchema.default("vigil"),
+  })
+  .superRefine((redis, ctx) => {
+    if (redis.cluster && redis.sentinel)
+      ctx.addIssue({ code: "custom", message: "set cluster or sentinel, not both", path: ["sentinel"] });
+    if ((redis.cluster || redis.sentinel) && redis.url !== DEFAULT_REDIS_URL)
+      ctx.addIssue({
+        code: "custom",
+        message: `url is unused with ${redis.cluster ? "cluster" : "sentinel"}: remove it (credentials go in ${redis.cluster ? "cluster" : "sentinel"}.password)`,
+        path: ["url"],
+      });
+    if (redis.tls && !redis.cluster && !redis.sentinel && !redis.url.startsWith("rediss://"))
+      ctx.addIssue({ code: "custom", message: "tls needs a rediss:// url (TLS on)", path: ["tls"] });
+  });
+export type RedisConfig = z.infer<typeof RedisConfigSchema>;
+export type RedisTlsConfig = z.infer<typeof RedisTlsSchema>;
 
 /** Settings every source takes, whatever its type; each source type's schema spreads it. */
 export const SOURCE_BASE_SHAPE = {
@@ -238,6 +309,14 @@ const CONFIG_SHAPE = {
        * the engine's sweep deletes them: longer than a rolling update.
        */
       stateGracePeriod: DurationSchema.prefault("1h"),
+      /**
+       * Rule-state shards: each rule and group's state (and its decisions) lives in one of them,
+       * under its own hash tag `{prefix:s<k>}`, and a batch is one script call per shard it touches.
+       * On a Redis Cluster, a few per primary (3 primaries: 12) spread the state and its work over
+       * them; on one Redis, 1 (one call per batch). Fixed for a deployment's life: the engine records
+       * it in Redis at its first start and refuses to start with another.
+       */
+      stateShards: z.number().int().min(1).max(1024).default(1),
       /** IP enrichment: events with an IP gain `geo` before rules run. */
       geoip: z
         .strictObject({

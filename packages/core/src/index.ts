@@ -14,6 +14,7 @@ export * from "./metrics.js";
 export * from "./queues.js";
 export * from "./rate-limiter.js";
 export * from "./redis.js";
+export * from "./redis-topology.js";
 export * from "./rule.js";
 export * from "./seeded-random.js";
 export * from "./yaml-source.js";

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.js";
 
 /**
  * A Lua script run as an ioredis custom command (`defineCommand`): ioredis sends EVALSHA and
@@ -17,7 +17,7 @@ export class LuaCommand {
   ) {}
 
   /** Runs the script on `redis` (defining it there first if needed) with KEYS and ARGV. */
-  run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     if (keys.length !== this.numberOfKeys)
       throw new Error(`${this.name}: expected ${this.numberOfKeys} keys, got ${keys.length}`);
     if (!(this.name in redis)) redis.defineCommand(this.name, { numberOfKeys: this.numberOfKeys, lua: this.lua });

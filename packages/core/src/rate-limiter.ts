@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.js";
 import { z } from "zod";
 import { abortableSleep } from "./abortable-sleep.js";
 import { LuaCommand } from "./lua-command.js";
@@ -115,7 +115,7 @@ interface Sent {
 }
 
 export interface RedisRateLimiterOptions extends RateLimit {
-  redis: Redis;
+  redis: RedisClient;
   keyspace: Keyspace;
   /** Names the credential whose budget this is; hashed before it goes into a key. */
   credentialId: string;
@@ -131,7 +131,7 @@ export class RedisRateLimiter implements RateLimiter {
   readonly key: string;
   private readonly intervalUs: number;
   private readonly toleranceUs: number;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly requests: number;
   private readonly perMs: number;
   /** The last `requests` requests let go, oldest at `oldest` once full (a ring). */

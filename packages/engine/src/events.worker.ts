@@ -1,5 +1,5 @@
 import type { Job, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import {
   QUEUE_NAMES,
   openWorker,
@@ -16,7 +16,7 @@ import type { RuleStateSweeper } from "./rule-state/rule-state-sweep.js";
 export interface EventsWorkerOptions {
   /** The engine, or where to get the current one when the rule set can be reloaded while running. */
   engine: Engine | (() => Engine);
-  connection: Redis;
+  connection: RedisClient;
   queuePrefix: string;
   queues: Pick<VigilQueues, "alerts">;
   logger: Logger;

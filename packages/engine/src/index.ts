@@ -10,6 +10,7 @@ export * from "./rule-state/rule-state.store.js";
 export * from "./rule-state/redis-rule-state.store.js";
 export * from "./rule-state/memory-rule-state.store.js";
 export * from "./rule-state/rule-state-sweep.js";
+export * from "./rule-state/state-shards.js";
 export { RULE_KIND_NAMES, RULE_KINDS, type RuleKindName } from "./kinds/registry.js";
 export { stateKeyOf } from "./kinds/state-key.js";
 export type { AlertParts, KindPlan, KindRead, RuleKind } from "./kinds/rule-kind.js";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import { deleteKeyspace, Keyspace, MAX_ALERT_EVENT_IDS, type Alert, type AuditEvent, type RuleTest } from "@vigil/core";
 import { Engine } from "./engine.js";
 import type { IpGeo } from "./enrichment/ip-geo.js";
@@ -60,7 +60,7 @@ export async function runRuleTests(
   rules: readonly LoadedRule[],
   options: {
     /** Run on Redis (`vigil rules test --redis`); by default the in-memory store, no Redis needed. */
-    redis?: Redis;
+    redis?: RedisClient;
     /** IP enrichment, as the engine role runs it (ipGeoFromConfig); events that give `geo` keep theirs. */
     geo?: Pick<IpGeo, "enrich">;
   } = {},

@@ -7,7 +7,7 @@ import {
   type Alert,
   type Keyspace,
 } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import type { Grouping } from "./alert-routing.js";
 
 /**
@@ -77,7 +77,7 @@ export interface AlertGroup {
  */
 export class AlertGroups {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyspace: Keyspace,
   ) {}
 

@@ -1,5 +1,5 @@
 import { AlertSchema, LuaCommand, type Alert, type Keyspace } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import { z } from "zod";
 
 /** One thing that happened to an alert in the notifier, in wall-clock time. */
@@ -81,7 +81,7 @@ return over
  */
 export class AlertHistory {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyspace: Keyspace,
     private readonly limits: { retention: number; maxAlerts: number },
   ) {}

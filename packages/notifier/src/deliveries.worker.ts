@@ -11,14 +11,14 @@ import {
   type Logger,
   type Metrics,
 } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import type { AlertHistory, HistoryEntry } from "./alert-history.js";
 import { singleAlert, type Channel, type Notification } from "./channels/channel.js";
 import type { DeliveryLedger } from "./delivery-ledger.js";
 
 export interface DeliveriesWorkerOptions {
   config: Config;
-  connection: Redis;
+  connection: RedisClient;
   keyspace: Keyspace;
   /** Read before each send and written right after the receiver accepts one. */
   ledger: DeliveryLedger;

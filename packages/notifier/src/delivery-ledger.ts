@@ -1,5 +1,5 @@
 import { DELIVERED_RETENTION_S, type Keyspace } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import { z } from "zod";
 
 /** What the ledger keeps per delivery: when the receiver accepted it, and on which job attempt. */
@@ -21,7 +21,7 @@ export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
  */
 export class DeliveryLedger {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyspace: Keyspace,
     readonly ttlSeconds: number = DELIVERED_RETENTION_S,
   ) {}

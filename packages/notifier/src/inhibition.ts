@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { alertFieldValues, alertMatches, type Alert, type InhibitRuleConfig, type Keyspace } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 
 /** Why an alert is not notified: the source alert that inhibits it, and the rule's index in `config.inhibit`. */
 export interface Inhibition {
@@ -17,7 +17,7 @@ export interface Inhibition {
  */
 export class Inhibitor {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyspace: Keyspace,
     private readonly rules: readonly InhibitRuleConfig[],
   ) {}

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import {
   createMetrics,
   silentLogger,
@@ -22,7 +22,7 @@ import { SilenceStore } from "./silences.js";
 export interface NotifierOptions {
   config: Config;
   /** An ioredis instance made with `createRedis`: the workers' connection and the delivery ledger's. */
-  connection: Redis;
+  connection: RedisClient;
   keyspace: Keyspace;
   /** From core's `openQueues(…, config)`; alerts are routed into `deliveries` and `groups`. The caller closes them. */
   queues: Pick<VigilQueues, "deliveries" | "groups">;

@@ -9,7 +9,7 @@ import {
   type ConfigSilence,
   type Keyspace,
 } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import { z } from "zod";
 
 /** A silence as stored (matchers as written, times ISO-8601). */
@@ -55,7 +55,7 @@ export class SilenceStore {
   private readonly fromConfig: Silence[];
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyspace: Keyspace,
     configSilences: readonly ConfigSilence[] = [],
   ) {

@@ -132,7 +132,7 @@ export function registerDemoCommand(program: Command, globals: () => GlobalOptio
         cleanedUp = true;
         await vigil.shutdown.shutdown("demo finished").catch(() => undefined);
         await Promise.all([smtp.close(), webhook.close(), receivers.close(), sim?.close()]);
-        const redis = createRedis(config.redis.url);
+        const redis = createRedis(config.redis);
         await deleteKeyspace(redis, vigil.keyspace);
         await redis.quit();
         await redisServer.stop();

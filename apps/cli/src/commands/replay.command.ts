@@ -21,7 +21,6 @@ import {
 } from "@vigil/core";
 import { Engine, InputSources, ipGeoFromConfig, loadRules, OrderedFeed, RedisRuleStateStore } from "@vigil/engine";
 import { CliError, cliContext, requireRedis, type GlobalOptions } from "../context.js";
-import { print } from "../format.js";
 
 /**
  * Parses one JSON line into an event, or says what is wrong with it (core's `acceptEventLine`, as

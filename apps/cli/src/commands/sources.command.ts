@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { SourceConfig } from "@vigil/connectors";
 import { formatDuration, Keyspace, MAX_ALERT_EVENT_IDS, parseDuration } from "@vigil/core";
-import { RedisRuleStateStore } from "@vigil/engine";
+import { RedisRuleStateStore, recordedStateShards } from "@vigil/engine";
 import type { VigilConfig as Config } from "../vigil-config.js";
 import {
   createConnector,
@@ -167,7 +167,11 @@ export function registerSourcesCommands(program: Command, globals: () => GlobalO
       const to = options.to === undefined ? undefined : parseSince(options.to, new Date(), "--to");
       const checkpoint = await withQueues(config, async ({ redis, keyspace, queues }) => {
         const connector = createConnector(source, createConnectorDeps({ redis, keyspace, logger }));
-        const ruleState = new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 0, maxEventIds: MAX_ALERT_EVENT_IDS });
+        const ruleState = new RedisRuleStateStore(redis, keyspace, {
+          seenTtlMs: 0,
+          maxEventIds: MAX_ALERT_EVENT_IDS,
+          shards: await recordedStateShards(redis, keyspace, config.engine.stateShards),
+        });
         try {
           return await resetSourceCheckpoint(redis, keyspace, connector, to, {
             queues,

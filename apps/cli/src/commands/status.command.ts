@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { getSourcesStatus, sourceIdentities } from "@vigil/connectors";
-import { type Keyspace, MAX_ALERT_EVENT_IDS } from "@vigil/core";
-import { Engine, loadRuleSet, RedisRuleStateStore, type SourceWatermark } from "@vigil/engine";
-import type { Redis } from "ioredis";
+import { type Keyspace, MAX_ALERT_EVENT_IDS, redisTopology, type RedisTopology } from "@vigil/core";
+import { Engine, loadRuleSet, RedisRuleStateStore, recordedStateShards, type SourceWatermark } from "@vigil/engine";
+import type { RedisClient } from "@vigil/core";
 import type { VigilConfig } from "../vigil-config.js";
 import { listFailedDeliveries } from "@vigil/notifier";
 import { cliContext, withQueues, type GlobalOptions } from "../context.js";
@@ -34,16 +34,30 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
         const failedDeliveries = await listFailedDeliveries(queues.deliveries);
         const sources = await getSourcesStatus(redis, keyspace, config);
         const watermarks = await sourceWatermarks(config, redis, keyspace);
+        const topology = await redisTopology(
+          redis,
+          config.redis,
+          keyspace,
+          await recordedStateShards(redis, keyspace, config.engine.stateShards),
+        );
         if (options.json) {
           print(
             JSON.stringify(
-              { queues: queueCounts, failedJobs, failedDeliveries: failedDeliveries.length, sources, watermarks },
+              {
+                redis: topology,
+                queues: queueCounts,
+                failedJobs,
+                failedDeliveries: failedDeliveries.length,
+                sources,
+                watermarks,
+              },
               null,
               2,
             ),
           );
           return;
         }
+        print(formatTopology(topology, keyspace));
         print(formatTable(queueCounts, ["queue", "waiting", "active", "delayed", "failed", "completed"]));
         print(
           `\nfailed jobs: ${failedJobs}${failedJobs ? " (see `vigil jobs failed`; re-drive with `vigil jobs retry --queue <queue> --all`)" : ""}`,
@@ -110,7 +124,7 @@ export function registerStatusCommand(program: Command, globals: () => GlobalOpt
 /** Each configured source's watermark and the rules it holds back (the rules as the engine loads them). */
 async function sourceWatermarks(
   config: VigilConfig,
-  redis: Redis,
+  redis: RedisClient,
   keyspace: Keyspace,
 ): Promise<SourceWatermark[] | { problem: string }> {
   let rules: ReturnType<typeof loadRuleSet>["rules"];
@@ -121,6 +135,33 @@ async function sourceWatermarks(
       problem: `the rules do not load (${(err as Error).message.split("\n")[0]}); \`vigil rules validate\` says why`,
     };
   }
-  const store = new RedisRuleStateStore(redis, keyspace, { seenTtlMs: 0, maxEventIds: MAX_ALERT_EVENT_IDS });
+  const store = new RedisRuleStateStore(redis, keyspace, {
+    seenTtlMs: 0,
+    maxEventIds: MAX_ALERT_EVENT_IDS,
+    shards: await recordedStateShards(redis, keyspace, config.engine.stateShards),
+  });
   return new Engine(rules, store, { sources: sourceIdentities(config.sources) }).watermarks();
+}
+
+/** The Redis topology: the mode, where Vigil's hash tag lives, and every node. */
+function formatTopology(topology: RedisTopology, keyspace: Keyspace): string {
+  const where =
+    topology.mode === "cluster"
+      ? `, every key and queue under ${keyspace.tag} in slot ${topology.slot}`
+      : topology.mode === "sentinel"
+        ? `, master "${topology.masterName}"`
+        : "";
+  const rows = topology.nodes.map((node) => ({
+    node: node.address,
+    role: node.replicaOf ? `${node.role} of ${node.replicaOf}` : node.role,
+    ...(topology.mode === "cluster"
+      ? {
+          slots: node.slots ?? "-",
+          vigil: node.holdsVigil ? "yes" : "-",
+          "state shards": node.stateShards?.length ? node.stateShards.join(",") : "-",
+        }
+      : {}),
+  }));
+  const columns = topology.mode === "cluster" ? ["node", "role", "slots", "vigil", "state shards"] : ["node", "role"];
+  return `redis: ${topology.mode}${where}\n${formatTable(rows, columns)}\n`;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import type { Queue, Worker } from "bullmq";
 import { ruleLoadOptions } from "../rule-options.js";
 import {
@@ -7,7 +7,7 @@ import {
   MAX_ALERT_EVENT_IDS,
   openQueue,
   openQueues,
-  redactUrl,
+  describeRedis,
   watchRedis,
   type Logger,
   type Metrics,
@@ -17,6 +17,7 @@ import {
   Engine,
   ipGeoFromConfig,
   loadRuleSet,
+  claimStateShards,
   RedisRuleStateStore,
   RuleStateSweeper,
   RuleSetWatcher,
@@ -35,7 +36,7 @@ export const ROLES = ["connectors", "engine", "notifier"] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface VigilProcess {
-  redis: Redis;
+  redis: RedisClient;
   keyspace: Keyspace;
   queues: VigilQueues;
   rules: LoadedRule[];
@@ -74,7 +75,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   let accepting = true;
   let closeServer: (() => Promise<void>) | undefined;
   // Filled in once Redis answers: until then /readyz says 503 and /metrics has no queue gauges.
-  let redisReady: Redis | undefined;
+  let redisReady: RedisClient | undefined;
   let metricsQueues: readonly Queue[] = [];
   shutdown.add("readiness off", () => {
     accepting = false;
@@ -98,15 +99,26 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   }
 
   // A malformed URL, refused credentials or no Redis within the wait: one clear error, before any worker starts.
-  let redis: Redis;
+  let redis: RedisClient;
   try {
-    redis = await connectRedis(config.redis.url, { timeoutMs: options.redisWaitMs ?? 10_000, logger });
+    redis = await connectRedis(config.redis, { timeoutMs: options.redisWaitMs ?? 10_000, logger });
   } catch (err) {
     await closeServer?.();
     throw err;
   }
-  watchRedis(redis, logger, config.redis.url);
   const keyspace = new Keyspace(config.redis.prefix);
+  // The rule state's layout must be the one it was written in: a changed shard count stops here.
+  let stateShards = config.engine.stateShards;
+  if (roles.has("engine")) {
+    try {
+      stateShards = await claimStateShards(redis, keyspace, config.engine.stateShards);
+    } catch (err) {
+      await closeServer?.();
+      redis.disconnect();
+      throw err;
+    }
+  }
+  watchRedis(redis, logger, config.redis);
   const queues = openQueues(redis, keyspace.queuePrefix, config);
   const started: VigilProcess = { redis, keyspace, queues, rules, shutdown };
   if (healthPort !== undefined) started.healthPort = healthPort;
@@ -134,6 +146,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
     const store = new RedisRuleStateStore(redis, keyspace, {
       seenTtlMs: config.engine.dedupFor,
       maxEventIds: MAX_ALERT_EVENT_IDS,
+      shards: stateShards,
     });
     const engineLogger = logger.child({ component: "engine" });
     const geo = ipGeoFromConfig(config.engine.geoip);
@@ -171,6 +184,7 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
       concurrency: config.engine.concurrency,
       sourceBlindAfterMs: config.engine.sourceBlindAfter,
       sweeper: new RuleStateSweeper(redis, keyspace, {
+        shards: stateShards,
         graceMs: config.engine.stateGracePeriod,
         logger: engineLogger,
         metrics,
@@ -187,6 +201,6 @@ export async function startVigil(options: StartOptions): Promise<VigilProcess> {
   shutdown.add("queues", () => queues.close());
   if (closeServer) shutdown.add("http server", closeServer);
   shutdown.add("redis", () => redis.quit());
-  logger.info({ roles: [...roles], redis: redactUrl(config.redis.url), prefix: config.redis.prefix }, "vigil started");
+  logger.info({ roles: [...roles], redis: describeRedis(config.redis), prefix: config.redis.prefix }, "vigil started");
   return started;
 }

@@ -61,19 +61,41 @@ app.kubernetes.io/component: {{ .role }}
 {{- end -}}
 
 {{/*
-How the KEDA operator reaches Redis, as JSON: address (host:port), tls, databaseIndex, username and
-the Secret holding the password (name, key) or none. The chart's Redis; else externalRedis.url read
+How the KEDA operator reaches Redis, as JSON: the trigger type (redis, redis-cluster for a cluster's
+seed nodes, redis-sentinel for Sentinels and the master's name), address (host:port) or addresses,
+tls, databaseIndex, username and the Secrets holding the passwords (name, key) or none. The chart's
+Redis; else externalRedis.cluster or .sentinel; else externalRedis.url read
 apart (rediss:// is TLS, /3 is database 3); autoscaling.keda.redis.* overrides each part (and gives
 them when the URL comes whole from externalRedis.existingSecret).
 */}}
 {{- define "vigil.kedaRedis" -}}
 {{- $k := .Values.autoscaling.keda.redis -}}
-{{- $r := dict "address" "" "tls" false "databaseIndex" 0 "username" "" "passwordSecret" "" "passwordSecretKey" "" -}}
+{{- $r := dict "type" "redis" "address" "" "addresses" "" "sentinelMaster" "" "tls" false "databaseIndex" 0 "username" "" "passwordSecret" "" "passwordSecretKey" "" "sentinelPasswordSecret" "" "sentinelPasswordSecretKey" "" -}}
 {{- if .Values.redis.enabled -}}
 {{- $_ := set $r "address" (printf "%s.%s.svc:6379" (include "vigil.redisHost" .) .Release.Namespace) -}}
 {{- if .Values.redis.auth.enabled -}}
 {{- $_ := set $r "passwordSecret" (include "vigil.redisAuthSecretName" .) -}}
 {{- $_ := set $r "passwordSecretKey" (include "vigil.redisAuthSecretKey" .) -}}
+{{- end -}}
+{{- else if ne (include "vigil.redisMode" .) "url" -}}
+{{- $e := .Values.externalRedis -}}
+{{- $_ := set $r "tls" $e.tls.enabled -}}
+{{- $_ := set $r "username" $e.username -}}
+{{- if eq (include "vigil.redisMode" .) "cluster" -}}
+{{- $_ := set $r "type" "redis-cluster" -}}
+{{- $_ := set $r "addresses" (join "," $e.cluster.nodes) -}}
+{{- else -}}
+{{- $_ := set $r "type" "redis-sentinel" -}}
+{{- $_ := set $r "addresses" (join "," $e.sentinel.sentinels) -}}
+{{- $_ := set $r "sentinelMaster" $e.sentinel.masterName -}}
+{{- if $e.sentinel.passwordSecret -}}
+{{- $_ := set $r "sentinelPasswordSecret" $e.sentinel.passwordSecret -}}
+{{- $_ := set $r "sentinelPasswordSecretKey" $e.sentinel.passwordSecretKey -}}
+{{- end -}}
+{{- end -}}
+{{- if $e.passwordSecret -}}
+{{- $_ := set $r "passwordSecret" $e.passwordSecret -}}
+{{- $_ := set $r "passwordSecretKey" $e.passwordSecretKey -}}
 {{- end -}}
 {{- else if .Values.externalRedis.url -}}
 {{- $u := urlParse .Values.externalRedis.url -}}
@@ -95,7 +117,7 @@ them when the URL comes whole from externalRedis.existingSecret).
 {{- $_ := set $r "passwordSecret" $k.passwordSecret -}}
 {{- $_ := set $r "passwordSecretKey" $k.passwordSecretKey -}}
 {{- end -}}
-{{- if not $r.address -}}
+{{- if not (or $r.address $r.addresses) -}}
 {{- fail "autoscaling.keda.redis.address is required when the Redis URL comes from externalRedis.existingSecret (and tls, databaseIndex, passwordSecret as that URL says)" -}}
 {{- end -}}
 {{- toJson $r -}}
@@ -136,7 +158,7 @@ credentials: the engine has no sources nor channels, connectors no channels, the
 {{- $config := deepCopy $root.Values.config -}}
 {{- $drop := dict "connectors" (list "channels" "routes") "engine" (list "sources" "channels" "routes") "notifier" (list "sources") -}}
 {{- range $key := (get $drop .role) -}}{{- $_ := unset $config $key -}}{{- end -}}
-{{- $_ := set $config "redis" (dict "url" "${REDIS_URL}" "prefix" $root.Values.redisPrefix) -}}
+{{- $_ := set $config "redis" (include "vigil.redisConfig" $root | fromJson) -}}
 {{- $_ := set $config "rules" (dict "paths" (include "vigil.rulePaths" $root | fromJsonArray) "watch" $root.Values.rules.watch "watchEvery" $root.Values.rules.watchEvery) -}}
 {{- $_ := set $config "server" (dict "host" "0.0.0.0" "port" (int $root.Values.metricsPort)) -}}
 {{- toYaml $config -}}
@@ -170,9 +192,78 @@ credentials: the engine has no sources nor channels, connectors no channels, the
 {{- if and .Values.redis.enabled .Values.redis.auth.enabled -}}true{{- end -}}
 {{- end -}}
 
-{{/* REDIS_PASSWORD (when one is kept in a Secret) and REDIS_URL of the workers. */}}
+{{/* "cluster", "sentinel" or "url": which external Redis the values describe (url also for the chart's Redis). */}}
+{{- define "vigil.redisMode" -}}
+{{- $e := .Values.externalRedis -}}
+{{- if .Values.redis.enabled -}}url
+{{- else if and $e.cluster.nodes $e.sentinel.sentinels -}}{{ fail "externalRedis.cluster and externalRedis.sentinel: set one" }}
+{{- else if $e.cluster.nodes -}}
+{{- if or $e.url $e.existingSecret -}}{{ fail "externalRedis.url/existingSecret and externalRedis.cluster: set one" }}{{- end -}}
+cluster
+{{- else if $e.sentinel.sentinels -}}
+{{- if or $e.url $e.existingSecret -}}{{ fail "externalRedis.url/existingSecret and externalRedis.sentinel: set one" }}{{- end -}}
+{{- if not $e.sentinel.masterName -}}{{ fail "externalRedis.sentinel.masterName is required with externalRedis.sentinel.sentinels" }}{{- end -}}
+sentinel
+{{- else -}}url
+{{- end -}}
+{{- end -}}
+
+{{/*
+The redis section of vigil.config.yaml, as JSON: ${REDIS_URL} for a URL (the chart's Redis or
+externalRedis.url), else the cluster's seed nodes or the Sentinels, with the passwords read from
+the environment (REDIS_PASSWORD, REDIS_SENTINEL_PASSWORD) and the TLS files from /etc/vigil/redis-tls.
+*/}}
+{{- define "vigil.redisConfig" -}}
+{{- $e := .Values.externalRedis -}}
+{{- $mode := include "vigil.redisMode" . -}}
+{{- $redis := dict "prefix" .Values.redisPrefix -}}
+{{- $auth := dict -}}
+{{- if $e.username -}}{{- $_ := set $auth "username" $e.username -}}{{- end -}}
+{{- if $e.passwordSecret -}}{{- $_ := set $auth "password" "${REDIS_PASSWORD}" -}}{{- end -}}
+{{- if eq $mode "cluster" -}}
+{{- $_ := set $redis "cluster" (merge (dict "nodes" $e.cluster.nodes) $auth) -}}
+{{- else if eq $mode "sentinel" -}}
+{{- $s := merge (dict "sentinels" $e.sentinel.sentinels "masterName" $e.sentinel.masterName) $auth -}}
+{{- if $e.sentinel.passwordSecret -}}{{- $_ := set $s "sentinelPassword" "${REDIS_SENTINEL_PASSWORD}" -}}{{- end -}}
+{{- if and $e.tls.enabled $e.tls.sentinels -}}{{- $_ := set $s "sentinelTls" true -}}{{- end -}}
+{{- $_ := set $redis "sentinel" $s -}}
+{{- else -}}
+{{- $_ := set $redis "url" "${REDIS_URL}" -}}
+{{- end -}}
+{{- if and $e.tls.enabled (not .Values.redis.enabled) -}}
+{{- $tls := dict -}}
+{{- if $e.tls.secret -}}
+{{- $_ := set $tls "caFile" "/etc/vigil/redis-tls/ca.crt" -}}
+{{- if $e.tls.clientCertificate -}}
+{{- $_ := set $tls "certFile" "/etc/vigil/redis-tls/tls.crt" -}}
+{{- $_ := set $tls "keyFile" "/etc/vigil/redis-tls/tls.key" -}}
+{{- end -}}
+{{- end -}}
+{{- if $e.tls.servername -}}{{- $_ := set $tls "servername" $e.tls.servername -}}{{- end -}}
+{{- $_ := set $redis "tls" $tls -}}
+{{- end -}}
+{{- toJson $redis -}}
+{{- end -}}
+
+{{/* REDIS_PASSWORD (when one is kept in a Secret) and REDIS_URL of the workers; or a cluster's or Sentinels' passwords. */}}
 {{- define "vigil.redisEnv" -}}
-{{- if include "vigil.redisAuth" . }}
+{{- $mode := include "vigil.redisMode" . -}}
+{{- if ne $mode "url" }}
+{{- with .Values.externalRedis.passwordSecret }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.externalRedis.passwordSecretKey }}
+{{- end }}
+{{- if and (eq $mode "sentinel") .Values.externalRedis.sentinel.passwordSecret }}
+- name: REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.externalRedis.sentinel.passwordSecret }}
+      key: {{ .Values.externalRedis.sentinel.passwordSecretKey }}
+{{- end }}
+{{- else if include "vigil.redisAuth" . }}
 - name: REDIS_PASSWORD
   valueFrom:
     secretKeyRef:

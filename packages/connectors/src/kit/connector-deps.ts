@@ -1,10 +1,14 @@
 import { RedisRateLimiter, type Keyspace, type Logger } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import type { ConnectorDeps, ConnectorHttpOptions } from "./connector.js";
 import { createHttpClient } from "./http-client.js";
 
 /** The production deps: HTTP clients on global fetch, rate limiters in Redis. */
-export function createConnectorDeps(options: { redis: Redis; keyspace: Keyspace; logger: Logger }): ConnectorDeps {
+export function createConnectorDeps(options: {
+  redis: RedisClient;
+  keyspace: Keyspace;
+  logger: Logger;
+}): ConnectorDeps {
   const { redis, keyspace, logger } = options;
   return {
     keyspace,

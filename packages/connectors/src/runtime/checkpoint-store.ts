@@ -1,5 +1,5 @@
 import { ConnectorError, LuaCommand, type Keyspace } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import { z } from "zod";
 import { CheckpointSchema, type Checkpoint } from "../kit/connector.js";
 
@@ -64,7 +64,7 @@ return 1
 /** Checkpoint (JSON string) and health (hash) per source, in Redis. */
 export class CheckpointStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyspace: Keyspace,
   ) {}
 

@@ -11,14 +11,14 @@ import {
   recordText,
   type VigilQueues,
 } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import type { RefusedRecord } from "../kit/connector.js";
 
 const EVENT_JOB_NAME = "event-batch";
 export const WATERMARK_JOB_NAME = "watermark";
 
 export interface EventSinkOptions {
-  connection: Redis;
+  connection: RedisClient;
   keyspace: Keyspace;
   /** Only `events` is written (the catalog queue validates every batch before adding it). */
   queues: Pick<VigilQueues, "events">;

@@ -11,7 +11,7 @@ import {
   type VigilQueues,
 } from "@vigil/core";
 import type { Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import type { Connector } from "../kit/connector.js";
 import { createConnectorDeps } from "../kit/connector-deps.js";
 import { createConnector } from "../providers/registry.js";
@@ -24,7 +24,7 @@ import { reconcileSchedulers } from "./schedules.js";
 export interface PollWorkerOptions {
   config: Config;
   /** Shared Redis connection (from core's `createRedis`); used by BullMQ and for locks, checkpoints and ids. */
-  connection: Redis;
+  connection: RedisClient;
   keyspace: Keyspace;
   /** From core's `openQueues`; only `events` is written (it validates every batch before adding it). */
   queues: Pick<VigilQueues, "events">;

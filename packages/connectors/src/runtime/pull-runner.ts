@@ -7,7 +7,7 @@ import {
   type Metrics,
   type SourceConfigBase,
 } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import type { Checkpoint, Connector, PullProgress, RefusedRecord } from "../kit/connector.js";
 import type { CheckpointStore, PullProgressRecord } from "./checkpoint-store.js";
 import type { EventSink } from "./event-sink.js";
@@ -33,7 +33,7 @@ export interface PullResult {
 }
 
 export interface PullRunnerOptions {
-  connection: Redis;
+  connection: RedisClient;
   keyspace: Keyspace;
   store: CheckpointStore;
   sink: EventSink;

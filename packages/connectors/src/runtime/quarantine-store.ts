@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { LuaCommand, redactSecrets, type Keyspace, type Logger, type Metrics } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import { z } from "zod";
 import { REFUSED_RECORD_BYTES, type RefusedRecord } from "../kit/connector.js";
 
@@ -136,7 +136,7 @@ export class QuarantineStore {
   private readonly limits: QuarantineLimits;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyspace: Keyspace,
     options: { limits?: Partial<QuarantineLimits>; logger?: Logger; metrics?: Pick<Metrics, "quarantineDropped"> } = {},
   ) {

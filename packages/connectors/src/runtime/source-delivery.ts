@@ -1,5 +1,5 @@
 import { DeliveryOrder, type Keyspace } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import { z } from "zod";
 import type { SourceLock } from "./source-lock.js";
 
@@ -28,7 +28,7 @@ export class SourceDelivery {
     readonly order: DeliveryOrder,
   ) {}
 
-  static async load(redis: Redis, keyspace: Keyspace, name: string): Promise<SourceDelivery> {
+  static async load(redis: RedisClient, keyspace: Keyspace, name: string): Promise<SourceDelivery> {
     const key = keyspace.key("source", name, "delivery");
     const text = await redis.get(key);
     const parsed = text === null ? undefined : SourceDeliverySchema.safeParse(JSON.parse(text));

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { LuaCommand } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 
 const RENEW_SCRIPT = new LuaCommand(
   "vigilLockRenew",
@@ -34,14 +34,14 @@ return 1
 /** A Redis lease held by one pull at a time across replicas (SET NX PX with a random token). */
 export class SourceLock {
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly key: string,
     readonly token: string,
     private readonly ttlMs: number,
   ) {}
 
   /** Takes the lock, or returns undefined when someone else holds it. */
-  static async acquire(redis: Redis, key: string, ttlMs: number): Promise<SourceLock | undefined> {
+  static async acquire(redis: RedisClient, key: string, ttlMs: number): Promise<SourceLock | undefined> {
     const token = randomUUID();
     const reply = await redis.set(key, token, "PX", ttlMs, "NX");
     return reply === "OK" ? new SourceLock(redis, key, token, ttlMs) : undefined;

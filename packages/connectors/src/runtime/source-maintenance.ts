@@ -10,7 +10,7 @@ import {
   type SourceConfigBase,
   type VigilQueues,
 } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import type { Checkpoint, Connector } from "../kit/connector.js";
 import { CheckpointStore } from "./checkpoint-store.js";
 import { createEventSink, WATERMARK_JOB_NAME, watermarkJobId } from "./event-sink.js";
@@ -46,7 +46,7 @@ export interface WatermarkReset {
  * `engine.dedupFor` are still dropped as duplicates.
  */
 export async function resetSourceCheckpoint(
-  redis: Redis,
+  redis: RedisClient,
   keyspace: Keyspace,
   connector: Connector,
   to: Date | undefined,
@@ -110,7 +110,7 @@ export type QuarantineRetryOutcome =
  * forgets it. A record still refused stays, with the reason why.
  */
 export async function retryQuarantined(options: {
-  redis: Redis;
+  redis: RedisClient;
   keyspace: Keyspace;
   config: Pick<Config, "sources" | "engine" | "events">;
   queues: Pick<VigilQueues, "events">;

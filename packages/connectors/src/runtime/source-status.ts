@@ -1,5 +1,5 @@
 import { errorMessage, type Config, type Keyspace } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import type { Checkpoint } from "../kit/connector.js";
 import { QuarantineStore } from "./quarantine-store.js";
 import { CheckpointStore, type PullProgressRecord, type SourceHealth } from "./checkpoint-store.js";
@@ -21,7 +21,11 @@ export interface SourceStatus {
 }
 
 /** The status read model: each configured source with its stored checkpoint and health. */
-export async function getSourcesStatus(connection: Redis, keyspace: Keyspace, config: Config): Promise<SourceStatus[]> {
+export async function getSourcesStatus(
+  connection: RedisClient,
+  keyspace: Keyspace,
+  config: Config,
+): Promise<SourceStatus[]> {
   const store = new CheckpointStore(connection, keyspace);
   const health = await store.getHealth(config.sources.map((source) => source.name));
   const progress = await store.getProgress(config.sources.map((source) => source.name));

@@ -10,7 +10,7 @@ import {
   type Keyspace,
 } from "@vigil/core";
 import { startProviderSimulator, type ProviderName, type ProviderSimulator } from "@vigil/simulator";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createConnectorDeps } from "../kit/connector-deps.js";
@@ -22,7 +22,7 @@ import { pullAll } from "./pull-all.js";
 
 export interface ProviderConformanceOptions {
   /** The Redis connection the suite uses; the caller closes it. */
-  redis: Redis;
+  redis: RedisClient;
   /** A fresh keyspace on each call; the caller deletes them. */
   keyspace(): Keyspace;
   /** Records the simulator serves (default 260). */

@@ -1,5 +1,12 @@
-import type { Redis } from "ioredis";
-import { silentLogger, type Keyspace, type Logger, type Metrics } from "@vigil/core";
+import {
+  globPrefix,
+  scanKeys,
+  silentLogger,
+  type Keyspace,
+  type Logger,
+  type Metrics,
+  type RedisClient,
+} from "@vigil/core";
 
 /** What one sweep forgot. */
 export interface SweepResult {
@@ -25,12 +32,22 @@ export class RuleStateSweeper {
   private readonly logger: Logger;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyspace: Keyspace,
-    private readonly options: { graceMs: number; logger?: Logger; metrics?: Metrics },
+    private readonly options: {
+      graceMs: number;
+      logger?: Logger;
+      metrics?: Metrics;
+      /** The rule-state shards the store spreads state over (RedisRuleStateOptions.shards; default 1). */
+      shards?: number;
+    },
   ) {
     this.logger = options.logger ?? silentLogger;
+    const count = options.shards ?? 1;
+    this.shards = Array.from({ length: count }, (_, k) => keyspace.shard(k, count));
   }
+
+  private readonly shards: Keyspace[];
 
   /** Marks the state keys of a loaded rule set (and the configured sources) as live now. */
   async markLive(
@@ -55,14 +72,12 @@ export class RuleStateSweeper {
       const live = await this.redis.hgetall(liveKey);
       for (const [stateKey, at] of Object.entries(live)) {
         if (Number(at) >= before) continue;
-        // Everything under the state key: what its pending decisions own (no TTL) and the rest.
-        const pattern = `${this.keyspace.key(`rs:${stateKey}`).replace(/[*?[\]]/g, "\\$&")}:*`;
-        let cursor = "0";
-        do {
-          const [next, keys] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-          cursor = next;
-          if (keys.length) result.keys += await this.redis.unlink(...keys);
-        } while (cursor !== "0");
+        // Everything under the state key in every shard: what its pending decisions own (no TTL) and
+        // the rest. On a cluster, every master is scanned: a key of the rule's may sit on any of them.
+        for (const shard of this.shards)
+          await scanKeys(this.redis, globPrefix(`${shard.key(`rs:${stateKey}`)}:`), async (keys) => {
+            result.keys += await this.redis.unlink(...keys);
+          });
         await this.redis.hdel(liveKey, stateKey);
         result.rules.push(stateKey);
       }
@@ -86,21 +101,27 @@ export class RuleStateSweeper {
 
   private async forgetSources(configured: Set<string>, nowMs: number): Promise<string[]> {
     const gone = this.keyspace.key("src:gone");
-    const known = await this.redis.hkeys(this.keyspace.key("src:d"));
+    const known = new Set<string>();
+    for (const shard of this.shards) for (const source of await this.redis.hkeys(shard.key("src:d"))) known.add(source);
     const forgotten: string[] = [];
-    for (const source of known) {
+    for (const source of [...known].sort()) {
       if (configured.has(source)) continue;
       await this.redis.hsetnx(gone, source, nowMs);
       const since = Number(await this.redis.hget(gone, source));
       if (nowMs - since < this.options.graceMs) continue;
+      // Each shard's progress in one transaction (one slot each).
+      for (const shard of this.shards)
+        await this.redis
+          .multi()
+          .hdel(shard.key("src:d"), source)
+          .hdel(shard.key("src:b"), source)
+          .hdel(shard.key("src:seq"), source)
+          .hdel(shard.key("src:at"), source)
+          .hdel(shard.key("src:r"), source)
+          .del(shard.key(`src:pending:${source}`))
+          .exec();
       await this.redis
         .multi()
-        .hdel(this.keyspace.key("src:d"), source)
-        .hdel(this.keyspace.key("src:b"), source)
-        .hdel(this.keyspace.key("src:seq"), source)
-        .hdel(this.keyspace.key("src:at"), source)
-        .hdel(this.keyspace.key("src:r"), source)
-        .del(this.keyspace.key(`src:pending:${source}`))
         // The connector's side of the mark seqs (runtime/source-delivery.ts): both start again from 1.
         .del(this.keyspace.key("source", source, "delivery"))
         .hdel(gone, source)

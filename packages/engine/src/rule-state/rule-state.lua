@@ -8,14 +8,15 @@
 --           rules[]   { kind, key, ...params }
 --           updates[] { r = rule, e = event, g = group (index into groups), t = time ms, l = lag ms?,
 --                       v = value?, s = steps?, d = data? (its position k: the string ARGV[1 + k]) }
--- Returns (and caches) JSON { fired = [...], late = [[r, e]...], duplicates = n,
---                            forgotten = [[r, values forgotten]...] }.
+-- Returns (and caches) JSON { fired = [...], late = [[r, e]...], duplicates = [e...] (the events
+--                            already counted), forgotten = [[r, values forgotten]...] }.
 -- With ARGV payload `advance = { source, mark }` (a watermark job) instead of updates: applies
 -- the mark (source-progress.lua), lets each rule of `rules` that decides on watermarks decide,
 -- and returns (and caches) { progress = { seq, delivered?, bound? }, fired = [...] }.
 --
 -- A rule's state lives under prefix .. 'rs:' .. rule.key .. ':' .. group .. ':' .. part. Every
--- key shares the keyspace's hash tag, so the script stays on one Redis Cluster slot.
+-- key shares the prefix's hash tag (one rule-state shard's), so the script stays on one Redis
+-- Cluster slot; the store calls it once per shard a batch touches, each with that shard's prefix.
 
 local cached = redis.call('GET', KEYS[1])
 if cached then return cached end
@@ -234,8 +235,8 @@ else
     if kind.finish then kind.finish() end
   end
 
-  local duplicates = 0
-  for _ in pairs(duplicate) do duplicates = duplicates + 1 end
+  local duplicates = {}
+  for e in pairs(duplicate) do duplicates[#duplicates + 1] = e end
   result = cjson.encode({ fired = fired, late = late, duplicates = duplicates, forgotten = forgottenValues })
 end
 redis.call('SET', KEYS[1], result, 'PX', int(p.batchTtl))

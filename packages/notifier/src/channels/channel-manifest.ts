@@ -1,11 +1,11 @@
 import type { ChannelConfigBase, Keyspace } from "@vigil/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@vigil/core";
 import type { z } from "zod";
 import type { Channel } from "./channel.js";
 
 /** What a channel may keep in Redis: rate limits shared by replicas, threads per group. */
 export interface ChannelContext {
-  redis: Redis;
+  redis: RedisClient;
   keyspace: Keyspace;
 }
 
