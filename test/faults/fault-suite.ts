@@ -266,7 +266,7 @@ const scenarios: Scenario[] = [
         faults: async (pipeline, r) => {
           await sleep(4_000 + r() * 2_000); // work is in flight
           const cluster = pipeline.cluster!;
-          // The master serving {faults}' slot holds every queue and all rule state.
+          // The master serving {faults}' slot holds every queue, and two of the six rule-state shards.
           const redis = await connectRedis(cluster.config, 10_000);
           let holder: number;
           try {

@@ -194,7 +194,7 @@ channels:
   - { name: hook, type: webhook, url: ${JSON.stringify(this.webhook.url)}, allowInsecureHttp: true, secret: "\${FAULT_WEBHOOK_SECRET}", timeout: 5s }
 routes:
   - { channels: [mail, hook]${this.options.grouped ? ", groupBy: [ruleId], groupWait: 3s, groupInterval: 4s" : ""} }
-engine: { concurrency: 4 }
+engine: { concurrency: 4${this.cluster ? ", stateShards: 6" : ""} }
 notifier: { concurrency: 4, attempts: ${this.options.attempts ?? 6}, backoff: ${this.options.backoff ?? "200ms"} }
 `,
     );

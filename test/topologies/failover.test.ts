@@ -90,6 +90,7 @@ describe("a primary killed while `vigil run` works", { timeout: 180_000 }, () =>
     redis: RedisConfig,
     kill: () => Promise<void>,
     failedOver: () => Promise<void>,
+    stateShards = 1,
   ): Promise<void> {
     webhook.requests.length = 0;
     const events = join(dir, `${name}.jsonl`);
@@ -107,6 +108,7 @@ channels:
 routes:
   - { match: { severity: [high] }, channels: [hook] }
 notifier: { backoff: 200ms }
+engine: { stateShards: ${stateShards} }
 server: { host: 127.0.0.1, port: ${await freePort()} }
 `,
     );
@@ -138,7 +140,7 @@ server: { host: 127.0.0.1, port: ${await freePort()} }
     }
   }
 
-  it("on a Redis Cluster: the master holding Vigil's slot dies, its replica takes over", async () => {
+  it("on a Redis Cluster: the master holding Vigil's queues and two rule-state shards dies, its replica takes over", async () => {
     const cluster = await startRedisCluster(TOPOLOGY_PORTS.failoverCluster);
     const redis = createRedis(cluster.config) as Cluster;
     try {
@@ -150,6 +152,7 @@ server: { host: 127.0.0.1, port: ${await freePort()} }
         cluster.config,
         () => cluster.kill(holder),
         () => cluster.failedOver(holder),
+        6,
       );
       expect(await cluster.primaries()).not.toContain(holder);
     } finally {
