@@ -15,7 +15,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the `vigil` command as a user would, in its own process. */
+/** How long `runCli` lets a command run before it kills it (longer than any test that waits for one). */
+const RUN_CLI_LIMIT_MS = 280_000;
+
+/**
+ * Runs the `vigil` command as a user would, in its own process. A command still running after
+ * `RUN_CLI_LIMIT_MS` is killed (its result says so): a test that timed out waiting for it leaves
+ * no process behind to load the rest of the run.
+ */
 export function runCli(
   args: string[],
   options: { input?: string; env?: Record<string, string>; cwd?: string } = {},
@@ -28,10 +35,18 @@ export function runCli(
     });
     let stdout = "";
     let stderr = "";
+    const limit = setTimeout(() => {
+      stderr += `\n[runCli: still running after ${RUN_CLI_LIMIT_MS} ms, killed]\n`;
+      child.kill("SIGKILL");
+    }, RUN_CLI_LIMIT_MS);
+    limit.unref();
     child.stdout.on("data", (chunk) => (stdout += chunk));
     child.stderr.on("data", (chunk) => (stderr += chunk));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.on("close", (code) => {
+      clearTimeout(limit);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(options.input ?? "");
   });
 }
