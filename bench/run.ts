@@ -215,7 +215,7 @@ async function shardsBench() {
   const shardEvents = Number(process.env.VIGIL_BENCH_SHARD_EVENTS ?? 100_000);
   const shards = Number(process.env.VIGIL_BENCH_SHARDS ?? 6);
   console.log(
-    `\nrule state on 1 Redis against a Redis Cluster of 3 primaries (1 replica each): ${fmt(shardEvents)} events of the stateful 50-rule mix, batches of 200 through the engine one at a time, a mark every 25; per primary, from its INFO`,
+    `\nrule state on 1 Redis against a Redis Cluster of 3 primaries (every primary with 1 replica): ${fmt(shardEvents)} events of the stateful 50-rule mix, batches of 200 through the engine one at a time, a mark every 25; per primary, from its INFO`,
   );
   const runs = await runShardsBench({ events: shardEvents, shards, basePort: 7190 });
   for (const run of runs) {

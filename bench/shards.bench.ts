@@ -1,6 +1,6 @@
-// Rule state on one Redis against a Redis Cluster of three primaries (one replica each): the same
-// events and rules through the engine, and per node what the state costs: script calls per batch,
-// Redis CPU and keys. On this 2-core machine the nodes share the cores, so the wall-clock rate
+// Rule state on one Redis against a Redis Cluster of three primaries, every primary with one
+// replica: the same events and rules through the engine, and per primary what the state costs:
+// script calls per batch, Redis CPU and keys. On this 2-core machine the nodes share the cores, so the wall-clock rate
 // cannot grow; what is measured is how evenly the work spreads, from which the rate of three
 // primaries on cores of their own is estimated.
 import { spawn } from "node:child_process";
@@ -104,19 +104,25 @@ export async function runShardsBench(options: {
   basePort: number;
 }): Promise<TopologyRun[]> {
   const events = generateEvents(options.events);
-  const single = spawn(
-    "redis-server",
-    ["--port", String(options.basePort + 9), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: "ignore" },
-  );
+  // The one node has a replica too, as each primary of the cluster has: both pay for feeding one.
+  const server = (port: number, ...args: string[]) =>
+    spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...args],
+      {
+        stdio: "ignore",
+      },
+    );
+  const single = server(options.basePort + 8);
+  const singleReplica = server(options.basePort + 9, "--replicaof", "127.0.0.1", String(options.basePort + 8));
   const cluster = await startRedisCluster(options.basePort);
   try {
-    const one = createRedis(`redis://127.0.0.1:${options.basePort + 9}`);
-    for (let i = 0; i < 50 && (await one.ping().catch(() => "")) !== "PONG"; i++)
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    const one = createRedis(`redis://127.0.0.1:${options.basePort + 8}`);
+    const replicaSynced = async () => parseInfo(await one.info("replication").catch(() => "")).connected_slaves === "1";
+    for (let i = 0; i < 100 && !(await replicaSynced()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
     const many = createRedis(cluster.config);
     try {
-      const runs = [await runOn("1 node, 1 shard", one, [options.basePort + 9], 1, events)];
+      const runs = [await runOn("1 node, 1 shard", one, [options.basePort + 8], 1, events)];
       const password = cluster.config.cluster?.password;
       runs.push(
         await runOn(
@@ -135,6 +141,7 @@ export async function runShardsBench(options: {
     }
   } finally {
     single.kill("SIGKILL");
+    singleReplica.kill("SIGKILL");
     await cluster.stop();
   }
 }
