@@ -4,6 +4,9 @@
 // cannot grow; what is measured is how evenly the work spreads, from which the rate of three
 // primaries on cores of their own is estimated.
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createRedis, Keyspace, MAX_ALERT_EVENT_IDS, parseInfo, type RedisClient } from "@vigil/core";
 import { claimStateShards, Engine, parseRules, RedisRuleStateStore, type LoadedRule } from "@vigil/engine";
 import { startRedisCluster } from "../test/topologies/redis-topologies.js";
@@ -105,14 +108,17 @@ export async function runShardsBench(options: {
 }): Promise<TopologyRun[]> {
   const events = generateEvents(options.events);
   // The one node has a replica too, as each primary of the cluster has: both pay for feeding one.
-  const server = (port: number, ...args: string[]) =>
-    spawn(
+  // Each in a directory of its own (a replica's full sync writes an RDB file there).
+  const dirs: string[] = [];
+  const server = (port: number, ...args: string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-bench-redis-"));
+    dirs.push(dir);
+    return spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...args],
-      {
-        stdio: "ignore",
-      },
+      ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", ...args],
+      { stdio: "ignore" },
     );
+  };
   const single = server(options.basePort + 8);
   const singleReplica = server(options.basePort + 9, "--replicaof", "127.0.0.1", String(options.basePort + 8));
   const cluster = await startRedisCluster(options.basePort);
@@ -143,5 +149,6 @@ export async function runShardsBench(options: {
     single.kill("SIGKILL");
     singleReplica.kill("SIGKILL");
     await cluster.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 }
