@@ -142,13 +142,23 @@ do
       if g.min == nil or t < g.min then g.min = t end
       if g.max == nil or t > g.max then g.max = t end
       touched[base] = { rule = rule, g = u.g }
-      touchedValues[occurrences] = { base = base, rule = rule, g = u.g, v = u.v }
-      local before = redis.call('ZREVRANGEBYSCORE', occurrences, '(' .. int(t - rule.lateness), int(t - rule.forget), 'LIMIT', 0, 1)
-      if #before == 0 then
+      local firstTouch = touchedValues[occurrences] == nil
+      local value = touchedValues[occurrences] or { base = base, rule = rule, g = u.g, v = u.v }
+      touchedValues[occurrences] = value
+      -- A value new to the group (not in base:v: never seen, forgotten past the cap, or expired
+      -- with it) has no occurrence but the ones this call adds: on its first touch, none older
+      -- than t, so no occurrence in [t - forget, t - lateness), and nothing to prune at the end.
+      local isNew = redis.call('ZADD', base .. ':v', 'GT', tText, u.v) == 1
+      if isNew and firstTouch then value.fresh = true end
+      local seenBefore = false
+      if not (isNew and firstTouch) then
+        seenBefore = #redis.call('ZREVRANGEBYSCORE', occurrences, '(' .. int(t - rule.lateness), int(t - rule.forget), 'LIMIT', 0, 1) > 0
+      end
+      if not seenBefore then
         candidates[#candidates + 1] = { rule = rule, r = u.r, e = u.e, t = t, g = u.g, v = u.v, id = eventIds[u.e], d = u.d, m = u.g .. '|' .. u.v .. '|' .. eventIds[u.e] }
       end
       -- A value new to the group may take it past its cap.
-      if redis.call('ZADD', base .. ':v', 'GT', tText, u.v) == 1 and redis.call('ZCARD', base .. ':v') > rule.maxValues then
+      if isNew and redis.call('ZCARD', base .. ':v') > rule.maxValues then
         local popped = redis.call('ZPOPMIN', base .. ':v')
         redis.call('DEL', base .. ':o:' .. popped[1])
         touchedValues[base .. ':o:' .. popped[1]] = nil
@@ -213,7 +223,7 @@ do
       for occurrences, at in pairs(touchedValues) do
         local rk = ruleKey(at.rule)
         local keep = math.min(keepFrom(groups[at.base].max, at.rule), firstDeadline[rk] + at.rule.lateness)
-        if keep > -math.huge then
+        if keep > -math.huge and not at.fresh then
           local old = redis.call('ZREVRANGEBYSCORE', occurrences, '(' .. int(keep - at.rule.lateness), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
           if old[2] then redis.call('ZREMRANGEBYSCORE', occurrences, '-inf', '(' .. old[2]) end
         end
