@@ -63,7 +63,7 @@ export async function redisTopology(
 
 async function clusterTopology(redis: Cluster, keyspace: Keyspace, stateShards: number): Promise<RedisTopology> {
   const slot = Number(await redis.cluster("KEYSLOT", keyspace.tag));
-  const shardSlots = Array.from({ length: stateShards }, (_, k) => clusterKeySlot(keyspace.shard(k, stateShards).tag));
+  const shardSlots = keyspace.shards(stateShards).map((shard) => clusterKeySlot(shard.tag));
   // CLUSTER NODES: <id> <ip:port@cport[,hostname]> <flags> <master id|-> <ping> <pong> <epoch> <link> <slot>…
   const text = String(await (redis.nodes("master")[0] as Redis).cluster("NODES"));
   const lines = text

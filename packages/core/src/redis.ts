@@ -614,6 +614,12 @@ export class Keyspace {
       if (slot >= from && slot < to) return new Keyspace(name);
     }
   }
+  /** Every rule-state shard of `count`, in shard order (see `shard`). */
+  shards(count: number): Keyspace[] {
+    if (!Number.isInteger(count) || count < 1)
+      throw new Error(`rule-state shards must be a whole number >= 1, not ${count}`);
+    return Array.from({ length: count }, (_, k) => this.shard(k, count));
+  }
 }
 
 /**
@@ -651,7 +657,9 @@ export async function deleteKeyspace(redis: RedisClient, keyspace: Keyspace): Pr
       const byTag = new Map<string, string[]>();
       for (const key of keys) {
         const tag = key.slice(0, key.indexOf("}") + 1);
-        byTag.set(tag, [...(byTag.get(tag) ?? []), key]);
+        const tagged = byTag.get(tag);
+        if (tagged) tagged.push(key);
+        else byTag.set(tag, [key]);
       }
       for (const tagged of byTag.values()) deleted += await redis.unlink(...tagged);
     });

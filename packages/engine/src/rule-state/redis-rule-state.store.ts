@@ -162,10 +162,7 @@ export class RedisRuleStateStore implements RuleStateStore {
     keyspace: Keyspace,
     private readonly options: RedisRuleStateOptions,
   ) {
-    const count = options.shards ?? 1;
-    if (!Number.isInteger(count) || count < 1)
-      throw new Error(`rule-state shards must be a whole number >= 1, not ${count}`);
-    this.shards = Array.from({ length: count }, (_, k) => keyspace.shard(k, count));
+    this.shards = keyspace.shards(options.shards ?? 1);
   }
 
   private async run(resultKey: string, payload: string, data: readonly string[] = []): Promise<string> {

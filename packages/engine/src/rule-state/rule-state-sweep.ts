@@ -30,6 +30,7 @@ export interface SweepResult {
  */
 export class RuleStateSweeper {
   private readonly logger: Logger;
+  private readonly shards: Keyspace[];
 
   constructor(
     private readonly redis: RedisClient,
@@ -43,11 +44,8 @@ export class RuleStateSweeper {
     },
   ) {
     this.logger = options.logger ?? silentLogger;
-    const count = options.shards ?? 1;
-    this.shards = Array.from({ length: count }, (_, k) => keyspace.shard(k, count));
+    this.shards = keyspace.shards(options.shards ?? 1);
   }
-
-  private readonly shards: Keyspace[];
 
   /** Marks the state keys of a loaded rule set (and the configured sources) as live now. */
   async markLive(
